@@ -1,0 +1,55 @@
+#include "agent/agent.h"
+
+#include <spdlog/spdlog.h>
+
+namespace cjd::agent {
+
+Agent::Agent(AgentConfig config, const Clock* clock) : config_(std::move(config)), clock_(clock) {}
+
+Agent::~Agent() { Stop(); }
+
+Status Agent::Start() {
+  CJD_RETURN_IF_ERROR(InitCrypto());
+  auto keys = DeviceSessionKeys(config_.device_keys, config_.hub_public_key, config_.key_id);
+  if (!keys.ok()) return keys.status();
+
+  auto store = OutboxStore::Open(config_.outbox_path);
+  if (!store.ok()) return store.status();
+  auto reader = OutboxReader::Open(config_.outbox_path);
+  if (!reader.ok()) return reader.status();
+  writer_ = std::make_unique<OutboxWriter>(std::move(*store), config_.budget_bytes,
+                                           config_.dedupe_window_hours * 3'600'000, clock_);
+  writer_->Start();
+
+  uplink_ = std::make_unique<Uplink>(config_, writer_.get(), std::move(*reader), *keys, clock_);
+  writer_->SetOnCommit([u = uplink_.get()] { u->Wake(); });
+  CJD_RETURN_IF_ERROR(uplink_->Start());
+
+  api_ = std::make_unique<AgentApi>(config_, writer_.get(), uplink_.get(), clock_);
+  http::ServerOptions options;
+  options.listen = config_.listen;
+  options.threads = config_.http_threads;
+  options.body_limit = static_cast<size_t>(config_.max_body_bytes);
+  server_ = std::make_unique<http::Server>(
+      options, [api = api_.get()](http::Request&& req, http::Responder respond) {
+        api->Handle(std::move(req), std::move(respond));
+      });
+  CJD_RETURN_IF_ERROR(server_->Start());
+  const auto c = writer_->Stats().counters;
+  spdlog::info("agent {} (store {}, {}) listening on {}:{}; outbox {} holds {} events, last seq {}",
+               config_.device_id, config_.store_id, config_.kind, config_.listen.host,
+               server_->port(), config_.outbox_path, c.backlog, c.last_seq);
+  return Status::Ok();
+}
+
+void Agent::Stop() {
+  if (server_) server_->Stop();
+  if (writer_) writer_->Stop();
+  if (uplink_) uplink_->Stop();
+  server_.reset();
+  api_.reset();
+  uplink_.reset();
+  writer_.reset();
+}
+
+}  // namespace cjd::agent

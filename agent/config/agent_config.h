@@ -1,0 +1,51 @@
+// The agent's configuration, loaded from TOML (see device-configs/pos-terminal.toml for every key
+// with comments). cjdctl add-device writes it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "shared/config/config.h"
+#include "shared/core/status.h"
+#include "shared/protocol/keys.h"
+
+namespace cjd::agent {
+
+struct AgentConfig {
+  // [device]
+  std::string device_id;
+  std::string store_id;
+  std::string kind;                 // "pos" | "kiosk"
+  // [http]
+  HostPort listen{"127.0.0.1", 8081};
+  std::string token;
+  int64_t max_body_bytes = 1 << 20;
+  int64_t max_events_per_request = 1000;
+  int http_threads = 2;
+  // [mqtt]
+  std::string broker = "tcp://127.0.0.1:1883";
+  std::string mqtt_username;
+  std::string mqtt_password;
+  std::string mqtt_ca_file;
+  // [keys]
+  uint32_t key_id = 1;
+  KeyPair device_keys;
+  PublicKey hub_public_key{};
+  // [outbox]
+  std::string outbox_path;           // SQLite file
+  int64_t budget_bytes = 256ll << 20;
+  int64_t dedupe_window_hours = 168; // how long accepted event ids are remembered after the ack
+  // [uplink]
+  int64_t batch_max_events = 2000;
+  int64_t batch_max_bytes = 1 << 20;
+  int64_t max_in_flight = 8;         // batches sent but not yet acknowledged by the hub
+  int64_t ack_timeout_ms = 10'000;   // resend from the last ack when the hub stays silent
+  int64_t heartbeat_s = 15;
+  // [log]
+  std::string log_level = "info";
+};
+
+// Loads and validates; errors name the key ("keys.hub_public_key: must be a base64 32-byte key").
+Result<AgentConfig> LoadAgentConfig(const std::string& path);
+
+}  // namespace cjd::agent

@@ -1,0 +1,74 @@
+#include "agent/http/agent_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "agent/status/status_report.h"
+#include "shared/event/event.h"
+#include "shared/event/json_exact.h"
+#include "shared/protocol/keys.h"
+
+namespace cjd::agent {
+
+void AgentApi::Handle(http::Request&& req, http::Responder respond) {
+  if (req.path == "/healthz") {
+    respond({200, R"({"status":"ok"})"});
+    return;
+  }
+  if (req.path == "/v1/status") {
+    if (req.method != "GET") return respond(http::JsonError(405, "method_not_allowed", "use GET"));
+    respond({200, StatusJson(uplink_->Snapshot(true))});
+    return;
+  }
+  if (req.path == "/v1/events") {
+    if (req.method != "POST")
+      return respond(http::JsonError(405, "method_not_allowed", "use POST"));
+    if (!TokensEqual(req.BearerToken(), config_.token)) {
+      http::Response r = http::JsonError(401, "unauthorized",
+                                         "missing or invalid bearer token (Authorization: Bearer TOKEN)");
+      r.headers["WWW-Authenticate"] = "Bearer";
+      return respond(std::move(r));
+    }
+    return PostEvents(std::move(req), std::move(respond));
+  }
+  respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
+}
+
+void AgentApi::PostEvents(http::Request&& req, http::Responder respond) {
+  auto parsed = ParseJsonExact(req.body);
+  if (!parsed.ok()) {
+    return respond(http::JsonError(400, "invalid_json", parsed.status().message(), "body"));
+  }
+  const bool is_array = parsed->is_array();
+  auto validated = ValidateEventBody(*parsed, static_cast<size_t>(config_.max_events_per_request));
+  if (!validated.ok()) return respond(http::ErrorFromStatus(validated.status()));
+  std::vector<Event>& events = *validated;
+
+  const int64_t now = clock_->NowMillis();
+  std::vector<PendingEvent> pending;
+  pending.reserve(events.size());
+  auto ids = std::make_shared<std::vector<std::string>>();
+  ids->reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    Event& e = events[i];
+    if (e.store_id != config_.store_id) {
+      const std::string prefix = is_array ? "[" + std::to_string(i) + "]." : "";
+      return respond(http::JsonError(400, "invalid",
+                                     "must be this agent's store \"" + config_.store_id + "\"",
+                                     prefix + "store_id"));
+    }
+    if (e.event_id.empty()) e.event_id = NewEventId(now);
+    ids->push_back(e.event_id);
+    pending.push_back(PendingEvent{e.event_id, static_cast<uint8_t>(e.type), e.occurred_at_ms,
+                                   ToCanonicalJson(e)});
+  }
+  writer_->Submit(std::move(pending), [ids, respond = std::move(respond)](AppendResult r) {
+    if (!r.status.ok()) return respond(http::ErrorFromStatus(r.status));
+    nlohmann::json body;
+    body["accepted"] = ids->size();
+    body["event_ids"] = *ids;
+    body["duplicates"] = r.duplicates;
+    respond({202, body.dump()});
+  });
+}
+
+}  // namespace cjd::agent

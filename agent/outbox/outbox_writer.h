@@ -1,0 +1,90 @@
+// OutboxWriter: the single writer thread of the outbox, and its group commit. HTTP handlers
+// Submit() validated requests; the thread takes every request queued so far, writes them in one
+// transaction (one fsync with synchronous=FULL), then calls each request's callback. Requests
+// that arrive during a commit form the next group, so the commit rate adapts to the load.
+//
+// Each request is all-or-nothing: it is refused whole (kFull) when it does not fit in the byte
+// budget, and a failed commit fails every request of that group (none of them got a 202).
+// Acks from the uplink go through the same thread, so SQLite sees a single writer.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/outbox/outbox_store.h"
+#include "shared/core/clock.h"
+#include "shared/core/status.h"
+
+namespace cjd::agent {
+
+struct AppendResult {
+  Status status;
+  size_t stored = 0;       // events newly stored
+  size_t duplicates = 0;   // events whose id had been accepted before
+};
+
+struct WriterStats {
+  OutboxCounters counters;
+  int64_t budget_bytes = 0;
+  int64_t accepted_total = 0;   // events acknowledged to clients with 202 (incl. duplicates)
+  int64_t refused_full = 0;     // events refused because the budget was full
+  int64_t duplicates_total = 0;
+  int64_t commits = 0;          // group commits (transactions)
+};
+
+class OutboxWriter {
+ public:
+  using Done = std::function<void(AppendResult)>;
+
+  OutboxWriter(std::unique_ptr<OutboxStore> store, int64_t budget_bytes,
+               int64_t dedupe_window_ms, const Clock* clock);
+  ~OutboxWriter();  // Stop()s
+  OutboxWriter(const OutboxWriter&) = delete;
+  OutboxWriter& operator=(const OutboxWriter&) = delete;
+
+  void Start();
+  // Finishes every queued request, then joins the thread. Idempotent.
+  void Stop();
+
+  // Thread-safe. `done` runs on the writer thread after the commit; it must not block.
+  void Submit(std::vector<PendingEvent> events, Done done);
+  // Thread-safe. Deletes rows up to `seq` at the next group.
+  void Ack(uint64_t seq);
+  // Thread-safe. Called after every commit that stored new events (the uplink wakes up).
+  void SetOnCommit(std::function<void()> fn);
+
+  WriterStats Stats() const;
+
+ private:
+  struct Request {
+    std::vector<PendingEvent> events;
+    Done done;
+  };
+  void Run();
+  void ProcessGroup(std::deque<Request>& group, uint64_t ack);
+
+  std::unique_ptr<OutboxStore> store_;
+  const int64_t budget_bytes_;
+  const int64_t dedupe_window_ms_;
+  const Clock* clock_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Request> queue_;   // guarded by mu_
+  uint64_t pending_ack_ = 0;    // guarded by mu_
+  bool stop_ = false;           // guarded by mu_
+  WriterStats stats_;           // guarded by mu_ (a copy published after each group)
+  std::function<void()> on_commit_;  // guarded by mu_
+  std::thread thread_;
+  int64_t last_prune_ms_ = 0;   // writer thread only
+};
+
+}  // namespace cjd::agent

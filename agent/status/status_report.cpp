@@ -1,0 +1,37 @@
+#include "agent/status/status_report.h"
+
+#include <nlohmann/json.hpp>
+
+#include "shared/event/event.h"
+
+namespace cjd::agent {
+
+std::string StatusJson(const StatusSnapshot& s) {
+  nlohmann::json j;
+  j["device_id"] = s.device_id;
+  j["store_id"] = s.store_id;
+  j["kind"] = s.kind;
+  j["version"] = CJD_VERSION;
+  j["online"] = s.online;
+  j["connected"] = s.connected;
+  j["clock"] = FormatRfc3339(s.now_ms);
+  j["clock_ms"] = s.now_ms;
+  j["uptime_s"] = (s.now_ms - s.started_ms) / 1000;
+  j["backlog"] = s.backlog;
+  j["backlog_bytes"] = s.backlog_bytes;
+  j["budget_bytes"] = s.budget_bytes;
+  j["backlog_age_s"] =
+      s.oldest_accepted_ms > 0 && s.backlog > 0 ? (s.now_ms - s.oldest_accepted_ms) / 1000 : 0;
+  j["last_seq"] = s.last_seq;
+  j["acked_seq"] = s.acked_seq;
+  j["last_ack_at"] = s.last_ack_ms > 0 ? nlohmann::json(FormatRfc3339(s.last_ack_ms)) : nlohmann::json();
+  j["accepted_total"] = s.accepted_total;
+  j["refused_full"] = s.refused_full;
+  j["duplicates_total"] = s.duplicates_total;
+  j["batches_sent"] = s.batches_sent;
+  j["resends"] = s.resends;
+  j["reconnects"] = s.reconnects;
+  return j.dump();
+}
+
+}  // namespace cjd::agent

@@ -1,0 +1,39 @@
+// The agent's status as JSON: served by GET /v1/status and sent (sealed) as the MQTT heartbeat and
+// last will. Pure: builds text from a snapshot.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace cjd::agent {
+
+struct StatusSnapshot {
+  std::string device_id;
+  std::string store_id;
+  std::string kind;
+  bool online = true;             // false in the last will and the goodbye message
+  bool connected = false;
+  int64_t now_ms = 0;             // the agent's clock, so the hub can see skew
+  int64_t started_ms = 0;
+  uint64_t last_seq = 0;
+  uint64_t acked_seq = 0;
+  int64_t backlog = 0;
+  int64_t backlog_bytes = 0;
+  int64_t budget_bytes = 0;
+  int64_t oldest_accepted_ms = 0; // 0 when the backlog is empty
+  int64_t last_ack_ms = 0;        // 0 when no ack yet in this run
+  int64_t accepted_total = 0;
+  int64_t refused_full = 0;
+  int64_t duplicates_total = 0;
+  int64_t batches_sent = 0;
+  int64_t resends = 0;
+  int64_t reconnects = 0;
+};
+
+// Fields: device_id, store_id, kind, version, online, connected, clock (RFC 3339), clock_ms,
+// uptime_s, backlog, backlog_bytes, budget_bytes, backlog_age_s, last_seq, acked_seq,
+// last_ack_at (RFC 3339 or null), accepted_total, refused_full, duplicates_total, batches_sent,
+// resends, reconnects.
+std::string StatusJson(const StatusSnapshot& s);
+
+}  // namespace cjd::agent

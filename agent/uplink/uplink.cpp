@@ -1,0 +1,214 @@
+#include "agent/uplink/uplink.h"
+
+#include <spdlog/spdlog.h>
+
+#include "shared/protocol/batch_codec.h"
+#include "shared/protocol/envelope.h"
+#include "shared/protocol/topics.h"
+
+namespace cjd::agent {
+
+Uplink::Uplink(const AgentConfig& config, OutboxWriter* writer,
+               std::unique_ptr<OutboxReader> reader, SessionKeys keys, const Clock* clock)
+    : config_(config),
+      writer_(writer),
+      reader_(std::move(reader)),
+      keys_(keys),
+      clock_(clock),
+      started_ms_(clock->NowMillis()) {}
+
+Uplink::~Uplink() { Stop(); }
+
+Status Uplink::Start() {
+  acked_ = writer_->Stats().counters.acked_seq;
+  sent_upto_ = acked_;
+  MqttOptions o;
+  o.broker = config_.broker;
+  o.client_id = "cjd-agent-" + config_.device_id;
+  o.username = config_.mqtt_username;
+  o.password = config_.mqtt_password;
+  o.ca_file = config_.mqtt_ca_file;
+  o.clean_session = true;
+  o.max_inflight = static_cast<int>(config_.max_in_flight) + 4;
+  o.subscriptions = {topics::Down(config_.device_id)};
+  o.will_topic = topics::Status(config_.device_id);
+  o.will_payload = [this] { return SealedStatus(false); };
+  link_ = std::make_unique<MqttLink>(
+      o,
+      [this](const std::string& topic, std::string&& payload) {
+        if (topic != topics::Down(config_.device_id)) return;
+        std::lock_guard lock(mu_);
+        if (downlink_.size() < 10'000) downlink_.push_back(std::move(payload));
+        cv_.notify_one();
+      },
+      [this](bool) {
+        std::lock_guard lock(mu_);
+        state_changed_ = true;
+        cv_.notify_one();
+      });
+  CJD_RETURN_IF_ERROR(link_->Start());
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void Uplink::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (link_) link_->Stop(topics::Status(config_.device_id), SealedStatus(false));
+}
+
+void Uplink::Wake() {
+  std::lock_guard lock(mu_);
+  wake_ = true;
+  cv_.notify_one();
+}
+
+UplinkStats Uplink::Stats() const {
+  std::lock_guard lock(mu_);
+  UplinkStats s = stats_;
+  s.connected = link_ && link_->connected();
+  s.reconnects = link_ ? link_->reconnects() : 0;
+  return s;
+}
+
+StatusSnapshot Uplink::Snapshot(bool online) const {
+  const WriterStats w = writer_->Stats();
+  const UplinkStats u = Stats();
+  StatusSnapshot s;
+  s.device_id = config_.device_id;
+  s.store_id = config_.store_id;
+  s.kind = config_.kind;
+  s.online = online;
+  s.connected = u.connected;
+  s.now_ms = clock_->NowMillis();
+  s.started_ms = started_ms_;
+  s.last_seq = w.counters.last_seq;
+  s.acked_seq = w.counters.acked_seq;
+  s.backlog = w.counters.backlog;
+  s.backlog_bytes = w.counters.backlog_bytes;
+  s.budget_bytes = w.budget_bytes;
+  s.oldest_accepted_ms = w.counters.oldest_accepted_ms;
+  s.last_ack_ms = u.last_ack_ms;
+  s.accepted_total = w.accepted_total;
+  s.refused_full = w.refused_full;
+  s.duplicates_total = w.duplicates_total;
+  s.batches_sent = u.batches_sent;
+  s.resends = u.resends;
+  s.reconnects = u.reconnects;
+  return s;
+}
+
+std::string Uplink::SealedStatus(bool online) const {
+  FrameHeader h;
+  h.kind = FrameKind::kStatus;
+  h.key_id = keys_.key_id;
+  return SealFrame(h, config_.device_id, StatusJson(Snapshot(online)), keys_.uplink);
+}
+
+void Uplink::PublishStatus(bool online) {
+  link_->Publish(topics::Status(config_.device_id), SealedStatus(online), 1, true);
+}
+
+void Uplink::HandleDownlink(const std::string& payload) {
+  FrameHeader h;
+  auto opened = OpenFrame(payload, config_.device_id, keys_.downlink, &h, 1 << 20);
+  if (!opened.ok() || h.key_id != keys_.key_id) {
+    spdlog::warn("uplink: dropped a downlink frame: {}",
+                 opened.ok() ? "unknown key id" : opened.status().ToString());
+    std::lock_guard lock(mu_);
+    ++stats_.bad_downlink;
+    return;
+  }
+  if (h.kind != FrameKind::kAck) return;  // later: offers, erase commands
+  const uint64_t ack = h.last_seq;
+  if (ack <= acked_) return;  // an old or repeated ack
+  acked_ = ack;
+  if (sent_upto_ < acked_) sent_upto_ = acked_;
+  while (!in_flight_.empty() && in_flight_.front().last <= acked_) in_flight_.pop_front();
+  writer_->Ack(acked_);
+  std::lock_guard lock(mu_);
+  stats_.hub_acked_seq = acked_;
+  stats_.last_ack_ms = clock_->NowMillis();
+}
+
+void Uplink::SendBatches(int64_t now) {
+  while (static_cast<int64_t>(in_flight_.size()) < config_.max_in_flight) {
+    Status st = reader_->ReadBatch(sent_upto_, config_.batch_max_events, config_.batch_max_bytes,
+                                   &scratch_);
+    if (!st.ok()) {
+      spdlog::error("uplink: reading the outbox failed: {}", st.ToString());
+      return;
+    }
+    if (scratch_.empty()) return;
+    FrameHeader h;
+    h.kind = FrameKind::kEventBatch;
+    h.key_id = keys_.key_id;
+    h.first_seq = sent_upto_ + 1;
+    h.last_seq = scratch_.back().seq;
+    const std::string frame =
+        SealFrame(h, config_.device_id, EncodeEventBatch(scratch_), keys_.uplink);
+    if (!link_->Publish(topics::Up(config_.device_id), frame, 1, false)) return;
+    in_flight_.push_back(InFlight{h.first_seq, h.last_seq, now});
+    sent_upto_ = h.last_seq;
+    std::lock_guard lock(mu_);
+    ++stats_.batches_sent;
+  }
+}
+
+void Uplink::Run() {
+  bool was_connected = false;
+  int64_t next_heartbeat = 0;
+  std::deque<std::string> frames;
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    const int64_t now0 = clock_->NowMillis();
+    int64_t wait_ms = std::max<int64_t>(1, next_heartbeat - now0);
+    if (!in_flight_.empty())
+      wait_ms = std::min(wait_ms, std::max<int64_t>(1, in_flight_.front().sent_ms +
+                                                           config_.ack_timeout_ms - now0));
+    cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 1000)), [this] {
+      return stop_ || wake_ || state_changed_ || !downlink_.empty();
+    });
+    if (stop_) break;
+    wake_ = false;
+    state_changed_ = false;
+    frames.swap(downlink_);
+    lock.unlock();
+
+    for (const auto& f : frames) HandleDownlink(f);
+    frames.clear();
+    const int64_t now = clock_->NowMillis();
+    const bool connected = link_->connected();
+    if (connected != was_connected) {
+      // Whatever was in flight may be lost with the connection: resend from the last ack.
+      in_flight_.clear();
+      sent_upto_ = acked_;
+      was_connected = connected;
+      if (connected) next_heartbeat = 0;
+    }
+    if (connected) {
+      if (!in_flight_.empty() && now - in_flight_.front().sent_ms > config_.ack_timeout_ms) {
+        spdlog::warn("uplink: no ack for seq {}..{} within {} ms, resending from {}",
+                     in_flight_.front().first, in_flight_.front().last, config_.ack_timeout_ms,
+                     acked_ + 1);
+        in_flight_.clear();
+        sent_upto_ = acked_;
+        std::lock_guard stats_lock(mu_);
+        ++stats_.resends;
+      }
+      SendBatches(now);
+      if (now >= next_heartbeat) {
+        PublishStatus(true);
+        next_heartbeat = now + config_.heartbeat_s * 1000;
+      }
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace cjd::agent

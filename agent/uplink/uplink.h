@@ -1,0 +1,94 @@
+// Uplink: sends the outbox to the hub and applies the hub's acks.
+//
+// Go-back-N over MQTT: batches of outbox rows are sealed and published (QoS 1) with at most
+// `max_in_flight` batches awaiting the hub's ack. The hub acks the highest contiguous sequence it
+// has committed; only then are rows deleted (through the OutboxWriter). After a disconnect or an
+// ack timeout, sending restarts from the last ack; the hub ignores what it already holds.
+//
+// Threading: one uplink thread does all the work. MqttLink callbacks only enqueue and wake it.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/config/agent_config.h"
+#include "agent/outbox/outbox_store.h"
+#include "agent/outbox/outbox_writer.h"
+#include "agent/status/status_report.h"
+#include "shared/core/clock.h"
+#include "shared/mqtt/link.h"
+#include "shared/protocol/keys.h"
+
+namespace cjd::agent {
+
+struct UplinkStats {
+  bool connected = false;
+  uint64_t hub_acked_seq = 0;
+  int64_t last_ack_ms = 0;
+  int64_t batches_sent = 0;
+  int64_t resends = 0;
+  int64_t reconnects = 0;
+  int64_t bad_downlink = 0;   // downlink frames that failed to open
+};
+
+class Uplink {
+ public:
+  Uplink(const AgentConfig& config, OutboxWriter* writer, std::unique_ptr<OutboxReader> reader,
+         SessionKeys keys, const Clock* clock);
+  ~Uplink();
+  Uplink(const Uplink&) = delete;
+  Uplink& operator=(const Uplink&) = delete;
+
+  Status Start();
+  // Sends a last "offline" status when connected, then disconnects and joins. Idempotent.
+  void Stop();
+  // Thread-safe: new rows were committed.
+  void Wake();
+  UplinkStats Stats() const;
+  // The full status (outbox and uplink figures), for GET /v1/status and the heartbeat.
+  StatusSnapshot Snapshot(bool online) const;
+
+ private:
+  struct InFlight {
+    uint64_t first;
+    uint64_t last;
+    int64_t sent_ms;
+  };
+  void Run();
+  void HandleDownlink(const std::string& payload);
+  void SendBatches(int64_t now);
+  void PublishStatus(bool online);
+  std::string SealedStatus(bool online) const;
+
+  const AgentConfig& config_;
+  OutboxWriter* writer_;
+  std::unique_ptr<OutboxReader> reader_;
+  SessionKeys keys_;
+  const Clock* clock_;
+  const int64_t started_ms_;
+  std::unique_ptr<MqttLink> link_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> downlink_;  // guarded by mu_: raw frames from the broker
+  bool wake_ = false;                 // guarded by mu_
+  bool state_changed_ = false;        // guarded by mu_
+  bool stop_ = false;                 // guarded by mu_
+  UplinkStats stats_;                 // guarded by mu_
+  std::thread thread_;
+
+  // Uplink thread only.
+  uint64_t acked_ = 0;
+  uint64_t sent_upto_ = 0;
+  std::deque<InFlight> in_flight_;
+  std::vector<WireEvent> scratch_;
+};
+
+}  // namespace cjd::agent

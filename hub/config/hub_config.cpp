@@ -1,0 +1,54 @@
+#include "hub/config/hub_config.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace cjd::hub {
+
+Result<HubConfig> LoadHubConfig(const std::string& path) {
+  auto loaded = ConfigReader::LoadFile(path);
+  if (!loaded.ok()) return loaded.status();
+  ConfigReader& r = *loaded;
+  HubConfig c;
+  c.dir = r.dir();
+  c.listen = r.Address("http.listen", "127.0.0.1:8080");
+  c.token = r.RequireString("http.token");
+  c.http_threads = static_cast<int>(r.Int("http.threads", c.http_threads, 1, 64));
+  c.max_body_bytes = r.Int("http.max_body_bytes", c.max_body_bytes, 1024, 256ll << 20);
+  c.broker = r.String("mqtt.broker", c.broker);
+  c.client_id = r.String("mqtt.client_id", c.client_id);
+  c.mqtt_username = r.String("mqtt.username", "");
+  c.mqtt_password = r.String("mqtt.password", "");
+  c.mqtt_ca_file = r.Path("mqtt.ca_file", "");
+  const std::string secret_file = r.Path("keys.secret_key_file", "hub.key");
+  const std::string public_key = r.RequireString("keys.public_key");
+  c.store_path = r.Path("store.path", "hub.db");
+  c.max_queue_frames = r.Int("ingest.max_queue_frames", c.max_queue_frames, 16, 10'000'000);
+  c.max_group_frames = r.Int("ingest.max_group_frames", c.max_group_frames, 1, 100'000);
+  c.max_frame_bytes = r.Int("ingest.max_frame_bytes", c.max_frame_bytes, 1024, 1ll << 30);
+  c.offline_after_s = r.Int("fleet.offline_after_s", c.offline_after_s, 1, 86'400);
+  c.log_level = r.String("log.level", c.log_level);
+  if (!r.status().ok()) return r.status();
+  if (c.token.size() < 16)
+    return Status::Invalid("http.token: must be at least 16 characters", "http.token");
+
+  auto pub = KeyFromBase64(public_key, "keys.public_key");
+  if (!pub.ok()) return pub.status();
+  c.keys.public_key = *pub;
+  std::ifstream in(secret_file);
+  if (!in) {
+    return Status::Invalid("keys.secret_key_file: cannot read " + secret_file,
+                           "keys.secret_key_file");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+    text.pop_back();
+  auto secret = KeyFromBase64(text, "keys.secret_key_file");
+  if (!secret.ok()) return secret.status();
+  c.keys.secret_key = *secret;
+  return c;
+}
+
+}  // namespace cjd::hub

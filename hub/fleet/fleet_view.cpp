@@ -1,0 +1,59 @@
+#include "hub/fleet/fleet_view.h"
+
+#include "shared/event/event.h"
+
+namespace cjd::hub {
+namespace {
+nlohmann::json TimeOrNull(int64_t ms) {
+  return ms > 0 ? nlohmann::json(FormatRfc3339(ms)) : nlohmann::json();
+}
+}  // namespace
+
+nlohmann::json DeviceEntry(const DeviceRow& row, int64_t now_ms, int64_t offline_after_ms) {
+  nlohmann::json status = nlohmann::json::object();
+  if (!row.state.status_json.empty()) {
+    status = nlohmann::json::parse(row.state.status_json, nullptr, false);
+    if (status.is_discarded() || !status.is_object()) status = nlohmann::json::object();
+  }
+  const bool fresh = row.state.status_ms > 0 && now_ms - row.state.status_ms <= offline_after_ms;
+  const bool online = fresh && status.value("online", false);
+  nlohmann::json e;
+  e["device_id"] = row.record.device_id;
+  e["store_id"] = row.record.store_id;
+  e["kind"] = row.record.kind;
+  e["online"] = online;
+  e["last_seen"] = TimeOrNull(row.state.last_seen_ms);
+  e["acked_seq"] = row.state.acked_seq;
+  e["pending_ranges"] = row.state.pending_ranges.size();
+  e["backlog"] = status.value("backlog", 0);
+  e["backlog_age_s"] = status.value("backlog_age_s", 0);
+  e["last_seq"] = status.value("last_seq", 0);
+  e["version"] = status.value("version", "");
+  e["status_at"] = TimeOrNull(row.state.status_ms);
+  // The device's clock minus the hub's at the time the heartbeat arrived.
+  e["clock_skew_ms"] = status.contains("clock_ms") && status["clock_ms"].is_number_integer() &&
+                                   row.state.status_ms > 0
+                           ? nlohmann::json(status["clock_ms"].get<int64_t>() - row.state.status_ms)
+                           : nlohmann::json();
+  e["registered_at"] = TimeOrNull(row.record.created_ms);
+  return e;
+}
+
+nlohmann::json FleetJson(const std::vector<DeviceRow>& rows, int64_t now_ms,
+                         int64_t offline_after_ms) {
+  nlohmann::json list = nlohmann::json::array();
+  int64_t online = 0;
+  int64_t backlog = 0;
+  for (const DeviceRow& r : rows) {
+    nlohmann::json e = DeviceEntry(r, now_ms, offline_after_ms);
+    online += e["online"].get<bool>() ? 1 : 0;
+    backlog += e["backlog"].get<int64_t>();
+    list.push_back(std::move(e));
+  }
+  return {{"devices", std::move(list)},
+          {"count", rows.size()},
+          {"online", online},
+          {"backlog_total", backlog}};
+}
+
+}  // namespace cjd::hub

@@ -1,0 +1,23 @@
+// The fleet as operations see it: one entry per device from its registration, its sequence
+// progress and its last verified heartbeat. Pure.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hub/store/hub_store.h"
+
+namespace cjd::hub {
+
+// A device is online when its last heartbeat said so and arrived within `offline_after_ms`.
+// Entry fields: device_id, store_id, kind, online, last_seen (RFC 3339 or null), backlog,
+// backlog_age_s, acked_seq, pending_ranges, version, clock_skew_ms, status_at, registered_at.
+nlohmann::json DeviceEntry(const DeviceRow& row, int64_t now_ms, int64_t offline_after_ms);
+
+// {"devices": [...], "count": N, "online": K, "backlog_total": B}
+nlohmann::json FleetJson(const std::vector<DeviceRow>& rows, int64_t now_ms,
+                         int64_t offline_after_ms);
+
+}  // namespace cjd::hub

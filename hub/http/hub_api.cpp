@@ -1,0 +1,73 @@
+#include "hub/http/hub_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "hub/fleet/fleet_view.h"
+#include "shared/protocol/keys.h"
+
+namespace cjd::hub {
+
+void HubApi::Handle(http::Request&& req, http::Responder respond) {
+  if (req.path == "/healthz") return respond({200, R"({"status":"ok"})"});
+  if (req.path.rfind("/v1/", 0) != 0) {
+    return respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
+  }
+  if (!TokensEqual(req.BearerToken(), config_.token)) {
+    http::Response r = http::JsonError(401, "unauthorized",
+                                       "missing or invalid admin token (Authorization: Bearer TOKEN)");
+    r.headers["WWW-Authenticate"] = "Bearer";
+    return respond(std::move(r));
+  }
+  if (req.path == "/v1/stats" || req.path == "/v1/devices") {
+    if (req.method != "GET") return respond(http::JsonError(405, "method_not_allowed", "use GET"));
+    return respond(req.path == "/v1/stats" ? Stats() : Devices());
+  }
+  respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
+}
+
+http::Response HubApi::Stats() {
+  Result<StoreCounters> counters = Status::Internal("unset");
+  {
+    std::lock_guard lock(store_mu_);
+    counters = store_->Counters();
+  }
+  if (!counters.ok()) return http::ErrorFromStatus(counters.status());
+  const IngestStats ingest = ingestor_->Stats();
+  nlohmann::json j;
+  j["events_total"] = counters->events_total;
+  nlohmann::json by_type = {{"transaction", 0}, {"loyalty_scan", 0}};
+  for (const auto& [type, n] : counters->events_by_type) by_type[type] = n;
+  j["events_by_type"] = by_type;
+  nlohmann::json rejected = nlohmann::json::object();
+  for (const char* reason : kRejectReasons) rejected[reason] = 0;
+  int64_t rejected_total = 0;
+  for (const auto& [reason, n] : counters->rejected_by_reason) {
+    rejected[reason] = n;
+    rejected_total += n;
+  }
+  j["rejected_by_reason"] = rejected;
+  j["rejected_total"] = rejected_total;
+  j["duplicate_events"] = counters->duplicate_events;
+  j["ingest"] = {{"connected", ingest.connected},
+                 {"queue", ingest.queue},
+                 {"frames_total", ingest.frames_total},
+                 {"batches_committed", ingest.batches_committed},
+                 {"duplicate_frames", ingest.duplicate_frames},
+                 {"events_inserted", ingest.events_inserted},
+                 {"groups", ingest.groups}};
+  j["uptime_s"] = (clock_->NowMillis() - started_ms_) / 1000;
+  j["version"] = CJD_VERSION;
+  return {200, j.dump()};
+}
+
+http::Response HubApi::Devices() {
+  Result<std::vector<DeviceRow>> rows = Status::Internal("unset");
+  {
+    std::lock_guard lock(store_mu_);
+    rows = store_->ListDevices();
+  }
+  if (!rows.ok()) return http::ErrorFromStatus(rows.status());
+  return {200, FleetJson(*rows, clock_->NowMillis(), config_.offline_after_s * 1000).dump()};
+}
+
+}  // namespace cjd::hub

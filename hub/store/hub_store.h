@@ -1,0 +1,91 @@
+// HubStore: the hub's durable state behind an interface, so a PostgreSQL backend can implement it
+// for larger deployments. SqliteHubStore (sqlite_hub_store.h) is the embedded default.
+//
+// Contract for every backend:
+//  - CommitIngest is atomic: the events, the devices' sequence progress and the counters of one
+//    call commit together or not at all.
+//  - Events are unique by event_id: inserting one that exists changes nothing (counted as a
+//    duplicate), so replaying any batch is harmless.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "shared/core/status.h"
+#include "shared/protocol/batch_codec.h"
+
+namespace cjd::hub {
+
+struct DeviceRecord {
+  std::string device_id;
+  std::string store_id;
+  std::string kind;          // "pos" | "kiosk"
+  uint32_t key_id = 1;
+  std::string public_key;    // base64 X25519
+  int64_t created_ms = 0;
+};
+
+// What the hub knows about a device's uplink progress and health.
+struct DeviceState {
+  uint64_t acked_seq = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> pending_ranges;
+  int64_t last_seen_ms = 0;    // last verified frame of any kind
+  std::string status_json;     // last verified heartbeat / will
+  int64_t status_ms = 0;       // when it arrived
+};
+
+struct DeviceRow {
+  DeviceRecord record;
+  DeviceState state;
+};
+
+// One verified batch to commit.
+struct IngestBatch {
+  std::string device_id;
+  std::vector<WireEvent> events;
+};
+
+// The new progress of a device after a group (computed by the ingest SequenceTracker).
+struct DeviceProgress {
+  std::string device_id;
+  uint64_t acked_seq = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> pending_ranges;
+  int64_t last_seen_ms = 0;
+  std::optional<std::string> status_json;  // set when a heartbeat arrived in this group
+};
+
+struct IngestResult {
+  int64_t inserted = 0;
+  int64_t duplicates = 0;   // events whose event_id the hub already held
+};
+
+struct StoreCounters {
+  int64_t events_total = 0;
+  std::map<std::string, int64_t> events_by_type;
+  std::map<std::string, int64_t> rejected_by_reason;
+  int64_t duplicate_events = 0;
+};
+
+class HubStore {
+ public:
+  virtual ~HubStore() = default;
+
+  // Devices. RegisterDevice fails with kConflict when the id exists.
+  virtual Status RegisterDevice(const DeviceRecord& device) = 0;
+  virtual Result<std::optional<DeviceRecord>> FindDevice(const std::string& device_id) = 0;
+  virtual Result<std::vector<DeviceRow>> ListDevices() = 0;
+
+  // Ingest: see the contract above. `received_ms` stamps the events.
+  virtual Result<IngestResult> CommitIngest(const std::vector<IngestBatch>& batches,
+                                            const std::vector<DeviceProgress>& progress,
+                                            const std::map<std::string, int64_t>& rejected,
+                                            int64_t received_ms) = 0;
+
+  virtual Result<StoreCounters> Counters() = 0;
+};
+
+}  // namespace cjd::hub

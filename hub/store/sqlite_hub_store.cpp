@@ -1,0 +1,244 @@
+#include "hub/store/sqlite_hub_store.h"
+
+#include "shared/event/event.h"
+
+namespace cjd::hub {
+namespace {
+
+const std::vector<sqlite::Migration> kMigrations = {
+    {1, R"sql(
+      CREATE TABLE devices (
+        device_id     TEXT PRIMARY KEY,
+        store_id      TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        key_id        INTEGER NOT NULL,
+        public_key    TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL,
+        acked_seq     INTEGER NOT NULL DEFAULT 0,   -- highest contiguous sequence held
+        last_seen_ms  INTEGER NOT NULL DEFAULT 0,
+        status_json   TEXT,
+        status_ms     INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+      -- Sequence ranges held above a device's first gap (rare: out-of-order delivery).
+      CREATE TABLE seq_ranges (
+        device_id  TEXT NOT NULL,
+        first_seq  INTEGER NOT NULL,
+        last_seq   INTEGER NOT NULL,
+        PRIMARY KEY (device_id, first_seq)
+      ) WITHOUT ROWID;
+      -- Every event from every source, exactly once (event_id is unique).
+      CREATE TABLE events (
+        id              INTEGER PRIMARY KEY,
+        event_id        TEXT NOT NULL UNIQUE,
+        source          TEXT NOT NULL,       -- device id, later also collect sources
+        seq             INTEGER,             -- the device's sequence number
+        type            TEXT NOT NULL,
+        occurred_at_ms  INTEGER NOT NULL,
+        received_at_ms  INTEGER NOT NULL,
+        body            TEXT NOT NULL        -- canonical event JSON
+      );
+      CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    )sql"},
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteHubStore>> SqliteHubStore::Open(const std::string& path) {
+  auto db = sqlite::Database::Open(path, {});
+  if (!db.ok()) return db.status();
+  CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
+  std::unique_ptr<SqliteHubStore> store(new SqliteHubStore(std::move(*db)));
+  CJD_RETURN_IF_ERROR(store->Prepare());
+  return store;
+}
+
+Status SqliteHubStore::Prepare() {
+  auto prep = [this](sqlite::Statement* s, const char* sql) -> Status {
+    auto r = db_->Prepare(sql);
+    if (!r.ok()) return r.status();
+    *s = std::move(*r);
+    return Status::Ok();
+  };
+  CJD_RETURN_IF_ERROR(prep(&insert_event_,
+      "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, received_at_ms, body) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id) DO NOTHING"));
+  CJD_RETURN_IF_ERROR(prep(&add_counter_,
+      "INSERT INTO counters (name, value) VALUES (?1, ?2) "
+      "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"));
+  CJD_RETURN_IF_ERROR(prep(&update_progress_,
+      "UPDATE devices SET acked_seq = ?2, last_seen_ms = max(last_seen_ms, ?3) "
+      "WHERE device_id = ?1"));
+  CJD_RETURN_IF_ERROR(prep(&delete_ranges_, "DELETE FROM seq_ranges WHERE device_id = ?1"));
+  CJD_RETURN_IF_ERROR(prep(&insert_range_,
+      "INSERT INTO seq_ranges (device_id, first_seq, last_seq) VALUES (?1, ?2, ?3)"));
+  CJD_RETURN_IF_ERROR(prep(&update_status_,
+      "UPDATE devices SET status_json = ?2, status_ms = ?3 WHERE device_id = ?1"));
+  CJD_RETURN_IF_ERROR(prep(&find_device_,
+      "SELECT device_id, store_id, kind, key_id, public_key, created_ms FROM devices "
+      "WHERE device_id = ?1"));
+  return Status::Ok();
+}
+
+Status SqliteHubStore::RegisterDevice(const DeviceRecord& d) {
+  auto stmt = db_->Prepare(
+      "INSERT INTO devices (device_id, store_id, kind, key_id, public_key, created_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, d.device_id).Bind(2, d.store_id).Bind(3, d.kind)
+      .Bind(4, static_cast<int64_t>(d.key_id)).Bind(5, d.public_key).Bind(6, d.created_ms);
+  Status st = stmt->Run();
+  if (st.code() == Code::kConflict) {
+    return Status(Code::kConflict, "device " + d.device_id + " is already registered");
+  }
+  return st;
+}
+
+Result<std::optional<DeviceRecord>> SqliteHubStore::FindDevice(const std::string& device_id) {
+  find_device_.Bind(1, device_id);
+  auto row = find_device_.Step();
+  if (!row.ok()) {
+    find_device_.Reset();
+    return row.status();
+  }
+  std::optional<DeviceRecord> out;
+  if (*row) {
+    DeviceRecord d;
+    d.device_id = find_device_.ColumnText(0);
+    d.store_id = find_device_.ColumnText(1);
+    d.kind = find_device_.ColumnText(2);
+    d.key_id = static_cast<uint32_t>(find_device_.ColumnInt(3));
+    d.public_key = find_device_.ColumnText(4);
+    d.created_ms = find_device_.ColumnInt(5);
+    out = std::move(d);
+  }
+  find_device_.Reset();
+  return out;
+}
+
+Result<std::vector<DeviceRow>> SqliteHubStore::ListDevices() {
+  auto stmt = db_->Prepare(
+      "SELECT device_id, store_id, kind, key_id, public_key, created_ms, acked_seq, "
+      "last_seen_ms, status_json, status_ms FROM devices ORDER BY device_id");
+  if (!stmt.ok()) return stmt.status();
+  auto ranges = db_->Prepare(
+      "SELECT first_seq, last_seq FROM seq_ranges WHERE device_id = ?1 ORDER BY first_seq");
+  if (!ranges.ok()) return ranges.status();
+  std::vector<DeviceRow> out;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    DeviceRow d;
+    d.record.device_id = stmt->ColumnText(0);
+    d.record.store_id = stmt->ColumnText(1);
+    d.record.kind = stmt->ColumnText(2);
+    d.record.key_id = static_cast<uint32_t>(stmt->ColumnInt(3));
+    d.record.public_key = stmt->ColumnText(4);
+    d.record.created_ms = stmt->ColumnInt(5);
+    d.state.acked_seq = static_cast<uint64_t>(stmt->ColumnInt(6));
+    d.state.last_seen_ms = stmt->ColumnInt(7);
+    d.state.status_json = stmt->ColumnIsNull(8) ? "" : stmt->ColumnText(8);
+    d.state.status_ms = stmt->ColumnInt(9);
+    ranges->Bind(1, d.record.device_id);
+    while (true) {
+      auto r = ranges->Step();
+      if (!r.ok()) return r.status();
+      if (!*r) break;
+      d.state.pending_ranges.emplace_back(static_cast<uint64_t>(ranges->ColumnInt(0)),
+                                          static_cast<uint64_t>(ranges->ColumnInt(1)));
+    }
+    ranges->Reset();
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Status SqliteHubStore::AddCounter(const std::string& name, int64_t delta) {
+  if (delta == 0) return Status::Ok();
+  add_counter_.Bind(1, name).Bind(2, delta);
+  return add_counter_.Run();
+}
+
+Status SqliteHubStore::WriteIngest(const std::vector<IngestBatch>& batches,
+                                   const std::vector<DeviceProgress>& progress,
+                                   const std::map<std::string, int64_t>& rejected,
+                                   int64_t received_ms, IngestResult* result) {
+  std::map<uint8_t, int64_t> by_type;
+  for (const IngestBatch& b : batches) {
+    for (const WireEvent& e : b.events) {
+      const auto type_name = EventTypeName(static_cast<EventType>(e.type));
+      insert_event_.Bind(1, e.event_id)
+          .Bind(2, b.device_id)
+          .Bind(3, static_cast<int64_t>(e.seq))
+          .Bind(4, type_name)
+          .Bind(5, e.occurred_at_ms)
+          .Bind(6, received_ms)
+          .Bind(7, e.body);
+      CJD_RETURN_IF_ERROR(insert_event_.Run());
+      if (db_->Changes() == 1) {
+        ++result->inserted;
+        ++by_type[e.type];
+      } else {
+        ++result->duplicates;
+      }
+    }
+  }
+  for (const DeviceProgress& p : progress) {
+    update_progress_.Bind(1, p.device_id)
+        .Bind(2, static_cast<int64_t>(p.acked_seq))
+        .Bind(3, p.last_seen_ms);
+    CJD_RETURN_IF_ERROR(update_progress_.Run());
+    delete_ranges_.Bind(1, p.device_id);
+    CJD_RETURN_IF_ERROR(delete_ranges_.Run());
+    for (const auto& [first, last] : p.pending_ranges) {
+      insert_range_.Bind(1, p.device_id)
+          .Bind(2, static_cast<int64_t>(first))
+          .Bind(3, static_cast<int64_t>(last));
+      CJD_RETURN_IF_ERROR(insert_range_.Run());
+    }
+    if (p.status_json) {
+      update_status_.Bind(1, p.device_id).Bind(2, *p.status_json).Bind(3, p.last_seen_ms);
+      CJD_RETURN_IF_ERROR(update_status_.Run());
+    }
+  }
+  CJD_RETURN_IF_ERROR(AddCounter("events_total", result->inserted));
+  CJD_RETURN_IF_ERROR(AddCounter("duplicate_events", result->duplicates));
+  for (const auto& [type, n] : by_type) {
+    CJD_RETURN_IF_ERROR(
+        AddCounter("type:" + std::string(EventTypeName(static_cast<EventType>(type))), n));
+  }
+  for (const auto& [reason, n] : rejected) CJD_RETURN_IF_ERROR(AddCounter("rejected:" + reason, n));
+  return Status::Ok();
+}
+
+Result<IngestResult> SqliteHubStore::CommitIngest(const std::vector<IngestBatch>& batches,
+                                                  const std::vector<DeviceProgress>& progress,
+                                                  const std::map<std::string, int64_t>& rejected,
+                                                  int64_t received_ms) {
+  sqlite::Transaction tx(*db_);
+  if (!tx.status().ok()) return tx.status();
+  IngestResult result;
+  CJD_RETURN_IF_ERROR(WriteIngest(batches, progress, rejected, received_ms, &result));
+  CJD_RETURN_IF_ERROR(tx.Commit());
+  return result;
+}
+
+Result<StoreCounters> SqliteHubStore::Counters() {
+  auto stmt = db_->Prepare("SELECT name, value FROM counters");
+  if (!stmt.ok()) return stmt.status();
+  StoreCounters c;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const std::string name = stmt->ColumnText(0);
+    const int64_t v = stmt->ColumnInt(1);
+    if (name == "events_total") c.events_total = v;
+    else if (name == "duplicate_events") c.duplicate_events = v;
+    else if (name.rfind("type:", 0) == 0) c.events_by_type[name.substr(5)] = v;
+    else if (name.rfind("rejected:", 0) == 0) c.rejected_by_reason[name.substr(9)] = v;
+  }
+  return c;
+}
+
+}  // namespace cjd::hub

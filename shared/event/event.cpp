@@ -1,0 +1,492 @@
+// Event schema v1: validation of POS input (see the contract in event.h) and the canonical JSON
+// form that the outbox stores and the hub receives.
+#include "shared/event/event.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "shared/event/json_exact.h"
+
+namespace cjd {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr size_t kMaxItems = 1000;
+constexpr int64_t kMaxQuantity = 1'000'000;
+const Decimal kMaxUnitPrice(1'000'000'000'000, 0);  // 1e12
+constexpr const char* kPriceRule = "must be a decimal >= 0 with at most 9 decimals";
+
+// ---- JSON access helpers -------------------------------------------------------------------
+
+bool IsPlainString(const json& j) {
+  return j.is_string() && !IsJsonNumber(j);  // a raw number is a string only in its storage
+}
+
+// The member `key`, or null when absent. An explicit JSON null counts as absent.
+const json* Member(const json& obj, std::string_view key) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string Got(const json& j) { return std::string(" (got ") + JsonTypeName(j) + ")"; }
+
+Status CheckKnownFields(const json& obj, std::initializer_list<std::string_view> known) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool found = false;
+    for (std::string_view k : known) {
+      if (it.key() == k) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      std::string msg = "unknown field; expected one of:";
+      bool first = true;
+      for (std::string_view k : known) {
+        msg += first ? " " : ", ";
+        msg += k;
+        first = false;
+      }
+      return Status::Invalid(std::move(msg), it.key());
+    }
+  }
+  return Status::Ok();
+}
+
+// Unicode code points in valid UTF-8 (the parser has validated the encoding).
+size_t CountChars(std::string_view s) {
+  size_t n = 0;
+  for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+// Reads a string member with `min_len`..`max_len` characters and no control characters.
+// Absent (or null) is fine unless `required`; then `*out` is left as it is.
+Status ReadString(const json& obj, const char* key, bool required, size_t min_len, size_t max_len,
+                  std::string* out) {
+  const json* v = Member(obj, key);
+  if (v == nullptr) return required ? Status::Invalid("is required", key) : Status::Ok();
+  if (!IsPlainString(*v)) return Status::Invalid("must be a string" + Got(*v), key);
+  const auto& s = v->get_ref<const std::string&>();
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) return Status::Invalid("must not contain control characters", key);
+  }
+  const size_t n = CountChars(s);
+  if (n < min_len) {
+    return Status::Invalid(min_len == 1 ? std::string("must not be empty")
+                                        : "must have at least " + std::to_string(min_len) +
+                                              " characters",
+                           key);
+  }
+  if (n > max_len) {
+    return Status::Invalid("must have at most " + std::to_string(max_len) + " characters", key);
+  }
+  *out = s;
+  return Status::Ok();
+}
+
+Status RequireObject(const json& j) {
+  if (!j.is_object()) return Status::Invalid("must be an object" + Got(j));
+  return Status::Ok();
+}
+
+// ---- field rules -----------------------------------------------------------------------------
+
+bool IsIdChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '-';
+}
+
+bool IsValidEmail(std::string_view s) {
+  const size_t at = s.find('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == s.size()) return false;
+  if (s.find('@', at + 1) != std::string_view::npos) return false;
+  for (const char c : s) {
+    if (c == ' ') return false;
+  }
+  return true;
+}
+
+bool IsValidPhone(std::string_view s) {
+  int digits = 0;
+  for (const char c : s) {
+    if (c >= '0' && c <= '9') {
+      ++digits;
+    } else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')' && c != '.') {
+      return false;
+    }
+  }
+  return digits >= 5 && digits <= 20;
+}
+
+Status ValidateCustomer(const json& j, Customer* c) {
+  CJD_RETURN_IF_ERROR(RequireObject(j));
+  CJD_RETURN_IF_ERROR(CheckKnownFields(j, {"loyalty_id", "email", "phone", "customer_id"}));
+  CJD_RETURN_IF_ERROR(ReadString(j, "loyalty_id", false, 1, 64, &c->loyalty_id));
+  CJD_RETURN_IF_ERROR(ReadString(j, "email", false, 1, 254, &c->email));
+  if (!c->email.empty() && !IsValidEmail(c->email)) {
+    return Status::Invalid("must be an email address (one '@' between a name and a domain)",
+                           "email");
+  }
+  CJD_RETURN_IF_ERROR(ReadString(j, "phone", false, 1, 40, &c->phone));
+  if (!c->phone.empty() && !IsValidPhone(c->phone)) {
+    return Status::Invalid(
+        "must be a phone number: 5 to 20 digits with optional spaces and + - ( ) .", "phone");
+  }
+  CJD_RETURN_IF_ERROR(ReadString(j, "customer_id", false, 1, 64, &c->customer_id));
+  if (c->empty()) {
+    return Status::Invalid("must contain at least one of loyalty_id, email, phone, customer_id");
+  }
+  return Status::Ok();
+}
+
+Status ReadQuantity(const json& item, int64_t* out) {
+  const json* q = Member(item, "quantity");
+  if (q == nullptr) return Status::Invalid("is required", "quantity");
+  if (!q->is_number_integer()) {
+    return Status::Invalid("must be a non-zero integer" + Got(*q), "quantity");
+  }
+  const auto range_error = [] {
+    return Status::Invalid("must be between -1000000 and 1000000", "quantity");
+  };
+  if (q->is_number_unsigned()) {
+    const auto u = q->get<uint64_t>();
+    if (u > static_cast<uint64_t>(kMaxQuantity)) return range_error();
+    *out = static_cast<int64_t>(u);
+  } else {
+    const auto v = q->get<int64_t>();
+    if (v > kMaxQuantity || v < -kMaxQuantity) return range_error();
+    *out = v;
+  }
+  if (*out == 0) return Status::Invalid("must be a non-zero integer", "quantity");
+  return Status::Ok();
+}
+
+Status ReadUnitPrice(const json& item, Decimal* out) {
+  const json* p = Member(item, "unit_price");
+  if (p == nullptr) return Status::Invalid("is required", "unit_price");
+  std::string text;
+  if (IsJsonNumber(*p)) {
+    text = JsonNumberText(*p);
+  } else if (p->is_string()) {
+    text = p->get_ref<const std::string&>();
+  } else {
+    return Status::Invalid(std::string(kPriceRule) + ", as a JSON number or a string like \"12.50\"" +
+                               Got(*p),
+                           "unit_price");
+  }
+  Result<Decimal> d = Decimal::Parse(text);
+  if (!d.ok()) {
+    return Status::Invalid(std::string(kPriceRule) + " (" + d.status().message() + ")",
+                           "unit_price");
+  }
+  if (d->is_negative()) return Status::Invalid(std::string(kPriceRule) + " (negative)", "unit_price");
+  if (kMaxUnitPrice < *d) return Status::Invalid("must be at most 1000000000000", "unit_price");
+  *out = *d;
+  return Status::Ok();
+}
+
+Status ValidateItem(const json& j, Item* item) {
+  CJD_RETURN_IF_ERROR(RequireObject(j));
+  CJD_RETURN_IF_ERROR(CheckKnownFields(
+      j, {"sku", "quantity", "unit_price", "category", "description", "offer_id"}));
+  CJD_RETURN_IF_ERROR(ReadString(j, "sku", true, 1, 64, &item->sku));
+  CJD_RETURN_IF_ERROR(ReadQuantity(j, &item->quantity));
+  CJD_RETURN_IF_ERROR(ReadUnitPrice(j, &item->unit_price));
+  CJD_RETURN_IF_ERROR(ReadString(j, "category", false, 0, 256, &item->category));
+  CJD_RETURN_IF_ERROR(ReadString(j, "description", false, 0, 512, &item->description));
+  CJD_RETURN_IF_ERROR(ReadString(j, "offer_id", false, 0, 64, &item->offer_id));
+  return Status::Ok();
+}
+
+Status ValidatePayment(const json& j, Payment* p) {
+  CJD_RETURN_IF_ERROR(RequireObject(j));
+  CJD_RETURN_IF_ERROR(CheckKnownFields(j, {"method", "card_fingerprint"}));
+  CJD_RETURN_IF_ERROR(ReadString(j, "method", true, 1, 32, &p->method));
+  CJD_RETURN_IF_ERROR(ReadString(j, "card_fingerprint", false, 1, 128, &p->card_fingerprint));
+  return Status::Ok();
+}
+
+Status ValidateOrder(const json& j, Order* o) {
+  CJD_RETURN_IF_ERROR(RequireObject(j));
+  CJD_RETURN_IF_ERROR(
+      CheckKnownFields(j, {"order_id", "currency", "items", "payment", "offer_id"}));
+  CJD_RETURN_IF_ERROR(ReadString(j, "order_id", true, 1, 64, &o->order_id));
+  CJD_RETURN_IF_ERROR(ReadString(j, "currency", true, 1, SIZE_MAX, &o->currency));
+  if (!IsCurrencyCode(o->currency)) {
+    return Status::Invalid("is not an ISO 4217 currency code (upper case, like EUR)", "currency");
+  }
+  const json* items = Member(j, "items");
+  if (items == nullptr) return Status::Invalid("is required", "items");
+  if (!items->is_array()) return Status::Invalid("must be an array" + Got(*items), "items");
+  if (items->empty()) return Status::Invalid("must contain at least one item", "items");
+  if (items->size() > kMaxItems) {
+    return Status::Invalid("must contain at most " + std::to_string(kMaxItems) + " items",
+                           "items");
+  }
+  o->items.resize(items->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    Status st = ValidateItem((*items)[i], &o->items[i]);
+    if (!st.ok()) return st.WithFieldPrefix("items[" + std::to_string(i) + "]");
+  }
+  if (const json* payment = Member(j, "payment")) {
+    Payment p;
+    Status st = ValidatePayment(*payment, &p);
+    if (!st.ok()) return st.WithFieldPrefix("payment");
+    o->payment = std::move(p);
+  }
+  CJD_RETURN_IF_ERROR(ReadString(j, "offer_id", false, 0, 64, &o->offer_id));
+  return Status::Ok();
+}
+
+// ---- canonical JSON writer -------------------------------------------------------------------
+
+void AppendString(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      case '\b': *out += "\\b"; break;
+      case '\f': *out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          *out += "\\u00";
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 0x0F]);
+        } else {
+          out->push_back(ch);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+// Appends ,"key":"value" (or {"key":"value" when `*first`).
+void AppendField(std::string* out, bool* first, const char* key, std::string_view value) {
+  out->push_back(*first ? '{' : ',');
+  *first = false;
+  out->push_back('"');
+  *out += key;
+  *out += "\":";
+  AppendString(out, value);
+}
+
+void AppendOptionalField(std::string* out, bool* first, const char* key, std::string_view value) {
+  if (!value.empty()) AppendField(out, first, key, value);
+}
+
+void AppendItem(std::string* out, const Item& item) {
+  bool first = true;
+  AppendField(out, &first, "sku", item.sku);
+  *out += ",\"quantity\":";
+  *out += std::to_string(item.quantity);
+  AppendField(out, &first, "unit_price", item.unit_price.ToString());
+  AppendOptionalField(out, &first, "category", item.category);
+  AppendOptionalField(out, &first, "description", item.description);
+  AppendOptionalField(out, &first, "offer_id", item.offer_id);
+  out->push_back('}');
+}
+
+void AppendOrder(std::string* out, const Order& o) {
+  bool first = true;
+  AppendField(out, &first, "order_id", o.order_id);
+  AppendField(out, &first, "currency", o.currency);
+  *out += ",\"items\":[";
+  for (size_t i = 0; i < o.items.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendItem(out, o.items[i]);
+  }
+  out->push_back(']');
+  if (o.payment.has_value()) {
+    *out += ",\"payment\":";
+    bool pfirst = true;
+    AppendField(out, &pfirst, "method", o.payment->method);
+    AppendOptionalField(out, &pfirst, "card_fingerprint", o.payment->card_fingerprint);
+    out->push_back('}');
+  }
+  AppendOptionalField(out, &first, "offer_id", o.offer_id);
+  out->push_back('}');
+}
+
+}  // namespace
+
+// ---- event types -----------------------------------------------------------------------------
+
+std::string_view EventTypeName(EventType t) {
+  switch (t) {
+    case EventType::kTransaction: return "transaction";
+    case EventType::kLoyaltyScan: return "loyalty_scan";
+  }
+  return "unknown";
+}
+
+std::optional<EventType> EventTypeFromName(std::string_view name) {
+  if (name == "transaction") return EventType::kTransaction;
+  if (name == "loyalty_scan") return EventType::kLoyaltyScan;
+  return std::nullopt;
+}
+
+EventClass ClassOf(EventType t) {
+  switch (t) {
+    case EventType::kTransaction:
+    case EventType::kLoyaltyScan: return EventClass::kBusiness;
+  }
+  return EventClass::kBusiness;
+}
+
+// ---- validation ------------------------------------------------------------------------------
+
+Result<Event> ValidateEvent(const nlohmann::json& j) {
+  if (!j.is_object()) return Status::Invalid("must be an event object" + Got(j));
+  CJD_RETURN_IF_ERROR(CheckKnownFields(j, {"schema", "type", "event_id", "occurred_at", "store_id",
+                                           "channel", "customer", "order"}));
+  Event e;
+  if (const json* schema = Member(j, "schema")) {
+    if (!schema->is_number_integer() || *schema != 1) {
+      return Status::Invalid("must be 1 (the only schema version)", "schema");
+    }
+  }
+
+  std::string type;
+  CJD_RETURN_IF_ERROR(ReadString(j, "type", true, 1, 64, &type));
+  const std::optional<EventType> t = EventTypeFromName(type);
+  if (!t.has_value()) return Status::Invalid("must be one of: transaction, loyalty_scan", "type");
+  e.type = *t;
+
+  CJD_RETURN_IF_ERROR(ReadString(j, "event_id", false, 1, 128, &e.event_id));
+  for (const char c : e.event_id) {
+    if (!IsIdChar(c)) {
+      return Status::Invalid("must contain only letters, digits and . _ : -", "event_id");
+    }
+  }
+
+  CJD_RETURN_IF_ERROR(ReadString(j, "occurred_at", true, 1, 64, &e.occurred_at));
+  Result<int64_t> ms = ParseRfc3339(e.occurred_at);
+  if (!ms.ok()) return Status::Invalid(ms.status().message(), "occurred_at");
+  e.occurred_at_ms = *ms;
+
+  CJD_RETURN_IF_ERROR(ReadString(j, "store_id", true, 1, 64, &e.store_id));
+  CJD_RETURN_IF_ERROR(ReadString(j, "channel", false, 1, 32, &e.channel));
+
+  if (const json* customer = Member(j, "customer")) {
+    Customer c;
+    Status st = ValidateCustomer(*customer, &c);
+    if (!st.ok()) return st.WithFieldPrefix("customer");
+    e.customer = std::move(c);
+  }
+  if (e.type == EventType::kLoyaltyScan) {
+    if (!e.customer.has_value()) return Status::Invalid("is required for loyalty_scan", "customer");
+    if (e.customer->loyalty_id.empty()) {
+      return Status::Invalid("is required for loyalty_scan", "customer.loyalty_id");
+    }
+  }
+
+  const json* order = Member(j, "order");
+  if (e.type == EventType::kTransaction) {
+    if (order == nullptr) return Status::Invalid("is required for transaction", "order");
+    Order o;
+    Status st = ValidateOrder(*order, &o);
+    if (!st.ok()) return st.WithFieldPrefix("order");
+    e.order = std::move(o);
+  } else if (order != nullptr) {
+    return Status::Invalid("only allowed for transaction", "order");
+  }
+  return e;
+}
+
+Result<std::vector<Event>> ValidateEventBody(const nlohmann::json& j, size_t max_events) {
+  std::vector<Event> events;
+  if (j.is_object()) {
+    Result<Event> e = ValidateEvent(j);
+    if (!e.ok()) return e.status();
+    events.push_back(std::move(*e));
+    return events;
+  }
+  if (!j.is_array()) {
+    return Status::Invalid("must be an event object or an array of events" + Got(j));
+  }
+  if (j.empty()) return Status::Invalid("must contain at least one event");
+  if (j.size() > max_events) {
+    return Status(Code::kTooLarge, "must contain at most " + std::to_string(max_events) + " events");
+  }
+  events.reserve(j.size());
+  for (size_t i = 0; i < j.size(); ++i) {
+    Result<Event> e = ValidateEvent(j[i]);
+    if (!e.ok()) return e.status().WithFieldPrefix("[" + std::to_string(i) + "]");
+    events.push_back(std::move(*e));
+  }
+  return events;
+}
+
+// ---- canonical form --------------------------------------------------------------------------
+
+std::string ToCanonicalJson(const Event& e) {
+  std::string out;
+  out.reserve(256 + (e.order.has_value() ? e.order->items.size() * 96 : 0));
+  out += "{\"schema\":1,\"type\":";
+  AppendString(&out, EventTypeName(e.type));
+  if (!e.event_id.empty()) {
+    out += ",\"event_id\":";
+    AppendString(&out, e.event_id);
+  }
+  out += ",\"occurred_at\":";
+  AppendString(&out, e.occurred_at);
+  out += ",\"occurred_at_ms\":";
+  out += std::to_string(e.occurred_at_ms);
+  out += ",\"store_id\":";
+  AppendString(&out, e.store_id);
+  out += ",\"channel\":";
+  AppendString(&out, e.channel);
+  if (e.customer.has_value() && !e.customer->empty()) {
+    out += ",\"customer\":";
+    bool first = true;
+    AppendOptionalField(&out, &first, "loyalty_id", e.customer->loyalty_id);
+    AppendOptionalField(&out, &first, "email", e.customer->email);
+    AppendOptionalField(&out, &first, "phone", e.customer->phone);
+    AppendOptionalField(&out, &first, "customer_id", e.customer->customer_id);
+    out.push_back('}');
+  }
+  if (e.order.has_value()) {
+    out += ",\"order\":";
+    AppendOrder(&out, *e.order);
+  }
+  out.push_back('}');
+  return out;
+}
+
+Result<Event> EventFromCanonical(std::string_view json_text) {
+  Result<nlohmann::json> parsed = ParseJsonExact(json_text);
+  if (!parsed.ok()) return parsed.status();
+  nlohmann::json& j = *parsed;
+  if (!j.is_object()) return Status::Invalid("must be an event object" + Got(j));
+  std::optional<int64_t> stored_ms;
+  if (auto it = j.find("occurred_at_ms"); it != j.end()) {
+    if (!it->is_number_integer()) {
+      return Status::Invalid("must be an integer" + Got(*it), "occurred_at_ms");
+    }
+    stored_ms = it->get<int64_t>();
+    j.erase(it);
+  }
+  Result<Event> e = ValidateEvent(j);
+  if (!e.ok()) return e.status();
+  if (stored_ms.has_value() && *stored_ms != e->occurred_at_ms) {
+    return Status::Invalid("does not match occurred_at", "occurred_at_ms");
+  }
+  return e;
+}
+
+}  // namespace cjd

@@ -1,0 +1,165 @@
+#include "shared/mqtt/link.h"
+
+#include <chrono>
+#include <random>
+
+#include <mqtt/async_client.h>
+#include <spdlog/spdlog.h>
+
+#include "shared/mqtt/backoff.h"
+
+namespace cjd {
+
+struct MqttLink::Paho {
+  std::unique_ptr<mqtt::async_client> client;
+};
+
+class MqttLink::Callback final : public virtual mqtt::callback {
+ public:
+  explicit Callback(MqttLink* link) : link_(link) {}
+  void connection_lost(const std::string& cause) override {
+    spdlog::warn("mqtt: connection lost{}{}", cause.empty() ? "" : ": ", cause);
+    link_->connected_.store(false);
+    {
+      std::lock_guard lock(link_->mu_);
+      link_->lost_ = true;
+    }
+    link_->cv_.notify_all();
+    if (link_->on_state_) link_->on_state_(false);
+  }
+  void message_arrived(mqtt::const_message_ptr msg) override {
+    if (!link_->on_message_) return;
+    const auto& ref = msg->get_payload_ref();
+    link_->on_message_(msg->get_topic(), std::string(ref.data(), ref.size()));
+  }
+
+ private:
+  MqttLink* link_;
+};
+
+MqttLink::MqttLink(MqttOptions options, MessageFn on_message, StateFn on_state)
+    : options_(std::move(options)),
+      on_message_(std::move(on_message)),
+      on_state_(std::move(on_state)),
+      paho_(std::make_unique<Paho>()) {}
+
+MqttLink::~MqttLink() { Stop(); }
+
+Status MqttLink::Start() {
+  try {
+    mqtt::create_options create(MQTTVERSION_3_1_1);
+    paho_->client = std::make_unique<mqtt::async_client>(options_.broker, options_.client_id,
+                                                         create, nullptr);
+  } catch (const std::exception& e) {
+    return Status::Invalid(std::string("bad MQTT broker address '") + options_.broker + "': " + e.what(),
+                           "mqtt.broker");
+  }
+  callback_ = std::make_unique<Callback>(this);
+  paho_->client->set_callback(*callback_);
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+bool MqttLink::TryConnect() {
+  auto builder = mqtt::connect_options_builder();
+  builder.clean_session(options_.clean_session)
+      .keep_alive_interval(std::chrono::seconds(options_.keepalive_s))
+      .connect_timeout(std::chrono::seconds(options_.connect_timeout_s))
+      .max_inflight(options_.max_inflight)
+      .automatic_reconnect(false);
+  if (!options_.username.empty()) builder.user_name(options_.username);
+  if (!options_.password.empty()) builder.password(options_.password);
+  if (!options_.will_topic.empty() && options_.will_payload) {
+    builder.will(mqtt::message(options_.will_topic, options_.will_payload(), 1, true));
+  }
+  if (options_.broker.rfind("ssl://", 0) == 0 || options_.broker.rfind("mqtts://", 0) == 0) {
+    auto ssl = mqtt::ssl_options_builder();
+    if (!options_.ca_file.empty()) ssl.trust_store(options_.ca_file);
+    builder.ssl(ssl.finalize());
+  }
+  try {
+    auto tok = paho_->client->connect(builder.finalize());
+    if (!tok->wait_for(std::chrono::seconds(options_.connect_timeout_s + 2))) return false;
+    for (const auto& topic : options_.subscriptions) {
+      auto sub = paho_->client->subscribe(topic, 1);
+      if (!sub->wait_for(std::chrono::seconds(options_.connect_timeout_s))) return false;
+    }
+  } catch (const mqtt::exception& e) {
+    spdlog::debug("mqtt: connect to {} failed: {}", options_.broker, e.what());
+    try {
+      if (paho_->client->is_connected()) paho_->client->disconnect()->wait_for(std::chrono::seconds(1));
+    } catch (const mqtt::exception&) {
+    }
+    return false;
+  }
+  return true;
+}
+
+void MqttLink::Run() {
+  Backoff backoff(options_.backoff_min_ms, options_.backoff_max_ms);
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    if (connected_.load()) {
+      cv_.wait(lock, [this] { return stop_ || lost_; });
+      lost_ = false;
+      continue;
+    }
+    lock.unlock();
+    const bool ok = TryConnect();
+    lock.lock();
+    if (stop_) break;
+    if (ok) {
+      lost_ = false;
+      connected_.store(true);
+      if (ever_connected_) reconnects_.fetch_add(1);
+      ever_connected_ = true;
+      backoff.Reset();
+      spdlog::info("mqtt: connected to {} as {}", options_.broker, options_.client_id);
+      lock.unlock();
+      if (on_state_) on_state_(true);
+      lock.lock();
+      continue;
+    }
+    const int64_t delay = backoff.Next(uniform(rng));
+    cv_.wait_for(lock, std::chrono::milliseconds(delay), [this] { return stop_; });
+  }
+}
+
+bool MqttLink::Publish(const std::string& topic, const std::string& payload, int qos,
+                       bool retained) {
+  if (!connected_.load() || !paho_->client) return false;
+  try {
+    paho_->client->publish(topic, payload.data(), payload.size(), qos, retained);
+    return true;
+  } catch (const mqtt::exception& e) {
+    spdlog::debug("mqtt: publish to {} failed: {}", topic, e.what());
+    return false;
+  }
+}
+
+void MqttLink::Stop(const std::string& final_topic, const std::string& final_payload) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (!paho_->client) return;
+  try {
+    if (paho_->client->is_connected()) {
+      if (!final_topic.empty()) {
+        paho_->client->publish(final_topic, final_payload.data(), final_payload.size(), 1, true)
+            ->wait_for(std::chrono::seconds(2));
+      }
+      paho_->client->disconnect()->wait_for(std::chrono::seconds(2));
+    }
+  } catch (const mqtt::exception& e) {
+    spdlog::debug("mqtt: disconnect: {}", e.what());
+  }
+  connected_.store(false);
+}
+
+}  // namespace cjd

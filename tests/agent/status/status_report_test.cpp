@@ -1,0 +1,42 @@
+#include "agent/status/status_report.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace cjd::agent {
+namespace {
+
+TEST(StatusReport, CarriesBacklogAgeVersionAndClock) {
+  StatusSnapshot s;
+  s.device_id = "pos-1";
+  s.store_id = "s1";
+  s.kind = "pos";
+  s.now_ms = 1'700'000'060'000;
+  s.started_ms = 1'700'000'000'000;
+  s.backlog = 5;
+  s.oldest_accepted_ms = 1'700'000'030'000;
+  s.last_ack_ms = 0;
+  auto j = nlohmann::json::parse(StatusJson(s));
+  EXPECT_EQ(j["device_id"], "pos-1");
+  EXPECT_EQ(j["backlog"], 5);
+  EXPECT_EQ(j["backlog_age_s"], 30);
+  EXPECT_EQ(j["uptime_s"], 60);
+  EXPECT_EQ(j["version"], CJD_VERSION);
+  EXPECT_EQ(j["clock"], "2023-11-14T22:14:20.000Z");
+  EXPECT_TRUE(j["last_ack_at"].is_null());
+  EXPECT_FALSE(j["connected"].get<bool>());
+}
+
+TEST(StatusReport, EmptyBacklogHasNoAge) {
+  StatusSnapshot s;
+  s.now_ms = 2'000'000;
+  s.oldest_accepted_ms = 1'000'000;
+  s.backlog = 0;
+  s.last_ack_ms = 1'500'000;
+  auto j = nlohmann::json::parse(StatusJson(s));
+  EXPECT_EQ(j["backlog_age_s"], 0);
+  EXPECT_EQ(j["last_ack_at"], "1970-01-01T00:25:00.000Z");
+}
+
+}  // namespace
+}  // namespace cjd::agent

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, and runs every test.
+#   1. a RelWithDebInfo build: unit, integration (real Mosquitto, real agent and hub processes)
+#      and fault tests;
+#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: the unit tests and the integration
+#      tests again.
+# Set CJD_SKIP_SANITIZE=1 to skip the second configuration.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+"$root/packaging/install-deps.sh"
+
+jobs=$(nproc)
+echo "== build (RelWithDebInfo) =="
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+echo "== tests (RelWithDebInfo) =="
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
+
+if [ "${CJD_SKIP_SANITIZE:-0}" != "1" ]; then
+  echo "== build (ASan + UBSan) =="
+  cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DCJD_SANITIZE=ON -DCJD_BUILD_BENCHMARKS=OFF >/dev/null
+  cmake --build build-sanitize -j"$jobs"
+  echo "== tests (ASan + UBSan) =="
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-sanitize --output-on-failure -j"$jobs" --timeout 1800 -LE heavy
+fi

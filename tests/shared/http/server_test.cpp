@@ -1,0 +1,537 @@
+// The HTTP server against a synchronous Beast client on 127.0.0.1 (port 0).
+#include "shared/http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cjd::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using ClientResponse = bhttp::response<bhttp::string_body>;
+using namespace std::chrono_literals;
+
+// A blocking HTTP/1.1 client on one connection.
+class Client {
+ public:
+  explicit Client(uint16_t port) : socket_(ioc_) {
+    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  }
+
+  ClientResponse Send(bhttp::request<bhttp::string_body> req) {
+    req.version(11);
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.prepare_payload();
+    bhttp::write(socket_, req);
+    return Read();
+  }
+
+  ClientResponse Get(const std::string& target,
+                     const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    bhttp::request<bhttp::string_body> req{bhttp::verb::get, target, 11};
+    for (const auto& [name, value] : headers) req.set(name, value);
+    return Send(std::move(req));
+  }
+
+  ClientResponse Post(const std::string& target, std::string body) {
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
+    req.body() = std::move(body);
+    return Send(std::move(req));
+  }
+
+  void WriteRaw(std::string_view bytes) { net::write(socket_, net::buffer(bytes)); }
+
+  ClientResponse Read() {
+    ClientResponse res;
+    bhttp::read(socket_, buffer_, res);
+    return res;
+  }
+
+  // True when the server has closed the connection (the next read fails).
+  bool ReadsClosed() {
+    beast::error_code ec;
+    char byte;
+    socket_.read_some(net::buffer(&byte, 1), ec);
+    return static_cast<bool>(ec);
+  }
+
+ private:
+  net::io_context ioc_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+// Runs jobs on its own thread, like the agent's database writer answering after a commit.
+class Worker {
+ public:
+  Worker() : thread_([this] { Loop(); }) {}
+  ~Worker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Post(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return done_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+Response Text(std::string body, int status = 200) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.content_type = "text/plain";
+  return r;
+}
+
+nlohmann::json ErrorOf(const ClientResponse& res) {
+  return nlohmann::json::parse(res.body()).at("error");
+}
+
+std::unique_ptr<Server> StartServer(Handler handler, ServerOptions options = {}) {
+  auto server = std::make_unique<Server>(options, std::move(handler));
+  Status st = server->Start();
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_NE(server->port(), 0);
+  return server;
+}
+
+// Records the last request the handler saw.
+struct Recorder {
+  std::mutex mu;
+  Request last;
+  int calls = 0;
+  Handler Echo() {
+    return [this](Request&& req, Responder respond) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        last = req;
+        ++calls;
+      }
+      respond(Text(req.method + " " + req.path + " " + req.body));
+    };
+  }
+  Request Last() {
+    std::lock_guard<std::mutex> lock(mu);
+    return last;
+  }
+  int Calls() {
+    std::lock_guard<std::mutex> lock(mu);
+    return calls;
+  }
+};
+
+TEST(HttpServer, GetRoundTripKeepsTheConnectionOpen) {
+  auto server = StartServer([](Request&& req, Responder respond) {
+    Response r = Text("hello " + req.path);
+    r.headers["X-Trace"] = "abc";
+    respond(std::move(r));
+  });
+  Client client(server->port());
+  for (int i = 0; i < 3; ++i) {
+    ClientResponse res = client.Get("/world");
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_EQ(res.body(), "hello /world");
+    EXPECT_EQ(res[bhttp::field::content_type], "text/plain");
+    EXPECT_EQ(res[bhttp::field::content_length], "12");
+    EXPECT_EQ(res["X-Trace"], "abc");
+    EXPECT_TRUE(res.keep_alive());
+    EXPECT_EQ(res[bhttp::field::server], "");
+  }
+}
+
+TEST(HttpServer, PostBodyReachesTheHandler) {
+  Recorder rec;
+  auto server = StartServer(rec.Echo());
+  Client client(server->port());
+  ClientResponse res = client.Post("/v1/events", R"({"a":1})");
+  EXPECT_EQ(res.body(), R"(POST /v1/events {"a":1})");
+  EXPECT_EQ(rec.Last().Header("content-type"), "");
+  EXPECT_EQ(rec.Last().Header("content-length"), "7");
+}
+
+TEST(HttpServer, DecodesPathQueryAndLowerCasesHeaderNames) {
+  Recorder rec;
+  auto server = StartServer(rec.Echo());
+  Client client(server->port());
+  ClientResponse res = client.Get(
+      "/a%20b/c%2Fd?x=1&name=J%C3%BCrgen+M%C3%BCller&flag&plus=%2B&x=2&&empty=",
+      {{"X-Custom-Header", "v1"}, {"Accept", "text/plain"}});
+  EXPECT_EQ(res.result_int(), 200);
+  Request req = rec.Last();
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.path, "/a b/c/d");
+  EXPECT_EQ(req.query.at("x"), "1");
+  EXPECT_EQ(req.query.at("name"), "J\xc3\xbcrgen M\xc3\xbcller");
+  EXPECT_EQ(req.query.at("flag"), "");
+  EXPECT_EQ(req.query.at("plus"), "+");
+  EXPECT_EQ(req.query.at("empty"), "");
+  EXPECT_EQ(req.query.size(), 5u);
+  EXPECT_EQ(req.headers.at("x-custom-header"), "v1");
+  EXPECT_EQ(req.Header("accept"), "text/plain");
+  EXPECT_EQ(req.Header("missing"), "");
+}
+
+TEST(HttpServer, MalformedPercentEscapeIs400) {
+  Recorder rec;
+  auto server = StartServer(rec.Echo());
+  Client client(server->port());
+  ClientResponse res = client.Get("/bad%zz");
+  EXPECT_EQ(res.result_int(), 400);
+  EXPECT_EQ(ErrorOf(res).at("code"), "bad_request");
+  EXPECT_EQ(rec.Calls(), 0);
+  // The request itself was complete, so the connection stays usable.
+  EXPECT_EQ(client.Get("/ok").result_int(), 200);
+}
+
+TEST(HttpServer, ExtractsTheBearerToken) {
+  Recorder rec;
+  auto server = StartServer(rec.Echo());
+  Client client(server->port());
+  client.Get("/", {{"Authorization", "bearer tok-123 "}});
+  EXPECT_EQ(rec.Last().BearerToken(), "tok-123");
+  client.Get("/", {{"Authorization", "Basic dXNlcjpwYXNz"}});
+  EXPECT_EQ(rec.Last().BearerToken(), "");
+  client.Get("/");
+  EXPECT_EQ(rec.Last().BearerToken(), "");
+}
+
+TEST(HttpRequest, BearerTokenNeedsTheBearerScheme) {
+  Request req;
+  EXPECT_EQ(req.BearerToken(), "");
+  req.headers["authorization"] = "Bearer abc.def";
+  EXPECT_EQ(req.BearerToken(), "abc.def");
+  req.headers["authorization"] = "BEARER   xyz";
+  EXPECT_EQ(req.BearerToken(), "xyz");
+  req.headers["authorization"] = "Bearer";
+  EXPECT_EQ(req.BearerToken(), "");
+  req.headers["authorization"] = "Bearerabc";
+  EXPECT_EQ(req.BearerToken(), "");
+}
+
+TEST(HttpServer, OversizeBodyGets413NamingTheLimitAndCloses) {
+  Recorder rec;
+  ServerOptions options;
+  options.body_limit = 1024;
+  auto server = StartServer(rec.Echo(), options);
+  {
+    Client client(server->port());
+    ClientResponse res = client.Post("/v1/events", std::string(1024, 'a'));  // at the limit
+    EXPECT_EQ(res.result_int(), 200);
+  }
+  Client client(server->port());
+  ClientResponse res = client.Post("/v1/events", std::string(256 * 1024, 'b'));
+  EXPECT_EQ(res.result_int(), 413);
+  EXPECT_EQ(res[bhttp::field::content_type], "application/json");
+  nlohmann::json error = ErrorOf(res);
+  EXPECT_EQ(error.at("code"), "payload_too_large");
+  EXPECT_EQ(error.at("message"), "request body exceeds 1024 bytes");
+  EXPECT_FALSE(error.contains("field"));
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_TRUE(client.ReadsClosed());
+  EXPECT_EQ(rec.Calls(), 1);
+}
+
+TEST(HttpServer, OversizeChunkedBodyGets413) {
+  Recorder rec;
+  ServerOptions options;
+  options.body_limit = 100;
+  auto server = StartServer(rec.Echo(), options);
+  Client client(server->port());
+  std::string chunk(80, 'c');
+  client.WriteRaw("POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n50\r\n" +
+                  chunk + "\r\n50\r\n" + chunk + "\r\n0\r\n\r\n");
+  ClientResponse res = client.Read();
+  EXPECT_EQ(res.result_int(), 413);
+  EXPECT_EQ(ErrorOf(res).at("message"), "request body exceeds 100 bytes");
+  EXPECT_EQ(rec.Calls(), 0);
+}
+
+TEST(HttpServer, GarbageGets400AndCloses) {
+  Recorder rec;
+  auto server = StartServer(rec.Echo());
+  Client client(server->port());
+  client.WriteRaw("THIS IS NOT HTTP\r\n\r\n");
+  ClientResponse res = client.Read();
+  EXPECT_EQ(res.result_int(), 400);
+  EXPECT_EQ(ErrorOf(res).at("code"), "bad_request");
+  EXPECT_TRUE(client.ReadsClosed());
+  EXPECT_EQ(rec.Calls(), 0);
+}
+
+TEST(HttpServer, DeferredResponderAnswersFromAnotherThread) {
+  Worker worker;
+  std::atomic<int> answered{0};
+  auto server = StartServer([&](Request&& req, Responder respond) {
+    worker.Post([&answered, path = req.path, respond] {
+      std::this_thread::sleep_for(50ms);
+      respond(Text("late " + path));
+      respond(Text("twice"));  // ignored: exactly once
+      ++answered;
+    });
+  });
+  Client client(server->port());
+  EXPECT_EQ(client.Get("/one").body(), "late /one");
+  EXPECT_EQ(client.Get("/two").body(), "late /two");
+  EXPECT_EQ(answered.load(), 2);
+}
+
+TEST(HttpServer, ManyConcurrentKeepAliveRequests) {
+  Worker worker;
+  ServerOptions options;
+  options.threads = 4;
+  auto server = StartServer(
+      [&worker](Request&& req, Responder respond) {
+        std::string body = req.query["c"] + ":" + req.query["i"];
+        if (std::stoi(req.query["i"]) % 2 == 0) {
+          respond(Text(std::move(body)));
+        } else {
+          worker.Post([respond, body] { respond(Text(body)); });
+        }
+      },
+      options);
+  constexpr int kClients = 8;
+  constexpr int kRequests = 100;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      Client client(server->port());
+      for (int i = 0; i < kRequests; ++i) {
+        const std::string want = std::to_string(c) + ":" + std::to_string(i);
+        ClientResponse res =
+            client.Get("/q?c=" + std::to_string(c) + "&i=" + std::to_string(i));
+        if (res.result_int() == 200 && res.body() == want && res.keep_alive()) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), kClients * kRequests);
+}
+
+TEST(HttpServer, HandlerExceptionBecomes500) {
+  auto server = StartServer([](Request&&, Responder) { throw std::runtime_error("boom"); });
+  Client client(server->port());
+  ClientResponse res = client.Get("/");
+  EXPECT_EQ(res.result_int(), 500);
+  EXPECT_EQ(ErrorOf(res).at("code"), "internal");
+}
+
+TEST(HttpServer, DroppedResponderAnswers500AndCloses) {
+  auto server = StartServer([](Request&&, Responder) {});
+  Client client(server->port());
+  ClientResponse res = client.Get("/");
+  EXPECT_EQ(res.result_int(), 500);
+  EXPECT_TRUE(client.ReadsClosed());
+}
+
+TEST(HttpServer, ClientConnectionCloseIsHonoured) {
+  Recorder rec;
+  auto server = StartServer(rec.Echo());
+  Client client(server->port());
+  ClientResponse res = client.Get("/", {{"Connection", "close"}});
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_TRUE(client.ReadsClosed());
+}
+
+TEST(HttpServer, HeadersThatWouldBreakFramingAreDropped) {
+  auto server = StartServer([](Request&&, Responder respond) {
+    Response r = Text("x");
+    r.headers["X-Evil"] = "a\r\nSet-Cookie: y";
+    r.headers["Content-Length"] = "999";
+    r.headers["X-Fine"] = "ok";
+    respond(std::move(r));
+  });
+  Client client(server->port());
+  ClientResponse res = client.Get("/");
+  EXPECT_EQ(res.body(), "x");
+  EXPECT_EQ(res["X-Evil"], "");
+  EXPECT_EQ(res["Set-Cookie"], "");
+  EXPECT_EQ(res["X-Fine"], "ok");
+}
+
+TEST(HttpServer, RefusesConnectionsBeyondMaxConnections) {
+  Recorder rec;
+  ServerOptions options;
+  options.max_connections = 2;
+  auto server = StartServer(rec.Echo(), options);
+  Client a(server->port());
+  Client b(server->port());
+  EXPECT_EQ(a.Get("/a").result_int(), 200);  // both accepted and registered
+  EXPECT_EQ(b.Get("/b").result_int(), 200);
+  Client c(server->port());  // the kernel completes the handshake; the server closes it
+  EXPECT_TRUE(c.ReadsClosed());
+  EXPECT_EQ(a.Get("/a").result_int(), 200);
+}
+
+TEST(HttpServer, StopWithOpenConnectionsDoesNotHang) {
+  std::mutex mu;
+  std::vector<Responder> held;
+  std::promise<void> got_pending;
+  auto server = StartServer([&](Request&& req, Responder respond) {
+    if (req.path == "/hold") {
+      std::lock_guard<std::mutex> lock(mu);
+      held.push_back(std::move(respond));
+      got_pending.set_value();
+      return;
+    }
+    respond(Text("ok"));
+  });
+  Client idle_after_request(server->port());
+  EXPECT_EQ(idle_after_request.Get("/").result_int(), 200);
+  Client silent(server->port());  // connected, never sends
+  Client waiting(server->port());
+  waiting.WriteRaw("GET /hold HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_EQ(got_pending.get_future().wait_for(10s), std::future_status::ready);
+
+  auto stopped = std::async(std::launch::async, [&] { server->Stop(); });
+  ASSERT_EQ(stopped.wait_for(10s), std::future_status::ready);
+  server->Stop();  // idempotent
+
+  EXPECT_TRUE(idle_after_request.ReadsClosed());
+  EXPECT_TRUE(silent.ReadsClosed());
+  EXPECT_TRUE(waiting.ReadsClosed());
+
+  // A responder called after Stop, and after the server is gone, is harmless.
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(held.size(), 1u);
+  Responder late = held[0];
+  held[0](Text("too late"));
+  server.reset();
+  late(Text("much too late"));
+}
+
+TEST(HttpServer, ResponderDroppedAfterServerIsGoneIsHarmless) {
+  Responder kept;
+  std::promise<void> got;
+  auto server = StartServer([&](Request&&, Responder respond) {
+    kept = std::move(respond);
+    got.set_value();
+  });
+  Client client(server->port());
+  client.WriteRaw("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_EQ(got.get_future().wait_for(10s), std::future_status::ready);
+  server.reset();
+  kept = nullptr;  // drops the last reference after the io_context is gone
+}
+
+TEST(HttpServer, StartFailsWhenThePortIsTaken) {
+  Recorder rec;
+  auto first = StartServer(rec.Echo());
+  ServerOptions options;
+  options.listen = HostPort{"127.0.0.1", first->port()};
+  Server second(options, rec.Echo());
+  Status st = second.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kIo);
+  const std::string want = "cannot listen on 127.0.0.1:" + std::to_string(first->port()) + ": ";
+  EXPECT_EQ(st.message().rfind(want, 0), 0u) << st.message();
+}
+
+TEST(HttpServer, StopWithoutStartIsFine) {
+  Recorder rec;
+  Server server(ServerOptions{}, rec.Echo());
+  server.Stop();
+  server.Stop();
+}
+
+TEST(HttpServer, ListensOnLocalhostByName) {
+  Recorder rec;
+  ServerOptions options;
+  options.listen = HostPort{"localhost", 0};
+  Server server(options, rec.Echo());
+  ASSERT_TRUE(server.Start().ok());
+  EXPECT_NE(server.port(), 0);
+}
+
+TEST(HttpResponse, JsonErrorOmitsEmptyField) {
+  Response r = JsonError(400, "invalid", "bad amount", "[0].amount");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(nlohmann::json::parse(r.body),
+            nlohmann::json::parse(
+                R"({"error":{"code":"invalid","message":"bad amount","field":"[0].amount"}})"));
+  r = JsonError(404, "not_found", "no such thing");
+  EXPECT_EQ(r.body, R"({"error":{"code":"not_found","message":"no such thing"}})");
+  r = JsonError(400, "invalid", "bad byte \xff here");  // invalid UTF-8 does not throw
+  EXPECT_NE(r.body.find("bad byte"), std::string::npos);
+}
+
+TEST(HttpResponse, ErrorFromStatusMapsCodes) {
+  struct Case {
+    Status status;
+    int http;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {Status::Invalid("m", "f"), 400, "invalid"},
+      {Status(Code::kUnauthorized, "m"), 401, "unauthorized"},
+      {Status::NotFound("m"), 404, "not_found"},
+      {Status(Code::kConflict, "m"), 409, "conflict"},
+      {Status(Code::kTooLarge, "m"), 413, "payload_too_large"},
+      {Status(Code::kUnavailable, "m"), 503, "unavailable"},
+      {Status(Code::kFull, "m"), 507, "insufficient_storage"},
+      {Status::Io("m"), 500, "internal"},
+      {Status::Crypto("m"), 500, "internal"},
+      {Status::Internal("m"), 500, "internal"},
+  };
+  for (const Case& tc : cases) {
+    SCOPED_TRACE(tc.code);
+    Response r = ErrorFromStatus(tc.status);
+    EXPECT_EQ(r.status, tc.http);
+    auto error = nlohmann::json::parse(r.body).at("error");
+    EXPECT_EQ(error.at("code"), tc.code);
+    EXPECT_EQ(error.at("message"), "m");
+  }
+  auto field = nlohmann::json::parse(ErrorFromStatus(Status::Invalid("m", "a.b")).body);
+  EXPECT_EQ(field["error"]["field"], "a.b");
+}
+
+}  // namespace
+}  // namespace cjd::http

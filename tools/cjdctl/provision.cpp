@@ -1,0 +1,154 @@
+#include "tools/cjdctl/provision.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "hub/config/hub_config.h"
+#include "hub/store/sqlite_hub_store.h"
+#include "shared/config/config.h"
+#include "shared/core/clock.h"
+#include "shared/protocol/keys.h"
+#include "shared/protocol/topics.h"
+
+namespace cjd::ctl {
+namespace fs = std::filesystem;
+namespace {
+
+// Writes `text` to `path` readable by the owner only (configs hold secrets).
+Status WritePrivate(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return Status::Io("cannot write " + tmp);
+    out << text;
+    out.flush();
+    if (!out) return Status::Io("cannot write " + tmp);
+  }
+  ::chmod(tmp.c_str(), 0600);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::Io("cannot write " + path + ": " + ec.message());
+  return Status::Ok();
+}
+
+std::string Quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+Result<std::string> InitHub(const InitHubOptions& o) {
+  CJD_RETURN_IF_ERROR(InitCrypto());
+  auto listen = ParseHostPort(o.listen);
+  if (!listen.ok()) return Status::Invalid("--listen: expected HOST:PORT", "--listen");
+  if (o.broker.rfind("tcp://", 0) != 0 && o.broker.rfind("ssl://", 0) != 0)
+    return Status::Invalid("--broker: expected tcp://HOST:PORT or ssl://HOST:PORT", "--broker");
+  std::error_code ec;
+  fs::create_directories(o.dir, ec);
+  if (ec) return Status::Io("cannot create " + o.dir + ": " + ec.message());
+  const fs::path dir = fs::absolute(o.dir);
+  const fs::path config = dir / "hub.toml";
+  if (fs::exists(config) && !o.force) {
+    return Status(Code::kConflict, config.string() + " already exists (use --force to replace it)");
+  }
+  const KeyPair keys = NewKeyPair();
+  const std::string token = NewToken();
+  CJD_RETURN_IF_ERROR(WritePrivate((dir / "hub.key").string(), KeyToBase64(keys.secret_key) + "\n"));
+  {
+    std::ofstream pub(dir / "hub.pub");
+    pub << KeyToBase64(keys.public_key) << "\n";
+  }
+  std::string text;
+  text += "# CustomerJourneyData hub, written by cjdctl init-hub. See device-configs/hub.toml.\n\n";
+  text += "[http]\n";
+  text += "listen = " + Quote(listen->ToString()) + "\n";
+  text += "# Admin bearer token for every /v1/ endpoint.\n";
+  text += "token = " + Quote(token) + "\n\n";
+  text += "[mqtt]\n";
+  text += "broker = " + Quote(o.broker) + "\n";
+  text += "client_id = \"cjd-hub\"\n\n";
+  text += "[keys]\n";
+  text += "# X25519 key pair; devices get the public key at provisioning.\n";
+  text += "public_key = " + Quote(KeyToBase64(keys.public_key)) + "\n";
+  text += "secret_key_file = \"hub.key\"\n\n";
+  text += "[store]\n";
+  text += "path = \"hub.db\"\n\n";
+  text += "[fleet]\n";
+  text += "offline_after_s = 60\n";
+  CJD_RETURN_IF_ERROR(WritePrivate(config.string(), text));
+  auto store = hub::SqliteHubStore::Open((dir / "hub.db").string());
+  if (!store.ok()) return store.status();
+  return token;
+}
+
+Result<std::string> AddDevice(const AddDeviceOptions& o) {
+  CJD_RETURN_IF_ERROR(InitCrypto());
+  if (!topics::IsValidDeviceId(o.id))
+    return Status::Invalid("--id: must be 1-64 characters of A-Z a-z 0-9 _ . -", "--id");
+  if (o.store.empty() || o.store.size() > 64)
+    return Status::Invalid("--store: must be 1-64 characters", "--store");
+  if (o.kind != "pos" && o.kind != "kiosk")
+    return Status::Invalid("--kind: must be pos or kiosk", "--kind");
+  auto listen = ParseHostPort(o.listen);
+  if (!listen.ok()) return Status::Invalid("--listen: expected HOST:PORT", "--listen");
+  if (o.out.empty()) return Status::Invalid("--out: required", "--out");
+
+  auto hub = hub::LoadHubConfig((fs::path(o.hub_dir) / "hub.toml").string());
+  if (!hub.ok()) {
+    return Status(hub.status().code(),
+                  "hub config in " + o.hub_dir + ": " + hub.status().message());
+  }
+  const std::string broker = o.broker.empty() ? hub->broker : o.broker;
+  if (broker.rfind("tcp://", 0) != 0 && broker.rfind("ssl://", 0) != 0)
+    return Status::Invalid("--broker: expected tcp://HOST:PORT or ssl://HOST:PORT", "--broker");
+
+  const KeyPair keys = NewKeyPair();
+  const std::string token = NewToken();
+  auto store = hub::SqliteHubStore::Open(hub->store_path);
+  if (!store.ok()) return store.status();
+  hub::DeviceRecord rec;
+  rec.device_id = o.id;
+  rec.store_id = o.store;
+  rec.kind = o.kind;
+  rec.key_id = 1;
+  rec.public_key = KeyToBase64(keys.public_key);
+  rec.created_ms = Clock::Real()->NowMillis();
+  CJD_RETURN_IF_ERROR((*store)->RegisterDevice(rec));
+
+  std::string text;
+  text += "# CustomerJourneyData agent for device " + o.id + ", written by cjdctl add-device.\n";
+  text += "# Holds this device's secret key: keep it readable by the agent only.\n";
+  text += "# Every key is documented in device-configs/" +
+          std::string(o.kind == "pos" ? "pos-terminal" : "kiosk") + ".toml.\n\n";
+  text += "[device]\n";
+  text += "id = " + Quote(o.id) + "\n";
+  text += "store = " + Quote(o.store) + "\n";
+  text += "kind = " + Quote(o.kind) + "\n\n";
+  text += "[http]\n";
+  text += "listen = " + Quote(listen->ToString()) + "\n";
+  text += "token = " + Quote(token) + "\n\n";
+  text += "[mqtt]\n";
+  text += "broker = " + Quote(broker) + "\n\n";
+  text += "[keys]\n";
+  text += "key_id = 1\n";
+  text += "device_public_key = " + Quote(KeyToBase64(keys.public_key)) + "\n";
+  text += "device_secret_key = " + Quote(KeyToBase64(keys.secret_key)) + "\n";
+  text += "hub_public_key = " + Quote(KeyToBase64(hub->keys.public_key)) + "\n\n";
+  text += "[outbox]\n";
+  text += "path = " + Quote(o.id + ".outbox.db") + "\n";
+  text += "budget_bytes = 268435456\n";
+  std::error_code ec;
+  const fs::path out = fs::absolute(o.out);
+  if (out.has_parent_path()) fs::create_directories(out.parent_path(), ec);
+  CJD_RETURN_IF_ERROR(WritePrivate(out.string(), text));
+  return token;
+}
+
+}  // namespace cjd::ctl

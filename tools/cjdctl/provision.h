@@ -1,0 +1,35 @@
+// Provisioning: the hub's keys and config, and for each device its key pair, API token and
+// config, registered with the hub's store. Used by `cjdctl init-hub` and `cjdctl add-device`.
+#pragma once
+
+#include <string>
+
+#include "shared/core/status.h"
+
+namespace cjd::ctl {
+
+struct InitHubOptions {
+  std::string dir;
+  std::string broker = "tcp://127.0.0.1:1883";
+  std::string listen = "127.0.0.1:8080";
+  bool force = false;     // overwrite an existing hub.toml (keeps nothing)
+};
+
+// Writes DIR/hub.toml, DIR/hub.key (secret, mode 0600), DIR/hub.pub and creates DIR/hub.db.
+// Returns the admin token.
+Result<std::string> InitHub(const InitHubOptions& o);
+
+struct AddDeviceOptions {
+  std::string hub_dir;
+  std::string id;
+  std::string store;
+  std::string kind;       // pos | kiosk
+  std::string listen = "127.0.0.1:8081";
+  std::string broker;     // default: the hub's broker
+  std::string out;        // the agent config to write
+};
+
+// Registers the device with the hub and writes its config (mode 0600). Returns the API token.
+Result<std::string> AddDevice(const AddDeviceOptions& o);
+
+}  // namespace cjd::ctl
