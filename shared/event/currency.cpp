@@ -16,6 +16,7 @@ struct CurrencyInfo {
 };
 
 // Sorted by code (checked below).
+// clang-format off
 constexpr CurrencyInfo kCurrencies[] = {
     {"AED", 2}, {"AFN", 2}, {"ALL", 2}, {"AMD", 2}, {"ANG", 2}, {"AOA", 2}, {"ARS", 2},
     {"AUD", 2}, {"AWG", 2}, {"AZN", 2}, {"BAM", 2}, {"BBD", 2}, {"BDT", 2}, {"BGN", 2},
@@ -43,6 +44,7 @@ constexpr CurrencyInfo kCurrencies[] = {
     {"XCG", 2}, {"XOF", 0}, {"XPF", 0}, {"YER", 2}, {"ZAR", 2}, {"ZMW", 2}, {"ZWG", 2},
     {"ZWL", 2},
 };
+// clang-format on
 
 constexpr bool ByCode(const CurrencyInfo& a, const CurrencyInfo& b) { return a.code < b.code; }
 

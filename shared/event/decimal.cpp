@@ -92,8 +92,8 @@ Result<Decimal> Decimal::Parse(std::string_view text) {
     i = 1;
   }
   const auto bad = [&] {
-    return Status::Invalid("not a decimal number (expected digits with an optional point, as in "
-                           "12.50): \"" + std::string(text.substr(0, 40)) + "\"");
+    return Status::Invalid("not a decimal number like 12.50: \"" + std::string(text.substr(0, 40)) +
+                           "\"");
   };
   int64_t mantissa = 0;
   int significant = 0;

@@ -81,9 +81,9 @@ Status ReadString(const json& obj, const char* key, bool required, size_t min_le
   }
   const size_t n = CountChars(s);
   if (n < min_len) {
-    return Status::Invalid(min_len == 1 ? std::string("must not be empty")
-                                        : "must have at least " + std::to_string(min_len) +
-                                              " characters",
+    return Status::Invalid(min_len == 1
+                               ? std::string("must not be empty")
+                               : "must have at least " + std::to_string(min_len) + " characters",
                            key);
   }
   if (n > max_len) {
@@ -179,16 +179,17 @@ Status ReadUnitPrice(const json& item, Decimal* out) {
   } else if (p->is_string()) {
     text = p->get_ref<const std::string&>();
   } else {
-    return Status::Invalid(std::string(kPriceRule) + ", as a JSON number or a string like \"12.50\"" +
-                               Got(*p),
-                           "unit_price");
+    return Status::Invalid(
+        std::string(kPriceRule) + ", as a JSON number or a string like \"12.50\"" + Got(*p),
+        "unit_price");
   }
   Result<Decimal> d = Decimal::Parse(text);
   if (!d.ok()) {
     return Status::Invalid(std::string(kPriceRule) + " (" + d.status().message() + ")",
                            "unit_price");
   }
-  if (d->is_negative()) return Status::Invalid(std::string(kPriceRule) + " (negative)", "unit_price");
+  if (d->is_negative())
+    return Status::Invalid(std::string(kPriceRule) + " (negative)", "unit_price");
   if (kMaxUnitPrice < *d) return Status::Invalid("must be at most 1000000000000", "unit_price");
   *out = *d;
   return Status::Ok();
@@ -229,8 +230,7 @@ Status ValidateOrder(const json& j, Order* o) {
   if (!items->is_array()) return Status::Invalid("must be an array" + Got(*items), "items");
   if (items->empty()) return Status::Invalid("must contain at least one item", "items");
   if (items->size() > kMaxItems) {
-    return Status::Invalid("must contain at most " + std::to_string(kMaxItems) + " items",
-                           "items");
+    return Status::Invalid("must contain at most " + std::to_string(kMaxItems) + " items", "items");
   }
   o->items.resize(items->size());
   for (size_t i = 0; i < items->size(); ++i) {
@@ -421,7 +421,8 @@ Result<std::vector<Event>> ValidateEventBody(const nlohmann::json& j, size_t max
   }
   if (j.empty()) return Status::Invalid("must contain at least one event");
   if (j.size() > max_events) {
-    return Status(Code::kTooLarge, "must contain at most " + std::to_string(max_events) + " events");
+    return Status(Code::kTooLarge,
+                  "must contain at most " + std::to_string(max_events) + " events");
   }
   events.reserve(j.size());
   for (size_t i = 0; i < j.size(); ++i) {

@@ -91,8 +91,8 @@ class ExactDomBuilder {
 
   bool parse_error(std::size_t position, const std::string& /*last_token*/,
                    const json::exception& ex) {
-    error_ = Status::Invalid(
-        "invalid JSON at byte " + std::to_string(position) + ": " + DescribeParseError(ex.what()));
+    error_ = Status::Invalid("invalid JSON at byte " + std::to_string(position) + ": " +
+                             DescribeParseError(ex.what()));
     return false;
   }
 
@@ -101,7 +101,7 @@ class ExactDomBuilder {
 
  private:
   struct Level {
-    json* value;                     // an object or an array under construction
+    json* value;                       // an object or an array under construction
     const std::string* key = nullptr;  // objects: the key of the member being built
   };
 

@@ -54,7 +54,11 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   friend class PendingReply;
 
+  // The header is read first so that "Expect: 100-continue" can be answered before the body.
   void DoRead();
+  void OnReadHeader(boost::beast::error_code ec, std::size_t bytes);
+  void OnContinueWritten(boost::beast::error_code ec, std::size_t bytes);
+  void DoReadBody();
   void OnRead(boost::beast::error_code ec, std::size_t bytes);
   void Dispatch(Request&& request);
   void OnResponse(std::optional<Response> response);

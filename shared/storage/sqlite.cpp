@@ -154,8 +154,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   std::unique_ptr<Database> db(new Database(raw));
 
   auto fail = [&path](const Status& status) {
-    return Status(status.code() == Code::kOk ? Code::kIo : status.code(),
-                  "cannot set up database " + path + ": " + status.message());
+    return Status(status.code(), "cannot set up database " + path + ": " + status.message());
   };
   if (sqlite3_busy_timeout(raw, options.busy_timeout_ms) != SQLITE_OK) {
     return fail(StatusFromDb(raw, SQLITE_ERROR));

@@ -52,8 +52,9 @@ TEST(Decimal, AcceptsNegativeZeroAsZero) {
 }
 
 TEST(Decimal, RejectsMalformedText) {
-  for (const char* text : {"", ".", "-", "+", "1.", ".5", "-.5", "1e5", "1E5", "1.2e3", " 1",
-                           "1 ", "1,5", "--1", "+-1", "1.2.3", "0x10", "abc", "1_000", "∞"}) {
+  for (const char* text :
+       {"",   ".",  "-",   "+",   "1.",  ".5",    "-.5",  "1e5", "1E5",   "1.2e3",
+        " 1", "1 ", "1,5", "--1", "+-1", "1.2.3", "0x10", "abc", "1_000", "∞"}) {
     EXPECT_FALSE(Decimal::Parse(text).ok()) << '"' << text << '"';
   }
 }
@@ -83,8 +84,7 @@ TEST(Decimal, PrintsSmallFractionsWithLeadingZeros) {
   EXPECT_EQ(Decimal(5, 3).ToString(), "0.005");
   EXPECT_EQ(Decimal(-5, 3).ToString(), "-0.005");
   EXPECT_EQ(Decimal(0, 2).ToString(), "0.00");
-  EXPECT_EQ(Decimal(std::numeric_limits<int64_t>::min(), 2).ToString(),
-            "-92233720368547758.08");
+  EXPECT_EQ(Decimal(std::numeric_limits<int64_t>::min(), 2).ToString(), "-92233720368547758.08");
 }
 
 TEST(Decimal, ComparesExactlyAcrossScales) {
@@ -96,8 +96,7 @@ TEST(Decimal, ComparesExactlyAcrossScales) {
   EXPECT_EQ(Decimal::Compare(D("100"), D("99.999999999")), 1);
   EXPECT_EQ(Decimal::Compare(Decimal(std::numeric_limits<int64_t>::max(), 0), Decimal(1, 9)), 1);
   // A scale gap beyond what 64 bits can bridge still compares correctly.
-  EXPECT_EQ(Decimal::Compare(Decimal(1, 30), Decimal(std::numeric_limits<int64_t>::max(), 0)),
-            -1);
+  EXPECT_EQ(Decimal::Compare(Decimal(1, 30), Decimal(std::numeric_limits<int64_t>::max(), 0)), -1);
   EXPECT_EQ(Decimal::Compare(Decimal(-1, 30), Decimal(-1, 0)), 1);
 }
 

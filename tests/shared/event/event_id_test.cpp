@@ -23,8 +23,8 @@ TEST(EventId, IsAUuidV7String) {
       EXPECT_TRUE(IsLowerHex(id[i])) << id;
     }
   }
-  EXPECT_EQ(id[14], '7') << id;  // version
-  EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;  // variant 0b10
+  EXPECT_EQ(id[14], '7') << id << ": version 7";
+  EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id << ": variant 0b10";
 }
 
 TEST(EventId, StartsWithTheMillisecondTimestampInBigEndianHex) {

@@ -148,7 +148,8 @@ TEST(ValidateEvent, PricesFromJsonNumbersSumWithoutFloatingPointError) {
   Result<Event> e = ValidateEvent(j);
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   DecimalSum sum(2);
-  for (const Item& item : e->order->items) ASSERT_TRUE(sum.AddProduct(item.quantity, item.unit_price).ok());
+  for (const Item& item : e->order->items)
+    ASSERT_TRUE(sum.AddProduct(item.quantity, item.unit_price).ok());
   EXPECT_EQ(sum.ToString(2), "0.30");
 }
 
@@ -492,9 +493,9 @@ TEST(ValidateEvent, QuantityIsLimitedToOneMillionEitherWay) {
 TEST(ValidateEvent, UnitPriceMustBeANonNegativeDecimalWithAtMostNineDecimals) {
   json j = Transaction();
   const std::string field = "order.items[2].unit_price";
-  for (const char* bad : {"-0.01", "\"-5\"", "0.1234567891", "\"0.1234567891\"", "1e2", "\"1e2\"",
-                          "\"\"", "\".5\"", "\"5.\"", "\" 5\"", "\"5 EUR\"", "\"1,50\"", "true",
-                          "{}", "[1]"}) {
+  for (const char* bad :
+       {"-0.01", "\"-5\"", "0.1234567891", "\"0.1234567891\"", "1e2", "\"1e2\"", "\"\"", "\".5\"",
+        "\"5.\"", "\" 5\"", "\"5 EUR\"", "\"1,50\"", "true", "{}", "[1]"}) {
     j["order"]["items"][2]["unit_price"] = J(std::string("[") + bad + "]")[0];
     ExpectInvalid(j, field, "must be a decimal >= 0 with at most 9 decimals");
   }

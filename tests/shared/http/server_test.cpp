@@ -292,6 +292,30 @@ TEST(HttpServer, OversizeChunkedBodyGets413) {
   EXPECT_EQ(rec.Calls(), 0);
 }
 
+TEST(HttpServer, AnswersExpect100ContinueBeforeTheBody) {
+  Recorder rec;
+  auto server = StartServer(rec.Echo());
+  Client client(server->port());
+  client.WriteRaw(
+      "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(client.Read().result_int(), 100);  // before any body byte was sent
+  client.WriteRaw("hello");
+  ClientResponse res = client.Read();
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "POST /up hello");
+}
+
+TEST(HttpServer, OversizeBodyWithExpectContinueGets413WithoutContinue) {
+  Recorder rec;
+  ServerOptions options;
+  options.body_limit = 10;
+  auto server = StartServer(rec.Echo(), options);
+  Client client(server->port());
+  client.WriteRaw(
+      "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(client.Read().result_int(), 413);
+}
+
 TEST(HttpServer, GarbageGets400AndCloses) {
   Recorder rec;
   auto server = StartServer(rec.Echo());
@@ -310,9 +334,9 @@ TEST(HttpServer, DeferredResponderAnswersFromAnotherThread) {
   auto server = StartServer([&](Request&& req, Responder respond) {
     worker.Post([&answered, path = req.path, respond] {
       std::this_thread::sleep_for(50ms);
+      ++answered;
       respond(Text("late " + path));
       respond(Text("twice"));  // ignored: exactly once
-      ++answered;
     });
   });
   Client client(server->port());
