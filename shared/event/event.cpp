@@ -188,8 +188,9 @@ Status ReadUnitPrice(const json& item, Decimal* out) {
     return Status::Invalid(std::string(kPriceRule) + " (" + d.status().message() + ")",
                            "unit_price");
   }
-  if (d->is_negative())
+  if (d->is_negative()) {
     return Status::Invalid(std::string(kPriceRule) + " (negative)", "unit_price");
+  }
   if (kMaxUnitPrice < *d) return Status::Invalid("must be at most 1000000000000", "unit_price");
   *out = *d;
   return Status::Ok();

@@ -148,8 +148,9 @@ TEST(ValidateEvent, PricesFromJsonNumbersSumWithoutFloatingPointError) {
   Result<Event> e = ValidateEvent(j);
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   DecimalSum sum(2);
-  for (const Item& item : e->order->items)
+  for (const Item& item : e->order->items) {
     ASSERT_TRUE(sum.AddProduct(item.quantity, item.unit_price).ok());
+  }
   EXPECT_EQ(sum.ToString(2), "0.30");
 }
 
