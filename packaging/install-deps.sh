@@ -12,7 +12,7 @@ PACKAGES=(
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients
-  curl procps
+  curl procps jq
 )
 
 missing=()

@@ -48,6 +48,10 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   CJD_RETURN_IF_ERROR(ReadKey(r, "keys.device_secret_key", &c.device_keys.secret_key));
   CJD_RETURN_IF_ERROR(ReadKey(r, "keys.device_public_key", &c.device_keys.public_key));
   CJD_RETURN_IF_ERROR(ReadKey(r, "keys.hub_public_key", &c.hub_public_key));
+  if (!KeyPairMatches(c.device_keys)) {
+    return Status::Invalid("keys.device_public_key: does not belong to keys.device_secret_key",
+                           "keys.device_public_key");
+  }
 
   if (!topics::IsValidDeviceId(c.device_id))
     return Status::Invalid("device.id: must be 1-64 characters of A-Z a-z 0-9 _ . -", "device.id");

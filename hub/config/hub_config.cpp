@@ -24,6 +24,7 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   const std::string public_key = r.RequireString("keys.public_key");
   c.store_path = r.Path("store.path", "hub.db");
   c.max_queue_frames = r.Int("ingest.max_queue_frames", c.max_queue_frames, 16, 10'000'000);
+  c.max_queue_bytes = r.Int("ingest.max_queue_bytes", c.max_queue_bytes, 1 << 20, 64ll << 30);
   c.max_group_frames = r.Int("ingest.max_group_frames", c.max_group_frames, 1, 100'000);
   c.max_frame_bytes = r.Int("ingest.max_frame_bytes", c.max_frame_bytes, 1024, 1ll << 30);
   c.offline_after_s = r.Int("fleet.offline_after_s", c.offline_after_s, 1, 86'400);
@@ -48,6 +49,10 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   auto secret = KeyFromBase64(text, "keys.secret_key_file");
   if (!secret.ok()) return secret.status();
   c.keys.secret_key = *secret;
+  if (!KeyPairMatches(c.keys)) {
+    return Status::Invalid("keys.public_key: does not belong to the secret key in " + secret_file,
+                           "keys.public_key");
+  }
   return c;
 }
 

@@ -31,6 +31,7 @@ struct HubConfig {
   // [ingest]
   int64_t max_queue_frames = 20'000;   // frames waiting for the ingest thread; beyond: dropped
                                        // (the agents resend, nothing is lost)
+  int64_t max_queue_bytes = 256ll << 20;  // the same bound in payload bytes
   int64_t max_group_frames = 256;      // frames committed in one transaction
   int64_t max_frame_bytes = 16 << 20;  // decompressed plaintext bound
   // [fleet]

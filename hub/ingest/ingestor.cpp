@@ -72,10 +72,12 @@ Status Ingestor::Start() {
       o,
       [this](const std::string& topic, std::string&& payload) {
         std::lock_guard lock(mu_);
-        if (static_cast<int64_t>(queue_.size()) >= config_.max_queue_frames) {
+        if (static_cast<int64_t>(queue_.size()) >= config_.max_queue_frames ||
+            queue_bytes_ + static_cast<int64_t>(payload.size()) > config_.max_queue_bytes) {
           ++dropped_overload_;
           return;
         }
+        queue_bytes_ += static_cast<int64_t>(payload.size());
         queue_.push_back(Incoming{topic, std::move(payload)});
         cv_.notify_one();
       },
@@ -118,6 +120,7 @@ void Ingestor::Run() {
     std::deque<Incoming> frames;
     const size_t n = std::min<size_t>(queue_.size(), static_cast<size_t>(config_.max_group_frames));
     for (size_t i = 0; i < n; ++i) {
+      queue_bytes_ -= static_cast<int64_t>(queue_.front().payload.size());
       frames.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }

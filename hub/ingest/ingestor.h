@@ -92,6 +92,7 @@ class Ingestor {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Incoming> queue_;        // guarded by mu_
+  int64_t queue_bytes_ = 0;           // guarded by mu_: payload bytes in queue_
   bool stop_ = false;                 // guarded by mu_
   IngestStats stats_;                 // guarded by mu_
   int64_t dropped_overload_ = 0;      // guarded by mu_, not yet persisted

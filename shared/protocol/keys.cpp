@@ -35,6 +35,13 @@ KeyPair NewKeyPair() {
   return kp;
 }
 
+bool KeyPairMatches(const KeyPair& pair) {
+  if (!InitCrypto().ok()) return false;
+  PublicKey derived{};
+  if (crypto_scalarmult_base(derived.data(), pair.secret_key.data()) != 0) return false;
+  return sodium_memcmp(derived.data(), pair.public_key.data(), derived.size()) == 0;
+}
+
 Result<SessionKeys> DeviceSessionKeys(const KeyPair& device, const PublicKey& hub,
                                       uint32_t key_id) {
   CJD_RETURN_IF_ERROR(InitCrypto());

@@ -33,6 +33,9 @@ struct SessionKeys {
 Status InitCrypto();
 
 KeyPair NewKeyPair();
+// True when `pair.public_key` is the public key of `pair.secret_key` (catches a config whose two
+// keys were copied from different pairs).
+bool KeyPairMatches(const KeyPair& pair);
 
 Result<SessionKeys> DeviceSessionKeys(const KeyPair& device, const PublicKey& hub, uint32_t key_id);
 Result<SessionKeys> HubSessionKeys(const KeyPair& hub, const PublicKey& device, uint32_t key_id);

@@ -192,3 +192,16 @@ TEST(KeysTest, TokensEqual) {
 
 }  // namespace
 }  // namespace cjd
+
+namespace cjd {
+namespace {
+
+TEST(KeyPairMatches, AcceptsAGeneratedPairAndRejectsMixedPairs) {
+  const KeyPair a = NewKeyPair();
+  const KeyPair b = NewKeyPair();
+  EXPECT_TRUE(KeyPairMatches(a));
+  EXPECT_FALSE(KeyPairMatches(KeyPair{a.public_key, b.secret_key}));
+}
+
+}  // namespace
+}  // namespace cjd

@@ -1,0 +1,121 @@
+// Shared pieces of cjd-bench: interruption, realistic events, statistics, process figures
+// (memory, CPU) and the machine's conditions.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cjd::bench {
+
+using SteadyClock = std::chrono::steady_clock;
+using Ms = std::chrono::milliseconds;
+
+// ---- interruption -----------------------------------------------------------------------------
+
+// Thrown by CheckInterrupted() after SIGINT/SIGTERM; main() catches it, so destructors stop every
+// child process and delete the temporary directories.
+struct Interrupted : std::runtime_error {
+  Interrupted() : std::runtime_error("interrupted by a signal") {}
+};
+void InstallSignalHandlers();
+bool InterruptRequested();
+void CheckInterrupted();
+// Sleeps `d` in small steps, throwing Interrupted if a signal arrives meanwhile.
+void SleepFor(std::chrono::milliseconds d);
+
+double SecondsSince(SteadyClock::time_point t);
+
+// ---- events -----------------------------------------------------------------------------------
+
+// Realistic POS transactions: a basket of 3-5 items (sku, quantity, price, category, description,
+// one in three with an offer), a loyalty id, a card payment; 400-600 bytes of JSON. Deterministic:
+// event `index` is always the same text for a given seed and prefix, and its event_id is
+// "<id_prefix>-<index, 10 digits>".
+class EventFactory {
+ public:
+  EventFactory(std::string store_id, std::string id_prefix, uint64_t seed = 42);
+  std::string Make(uint64_t index) const;
+  // "[e_first,...,e_{first+count-1}]"
+  std::string MakeArray(uint64_t first, uint64_t count) const;
+  const std::string& id_prefix() const { return id_prefix_; }
+
+ private:
+  std::string store_id_;
+  std::string id_prefix_;
+  uint64_t seed_;
+};
+
+// The index from an event_id made by EventFactory ("...-0000001234" -> 1234), found in `text`
+// (an event's JSON) after `"event_id":"<prefix>-`. -1 if absent.
+int64_t EventIndexIn(const std::string& text, const std::string& id_prefix);
+
+// ---- statistics -------------------------------------------------------------------------------
+
+struct SizeStats {
+  double mean = 0;
+  size_t min = 0;
+  size_t max = 0;
+};
+SizeStats SizesOf(const std::vector<std::string>& texts);
+
+// Nearest-rank percentile of `sorted` (ascending), q in [0, 1].
+double Percentile(const std::vector<double>& sorted, double q);
+double Median(std::vector<double> v);
+
+// ---- processes --------------------------------------------------------------------------------
+
+struct MemFigures {
+  int64_t rss_kb = -1;  // VmRSS
+  int64_t hwm_kb = -1;  // VmHWM (peak RSS since the process started)
+};
+MemFigures ReadMem(pid_t pid);
+
+// utime + stime of a process in seconds (from /proc/PID/stat); -1 if unreadable.
+double CpuSeconds(pid_t pid);
+// This process's own CPU time (all threads), seconds.
+double SelfCpuSeconds();
+
+// Samples the memory of one process every `period` on its own thread and keeps the highest
+// VmRSS seen; the last VmHWM read is kept too. Start()/Stop() bound a phase.
+class MemSampler {
+ public:
+  explicit MemSampler(pid_t pid, std::chrono::milliseconds period = std::chrono::milliseconds(50));
+  ~MemSampler();
+  MemSampler(const MemSampler&) = delete;
+  MemSampler& operator=(const MemSampler&) = delete;
+  void Stop();
+  int64_t max_rss_kb() const;
+  int64_t hwm_kb() const;
+  int samples() const;
+
+ private:
+  pid_t pid_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> max_rss_kb_{-1};
+  std::atomic<int64_t> hwm_kb_{-1};
+  std::atomic<int> samples_{0};
+  std::thread thread_;
+};
+
+// ---- conditions -------------------------------------------------------------------------------
+
+std::string NowUtc();  // "2026-05-01T12:00:00Z"
+// Machine and build, one "key: value" per line: nproc, CPU model, memory, kernel, filesystem of
+// the temporary directory, build type, mosquitto version.
+std::string Conditions();
+
+// ---- output -----------------------------------------------------------------------------------
+
+// printf to stdout, flushed (the output is a log people read while it runs).
+void Out(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+}  // namespace cjd::bench

@@ -1,0 +1,132 @@
+// cjd-bench: performance benchmarks of CustomerJourneyData against real processes on loopback.
+//
+//   cjd-bench ingest [--events N] [--clients 1,8,64] [--repeats 3]
+//   cjd-bench drain  [--events 1000000] [--bridge-events N] [--no-bridge]
+//   cjd-bench memory [--events N] [--drain-events N]
+//   cjd-bench all
+//
+// See tests/bench/README.md for what each measures and under which conditions.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "tests/bench/common.h"
+#include "tests/bench/ingest.h"
+#include "tests/support/binaries.h"
+#include "tests/support/mosquitto.h"
+
+namespace {
+
+using namespace cjd::bench;
+
+void AddIngestOptions(CLI::App* app, IngestOptions* o) {
+  app->add_option("--events", o->events, "events per run (per client count and repetition)")
+      ->capture_default_str();
+  app->add_option("--clients", o->clients, "client counts, comma separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  app->add_option("--repeats", o->repeats, "runs per client count; the median is reported")
+      ->capture_default_str();
+  app->add_option("--baseline-batch", o->baseline_batch, "rows per transaction in the baseline")
+      ->capture_default_str();
+  app->add_option("--run-timeout", o->run_timeout_s, "seconds after which a run stops posting")
+      ->capture_default_str();
+}
+
+void AddDrainOptions(CLI::App* app, DrainOptions* o) {
+  app->add_option("--events", o->events, "our backlog, events")->capture_default_str();
+  app->add_option("--build-clients", o->build_clients, "clients posting the backlog")
+      ->capture_default_str();
+  app->add_option("--build-batch", o->build_batch, "events per POST while building (1..1000)")
+      ->capture_default_str();
+  app->add_option("--timeout", o->timeout_s, "seconds our drain may take")->capture_default_str();
+  app->add_option("--bridge-events", o->bridge_events,
+                  "the bridge's backlog (default: the same as --events)");
+  app->add_option("--bridge-timeout", o->bridge_timeout_s,
+                  "seconds the bridge's drain may take (a partial rate is reported after)")
+      ->capture_default_str();
+  app->add_option("--bridge-inflight", o->bridge_inflight,
+                  "max_inflight_messages of the local and central brokers")
+      ->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cjd-bench: CustomerJourneyData benchmarks on real processes (loopback only)"};
+  app.require_subcommand(1);
+
+  IngestOptions ingest;
+  auto* ingest_cmd = app.add_subcommand(
+      "ingest", "POS clients posting single events: throughput and 202 latency vs raw SQLite");
+  AddIngestOptions(ingest_cmd, &ingest);
+  bool no_baseline = false;
+  ingest_cmd->add_flag("--no-baseline", no_baseline, "skip the raw SQLite baseline");
+
+  DrainOptions drain;
+  auto* drain_cmd = app.add_subcommand(
+      "drain", "an offline backlog delivered to the hub, vs a Mosquitto bridge");
+  AddDrainOptions(drain_cmd, &drain);
+  bool no_bridge = false;
+  drain_cmd->add_flag("--no-bridge", no_bridge, "skip the Mosquitto bridge peer");
+
+  IngestOptions mem_ingest;
+  mem_ingest.clients = {64};
+  mem_ingest.repeats = 1;
+  mem_ingest.baseline = false;
+  DrainOptions mem_drain;
+  mem_drain.bridge = false;
+  auto* memory_cmd = app.add_subcommand(
+      "memory", "agent VmRSS/VmHWM idle, during a 64-client ingest and during a drain");
+  memory_cmd->add_option("--events", mem_ingest.events, "events of the 64-client ingest")
+      ->capture_default_str();
+  memory_cmd->add_option("--drain-events", mem_drain.events, "events of the drain")
+      ->capture_default_str();
+
+  auto* all_cmd = app.add_subcommand("all", "ingest, drain and memory with their defaults");
+
+  CLI11_PARSE(app, argc, argv);
+  ingest.baseline = !no_baseline;
+  drain.bridge = !no_bridge;
+
+  InstallSignalHandlers();
+  std::string cmdline;
+  for (int i = 0; i < argc; ++i) cmdline += (i ? " " : "") + std::string(argv[i]);
+  Out("cjd-bench (CustomerJourneyData %s)\n  command: %s\n", CJD_VERSION, cmdline.c_str());
+  Out("%s", Conditions().c_str());
+  Out("  programs:       %s, %s, %s\n", cjd::testing::AgentBinary().c_str(),
+      cjd::testing::HubBinary().c_str(), cjd::testing::CjdctlBinary().c_str());
+  Out("  network:        loopback only (127.0.0.1); every process is started by cjd-bench\n");
+  if (!cjd::testing::Mosquitto::Available()) {
+    std::fprintf(stderr, "cjd-bench: %s\n", cjd::testing::Mosquitto::UnavailableReason().c_str());
+    return 2;
+  }
+
+  try {
+    if (*ingest_cmd) {
+      RunIngest(ingest);
+    } else if (*drain_cmd) {
+      RunDrain(drain);
+    } else if (*memory_cmd) {
+      std::vector<MemPhase> mem = RunIngest(mem_ingest);
+      auto more = RunDrain(mem_drain);
+      mem.insert(mem.end(), more.begin(), more.end());
+      PrintMemory(mem);
+    } else if (*all_cmd) {
+      std::vector<MemPhase> mem = RunIngest(IngestOptions{});
+      auto more = RunDrain(DrainOptions{});
+      mem.insert(mem.end(), more.begin(), more.end());
+      PrintMemory(mem);
+    }
+  } catch (const Interrupted& e) {
+    std::fprintf(stderr, "cjd-bench: %s; processes stopped, temporary files removed\n", e.what());
+    return 130;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cjd-bench: FAILED: %s\n", e.what());
+    return 1;
+  }
+  Out("\ncjd-bench finished %s\n", NowUtc().c_str());
+  return 0;
+}
