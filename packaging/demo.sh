@@ -46,6 +46,11 @@ BUILD=${CJD_BUILD_DIR:-$ROOT/build}
 OUTAGE_S=${CJD_DEMO_OUTAGE_S:-10}
 CATCHUP_TIMEOUT_S=${CJD_DEMO_CATCHUP_TIMEOUT_S:-120}
 KEEP=${CJD_KEEP:-0}
+for v in OUTAGE_S CATCHUP_TIMEOUT_S; do
+  case "${!v}" in
+    ''|*[!0-9]*) echo "demo.sh: CJD_DEMO_$v must be a number of seconds, not '${!v}'" >&2; exit 2 ;;
+  esac
+done
 
 # ---------------------------------------------------------------------------------------------
 # Output
@@ -59,7 +64,7 @@ STEP=0
 PHASE_START=$SECONDS
 TIMINGS=()
 section() {
-  if [ "$STEP" -gt 0 ]; then TIMINGS+=("$(printf '%-34s %4ss' "$SECTION_NAME" $((SECONDS - PHASE_START)))"); fi
+  if [ "$STEP" -gt 0 ]; then TIMINGS+=("$(printf '%5ss  %s' $((SECONDS - PHASE_START)) "$SECTION_NAME")"); fi
   STEP=$((STEP + 1)); SECTION_NAME=$1; PHASE_START=$SECONDS
   printf '\n%s== %d. %s ==%s\n' "$BOLD$CYAN" "$STEP" "$1" "$OFF"
 }
@@ -78,12 +83,15 @@ die() {
       tail -n 25 "$log" | sed 's/^/   | /' >&2
     fi
   done
-  [ "$KEEP" = "1" ] || printf 'Re-run with CJD_KEEP=1 to keep the configs and logs.\n' >&2
+  if [ -n "$T" ] && [ "$KEEP" != "1" ]; then
+    printf 'Re-run with CJD_KEEP=1 to keep the configs and logs.\n' >&2
+  fi
   exit 1
 }
 
 # ---------------------------------------------------------------------------------------------
 # Processes this script started; stopped in reverse order by the EXIT trap.
+BUILD_LOG=""
 declare -A PID=() LOG=() LOG2=()   # LOG2: a second log (Mosquitto's stderr)
 T=""
 
@@ -95,11 +103,12 @@ alive() {
   [ "${s%% *}" != "Z" ]
 }
 
-# start_proc NAME LOGFILE CMD...: runs CMD in the background, output to LOGFILE.
+# start_proc NAME LOGFILE CMD...: runs CMD in the background, output to LOGFILE, in a session of
+# its own (setsid), so that Ctrl-C reaches only this script, which then stops everything in order.
 start_proc() {
   local name=$1 log=$2
   shift 2
-  "$@" >>"$log" 2>&1 </dev/null &
+  setsid "$@" >>"$log" 2>&1 </dev/null &
   PID[$name]=$!
   LOG[$name]=$log
 }
@@ -134,6 +143,7 @@ cleanup() {
       if [ -n "${PID[$name]:-}" ]; then stop_proc "$name"; info "stopped $name"; fi
     done
   fi
+  if [ -n "$BUILD_LOG" ]; then rm -f "$BUILD_LOG"; fi
   if [ -n "$T" ] && [ -d "$T" ]; then
     if [ "$KEEP" = "1" ]; then
       info "kept $T (CJD_KEEP=1): configs, databases, logs in $T/logs"
@@ -256,7 +266,7 @@ BEGIN {
   }
   nfirst = split("anna ben clara david emma felix greta hugo ida jonas lena max nora oskar paula rosa sam tina ulla yusuf", first, " ")
   nlast = split("meyer novak rossi dubois jansen silva kowalski berg moreau fischer", last, " ")
-  t = t0 + 0; s = seq0 + 0; ntx = 0; nscan = 0
+  t = t0 + 0; s = seq0 + 0; ntx = 0; nscan = 0; nret = 0; net = 0
   printf "["
   for (e = 1; e <= n; e++) {
     s++
@@ -278,6 +288,7 @@ BEGIN {
     else if (r < 0.60) cust = "\"customer\":{\"loyalty_id\":\"" lid "\"},"
     else if (r < 0.72) cust = "\"customer\":{\"email\":\"" em "\"},"
     is_return = rand() < 0.08
+    nret += is_return
     nitems = is_return ? 1 + (rand() < 0.3) : 1 + int(rand() * 5)
     items = ""
     for (k = 1; k <= nitems; k++) {
@@ -285,6 +296,7 @@ BEGIN {
       q = is_return ? -1 : (rand() < 0.75 ? 1 : 2 + int(rand() * 3))
       items = items (k > 1 ? "," : "") sprintf("{\"sku\":\"%s\",\"quantity\":%d,\"unit_price\":\"%s\",\"category\":\"%s\",\"description\":\"%s\"}", \
         sku[p], q, money(cents[p]), cat[p], desc[p])
+      net += q * cents[p]
     }
     m = rand()
     if (m < 0.62) pay = sprintf("{\"method\":\"card\",\"card_fingerprint\":\"fp_%06x\"}", (c * 7919 + 104729) % 16777216)
@@ -294,20 +306,20 @@ BEGIN {
       dev, s, ts, store, cust, toupper(store), toupper(dev), s, items, pay
   }
   printf "]\n"
-  print t, s, ntx, nscan > statefile
+  print t, s, ntx, nscan, nret, net > statefile
 }'
 
 DEVICES=(pos-1 pos-2 kiosk-1)
 declare -A KIND=([pos-1]=pos [pos-2]=pos [kiosk-1]=kiosk)
 declare -A STORE=([pos-1]=store-001 [pos-2]=store-002 [kiosk-1]=store-001)
 declare -A APORT=() TOKEN=() CLOCK=() SEQ=() SENT=()
-TOTAL=0; TOTAL_TX=0; TOTAL_SCAN=0; BATCHES=0
+TOTAL=0; TOTAL_TX=0; TOTAL_SCAN=0; TOTAL_RET=0; NET_CENTS=0; BATCHES=0
 DAY=$(date +%F)
 TZOFF=$(date +%:z)
 
 # post_batch DEVICE N: generates N events for DEVICE and POSTs them as one array (expects 202).
 post_batch() {
-  local dev=$1 n=$2 f code accepted t s ntx nscan
+  local dev=$1 n=$2 f code accepted t s ntx nscan nret net
   BATCHES=$((BATCHES + 1))
   f="$T/traffic/$(printf '%03d' "$BATCHES")-$dev.json"
   awk -v seed="$((BATCHES * 7 + 13))" -v catalog="${CATALOG//$'\n'/;}" -v dev="$dev" -v store="${STORE[$dev]}" \
@@ -321,10 +333,11 @@ post_batch() {
   fi
   accepted=$(jq -r '.accepted' "$f.response")
   [ "$accepted" = "$n" ] || die "$dev accepted $accepted of $n events: $(head -c 400 "$f.response")"
-  read -r t s ntx nscan <"$f.state"
+  read -r t s ntx nscan nret net <"$f.state"
   CLOCK[$dev]=$t; SEQ[$dev]=$s
   SENT[$dev]=$((${SENT[$dev]:-0} + n))
   TOTAL=$((TOTAL + n)); TOTAL_TX=$((TOTAL_TX + ntx)); TOTAL_SCAN=$((TOTAL_SCAN + nscan))
+  TOTAL_RET=$((TOTAL_RET + nret)); NET_CENTS=$((NET_CENTS + net))
 }
 
 # batch_size DEVICE: 12-24 events for a till, 6-12 scans for the kiosk.
@@ -338,8 +351,8 @@ status_line() {
   for dev in "${DEVICES[@]}"; do
     j=$(agent_status "$dev") || die "GET /v1/status from $dev failed" "${LOG[$dev]}"
     backlog=$(jq -r '.backlog' <<<"$j"); connected=$(jq -r '.connected' <<<"$j")
-    if [ "$connected" = "true" ]; then connected="${GREEN}up${OFF}"; else connected="${RED}down${OFF}"; fi
-    line+=$(printf '%-8s backlog %4s %-4s  ' "$dev" "$backlog" "$connected")
+    if [ "$connected" = "true" ]; then connected="${GREEN}up  ${OFF}"; else connected="${RED}down${OFF}"; fi
+    line+=$(printf '%-8s backlog %4s %s  ' "$dev" "$backlog" "$connected")
   done
   hub_total=$(hub_get /v1/stats | jq -r '.events_total') || die "GET /v1/stats from the hub failed" "${LOG[hub]}"
   printf '   %-7s %s| hub %4s of %s\n' "$prefix" "$line" "$hub_total" "$TOTAL"
@@ -415,7 +428,7 @@ else
   "$ROOT/packaging/install-deps.sh" || die "packaging/install-deps.sh failed"
   ok "build and runtime packages present"
 fi
-for tool in curl jq awk; do
+for tool in curl jq awk setsid; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found (packaging/install-deps.sh installs it)"
 done
 MOSQUITTO=$(command -v mosquitto || true)
@@ -424,7 +437,21 @@ MOSQUITTO=$(command -v mosquitto || true)
 
 section "Build (packaging/build.sh $BUILD)"
 BUILD_LOG=$(mktemp -t cjd-demo-build.XXXXXX.log)
-if ! CJD_BUILD_TARGETS="cjd-hub cjd-agent cjdctl" "$ROOT/packaging/build.sh" "$BUILD" >"$BUILD_LOG" 2>&1; then
+if [ ! -x "$BUILD/agent/cjd-agent" ]; then
+  info "first build: this takes several minutes (about 8 on 2 cores); output in $BUILD_LOG"
+fi
+# build_progress: on a terminal, shows make's "[ NN%]" as one updating line.
+build_progress() {
+  local line
+  while IFS= read -r line; do
+    case "$line" in
+      '['*'%]'*) if [ -t 1 ]; then printf '\r   building %s' "${line:0:6}"; fi ;;
+    esac
+  done
+  if [ -t 1 ]; then printf '\r\033[K'; fi
+}
+if ! CJD_BUILD_TARGETS="cjd-hub cjd-agent cjdctl" "$ROOT/packaging/build.sh" "$BUILD" 2>&1 \
+     | tee "$BUILD_LOG" | build_progress; then
   tail -n 40 "$BUILD_LOG" | sed 's/^/   | /' >&2
   rm -f "$BUILD_LOG"
   die "the build failed (output above)"
@@ -494,9 +521,12 @@ for round in 1 2 3 4 5 6; do
   done
   info "batch round $round: $line(accepted so far: $TOTAL)"
 done
-info "example event (pos-1, first of its last batch):"
+info "one of pos-1's events (a sale to a loyalty customer):"
 last_pos1=$(find "$T/traffic" -name '*-pos-1.json' | sort | tail -n 1)
-jq -c '.[0]' "$last_pos1" | fold -w 96 | sed 's/^/     /'
+jq -r '([.[] | select(.customer.loyalty_id and (.order.items | length) > 1)][0] // .[0])
+       | "event:  \(del(.order) | tojson)", "order:  \(.order | del(.items) | tojson)",
+         "items:  \(.order.items[0] | tojson)", (.order.items[1:][] | "        \(tojson)")' \
+  "$last_pos1" | sed 's/^/     /'
 info "an event for another store is refused with a precise error:"
 bad=$("${CURL[@]}" -X POST -H "Authorization: Bearer ${TOKEN[pos-1]}" -H 'Content-Type: application/json' \
       -d "{\"type\":\"loyalty_scan\",\"occurred_at\":\"${DAY}T10:00:00$TZOFF\",\"store_id\":\"store-999\",\"customer\":{\"loyalty_id\":\"L100001\"}}" \
@@ -512,7 +542,9 @@ ok "Mosquitto stopped"
 wait_for "the agents noticing the outage" 20 "" agents_all_down
 BEFORE_OUTAGE=$TOTAL
 outage_start=$SECONDS
-status_line "t+0s"
+info "each line: every agent's GET /v1/status (backlog, connected: up/down) and the hub's"
+info "GET /v1/stats events_total, while the tills keep POSTing a batch each every ~2 s"
+status_line "before"
 while [ $((SECONDS - outage_start)) -lt "$OUTAGE_S" ]; do
   for dev in "${DEVICES[@]}"; do post_batch "$dev" "$(batch_size "$dev")"; done
   status_line "t+$((SECONDS - outage_start))s"
@@ -523,6 +555,8 @@ ok "$((TOTAL - BEFORE_OUTAGE)) events accepted during a $((SECONDS - outage_star
 section "Broker back: catch-up"
 mosquitto_start 2
 ok "Mosquitto restarted on tcp://127.0.0.1:$MQ_PORT (pid ${PID[mosquitto]})"
+info "agents and hub reconnect (with backoff); the demo broker keeps no state, so a batch sent"
+info "before the hub has subscribed again is resent after the agent's ack_timeout_ms (10 s)"
 wait_delivered "$CATCHUP_TIMEOUT_S"
 CATCHUP_S=$DELIVERY_S
 ok "caught up: all $TOTAL events at the hub ${CATCHUP_S} s after the broker came back"
@@ -547,7 +581,8 @@ read -r ev_total ev_tx ev_scan rej_total dups < <(jq -r \
 echo
 info "${BOLD}hub${OFF}: events_total $ev_total (transaction $ev_tx, loyalty_scan $ev_scan), rejected $rej_total, duplicates dropped $dups"
 info "     rejected by reason: $(jq -c '.rejected_by_reason' <<<"$STATS")"
-info "demo: $TOTAL events accepted by the agents ($TOTAL_TX transactions, $TOTAL_SCAN loyalty scans), $((TOTAL - BEFORE_OUTAGE)) of them during the outage"
+info "demo: $TOTAL events accepted by the agents ($TOTAL_TX transactions of which $TOTAL_RET returns, $TOTAL_SCAN loyalty scans),"
+info "      $((TOTAL - BEFORE_OUTAGE)) of them during the outage; net sales EUR $(printf '%d.%02d' $((NET_CENTS / 100)) $((NET_CENTS % 100)))"
 if [ "$ev_total" = "$TOTAL" ] && [ "$ev_tx" = "$TOTAL_TX" ] && [ "$ev_scan" = "$TOTAL_SCAN" ] && [ "$rej_total" = "0" ] && [ "$FAILED" = "0" ]; then
   ok "every accepted event reached the hub exactly once"
 else
@@ -569,7 +604,7 @@ info "  configs:      $T/hub/hub.toml, $T/<device>/agent.toml; logs: $T/logs/"
 
 section "Timing"
 for line in "${TIMINGS[@]}"; do info "$line"; done
-info "$(printf '%-34s %4ss' total $((SECONDS - DEMO_START)))"
+info "$(printf '%5ss  %s' $((SECONDS - DEMO_START)) "total")"
 
 if [ "$FAILED" != "0" ]; then die "the summary above shows a mismatch" "${LOG[hub]}"; fi
 

@@ -8,7 +8,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev
   libsqlite3-dev sqlite3
-  libsodium-dev libzstd-dev
+  libsodium-dev libzstd-dev zlib1g-dev tzdata
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients
