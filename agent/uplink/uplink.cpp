@@ -30,14 +30,19 @@ Status Uplink::Start() {
   o.ca_file = config_.mqtt_ca_file;
   o.clean_session = true;
   o.max_inflight = static_cast<int>(config_.max_in_flight) + 4;
-  o.subscriptions = {topics::Down(config_.device_id)};
+  o.subscriptions = {topics::Down(config_.device_id), topics::HubStatus()};
   o.will_topic = topics::Status(config_.device_id);
   o.will_payload = [this] { return SealedStatus(false); };
   link_ = std::make_unique<MqttLink>(
       o,
       [this](const std::string& topic, std::string&& payload) {
-        if (topic != topics::Down(config_.device_id)) return;
         std::lock_guard lock(mu_);
+        if (topic == topics::HubStatus()) {
+          hub_restarted_ = true;
+          cv_.notify_one();
+          return;
+        }
+        if (topic != topics::Down(config_.device_id)) return;
         if (downlink_.size() < 10'000) downlink_.push_back(std::move(payload));
         cv_.notify_one();
       },
@@ -172,11 +177,13 @@ void Uplink::Run() {
       wait_ms = std::min(wait_ms, std::max<int64_t>(1, in_flight_.front().sent_ms +
                                                            config_.ack_timeout_ms - now0));
     cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 1000)), [this] {
-      return stop_ || wake_ || state_changed_ || !downlink_.empty();
+      return stop_ || wake_ || state_changed_ || hub_restarted_ || !downlink_.empty();
     });
     if (stop_) break;
     wake_ = false;
     state_changed_ = false;
+    const bool hub_restarted = hub_restarted_;
+    hub_restarted_ = false;
     frames.swap(downlink_);
     lock.unlock();
 
@@ -190,6 +197,12 @@ void Uplink::Run() {
       sent_upto_ = acked_;
       was_connected = connected;
       if (connected) next_heartbeat = 0;
+    }
+    if (hub_restarted && !in_flight_.empty()) {
+      // Batches sent while the hub was away may be lost with its session: resend now rather
+      // than after the ack timeout. The hub ignores what it already holds.
+      in_flight_.clear();
+      sent_upto_ = acked_;
     }
     if (connected) {
       if (!in_flight_.empty() && now - in_flight_.front().sent_ms > config_.ack_timeout_ms) {

@@ -80,6 +80,7 @@ class Uplink {
   std::deque<std::string> downlink_;  // guarded by mu_: raw frames from the broker
   bool wake_ = false;                 // guarded by mu_
   bool state_changed_ = false;        // guarded by mu_
+  bool hub_restarted_ = false;        // guarded by mu_: the hub announced a (re)connect
   bool stop_ = false;                 // guarded by mu_
   UplinkStats stats_;                 // guarded by mu_
   std::thread thread_;

@@ -82,8 +82,13 @@ Status Ingestor::Start() {
         cv_.notify_one();
       },
       [this](bool connected) {
-        std::lock_guard lock(mu_);
-        stats_.connected = connected;
+        {
+          std::lock_guard lock(mu_);
+          stats_.connected = connected;
+        }
+        // Runs on the link's connector thread, after subscribing: tell the agents to resend
+        // what may have been lost while the hub was away.
+        if (connected) link_->Publish(topics::HubStatus(), R"({"online":true})", 1, false);
       });
   thread_ = std::thread([this] { Run(); });
   CJD_RETURN_IF_ERROR(link_->Start());

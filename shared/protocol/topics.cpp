@@ -31,6 +31,7 @@ std::string Down(std::string_view device_id) { return Build(device_id, kDown); }
 std::string Status(std::string_view device_id) { return Build(device_id, kStatus); }
 std::string AllUp() { return Build("+", kUp); }
 std::string AllStatus() { return Build("+", kStatus); }
+std::string HubStatus() { return "cjd/v1/hub/status"; }
 
 std::optional<Parsed> Parse(std::string_view topic) {
   if (topic.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;

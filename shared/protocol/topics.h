@@ -4,6 +4,8 @@
 //   cjd/v1/dev/{device_id}/up       device -> hub   sealed event batches (QoS 1)
 //   cjd/v1/dev/{device_id}/down     hub -> device   sealed acks and downlink updates (QoS 1)
 //   cjd/v1/dev/{device_id}/status   device -> hub   heartbeat JSON, retained; also the last will
+//   cjd/v1/hub/status               hub -> devices  "the hub (re)connected": agents resend from
+//                                                   their last ack at once (a hint, not sealed)
 #pragma once
 
 #include <optional>
@@ -20,6 +22,7 @@ std::string Status(std::string_view device_id);
 // Subscription filters for the hub.
 std::string AllUp();       // "cjd/v1/dev/+/up"
 std::string AllStatus();   // "cjd/v1/dev/+/status"
+std::string HubStatus();   // "cjd/v1/hub/status"
 
 struct Parsed {
   std::string device_id;

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   add->add_option("--listen", dev.listen, "agent HTTP API address")->capture_default_str();
   add->add_option("--broker", dev.broker, "MQTT broker (default: the hub's)");
   add->add_option("--out", dev.out, "agent config file to write")->required();
+  add->add_option("--outbox", dev.outbox,
+                  "agent outbox database (default: ID.outbox.db beside the config)");
 
   CLI11_PARSE(app, argc, argv);
 

@@ -142,7 +142,7 @@ Result<std::string> AddDevice(const AddDeviceOptions& o) {
   text += "device_secret_key = " + Quote(KeyToBase64(keys.secret_key)) + "\n";
   text += "hub_public_key = " + Quote(KeyToBase64(hub->keys.public_key)) + "\n\n";
   text += "[outbox]\n";
-  text += "path = " + Quote(o.id + ".outbox.db") + "\n";
+  text += "path = " + Quote(o.outbox.empty() ? o.id + ".outbox.db" : o.outbox) + "\n";
   text += "budget_bytes = 268435456\n";
   std::error_code ec;
   const fs::path out = fs::absolute(o.out);

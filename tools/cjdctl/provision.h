@@ -27,6 +27,7 @@ struct AddDeviceOptions {
   std::string listen = "127.0.0.1:8081";
   std::string broker;     // default: the hub's broker
   std::string out;        // the agent config to write
+  std::string outbox;     // the agent's SQLite outbox; default ID.outbox.db beside the config
 };
 
 // Registers the device with the hub and writes its config (mode 0600). Returns the API token.

@@ -79,3 +79,14 @@ TEST(TopicsTest, DeviceIds) {
 
 }  // namespace
 }  // namespace cjd::topics
+
+namespace cjd::topics {
+namespace {
+
+TEST(Topics, HubStatusIsNotADeviceTopic) {
+  EXPECT_EQ(HubStatus(), "cjd/v1/hub/status");
+  EXPECT_FALSE(Parse(HubStatus()).has_value());
+}
+
+}  // namespace
+}  // namespace cjd::topics
