@@ -74,8 +74,11 @@ double Median(std::vector<double> v);
 // ---- processes --------------------------------------------------------------------------------
 
 struct MemFigures {
-  int64_t rss_kb = -1;  // VmRSS
-  int64_t hwm_kb = -1;  // VmHWM (peak RSS since the process started)
+  int64_t rss_kb = -1;    // VmRSS = RssAnon + RssFile + RssShmem
+  int64_t hwm_kb = -1;    // VmHWM (peak RSS since the process started)
+  int64_t anon_kb = -1;   // RssAnon: heap, stacks
+  int64_t file_kb = -1;   // RssFile: mapped files (the binary, shared libraries)
+  int64_t shmem_kb = -1;  // RssShmem: shared memory (SQLite's -shm WAL index)
 };
 MemFigures ReadMem(pid_t pid);
 
@@ -96,6 +99,8 @@ class MemSampler {
   int64_t max_rss_kb() const;
   int64_t hwm_kb() const;
   int samples() const;
+  // The reading with the highest VmRSS.
+  MemFigures at_max() const;
 
  private:
   pid_t pid_;
@@ -103,6 +108,8 @@ class MemSampler {
   std::atomic<int64_t> max_rss_kb_{-1};
   std::atomic<int64_t> hwm_kb_{-1};
   std::atomic<int> samples_{0};
+  mutable std::mutex mu_;
+  MemFigures at_max_;  // guarded by mu_
   std::thread thread_;
 };
 
@@ -112,6 +119,10 @@ std::string NowUtc();  // "2026-05-01T12:00:00Z"
 // Machine and build, one "key: value" per line: nproc, CPU model, memory, kernel, filesystem of
 // the temporary directory, build type, mosquitto version.
 std::string Conditions();
+// One line on how busy the machine is right now: load average and the kernel's pressure stall
+// information (/proc/pressure: share of time some task waited for CPU or I/O, 10 s and 60 s
+// averages). Printed before and after each benchmark.
+std::string LoadNow();
 
 // ---- output -----------------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
@@ -13,7 +15,7 @@
 #include "shared/event/event.h"
 #include "shared/event/json_exact.h"
 #include "tests/bench/common.h"
-#include "tests/bench/ingest.h"
+#include "tests/bench/benchmarks.h"
 #include "tests/bench/stack.h"
 #include "tests/support/http_client.h"
 #include "tests/support/temp_dir.h"
@@ -180,7 +182,9 @@ RunResult PostRun(CjdStack& stack, const std::vector<std::string>& bodies, int c
   std::vector<int64_t> ok(clients, 0), err(clients, 0);
   std::vector<std::string> first_err(clients);
   std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool go = false;  // guarded by gate_mu
   std::atomic<bool> abort{false};
   std::atomic<int> finished{0};
   std::vector<SteadyClock::time_point> ended(clients);
@@ -195,7 +199,10 @@ RunResult PostRun(CjdStack& stack, const std::vector<std::string>& bodies, int c
     const size_t end = n * (c + 1) / clients;
     lat[c].reserve(end - begin);
     ready.fetch_add(1);
-    while (!go.load()) std::this_thread::yield();
+    {
+      std::unique_lock lock(gate_mu);
+      gate_cv.wait(lock, [&] { return go; });
+    }
     for (size_t i = begin; i < end && !abort.load(); ++i) {
       const auto t0 = SteadyClock::now();
       auto resp = http.Post("/v1/events", bodies[i], token);
@@ -222,8 +229,12 @@ RunResult PostRun(CjdStack& stack, const std::vector<std::string>& bodies, int c
   for (int c = 0; c < clients; ++c) threads.emplace_back(worker, c);
   testing::WaitUntil([&] { return ready.load() == clients; }, std::chrono::seconds(30),
                      std::chrono::milliseconds(1));
-  start = SteadyClock::now();
-  go.store(true);
+  {
+    std::lock_guard lock(gate_mu);
+    go = true;
+    start = SteadyClock::now();
+  }
+  gate_cv.notify_all();
   // The main thread watches the clock and signals; the workers stop at their next request.
   while (finished.load() < clients) {
     if (InterruptRequested() || SecondsSince(start) > timeout_s) {
@@ -272,6 +283,7 @@ std::vector<MemPhase> RunIngest(const IngestOptions& o) {
       static_cast<long long>(o.events));
   for (size_t i = 0; i < o.clients.size(); ++i) Out("%s%d", i ? "," : "", o.clients[i]);
   Out("}, %d repetitions per client count (median reported)\n", o.repeats);
+  Out("  machine: %s\n", LoadNow().c_str());
 
   // Sizes of what is posted and of what is stored (canonical JSON), from the first run's events.
   {
@@ -317,7 +329,8 @@ std::vector<MemPhase> RunIngest(const IngestOptions& o) {
   SleepFor(std::chrono::seconds(3));
   {
     const MemFigures m = ReadMem(stack.agent_pid());
-    mem.push_back(MemPhase{"idle, 3 s after start", m.rss_kb, m.hwm_kb, 1});
+    mem.push_back(
+        MemPhase{"idle, 3 s after start", m.rss_kb, m.hwm_kb, 1, m.anon_kb, m.file_kb, m.shmem_kb});
   }
 
   const std::string tag = std::to_string(std::time(nullptr) % 100000);
@@ -346,10 +359,15 @@ std::vector<MemPhase> RunIngest(const IngestOptions& o) {
       if (clients == max_clients) sampler = std::make_unique<MemSampler>(stack.agent_pid());
       RunResult r = PostRun(stack, bodies, clients, o.run_timeout_s);
       if (sampler) {
-        sampler->Stop();
-        load_mem.max_rss_kb = std::max(load_mem.max_rss_kb, sampler->max_rss_kb());
-        load_mem.hwm_kb = std::max(load_mem.hwm_kb, sampler->hwm_kb());
-        load_mem.samples += sampler->samples();
+        const MemPhase ph = PhaseFrom(load_mem.phase, *sampler);
+        if (ph.max_rss_kb > load_mem.max_rss_kb) {
+          load_mem.max_rss_kb = ph.max_rss_kb;
+          load_mem.anon_kb = ph.anon_kb;
+          load_mem.file_kb = ph.file_kb;
+          load_mem.shmem_kb = ph.shmem_kb;
+        }
+        load_mem.hwm_kb = std::max(load_mem.hwm_kb, ph.hwm_kb);
+        load_mem.samples += ph.samples;
       }
       posted_total += r.ok;
       Out("  run %d, %2d clients: %6lld ok, %lld errors in %.2f s = %8.0f events/s; latency p50 "
@@ -404,7 +422,7 @@ std::vector<MemPhase> RunIngest(const IngestOptions& o) {
   }
   Out("  (each column is the median over the runs independently; CPU: seconds of CPU the process "
       "used during the run, per accepted event)\n");
-  Out("  finished %s\n", NowUtc().c_str());
+  Out("  finished %s; machine: %s\n", NowUtc().c_str(), LoadNow().c_str());
   return mem;
 }
 

@@ -13,7 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tests/bench/common.h"
-#include "tests/bench/ingest.h"
+#include "tests/bench/benchmarks.h"
 #include "tests/support/binaries.h"
 #include "tests/support/mosquitto.h"
 

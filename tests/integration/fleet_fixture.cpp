@@ -362,10 +362,11 @@ FleetAgent& Fleet::AddDevice(const std::string& id, const std::string& store,
 }
 
 bool Fleet::StartAgent(FleetAgent& agent) {
+  const std::vector<std::string> argv = {cjd::testing::AgentBinary(), "--config",
+                                         agent.config.string()};
   for (int attempt = 0; attempt < 10; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(200ms);
-    agent.process = Process::Start({cjd::testing::AgentBinary(), "--config", agent.config.string()},
-                                   agent.log);
+    agent.process = Process::Start(argv, agent.log);
     if (WaitHealthy(agent.process, agent.port, kStartTimeout)) return true;
     if (agent.process.Running()) break;  // runs but does not answer: do not start a second one
   }

@@ -8,12 +8,15 @@
 
 namespace cjd::bench {
 
+class MemSampler;
+
 // Agent memory in one phase: highest VmRSS sampled (every 50 ms) and VmHWM at the phase's end.
 struct MemPhase {
   std::string phase;
   int64_t max_rss_kb = -1;
   int64_t hwm_kb = -1;
   int samples = 0;
+  int64_t anon_kb = -1, file_kb = -1, shmem_kb = -1;  // at the highest VmRSS
 };
 
 struct IngestOptions {
@@ -39,5 +42,7 @@ struct DrainOptions {
 std::vector<MemPhase> RunIngest(const IngestOptions& o);
 std::vector<MemPhase> RunDrain(const DrainOptions& o);
 void PrintMemory(const std::vector<MemPhase>& phases);
+// Stops `sampler` and returns its figures as `phase`.
+MemPhase PhaseFrom(const std::string& phase, MemSampler& sampler);
 
 }  // namespace cjd::bench
