@@ -103,15 +103,20 @@ void MqttLink::Run() {
   while (!stop_) {
     if (connected_.load()) {
       cv_.wait(lock, [this] { return stop_ || lost_; });
-      lost_ = false;
+      // connection_lost may have raced with the connect bookkeeping below and had its
+      // connected_=false overwritten: lost_ is the word that counts.
+      if (lost_) connected_.store(false);
       continue;
     }
+    lost_ = false;
     lock.unlock();
-    const bool ok = TryConnect();
+    bool ok = TryConnect();
     lock.lock();
     if (stop_) break;
+    // The connection may have dropped between the subscribe and here (connection_lost set
+    // lost_): count that as a failed attempt, never as connected.
+    if (ok && (lost_ || !paho_->client->is_connected())) ok = false;
     if (ok) {
-      lost_ = false;
       connected_.store(true);
       if (ever_connected_) reconnects_.fetch_add(1);
       ever_connected_ = true;
