@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config ca-certificates
   libboost-dev libboost-system-dev
-  libpaho-mqttpp-dev libpaho-mqtt-dev
+  libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
   libsqlite3-dev sqlite3
   libsodium-dev libzstd-dev zlib1g-dev tzdata
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libcli11-dev
