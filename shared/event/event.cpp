@@ -105,28 +105,6 @@ bool IsIdChar(char c) {
          c == '_' || c == ':' || c == '-';
 }
 
-bool IsValidEmail(std::string_view s) {
-  const size_t at = s.find('@');
-  if (at == std::string_view::npos || at == 0 || at + 1 == s.size()) return false;
-  if (s.find('@', at + 1) != std::string_view::npos) return false;
-  for (const char c : s) {
-    if (c == ' ') return false;
-  }
-  return true;
-}
-
-bool IsValidPhone(std::string_view s) {
-  int digits = 0;
-  for (const char c : s) {
-    if (c >= '0' && c <= '9') {
-      ++digits;
-    } else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')' && c != '.') {
-      return false;
-    }
-  }
-  return digits >= 5 && digits <= 20;
-}
-
 Status ValidateCustomer(const json& j, Customer* c) {
   CJD_RETURN_IF_ERROR(RequireObject(j));
   CJD_RETURN_IF_ERROR(CheckKnownFields(j, {"loyalty_id", "email", "phone", "customer_id"}));
@@ -251,6 +229,28 @@ Status ValidateOrder(const json& j, Order* o) {
 }  // namespace
 
 // ---- event types -----------------------------------------------------------------------------
+
+bool IsValidEmail(std::string_view s) {
+  const size_t at = s.find('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == s.size()) return false;
+  if (s.find('@', at + 1) != std::string_view::npos) return false;
+  for (const char c : s) {
+    if (c == ' ') return false;
+  }
+  return true;
+}
+
+bool IsValidPhone(std::string_view s) {
+  int digits = 0;
+  for (const char c : s) {
+    if (c >= '0' && c <= '9') {
+      ++digits;
+    } else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')' && c != '.') {
+      return false;
+    }
+  }
+  return digits >= 5 && digits <= 20;
+}
 
 std::string_view EventTypeName(EventType t) {
   switch (t) {

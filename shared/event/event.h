@@ -111,6 +111,12 @@ std::string FormatRfc3339(int64_t utc_ms);
 // 0 for JPY, 3 for KWD).
 bool IsCurrencyCode(std::string_view code, int* minor_units = nullptr);
 
+// The shape checks event v1 applies to customer.email (one '@' with text on both sides, no
+// spaces) and customer.phone (digits and + - ( ) . spaces, 5 to 20 digits). Shared with importers
+// so a row that passes them also passes the hub's validation.
+bool IsValidEmail(std::string_view s);
+bool IsValidPhone(std::string_view s);
+
 // A new time-ordered unique id (UUIDv7 text, 36 chars), from libsodium's random generator.
 std::string NewEventId(int64_t now_ms);
 

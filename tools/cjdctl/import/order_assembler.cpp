@@ -89,24 +89,6 @@ void NormaliseFreeText(std::string_view in, std::string* out) {
   }
 }
 
-bool IsValidEmail(std::string_view s) {
-  const size_t at = s.find('@');
-  if (at == std::string_view::npos || at == 0 || at + 1 == s.size()) return false;
-  if (s.find('@', at + 1) != std::string_view::npos) return false;
-  return s.find(' ') == std::string_view::npos;
-}
-
-bool IsValidPhone(std::string_view s) {
-  int digits = 0;
-  for (const char c : s) {
-    if (c >= '0' && c <= '9') {
-      ++digits;
-    } else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')' && c != '.') {
-      return false;
-    }
-  }
-  return digits >= 5 && digits <= 20;
-}
 
 // "-12" / "+3" / "7" -> integer; nullopt on anything else or beyond ±10^15.
 std::optional<int64_t> ParseInteger(std::string_view s) {
