@@ -39,7 +39,8 @@ void AgentApi::PostEvents(http::Request&& req, http::Responder respond) {
     return respond(http::JsonError(400, "invalid_json", parsed.status().message(), "body"));
   }
   const bool is_array = parsed->is_array();
-  auto validated = ValidateEventBody(*parsed, static_cast<size_t>(config_.max_events_per_request));
+  auto validated = ValidateEventBody(*parsed, static_cast<size_t>(config_.max_events_per_request),
+                                     kPosEventTypes);
   if (!validated.ok()) return respond(http::ErrorFromStatus(validated.status()));
   std::vector<Event>& events = *validated;
 

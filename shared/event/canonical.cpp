@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "shared/event/event.h"
+#include "shared/event/json_exact.h"
 
 namespace cjd {
 namespace {
@@ -98,8 +99,10 @@ std::string ToCanonicalJson(const Event& e) {
   AppendString(&out, e.occurred_at);
   out += ",\"occurred_at_ms\":";
   out += std::to_string(e.occurred_at_ms);
-  out += ",\"store_id\":";
-  AppendString(&out, e.store_id);
+  if (!e.store_id.empty()) {
+    out += ",\"store_id\":";
+    AppendString(&out, e.store_id);
+  }
   out += ",\"channel\":";
   AppendString(&out, e.channel);
   if (e.customer.has_value() && !e.customer->empty()) {
@@ -109,13 +112,58 @@ std::string ToCanonicalJson(const Event& e) {
     AppendOptionalField(&out, &first, "email", e.customer->email);
     AppendOptionalField(&out, &first, "phone", e.customer->phone);
     AppendOptionalField(&out, &first, "customer_id", e.customer->customer_id);
+    AppendOptionalField(&out, &first, "anonymous_id", e.customer->anonymous_id);
     out.push_back('}');
   }
   if (e.order.has_value()) {
     out += ",\"order\":";
     AppendOrder(&out, *e.order);
   }
+  if (!e.properties.empty()) {
+    out += ",\"properties\":";
+    out += e.properties;
+  }
+  if (!e.attributes.empty()) {
+    out += ",\"attributes\":";
+    out += e.attributes;
+  }
   out.push_back('}');
+  return out;
+}
+
+namespace {
+void AppendValue(std::string* out, const nlohmann::json& j) {
+  if (IsJsonNumber(j)) {
+    *out += JsonNumberText(j);
+  } else if (j.is_string()) {
+    AppendString(out, j.get_ref<const std::string&>());
+  } else if (j.is_object()) {
+    out->push_back('{');
+    bool first = true;
+    for (auto it = j.begin(); it != j.end(); ++it) {  // nlohmann objects iterate in key order
+      if (!first) out->push_back(',');
+      first = false;
+      AppendString(out, it.key());
+      out->push_back(':');
+      AppendValue(out, it.value());
+    }
+    out->push_back('}');
+  } else if (j.is_array()) {
+    out->push_back('[');
+    for (size_t i = 0; i < j.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      AppendValue(out, j[i]);
+    }
+    out->push_back(']');
+  } else {
+    *out += j.dump();  // null, true, false
+  }
+}
+}  // namespace
+
+std::string CanonicalJsonValue(const nlohmann::json& j) {
+  std::string out;
+  AppendValue(&out, j);
   return out;
 }
 

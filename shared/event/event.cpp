@@ -107,7 +107,8 @@ bool IsIdChar(char c) {
 
 Status ValidateCustomer(const json& j, Customer* c) {
   CJD_RETURN_IF_ERROR(RequireObject(j));
-  CJD_RETURN_IF_ERROR(CheckKnownFields(j, {"loyalty_id", "email", "phone", "customer_id"}));
+  CJD_RETURN_IF_ERROR(
+      CheckKnownFields(j, {"loyalty_id", "email", "phone", "customer_id", "anonymous_id"}));
   CJD_RETURN_IF_ERROR(ReadString(j, "loyalty_id", false, 1, 64, &c->loyalty_id));
   CJD_RETURN_IF_ERROR(ReadString(j, "email", false, 1, 254, &c->email));
   if (!c->email.empty() && !IsValidEmail(c->email)) {
@@ -120,8 +121,10 @@ Status ValidateCustomer(const json& j, Customer* c) {
         "must be a phone number: 5 to 20 digits with optional spaces and + - ( ) .", "phone");
   }
   CJD_RETURN_IF_ERROR(ReadString(j, "customer_id", false, 1, 64, &c->customer_id));
+  CJD_RETURN_IF_ERROR(ReadString(j, "anonymous_id", false, 1, 128, &c->anonymous_id));
   if (c->empty()) {
-    return Status::Invalid("must contain at least one of loyalty_id, email, phone, customer_id");
+    return Status::Invalid(
+        "must contain at least one of loyalty_id, email, phone, customer_id, anonymous_id");
   }
   return Status::Ok();
 }
@@ -226,6 +229,104 @@ Status ValidateOrder(const json& j, Order* o) {
   return Status::Ok();
 }
 
+// ---- properties and attributes ---------------------------------------------------------------
+
+constexpr size_t kMaxPropertiesBytes = 64 * 1024;
+constexpr int kMaxPropertiesDepth = 8;
+constexpr size_t kMaxAttributes = 200;
+constexpr size_t kMaxAttributeChars = 1024;
+
+Status CheckDepth(const json& j, int depth) {
+  if (!j.is_object() && !j.is_array()) return Status::Ok();
+  if (depth > kMaxPropertiesDepth) {
+    return Status::Invalid("must not nest deeper than " + std::to_string(kMaxPropertiesDepth) +
+                           " levels");
+  }
+  for (const auto& v : j) CJD_RETURN_IF_ERROR(CheckDepth(v, depth + 1));
+  return Status::Ok();
+}
+
+Status ReadProperties(const json& j, std::string* out) {
+  const json* p = Member(j, "properties");
+  if (p == nullptr) return Status::Ok();
+  if (!p->is_object()) return Status::Invalid("must be an object" + Got(*p), "properties");
+  CJD_RETURN_IF_ERROR(CheckDepth(*p, 1).WithFieldPrefix("properties"));
+  std::string text = CanonicalJsonValue(*p);
+  if (text.size() > kMaxPropertiesBytes) {
+    return Status::Invalid("must be at most " + std::to_string(kMaxPropertiesBytes) +
+                               " bytes as JSON",
+                           "properties");
+  }
+  if (text != "{}") *out = std::move(text);
+  return Status::Ok();
+}
+
+bool IsAttributeKey(std::string_view k) {
+  if (k.empty() || k.size() > 64) return false;
+  for (const char c : k) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+Status ReadAttributes(const json& j, std::string* out) {
+  const json* a = Member(j, "attributes");
+  if (a == nullptr) return Status::Ok();
+  if (!a->is_object()) return Status::Invalid("must be an object" + Got(*a), "attributes");
+  if (a->size() > kMaxAttributes) {
+    return Status::Invalid("must have at most " + std::to_string(kMaxAttributes) + " keys",
+                           "attributes");
+  }
+  for (auto it = a->begin(); it != a->end(); ++it) {
+    const std::string path = "attributes." + it.key();
+    if (!IsAttributeKey(it.key())) {
+      return Status::Invalid("attribute names are 1..64 of [a-z0-9_]", path);
+    }
+    const json& v = it.value();
+    if (v.is_null() || v.is_boolean() || IsJsonNumber(v)) continue;
+    if (!IsPlainString(v)) {
+      return Status::Invalid("must be a string, number, true/false or null" + Got(v), path);
+    }
+    const auto& s = v.get_ref<const std::string&>();
+    for (const char c : s) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7F) {
+        return Status::Invalid("must not contain control characters", path);
+      }
+    }
+    if (CountChars(s) > kMaxAttributeChars) {
+      return Status::Invalid("must have at most " + std::to_string(kMaxAttributeChars) +
+                                 " characters",
+                             path);
+    }
+  }
+  if (!a->empty()) *out = CanonicalJsonValue(*a);
+  return Status::Ok();
+}
+
+std::string AllowedTypesText(EventTypeSet allowed) {
+  std::string s = "must be one of: ";
+  bool first = true;
+  for (EventType t : kAllEventTypeList) {
+    if ((allowed & TypeBit(t)) == 0) continue;
+    if (!first) s += ", ";
+    s += EventTypeName(t);
+    first = false;
+  }
+  return s;
+}
+
+const char* DefaultChannel(EventType t) {
+  switch (t) {
+    case EventType::kTransaction:
+    case EventType::kLoyaltyScan: return "store";
+    case EventType::kEmailOpened:
+    case EventType::kEmailClicked: return "email";
+    case EventType::kSupportContact: return "support";
+    default: return "web";
+  }
+}
+
 }  // namespace
 
 // ---- event types -----------------------------------------------------------------------------
@@ -256,30 +357,39 @@ std::string_view EventTypeName(EventType t) {
   switch (t) {
     case EventType::kTransaction: return "transaction";
     case EventType::kLoyaltyScan: return "loyalty_scan";
+    case EventType::kIdentify: return "identify";
+    case EventType::kPageView: return "page_view";
+    case EventType::kProductView: return "product_view";
+    case EventType::kAddToCart: return "add_to_cart";
+    case EventType::kRemoveFromCart: return "remove_from_cart";
+    case EventType::kCheckoutStarted: return "checkout_started";
+    case EventType::kOrderCompleted: return "order_completed";
+    case EventType::kEmailOpened: return "email_opened";
+    case EventType::kEmailClicked: return "email_clicked";
+    case EventType::kSupportContact: return "support_contact";
   }
   return "unknown";
 }
 
 std::optional<EventType> EventTypeFromName(std::string_view name) {
-  if (name == "transaction") return EventType::kTransaction;
-  if (name == "loyalty_scan") return EventType::kLoyaltyScan;
+  for (EventType t : kAllEventTypeList) {
+    if (EventTypeName(t) == name) return t;
+  }
   return std::nullopt;
 }
 
-EventClass ClassOf(EventType t) {
-  switch (t) {
-    case EventType::kTransaction:
-    case EventType::kLoyaltyScan: return EventClass::kBusiness;
-  }
+EventClass ClassOf(EventType) {
+  // Every v1 type is a business event: none may be dropped to make room.
   return EventClass::kBusiness;
 }
 
 // ---- validation ------------------------------------------------------------------------------
 
-Result<Event> ValidateEvent(const nlohmann::json& j) {
+Result<Event> ValidateEvent(const nlohmann::json& j, EventTypeSet allowed) {
   if (!j.is_object()) return Status::Invalid("must be an event object" + Got(j));
   CJD_RETURN_IF_ERROR(CheckKnownFields(j, {"schema", "type", "event_id", "occurred_at", "store_id",
-                                           "channel", "customer", "order"}));
+                                           "channel", "customer", "order", "properties",
+                                           "attributes"}));
   Event e;
   if (const json* schema = Member(j, "schema")) {
     if (!schema->is_number_integer() || *schema != 1) {
@@ -290,8 +400,11 @@ Result<Event> ValidateEvent(const nlohmann::json& j) {
   std::string type;
   CJD_RETURN_IF_ERROR(ReadString(j, "type", true, 1, 64, &type));
   const std::optional<EventType> t = EventTypeFromName(type);
-  if (!t.has_value()) return Status::Invalid("must be one of: transaction, loyalty_scan", "type");
+  if (!t.has_value() || (allowed & TypeBit(*t)) == 0) {
+    return Status::Invalid(AllowedTypesText(allowed), "type");
+  }
   e.type = *t;
+  const bool pos_type = e.type == EventType::kTransaction || e.type == EventType::kLoyaltyScan;
 
   CJD_RETURN_IF_ERROR(ReadString(j, "event_id", false, 1, 128, &e.event_id));
   for (const char c : e.event_id) {
@@ -305,7 +418,8 @@ Result<Event> ValidateEvent(const nlohmann::json& j) {
   if (!ms.ok()) return Status::Invalid(ms.status().message(), "occurred_at");
   e.occurred_at_ms = *ms;
 
-  CJD_RETURN_IF_ERROR(ReadString(j, "store_id", true, 1, 64, &e.store_id));
+  CJD_RETURN_IF_ERROR(ReadString(j, "store_id", pos_type, 1, 64, &e.store_id));
+  e.channel = DefaultChannel(e.type);
   CJD_RETURN_IF_ERROR(ReadString(j, "channel", false, 1, 32, &e.channel));
 
   if (const json* customer = Member(j, "customer")) {
@@ -321,23 +435,36 @@ Result<Event> ValidateEvent(const nlohmann::json& j) {
     }
   }
 
+  if (e.type == EventType::kIdentify && !e.customer.has_value()) {
+    return Status::Invalid("is required for identify", "customer");
+  }
+
   const json* order = Member(j, "order");
-  if (e.type == EventType::kTransaction) {
-    if (order == nullptr) return Status::Invalid("is required for transaction", "order");
+  if (HasOrder(e.type)) {
+    if (order == nullptr) {
+      return Status::Invalid("is required for " + std::string(EventTypeName(e.type)), "order");
+    }
     Order o;
     Status st = ValidateOrder(*order, &o);
     if (!st.ok()) return st.WithFieldPrefix("order");
     e.order = std::move(o);
   } else if (order != nullptr) {
-    return Status::Invalid("only allowed for transaction", "order");
+    return Status::Invalid("only allowed for transaction and order_completed", "order");
+  }
+  CJD_RETURN_IF_ERROR(ReadProperties(j, &e.properties));
+  if (e.type == EventType::kIdentify) {
+    CJD_RETURN_IF_ERROR(ReadAttributes(j, &e.attributes));
+  } else if (Member(j, "attributes") != nullptr) {
+    return Status::Invalid("only allowed for identify", "attributes");
   }
   return e;
 }
 
-Result<std::vector<Event>> ValidateEventBody(const nlohmann::json& j, size_t max_events) {
+Result<std::vector<Event>> ValidateEventBody(const nlohmann::json& j, size_t max_events,
+                                             EventTypeSet allowed) {
   std::vector<Event> events;
   if (j.is_object()) {
-    Result<Event> e = ValidateEvent(j);
+    Result<Event> e = ValidateEvent(j, allowed);
     if (!e.ok()) return e.status();
     events.push_back(std::move(*e));
     return events;
@@ -352,7 +479,7 @@ Result<std::vector<Event>> ValidateEventBody(const nlohmann::json& j, size_t max
   }
   events.reserve(j.size());
   for (size_t i = 0; i < j.size(); ++i) {
-    Result<Event> e = ValidateEvent(j[i]);
+    Result<Event> e = ValidateEvent(j[i], allowed);
     if (!e.ok()) return e.status().WithFieldPrefix("[" + std::to_string(i) + "]");
     events.push_back(std::move(*e));
   }

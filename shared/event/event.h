@@ -1,20 +1,32 @@
 // Event schema v1: the unit that flows from the POS through the agent's outbox to the hub.
 //
 // Contract (keep stable; extend only by adding optional fields or new types):
-//   type         "transaction" | "loyalty_scan" (more types are added in EventType below)
+//   type         one of EventType below: from the POS "transaction" | "loyalty_scan"; from the
+//                hub's collect API also "identify", "page_view", "product_view",
+//                "add_to_cart", "remove_from_cart", "checkout_started", "order_completed",
+//                "email_opened", "email_clicked", "support_contact". Each entry point names the
+//                types it takes (kPosEventTypes at the agent, kCollectEventTypes at the hub).
 //   event_id     optional, 1..128 chars of [A-Za-z0-9._:-]; generated (UUIDv7) when absent.
 //                The same id is never stored twice.
 //   occurred_at  RFC 3339 with an offset ("2026-11-23T14:12:36.120+01:00" or "...Z")
-//   store_id     1..64 chars
-//   customer     object with any of loyalty_id, email, phone, customer_id; required with a
-//                loyalty_id for loyalty_scan; optional for a transaction (anonymous sale)
-//   order        required for a transaction:
+//   store_id     1..64 chars; required for transaction and loyalty_scan, optional otherwise
+//   customer     object with any of loyalty_id, email, phone, customer_id, anonymous_id;
+//                required with a loyalty_id for loyalty_scan; required for identify; optional
+//                otherwise (an anonymous sale or visit)
+//   order        required for transaction and order_completed (and only allowed there):
 //                  order_id, currency (ISO 4217), items (1..1000):
 //                    sku, quantity (non-zero integer; negative = returned item),
 //                    unit_price (>= 0, decimal string or JSON number, exact),
 //                    optional category, description, offer_id
 //                  optional payment {method, card_fingerprint}, optional offer_id
-//   channel      optional, default "store"
+//   channel      optional, 1..32 chars; default "store" for transaction and loyalty_scan,
+//                "email" for email_opened/email_clicked, "support" for support_contact, "web"
+//                for the other collect types
+//   properties   optional object: free-form context (url, sku, campaign, ...), at most 64 KiB as
+//                JSON, nesting depth 8; numbers are kept as written
+//   attributes   identify only, optional object: profile attributes to set. Keys 1..64 of
+//                [a-z0-9_]; values string (<= 1024 chars), number, true/false, or null (unset);
+//                at most 200 keys
 //   schema       optional, must be 1
 // Unknown fields are rejected (a misspelt optional field must not vanish silently).
 #pragma once
@@ -32,10 +44,45 @@
 
 namespace cjd {
 
+// The numeric values are stored and sent: never renumber.
 enum class EventType : uint8_t {
   kTransaction = 1,
   kLoyaltyScan = 2,
+  kIdentify = 3,
+  kPageView = 4,
+  kProductView = 5,
+  kAddToCart = 6,
+  kRemoveFromCart = 7,
+  kCheckoutStarted = 8,
+  kOrderCompleted = 9,
+  kEmailOpened = 10,
+  kEmailClicked = 11,
+  kSupportContact = 12,
 };
+inline constexpr EventType kAllEventTypeList[] = {
+    EventType::kTransaction,    EventType::kLoyaltyScan,     EventType::kIdentify,
+    EventType::kPageView,       EventType::kProductView,     EventType::kAddToCart,
+    EventType::kRemoveFromCart, EventType::kCheckoutStarted, EventType::kOrderCompleted,
+    EventType::kEmailOpened,    EventType::kEmailClicked,    EventType::kSupportContact};
+
+// A set of event types (bit i = EventType value i).
+using EventTypeSet = uint32_t;
+constexpr EventTypeSet TypeBit(EventType t) { return EventTypeSet{1} << static_cast<int>(t); }
+inline constexpr EventTypeSet kAllEventTypes = [] {
+  EventTypeSet s = 0;
+  for (EventType t : kAllEventTypeList) s |= TypeBit(t);
+  return s;
+}();
+// What a POS terminal or kiosk sends to its agent.
+inline constexpr EventTypeSet kPosEventTypes =
+    TypeBit(EventType::kTransaction) | TypeBit(EventType::kLoyaltyScan);
+// What the hub's POST /v1/collect takes: every type (a store system may post a sale directly).
+inline constexpr EventTypeSet kCollectEventTypes = kAllEventTypes;
+
+// True for the types that carry an order (transaction, order_completed).
+constexpr bool HasOrder(EventType t) {
+  return t == EventType::kTransaction || t == EventType::kOrderCompleted;
+}
 
 // How the outbox treats an event when its byte budget is full: business events are refused
 // (507 to the POS), telemetry drops oldest. Every v1 type is business.
@@ -50,8 +97,10 @@ struct Customer {
   std::string email;
   std::string phone;
   std::string customer_id;
+  std::string anonymous_id;   // a browser cookie or app install id
   bool empty() const {
-    return loyalty_id.empty() && email.empty() && phone.empty() && customer_id.empty();
+    return loyalty_id.empty() && email.empty() && phone.empty() && customer_id.empty() &&
+           anonymous_id.empty();
   }
 };
 
@@ -85,21 +134,29 @@ struct Event {
   std::string store_id;
   std::string channel = "store";
   std::optional<Customer> customer;
-  std::optional<Order> order;    // present iff type == kTransaction
+  std::optional<Order> order;    // present iff HasOrder(type)
+  std::string properties;        // canonical JSON object text, empty when absent
+  std::string attributes;        // identify only: canonical JSON object text, empty when absent
 };
 
 // Validates one event object (from ParseJsonExact). On failure the Status is kInvalid with
 // `field` naming the first bad field relative to the event ("order.items[2].unit_price").
-Result<Event> ValidateEvent(const nlohmann::json& j);
+// `allowed` names the types this entry point takes; another type is a 400 on "type".
+Result<Event> ValidateEvent(const nlohmann::json& j, EventTypeSet allowed = kAllEventTypes);
 
 // Validates a request body: one event object or a non-empty array of them (at most
 // `max_events`). Field paths of array elements are prefixed with their index ("[3].store_id").
-Result<std::vector<Event>> ValidateEventBody(const nlohmann::json& j, size_t max_events = 10000);
+Result<std::vector<Event>> ValidateEventBody(const nlohmann::json& j, size_t max_events = 10000,
+                                             EventTypeSet allowed = kAllEventTypes);
 
 // The canonical JSON of an event as stored and sent: money as decimal strings, fields in a fixed
 // order, no whitespace. EventFromCanonical(ToCanonicalJson(e)) == e.
 std::string ToCanonicalJson(const Event& e);
 Result<Event> EventFromCanonical(std::string_view json_text);
+
+// Canonical JSON text of any value from ParseJsonExact: object keys sorted, no whitespace,
+// numbers as written (raw numbers keep their text).
+std::string CanonicalJsonValue(const nlohmann::json& j);
 
 // RFC 3339 date-time with a mandatory offset -> UTC milliseconds. Fractional seconds of any
 // length are accepted (truncated to milliseconds).
