@@ -1,0 +1,97 @@
+#include "hub/projection/identity_keys.h"
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <cctype>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace cjd::hub {
+namespace {
+constexpr char kContext[crypto_kdf_CONTEXTBYTES + 1] = "cjdident";
+constexpr uint64_t kPepperId = 1;
+constexpr uint64_t kSealId = 2;
+
+std::string Base64(const uint8_t* data, size_t n) {
+  std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), data, n, sodium_base64_VARIANT_ORIGINAL);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+}  // namespace
+
+IdentityKeys DeriveIdentityKeys(const std::array<uint8_t, 32>& master) {
+  static_assert(crypto_kdf_KEYBYTES == 32);
+  IdentityKeys k;
+  crypto_kdf_derive_from_key(k.pepper.data(), k.pepper.size(), kPepperId, kContext, master.data());
+  crypto_kdf_derive_from_key(k.seal_key.data(), k.seal_key.size(), kSealId, kContext,
+                             master.data());
+  return k;
+}
+
+Result<IdentityKeys> LoadOrCreateIdentityKeys(const std::string& path) {
+  std::array<uint8_t, 32> master{};
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    crypto_kdf_keygen(master.data());
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      if (!out) return Status::Invalid("identity.key_file: cannot create " + path, "identity.key_file");
+      out << Base64(master.data(), master.size()) << "\n";
+      if (!out.flush()) return Status::Invalid("identity.key_file: cannot write " + path, "identity.key_file");
+    }
+    ::chmod(tmp.c_str(), 0600);
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) return Status::Invalid("identity.key_file: " + ec.message(), "identity.key_file");
+  } else {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    size_t len = 0;
+    if (!in || sodium_base642bin(master.data(), master.size(), text.data(), text.size(), nullptr,
+                                 &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        len != master.size()) {
+      return Status::Invalid("identity.key_file: " + path + " does not hold a base64 32-byte key",
+                             "identity.key_file");
+    }
+  }
+  IdentityKeys k = DeriveIdentityKeys(master);
+  sodium_memzero(master.data(), master.size());
+  return k;
+}
+
+std::string SealValue(const IdentityKeys& keys, std::string_view plain) {
+  std::string out(crypto_secretbox_xchacha20poly1305_NONCEBYTES +
+                      crypto_secretbox_xchacha20poly1305_MACBYTES + plain.size(),
+                  '\0');
+  auto* nonce = reinterpret_cast<uint8_t*>(out.data());
+  randombytes_buf(nonce, crypto_secretbox_xchacha20poly1305_NONCEBYTES);
+  crypto_secretbox_xchacha20poly1305_easy(
+      nonce + crypto_secretbox_xchacha20poly1305_NONCEBYTES,
+      reinterpret_cast<const uint8_t*>(plain.data()), plain.size(), nonce, keys.seal_key.data());
+  return out;
+}
+
+Result<std::string> OpenValue(const IdentityKeys& keys, std::string_view sealed) {
+  constexpr size_t kOverhead =
+      crypto_secretbox_xchacha20poly1305_NONCEBYTES + crypto_secretbox_xchacha20poly1305_MACBYTES;
+  if (sealed.size() < kOverhead) return Status::Internal("sealed identifier too short");
+  std::string out(sealed.size() - kOverhead, '\0');
+  const auto* nonce = reinterpret_cast<const uint8_t*>(sealed.data());
+  if (crypto_secretbox_xchacha20poly1305_open_easy(
+          reinterpret_cast<uint8_t*>(out.data()),
+          nonce + crypto_secretbox_xchacha20poly1305_NONCEBYTES,
+          sealed.size() - crypto_secretbox_xchacha20poly1305_NONCEBYTES, nonce,
+          keys.seal_key.data()) != 0) {
+    return Status::Internal("sealed identifier does not open with identity.key");
+  }
+  return out;
+}
+
+}  // namespace cjd::hub

@@ -1,0 +1,62 @@
+// ProfileReader: the read side of the projection for the HTTP API — profiles (identifiers,
+// attributes, traits, latest events) and the value metrics. One instance per connection; the
+// API guards it with a mutex.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "hub/identity/identifier.h"
+#include "hub/projection/identity_keys.h"
+#include "hub/projection/rfm.h"
+#include "shared/core/status.h"
+#include "shared/storage/sqlite.h"
+
+namespace cjd::hub {
+
+struct MetricsQuery {
+  std::string from;      // YYYY-MM or YYYY-MM-DD, inclusive (order's local date); empty: open
+  std::string to;        // exclusive; empty: open
+  std::string store;     // empty: every store
+  std::string channel;   // empty: every channel
+  std::string currency;  // empty: the currency with the most orders
+  int top = 10;
+};
+
+// Checks the query's values (field names the parameter).
+Status ValidateMetricsQuery(const MetricsQuery& q);
+
+class ProfileReader {
+ public:
+  static Result<std::unique_ptr<ProfileReader>> Open(const std::string& profiles_path,
+                                                     const std::string& log_path,
+                                                     const IdentityKeys& keys,
+                                                     const RfmModel* rfm);
+
+  // The profile as JSON; a merged profile answers with its survivor ("redirected_from").
+  // `events_limit` latest events, before event row `events_before` (0: the newest).
+  Result<nlohmann::json> Profile(int64_t profile_id, int events_limit, int64_t events_before,
+                                 int64_t now_ms);
+  // The live profile holding identifier `key`; kNotFound when none.
+  Result<int64_t> FindByIdentifier(const identity::IdKey& key);
+  Result<nlohmann::json> Metrics(const MetricsQuery& q);
+  // Figures for /v1/stats: profiles live, merged, identifiers, orders.
+  Result<nlohmann::json> Counts();
+
+ private:
+  ProfileReader(std::unique_ptr<sqlite::Database> db, const IdentityKeys& keys,
+                const RfmModel* rfm)
+      : db_(std::move(db)), keys_(keys), rfm_(rfm) {}
+  Result<nlohmann::json> Identifiers(int64_t profile_id);
+  Result<nlohmann::json> Traits(int64_t profile_id, int64_t now_ms);
+
+  std::unique_ptr<sqlite::Database> db_;
+  const IdentityKeys& keys_;
+  const RfmModel* rfm_;
+};
+
+}  // namespace cjd::hub

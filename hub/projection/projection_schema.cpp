@@ -1,0 +1,113 @@
+#include "hub/projection/projection_schema.h"
+
+#include "hub/projection/money.h"
+
+namespace cjd::hub {
+namespace {
+
+const std::vector<sqlite::Migration> kMigrations = {
+    {1, R"sql(
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      -- One row per profile ever created; merged ones point at the profile that absorbed them.
+      CREATE TABLE profiles (
+        profile_id     INTEGER PRIMARY KEY,   -- increasing: smaller = older
+        created_ms     INTEGER NOT NULL,
+        merged_into    INTEGER,               -- NULL while the profile is live
+        first_seen_ms  INTEGER NOT NULL,
+        last_seen_ms   INTEGER NOT NULL,
+        events         INTEGER NOT NULL DEFAULT 0,
+        loyalty_scans  INTEGER NOT NULL DEFAULT 0,
+        channels       TEXT NOT NULL DEFAULT '',  -- sorted, comma separated
+        attributes     TEXT NOT NULL DEFAULT '{}' -- {"name": {"v": value, "t": ms}}
+      );
+      -- Identifiers by keyed hash; the value is sealed (identity_keys.h), never plain.
+      CREATE TABLE identifiers (
+        id_key       BLOB PRIMARY KEY,        -- 16-byte keyed BLAKE2b of type || value
+        type         INTEGER NOT NULL,        -- identity::IdType
+        profile_id   INTEGER NOT NULL,
+        value        BLOB NOT NULL,
+        event_rowid  INTEGER NOT NULL,        -- the event that attached it
+        attached_ms  INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX identifiers_by_profile ON identifiers (profile_id, type);
+      -- Every projected event and the profile it belongs to (NULL: anonymous).
+      CREATE TABLE profile_events (
+        event_rowid     INTEGER PRIMARY KEY,  -- log.events.id
+        profile_id      INTEGER,
+        occurred_at_ms  INTEGER NOT NULL,
+        type            INTEGER NOT NULL,
+        carried         BLOB,                 -- keys of the usable identifiers it carried
+        attached        BLOB                  -- of those, the keys it attached
+      );
+      CREATE INDEX profile_events_by_profile ON profile_events (profile_id, occurred_at_ms);
+      -- Orders (an order_id may arrive in several parts); money as exact decimal text.
+      CREATE TABLE orders (
+        order_id        TEXT PRIMARY KEY,
+        profile_id      INTEGER,              -- the profile of its first part; NULL: anonymous
+        first_event     INTEGER NOT NULL,     -- log.events.id of the first part
+        occurred_at_ms  INTEGER NOT NULL,
+        local_date      TEXT NOT NULL,        -- YYYY-MM-DD in the order's own UTC offset
+        store_id        TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        currency        TEXT NOT NULL,
+        sale_lines      INTEGER NOT NULL,     -- quantity > 0 and unit price > 0
+        return_lines    INTEGER NOT NULL,     -- quantity < 0
+        gross           TEXT NOT NULL,        -- sum of quantity x price over sale lines
+        returns         TEXT NOT NULL,        -- sum of |quantity| x price over return lines
+        parts           INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX orders_by_profile ON orders (profile_id);
+      CREATE INDEX orders_by_date ON orders (currency, local_date);
+      CREATE INDEX orders_by_first_event ON orders (first_event);
+      CREATE TABLE profile_categories (
+        profile_id  INTEGER NOT NULL,
+        category    TEXT NOT NULL,
+        quantity    INTEGER NOT NULL,         -- items bought (sale lines)
+        PRIMARY KEY (profile_id, category)
+      ) WITHOUT ROWID;
+      -- Append-only: merges, and splits that revert them.
+      CREATE TABLE merge_log (
+        merge_id     INTEGER PRIMARY KEY,
+        kind         TEXT NOT NULL,           -- merge | split
+        reverts      INTEGER,
+        survivor     INTEGER NOT NULL,
+        absorbed     INTEGER NOT NULL,
+        link_type    INTEGER NOT NULL,
+        link_key     BLOB NOT NULL,
+        event_id     TEXT NOT NULL,
+        event_rowid  INTEGER,                 -- merge: the linking event
+        at_ms        INTEGER NOT NULL
+      );
+      -- What the absorbed profile held when it was merged (for an exact split).
+      CREATE TABLE merge_members (
+        merge_id     INTEGER NOT NULL,
+        id_key       BLOB,
+        event_rowid  INTEGER
+      );
+      CREATE INDEX merge_members_by_merge ON merge_members (merge_id);
+      CREATE TABLE kept_apart (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b))
+        WITHOUT ROWID;
+    )sql"},
+};
+
+}  // namespace
+
+Result<std::unique_ptr<sqlite::Database>> OpenProjection(const std::string& profiles_path,
+                                                         const std::string& log_path,
+                                                         bool read_only) {
+  sqlite::OpenOptions options;
+  options.synchronous_full = false;  // derived data: rebuilt from the log after a crash
+  auto db = sqlite::Database::Open(profiles_path, options);
+  if (!db.ok()) return db.status();
+  if (!read_only) CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
+  auto attach = (*db)->Prepare("ATTACH DATABASE ?1 AS log");
+  if (!attach.ok()) return attach.status();
+  attach->Bind(1, log_path);
+  CJD_RETURN_IF_ERROR(attach->Run());
+  CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA cache_size = -65536"));
+  CJD_RETURN_IF_ERROR(RegisterMoneyFunctions((*db)->raw()));
+  if (read_only) CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA query_only = 1"));
+  return db;
+}
+
+}  // namespace cjd::hub

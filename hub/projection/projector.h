@@ -1,0 +1,125 @@
+// The Projector: turns the hub's event log into profiles. One thread reads events in log order
+// after its cursor, resolves each event's identifiers to a profile (identity::PlanEvent with the
+// configured guardrails), applies the plan (new profile, attached identifiers, merges with their
+// log records), and keeps the profile's traits and orders current, committing the cursor with
+// the changes of each batch (so a crash replays nothing twice and loses nothing).
+//
+// Events arrive from the device ingest and from POST /v1/collect; both call Nudge() after a
+// commit, and the thread also polls, so it never sleeps on a missed wake-up.
+//
+// Splits (POST /v1/profiles/{id}/split) run on this thread's connection too, under its mutex,
+// so the projection has exactly one writer.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hub/config/hub_config.h"
+#include "hub/identity/guardrails.h"
+#include "hub/identity/merge_log.h"
+#include "hub/identity/merge_planner.h"
+#include "hub/projection/identity_keys.h"
+#include "hub/projection/rfm.h"
+#include "shared/core/clock.h"
+#include "shared/event/event.h"
+#include "shared/storage/sqlite.h"
+
+namespace cjd::hub {
+
+struct ProjectorStats {
+  int64_t cursor = 0;              // last log.events.id applied
+  int64_t events_applied = 0;      // since start
+  int64_t profiles_created = 0;    // since start
+  int64_t merges = 0;              // since start
+  int64_t refused_identifiers = 0; // guardrails: blocklisted, shared, limits, kept apart
+  int64_t invalid_identifiers = 0; // did not normalise (e.g. a phone without country)
+  int64_t quarantined_events = 0;  // bodies that did not parse: skipped and counted
+};
+
+struct SplitResult {
+  int64_t merge_id = 0;       // the merge undone
+  int64_t split_id = 0;       // the log record of the split
+  int64_t from = 0;           // the profile that held the merged data
+  int64_t restored = 0;       // the profile brought back
+  int64_t moved_identifiers = 0;
+  int64_t moved_events = 0;
+};
+
+// The identity policy from the hub config (guardrails, normalisation).
+identity::Guardrails MakeGuardrails(const HubConfig& config);
+
+class Projector {
+ public:
+  Projector(const HubConfig& config, IdentityKeys keys, const Clock* clock);
+  ~Projector();
+  Projector(const Projector&) = delete;
+  Projector& operator=(const Projector&) = delete;
+
+  // Opens profiles.db (migrating it) and starts the thread.
+  Status Start();
+  void Stop();
+  // Wakes the thread: new events were committed.
+  void Nudge();
+  // Applies everything in the log now (on the caller's thread, under the writer mutex); returns
+  // the cursor reached. For tests, tools and benchmarks.
+  Result<int64_t> CatchUp();
+  // Undoes merge `merge_id` (0: the latest merge into `profile_id` not undone yet).
+  // kNotFound when the profile or merge does not exist, kConflict when the merge does not belong
+  // to the profile or was undone already.
+  Result<SplitResult> Split(int64_t profile_id, int64_t merge_id);
+
+  ProjectorStats Stats() const;
+  // The RFM model to keep current (recomputed when the data changed, at most every 30 s while
+  // events flow, at once when the projection goes idle after changes).
+  void set_rfm(RfmModel* rfm) { rfm_ = rfm; }
+  const IdentityKeys& keys() const { return keys_; }
+
+ private:
+  struct Resolved;
+  void Run();
+  Result<int64_t> ApplyBatch();  // events applied
+  Status ApplyEvent(int64_t rowid, const std::string& body, int64_t now_ms);
+  Status Prepare();
+  Result<int64_t> ProfileOf(const identity::IdKey& key);
+  Result<identity::TypeCounts> CountsOf(int64_t profile_id);
+  Status MergeInto(int64_t survivor, int64_t absorbed, const identity::MergeRecord& record,
+                   int64_t event_rowid);
+  Status TouchProfile(int64_t profile_id, const Event& e);
+  Status RebuildProfile(int64_t profile_id);
+  Status ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_t> profile);
+
+  const HubConfig& config_;
+  const IdentityKeys keys_;
+  const Clock* clock_;
+  identity::NormalizeOptions normalize_;
+  identity::Guardrails guardrails_;
+
+  std::mutex write_mu_;  // the one writer: batches and splits
+  std::unique_ptr<sqlite::Database> db_;
+  struct Statements;
+  std::unique_ptr<Statements> st_;
+  int64_t cursor_ = 0;
+  RfmModel* rfm_ = nullptr;
+  bool rfm_dirty_ = true;
+  int64_t rfm_computed_ms_ = 0;
+  void MaybeRecomputeRfm(bool idle);
+
+  mutable std::mutex stats_mu_;
+  ProjectorStats stats_;
+
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool nudged_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace cjd::hub
