@@ -4,42 +4,13 @@
 #include <string>
 #include <string_view>
 
+#include "shared/event/civil_time.h"
 #include "shared/event/event.h"
 
 namespace cjd {
 namespace {
 
 constexpr int64_t kMsPerDay = 86'400'000;
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-// The inverse (H. Hinnant's civil_from_days).
-void CivilFromDays(int64_t z, int64_t* y, int64_t* m, int64_t* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = yoe + era * 400 + (*m <= 2);
-}
-
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int DaysInMonth(int64_t y, int64_t m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -61,19 +32,6 @@ bool Expect(std::string_view s, size_t* pos, char c) {
   if (*pos >= s.size() || s[*pos] != c) return false;
   ++*pos;
   return true;
-}
-
-void AppendPadded(std::string* out, int64_t v, int width) {
-  char buf[24];
-  int n = 0;
-  uint64_t u = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-  do {
-    buf[n++] = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  if (v < 0) out->push_back('-');
-  for (int i = n; i < width; ++i) out->push_back('0');
-  while (n > 0) out->push_back(buf[--n]);
 }
 
 }  // namespace
@@ -150,24 +108,23 @@ std::string FormatRfc3339(int64_t utc_ms) {
     rem += kMsPerDay;
     --days;
   }
-  int64_t y = 0, m = 0, d = 0;
-  CivilFromDays(days, &y, &m, &d);
+  const CivilDate date = CivilFromDays(days);
   const int64_t secs = rem / 1000;
   std::string out;
   out.reserve(24);
-  AppendPadded(&out, y, 4);
+  AppendZeroPadded(&out, date.year, 4);
   out.push_back('-');
-  AppendPadded(&out, m, 2);
+  AppendZeroPadded(&out, date.month, 2);
   out.push_back('-');
-  AppendPadded(&out, d, 2);
+  AppendZeroPadded(&out, date.day, 2);
   out.push_back('T');
-  AppendPadded(&out, secs / 3600, 2);
+  AppendZeroPadded(&out, secs / 3600, 2);
   out.push_back(':');
-  AppendPadded(&out, secs / 60 % 60, 2);
+  AppendZeroPadded(&out, secs / 60 % 60, 2);
   out.push_back(':');
-  AppendPadded(&out, secs % 60, 2);
+  AppendZeroPadded(&out, secs % 60, 2);
   out.push_back('.');
-  AppendPadded(&out, rem % 1000, 3);
+  AppendZeroPadded(&out, rem % 1000, 3);
   out.push_back('Z');
   return out;
 }

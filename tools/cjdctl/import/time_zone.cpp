@@ -6,33 +6,13 @@
 #include <fstream>
 #include <string>
 
+#include "shared/event/civil_time.h"
+
 namespace cjd::import {
 namespace {
 
 constexpr int64_t kSecondsPerDay = 86'400;
 constexpr size_t kMaxTzifBytes = 1 << 20;
-
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int DaysInMonth(int64_t y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
-
-// Floor division for negative Unix times.
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-// The civil year of a day number (H. Hinnant's civil_from_days, year only).
-int64_t YearFromDays(int64_t z) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  return yoe + era * 400 + (m <= 2);
-}
 
 // Big-endian reader over the TZif image with bounds checks.
 class Cursor {
@@ -151,20 +131,6 @@ bool ParseHms(std::string_view s, size_t* pos, int32_t* out) {
   return true;
 }
 
-}  // namespace
-
-int64_t DaysFromCivil(int64_t y, int month, int day) {
-  const int64_t m = month;
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-namespace {
-
 // Local seconds (on the clock whose offset the rule time is given in) of a rule date in `year`.
 int64_t RuleLocalSeconds(char kind, int month, int week, int weekday, int day, int32_t time,
                          int64_t year) {
@@ -176,7 +142,7 @@ int64_t RuleLocalSeconds(char kind, int month, int week, int weekday, int day, i
     while (d >= DaysInMonth(year, month)) d -= 7;  // week 5 = the last one
     days = first + d;
   } else if (kind == 'J') {
-    days = DaysFromCivil(year, 1, 1) + day - 1 + (IsLeap(year) && day >= 60 ? 1 : 0);
+    days = DaysFromCivil(year, 1, 1) + day - 1 + (IsLeapYear(year) && day >= 60 ? 1 : 0);
   } else {
     days = DaysFromCivil(year, 1, 1) + day;
   }
@@ -345,7 +311,7 @@ Status TimeZone::ParsePosixRule(std::string_view s, PosixRule* rule) {
 
 int32_t TimeZone::RuleOffsetAt(int64_t t) const {
   if (!rule_.has_dst) return rule_.std_offset;
-  const int64_t year = YearFromDays(FloorDiv(t + rule_.std_offset, kSecondsPerDay));
+  const int64_t year = CivilFromDays(FloorDiv(t + rule_.std_offset, kSecondsPerDay)).year;
   const RuleDate& s = rule_.start;
   const RuleDate& e = rule_.end;
   // The start time is on the standard clock, the end time on the daylight clock.
@@ -386,18 +352,6 @@ int64_t TimeZone::LocalToUtc(int64_t local) const {
 
 namespace {
 
-void CivilFromDays(int64_t z, int64_t* y, int* m, int* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2);
-}
-
 bool Digits(std::string_view s, size_t* pos, int n, int* out) {
   if (*pos + static_cast<size_t>(n) > s.size()) return false;
   int v = 0;
@@ -415,19 +369,6 @@ bool Lit(std::string_view s, size_t* pos, char c) {
   if (*pos >= s.size() || s[*pos] != c) return false;
   ++*pos;
   return true;
-}
-
-void Append(std::string* out, int64_t v, int width) {
-  char buf[24];
-  int n = 0;
-  uint64_t u = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-  do {
-    buf[n++] = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  if (v < 0) out->push_back('-');
-  for (int i = n; i < width; ++i) out->push_back('0');
-  while (n > 0) out->push_back(buf[--n]);
 }
 
 }  // namespace
@@ -505,34 +446,32 @@ Result<ImportTime> ParseImportTime(std::string_view text, const TimeZone* tz) {
   const int64_t wall = utc + offset;
   const int64_t days = FloorDiv(wall, kSecondsPerDay);
   const int64_t secs = wall - days * kSecondsPerDay;
-  int64_t y = 0;
-  int m = 0, d = 0;
-  CivilFromDays(days, &y, &m, &d);
+  const CivilDate date = CivilFromDays(days);
   std::string& s = out.rfc3339;
   s.reserve(29);
-  Append(&s, y, 4);
+  AppendZeroPadded(&s, date.year, 4);
   s.push_back('-');
-  Append(&s, m, 2);
+  AppendZeroPadded(&s, date.month, 2);
   s.push_back('-');
-  Append(&s, d, 2);
+  AppendZeroPadded(&s, date.day, 2);
   s.push_back('T');
-  Append(&s, secs / 3600, 2);
+  AppendZeroPadded(&s, secs / 3600, 2);
   s.push_back(':');
-  Append(&s, secs / 60 % 60, 2);
+  AppendZeroPadded(&s, secs / 60 % 60, 2);
   s.push_back(':');
-  Append(&s, secs % 60, 2);
+  AppendZeroPadded(&s, secs % 60, 2);
   if (millis != 0) {
     s.push_back('.');
-    Append(&s, millis, 3);
+    AppendZeroPadded(&s, millis, 3);
   }
   if (offset == 0) {
     s.push_back('Z');
   } else {
     const int32_t a = offset < 0 ? -offset : offset;
     s.push_back(offset < 0 ? '-' : '+');
-    Append(&s, a / 3600, 2);
+    AppendZeroPadded(&s, a / 3600, 2);
     s.push_back(':');
-    Append(&s, a / 60 % 60, 2);
+    AppendZeroPadded(&s, a / 60 % 60, 2);
   }
   return out;
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "shared/core/status.h"
+#include "shared/event/civil_time.h"
 
 namespace cjd::import {
 
@@ -76,8 +77,8 @@ class TimeZone {
   PosixRule rule_;                    // applies from the last transition on, when present
 };
 
-// Days since 1970-01-01 of a proleptic Gregorian date.
-int64_t DaysFromCivil(int64_t year, int month, int day);
+// Days since 1970-01-01 of a proleptic Gregorian date (shared/event/civil_time.h).
+using ::cjd::DaysFromCivil;
 
 // An import file's date-time, resolved to an instant.
 struct ImportTime {
