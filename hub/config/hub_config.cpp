@@ -28,6 +28,22 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.max_group_frames = r.Int("ingest.max_group_frames", c.max_group_frames, 1, 100'000);
   c.max_frame_bytes = r.Int("ingest.max_frame_bytes", c.max_frame_bytes, 1024, 1ll << 30);
   c.offline_after_s = r.Int("fleet.offline_after_s", c.offline_after_s, 1, 86'400);
+  c.identity_key_file = r.Path("identity.key_file", "identity.key");
+  c.default_country = r.String("identity.default_country", c.default_country);
+  c.guardrails = r.Bool("identity.guardrails", c.guardrails);
+  {
+    static constexpr const char* kLimitKeys[6] = {
+        "identity.max_loyalty_id", "identity.max_customer_id",      "identity.max_email",
+        "identity.max_phone",      "identity.max_card_fingerprint", "identity.max_anonymous_id"};
+    for (int i = 0; i < 6; ++i) {
+      c.max_identifiers[i] =
+          static_cast<int>(r.Int(kLimitKeys[i], c.max_identifiers[i], 0, 1'000'000));
+    }
+  }
+  c.blocklist_file = r.Path("identity.blocklist_file", "");
+  c.shared_file = r.Path("identity.shared_file", "");
+  c.profiles_path = r.Path("projection.path", "profiles.db");
+  c.projection_batch = r.Int("projection.batch", c.projection_batch, 1, 100'000);
   c.log_level = r.String("log.level", c.log_level);
   if (!r.status().ok()) return r.status();
   if (c.token.size() < 16)

@@ -2,6 +2,7 @@
 // device-configs/hub.toml).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -36,6 +37,18 @@ struct HubConfig {
   int64_t max_frame_bytes = 16 << 20;  // decompressed plaintext bound
   // [fleet]
   int64_t offline_after_s = 60;        // no heartbeat for this long -> offline
+  // [identity] (see hub/projection/README.md)
+  std::string identity_key_file;       // 32-byte secret for identifier hashing and PII sealing;
+                                       // created on first start when missing
+  std::string default_country = "GB";  // for phone numbers written without a country code
+  bool guardrails = true;              // false: no blocklist, no limits (not recommended)
+  std::array<int, 6> max_identifiers = {2, 2, 5, 3, 10, 200};  // per type, by IdType order
+  std::string blocklist_file;          // extra junk values, one "VALUE" or "TYPE:VALUE" per line
+  std::string shared_file;             // shared identifiers ("TYPE:VALUE" per line): never merge
+  // [projection]
+  std::string profiles_path;           // SQLite file of profiles, identities, orders (derived
+                                       // from the event log; rebuilt when deleted)
+  int64_t projection_batch = 2000;     // events applied per transaction
   // [log]
   std::string log_level = "info";
 };

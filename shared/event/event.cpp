@@ -332,6 +332,9 @@ const char* DefaultChannel(EventType t) {
 // ---- event types -----------------------------------------------------------------------------
 
 bool IsValidEmail(std::string_view s) {
+  // Surrounding spaces are tolerated (the hub normalises them away); inner ones are not.
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   const size_t at = s.find('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == s.size()) return false;
   if (s.find('@', at + 1) != std::string_view::npos) return false;

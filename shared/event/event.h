@@ -169,7 +169,7 @@ std::string FormatRfc3339(int64_t utc_ms);
 bool IsCurrencyCode(std::string_view code, int* minor_units = nullptr);
 
 // The shape checks event v1 applies to customer.email (one '@' with text on both sides, no
-// spaces) and customer.phone (digits and + - ( ) . spaces, 5 to 20 digits). Shared with importers
+// inner spaces; surrounding spaces are tolerated) and customer.phone (digits and + - ( ) . spaces, 5 to 20 digits). Shared with importers
 // so a row that passes them also passes the hub's validation.
 bool IsValidEmail(std::string_view s);
 bool IsValidPhone(std::string_view s);
