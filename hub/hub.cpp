@@ -16,9 +16,16 @@ Status Hub::Start() {
   if (!ingest_store.ok()) return ingest_store.status();
   auto api_store = SqliteHubStore::Open(config_.store_path);
   if (!api_store.ok()) return api_store.status();
+  auto collect_store = SqliteHubStore::Open(config_.store_path);
+  if (!collect_store.ok()) return collect_store.status();
 
   ingestor_ = std::make_unique<Ingestor>(config_, std::move(*ingest_store), clock_);
-  api_ = std::make_unique<HubApi>(config_, std::move(*api_store), ingestor_.get(), clock_);
+  api_ = std::make_unique<HubApi>(config_, std::move(*api_store), std::move(*collect_store),
+                                  ingestor_.get(), clock_);
+  if (on_events_committed_) {
+    ingestor_->set_on_events_committed(on_events_committed_);
+    api_->set_on_events_committed(on_events_committed_);
+  }
   http::ServerOptions options;
   options.listen = config_.listen;
   options.threads = config_.http_threads;

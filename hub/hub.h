@@ -1,6 +1,7 @@
 // Hub: wires ingest, the store and the HTTP API. Start: store, ingest, HTTP. Stop: HTTP, ingest.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "hub/config/hub_config.h"
@@ -18,6 +19,13 @@ class Hub {
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
+  // Called after each commit that stored new events, from device ingest (the ingest thread) and
+  // from POST /v1/collect (an HTTP I/O thread): a cue for consumers of the event store to look
+  // for new rows. Must be quick and thread-safe. REQUIRES: before Start().
+  void set_on_events_committed(std::function<void()> hook) {
+    on_events_committed_ = std::move(hook);
+  }
+
   Status Start();
   void Stop();
   uint16_t http_port() const { return server_ ? server_->port() : 0; }
@@ -25,6 +33,7 @@ class Hub {
  private:
   HubConfig config_;
   const Clock* clock_;
+  std::function<void()> on_events_committed_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<HubApi> api_;
   std::unique_ptr<http::Server> server_;

@@ -1,8 +1,12 @@
 #include "hub/http/hub_api.h"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
+#include "hub/collect/collect_request.h"
+#include "hub/collect/source_key.h"
 #include "hub/fleet/fleet_view.h"
+#include "shared/event/event.h"
 #include "shared/protocol/keys.h"
 
 namespace cjd::hub {
@@ -11,6 +15,12 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
   if (req.path == "/healthz") return respond({200, R"({"status":"ok"})"});
   if (req.path.rfind("/v1/", 0) != 0) {
     return respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
+  }
+  if (req.path == "/v1/collect") {
+    if (req.method != "POST") {
+      return respond(http::JsonError(405, "method_not_allowed", "use POST"));
+    }
+    return respond(Collect(req));
   }
   if (!TokensEqual(req.BearerToken(), config_.token)) {
     http::Response r = http::JsonError(401, "unauthorized",
@@ -25,6 +35,60 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
   respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
 }
 
+Result<std::optional<std::string>> HubApi::AuthenticateSource(const std::string& key) {
+  if (key.rfind(kSourceKeyPrefix, 0) != 0) return std::optional<std::string>();
+  const std::string hash = SourceKeyHash(key);
+  {
+    std::lock_guard lock(sources_mu_);
+    auto it = sources_.find(hash);
+    if (it != sources_.end()) return std::optional<std::string>(it->second);
+  }
+  Result<std::optional<std::string>> found = Status::Internal("unset");
+  {
+    std::lock_guard lock(store_mu_);
+    found = store_->FindSourceByKeyHash(hash);
+  }
+  if (found.ok() && found->has_value()) {
+    std::lock_guard lock(sources_mu_);
+    sources_.emplace(hash, **found);
+  }
+  return found;
+}
+
+http::Response HubApi::Collect(const http::Request& req) {
+  auto source = AuthenticateSource(req.BearerToken());
+  if (!source.ok()) return http::ErrorFromStatus(source.status());
+  if (!source->has_value()) {
+    http::Response r = http::JsonError(
+        401, "unauthorized", "missing or invalid source key (Authorization: Bearer SOURCE_KEY)");
+    r.headers["WWW-Authenticate"] = "Bearer";
+    return r;
+  }
+  const int64_t now = clock_->NowMillis();
+  CollectParse parsed = ParseCollectRequest(req, now);
+  if (parsed.error) return std::move(*parsed.error);
+
+  Result<IngestResult> committed = Status::Internal("unset");
+  {
+    std::lock_guard lock(write_mu_);
+    committed = write_store_->CommitCollect(**source, parsed.events, now);
+  }
+  if (!committed.ok()) {
+    spdlog::error("collect: commit for source {} failed: {}", **source,
+                  committed.status().ToString());
+    return http::ErrorFromStatus(committed.status());
+  }
+  if (committed->inserted > 0 && on_events_committed_) on_events_committed_();
+
+  nlohmann::json body;
+  body["accepted"] = parsed.events.size();
+  body["duplicates"] = committed->duplicates;
+  nlohmann::json ids = nlohmann::json::array();
+  for (const CollectEvent& e : parsed.events) ids.push_back(e.event_id);
+  body["event_ids"] = std::move(ids);
+  return {202, body.dump()};
+}
+
 http::Response HubApi::Stats() {
   Result<StoreCounters> counters = Status::Internal("unset");
   {
@@ -35,7 +99,8 @@ http::Response HubApi::Stats() {
   const IngestStats ingest = ingestor_->Stats();
   nlohmann::json j;
   j["events_total"] = counters->events_total;
-  nlohmann::json by_type = {{"transaction", 0}, {"loyalty_scan", 0}};
+  nlohmann::json by_type = nlohmann::json::object();
+  for (EventType t : kAllEventTypeList) by_type[std::string(EventTypeName(t))] = 0;
   for (const auto& [type, n] : counters->events_by_type) by_type[type] = n;
   j["events_by_type"] = by_type;
   nlohmann::json rejected = nlohmann::json::object();

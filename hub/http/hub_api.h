@@ -1,13 +1,24 @@
-// The hub's HTTP API. Every /v1/ endpoint needs "Authorization: Bearer ADMIN_TOKEN"; /healthz is
-// open.
+// The hub's HTTP API. /healthz is open; POST /v1/collect needs a source key
+// ("Authorization: Bearer cjds_...", from `cjdctl add-source`); every other /v1/ endpoint needs
+// the admin token ("Authorization: Bearer ADMIN_TOKEN").
 //
+//   POST /v1/collect  events from a collect source (hub/collect/collect_request.h); 202 once
+//                     committed
 //   GET /v1/stats     events_total, events_by_type, rejected_by_reason, ingest figures
 //   GET /v1/devices   one entry per device (see fleet/fleet_view.h)
 //   GET /healthz
+//
+// Threading: Handle runs on the HTTP server's I/O threads, several at once. The read and write
+// store connections each have their own mutex; a collect commit blocks its I/O thread for the
+// length of one SQLite transaction.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
 
 #include "hub/config/hub_config.h"
 #include "hub/ingest/ingestor.h"
@@ -19,21 +30,37 @@ namespace cjd::hub {
 
 class HubApi {
  public:
-  // `store` is this API's own read connection.
-  HubApi(const HubConfig& config, std::unique_ptr<HubStore> store, const Ingestor* ingestor,
-         const Clock* clock)
-      : config_(config), store_(std::move(store)), ingestor_(ingestor), clock_(clock),
-        started_ms_(clock->NowMillis()) {}
+  // `store` is this API's read connection, `write_store` its write connection (collect commits).
+  HubApi(const HubConfig& config, std::unique_ptr<HubStore> store,
+         std::unique_ptr<HubStore> write_store, const Ingestor* ingestor, const Clock* clock)
+      : config_(config), store_(std::move(store)), write_store_(std::move(write_store)),
+        ingestor_(ingestor), clock_(clock), started_ms_(clock->NowMillis()) {}
+
+  // Called after each collect commit that stored at least one new event, on the I/O thread that
+  // committed; must be quick and thread-safe. REQUIRES: before the server starts.
+  void set_on_events_committed(std::function<void()> hook) {
+    on_events_committed_ = std::move(hook);
+  }
 
   void Handle(http::Request&& req, http::Responder respond);
 
  private:
+  http::Response Collect(const http::Request& req);
   http::Response Stats();
   http::Response Devices();
+  // The name of the source whose key `key` is; nullopt for no such key.
+  Result<std::optional<std::string>> AuthenticateSource(const std::string& key);
 
   const HubConfig& config_;
   std::mutex store_mu_;
-  std::unique_ptr<HubStore> store_;  // guarded by store_mu_
+  std::unique_ptr<HubStore> store_;        // guarded by store_mu_
+  std::mutex write_mu_;
+  std::unique_ptr<HubStore> write_store_;  // guarded by write_mu_
+  // Known sources by key hash. Sources are never removed, so a hit stays true; a miss asks the
+  // store (a source added while the hub runs works at its first request).
+  std::mutex sources_mu_;
+  std::unordered_map<std::string, std::string> sources_;  // guarded by sources_mu_
+  std::function<void()> on_events_committed_;
   const Ingestor* ingestor_;
   const Clock* clock_;
   const int64_t started_ms_;

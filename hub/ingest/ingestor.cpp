@@ -298,6 +298,8 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
     nlohmann::json body = {{"acked_seq", tracker.acked()}, {"hub_time_ms", now}};
     link_->Publish(topics::Down(id), SealFrame(h, id, body.dump(), d.keys.downlink, false), 1, false);
   }
+  // After the acks, so a slow listener never delays the agents.
+  if (result->inserted > 0 && on_events_committed_) on_events_committed_();
 
   std::lock_guard lock(mu_);
   stats_.groups += 1;

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,12 @@ class Ingestor {
   Ingestor(const Ingestor&) = delete;
   Ingestor& operator=(const Ingestor&) = delete;
 
+  // Called on the ingest thread after each commit that stored at least one new event. It must be
+  // quick and must not block (e.g. notify a condition variable). REQUIRES: before Start().
+  void set_on_events_committed(std::function<void()> hook) {
+    on_events_committed_ = std::move(hook);
+  }
+
   Status Start();
   void Stop();  // finishes the frames already queued, then disconnects
   IngestStats Stats() const;
@@ -87,6 +94,7 @@ class Ingestor {
   const HubConfig& config_;
   std::unique_ptr<HubStore> store_;
   const Clock* clock_;
+  std::function<void()> on_events_committed_;
   std::unique_ptr<MqttLink> link_;
 
   mutable std::mutex mu_;

@@ -6,6 +6,9 @@
 //    call commit together or not at all.
 //  - Events are unique by event_id: inserting one that exists changes nothing (counted as a
 //    duplicate), so replaying any batch is harmless.
+//  - CommitCollect is atomic in the same way: all of a request's events or none.
+//  - Device ids and collect source names share one namespace (both appear as events.source):
+//    registering either under a name the other holds fails with kConflict.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "shared/core/status.h"
+#include "shared/event/event.h"
 #include "shared/protocol/batch_codec.h"
 
 namespace cjd::hub {
@@ -58,6 +62,20 @@ struct DeviceProgress {
   std::optional<std::string> status_json;  // set when a heartbeat arrived in this group
 };
 
+// A collect source (POST /v1/collect). Its key is never stored, only the key's hash.
+struct SourceRecord {
+  std::string name;          // 1..40 of [A-Za-z0-9._-]
+  int64_t created_ms = 0;
+};
+
+// One validated event from POST /v1/collect, ready to store.
+struct CollectEvent {
+  std::string event_id;
+  EventType type = EventType::kPageView;
+  int64_t occurred_at_ms = 0;
+  std::string body;          // canonical event JSON (ToCanonicalJson)
+};
+
 struct IngestResult {
   int64_t inserted = 0;
   int64_t duplicates = 0;   // events whose event_id the hub already held
@@ -84,6 +102,22 @@ class HubStore {
                                             const std::vector<DeviceProgress>& progress,
                                             const std::map<std::string, int64_t>& rejected,
                                             int64_t received_ms) = 0;
+
+  // Collect sources. `key_hash` is SourceKeyHash(key) (hub/collect/source_key.h), 32 bytes.
+  // RegisterSource fails with kInvalid for a bad name, kConflict when the name is a source or a
+  // device already, or the hash is another source's.
+  virtual Status RegisterSource(const std::string& name, const std::string& key_hash,
+                                int64_t created_ms) = 0;
+  // The name of the source whose key hashes to `key_hash`, or nullopt.
+  virtual Result<std::optional<std::string>> FindSourceByKeyHash(const std::string& key_hash) = 0;
+  virtual Result<std::vector<SourceRecord>> ListSources() = 0;
+
+  // Collect: inserts `events` for `source` (events.source = the name, seq NULL) in one
+  // transaction. An event_id the hub holds already is skipped and counted as a duplicate. Bumps
+  // the counters CommitIngest bumps (events_total, type:NAME, duplicate_events).
+  virtual Result<IngestResult> CommitCollect(const std::string& source,
+                                             const std::vector<CollectEvent>& events,
+                                             int64_t received_ms) = 0;
 
   virtual Result<StoreCounters> Counters() = 0;
 };

@@ -1,5 +1,6 @@
 #include "hub/store/sqlite_hub_store.h"
 
+#include "hub/collect/source_key.h"
 #include "shared/event/event.h"
 
 namespace cjd::hub {
@@ -39,6 +40,14 @@ const std::vector<sqlite::Migration> kMigrations = {
       );
       CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     )sql"},
+    {2, R"sql(
+      -- Collect sources (POST /v1/collect). Only the BLAKE2b-256 of a source's key is kept.
+      CREATE TABLE sources (
+        name        TEXT PRIMARY KEY,
+        key_hash    BLOB NOT NULL UNIQUE,
+        created_ms  INTEGER NOT NULL
+      );
+    )sql"},
 };
 
 }  // namespace
@@ -76,10 +85,27 @@ Status SqliteHubStore::Prepare() {
   CJD_RETURN_IF_ERROR(prep(&find_device_,
       "SELECT device_id, store_id, kind, key_id, public_key, created_ms FROM devices "
       "WHERE device_id = ?1"));
+  CJD_RETURN_IF_ERROR(prep(&find_source_, "SELECT name FROM sources WHERE key_hash = ?1"));
   return Status::Ok();
 }
 
+Result<bool> SqliteHubStore::NameTaken(const std::string& name, bool is_device) {
+  auto stmt = db_->Prepare(is_device ? "SELECT 1 FROM devices WHERE device_id = ?1"
+                                     : "SELECT 1 FROM sources WHERE name = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, name);
+  return stmt->Step();
+}
+
 Status SqliteHubStore::RegisterDevice(const DeviceRecord& d) {
+  sqlite::Transaction tx(*db_);
+  if (!tx.status().ok()) return tx.status();
+  auto is_source = NameTaken(d.device_id, /*is_device=*/false);
+  if (!is_source.ok()) return is_source.status();
+  if (*is_source) {
+    return Status(Code::kConflict, "\"" + d.device_id +
+                                       "\" is the name of a collect source; choose another id");
+  }
   auto stmt = db_->Prepare(
       "INSERT INTO devices (device_id, store_id, kind, key_id, public_key, created_ms) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -90,7 +116,87 @@ Status SqliteHubStore::RegisterDevice(const DeviceRecord& d) {
   if (st.code() == Code::kConflict) {
     return Status(Code::kConflict, "device " + d.device_id + " is already registered");
   }
-  return st;
+  CJD_RETURN_IF_ERROR(st);
+  return tx.Commit();
+}
+
+Status SqliteHubStore::RegisterSource(const std::string& name, const std::string& key_hash,
+                                      int64_t created_ms) {
+  if (!IsValidSourceName(name)) {
+    return Status::Invalid("source name must be 1-40 characters of A-Z a-z 0-9 . _ -", "name");
+  }
+  if (key_hash.size() != 32) return Status::Invalid("key hash must be 32 bytes", "key_hash");
+  sqlite::Transaction tx(*db_);
+  if (!tx.status().ok()) return tx.status();
+  for (const bool is_device : {false, true}) {
+    auto taken = NameTaken(name, is_device);
+    if (!taken.ok()) return taken.status();
+    if (!*taken) continue;
+    return Status(Code::kConflict,
+                  is_device ? "\"" + name + "\" is a registered device id; choose another name"
+                            : "source " + name + " is already registered");
+  }
+  auto stmt = db_->Prepare("INSERT INTO sources (name, key_hash, created_ms) VALUES (?1, ?2, ?3)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, name).BindBlob(2, key_hash).Bind(3, created_ms);
+  Status st = stmt->Run();
+  if (st.code() == Code::kConflict) {
+    return Status(Code::kConflict, "this key is already registered to another source");
+  }
+  CJD_RETURN_IF_ERROR(st);
+  return tx.Commit();
+}
+
+Result<std::optional<std::string>> SqliteHubStore::FindSourceByKeyHash(
+    const std::string& key_hash) {
+  find_source_.BindBlob(1, key_hash);
+  auto row = find_source_.Step();
+  std::optional<std::string> out;
+  if (row.ok() && *row) out = find_source_.ColumnText(0);
+  find_source_.Reset();
+  if (!row.ok()) return row.status();
+  return out;
+}
+
+Result<std::vector<SourceRecord>> SqliteHubStore::ListSources() {
+  auto stmt = db_->Prepare("SELECT name, created_ms FROM sources ORDER BY name");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<SourceRecord> out;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(SourceRecord{stmt->ColumnText(0), stmt->ColumnInt(1)});
+  }
+  return out;
+}
+
+Result<IngestResult> SqliteHubStore::CommitCollect(const std::string& source,
+                                                   const std::vector<CollectEvent>& events,
+                                                   int64_t received_ms) {
+  sqlite::Transaction tx(*db_);
+  if (!tx.status().ok()) return tx.status();
+  IngestResult result;
+  std::map<EventType, int64_t> by_type;
+  for (const CollectEvent& e : events) {
+    insert_event_.Bind(1, e.event_id)
+        .Bind(2, source)
+        .BindNull(3)
+        .Bind(4, EventTypeName(e.type))
+        .Bind(5, e.occurred_at_ms)
+        .Bind(6, received_ms)
+        .Bind(7, e.body);
+    CJD_RETURN_IF_ERROR(insert_event_.Run());
+    if (db_->Changes() == 1) {
+      ++result.inserted;
+      ++by_type[e.type];
+    } else {
+      ++result.duplicates;
+    }
+  }
+  CJD_RETURN_IF_ERROR(AddEventCounters(result, by_type));
+  CJD_RETURN_IF_ERROR(tx.Commit());
+  return result;
 }
 
 Result<std::optional<DeviceRecord>> SqliteHubStore::FindDevice(const std::string& device_id) {
@@ -159,11 +265,21 @@ Status SqliteHubStore::AddCounter(const std::string& name, int64_t delta) {
   return add_counter_.Run();
 }
 
+Status SqliteHubStore::AddEventCounters(const IngestResult& result,
+                                        const std::map<EventType, int64_t>& by_type) {
+  CJD_RETURN_IF_ERROR(AddCounter("events_total", result.inserted));
+  CJD_RETURN_IF_ERROR(AddCounter("duplicate_events", result.duplicates));
+  for (const auto& [type, n] : by_type) {
+    CJD_RETURN_IF_ERROR(AddCounter("type:" + std::string(EventTypeName(type)), n));
+  }
+  return Status::Ok();
+}
+
 Status SqliteHubStore::WriteIngest(const std::vector<IngestBatch>& batches,
                                    const std::vector<DeviceProgress>& progress,
                                    const std::map<std::string, int64_t>& rejected,
                                    int64_t received_ms, IngestResult* result) {
-  std::map<uint8_t, int64_t> by_type;
+  std::map<EventType, int64_t> by_type;
   for (const IngestBatch& b : batches) {
     for (const WireEvent& e : b.events) {
       const auto type_name = EventTypeName(static_cast<EventType>(e.type));
@@ -177,7 +293,7 @@ Status SqliteHubStore::WriteIngest(const std::vector<IngestBatch>& batches,
       CJD_RETURN_IF_ERROR(insert_event_.Run());
       if (db_->Changes() == 1) {
         ++result->inserted;
-        ++by_type[e.type];
+        ++by_type[static_cast<EventType>(e.type)];
       } else {
         ++result->duplicates;
       }
@@ -201,12 +317,7 @@ Status SqliteHubStore::WriteIngest(const std::vector<IngestBatch>& batches,
       CJD_RETURN_IF_ERROR(update_status_.Run());
     }
   }
-  CJD_RETURN_IF_ERROR(AddCounter("events_total", result->inserted));
-  CJD_RETURN_IF_ERROR(AddCounter("duplicate_events", result->duplicates));
-  for (const auto& [type, n] : by_type) {
-    CJD_RETURN_IF_ERROR(
-        AddCounter("type:" + std::string(EventTypeName(static_cast<EventType>(type))), n));
-  }
+  CJD_RETURN_IF_ERROR(AddEventCounters(*result, by_type));
   for (const auto& [reason, n] : rejected) CJD_RETURN_IF_ERROR(AddCounter("rejected:" + reason, n));
   return Status::Ok();
 }

@@ -23,6 +23,13 @@ class SqliteHubStore final : public HubStore {
                                     const std::vector<DeviceProgress>& progress,
                                     const std::map<std::string, int64_t>& rejected,
                                     int64_t received_ms) override;
+  Status RegisterSource(const std::string& name, const std::string& key_hash,
+                        int64_t created_ms) override;
+  Result<std::optional<std::string>> FindSourceByKeyHash(const std::string& key_hash) override;
+  Result<std::vector<SourceRecord>> ListSources() override;
+  Result<IngestResult> CommitCollect(const std::string& source,
+                                     const std::vector<CollectEvent>& events,
+                                     int64_t received_ms) override;
   Result<StoreCounters> Counters() override;
 
  private:
@@ -33,10 +40,14 @@ class SqliteHubStore final : public HubStore {
                      const std::map<std::string, int64_t>& rejected, int64_t received_ms,
                      IngestResult* result);
   Status AddCounter(const std::string& name, int64_t delta);
+  // Adds events_total, duplicate_events and type:NAME counters. REQUIRES: inside a transaction.
+  Status AddEventCounters(const IngestResult& result, const std::map<EventType, int64_t>& by_type);
+  // True when `name` is a device id (`is_device`) or a source name (otherwise).
+  Result<bool> NameTaken(const std::string& name, bool is_device);
 
   std::unique_ptr<sqlite::Database> db_;
   sqlite::Statement insert_event_, add_counter_, update_progress_, delete_ranges_,
-      insert_range_, update_status_, find_device_;
+      insert_range_, update_status_, find_device_, find_source_;
 };
 
 }  // namespace cjd::hub

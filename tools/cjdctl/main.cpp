@@ -1,4 +1,4 @@
-// cjdctl: the operator CLI. Subcommands: init-hub, add-device.
+// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source.
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -36,6 +36,12 @@ int main(int argc, char** argv) {
   add->add_option("--outbox", dev.outbox,
                   "agent outbox database (default: ID.outbox.db beside the config)");
 
+  cjd::ctl::AddSourceOptions src;
+  auto* add_source = app.add_subcommand(
+      "add-source", "register a collect source; prints its key as the only line on stdout");
+  add_source->add_option("--hub-dir", src.hub_dir, "hub directory (from init-hub)")->required();
+  add_source->add_option("--name", src.name, "source name, e.g. webshop")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   if (*init) {
@@ -50,6 +56,14 @@ int main(int argc, char** argv) {
     if (!token.ok()) return Fail("add-device", token.status());
     std::printf("device %s (%s, store %s) registered; config written to %s\n", dev.id.c_str(),
                 dev.kind.c_str(), dev.store.c_str(), dev.out.c_str());
+    return 0;
+  }
+  if (*add_source) {
+    auto key = cjd::ctl::AddSource(src);
+    if (!key.ok()) return Fail("add-source", key.status());
+    std::fprintf(stderr, "source %s registered; its key follows on stdout (shown only once)\n",
+                 src.name.c_str());
+    std::printf("%s\n", key->c_str());
     return 0;
   }
   return 0;

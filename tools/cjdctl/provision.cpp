@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "hub/collect/source_key.h"
 #include "hub/config/hub_config.h"
 #include "hub/store/sqlite_hub_store.h"
 #include "shared/config/config.h"
@@ -149,6 +150,28 @@ Result<std::string> AddDevice(const AddDeviceOptions& o) {
   if (out.has_parent_path()) fs::create_directories(out.parent_path(), ec);
   CJD_RETURN_IF_ERROR(WritePrivate(out.string(), text));
   return token;
+}
+
+Result<std::string> AddSource(const AddSourceOptions& o) {
+  CJD_RETURN_IF_ERROR(InitCrypto());
+  if (!hub::IsValidSourceName(o.name))
+    return Status::Invalid("--name: must be 1-40 characters of A-Z a-z 0-9 . _ -", "--name");
+  const fs::path config = fs::path(o.hub_dir) / "hub.toml";
+  if (!fs::exists(config)) {
+    return Status(Code::kNotFound, "no hub in " + o.hub_dir + " (" + config.string() +
+                                       " is missing; run cjdctl init-hub first)");
+  }
+  auto hub = hub::LoadHubConfig(config.string());
+  if (!hub.ok()) {
+    return Status(hub.status().code(),
+                  "hub config in " + o.hub_dir + ": " + hub.status().message());
+  }
+  auto store = hub::SqliteHubStore::Open(hub->store_path);
+  if (!store.ok()) return store.status();
+  const std::string key = hub::NewSourceKey();
+  CJD_RETURN_IF_ERROR(
+      (*store)->RegisterSource(o.name, hub::SourceKeyHash(key), Clock::Real()->NowMillis()));
+  return key;
 }
 
 }  // namespace cjd::ctl

@@ -1,5 +1,6 @@
-// Provisioning: the hub's keys and config, and for each device its key pair, API token and
-// config, registered with the hub's store. Used by `cjdctl init-hub` and `cjdctl add-device`.
+// Provisioning: the hub's keys and config, for each device its key pair, API token and config,
+// and for each collect source its key, registered with the hub's store. Used by
+// `cjdctl init-hub`, `cjdctl add-device` and `cjdctl add-source`.
 #pragma once
 
 #include <string>
@@ -32,5 +33,15 @@ struct AddDeviceOptions {
 
 // Registers the device with the hub and writes its config (mode 0600). Returns the API token.
 Result<std::string> AddDevice(const AddDeviceOptions& o);
+
+struct AddSourceOptions {
+  std::string hub_dir;
+  std::string name;       // 1..40 of [A-Za-z0-9._-]; not a device id
+};
+
+// Registers a collect source with the hub (only the key's hash is stored) and returns its key,
+// "cjds_..." (hub/collect/source_key.h): shown once, never recoverable. A running hub accepts it
+// at once. kInvalid for a bad name, kConflict for a name taken by a source or a device.
+Result<std::string> AddSource(const AddSourceOptions& o);
 
 }  // namespace cjd::ctl
