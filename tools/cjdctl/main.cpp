@@ -1,9 +1,10 @@
-// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source.
+// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, import, report.
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
 
 #include "tools/cjdctl/provision.h"
+#include "tools/cjdctl/remote_cli.h"
 
 namespace {
 int Fail(const char* cmd, const cjd::Status& st) {
@@ -42,7 +43,14 @@ int main(int argc, char** argv) {
   add_source->add_option("--hub-dir", src.hub_dir, "hub directory (from init-hub)")->required();
   add_source->add_option("--name", src.name, "source name, e.g. webshop")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  cjd::ctl::RemoteCommands remote(app);  // import, report
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help/--version: 0; every usage error: 2
+  }
+  if (remote.Selected()) return remote.Run();
 
   if (*init) {
     auto token = cjd::ctl::InitHub(hub);
