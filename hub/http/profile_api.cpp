@@ -1,0 +1,180 @@
+#include "hub/http/profile_api.h"
+
+#include <charconv>
+
+#include "shared/event/json_exact.h"
+
+namespace cjd::hub {
+namespace {
+
+using json = nlohmann::json;
+
+// A positive decimal id from a path segment or query value.
+std::optional<int64_t> ParseId(std::string_view s) {
+  int64_t v = 0;
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+http::Response Invalid(std::string field, std::string message) {
+  return http::ErrorFromStatus(Status::Invalid(std::move(message), std::move(field)));
+}
+
+std::string Param(const http::Request& req, const char* name) {
+  auto it = req.query.find(name);
+  return it == req.query.end() ? std::string() : it->second;
+}
+
+constexpr const char* kProfiles = "/v1/profiles";
+
+}  // namespace
+
+ProfileApi::ProfileApi(const HubConfig& config, std::unique_ptr<ProfileReader> reader,
+                       Projector* projector, const Clock* clock)
+    : config_(config), normalize_{config.default_country}, reader_(std::move(reader)),
+      projector_(projector), clock_(clock) {}
+
+bool ProfileApi::Owns(const std::string& path) {
+  return path == "/v1/metrics" || path == kProfiles || path.rfind("/v1/profiles/", 0) == 0;
+}
+
+http::Response ProfileApi::Handle(const http::Request& req) {
+  if (req.path == "/v1/metrics") {
+    if (req.method != "GET") return http::JsonError(405, "method_not_allowed", "use GET");
+    return Metrics(req);
+  }
+  if (req.path == kProfiles) {
+    if (req.method != "GET") return http::JsonError(405, "method_not_allowed", "use GET");
+    return FindProfile(req);
+  }
+  std::string_view rest = std::string_view(req.path).substr(std::string_view(kProfiles).size() + 1);
+  bool split = false;
+  if (const size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    if (rest.substr(slash) != "/split") {
+      return http::JsonError(404, "not_found", "no such endpoint: " + req.path);
+    }
+    split = true;
+    rest = rest.substr(0, slash);
+  }
+  const std::optional<int64_t> id = ParseId(rest);
+  if (!id) return Invalid("profile_id", "must be a positive integer");
+  if (split) {
+    if (req.method != "POST") return http::JsonError(405, "method_not_allowed", "use POST");
+    return Split(req, *id);
+  }
+  if (req.method != "GET") return http::JsonError(405, "method_not_allowed", "use GET");
+  return GetProfile(req, *id);
+}
+
+http::Response ProfileApi::GetProfile(const http::Request& req, int64_t profile_id) {
+  int events_limit = 20;
+  if (const std::string v = Param(req, "events_limit"); !v.empty()) {
+    const auto n = ParseId(v);
+    if (!n || *n > 1000) return Invalid("events_limit", "must be an integer from 1 to 1000");
+    events_limit = static_cast<int>(*n);
+  }
+  int64_t before = 0;
+  if (const std::string v = Param(req, "events_before"); !v.empty()) {
+    const auto n = ParseId(v);
+    if (!n) return Invalid("events_before", "must be a positive integer (next_events_before)");
+    before = *n;
+  }
+  Result<json> profile = Status::Internal("unset");
+  {
+    std::lock_guard lock(reader_mu_);
+    profile = reader_->Profile(profile_id, events_limit, before, clock_->NowMillis());
+  }
+  if (!profile.ok()) return http::ErrorFromStatus(profile.status());
+  return {200, profile->dump()};
+}
+
+http::Response ProfileApi::FindProfile(const http::Request& req) {
+  const std::string text = Param(req, "identifier");
+  if (text.empty()) {
+    return Invalid("identifier", "is required: ?identifier=TYPE:VALUE (for example email:ann@example.com)");
+  }
+  auto parsed = identity::ParseTypedIdentifier(text, normalize_);
+  if (!parsed.ok()) return Invalid("identifier", parsed.status().message());
+  const identity::IdKey key =
+      identity::IdentifierKey(parsed->first, parsed->second, projector_->keys().pepper);
+  Result<int64_t> pid = Status::Internal("unset");
+  {
+    std::lock_guard lock(reader_mu_);
+    pid = reader_->FindByIdentifier(key);
+  }
+  if (!pid.ok()) return http::ErrorFromStatus(pid.status());
+  return GetProfile(req, *pid);
+}
+
+http::Response ProfileApi::Split(const http::Request& req, int64_t profile_id) {
+  int64_t merge_id = 0;
+  if (!req.body.empty()) {
+    Result<json> body = ParseJsonExact(req.body);
+    if (!body.ok()) return http::ErrorFromStatus(body.status());
+    if (!body->is_object()) return Invalid("", "must be a JSON object, like {\"merge_id\": 12}");
+    for (auto it = body->begin(); it != body->end(); ++it) {
+      if (it.key() != "merge_id") return Invalid(it.key(), "unknown field; expected merge_id");
+    }
+    if (auto it = body->find("merge_id"); it != body->end() && !it->is_null()) {
+      if (!it->is_number_integer() || it->get<int64_t>() <= 0) {
+        return Invalid("merge_id", "must be a positive integer");
+      }
+      merge_id = it->get<int64_t>();
+    }
+  }
+  Result<SplitResult> r = projector_->Split(profile_id, merge_id);
+  if (!r.ok()) return http::ErrorFromStatus(r.status());
+  json out = {{"merge_id", r->merge_id},         {"split_id", r->split_id},
+              {"profile_id", r->from},           {"restored_profile_id", r->restored},
+              {"moved_identifiers", r->moved_identifiers},
+              {"moved_events", r->moved_events}};
+  return {200, out.dump()};
+}
+
+http::Response ProfileApi::Metrics(const http::Request& req) {
+  static constexpr const char* kKnown[] = {"from", "to", "store", "channel", "currency", "top"};
+  for (const auto& [name, value] : req.query) {
+    bool known = false;
+    for (const char* k : kKnown) known = known || name == k;
+    if (!known) return Invalid(name, "unknown parameter; expected from, to, store, channel, currency, top");
+  }
+  MetricsQuery q;
+  q.from = Param(req, "from");
+  q.to = Param(req, "to");
+  q.store = Param(req, "store");
+  q.channel = Param(req, "channel");
+  q.currency = Param(req, "currency");
+  if (const std::string top = Param(req, "top"); !top.empty()) {
+    const auto n = ParseId(top);
+    if (!n || *n > 1000) return Invalid("top", "must be an integer from 1 to 1000");
+    q.top = static_cast<int>(*n);
+  }
+  Result<json> m = Status::Internal("unset");
+  {
+    std::lock_guard lock(reader_mu_);
+    m = reader_->Metrics(q);
+  }
+  if (!m.ok()) return http::ErrorFromStatus(m.status());
+  const ProjectorStats ps = projector_->Stats();
+  (*m)["projection_cursor"] = ps.cursor;
+  return {200, m->dump()};
+}
+
+json ProfileApi::StatsJson() {
+  const ProjectorStats ps = projector_->Stats();
+  json j = {{"cursor", ps.cursor},
+            {"events_applied", ps.events_applied},
+            {"profiles_created", ps.profiles_created},
+            {"merges", ps.merges},
+            {"refused_identifiers", ps.refused_identifiers},
+            {"invalid_identifiers", ps.invalid_identifiers},
+            {"quarantined_events", ps.quarantined_events}};
+  std::lock_guard lock(reader_mu_);
+  Result<json> counts = reader_->Counts();
+  if (counts.ok()) j.update(*counts);
+  return j;
+}
+
+}  // namespace cjd::hub

@@ -1,0 +1,47 @@
+// The hub's profile and metrics endpoints (admin token; HubApi routes here):
+//
+//   GET  /v1/profiles/{profile_id}[?events_limit=N&events_before=ROW]
+//   GET  /v1/profiles?identifier=TYPE:VALUE[&events_limit=N&events_before=ROW]
+//   POST /v1/profiles/{profile_id}/split   body {} or {"merge_id": N}
+//   GET  /v1/metrics?from=&to=&store=&channel=&currency=&top=
+//
+// See hub/projection/README.md for the JSON documents and the metric definitions.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "hub/config/hub_config.h"
+#include "hub/projection/profile_reader.h"
+#include "hub/projection/projector.h"
+#include "shared/core/clock.h"
+#include "shared/http/server.h"
+
+namespace cjd::hub {
+
+class ProfileApi {
+ public:
+  ProfileApi(const HubConfig& config, std::unique_ptr<ProfileReader> reader, Projector* projector,
+             const Clock* clock);
+
+  // True when `path` is one of this API's; the caller has checked the admin token.
+  static bool Owns(const std::string& path);
+  http::Response Handle(const http::Request& req);
+  // Projection figures for /v1/stats.
+  nlohmann::json StatsJson();
+
+ private:
+  http::Response GetProfile(const http::Request& req, int64_t profile_id);
+  http::Response FindProfile(const http::Request& req);
+  http::Response Split(const http::Request& req, int64_t profile_id);
+  http::Response Metrics(const http::Request& req);
+
+  const HubConfig& config_;
+  identity::NormalizeOptions normalize_;
+  std::mutex reader_mu_;
+  std::unique_ptr<ProfileReader> reader_;  // guarded by reader_mu_
+  Projector* projector_;
+  const Clock* clock_;
+};
+
+}  // namespace cjd::hub

@@ -1,0 +1,297 @@
+// The Projector and ProfileReader on real SQLite files: events written to the hub's event log the
+// way ingest and /v1/collect write them, projected into profiles, orders and metrics.
+#include "hub/projection/projector.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "hub/projection/profile_reader.h"
+#include "hub/store/sqlite_hub_store.h"
+#include "shared/event/json_exact.h"
+#include "tests/support/temp_dir.h"
+
+namespace cjd::hub {
+namespace {
+
+using json = nlohmann::json;
+
+class ProjectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.store_path = dir_.Join("hub.db").string();
+    config_.profiles_path = dir_.Join("profiles.db").string();
+    config_.identity_key_file = dir_.Join("identity.key").string();
+    auto store = SqliteHubStore::Open(config_.store_path);  // creates the log's schema
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto log = sqlite::Database::Open(config_.store_path, {});
+    ASSERT_TRUE(log.ok());
+    log_ = std::move(*log);
+    auto keys = LoadOrCreateIdentityKeys(config_.identity_key_file);
+    ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+    keys_ = *keys;
+    StartProjection();
+  }
+  void TearDown() override {
+    reader_.reset();
+    if (projector_) projector_->Stop();
+  }
+
+  void StartProjection() {
+    projector_ = std::make_unique<Projector>(config_, keys_, &clock_);
+    projector_->set_rfm(&rfm_);
+    ASSERT_TRUE(projector_->Start().ok());
+    auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, keys_, &rfm_);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    reader_ = std::move(*reader);
+  }
+
+  // Appends one event (JSON text, validated like the collect API does) to the log.
+  void Log(const std::string& text) {
+    Result<json> j = ParseJsonExact(text);
+    ASSERT_TRUE(j.ok()) << text;
+    Result<Event> e = ValidateEvent(*j);
+    ASSERT_TRUE(e.ok()) << e.status().ToString() << " " << text;
+    if (e->event_id.empty()) e->event_id = "ev-" + std::to_string(++seq_);
+    auto ins = log_->Prepare(
+        "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, received_at_ms, body) "
+        "VALUES (?1, 'test', NULL, ?2, ?3, ?4, ?5)");
+    ASSERT_TRUE(ins.ok());
+    ins->Bind(1, e->event_id).Bind(2, EventTypeName(e->type)).Bind(3, e->occurred_at_ms)
+        .Bind(4, clock_.NowMillis()).Bind(5, ToCanonicalJson(*e));
+    ASSERT_TRUE(ins->Run().ok());
+  }
+
+  void Order(const std::string& order_id, const std::string& customer_json,
+             const std::string& items_json, const std::string& when = "2011-01-10T10:00:00Z",
+             const std::string& store = "s1") {
+    Log(R"({"type":"order_completed","occurred_at":")" + when + R"(","store_id":")" + store +
+        R"(","channel":"store")" + (customer_json.empty() ? "" : ",\"customer\":" + customer_json) +
+        R"(,"order":{"order_id":")" + order_id + R"(","currency":"GBP","items":)" + items_json +
+        "}}");
+  }
+
+  void CatchUp() {
+    auto c = projector_->CatchUp();
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+  }
+
+  int64_t ProfileOf(const std::string& typed) {
+    auto parsed = identity::ParseTypedIdentifier(typed, {config_.default_country});
+    EXPECT_TRUE(parsed.ok()) << typed;
+    auto pid = reader_->FindByIdentifier(
+        identity::IdentifierKey(parsed->first, parsed->second, keys_.pepper));
+    return pid.ok() ? *pid : 0;
+  }
+
+  json Profile(int64_t id) {
+    auto p = reader_->Profile(id, 50, 0, clock_.NowMillis());
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() ? *p : json();
+  }
+
+  json Metrics(MetricsQuery q = {}) {
+    auto m = reader_->Metrics(q);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return m.ok() ? *m : json();
+  }
+
+  cjd::testing::TempDir dir_;
+  HubConfig config_;
+  FakeClock clock_{1'700'000'000'000};
+  IdentityKeys keys_;
+  RfmModel rfm_;
+  std::unique_ptr<sqlite::Database> log_;
+  std::unique_ptr<Projector> projector_;
+  std::unique_ptr<ProfileReader> reader_;
+  int seq_ = 0;
+};
+
+TEST_F(ProjectorTest, OrdersOfOneCustomerMakeOneProfileWithExactTraits) {
+  Order("A1", R"({"customer_id":"17850"})",
+        R"([{"sku":"x","quantity":6,"unit_price":"2.55","category":"candles"},
+            {"sku":"y","quantity":2,"unit_price":"3.39","category":"mugs"}])");
+  Order("A2", R"({"customer_id":"17850"})",
+        R"([{"sku":"x","quantity":1,"unit_price":"0.10","category":"candles"},
+            {"sku":"z","quantity":-1,"unit_price":"3.39"}])", "2011-02-01T09:00:00Z", "s2");
+  Log(R"({"type":"loyalty_scan","occurred_at":"2011-02-02T09:00:00Z","store_id":"s1",
+          "customer":{"loyalty_id":"L-1","customer_id":"17850"}})");
+  CatchUp();
+  const int64_t pid = ProfileOf("customer_id:17850");
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(ProfileOf("loyalty_id:L-1"), pid);
+  const json p = Profile(pid);
+  const json& t = p["traits"];
+  EXPECT_EQ(t["orders"], 2);
+  EXPECT_EQ(t["revenue_gross"], "22.18");  // 15.30 + 6.78 + 0.10
+  EXPECT_EQ(t["revenue_net"], "18.79");    // minus the 3.39 return
+  EXPECT_EQ(t["average_order_value"], "11.09");
+  EXPECT_EQ(t["loyalty_scans"], 1);
+  EXPECT_EQ(t["favourite_category"], "candles");
+  EXPECT_EQ(t["first_seen"], "2011-01-10T10:00:00.000Z");
+  EXPECT_EQ(t["last_seen"], "2011-02-02T09:00:00.000Z");
+  EXPECT_EQ(t["channels"], json::array({"store"}));
+  EXPECT_EQ(t["rfm"]["score"], "111");  // the only customer: the lowest quintile of itself
+  EXPECT_EQ(p["identifiers"].size(), 2u);
+  EXPECT_EQ(p["events"].size(), 3u);
+  EXPECT_EQ(p["events"][0]["event"]["type"], "loyalty_scan");  // newest first
+}
+
+TEST_F(ProjectorTest, IdentifyMergesTwoProfilesAndSplitUndoesIt) {
+  Order("B1", R"({"email":"Ann@Example.co.uk"})",
+        R"([{"sku":"x","quantity":1,"unit_price":"10"}])", "2011-01-01T10:00:00Z");
+  Order("B2", R"({"loyalty_id":"L-7"})", R"([{"sku":"x","quantity":2,"unit_price":"5"}])",
+        "2011-03-01T10:00:00Z");
+  CatchUp();
+  const int64_t by_email = ProfileOf("email:ann@example.co.uk");
+  const int64_t by_card = ProfileOf("loyalty_id:L-7");
+  ASSERT_NE(by_email, by_card);
+  EXPECT_EQ(Metrics()["customers"], 2);
+
+  Log(R"({"type":"identify","occurred_at":"2011-03-02T10:00:00Z",
+          "customer":{"email":" ann@EXAMPLE.co.uk","loyalty_id":"L-7"},
+          "attributes":{"first_name":"Ann"}})");
+  CatchUp();
+  const int64_t merged = ProfileOf("loyalty_id:L-7");
+  EXPECT_EQ(ProfileOf("email:ann@example.co.uk"), merged);
+  EXPECT_EQ(merged, std::min(by_email, by_card));  // the older profile survives
+  json p = Profile(merged);
+  EXPECT_EQ(p["traits"]["orders"], 2);
+  EXPECT_EQ(p["traits"]["revenue_gross"], "20.00");
+  EXPECT_EQ(p["attributes"]["first_name"], "Ann");
+  EXPECT_EQ(p["merged_from"], json::array({std::max(by_email, by_card)}));
+  json m = Metrics();
+  EXPECT_EQ(m["customers"], 1);
+  EXPECT_EQ(m["repeat_purchase_rate"], 1.0);
+  // The absorbed id still answers, with the survivor.
+  EXPECT_EQ(Profile(std::max(by_email, by_card))["redirected_from"], std::max(by_email, by_card));
+
+  auto split = projector_->Split(merged, 0);
+  ASSERT_TRUE(split.ok()) << split.status().ToString();
+  EXPECT_EQ(split->restored, std::max(by_email, by_card));
+  EXPECT_EQ(ProfileOf("email:ann@example.co.uk"), by_email);
+  EXPECT_EQ(ProfileOf("loyalty_id:L-7"), by_card);
+  m = Metrics();
+  EXPECT_EQ(m["customers"], 2);
+  EXPECT_EQ(m["repeat_purchase_rate"], 0.0);
+  EXPECT_EQ(Profile(by_card)["traits"]["revenue_gross"], "10.00");
+  EXPECT_EQ(Profile(by_email)["traits"]["revenue_gross"], "10.00");
+  // Undone once; and the two stay apart when the link shows up again.
+  EXPECT_EQ(projector_->Split(merged, split->merge_id).status().code(), Code::kConflict);
+  Log(R"({"type":"identify","occurred_at":"2011-03-03T10:00:00Z",
+          "customer":{"email":"ann@example.co.uk","loyalty_id":"L-7"}})");
+  CatchUp();
+  EXPECT_NE(ProfileOf("email:ann@example.co.uk"), ProfileOf("loyalty_id:L-7"));
+}
+
+TEST_F(ProjectorTest, JunkIdentifiersNeverLinkPeople) {
+  Order("C1", R"({"email":"test@test.com","customer_id":"1001"})",
+        R"([{"sku":"x","quantity":1,"unit_price":"1"}])");
+  Order("C2", R"({"email":"test@test.com","customer_id":"1002"})",
+        R"([{"sku":"x","quantity":1,"unit_price":"1"}])");
+  CatchUp();
+  EXPECT_NE(ProfileOf("customer_id:1001"), ProfileOf("customer_id:1002"));
+  EXPECT_EQ(ProfileOf("email:test@test.com"), 0);
+  EXPECT_GE(projector_->Stats().refused_identifiers, 2);
+}
+
+TEST_F(ProjectorTest, MetricsFollowTheDefinitions) {
+  // Customer 1: two orders in January (one in two parts), a credit note in February.
+  Order("D1", R"({"customer_id":"1"})", R"([{"sku":"a","quantity":2,"unit_price":"1.25"}])",
+        "2011-01-05T10:00:00Z");
+  Order("D1", R"({"customer_id":"1"})", R"([{"sku":"b","quantity":1,"unit_price":"0.50"},
+                                          {"sku":"free","quantity":1,"unit_price":"0"}])",
+        "2011-01-05T10:00:00Z");
+  Order("D2", R"({"customer_id":"1"})", R"([{"sku":"a","quantity":1,"unit_price":"7"}])",
+        "2011-01-20T10:00:00Z");
+  Order("CD3", R"({"customer_id":"1"})", R"([{"sku":"a","quantity":-1,"unit_price":"7"}])",
+        "2011-02-02T10:00:00Z");
+  // Customer 2: one order in February, a local date that is still January 31st in UTC.
+  Order("D4", R"({"customer_id":"2"})", R"([{"sku":"a","quantity":3,"unit_price":"1.001"}])",
+        "2011-02-01T00:30:00+01:00");
+  // Anonymous: store totals only.
+  Order("D5", "", R"([{"sku":"a","quantity":1,"unit_price":"100"}])", "2011-02-03T10:00:00Z");
+  // Another currency is reported apart.
+  Log(R"({"type":"order_completed","occurred_at":"2011-02-03T10:00:00Z","customer":{"customer_id":"1"},
+          "order":{"order_id":"E1","currency":"EUR","items":[{"sku":"a","quantity":1,"unit_price":"9"}]}})");
+  CatchUp();
+
+  json m = Metrics();
+  EXPECT_EQ(m["currency"], "GBP");
+  EXPECT_EQ(m["customers"], 2);
+  EXPECT_EQ(m["orders"], 3);                 // D1 (two parts), D2, D4; CD3 has no sale line
+  EXPECT_EQ(m["revenue_gross"], "13.00");    // 2.50 + 0.50 + 7 + 3.003
+  EXPECT_EQ(m["revenue_net"], "6.00");       // minus the 7.00 credit note
+  EXPECT_EQ(m["average_order_value"], "4.33");
+  EXPECT_DOUBLE_EQ(m["purchase_frequency"].get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(m["repeat_purchase_rate"].get<double>(), 0.5);
+  EXPECT_EQ(m["clv_gross"], "6.50");
+  EXPECT_EQ(m["clv_net"], "3.00");
+  EXPECT_EQ(m["new_customers"], 2);
+  EXPECT_EQ(m["store_totals"]["orders"], 4);
+  EXPECT_EQ(m["store_totals"]["anonymous_orders"], 1);
+  EXPECT_EQ(m["store_totals"]["revenue_gross"], "113.00");
+  EXPECT_EQ(m["other_currencies"]["EUR"], 1);
+  ASSERT_EQ(m["monthly"].size(), 2u);
+  EXPECT_EQ(m["monthly"][0]["month"], "2011-01");
+  EXPECT_EQ(m["monthly"][0]["orders"], 2);
+  EXPECT_EQ(m["monthly"][0]["new_customers"], 1);
+  EXPECT_TRUE(m["monthly"][0]["customer_growth_rate"].is_null());
+  EXPECT_EQ(m["monthly"][1]["month"], "2011-02");
+  EXPECT_EQ(m["monthly"][1]["revenue_net"], "-4.00");   // 3.003 - 7
+  EXPECT_EQ(m["monthly"][1]["new_customers"], 1);
+  EXPECT_DOUBLE_EQ(m["monthly"][1]["customer_growth_rate"].get<double>(), 1.0);
+  ASSERT_EQ(m["top_customers"].size(), 2u);
+  EXPECT_EQ(m["top_customers"][0]["revenue_gross"], "10.00");
+  EXPECT_EQ(m["top_customers"][0]["identifiers"][0]["value"], "1");
+
+  MetricsQuery feb;
+  feb.from = "2011-02";
+  feb.to = "2011-03";
+  m = Metrics(feb);
+  EXPECT_EQ(m["customers"], 1);
+  EXPECT_EQ(m["new_customers"], 1);
+  EXPECT_EQ(m["revenue_net"], "-4.00");
+  MetricsQuery eur;
+  eur.currency = "EUR";
+  EXPECT_EQ(Metrics(eur)["revenue_gross"], "9.00");
+  MetricsQuery bad;
+  bad.from = "2011/02";
+  EXPECT_EQ(reader_->Metrics(bad).status().field(), "from");
+}
+
+TEST_F(ProjectorTest, DeletingTheProjectionRebuildsTheSameFromTheLog) {
+  Order("F1", R"({"email":"a@shop.co.uk"})", R"([{"sku":"a","quantity":1,"unit_price":"2"}])");
+  Log(R"({"type":"identify","occurred_at":"2011-03-02T10:00:00Z",
+          "customer":{"email":"a@shop.co.uk","customer_id":"C9"}})");
+  Order("F2", R"({"customer_id":"C9"})", R"([{"sku":"a","quantity":1,"unit_price":"3"}])");
+  CatchUp();
+  const json before = Metrics();
+  const json profile_before = Profile(ProfileOf("customer_id:C9"));
+  reader_.reset();
+  projector_->Stop();
+  projector_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(config_.profiles_path + suffix);
+  }
+  StartProjection();
+  CatchUp();
+  EXPECT_EQ(Metrics(), before);
+  EXPECT_EQ(Profile(ProfileOf("email:a@shop.co.uk"))["traits"], profile_before["traits"]);
+}
+
+TEST_F(ProjectorTest, BodiesThatDoNotParseAreQuarantinedNotFatal) {
+  auto ins = log_->Prepare(
+      "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, received_at_ms, body) "
+      "VALUES ('bad-1', 'test', NULL, 'transaction', 0, 0, '{\"type\":\"nope\"}')");
+  ASSERT_TRUE(ins.ok());
+  ASSERT_TRUE(ins->Run().ok());
+  Order("G1", R"({"customer_id":"5"})", R"([{"sku":"a","quantity":1,"unit_price":"1"}])");
+  CatchUp();
+  EXPECT_EQ(projector_->Stats().quarantined_events, 1);
+  EXPECT_GT(ProfileOf("customer_id:5"), 0);
+}
+
+}  // namespace
+}  // namespace cjd::hub
