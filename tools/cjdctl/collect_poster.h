@@ -60,8 +60,8 @@ struct RetryPolicy {
 };
 
 struct BatchResult {
-  int64_t accepted = 0;    // as the hub reported them
-  int64_t duplicates = 0;  // as the hub reported them
+  int64_t accepted = 0;    // as the hub reported them (every event of a 2xx batch)
+  int64_t duplicates = 0;  // as the hub reported them (of `accepted`, those it already held)
   int64_t stored = 0;      // events of the batch in 2xx answers
   int64_t requests = 0;
   int64_t retries = 0;  // transient failures that were retried

@@ -249,8 +249,9 @@ void ImportRun::PrintSummary(const import::ImportResult* result) {
   line("dropped rows", std::to_string(stats.dropped_rows) +
                            " (good rows left out because their order had a bad row)");
   line("events sent", std::to_string(done) + " of " + std::to_string(emitted_) + " built");
-  line("accepted", std::to_string(accepted_));
+  line("accepted", std::to_string(accepted_) + " (by the hub, duplicates included)");
   line("duplicates", std::to_string(duplicates_) + " (already in the hub, not added again)");
+  line("new events", std::to_string(accepted_ - duplicates_));
   line("bad orders", std::to_string(rejected_count_) + " (rejected by the hub)");
   line("elapsed", Fixed(secs, 1) + " s");
   line("events/s", Fixed(secs > 0 ? static_cast<double>(done) / secs : 0.0, 0));

@@ -103,13 +103,12 @@ http::Response FakeHub::Collect(const http::Request& req) {
                              options_.name_index ? index + ".order.order_id" : "");
     }
   }
-  int64_t fresh = 0, duplicates = 0;
+  int64_t duplicates = 0;
   nlohmann::json ids = nlohmann::json::array();
   for (const auto& event : *body) {
     const std::string id = event["event_id"].get<std::string>();
     ids.push_back(id);
     if (accepted_[id]++ == 0) {
-      ++fresh;
       json_[id] = CanonicalJsonValue(event);
     } else {
       ++duplicates;
@@ -117,7 +116,11 @@ http::Response FakeHub::Collect(const http::Request& req) {
   }
   http::Response r;
   r.status = 202;
-  r.body = nlohmann::json{{"accepted", fresh}, {"duplicates", duplicates}, {"event_ids", ids}}.dump();
+  // Like the hub: "accepted" counts every event of the batch, "duplicates" those it already held.
+  r.body = nlohmann::json{{"accepted", static_cast<int64_t>(body->size())},
+                          {"duplicates", duplicates},
+                          {"event_ids", ids}}
+               .dump();
   return r;
 }
 

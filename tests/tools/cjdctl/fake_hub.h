@@ -3,7 +3,7 @@
 // exist. Collect follows the hub's contract: Bearer source key (401 otherwise), a JSON array of
 // events validated with the shared event schema (400 naming "[i].field", all-or-nothing), events
 // with order.order_id "BAD" refused like a schema error, 413 over max_events, idempotent event
-// ids (202 {"accepted", "duplicates", "event_ids"}). Failures can be injected (503 for the first
+// ids (202 {"accepted": all of the batch, "duplicates": those already held, "event_ids"}). Failures can be injected (503 for the first
 // N requests, or always). Thread-safe.
 #pragma once
 
