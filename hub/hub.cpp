@@ -19,13 +19,28 @@ Status Hub::Start() {
   auto collect_store = SqliteHubStore::Open(config_.store_path);
   if (!collect_store.ok()) return collect_store.status();
 
+  // The projection: profiles.db, derived from the event log.
+  auto keys = LoadOrCreateIdentityKeys(config_.identity_key_file);
+  if (!keys.ok()) return keys.status();
+  projector_ = std::make_unique<Projector>(config_, *keys, clock_);
+  projector_->set_rfm(&rfm_);
+  CJD_RETURN_IF_ERROR(projector_->Start());
+  auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, projector_->keys(),
+                                    &rfm_);
+  if (!reader.ok()) return reader.status();
+  profile_api_ =
+      std::make_unique<ProfileApi>(config_, std::move(*reader), projector_.get(), clock_);
+
   ingestor_ = std::make_unique<Ingestor>(config_, std::move(*ingest_store), clock_);
   api_ = std::make_unique<HubApi>(config_, std::move(*api_store), std::move(*collect_store),
                                   ingestor_.get(), clock_);
-  if (on_events_committed_) {
-    ingestor_->set_on_events_committed(on_events_committed_);
-    api_->set_on_events_committed(on_events_committed_);
-  }
+  api_->set_profile_api(profile_api_.get());
+  auto on_commit = [projector = projector_.get(), hook = on_events_committed_] {
+    projector->Nudge();
+    if (hook) hook();
+  };
+  ingestor_->set_on_events_committed(on_commit);
+  api_->set_on_events_committed(on_commit);
   http::ServerOptions options;
   options.listen = config_.listen;
   options.threads = config_.http_threads;
@@ -36,17 +51,20 @@ Status Hub::Start() {
       });
   CJD_RETURN_IF_ERROR(server_->Start());
   CJD_RETURN_IF_ERROR(ingestor_->Start());
-  spdlog::info("hub listening on {}:{}, store {}", config_.listen.host, server_->port(),
-               config_.store_path);
+  spdlog::info("hub listening on {}:{}, store {}, profiles {}", config_.listen.host,
+               server_->port(), config_.store_path, config_.profiles_path);
   return Status::Ok();
 }
 
 void Hub::Stop() {
   if (server_) server_->Stop();
   if (ingestor_) ingestor_->Stop();
+  if (projector_) projector_->Stop();
   server_.reset();
   api_.reset();
+  profile_api_.reset();
   ingestor_.reset();
+  projector_.reset();
 }
 
 }  // namespace cjd::hub

@@ -1,4 +1,5 @@
-// Hub: wires ingest, the store and the HTTP API. Start: store, ingest, HTTP. Stop: HTTP, ingest.
+// Hub: wires ingest, the store, the projection (profiles) and the HTTP API.
+// Start: store, projection, HTTP, ingest. Stop: HTTP, ingest, projection.
 #pragma once
 
 #include <functional>
@@ -6,6 +7,9 @@
 
 #include "hub/config/hub_config.h"
 #include "hub/http/hub_api.h"
+#include "hub/http/profile_api.h"
+#include "hub/projection/projector.h"
+#include "hub/projection/rfm.h"
 #include "hub/ingest/ingestor.h"
 #include "shared/core/clock.h"
 #include "shared/http/server.h"
@@ -35,6 +39,9 @@ class Hub {
   const Clock* clock_;
   std::function<void()> on_events_committed_;
   std::unique_ptr<Ingestor> ingestor_;
+  RfmModel rfm_;
+  std::unique_ptr<Projector> projector_;
+  std::unique_ptr<ProfileApi> profile_api_;
   std::unique_ptr<HubApi> api_;
   std::unique_ptr<http::Server> server_;
 };

@@ -32,6 +32,9 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
     if (req.method != "GET") return respond(http::JsonError(405, "method_not_allowed", "use GET"));
     return respond(req.path == "/v1/stats" ? Stats() : Devices());
   }
+  if (profile_api_ != nullptr && ProfileApi::Owns(req.path)) {
+    return respond(profile_api_->Handle(req));
+  }
   respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
 }
 
@@ -120,6 +123,7 @@ http::Response HubApi::Stats() {
                  {"duplicate_frames", ingest.duplicate_frames},
                  {"events_inserted", ingest.events_inserted},
                  {"groups", ingest.groups}};
+  if (profile_api_ != nullptr) j["projection"] = profile_api_->StatsJson();
   j["uptime_s"] = (clock_->NowMillis() - started_ms_) / 1000;
   j["version"] = CJD_VERSION;
   return {200, j.dump()};

@@ -6,6 +6,7 @@
 //                     committed
 //   GET /v1/stats     events_total, events_by_type, rejected_by_reason, ingest figures
 //   GET /v1/devices   one entry per device (see fleet/fleet_view.h)
+//   /v1/profiles..., GET /v1/metrics   see http/profile_api.h
 //   GET /healthz
 //
 // Threading: Handle runs on the HTTP server's I/O threads, several at once. The read and write
@@ -21,6 +22,7 @@
 #include <unordered_map>
 
 #include "hub/config/hub_config.h"
+#include "hub/http/profile_api.h"
 #include "hub/ingest/ingestor.h"
 #include "hub/store/hub_store.h"
 #include "shared/core/clock.h"
@@ -42,6 +44,9 @@ class HubApi {
     on_events_committed_ = std::move(hook);
   }
 
+  // Profiles and metrics (/v1/profiles..., /v1/metrics). REQUIRES: before the server starts.
+  void set_profile_api(ProfileApi* api) { profile_api_ = api; }
+
   void Handle(http::Request&& req, http::Responder respond);
 
  private:
@@ -61,6 +66,7 @@ class HubApi {
   std::mutex sources_mu_;
   std::unordered_map<std::string, std::string> sources_;  // guarded by sources_mu_
   std::function<void()> on_events_committed_;
+  ProfileApi* profile_api_ = nullptr;
   const Ingestor* ingestor_;
   const Clock* clock_;
   const int64_t started_ms_;
