@@ -5,37 +5,23 @@
 // Skips with a message when ../shared/datasets/online-retail is absent.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "tests/support/binaries.h"
 #include "tests/tools/cjdctl/fake_hub.h"
+#include "tests/tools/import/test_util.h"
 #include "tools/cjdctl/import_command.h"
 
 namespace cjd::ctl {
 namespace {
 
 TEST(ImportDataset, WholeOnlineRetailSetArrivesExactlyOnce) {
-  const std::string dir = cjd::testing::DatasetDir("online-retail");
-  if (dir.empty()) {
-    GTEST_SKIP() << "the UCI Online Retail data set is not there (expected ../shared/datasets/"
-                    "online-retail beside the repository); skipping";
-  }
-  std::vector<std::string> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("online_retail_", 0) == 0 && name.size() > 7 &&
-        name.compare(name.size() - 7, 7, ".csv.gz") == 0) {
-      files.push_back(entry.path().string());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  ASSERT_EQ(files.size(), 13u);
+  std::string why_not;
+  const std::vector<std::string> files = import::testing::UciFiles(&why_not);
+  if (files.empty()) GTEST_SKIP() << why_not;
 
   testing::FakeHub hub({});
   ImportCommandOptions o;

@@ -19,6 +19,7 @@
 #include "shared/event/event.h"
 #include "shared/event/json_exact.h"
 #include "tests/support/binaries.h"
+#include "tests/tools/import/test_util.h"
 #include "tools/cjdctl/import/importer.h"
 
 namespace cjd::import {
@@ -28,32 +29,6 @@ constexpr int64_t kUciRows = 541'909;
 const char* kMap =
     "order_id=InvoiceNo,customer_id=CustomerID,occurred_at=InvoiceDate,sku=StockCode,"
     "description=Description,quantity=Quantity,unit_price=UnitPrice,country=Country";
-
-std::vector<std::string> UciFiles(std::string* why_not) {
-  const std::string dir = cjd::testing::DatasetDir("online-retail");
-  if (dir.empty()) {
-    *why_not =
-        "the UCI Online Retail data set is not there (expected ../shared/datasets/"
-        "online-retail beside the repository); skipping";
-    return {};
-  }
-  std::vector<std::string> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    // The 13 monthly .csv.gz files only: the plain .csv is a copy of December 2010.
-    if (name.rfind("online_retail_", 0) == 0 && name.size() > 7 &&
-        name.compare(name.size() - 7, 7, ".csv.gz") == 0) {
-      files.push_back(entry.path().string());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  if (files.size() != 13) {
-    *why_not = "expected 13 online_retail_*.csv.gz files in " + dir + ", found " +
-               std::to_string(files.size()) + "; skipping";
-    return {};
-  }
-  return files;
-}
 
 // ---- the independent computation -------------------------------------------------------------
 
@@ -195,7 +170,7 @@ AssemblerOptions UciOptions() {
 
 TEST(OnlineRetail, WholeDataSetMatchesAnIndependentComputation) {
   std::string why_not;
-  const std::vector<std::string> files = UciFiles(&why_not);
+  const std::vector<std::string> files = testing::UciFiles(&why_not);
   if (files.empty()) GTEST_SKIP() << why_not;
   Result<FieldMap> map = ParseFieldMap(kMap);
   ASSERT_TRUE(map.ok());

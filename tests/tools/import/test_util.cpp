@@ -2,9 +2,13 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "tests/support/binaries.h"
 
 namespace cjd::import::testing {
 
@@ -62,6 +66,32 @@ AssemblerOptions TestOptions(bool london) {
     o.time_zone = *tz;
   }
   return o;
+}
+
+std::vector<std::string> UciFiles(std::string* why_not) {
+  const std::string dir = cjd::testing::DatasetDir("online-retail");
+  if (dir.empty()) {
+    *why_not =
+        "the UCI Online Retail data set is not there (expected ../shared/datasets/"
+        "online-retail beside the repository); skipping";
+    return {};
+  }
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    // The 13 monthly .csv.gz files only: the plain .csv is a copy of December 2010.
+    if (name.rfind("online_retail_", 0) == 0 && name.size() > 7 &&
+        name.compare(name.size() - 7, 7, ".csv.gz") == 0) {
+      files.push_back(entry.path().string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  if (files.size() != 13) {
+    *why_not = "expected 13 online_retail_*.csv.gz files in " + dir + ", found " +
+               std::to_string(files.size()) + "; skipping";
+    return {};
+  }
+  return files;
 }
 
 }  // namespace cjd::import::testing

@@ -26,6 +26,10 @@ struct Collected {
 Collected RunImport(const std::vector<std::string>& files, const std::string& map_spec,
                     const AssemblerOptions& options);
 
+// The 13 monthly .csv.gz files of the UCI Online Retail set, sorted; empty (with `*why_not`, a
+// message for GTEST_SKIP) when ../shared/datasets/online-retail is absent or incomplete.
+std::vector<std::string> UciFiles(std::string* why_not);
+
 // AssemblerOptions with currency GBP and source "test" (and Europe/London when `london`).
 AssemblerOptions TestOptions(bool london = true);
 
