@@ -60,16 +60,13 @@ class BatchQueue {
     closed_ = true;
     not_empty_.notify_all();
   }
-  // Stop now: returns the number of events still queued (they will not be sent).
-  int64_t Abort() {
+  // Stop now: queued batches are dropped, Push and Pop return at once from now on.
+  void Abort() {
     std::lock_guard<std::mutex> lock(mu_);
     aborted_ = true;
-    int64_t n = 0;
-    for (const Batch& b : queue_) n += static_cast<int64_t>(b.size());
     queue_.clear();
     not_empty_.notify_all();
     not_full_.notify_all();
-    return n;
   }
 
  private:
@@ -119,7 +116,6 @@ class ImportRun {
   int64_t accepted_ = 0, duplicates_ = 0, stored_ = 0, requests_ = 0, retries_ = 0;
   size_t rejected_count_ = 0;
   Status fatal_;
-  int64_t dropped_unsent_ = 0;  // queued events dropped after a fatal error
 };
 
 void ImportRun::Say(const std::string& line) {
@@ -172,7 +168,7 @@ void ImportRun::Sender() {
     }
     if (!r.status.ok()) {
       if (fatal_.ok()) fatal_ = r.status;
-      dropped_unsent_ += queue_.Abort();
+      queue_.Abort();  // the queued batches are not sent; the summary counts them as unsent
       err_ << std::flush;
       return;
     }
