@@ -21,11 +21,16 @@ bool IsDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// YYYY-MM-DD or YYYY-MM (the hub checks that the date exists).
+// YYYY-MM-DD or YYYY-MM with month 01..12 and day 01..31 (the hub checks the rest).
 bool IsDateOrMonth(const std::string& s) {
   if (s.size() != 7 && s.size() != 10) return false;
   if (!IsDigits(s.substr(0, 4)) || s[4] != '-' || !IsDigits(s.substr(5, 2))) return false;
-  return s.size() == 7 || (s[7] == '-' && IsDigits(s.substr(8, 2)));
+  const int month = std::stoi(s.substr(5, 2));
+  if (month < 1 || month > 12) return false;
+  if (s.size() == 7) return true;
+  if (s[7] != '-' || !IsDigits(s.substr(8, 2))) return false;
+  const int day = std::stoi(s.substr(8, 2));
+  return day >= 1 && day <= 31;
 }
 
 // A ratio: 2 to 4 decimals (trailing zeros beyond 2 dropped).

@@ -208,6 +208,10 @@ TEST(Report, UsageErrorsExit2BeforeAskingTheHub) {
   o.from = "2011/01/01";
   EXPECT_EQ(RunReport(o, out, err), 2);
   EXPECT_NE(err.str().find("--from"), std::string::npos) << err.str();
+  for (const char* bad : {"2011-13", "2011-00", "2011-02-32", "2011-1", "11-01-01"}) {
+    o.from = bad;
+    EXPECT_EQ(RunReport(o, out, err), 2) << bad;
+  }
   o.from = "";
   o.token = "";
   EXPECT_EQ(RunReport(o, out, err), 2);
