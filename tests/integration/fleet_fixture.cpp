@@ -257,7 +257,8 @@ std::vector<HubEventRow> ReadHubEvents(const fs::path& hub_db) {
   std::vector<std::string> problems;
   for (const auto& r : rows) {
     if (++count[r.event_id] == 2) problems.push_back("event " + r.event_id + " stored twice");
-    if (!seqs.emplace(r.source, r.seq).second) {
+    // Collect events carry no device sequence (NULL, read as 0).
+    if (r.seq != 0 && !seqs.emplace(r.source, r.seq).second) {
       problems.push_back("sequence " + std::to_string(r.seq) + " of " + r.source + " stored twice");
     }
   }
