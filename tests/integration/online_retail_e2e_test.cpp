@@ -1,0 +1,265 @@
+// The whole UCI Online Retail data set through the real programs: `cjdctl import` posts it to a
+// real cjd-hub's /v1/collect, the hub resolves the customers into profiles, and GET /v1/metrics
+// must equal an independent computation over the raw files made here, to the cent.
+// Skips with a message when ../shared/datasets/online-retail is absent.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "shared/event/decimal.h"
+#include "tests/integration/fleet_fixture.h"
+#include "tests/support/binaries.h"
+#include "tests/support/wait.h"
+#include "tests/tools/import/test_util.h"
+
+namespace cjd::itest {
+namespace {
+
+using json = nlohmann::json;
+
+std::vector<std::string> Fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      out.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+// The metric definitions of hub/projection/README.md, applied to the raw rows.
+struct Invoice {
+  std::string customer;  // first non-empty CustomerID
+  std::string month;     // of its first row (UK local time, as the file writes it)
+  std::string date;
+  int64_t sale_lines = 0;
+  DecimalSum gross{6}, returns{6};
+};
+
+struct Customer {
+  int64_t orders = 0;
+  DecimalSum gross{6}, returns{6};
+  std::string first_date;
+};
+
+std::string Money(const DecimalSum& s) { return s.ToString(2); }
+std::string Diff(const DecimalSum& a, const DecimalSum& b) {
+  DecimalSum d{6};
+  const Int128 v = a.mantissa() - b.mantissa();
+  // DecimalSum has no subtraction: rebuild the value from its mantissa.
+  Int128 rest = v;
+  const bool neg = rest < 0;
+  if (neg) rest = -rest;
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(rest % 10)));
+    rest /= 10;
+  } while (rest != 0);
+  while (digits.size() <= 6) digits.insert(digits.begin(), '0');
+  digits.insert(digits.size() - 6, ".");
+  EXPECT_TRUE(d.Add(*Decimal::Parse((neg ? "-" : "") + digits)).ok());
+  return d.ToString(2);
+}
+
+TEST(OnlineRetailEndToEnd, HubMetricsEqualAnIndependentComputation) {
+  std::string why_not;
+  const std::vector<std::string> files = import::testing::UciFiles(&why_not);
+  if (files.empty()) GTEST_SKIP() << why_not;
+  if (!Mosquitto::Available()) GTEST_SKIP() << Mosquitto::UnavailableReason();
+
+  // ---- independent computation over the raw files ----
+  std::map<std::string, Invoice> invoices;
+  std::set<std::string> bad;  // invoices with a negative price: left out whole by the importer
+  int64_t rows = 0;
+  std::vector<char> buf(1 << 16);
+  for (const std::string& file : files) {
+    gzFile f = gzopen(file.c_str(), "rb");
+    ASSERT_NE(f, nullptr) << file;
+    bool header = true;
+    while (gzgets(f, buf.data(), static_cast<int>(buf.size())) != nullptr) {
+      std::string line(buf.data());
+      if (!line.empty() && line.back() == '\n') line.pop_back();
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (header) {
+        header = false;
+        continue;
+      }
+      const std::vector<std::string> v = Fields(line);
+      ASSERT_EQ(v.size(), 8u) << line;
+      ++rows;
+      const int64_t qty = std::stoll(v[3]);
+      const Decimal price = *Decimal::Parse(v[5]);
+      if (price.is_negative()) {
+        bad.insert(v[0]);
+        continue;
+      }
+      Invoice& inv = invoices[v[0]];
+      if (inv.date.empty()) {
+        inv.date = v[4].substr(0, 10);
+        inv.month = v[4].substr(0, 7);
+      }
+      if (inv.customer.empty()) inv.customer = v[6];
+      if (qty > 0 && !price.is_zero()) {
+        ++inv.sale_lines;
+        ASSERT_TRUE(inv.gross.AddProduct(qty, price).ok());
+      } else if (qty < 0) {
+        ASSERT_TRUE(inv.returns.AddProduct(-qty, price).ok());
+      }
+    }
+    gzclose(f);
+  }
+  ASSERT_EQ(rows, 541'909);
+  std::map<std::string, Customer> customers;
+  DecimalSum all_gross{6}, all_returns{6};
+  int64_t all_orders = 0, anonymous_orders = 0;
+  struct Month {
+    std::set<std::string> customers;
+    int64_t orders = 0;
+    DecimalSum gross{6}, returns{6};
+  };
+  std::map<std::string, Month> months;
+  for (const auto& [id, inv] : invoices) {
+    if (bad.count(id)) continue;
+    ASSERT_TRUE(all_gross.Add(*Decimal::Parse(inv.gross.ToString(6))).ok());
+    ASSERT_TRUE(all_returns.Add(*Decimal::Parse(inv.returns.ToString(6))).ok());
+    if (inv.sale_lines > 0) ++all_orders;
+    if (inv.customer.empty()) {
+      if (inv.sale_lines > 0) ++anonymous_orders;
+      continue;
+    }
+    Customer& c = customers[inv.customer];
+    Month& m = months[inv.month];
+    ASSERT_TRUE(c.gross.Add(*Decimal::Parse(inv.gross.ToString(6))).ok());
+    ASSERT_TRUE(c.returns.Add(*Decimal::Parse(inv.returns.ToString(6))).ok());
+    ASSERT_TRUE(m.gross.Add(*Decimal::Parse(inv.gross.ToString(6))).ok());
+    ASSERT_TRUE(m.returns.Add(*Decimal::Parse(inv.returns.ToString(6))).ok());
+    if (inv.sale_lines > 0) {
+      ++c.orders;
+      ++m.orders;
+      m.customers.insert(inv.customer);
+      if (c.first_date.empty() || inv.date < c.first_date) c.first_date = inv.date;
+    }
+  }
+  int64_t n_customers = 0, n_orders = 0, repeat = 0;
+  DecimalSum gross{6}, returns{6};
+  std::map<std::string, int64_t> new_by_month;
+  std::vector<std::pair<std::string, std::string>> ranking;  // (gross at 6 decimals, id)
+  for (const auto& [id, c] : customers) {
+    ASSERT_TRUE(gross.Add(*Decimal::Parse(c.gross.ToString(6))).ok());
+    ASSERT_TRUE(returns.Add(*Decimal::Parse(c.returns.ToString(6))).ok());
+    if (c.orders == 0) continue;
+    ++n_customers;
+    n_orders += c.orders;
+    if (c.orders >= 2) ++repeat;
+    ++new_by_month[c.first_date.substr(0, 7)];
+    ranking.emplace_back(c.gross.ToString(6), id);
+  }
+  std::sort(ranking.begin(), ranking.end(), [](const auto& a, const auto& b) {
+    const Decimal x = *Decimal::Parse(a.first), y = *Decimal::Parse(b.first);
+    return y < x;
+  });
+
+  // ---- the real programs ----
+  Fleet fleet;
+  fleet.StartBroker();
+  fleet.InitHub();
+  std::string out;
+  ASSERT_EQ(cjd::testing::RunCommand({cjd::testing::CjdctlBinary(), "add-source", "--hub-dir",
+                                      fleet.hub_config().parent_path().string(), "--name", "uci"},
+                                     60s, &out),
+            0)
+      << out;
+  const std::string key = out.substr(out.find("cjds_"), 48);
+  fleet.StartHub();
+  std::vector<std::string> cmd = {cjd::testing::CjdctlBinary(), "import"};
+  cmd.insert(cmd.end(), files.begin(), files.end());
+  for (const char* a :
+       {"--hub", "", "--token", "", "--map",
+        "order_id=InvoiceNo,customer_id=CustomerID,occurred_at=InvoiceDate,sku=StockCode,"
+        "description=Description,quantity=Quantity,unit_price=UnitPrice,country=Country",
+        "--currency", "GBP", "--timezone", "Europe/London", "--source", "uci", "--quiet"}) {
+    cmd.emplace_back(a);
+  }
+  cmd[files.size() + 3] = "http://127.0.0.1:" + std::to_string(fleet.hub_port());
+  cmd[files.size() + 5] = key;
+  const int rc = cjd::testing::RunCommand(cmd, 300s, &out);
+  EXPECT_EQ(rc, 1) << "exit 1 expected: UCI's two negative-price rows are bad rows\n" << out;
+  EXPECT_NE(out.find("bad rows              2"), std::string::npos) << out;
+  ASSERT_TRUE(fleet.WaitHubEventsTotal(25'900, 120s)) << out;
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] { return fleet.HubStats()["projection"]["cursor"].get<int64_t>() >= 25'900; }, 120s));
+
+  HttpClient hub(fleet.hub_port(), 60s);
+  HttpResponse r = hub.Get("/v1/metrics?top=10", fleet.hub_token());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json m = r.Json();
+  EXPECT_EQ(m["currency"], "GBP");
+  EXPECT_EQ(m["customers"], n_customers);
+  EXPECT_EQ(m["orders"], n_orders);
+  EXPECT_EQ(m["revenue_gross"], Money(gross));
+  EXPECT_EQ(m["revenue_net"], Diff(gross, returns));
+  EXPECT_EQ(m["repeat_customers"], repeat);
+  EXPECT_DOUBLE_EQ(m["repeat_purchase_rate"].get<double>(),
+                   static_cast<double>(repeat) / static_cast<double>(n_customers));
+  EXPECT_DOUBLE_EQ(m["purchase_frequency"].get<double>(),
+                   static_cast<double>(n_orders) / static_cast<double>(n_customers));
+  EXPECT_EQ(m["new_customers"], n_customers);
+  EXPECT_EQ(m["store_totals"]["orders"], all_orders);
+  EXPECT_EQ(m["store_totals"]["anonymous_orders"], anonymous_orders);
+  EXPECT_EQ(m["store_totals"]["revenue_gross"], Money(all_gross));
+  EXPECT_EQ(m["store_totals"]["revenue_net"], Diff(all_gross, all_returns));
+  ASSERT_EQ(m["monthly"].size(), months.size());
+  size_t i = 0;
+  for (const auto& [month, mm] : months) {
+    const json& got = m["monthly"][i++];
+    EXPECT_EQ(got["month"], month);
+    EXPECT_EQ(got["customers"], static_cast<int64_t>(mm.customers.size())) << month;
+    EXPECT_EQ(got["orders"], mm.orders) << month;
+    EXPECT_EQ(got["revenue_gross"], Money(mm.gross)) << month;
+    EXPECT_EQ(got["revenue_net"], Diff(mm.gross, mm.returns)) << month;
+    EXPECT_EQ(got["new_customers"], new_by_month[month]) << month;
+  }
+  ASSERT_EQ(m["top_customers"].size(), 10u);
+  for (size_t k = 0; k < 10; ++k) {
+    const json& t = m["top_customers"][k];
+    EXPECT_EQ(t["identifiers"][0]["value"], ranking[k].second) << k;
+    EXPECT_EQ(t["revenue_gross"], Decimal::Parse(ranking[k].first)->RoundHalfEven(2).ToString())
+        << k;
+    EXPECT_EQ(t["orders"], customers[ranking[k].second].orders) << k;
+  }
+  // One customer's profile agrees with the same computation.
+  const std::string top_id = ranking[0].second;
+  r = hub.Get("/v1/profiles?identifier=customer_id:" + top_id, fleet.hub_token());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json p = r.Json();
+  EXPECT_EQ(p["traits"]["orders"], customers[top_id].orders);
+  EXPECT_EQ(p["traits"]["revenue_gross"], Money(customers[top_id].gross));
+  EXPECT_EQ(p["traits"]["revenue_net"], Diff(customers[top_id].gross, customers[top_id].returns));
+  EXPECT_EQ(p["traits"]["rfm"]["monetary"], 5);
+
+  // Importing again adds nothing and changes no figure.
+  EXPECT_EQ(cjd::testing::RunCommand(cmd, 300s, &out), 1) << out;
+  EXPECT_EQ(fleet.HubEventsTotal(), 25'900);
+  r = hub.Get("/v1/metrics?top=10", fleet.hub_token());
+  json again = r.Json();
+  again.erase("projection_cursor");
+  json before = m;
+  before.erase("projection_cursor");
+  EXPECT_EQ(again, before);
+}
+
+}  // namespace
+}  // namespace cjd::itest
