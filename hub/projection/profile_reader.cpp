@@ -32,8 +32,14 @@ bool IsDateParam(const std::string& s) {
     }
     return true;
   };
-  if (s.size() == 7) return digits(0, 4) && s[4] == '-' && digits(5, 2);
-  if (s.size() == 10) return digits(0, 4) && s[4] == '-' && digits(5, 2) && s[7] == '-' && digits(8, 2);
+  auto number = [&](size_t from, size_t n) { return std::stoi(s.substr(from, n)); };
+  if (s.size() == 7 && digits(0, 4) && s[4] == '-' && digits(5, 2)) {
+    return number(5, 2) >= 1 && number(5, 2) <= 12;
+  }
+  if (s.size() == 10 && digits(0, 4) && s[4] == '-' && digits(5, 2) && s[7] == '-' &&
+      digits(8, 2)) {
+    return number(5, 2) >= 1 && number(5, 2) <= 12 && number(8, 2) >= 1 && number(8, 2) <= 31;
+  }
   return false;
 }
 

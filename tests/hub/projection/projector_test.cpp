@@ -259,6 +259,10 @@ TEST_F(ProjectorTest, MetricsFollowTheDefinitions) {
   MetricsQuery bad;
   bad.from = "2011/02";
   EXPECT_EQ(reader_->Metrics(bad).status().field(), "from");
+  bad.from = "2011-13";
+  EXPECT_EQ(reader_->Metrics(bad).status().field(), "from");
+  bad.from = "2011-02-32";
+  EXPECT_EQ(reader_->Metrics(bad).status().field(), "from");
 }
 
 TEST_F(ProjectorTest, DeletingTheProjectionRebuildsTheSameFromTheLog) {
