@@ -13,7 +13,9 @@
 #      agents' HTTP API and shows them arrive at the hub;
 #   5. stops the broker for a while and keeps selling: the agents buffer in their SQLite outboxes;
 #      brings the broker back and shows the catch-up, until the hub holds every accepted event;
-#   6. prints a summary with ready-to-paste curl lines, then keeps everything running until
+#   6. registers a web shop as a collect source and posts a visit, a login and an online order for
+#      a loyalty customer: shows the one profile the hub made of store and web, and the metrics;
+#   7. prints a summary with ready-to-paste curl lines, then keeps everything running until
 #      Ctrl-C, and then stops what it started and removes the temporary directory.
 #
 # Options and environment:
@@ -274,7 +276,7 @@ BEGIN {
     ts = day "T" hms(t) tz
     c = pick(160)                                        # the chain has 160 regular customers
     lid = sprintf("L%06d", 100000 + c)
-    em = first[(c - 1) % nfirst + 1] "." last[int((c - 1) / nfirst) % nlast + 1] "@example.com"
+    em = first[(c - 1) % nfirst + 1] "." last[int((c - 1) / nfirst) % nlast + 1] "@mail.cjd-demo.net"
     if (e > 1) printf ","
     if (kind == "kiosk") {
       nscan++
@@ -561,6 +563,40 @@ wait_delivered "$CATCHUP_TIMEOUT_S"
 CATCHUP_S=$DELIVERY_S
 ok "caught up: all $TOTAL events at the hub ${CATCHUP_S} s after the broker came back"
 
+section "Customers: one profile from store and web, and the value metrics"
+WEB_KEY=$("$CTL_BIN" add-source --hub-dir "$T/hub" --name webshop 2>>"$T/logs/cjdctl.log") \
+  || die "cjdctl add-source failed" "$T/logs/cjdctl.log"
+ok "cjdctl add-source --name webshop: a key for the web shop's POST /v1/collect"
+info "the web shop reports a visit, a cart, a login that links the visitor to loyalty card"
+info "L100001 (the same person as in the stores) and an online order:"
+WEB_EVENTS=$(cat <<JSON
+[{"type":"page_view","occurred_at":"${DAY}T19:02:00$TZOFF","customer":{"anonymous_id":"web-7f3a"},"properties":{"url":"/candles"}},
+ {"type":"add_to_cart","occurred_at":"${DAY}T19:04:10$TZOFF","customer":{"anonymous_id":"web-7f3a"},"properties":{"sku":"CND-014","quantity":2}},
+ {"type":"identify","occurred_at":"${DAY}T19:05:00$TZOFF","customer":{"anonymous_id":"web-7f3a","loyalty_id":"L100001","email":"Anna.Meyer@mail.cjd-demo.net"},"attributes":{"first_name":"Anna","newsletter":true}},
+ {"type":"order_completed","occurred_at":"${DAY}T19:06:30$TZOFF","customer":{"email":"anna.meyer@mail.cjd-demo.net"},"order":{"order_id":"WEB-1001","currency":"EUR","items":[{"sku":"CND-014","quantity":2,"unit_price":"12.10","category":"candles"}]}}]
+JSON
+)
+code=$("${CURL[@]}" -o "$T/logs/collect.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $WEB_KEY" \
+       -H 'Content-Type: application/json' --data-binary "$WEB_EVENTS" "http://127.0.0.1:$HUB_PORT/v1/collect" || true)
+[ "$code" = "202" ] || die "POST /v1/collect answered HTTP ${code:-none}: $(head -c 400 "$T/logs/collect.json")" "${LOG[hub]}"
+ok "POST /v1/collect: $(jq -c '{accepted, duplicates}' "$T/logs/collect.json")"
+projected() {
+  hub_get /v1/stats | jq -e '.projection.events_applied + .projection.quarantined_events >= .events_total' >/dev/null 2>&1
+}
+wait_for "the hub's projection catching up" 30 hub projected
+PROFILE=$(hub_get "/v1/profiles?identifier=loyalty_id:L100001&events_limit=3") || die "GET /v1/profiles failed" "${LOG[hub]}"
+info "GET /v1/profiles?identifier=loyalty_id:L100001 (identifiers, traits, latest events):"
+jq -r '"profile \(.profile_id): \(.attributes | tojson)",
+       "identifiers: \([.identifiers[] | "\(.type)=\(.value)"] | join(", "))",
+       "traits: orders \(.traits.orders), gross \(.traits.revenue_gross), net \(.traits.revenue_net), AOV \(.traits.average_order_value), channels \(.traits.channels | join("+")), loyalty scans \(.traits.loyalty_scans), favourite \(.traits.favourite_category // "-") at \(.traits.favourite_store // "-"), RFM \(.traits.rfm.score // "-")",
+       "latest: \([.events[].event.type] | join(", "))"' <<<"$PROFILE" | sed 's/^/     /'
+jq -e '.traits.channels | index("web") and length >= 2' <<<"$PROFILE" >/dev/null \
+  || die "the web events did not join the store customer's profile" "${LOG[hub]}"
+ok "store and web activity are one customer"
+info "cjdctl report (GET /v1/metrics; definitions in hub/projection/README.md):"
+"$CTL_BIN" report --hub "http://127.0.0.1:$HUB_PORT" --token "$HUB_TOKEN" --top 5 2>&1 | sed 's/^/     /' \
+  || die "cjdctl report failed" "${LOG[hub]}"
+
 section "Summary"
 STATS=$(hub_get /v1/stats) || die "GET /v1/stats failed" "${LOG[hub]}"
 FLEET=$(hub_get /v1/devices) || die "GET /v1/devices failed" "${LOG[hub]}"
@@ -583,6 +619,7 @@ info "${BOLD}hub${OFF}: events_total $ev_total (transaction $ev_tx, loyalty_scan
 info "     rejected by reason: $(jq -c '.rejected_by_reason' <<<"$STATS")"
 info "demo: $TOTAL events accepted by the agents ($TOTAL_TX transactions of which $TOTAL_RET returns, $TOTAL_SCAN loyalty scans),"
 info "      $((TOTAL - BEFORE_OUTAGE)) of them during the outage; net sales EUR $(printf '%d.%02d' $((NET_CENTS / 100)) $((NET_CENTS % 100)))"
+ev_total=$((ev_total - 4))   # the web shop's four events
 if [ "$ev_total" = "$TOTAL" ] && [ "$ev_tx" = "$TOTAL_TX" ] && [ "$ev_scan" = "$TOTAL_SCAN" ] && [ "$rej_total" = "0" ] && [ "$FAILED" = "0" ]; then
   ok "every accepted event reached the hub exactly once"
 else
@@ -594,6 +631,8 @@ echo
 info "${BOLD}Try it${OFF} (everything listens on 127.0.0.1 only):"
 info "  hub stats:    curl -s -H 'Authorization: Bearer $HUB_TOKEN' http://127.0.0.1:$HUB_PORT/v1/stats | jq"
 info "  hub fleet:    curl -s -H 'Authorization: Bearer $HUB_TOKEN' http://127.0.0.1:$HUB_PORT/v1/devices | jq"
+info "  a customer:   curl -s -H 'Authorization: Bearer $HUB_TOKEN' 'http://127.0.0.1:$HUB_PORT/v1/profiles?identifier=loyalty_id:L100042' | jq"
+info "  metrics:      $CTL_BIN report --hub http://127.0.0.1:$HUB_PORT --token $HUB_TOKEN"
 for dev in "${DEVICES[@]}"; do
   info "$(printf '  %-8s      curl -s http://127.0.0.1:%s/v1/status | jq' "$dev" "${APORT[$dev]}")"
 done

@@ -167,7 +167,8 @@ Result<json> ProfileReader::Traits(int64_t profile_id, int64_t now_ms) {
       last_order_ms ? json((now_ms - *last_order_ms) / 86'400'000) : json(nullptr);
 
   auto fav = db_->Prepare(
-      "SELECT store_id FROM orders WHERE profile_id = ?1 AND sale_lines > 0 GROUP BY store_id "
+      "SELECT store_id FROM orders WHERE profile_id = ?1 AND sale_lines > 0 AND store_id != '' "
+      "GROUP BY store_id "
       "ORDER BY count(*) DESC, max(occurred_at_ms) DESC LIMIT 1");
   if (!fav.ok()) return fav.status();
   fav->Bind(1, profile_id);
