@@ -127,6 +127,18 @@ std::string ToCanonicalJson(const Event& e) {
     out += ",\"attributes\":";
     out += e.attributes;
   }
+  if (e.marketing_consent.has_value()) {
+    out += *e.marketing_consent ? ",\"consent\":{\"marketing\":true}"
+                                : ",\"consent\":{\"marketing\":false}";
+  }
+  if (!e.offer_ids.empty()) {
+    out += ",\"offer_ids\":[";
+    for (size_t i = 0; i < e.offer_ids.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      AppendString(&out, e.offer_ids[i]);
+    }
+    out.push_back(']');
+  }
   out.push_back('}');
   return out;
 }

@@ -323,6 +323,8 @@ const char* DefaultChannel(EventType t) {
     case EventType::kEmailOpened:
     case EventType::kEmailClicked: return "email";
     case EventType::kSupportContact: return "support";
+    case EventType::kConsentUpdate:
+    case EventType::kOfferImpression: return "store";
     default: return "web";
   }
 }
@@ -370,6 +372,8 @@ std::string_view EventTypeName(EventType t) {
     case EventType::kEmailOpened: return "email_opened";
     case EventType::kEmailClicked: return "email_clicked";
     case EventType::kSupportContact: return "support_contact";
+    case EventType::kConsentUpdate: return "consent_update";
+    case EventType::kOfferImpression: return "offer_impression";
   }
   return "unknown";
 }
@@ -392,7 +396,7 @@ Result<Event> ValidateEvent(const nlohmann::json& j, EventTypeSet allowed) {
   if (!j.is_object()) return Status::Invalid("must be an event object" + Got(j));
   CJD_RETURN_IF_ERROR(CheckKnownFields(j, {"schema", "type", "event_id", "occurred_at", "store_id",
                                            "channel", "customer", "order", "properties",
-                                           "attributes"}));
+                                           "attributes", "consent", "offer_ids"}));
   Event e;
   if (const json* schema = Member(j, "schema")) {
     if (!schema->is_number_integer() || *schema != 1) {
@@ -407,7 +411,8 @@ Result<Event> ValidateEvent(const nlohmann::json& j, EventTypeSet allowed) {
     return Status::Invalid(AllowedTypesText(allowed), "type");
   }
   e.type = *t;
-  const bool pos_type = e.type == EventType::kTransaction || e.type == EventType::kLoyaltyScan;
+  const bool pos_type = e.type == EventType::kTransaction || e.type == EventType::kLoyaltyScan ||
+                        e.type == EventType::kOfferImpression;
 
   CJD_RETURN_IF_ERROR(ReadString(j, "event_id", false, 1, 128, &e.event_id));
   for (const char c : e.event_id) {
@@ -438,8 +443,42 @@ Result<Event> ValidateEvent(const nlohmann::json& j, EventTypeSet allowed) {
     }
   }
 
-  if (e.type == EventType::kIdentify && !e.customer.has_value()) {
-    return Status::Invalid("is required for identify", "customer");
+  if ((e.type == EventType::kIdentify || e.type == EventType::kConsentUpdate) &&
+      !e.customer.has_value()) {
+    return Status::Invalid("is required for " + std::string(EventTypeName(e.type)), "customer");
+  }
+  const json* consent = Member(j, "consent");
+  if (e.type == EventType::kConsentUpdate) {
+    if (consent == nullptr) return Status::Invalid("is required for consent_update", "consent");
+    if (!consent->is_object()) return Status::Invalid("must be an object" + Got(*consent), "consent");
+    CJD_RETURN_IF_ERROR(CheckKnownFields(*consent, {"marketing"}).WithFieldPrefix("consent"));
+    const json* m = Member(*consent, "marketing");
+    if (m == nullptr) return Status::Invalid("is required", "consent.marketing");
+    if (!m->is_boolean()) return Status::Invalid("must be true or false" + Got(*m), "consent.marketing");
+    e.marketing_consent = m->get<bool>();
+  } else if (consent != nullptr) {
+    return Status::Invalid("only allowed for consent_update", "consent");
+  }
+  const json* offers = Member(j, "offer_ids");
+  if (e.type == EventType::kOfferImpression) {
+    if (offers == nullptr) return Status::Invalid("is required for offer_impression", "offer_ids");
+    if (!offers->is_array()) return Status::Invalid("must be an array" + Got(*offers), "offer_ids");
+    if (offers->empty() || offers->size() > 50) {
+      return Status::Invalid("must hold 1 to 50 offer ids", "offer_ids");
+    }
+    for (size_t i = 0; i < offers->size(); ++i) {
+      const json& id = (*offers)[i];
+      const std::string path = "offer_ids[" + std::to_string(i) + "]";
+      if (!IsPlainString(id)) return Status::Invalid("must be a string" + Got(id), path);
+      const auto& s = id.get_ref<const std::string&>();
+      if (s.empty() || s.size() > 64) return Status::Invalid("must have 1 to 64 characters", path);
+      for (const char c : s) {
+        if (!IsIdChar(c)) return Status::Invalid("must contain only letters, digits and . _ : -", path);
+      }
+      e.offer_ids.push_back(s);
+    }
+  } else if (offers != nullptr) {
+    return Status::Invalid("only allowed for offer_impression", "offer_ids");
   }
 
   const json* order = Member(j, "order");

@@ -1,7 +1,8 @@
 // Event schema v1: the unit that flows from the POS through the agent's outbox to the hub.
 //
 // Contract (keep stable; extend only by adding optional fields or new types):
-//   type         one of EventType below: from the POS "transaction" | "loyalty_scan"; from the
+//   type         one of EventType below: from the POS "transaction" | "loyalty_scan" |
+//                "consent_update" | "offer_impression"; from the
 //                hub's collect API also "identify", "page_view", "product_view",
 //                "add_to_cart", "remove_from_cart", "checkout_started", "order_completed",
 //                "email_opened", "email_clicked", "support_contact". Each entry point names the
@@ -27,6 +28,10 @@
 //   attributes   identify only, optional object: profile attributes to set. Keys 1..64 of
 //                [a-z0-9_]; values string (<= 1024 chars), number, true/false, or null (unset);
 //                at most 200 keys
+//   consent      consent_update only, required: {"marketing": true|false}
+//   offer_ids    offer_impression only, required: 1..50 offer ids (1..64 of [A-Za-z0-9._:-]),
+//                best first, as shown; the customer (loyalty_id) is optional (an unknown
+//                customer sees the store's general offers)
 //   schema       optional, must be 1
 // Unknown fields are rejected (a misspelt optional field must not vanish silently).
 #pragma once
@@ -58,12 +63,15 @@ enum class EventType : uint8_t {
   kEmailOpened = 10,
   kEmailClicked = 11,
   kSupportContact = 12,
+  kConsentUpdate = 13,    // a customer's marketing consent, from any source
+  kOfferImpression = 14,  // offers shown to a customer (a kiosk agent records them)
 };
 inline constexpr EventType kAllEventTypeList[] = {
     EventType::kTransaction,    EventType::kLoyaltyScan,     EventType::kIdentify,
     EventType::kPageView,       EventType::kProductView,     EventType::kAddToCart,
     EventType::kRemoveFromCart, EventType::kCheckoutStarted, EventType::kOrderCompleted,
-    EventType::kEmailOpened,    EventType::kEmailClicked,    EventType::kSupportContact};
+    EventType::kEmailOpened,    EventType::kEmailClicked,    EventType::kSupportContact,
+    EventType::kConsentUpdate,  EventType::kOfferImpression};
 
 // A set of event types (bit i = EventType value i).
 using EventTypeSet = uint32_t;
@@ -75,7 +83,8 @@ inline constexpr EventTypeSet kAllEventTypes = [] {
 }();
 // What a POS terminal or kiosk sends to its agent.
 inline constexpr EventTypeSet kPosEventTypes =
-    TypeBit(EventType::kTransaction) | TypeBit(EventType::kLoyaltyScan);
+    TypeBit(EventType::kTransaction) | TypeBit(EventType::kLoyaltyScan) |
+    TypeBit(EventType::kConsentUpdate) | TypeBit(EventType::kOfferImpression);
 // What the hub's POST /v1/collect takes: every type (a store system may post a sale directly).
 inline constexpr EventTypeSet kCollectEventTypes = kAllEventTypes;
 
@@ -137,6 +146,8 @@ struct Event {
   std::optional<Order> order;    // present iff HasOrder(type)
   std::string properties;        // canonical JSON object text, empty when absent
   std::string attributes;        // identify only: canonical JSON object text, empty when absent
+  std::optional<bool> marketing_consent;  // consent_update only
+  std::vector<std::string> offer_ids;     // offer_impression only
 };
 
 // Validates one event object (from ParseJsonExact). On failure the Status is kInvalid with

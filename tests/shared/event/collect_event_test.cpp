@@ -36,7 +36,7 @@ TEST(CollectTypes, EveryTypeHasANameThatRoundTrips) {
     EXPECT_NE(kAllEventTypes & TypeBit(t), 0u);
     ++n;
   }
-  EXPECT_EQ(n, 12);
+  EXPECT_EQ(n, 14);
   EXPECT_EQ(EventTypeName(EventType::kOrderCompleted), "order_completed");
   EXPECT_EQ(EventTypeName(EventType::kSupportContact), "support_contact");
   EXPECT_TRUE(HasOrder(EventType::kOrderCompleted));
@@ -129,7 +129,9 @@ TEST(CollectTypes, PropertiesMustBeABoundedObject) {
 
 TEST(CollectTypes, TheAgentRefusesCollectTypes) {
   const json view = J(R"({"type":"page_view","occurred_at":"2026-11-23T10:00:00Z"})");
-  ExpectInvalid(view, "type", "must be one of: transaction, loyalty_scan", kPosEventTypes);
+  ExpectInvalid(view, "type",
+                "must be one of: transaction, loyalty_scan, consent_update, offer_impression",
+                kPosEventTypes);
   Result<std::vector<Event>> body = ValidateEventBody(json::array({view}), 10, kPosEventTypes);
   ASSERT_FALSE(body.ok());
   EXPECT_EQ(body.status().field(), "[0].type");
@@ -152,6 +154,42 @@ TEST(CollectTypes, CanonicalJsonRoundTripsEveryNewField) {
   EXPECT_EQ(back->customer->anonymous_id, "ck-9");
   EXPECT_EQ(back->properties, R"({"campaign":"winter","price":19.90})");
   EXPECT_EQ(back->attributes, R"({"tier":"gold"})");
+}
+
+TEST(CollectTypes, ConsentUpdateCarriesTheMarketingChoice) {
+  Result<Event> e = ValidateEvent(J(R"({"type":"consent_update","occurred_at":"2026-11-23T10:00:00Z",
+      "customer":{"loyalty_id":"L-1"},"consent":{"marketing":false}})"), kPosEventTypes);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->marketing_consent, false);
+  Result<Event> back = EventFromCanonical(ToCanonicalJson(*e));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->marketing_consent, false);
+  ExpectInvalid(J(R"({"type":"consent_update","occurred_at":"2026-11-23T10:00:00Z",
+      "customer":{"loyalty_id":"L-1"}})"), "consent", "is required for consent_update");
+  ExpectInvalid(J(R"({"type":"consent_update","occurred_at":"2026-11-23T10:00:00Z",
+      "customer":{"loyalty_id":"L-1"},"consent":{"marketing":"yes"}})"), "consent.marketing",
+                "must be true or false");
+  ExpectInvalid(J(R"({"type":"consent_update","occurred_at":"2026-11-23T10:00:00Z",
+      "consent":{"marketing":true}})"), "customer", "is required for consent_update");
+  ExpectInvalid(J(R"({"type":"page_view","occurred_at":"2026-11-23T10:00:00Z",
+      "consent":{"marketing":true}})"), "consent", "only allowed for consent_update");
+}
+
+TEST(CollectTypes, OfferImpressionListsTheOffersShown) {
+  Result<Event> e = ValidateEvent(J(R"({"type":"offer_impression","occurred_at":"2026-11-23T10:00:00Z",
+      "store_id":"s1","customer":{"loyalty_id":"L-1"},"offer_ids":["o-2","o-1"]})"), kPosEventTypes);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->offer_ids, (std::vector<std::string>{"o-2", "o-1"}));
+  EXPECT_EQ(e->channel, "store");
+  Result<Event> back = EventFromCanonical(ToCanonicalJson(*e));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->offer_ids, e->offer_ids);
+  ExpectInvalid(J(R"({"type":"offer_impression","occurred_at":"2026-11-23T10:00:00Z",
+      "store_id":"s1","offer_ids":[]})"), "offer_ids", "1 to 50");
+  ExpectInvalid(J(R"({"type":"offer_impression","occurred_at":"2026-11-23T10:00:00Z",
+      "store_id":"s1","offer_ids":["a b"]})"), "offer_ids[0]", "only letters");
+  ExpectInvalid(J(R"({"type":"offer_impression","occurred_at":"2026-11-23T10:00:00Z",
+      "offer_ids":["a"]})"), "store_id", "is required");
 }
 
 }  // namespace
