@@ -84,7 +84,8 @@ Result<FrameHeader> ParseHeader(std::string_view frame) {
   const uint8_t kind = static_cast<uint8_t>(frame[4]);
   if (kind != static_cast<uint8_t>(FrameKind::kEventBatch) &&
       kind != static_cast<uint8_t>(FrameKind::kAck) &&
-      kind != static_cast<uint8_t>(FrameKind::kStatus)) {
+      kind != static_cast<uint8_t>(FrameKind::kStatus) &&
+      kind != static_cast<uint8_t>(FrameKind::kOfferUpdate)) {
     return Status::Invalid("unknown frame kind " + std::to_string(kind));
   }
   const uint8_t flags = static_cast<uint8_t>(frame[5]);

@@ -28,6 +28,8 @@ enum class FrameKind : uint8_t {
   kEventBatch = 1,  // device -> hub: events [first_seq, last_seq] (see batch_codec.h)
   kAck = 2,         // hub -> device: everything up to last_seq is committed at the hub
   kStatus = 3,      // device -> hub: heartbeat / last-will JSON; first_seq = last_seq = 0
+  kOfferUpdate = 4, // hub -> device: offer cache update, first_seq = last_seq = its version
+                    //   (see offer_update.h)
 };
 
 struct FrameHeader {
