@@ -73,5 +73,16 @@ TEST(SegmentBuiltin, MatchTheirDefinitionsOnEveryScore) {
   }
 }
 
+TEST(SegmentBuiltin, LeaveOnlyPromisingScoresUncovered) {
+  for (int r = 1; r <= 5; ++r) {
+    for (int f = 1; f <= 5; ++f) {
+      for (int m = 1; m <= 5; ++m) {
+        const bool promising = r >= 4 && f >= 2 && f <= 3;
+        EXPECT_EQ(MembershipOf(Rfm(r, f, m)).empty(), promising) << r << f << m;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cjd::hub::segments
