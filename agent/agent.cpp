@@ -13,6 +13,10 @@ Status Agent::Start() {
   auto keys = DeviceSessionKeys(config_.device_keys, config_.hub_public_key, config_.key_id);
   if (!keys.ok()) return keys.status();
 
+  auto offers = OfferCache::Open(config_.offers_path);
+  if (!offers.ok()) return offers.status();
+  offers_ = std::move(*offers);
+
   auto store = OutboxStore::Open(config_.outbox_path);
   if (!store.ok()) return store.status();
   auto reader = OutboxReader::Open(config_.outbox_path);
@@ -22,10 +26,11 @@ Status Agent::Start() {
   writer_->Start();
 
   uplink_ = std::make_unique<Uplink>(config_, writer_.get(), std::move(*reader), *keys, clock_);
+  uplink_->SetOfferCache(offers_.get());
   writer_->SetOnCommit([u = uplink_.get()] { u->Wake(); });
   CJD_RETURN_IF_ERROR(uplink_->Start());
 
-  api_ = std::make_unique<AgentApi>(config_, writer_.get(), uplink_.get(), clock_);
+  api_ = std::make_unique<AgentApi>(config_, writer_.get(), uplink_.get(), clock_, offers_.get());
   http::ServerOptions options;
   options.listen = config_.listen;
   options.threads = config_.http_threads;
@@ -36,9 +41,11 @@ Status Agent::Start() {
       });
   CJD_RETURN_IF_ERROR(server_->Start());
   const auto c = writer_->Stats().counters;
-  spdlog::info("agent {} (store {}, {}) listening on {}:{}; outbox {} holds {} events, last seq {}",
+  spdlog::info("agent {} (store {}, {}) listening on {}:{}; outbox {} holds {} events, last seq {}; "
+               "offers version {}",
                config_.device_id, config_.store_id, config_.kind, config_.listen.host,
-               server_->port(), config_.outbox_path, c.backlog, c.last_seq);
+               server_->port(), config_.outbox_path, c.backlog, c.last_seq,
+               offers_->applied_version());
   return Status::Ok();
 }
 
@@ -50,6 +57,7 @@ void Agent::Stop() {
   api_.reset();
   uplink_.reset();
   writer_.reset();
+  offers_.reset();
 }
 
 }  // namespace cjd::agent

@@ -1,5 +1,7 @@
 #include "agent/config/agent_config.h"
 
+#include <filesystem>
+
 #include "shared/protocol/topics.h"
 
 namespace cjd::agent {
@@ -37,6 +39,12 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.outbox_path = r.Path("outbox.path", "outbox.db");
   c.budget_bytes = r.Int("outbox.budget_bytes", c.budget_bytes, 64 << 10, 1ll << 40);
   c.dedupe_window_hours = r.Int("outbox.dedupe_window_hours", c.dedupe_window_hours, 1, 24 * 365);
+  c.offers_path = r.Path("offers.path", "");
+  if (c.offers_path.empty())
+    c.offers_path = (std::filesystem::path(c.outbox_path).parent_path() / (c.device_id + ".offers.db"))
+                        .string();
+  c.max_pending_impressions =
+      r.Int("offers.max_pending_impressions", c.max_pending_impressions, 1, 1'000'000);
   c.batch_max_events = r.Int("uplink.batch_max_events", c.batch_max_events, 1, 100000);
   c.batch_max_bytes = r.Int("uplink.batch_max_bytes", c.batch_max_bytes, 1024, 64ll << 20);
   c.max_in_flight = r.Int("uplink.max_in_flight", c.max_in_flight, 1, 1024);

@@ -35,6 +35,10 @@ struct AgentConfig {
   std::string outbox_path;           // SQLite file
   int64_t budget_bytes = 256ll << 20;
   int64_t dedupe_window_hours = 168; // how long accepted event ids are remembered after the ack
+  // [offers]
+  std::string offers_path;           // SQLite file of the offer cache; default
+                                     // "{device_id}.offers.db" beside the outbox
+  int64_t max_pending_impressions = 1000;  // impressions queued for the outbox; more are dropped
   // [uplink]
   int64_t batch_max_events = 2000;
   int64_t batch_max_bytes = 1 << 20;

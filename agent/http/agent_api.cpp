@@ -6,6 +6,7 @@
 #include "shared/event/event.h"
 #include "shared/event/json_exact.h"
 #include "shared/protocol/keys.h"
+#include "shared/protocol/offer_update.h"
 
 namespace cjd::agent {
 
@@ -19,6 +20,16 @@ void AgentApi::Handle(http::Request&& req, http::Responder respond) {
     respond({200, StatusJson(uplink_->Snapshot(true))});
     return;
   }
+  if (req.path == "/v1/offers" && offers_ != nullptr) {
+    if (req.method != "GET") return respond(http::JsonError(405, "method_not_allowed", "use GET"));
+    if (!TokensEqual(req.BearerToken(), config_.token)) {
+      http::Response r = http::JsonError(401, "unauthorized",
+                                         "missing or invalid bearer token (Authorization: Bearer TOKEN)");
+      r.headers["WWW-Authenticate"] = "Bearer";
+      return respond(std::move(r));
+    }
+    return GetOffers(req, respond);
+  }
   if (req.path == "/v1/events") {
     if (req.method != "POST")
       return respond(http::JsonError(405, "method_not_allowed", "use POST"));
@@ -31,6 +42,59 @@ void AgentApi::Handle(http::Request&& req, http::Responder respond) {
     return PostEvents(std::move(req), std::move(respond));
   }
   respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
+}
+
+void AgentApi::GetOffers(const http::Request& req, const http::Responder& respond) {
+  std::string loyalty_id;
+  if (auto it = req.query.find("loyalty_id"); it != req.query.end()) {
+    loyalty_id = it->second;
+    if (!IsValidLoyaltyId(loyalty_id)) {
+      return respond(http::JsonError(
+          400, "invalid", "must be 1-64 characters without control characters", "loyalty_id"));
+    }
+  }
+  const int64_t now = clock_->NowMillis();
+  std::vector<OfferView> offers = offers_->Lookup(loyalty_id, now);
+  nlohmann::json list = nlohmann::json::array();
+  for (const OfferView& o : offers) {
+    list.push_back(
+        {{"id", o.id}, {"title", o.title}, {"text", o.text}, {"valid_until", o.valid_until}});
+  }
+  nlohmann::json body;
+  body["offers"] = std::move(list);
+  respond({200, body.dump()});
+  if (!offers.empty()) RecordImpression(loyalty_id, offers, now);
+}
+
+void AgentApi::RecordImpression(const std::string& loyalty_id,
+                                const std::vector<OfferView>& offers, int64_t now_ms) {
+  if (pending_impressions_.fetch_add(1) >= config_.max_pending_impressions) {
+    pending_impressions_.fetch_sub(1);
+    offers_->CountImpression(false);
+    return;
+  }
+  nlohmann::json j;
+  j["type"] = "offer_impression";
+  j["event_id"] = NewEventId(now_ms);
+  j["occurred_at"] = FormatRfc3339(now_ms);
+  j["store_id"] = config_.store_id;
+  if (!loyalty_id.empty()) j["customer"] = {{"loyalty_id", loyalty_id}};
+  nlohmann::json ids = nlohmann::json::array();
+  for (size_t i = 0; i < offers.size() && i < 50; ++i) ids.push_back(offers[i].id);
+  j["offer_ids"] = std::move(ids);
+  auto event = ValidateEvent(j, kPosEventTypes);
+  if (!event.ok()) {  // cannot happen with validated ids; never fail the kiosk for it
+    pending_impressions_.fetch_sub(1);
+    offers_->CountImpression(false);
+    return;
+  }
+  std::vector<PendingEvent> pending;
+  pending.push_back(PendingEvent{event->event_id, static_cast<uint8_t>(event->type),
+                                 event->occurred_at_ms, ToCanonicalJson(*event)});
+  writer_->Submit(std::move(pending), [this](AppendResult r) {
+    offers_->CountImpression(r.status.ok());
+    pending_impressions_.fetch_sub(1);
+  });
 }
 
 void AgentApi::PostEvents(http::Request&& req, http::Responder respond) {

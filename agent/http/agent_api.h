@@ -1,11 +1,17 @@
 // The agent's local HTTP API for POS and kiosk software.
 //
 //   POST /v1/events   Bearer token. One event object or an array. 202 once durable.
+//   GET  /v1/offers   Bearer token. ?loyalty_id=ID (optional). The kiosk's offers, best first,
+//                     from the in-memory OfferCache (works with broker and hub down). A non-empty
+//                     answer records an offer_impression event in the outbox after answering.
 //   GET  /v1/status   device, outbox and uplink figures (read-only, no token needed)
 //   GET  /healthz     liveness
 #pragma once
 
+#include <atomic>
+
 #include "agent/config/agent_config.h"
+#include "agent/offers/offer_cache.h"
 #include "agent/outbox/outbox_writer.h"
 #include "agent/uplink/uplink.h"
 #include "shared/core/clock.h"
@@ -15,20 +21,29 @@ namespace cjd::agent {
 
 class AgentApi {
  public:
+  // `offers` may be null (no offer cache: GET /v1/offers answers 404). Every pointer must outlive
+  // the API and the writer's queued callbacks.
   AgentApi(const AgentConfig& config, OutboxWriter* writer, const Uplink* uplink,
-           const Clock* clock)
-      : config_(config), writer_(writer), uplink_(uplink), clock_(clock) {}
+           const Clock* clock, OfferCache* offers = nullptr)
+      : config_(config), writer_(writer), uplink_(uplink), clock_(clock), offers_(offers) {}
 
   // Runs on an HTTP I/O thread; never blocks (event writes complete through the writer).
   void Handle(http::Request&& req, http::Responder respond);
 
  private:
   void PostEvents(http::Request&& req, http::Responder respond);
+  void GetOffers(const http::Request& req, const http::Responder& respond);
+  // Queues an offer_impression for the outbox without waiting for its commit; drops (and counts)
+  // it when too many are pending or the outbox refuses it.
+  void RecordImpression(const std::string& loyalty_id, const std::vector<OfferView>& offers,
+                        int64_t now_ms);
 
   const AgentConfig& config_;
   OutboxWriter* writer_;
   const Uplink* uplink_;
   const Clock* clock_;
+  OfferCache* offers_;
+  std::atomic<int64_t> pending_impressions_{0};
 };
 
 }  // namespace cjd::agent

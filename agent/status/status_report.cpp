@@ -31,6 +31,16 @@ std::string StatusJson(const StatusSnapshot& s) {
   j["batches_sent"] = s.batches_sent;
   j["resends"] = s.resends;
   j["reconnects"] = s.reconnects;
+  j["bad_downlink"] = s.bad_downlink;
+  if (s.offers_enabled) {
+    j["offers_version"] = s.offers_version;
+    j["offers"] = s.offers_count;
+    j["offer_assignments"] = s.offer_assignments;
+    j["offer_updates_applied"] = s.offer_updates_applied;
+    j["offer_updates_rejected"] = s.offer_updates_rejected;
+    j["impressions_recorded"] = s.impressions_recorded;
+    j["impressions_dropped"] = s.impressions_dropped;
+  }
   return j.dump();
 }
 

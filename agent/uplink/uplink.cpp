@@ -4,6 +4,7 @@
 
 #include "shared/protocol/batch_codec.h"
 #include "shared/protocol/envelope.h"
+#include "shared/protocol/offer_update.h"
 #include "shared/protocol/topics.h"
 
 namespace cjd::agent {
@@ -105,6 +106,18 @@ StatusSnapshot Uplink::Snapshot(bool online) const {
   s.batches_sent = u.batches_sent;
   s.resends = u.resends;
   s.reconnects = u.reconnects;
+  s.bad_downlink = u.bad_downlink;
+  if (offers_ != nullptr) {
+    const OfferCacheStats o = offers_->Stats();
+    s.offers_enabled = true;
+    s.offers_version = o.applied_version;
+    s.offers_count = o.offers;
+    s.offer_assignments = o.assignments;
+    s.offer_updates_applied = o.updates_applied;
+    s.offer_updates_rejected = o.updates_rejected;
+    s.impressions_recorded = o.impressions_recorded;
+    s.impressions_dropped = o.impressions_dropped;
+  }
   return s;
 }
 
@@ -121,7 +134,11 @@ void Uplink::PublishStatus(bool online) {
 
 void Uplink::HandleDownlink(const std::string& payload) {
   FrameHeader h;
-  auto opened = OpenFrame(payload, config_.device_id, keys_.downlink, &h, 1 << 20);
+  auto peeked = PeekFrameHeader(payload);
+  const size_t max_plaintext = peeked.ok() && peeked->kind == FrameKind::kOfferUpdate
+                                   ? kMaxOfferUpdatePlaintext
+                                   : size_t{1} << 20;
+  auto opened = OpenFrame(payload, config_.device_id, keys_.downlink, &h, max_plaintext);
   if (!opened.ok() || h.key_id != keys_.key_id) {
     spdlog::warn("uplink: dropped a downlink frame: {}",
                  opened.ok() ? "unknown key id" : opened.status().ToString());
@@ -129,7 +146,12 @@ void Uplink::HandleDownlink(const std::string& payload) {
     ++stats_.bad_downlink;
     return;
   }
-  if (h.kind != FrameKind::kAck) return;  // later: offers, erase commands
+  if (h.kind == FrameKind::kOfferUpdate) return HandleOfferUpdate(h, *opened);
+  if (h.kind != FrameKind::kAck) {  // later: erase commands
+    std::lock_guard lock(mu_);
+    ++stats_.bad_downlink;
+    return;
+  }
   const uint64_t ack = h.last_seq;
   if (ack <= acked_) return;  // an old or repeated ack
   acked_ = ack;
@@ -139,6 +161,32 @@ void Uplink::HandleDownlink(const std::string& payload) {
   std::lock_guard lock(mu_);
   stats_.hub_acked_seq = acked_;
   stats_.last_ack_ms = clock_->NowMillis();
+}
+
+void Uplink::HandleOfferUpdate(const FrameHeader& h, const std::string& plaintext) {
+  if (offers_ == nullptr) {
+    spdlog::warn("uplink: dropped an offer update: this agent keeps no offer cache");
+    std::lock_guard lock(mu_);
+    ++stats_.bad_downlink;
+    return;
+  }
+  auto update = DecodeOfferUpdateFrame(h, plaintext);
+  if (!update.ok()) {
+    spdlog::warn("uplink: rejected an offer update: {}", update.status().ToString());
+    offers_->CountRejectedUpdate();
+    return;
+  }
+  auto applied = offers_->Apply(*update);
+  if (!applied.ok()) {
+    spdlog::error("uplink: applying offer update {} failed: {}", update->version,
+                  applied.status().ToString());
+    offers_->CountRejectedUpdate();
+    return;
+  }
+  spdlog::info("uplink: offer update {} applied ({} offers, {} assignments new; {} + {} stale); "
+               "offers version {}",
+               applied->update_version, applied->offers_applied, applied->assignments_applied,
+               applied->offers_stale, applied->assignments_stale, applied->applied_version);
 }
 
 void Uplink::SendBatches(int64_t now) {

@@ -5,6 +5,9 @@
 // has committed; only then are rows deleted (through the OutboxWriter). After a disconnect or an
 // ack timeout, sending restarts from the last ack; the hub ignores what it already holds.
 //
+// Downlink: the same thread opens every frame on the device's down topic with the hub -> device
+// key: acks move the outbox on, offer updates are applied to the OfferCache (see offer_cache.h).
+//
 // Threading: one uplink thread does all the work. MqttLink callbacks only enqueue and wake it.
 #pragma once
 
@@ -19,11 +22,13 @@
 #include <vector>
 
 #include "agent/config/agent_config.h"
+#include "agent/offers/offer_cache.h"
 #include "agent/outbox/outbox_store.h"
 #include "agent/outbox/outbox_writer.h"
 #include "agent/status/status_report.h"
 #include "shared/core/clock.h"
 #include "shared/mqtt/link.h"
+#include "shared/protocol/envelope.h"
 #include "shared/protocol/keys.h"
 
 namespace cjd::agent {
@@ -46,6 +51,10 @@ class Uplink {
   Uplink(const Uplink&) = delete;
   Uplink& operator=(const Uplink&) = delete;
 
+  // Where kOfferUpdate frames go (verified with the downlink key, then applied). Without a cache
+  // they are counted as rejected. REQUIRES: before Start(); `cache` outlives the uplink.
+  void SetOfferCache(OfferCache* cache) { offers_ = cache; }
+
   Status Start();
   // Sends a last "offline" status when connected, then disconnects and joins. Idempotent.
   void Stop();
@@ -63,6 +72,7 @@ class Uplink {
   };
   void Run();
   void HandleDownlink(const std::string& payload);
+  void HandleOfferUpdate(const FrameHeader& h, const std::string& plaintext);
   void SendBatches(int64_t now);
   void PublishStatus(bool online);
   std::string SealedStatus(bool online) const;
@@ -74,6 +84,7 @@ class Uplink {
   const Clock* clock_;
   const int64_t started_ms_;
   std::unique_ptr<MqttLink> link_;
+  OfferCache* offers_ = nullptr;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

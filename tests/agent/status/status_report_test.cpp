@@ -38,5 +38,21 @@ TEST(StatusReport, EmptyBacklogHasNoAge) {
   EXPECT_EQ(j["last_ack_at"], "1970-01-01T00:25:00.000Z");
 }
 
+TEST(StatusReport, CarriesTheOfferCacheVersionWhenTheAgentHasOne) {
+  StatusSnapshot s;
+  EXPECT_FALSE(nlohmann::json::parse(StatusJson(s)).contains("offers_version"));
+  s.offers_enabled = true;
+  s.offers_version = 42;
+  s.offers_count = 3;
+  s.offer_assignments = 7;
+  s.impressions_dropped = 1;
+  auto j = nlohmann::json::parse(StatusJson(s));
+  EXPECT_EQ(j["offers_version"], 42);
+  EXPECT_EQ(j["offers"], 3);
+  EXPECT_EQ(j["offer_assignments"], 7);
+  EXPECT_EQ(j["impressions_dropped"], 1);
+  EXPECT_EQ(j["offer_updates_rejected"], 0);
+}
+
 }  // namespace
 }  // namespace cjd::agent

@@ -1,0 +1,316 @@
+#include "agent/offers/offer_cache.h"
+
+#include <algorithm>
+
+namespace cjd::agent {
+namespace {
+
+const std::vector<sqlite::Migration> kMigrations = {
+    {1, R"sql(
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO meta VALUES ('applied_version', 0);
+      CREATE TABLE offers (
+        id               TEXT PRIMARY KEY,
+        title            TEXT    NOT NULL,
+        text             TEXT    NOT NULL,
+        valid_from       TEXT    NOT NULL,
+        valid_from_ms    INTEGER NOT NULL,
+        valid_until      TEXT    NOT NULL,
+        valid_until_ms   INTEGER NOT NULL,
+        priority         INTEGER NOT NULL,
+        requires_consent INTEGER NOT NULL,
+        max_per_customer INTEGER NOT NULL,
+        version          INTEGER NOT NULL,
+        deleted          INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- offers: ranked offer ids joined by ',' (offer ids never contain one).
+      CREATE TABLE assignments (
+        loyalty_id TEXT PRIMARY KEY,
+        offers     TEXT    NOT NULL,
+        version    INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE general (
+        one     INTEGER PRIMARY KEY CHECK (one = 1),
+        offers  TEXT    NOT NULL,
+        version INTEGER NOT NULL
+      );
+    )sql"},
+};
+
+std::string JoinIds(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) {
+    if (!out.empty()) out.push_back(',');
+    out += id;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitIds(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    out.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+OfferCache::OfferCache(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+
+OfferCache::~OfferCache() = default;
+
+Result<std::unique_ptr<OfferCache>> OfferCache::Open(const std::string& path) {
+  sqlite::OpenOptions options;
+  options.wal = true;
+  options.synchronous_full = true;
+  auto db = sqlite::Database::Open(path, options);
+  if (!db.ok()) return db.status();
+  CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
+  std::unique_ptr<OfferCache> cache(new OfferCache(std::move(*db)));
+  CJD_RETURN_IF_ERROR(cache->Prepare());
+  CJD_RETURN_IF_ERROR(cache->Load());
+  return cache;
+}
+
+Status OfferCache::Prepare() {
+  auto prep = [this](sqlite::Statement* s, const char* sql) -> Status {
+    auto r = db_->Prepare(sql);
+    if (!r.ok()) return r.status();
+    *s = std::move(*r);
+    return Status::Ok();
+  };
+  // The WHERE clauses repeat the version rule the mirror already applied (defence in depth).
+  CJD_RETURN_IF_ERROR(prep(&upsert_offer_,
+      "INSERT INTO offers (id, title, text, valid_from, valid_from_ms, valid_until, "
+      "valid_until_ms, priority, requires_consent, max_per_customer, version, deleted) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+      "ON CONFLICT (id) DO UPDATE SET title = excluded.title, text = excluded.text, "
+      "valid_from = excluded.valid_from, valid_from_ms = excluded.valid_from_ms, "
+      "valid_until = excluded.valid_until, valid_until_ms = excluded.valid_until_ms, "
+      "priority = excluded.priority, requires_consent = excluded.requires_consent, "
+      "max_per_customer = excluded.max_per_customer, version = excluded.version, "
+      "deleted = excluded.deleted WHERE excluded.version > offers.version"));
+  CJD_RETURN_IF_ERROR(prep(&upsert_assignment_,
+      "INSERT INTO assignments (loyalty_id, offers, version) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (loyalty_id) DO UPDATE SET offers = excluded.offers, "
+      "version = excluded.version WHERE excluded.version > assignments.version"));
+  CJD_RETURN_IF_ERROR(prep(&upsert_general_,
+      "INSERT INTO general (one, offers, version) VALUES (1, ?1, ?2) "
+      "ON CONFLICT (one) DO UPDATE SET offers = excluded.offers, version = excluded.version "
+      "WHERE excluded.version > general.version"));
+  CJD_RETURN_IF_ERROR(prep(&set_meta_, "UPDATE meta SET value = ?2 WHERE key = ?1"));
+  return Status::Ok();
+}
+
+uint32_t OfferCache::Slot(const std::string& id) {
+  auto it = index_.find(id);
+  if (it != index_.end()) return it->second;
+  const auto slot = static_cast<uint32_t>(offers_.size());
+  OfferRecord placeholder;
+  placeholder.id = id;
+  offers_.push_back(std::move(placeholder));
+  index_.emplace(id, slot);
+  return slot;
+}
+
+std::vector<uint32_t> OfferCache::SlotsLocked(const std::vector<std::string>& ids) {
+  std::vector<uint32_t> slots;
+  slots.reserve(ids.size());
+  for (const auto& id : ids) slots.push_back(Slot(id));
+  return slots;
+}
+
+const OfferRecord* OfferCache::Held(const std::string& id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &offers_[it->second];
+}
+
+Status OfferCache::Load() {
+  std::unique_lock lock(mu_);
+  auto v = db_->QueryInt("SELECT value FROM meta WHERE key = 'applied_version'");
+  if (!v.ok()) return v.status();
+  applied_version_ = static_cast<uint64_t>(*v);
+
+  auto offers = db_->Prepare(
+      "SELECT id, title, text, valid_from, valid_from_ms, valid_until, valid_until_ms, priority, "
+      "requires_consent, max_per_customer, version, deleted FROM offers");
+  if (!offers.ok()) return offers.status();
+  while (true) {
+    auto row = offers->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    OfferRecord o;
+    o.id = offers->ColumnText(0);
+    o.title = offers->ColumnText(1);
+    o.text = offers->ColumnText(2);
+    o.valid_from = offers->ColumnText(3);
+    o.valid_from_ms = offers->ColumnInt(4);
+    o.valid_until = offers->ColumnText(5);
+    o.valid_until_ms = offers->ColumnInt(6);
+    o.priority = offers->ColumnInt(7);
+    o.requires_consent = offers->ColumnInt(8) != 0;
+    o.max_per_customer = offers->ColumnInt(9);
+    o.version = static_cast<uint64_t>(offers->ColumnInt(10));
+    o.deleted = offers->ColumnInt(11) != 0;
+    if (!o.deleted) ++live_offers_;
+    const uint32_t slot = Slot(o.id);
+    offers_[slot] = std::move(o);
+  }
+  auto assignments = db_->Prepare("SELECT loyalty_id, offers, version FROM assignments");
+  if (!assignments.ok()) return assignments.status();
+  while (true) {
+    auto row = assignments->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Ranked r;
+    r.version = static_cast<uint64_t>(assignments->ColumnInt(2));
+    r.slots = SlotsLocked(SplitIds(assignments->ColumnView(1)));
+    assignments_.emplace(assignments->ColumnText(0), std::move(r));
+  }
+  auto general = db_->Prepare("SELECT offers, version FROM general");
+  if (!general.ok()) return general.status();
+  auto row = general->Step();
+  if (!row.ok()) return row.status();
+  if (*row) {
+    general_.version = static_cast<uint64_t>(general->ColumnInt(1));
+    general_.slots = SlotsLocked(SplitIds(general->ColumnView(0)));
+  }
+  return Status::Ok();
+}
+
+Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
+  std::lock_guard apply_lock(apply_mu_);
+  // Only this thread mutates the mirror, so it may read it here without mu_.
+  ApplyStats stats;
+  stats.update_version = update.version;
+  std::vector<const OfferRecord*> new_offers;
+  std::vector<const OfferAssignment*> new_assignments;
+  for (const auto& o : update.offers) {
+    const OfferRecord* held = Held(o.id);
+    if (held != nullptr && held->version >= o.version) {
+      ++stats.offers_stale;
+      continue;
+    }
+    new_offers.push_back(&o);
+  }
+  for (const auto& a : update.assignments) {
+    auto it = assignments_.find(a.loyalty_id);
+    if (it != assignments_.end() && it->second.version >= a.version) {
+      ++stats.assignments_stale;
+      continue;
+    }
+    new_assignments.push_back(&a);
+  }
+  const bool general_newer = update.general && update.general->version > general_.version;
+  const uint64_t applied = std::max(applied_version_.load(), update.version);
+
+  sqlite::Transaction tx(*db_);
+  if (!tx.status().ok()) return tx.status();
+  for (const OfferRecord* o : new_offers) {
+    upsert_offer_.Bind(1, o->id)
+        .Bind(2, o->deleted ? std::string_view("") : o->title)
+        .Bind(3, o->deleted ? std::string_view("") : o->text)
+        .Bind(4, o->deleted ? std::string_view("") : o->valid_from)
+        .Bind(5, o->deleted ? 0 : o->valid_from_ms)
+        .Bind(6, o->deleted ? std::string_view("") : o->valid_until)
+        .Bind(7, o->deleted ? 0 : o->valid_until_ms)
+        .Bind(8, o->priority)
+        .Bind(9, int64_t{o->requires_consent})
+        .Bind(10, o->max_per_customer)
+        .Bind(11, static_cast<int64_t>(o->version))
+        .Bind(12, int64_t{o->deleted});
+    CJD_RETURN_IF_ERROR(upsert_offer_.Run());
+  }
+  for (const OfferAssignment* a : new_assignments) {
+    upsert_assignment_.Bind(1, a->loyalty_id)
+        .Bind(2, JoinIds(a->offers))
+        .Bind(3, static_cast<int64_t>(a->version));
+    CJD_RETURN_IF_ERROR(upsert_assignment_.Run());
+  }
+  if (general_newer) {
+    upsert_general_.Bind(1, JoinIds(update.general->offers))
+        .Bind(2, static_cast<int64_t>(update.general->version));
+    CJD_RETURN_IF_ERROR(upsert_general_.Run());
+  }
+  set_meta_.Bind(1, "applied_version").Bind(2, static_cast<int64_t>(applied));
+  CJD_RETURN_IF_ERROR(set_meta_.Run());
+  CJD_RETURN_IF_ERROR(tx.Commit());
+
+  // Committed: mirror it. Interning happens under the exclusive lock (it may grow offers_).
+  std::unique_lock lock(mu_);
+  for (const OfferRecord* o : new_offers) {
+    OfferRecord& slot = offers_[Slot(o->id)];
+    const bool was_live = slot.version != 0 && !slot.deleted;
+    slot = *o;
+    if (o->deleted) {
+      slot.title.clear();
+      slot.text.clear();
+      slot.valid_from.clear();
+      slot.valid_until.clear();
+    }
+    live_offers_ += (o->deleted ? 0 : 1) - (was_live ? 1 : 0);
+  }
+  for (const OfferAssignment* a : new_assignments) {
+    Ranked& r = assignments_[a->loyalty_id];
+    r.version = a->version;
+    r.slots = SlotsLocked(a->offers);
+    r.slots.shrink_to_fit();
+  }
+  if (general_newer) {
+    general_.version = update.general->version;
+    general_.slots = SlotsLocked(update.general->offers);
+  }
+  applied_version_ = applied;
+  lock.unlock();
+
+  stats.offers_applied = static_cast<int64_t>(new_offers.size());
+  stats.assignments_applied = static_cast<int64_t>(new_assignments.size());
+  stats.general_applied = general_newer;
+  stats.applied_version = applied;
+  updates_applied_.fetch_add(1);
+  return stats;
+}
+
+std::vector<OfferView> OfferCache::Lookup(std::string_view loyalty_id, int64_t now_ms) const {
+  std::vector<OfferView> out;
+  std::shared_lock lock(mu_);
+  const Ranked* list = &general_;
+  bool personal = false;
+  if (!loyalty_id.empty()) {
+    auto it = assignments_.find(loyalty_id);
+    if (it != assignments_.end() && !it->second.slots.empty()) {
+      list = &it->second;
+      personal = true;
+    }
+  }
+  out.reserve(list->slots.size());
+  for (uint32_t slot : list->slots) {
+    const OfferRecord& o = offers_[slot];
+    if (o.version == 0 || o.deleted) continue;
+    if (o.requires_consent && !personal) continue;
+    if (now_ms < o.valid_from_ms || now_ms >= o.valid_until_ms) continue;
+    out.push_back(OfferView{o.id, o.title, o.text, o.valid_until});
+  }
+  return out;
+}
+
+OfferCacheStats OfferCache::Stats() const {
+  OfferCacheStats s;
+  {
+    std::shared_lock lock(mu_);
+    s.offers = live_offers_;
+    s.assignments = static_cast<int64_t>(assignments_.size());
+  }
+  s.applied_version = applied_version_.load();
+  s.updates_applied = updates_applied_.load();
+  s.updates_rejected = updates_rejected_.load();
+  s.impressions_recorded = impressions_recorded_.load();
+  s.impressions_dropped = impressions_dropped_.load();
+  return s;
+}
+
+}  // namespace cjd::agent

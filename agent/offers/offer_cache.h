@@ -1,0 +1,135 @@
+// OfferCache: the kiosk's offers, kept in SQLite and served from memory.
+//
+// The hub sends OfferUpdates (shared/protocol/offer_update.h) on the device's down topic; the
+// uplink thread calls Apply(). Each offer, each customer's assignment and the general list is
+// applied only when its item version is newer than the one held (last writer wins per item), so
+// updates delivered late or twice change nothing. An update is applied in one SQLite transaction
+// and only then mirrored in memory: a failed commit leaves both unchanged.
+//
+// Storage: its own SQLite file (config `offers.path`, default `offers.db` beside the outbox), so
+// the outbox keeps its single writer and its schema, and the cache can be deleted to resync.
+//   offers      (id PK, title, text, valid_from[_ms], valid_until[_ms], priority,
+//                requires_consent, max_per_customer, version, deleted)  -- deleted rows are
+//                tombstones that keep their version
+//   assignments (loyalty_id PK, offers = ranked ids joined by ',', version)
+//   general     (single row: offers, version)
+//   meta        (applied_version: the highest update version applied)
+//
+// Lookup() never touches SQLite: it reads the in-memory mirror under a shared lock (Apply holds
+// the exclusive lock only while mirroring a committed update). Offer ids are interned, so a
+// customer's assignment costs a small vector of 32-bit slots.
+//
+// Threading: every method is thread-safe. Apply() calls are serialised.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "shared/core/status.h"
+#include "shared/protocol/offer_update.h"
+#include "shared/storage/sqlite.h"
+
+namespace cjd::agent {
+
+// What the kiosk shows.
+struct OfferView {
+  std::string id;
+  std::string title;
+  std::string text;
+  std::string valid_until;  // RFC 3339 as the hub sent it
+};
+
+struct ApplyStats {
+  uint64_t update_version = 0;
+  uint64_t applied_version = 0;   // after this update (the max of all applied)
+  int64_t offers_applied = 0;     // newer than held (incl. deletes)
+  int64_t offers_stale = 0;       // not newer: ignored
+  int64_t assignments_applied = 0;
+  int64_t assignments_stale = 0;
+  bool general_applied = false;
+};
+
+struct OfferCacheStats {
+  uint64_t applied_version = 0;
+  int64_t offers = 0;             // live (not deleted) offers held
+  int64_t assignments = 0;        // customers with an assignment
+  int64_t updates_applied = 0;    // since start
+  int64_t updates_rejected = 0;   // since start: did not open, decode or commit
+  int64_t impressions_recorded = 0;
+  int64_t impressions_dropped = 0;  // outbox full, writer stopping or too many pending
+};
+
+class OfferCache {
+ public:
+  // Opens (creating or migrating) the SQLite file and loads it into memory.
+  static Result<std::unique_ptr<OfferCache>> Open(const std::string& path);
+  ~OfferCache();
+  OfferCache(const OfferCache&) = delete;
+  OfferCache& operator=(const OfferCache&) = delete;
+
+  // Applies `update` item-wise (last writer wins per item) in one transaction. On error nothing
+  // is applied (in SQLite or in memory).
+  Result<ApplyStats> Apply(const OfferUpdate& update);
+
+  // The offers for `loyalty_id` at `now_ms`, best first: the customer's assignment when it names
+  // any offer, else the general list (empty id = unknown customer). Drops unknown and deleted
+  // offers and those outside [valid_from, valid_until). Offers with requires_consent are served
+  // only from a customer's own assignment (the hub assigns them knowing the consent), never from
+  // the general list. Memory only.
+  std::vector<OfferView> Lookup(std::string_view loyalty_id, int64_t now_ms) const;
+
+  uint64_t applied_version() const { return applied_version_.load(); }
+  OfferCacheStats Stats() const;
+
+  // Counters kept here so the status report has them in one place.
+  void CountRejectedUpdate() { updates_rejected_.fetch_add(1); }
+  void CountImpression(bool recorded) {
+    (recorded ? impressions_recorded_ : impressions_dropped_).fetch_add(1);
+  }
+
+ private:
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct Ranked {
+    uint64_t version = 0;
+    std::vector<uint32_t> slots;  // indexes into offers_, best first
+  };
+
+  explicit OfferCache(std::unique_ptr<sqlite::Database> db);
+  Status Prepare();
+  Status Load();
+  // REQUIRES: mu_ held exclusively (or no reader exists yet).
+  uint32_t Slot(const std::string& id);
+  // REQUIRES: apply_mu_ held.
+  std::vector<uint32_t> SlotsLocked(const std::vector<std::string>& ids);
+  const OfferRecord* Held(const std::string& id) const;  // REQUIRES: apply_mu_ held
+
+  std::mutex apply_mu_;                 // serialises Apply(); guards db_ and the statements
+  std::unique_ptr<sqlite::Database> db_;
+  sqlite::Statement upsert_offer_, upsert_assignment_, upsert_general_, set_meta_;
+
+  mutable std::shared_mutex mu_;        // guards the mirror below (written under apply_mu_ too)
+  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index_;
+  std::vector<OfferRecord> offers_;     // by slot; version 0 = referenced but never received
+  std::unordered_map<std::string, Ranked, StringHash, std::equal_to<>> assignments_;
+  Ranked general_;
+  int64_t live_offers_ = 0;
+
+  std::atomic<uint64_t> applied_version_{0};
+  std::atomic<int64_t> updates_applied_{0};
+  std::atomic<int64_t> updates_rejected_{0};
+  std::atomic<int64_t> impressions_recorded_{0};
+  std::atomic<int64_t> impressions_dropped_{0};
+};
+
+}  // namespace cjd::agent
