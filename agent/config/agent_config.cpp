@@ -40,9 +40,10 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.budget_bytes = r.Int("outbox.budget_bytes", c.budget_bytes, 64 << 10, 1ll << 40);
   c.dedupe_window_hours = r.Int("outbox.dedupe_window_hours", c.dedupe_window_hours, 1, 24 * 365);
   c.offers_path = r.Path("offers.path", "");
-  if (c.offers_path.empty())
-    c.offers_path = (std::filesystem::path(c.outbox_path).parent_path() / (c.device_id + ".offers.db"))
-                        .string();
+  if (c.offers_path.empty()) {
+    const std::filesystem::path outbox(c.outbox_path);
+    c.offers_path = (outbox.parent_path() / (c.device_id + ".offers.db")).string();
+  }
   c.max_pending_impressions =
       r.Int("offers.max_pending_impressions", c.max_pending_impressions, 1, 1'000'000);
   c.batch_max_events = r.Int("uplink.batch_max_events", c.batch_max_events, 1, 100000);

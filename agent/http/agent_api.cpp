@@ -9,6 +9,16 @@
 #include "shared/protocol/offer_update.h"
 
 namespace cjd::agent {
+namespace {
+
+http::Response Unauthorized() {
+  http::Response r = http::JsonError(
+      401, "unauthorized", "missing or invalid bearer token (Authorization: Bearer TOKEN)");
+  r.headers["WWW-Authenticate"] = "Bearer";
+  return r;
+}
+
+}  // namespace
 
 void AgentApi::Handle(http::Request&& req, http::Responder respond) {
   if (req.path == "/healthz") {
@@ -22,23 +32,13 @@ void AgentApi::Handle(http::Request&& req, http::Responder respond) {
   }
   if (req.path == "/v1/offers" && offers_ != nullptr) {
     if (req.method != "GET") return respond(http::JsonError(405, "method_not_allowed", "use GET"));
-    if (!TokensEqual(req.BearerToken(), config_.token)) {
-      http::Response r = http::JsonError(401, "unauthorized",
-                                         "missing or invalid bearer token (Authorization: Bearer TOKEN)");
-      r.headers["WWW-Authenticate"] = "Bearer";
-      return respond(std::move(r));
-    }
+    if (!TokensEqual(req.BearerToken(), config_.token)) return respond(Unauthorized());
     return GetOffers(req, respond);
   }
   if (req.path == "/v1/events") {
     if (req.method != "POST")
       return respond(http::JsonError(405, "method_not_allowed", "use POST"));
-    if (!TokensEqual(req.BearerToken(), config_.token)) {
-      http::Response r = http::JsonError(401, "unauthorized",
-                                         "missing or invalid bearer token (Authorization: Bearer TOKEN)");
-      r.headers["WWW-Authenticate"] = "Bearer";
-      return respond(std::move(r));
-    }
+    if (!TokensEqual(req.BearerToken(), config_.token)) return respond(Unauthorized());
     return PostEvents(std::move(req), std::move(respond));
   }
   respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));

@@ -14,6 +14,7 @@
 #include "shared/protocol/envelope.h"
 #include "shared/protocol/offer_update.h"
 #include "shared/protocol/topics.h"
+#include "shared/storage/sqlite.h"
 #include "tests/integration/fleet_fixture.h"
 #include "tests/support/wait.h"
 
@@ -70,7 +71,8 @@ class Offers : public ::testing::Test {
     return false;
   }
   bool DeliverVersion(const OfferUpdate& u) {
-    return Deliver(u, [&] { return StatusInt("offers_version") == static_cast<int64_t>(u.version); });
+    const auto v = static_cast<int64_t>(u.version);
+    return Deliver(u, [&] { return StatusInt("offers_version") == v; });
   }
 
   // GET /v1/offers; the ids served, best first (empty with status != 200).
@@ -91,6 +93,20 @@ class Offers : public ::testing::Test {
       if (titles) titles->push_back(o.value("title", ""));
     }
     return ids;
+  }
+
+  // The last heartbeat JSON the hub stored for the kiosk ("" if none or unreadable).
+  std::string HubStoredStatus() {
+    sqlite::OpenOptions o;
+    o.read_only = true;
+    o.wal = false;
+    auto db = sqlite::Database::Open(fleet_.hub_db().string(), o);
+    if (!db.ok()) return "";
+    auto stmt = (*db)->Prepare("SELECT status_json FROM devices WHERE device_id = ?1");
+    if (!stmt.ok()) return "";
+    stmt->Bind(1, kiosk_->id);
+    auto row = stmt->Step();
+    return row.ok() && *row && !stmt->ColumnIsNull(0) ? stmt->ColumnText(0) : "";
   }
 
   int64_t HubImpressions() {
@@ -169,8 +185,15 @@ TEST_F(Offers, OutOfOrderUpdatesLeaveTheNewerAndForgedOnesAreRejected) {
                       &keys_.uplink));
   EXPECT_EQ(StatusInt("offers_version"), 3);
   EXPECT_EQ(Served("LOY-1"), (Strings{"a"}));
-  // The version in the agent's status also reaches the hub in its heartbeat.
-  EXPECT_TRUE(WaitUntil([&] { return StatusInt("offers_version") == 3; }, 5s));
+  // The version also reaches the hub in the sealed heartbeat it stores (GET /v1/devices does
+  // not show it yet: the hub side of offers will add it).
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const auto j = nlohmann::json::parse(HubStoredStatus(), nullptr, false);
+        return j.is_object() && j.value("offers_version", int64_t{-1}) == 3;
+      },
+      30s))
+      << HubStoredStatus();
 }
 
 TEST_F(Offers, ExpiredOfferDisappearsWithoutAnySync) {
@@ -181,7 +204,9 @@ TEST_F(Offers, ExpiredOfferDisappearsWithoutAnySync) {
               Offer("steady", 1, "Steady", now - kDay, now + kDay)};
   u.general = GeneralOffers{{"flash", "steady"}, 1};
   ASSERT_TRUE(DeliverVersion(u)) << fleet_.Diagnostics();
-  if (Now() < now + 5'000) EXPECT_EQ(Served(""), (Strings{"flash", "steady"}));
+  if (Now() < now + 5'000) {
+    EXPECT_EQ(Served(""), (Strings{"flash", "steady"}));
+  }
   const int64_t applied = StatusInt("offer_updates_applied");
   EXPECT_TRUE(WaitUntil([&] { return Served("") == Strings{"steady"}; }, 30s));
   EXPECT_GE(Now(), now + 6'000);
@@ -318,7 +343,8 @@ TEST_F(Offers, FiguresKioskLookupAt1000RequestsPerSecondWith100kCustomers) {
       "  publish -> served at the kiosk: %.1f ms\n",
       kCustomers, 5000 / elapsed_s, us[us.size() / 2], us[us.size() * 99 / 100],
       us[us.size() * 999 / 1000], us.back(), bare[bare.size() / 2],
-      bare[bare.size() * 99 / 100], bare[bare.size() * 999 / 1000], bare.back(), rss0 / 1024.0, rss1 / 1024.0,
+      bare[bare.size() * 99 / 100], bare[bare.size() * 999 / 1000], bare.back(), rss0 / 1024.0,
+      rss1 / 1024.0,
       static_cast<double>(db_bytes) / 1048576.0, static_cast<double>(wal_bytes) / 1048576.0,
       appear_ms);
 }
