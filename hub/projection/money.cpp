@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace cjd::hub {
 namespace {
@@ -102,10 +103,20 @@ double Money::ToDouble() const { return static_cast<double>(units_) / 1e9; }
 
 namespace {
 
+// SQLite's aggregate context is only 8-byte aligned: the 128-bit sum is kept as bytes and copied
+// in and out (an Int128 member would need 16-byte alignment).
 struct SumState {
-  Int128 units;
+  unsigned char units[sizeof(Int128)];
   bool bad;
 };
+
+Int128 LoadUnits(const SumState& st) {
+  Int128 v;
+  std::memcpy(&v, st.units, sizeof v);
+  return v;
+}
+
+void StoreUnits(SumState* st, Int128 v) { std::memcpy(st->units, &v, sizeof v); }
 
 void SumStep(sqlite3_context* ctx, int, sqlite3_value** argv) {
   auto* st = static_cast<SumState*>(sqlite3_aggregate_context(ctx, sizeof(SumState)));
@@ -118,13 +129,13 @@ void SumStep(sqlite3_context* ctx, int, sqlite3_value** argv) {
     st->bad = true;
     return;
   }
-  st->units += m->units();
+  StoreUnits(st, LoadUnits(*st) + m->units());
 }
 
 void SumFinal(sqlite3_context* ctx) {
   auto* st = static_cast<SumState*>(sqlite3_aggregate_context(ctx, 0));
   if (st != nullptr && st->bad) return sqlite3_result_error(ctx, "money_sum: malformed amount", -1);
-  const std::string s = Money::FromUnits(st ? st->units : 0).ToExact();
+  const std::string s = Money::FromUnits(st ? LoadUnits(*st) : 0).ToExact();
   sqlite3_result_text(ctx, s.c_str(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
 }
 
