@@ -39,6 +39,36 @@ struct DrainOptions {
   int bridge_inflight = 100;          // max_inflight_messages of both brokers
 };
 
+// cjd-bench import / metrics / profiles (tests/bench/retail.cpp): the hub's customer side.
+struct ImportOptions {
+  int runs = 3;                       // imports, each on a fresh hub; medians are reported
+  double timeout_s = 900;             // bound on one run (cjdctl + projection)
+  double poll_ms = 100;               // GET /v1/stats period while a run is timed
+};
+
+struct MetricsOptions {
+  int requests = 20;                  // of each kind (healthz, metrics, metrics with a range)
+};
+
+struct ProfilesOptions {
+  int64_t profiles = 1'000'000;       // identify events written into the log = profiles
+  int64_t write_batch = 50'000;       // events per transaction when writing the log
+  double write_timeout_s = 1800;      // bound on writing the log
+  double projection_timeout_s = 1800; // bound on the projection (a partial rate is reported)
+  double poll_ms = 1000;              // GET /v1/stats period while projecting (it counts rows)
+  int clients = 4;                    // concurrent keep-alive lookup clients
+  int64_t requests = 10'000;          // per kind of lookup, all clients together
+  int64_t warmup = 1'000;             // per kind, before the timed phases (not counted)
+  double phase_timeout_s = 300;       // bound on one timed phase
+};
+
+// Imports the UCI Online Retail set `runs` times (skips with a message when the data set is
+// absent); with `metrics`, then times GET /v1/metrics on the hub of the last run.
+void RunImport(const ImportOptions& o, const MetricsOptions* metrics = nullptr);
+// One import, then the metrics benchmark.
+void RunMetrics(const MetricsOptions& o);
+void RunProfiles(const ProfilesOptions& o);
+
 std::vector<MemPhase> RunIngest(const IngestOptions& o);
 std::vector<MemPhase> RunDrain(const DrainOptions& o);
 void PrintMemory(const std::vector<MemPhase>& phases);

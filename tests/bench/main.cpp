@@ -4,6 +4,9 @@
 //   cjd-bench drain  [--events 1000000] [--bridge-events N] [--no-bridge]
 //   cjd-bench memory [--events N] [--drain-events N]
 //   cjd-bench all
+//   cjd-bench import   [--runs 3]
+//   cjd-bench metrics  [--requests 20]
+//   cjd-bench profiles [--profiles 1000000] [--clients 4] [--requests 10000]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
 #include <cstdio>
@@ -87,6 +90,44 @@ int main(int argc, char** argv) {
 
   auto* all_cmd = app.add_subcommand("all", "ingest, drain and memory with their defaults");
 
+  ImportOptions import_o;
+  MetricsOptions metrics_o;
+  bool import_metrics = false;
+  auto* import_cmd = app.add_subcommand(
+      "import", "the UCI Online Retail set through cjdctl import into cjd-hub, until projected");
+  import_cmd->add_option("--runs", import_o.runs, "imports, each on a fresh hub (median)")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
+  import_cmd->add_option("--timeout", import_o.timeout_s, "seconds one run may take")
+      ->capture_default_str();
+  import_cmd->add_flag("--metrics", import_metrics,
+                       "then the metrics benchmark on the hub of the last run");
+  auto* metrics_cmd = app.add_subcommand(
+      "metrics", "one import, then GET /v1/metrics (whole range and 2011-06..09) vs /healthz");
+  metrics_cmd->add_option("--requests", metrics_o.requests, "requests of each kind")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  import_cmd->add_option("--metrics-requests", metrics_o.requests,
+                         "with --metrics: requests of each kind")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+
+  ProfilesOptions profiles_o;
+  auto* profiles_cmd = app.add_subcommand(
+      "profiles", "N profiles projected by cjd-hub, then lookups by identifier and by id");
+  profiles_cmd->add_option("--profiles", profiles_o.profiles, "identify events = profiles")
+      ->check(CLI::Range(int64_t{1}, int64_t{20'000'000}))
+      ->capture_default_str();
+  profiles_cmd->add_option("--clients", profiles_o.clients, "concurrent keep-alive clients")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  profiles_cmd->add_option("--requests", profiles_o.requests, "requests per kind, all clients")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
+      ->capture_default_str();
+  profiles_cmd->add_option("--projection-timeout", profiles_o.projection_timeout_s,
+                           "seconds the projection may take (a partial rate is reported)")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   ingest.baseline = !no_baseline;
   drain.bridge = !no_bridge;
@@ -114,6 +155,12 @@ int main(int argc, char** argv) {
       auto more = RunDrain(mem_drain);
       mem.insert(mem.end(), more.begin(), more.end());
       PrintMemory(mem);
+    } else if (*import_cmd) {
+      RunImport(import_o, import_metrics ? &metrics_o : nullptr);
+    } else if (*metrics_cmd) {
+      RunMetrics(metrics_o);
+    } else if (*profiles_cmd) {
+      RunProfiles(profiles_o);
     } else if (*all_cmd) {
       std::vector<MemPhase> mem = RunIngest(IngestOptions{});
       auto more = RunDrain(DrainOptions{});

@@ -1,0 +1,909 @@
+// cjd-bench import | metrics | profiles: the hub's customer side (issue 4, "Speed").
+//
+//   import   the whole UCI Online Retail set through the real `cjdctl import` into a real cjd-hub,
+//            timed until cjdctl exits and until the projection has applied every event (profiles,
+//            identities, traits current); baseline: reading and assembling the same files in
+//            this process without HTTP.
+//   metrics  GET /v1/metrics over that import (whole range and a 3-month range) against GET
+//            /healthz on the same connection.
+//   profiles N identify events written straight into hub.db's event log, projected by a real
+//            cjd-hub (timed), then profile lookups by identifier and by id from 4 keep-alive
+//            clients, against /healthz from the same clients.
+#include <sqlite3.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <random>
+#include <regex>
+#include <stdexcept>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "shared/event/event.h"
+#include "shared/event/json_exact.h"
+#include "tests/bench/benchmarks.h"
+#include "tests/bench/broker.h"
+#include "tests/bench/common.h"
+#include "tests/support/binaries.h"
+#include "tests/support/http_client.h"
+#include "tests/support/ports.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
+#include "tools/cjdctl/import/importer.h"
+
+namespace cjd::bench {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::HttpClient;
+using testing::Process;
+
+namespace {
+
+// The mapping of the UCI columns, as in tests/tools/import/online_retail_test.cpp.
+constexpr const char* kUciMap =
+    "order_id=InvoiceNo,customer_id=CustomerID,occurred_at=InvoiceDate,sku=StockCode,"
+    "description=Description,quantity=Quantity,unit_price=UnitPrice,country=Country";
+
+// ---- small helpers ----------------------------------------------------------------------------
+
+// The 13 monthly .csv.gz files of ../shared/datasets/online-retail, sorted; empty with a reason.
+std::vector<std::string> UciFiles(std::string* why_not) {
+  const std::string dir = testing::DatasetDir("online-retail");
+  if (dir.empty()) {
+    *why_not = "the UCI Online Retail data set is not there (expected ../shared/datasets/"
+               "online-retail beside the repository)";
+    return {};
+  }
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    // The monthly .csv.gz files only: the plain .csv is a copy of December 2010.
+    if (name.rfind("online_retail_", 0) == 0 && name.size() > 7 &&
+        name.compare(name.size() - 7, 7, ".csv.gz") == 0) {
+      files.push_back(entry.path().string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  if (files.size() != 13) {
+    *why_not = "expected 13 online_retail_*.csv.gz files in " + dir + ", found " +
+               std::to_string(files.size());
+    return {};
+  }
+  return files;
+}
+
+std::string TrimWs(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+std::string LastLine(const std::string& text) {
+  const std::string t = TrimWs(text);
+  const auto nl = t.rfind('\n');
+  return nl == std::string::npos ? t : TrimWs(t.substr(nl + 1));
+}
+
+// The value of `key = "..."` in [section] of a TOML file written by cjdctl.
+std::string TomlString(const fs::path& file, const std::string& section, const std::string& key) {
+  std::ifstream in(file);
+  std::string line, current;
+  const std::regex kv("^\\s*" + key + "\\s*=\\s*\"([^\"]*)\"");
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '[') {
+      current = line.substr(1, line.find(']') - 1);
+      continue;
+    }
+    std::smatch m;
+    if (current == section && std::regex_search(line, m, kv)) return m[1];
+  }
+  throw std::runtime_error("no " + section + "." + key + " in " + file.string());
+}
+
+std::string RunChecked(const std::vector<std::string>& argv) {
+  std::string output;
+  const int rc = testing::RunCommand(argv, std::chrono::seconds(60), &output);
+  if (rc != 0) {
+    std::string cmd;
+    for (const auto& a : argv) cmd += a + " ";
+    throw std::runtime_error("command failed (" + std::to_string(rc) + "): " + cmd + "\n" + output);
+  }
+  return output;
+}
+
+double ChildrenCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_CHILDREN, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// A file and its SQLite -wal beside it, in bytes.
+int64_t DbBytes(const fs::path& db) {
+  int64_t n = 0;
+  std::error_code ec;
+  for (const fs::path& p : {db, fs::path(db.string() + "-wal")}) {
+    const auto s = fs::file_size(p, ec);
+    if (!ec) n += static_cast<int64_t>(s);
+  }
+  return n;
+}
+
+double MiB(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+double MsBetween(SteadyClock::time_point a, SteadyClock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// ---- a hub on its own: broker + cjd-hub, provisioned with cjdctl ------------------------------
+
+// What /v1/stats says about the log and the projection.
+struct HubProgress {
+  bool ok = false;
+  int64_t events_total = -1;
+  int64_t cursor = -1;
+  int64_t applied = -1;
+  int64_t profiles = -1;
+  int64_t merged_profiles = -1;
+  int64_t identifiers = -1;
+  int64_t orders = -1;
+  int64_t merges = -1;
+  int64_t refused = -1;
+  int64_t quarantined = -1;
+  double request_ms = 0;  // how long GET /v1/stats took (it counts rows of profiles.db)
+  bool Projected() const { return ok && events_total > 0 && cursor >= events_total; }
+};
+
+fs::path MakeDir(const fs::path& p) {
+  fs::create_directories(p);
+  return p;
+}
+
+class BenchHub {
+ public:
+  // cjdctl init-hub (and add-source `source` when not empty) in a fresh temporary directory.
+  explicit BenchHub(const std::string& source)
+      : dir_("cjd-bench-"), broker_(MakeDir(dir_.Join("broker")), BrokerOptions{}) {
+    for (const std::string& p : {testing::CjdctlBinary(), testing::HubBinary()}) {
+      if (!fs::exists(p)) throw std::runtime_error("not built: " + p);
+    }
+    port_ = testing::FreeLoopbackPort();
+    hub_dir_ = dir_.Join("hub");
+    RunChecked({testing::CjdctlBinary(), "init-hub", "--dir", hub_dir_.string(), "--listen",
+                "127.0.0.1:" + std::to_string(port_), "--broker", broker_.Uri()});
+    admin_token_ = TomlString(hub_dir_ / "hub.toml", "http", "token");
+    if (!source.empty()) {
+      source_key_ = LastLine(RunChecked({testing::CjdctlBinary(), "add-source", "--hub-dir",
+                                         hub_dir_.string(), "--name", source}));
+      if (source_key_.empty() || source_key_.find(' ') != std::string::npos) {
+        throw std::runtime_error("cjdctl add-source printed no key: " + source_key_);
+      }
+    }
+    http_ = std::make_unique<HttpClient>(port_, std::chrono::seconds(60));
+  }
+  ~BenchHub() {
+    if (hub_.pid() > 0) hub_.Terminate(std::chrono::seconds(30));
+  }
+  BenchHub(const BenchHub&) = delete;
+  BenchHub& operator=(const BenchHub&) = delete;
+
+  // Broker (once), then cjd-hub; waits for /healthz (bounded).
+  void Start() {
+    if (!broker_.Running()) broker_.Start();
+    hub_ = Process::Start({testing::HubBinary(), "--config", (hub_dir_ / "hub.toml").string()},
+                          dir_.Join("hub.log"));
+    const bool up = testing::WaitUntil(
+        [this] {
+          CheckInterrupted();
+          return !hub_.Running() || http_->Get("/healthz").status == 200;
+        },
+        std::chrono::seconds(60), std::chrono::milliseconds(10));
+    if (!up || !hub_.Running()) throw std::runtime_error("cjd-hub did not start\n" + hub_.LogTail());
+  }
+  bool Running() { return hub_.Running(); }
+
+  HubProgress Progress() {
+    HubProgress p;
+    const auto t0 = SteadyClock::now();
+    auto r = http_->Get("/v1/stats", admin_token_);
+    p.request_ms = MsBetween(t0, SteadyClock::now());
+    if (r.status != 200) return p;
+    const json j = r.Json();
+    if (!j.is_object()) return p;
+    p.events_total = j.value("events_total", int64_t{-1});
+    if (j.contains("projection") && j["projection"].is_object()) {
+      const json& pr = j["projection"];
+      p.cursor = pr.value("cursor", int64_t{-1});
+      p.applied = pr.value("events_applied", int64_t{-1});
+      p.profiles = pr.value("profiles", int64_t{-1});
+      p.merged_profiles = pr.value("merged_profiles", int64_t{-1});
+      p.identifiers = pr.value("identifiers", int64_t{-1});
+      p.orders = pr.value("orders", int64_t{-1});
+      p.merges = pr.value("merges", int64_t{-1});
+      p.refused = pr.value("refused_identifiers", int64_t{-1});
+      p.quarantined = pr.value("quarantined_events", int64_t{-1});
+    }
+    p.ok = true;
+    return p;
+  }
+
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return hub_.pid(); }
+  const std::string& admin_token() const { return admin_token_; }
+  const std::string& source_key() const { return source_key_; }
+  const fs::path& hub_dir() const { return hub_dir_; }
+  fs::path Join(const std::string& name) const { return dir_.Join(name); }
+  std::string LogTail() const { return hub_.LogTail(); }
+
+ private:
+  testing::TempDir dir_;
+  BenchBroker broker_;
+  uint16_t port_ = 0;
+  fs::path hub_dir_;
+  std::string admin_token_;
+  std::string source_key_;
+  Process hub_;
+  std::unique_ptr<HttpClient> http_;
+};
+
+// ---- import -----------------------------------------------------------------------------------
+
+struct ReadBaseline {
+  double seconds = 0;       // ImportFiles with a counting sink
+  double cpu_s = 0;
+  double json_seconds = 0;  // the same plus ToEventJson of every event (what cjdctl sends)
+  int64_t json_bytes = 0;
+  import::AssemblerStats stats;
+};
+
+import::AssemblerOptions UciOptions() {
+  import::AssemblerOptions o;
+  o.source = "uci";
+  o.currency = "GBP";
+  Result<import::TimeZone> tz = import::TimeZone::Load("Europe/London");
+  if (!tz.ok()) throw std::runtime_error("Europe/London: " + tz.status().ToString());
+  o.time_zone = *tz;
+  return o;
+}
+
+ReadBaseline RunReadBaseline(const std::vector<std::string>& files) {
+  Result<import::FieldMap> map = import::ParseFieldMap(kUciMap);
+  if (!map.ok()) throw std::runtime_error("--map: " + map.status().ToString());
+  const import::AssemblerOptions options = UciOptions();
+  ReadBaseline b;
+  {
+    int64_t events = 0;
+    const auto t0 = SteadyClock::now();
+    const double c0 = SelfCpuSeconds();
+    Result<import::ImportResult> r = import::ImportFiles(
+        files, *map, options,
+        [&](const import::ImportedOrder&) {
+          ++events;
+          return Status::Ok();
+        },
+        {});
+    b.seconds = SecondsSince(t0);
+    b.cpu_s = SelfCpuSeconds() - c0;
+    if (!r.ok()) throw std::runtime_error("baseline ImportFiles: " + r.status().ToString());
+    b.stats = r->stats;
+  }
+  CheckInterrupted();
+  {
+    const auto t0 = SteadyClock::now();
+    Result<import::ImportResult> r = import::ImportFiles(
+        files, *map, options,
+        [&](const import::ImportedOrder& order) {
+          b.json_bytes += static_cast<int64_t>(import::ToEventJson(order).size());
+          return Status::Ok();
+        },
+        {});
+    b.json_seconds = SecondsSince(t0);
+    if (!r.ok()) throw std::runtime_error("baseline ImportFiles: " + r.status().ToString());
+  }
+  return b;
+}
+
+struct ImportRun {
+  double cjdctl_s = NAN;     // start -> cjdctl exited
+  double projected_s = NAN;  // start -> projection cursor reached events_total (after the exit)
+  int exit_code = -1;
+  double cjdctl_cpu_s = 0;
+  double hub_cpu_s = 0;
+  int polls = 0;
+  double stats_max_ms = 0;
+  HubProgress last;
+  std::string summary;  // cjdctl's last output lines
+  std::string load_before, load_after;
+};
+
+std::vector<std::string> ImportArgv(const BenchHub& hub, const std::vector<std::string>& files) {
+  std::vector<std::string> argv{testing::CjdctlBinary(), "import"};
+  argv.insert(argv.end(), files.begin(), files.end());
+  const std::vector<std::string> rest{
+      "--hub",      "http://127.0.0.1:" + std::to_string(hub.port()),
+      "--token",    hub.source_key(),
+      "--map",      kUciMap,
+      "--currency", "GBP",
+      "--timezone", "Europe/London",
+      "--source",   "uci",
+      "--quiet"};
+  argv.insert(argv.end(), rest.begin(), rest.end());
+  return argv;
+}
+
+ImportRun OneImport(BenchHub& hub, const std::vector<std::string>& files, const ImportOptions& o,
+                    int index) {
+  ImportRun run;
+  run.load_before = LoadNow();
+  const fs::path log = hub.Join("cjdctl-import.log");
+  const double hub_cpu0 = CpuSeconds(hub.pid());
+  const double child_cpu0 = ChildrenCpuSeconds();
+  const auto t0 = SteadyClock::now();
+  Process cjdctl = Process::Start(ImportArgv(hub, files), log);
+  const auto deadline = t0 + std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000));
+  auto next_poll = t0;
+  auto next_note = t0 + std::chrono::seconds(10);
+  bool exited = false;
+  while (SteadyClock::now() < deadline) {
+    CheckInterrupted();
+    if (!exited && !cjdctl.Running()) {
+      exited = true;
+      run.cjdctl_s = SecondsSince(t0);
+      run.exit_code = cjdctl.exit_status().value_or(-1);
+      run.cjdctl_cpu_s = ChildrenCpuSeconds() - child_cpu0;
+    }
+    if (!hub.Running()) throw std::runtime_error("cjd-hub exited during the import\n" + hub.LogTail());
+    const auto now = SteadyClock::now();
+    if (now >= next_poll) {
+      const HubProgress p = hub.Progress();
+      ++run.polls;
+      run.stats_max_ms = std::max(run.stats_max_ms, p.request_ms);
+      if (p.ok) run.last = p;
+      // Done when cjdctl has exited (events_total is final) and the projection has caught up.
+      if (exited && p.Projected()) {
+        run.projected_s = SecondsSince(t0);
+        break;
+      }
+      next_poll = now + std::chrono::milliseconds(static_cast<int64_t>(o.poll_ms));
+      if (now >= next_note) {
+        Out("    ... run %d, %.0f s: cjdctl %s, hub holds %lld events, projection cursor %lld\n",
+            index, SecondsSince(t0), exited ? "exited" : "running",
+            static_cast<long long>(p.events_total), static_cast<long long>(p.cursor));
+        next_note = now + std::chrono::seconds(10);
+      }
+    }
+    std::this_thread::sleep_for(Ms(5));
+  }
+  if (!exited) {
+    cjdctl.Kill9();
+    run.cjdctl_cpu_s = ChildrenCpuSeconds() - child_cpu0;
+  }
+  run.hub_cpu_s = CpuSeconds(hub.pid()) - hub_cpu0;
+  run.load_after = LoadNow();
+  // cjdctl's summary: the last lines of its output.
+  std::string text = testing::ReadFile(log);
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t nl = text.find('\n', pos);
+    const std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    if (!TrimWs(line).empty()) lines.push_back(line);
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  const size_t from = lines.size() > 6 ? lines.size() - 6 : 0;
+  for (size_t i = from; i < lines.size(); ++i) run.summary += "      | " + lines[i] + "\n";
+  return run;
+}
+
+// ---- metrics ----------------------------------------------------------------------------------
+
+struct Timing {
+  std::vector<double> ms;
+  int errors = 0;
+  std::string first_error;
+  double first_ms = NAN;
+};
+
+void Record(Timing* t, const HttpClient::Response& r, double ms) {
+  if (std::isnan(t->first_ms)) t->first_ms = ms;
+  if (r.status != 200) {
+    ++t->errors;
+    if (t->first_error.empty()) {
+      t->first_error = std::to_string(r.status) + " " + r.body.substr(0, 300);
+    }
+    return;
+  }
+  t->ms.push_back(ms);
+}
+
+void PrintTimingRow(const char* name, const Timing& t, double baseline_median) {
+  std::vector<double> s = t.ms;
+  std::sort(s.begin(), s.end());
+  const double med = Median(s);
+  Out("  %-40s | %4zu | %8.2f | %8.2f | %8.2f | %8.2f | %7.0fx\n", name, s.size(), med,
+      Percentile(s, 0.9), s.empty() ? NAN : s.back(), t.first_ms,
+      baseline_median > 0 ? med / baseline_median : NAN);
+  if (t.errors > 0) Out("    %d FAILED requests, first: %s\n", t.errors, t.first_error.c_str());
+}
+
+void RunMetricsOn(BenchHub& hub, const MetricsOptions& o) {
+  Out("\n== metrics: GET /v1/metrics over the imported set (one keep-alive connection) ==\n");
+  Out("  started %s; %d requests of each kind, interleaved (healthz, metrics, metrics 2011-06..09)\n",
+      NowUtc().c_str(), o.requests);
+  Out("  machine: %s\n", LoadNow().c_str());
+  const HubProgress p = hub.Progress();
+  Out("  data: %lld events in the log, projection cursor %lld, %lld profiles, %lld orders\n",
+      static_cast<long long>(p.events_total), static_cast<long long>(p.cursor),
+      static_cast<long long>(p.profiles), static_cast<long long>(p.orders));
+  HttpClient http(hub.port(), std::chrono::seconds(60));
+  Timing health, all, range;
+  size_t all_bytes = 0, range_bytes = 0;
+  json all_json, range_json;
+  const std::string token = hub.admin_token();
+  const auto bound = SteadyClock::now() + std::chrono::seconds(300);
+  for (int i = 0; i < o.requests && SteadyClock::now() < bound; ++i) {
+    CheckInterrupted();
+    auto t0 = SteadyClock::now();
+    auto r = http.Get("/healthz");
+    Record(&health, r, MsBetween(t0, SteadyClock::now()));
+    t0 = SteadyClock::now();
+    r = http.Get("/v1/metrics", token);
+    Record(&all, r, MsBetween(t0, SteadyClock::now()));
+    if (r.status == 200) {
+      all_bytes = r.body.size();
+      if (all_json.is_null()) all_json = r.Json();
+    }
+    t0 = SteadyClock::now();
+    r = http.Get("/v1/metrics?from=2011-06&to=2011-09", token);
+    Record(&range, r, MsBetween(t0, SteadyClock::now()));
+    if (r.status == 200) {
+      range_bytes = r.body.size();
+      if (range_json.is_null()) range_json = r.Json();
+    }
+  }
+  const double base = Median(health.ms);
+  Out("\n  METRICS RESULT (ms; the first request is also in the median)\n");
+  Out("  %-40s | %4s | %8s | %8s | %8s | %8s | %s\n", "request", "n", "median", "p90", "max",
+      "first", "vs healthz");
+  Out("  -----------------------------------------+------+----------+----------+----------+----------+---------\n");
+  PrintTimingRow("GET /healthz (baseline)", health, base);
+  PrintTimingRow("GET /v1/metrics", all, base);
+  PrintTimingRow("GET /v1/metrics?from=2011-06&to=2011-09", range, base);
+  auto brief = [](const json& j) {
+    if (!j.is_object()) return std::string("(no JSON)");
+    auto field = [&](const char* k) {
+      return j.contains(k) ? j[k].dump() : std::string("-");
+    };
+    return "customers " + field("customers") + ", orders " + field("orders") + ", revenue_gross " +
+           field("revenue_gross") + ", revenue_net " + field("revenue_net") + ", monthly " +
+           std::to_string(j.contains("monthly") ? j["monthly"].size() : 0) + " months";
+  };
+  Out("  whole range (%zu bytes): %s\n", all_bytes, brief(all_json).c_str());
+  Out("  2011-06..09 (%zu bytes): %s\n", range_bytes, brief(range_json).c_str());
+  const double worst = std::max(all.ms.empty() ? NAN : *std::max_element(all.ms.begin(), all.ms.end()),
+                                range.ms.empty() ? NAN : *std::max_element(range.ms.begin(), range.ms.end()));
+  Out("  aim (issue 4): GET /v1/metrics under 1 s: %s (slowest %.1f ms)\n",
+      worst < 1000 ? "met here" : "NOT met here", worst);
+  Out("  machine: %s\n", LoadNow().c_str());
+}
+
+}  // namespace
+
+void RunImport(const ImportOptions& o, const MetricsOptions* metrics) {
+  Out("\n== import: the UCI Online Retail set through cjdctl import into a real cjd-hub ==\n");
+  std::string why_not;
+  const std::vector<std::string> files = UciFiles(&why_not);
+  if (files.empty()) {
+    Out("  SKIPPED: %s\n", why_not.c_str());
+    return;
+  }
+  int64_t gz_bytes = 0;
+  for (const auto& f : files) gz_bytes += static_cast<int64_t>(fs::file_size(f));
+  Out("  started %s; %d run(s), each on a fresh hub; files: %zu x online_retail_*.csv.gz in %s "
+      "(%.1f MiB compressed)\n",
+      NowUtc().c_str(), o.runs, files.size(), fs::path(files[0]).parent_path().c_str(), MiB(gz_bytes));
+  Out("  command: cjdctl import FILES... --hub http://127.0.0.1:PORT --token KEY --map %s "
+      "--currency GBP --timezone Europe/London --source uci --quiet\n", kUciMap);
+  Out("  timed from cjdctl's start (hub up, idle) to (a) cjdctl's exit and (b) GET /v1/stats showing "
+      "projection.cursor >= events_total after the exit (polled every %.0f ms)\n", o.poll_ms);
+  Out("  machine: %s\n", LoadNow().c_str());
+
+  std::vector<ReadBaseline> baselines;
+  std::vector<ImportRun> runs;
+  std::unique_ptr<BenchHub> last_hub;
+  for (int i = 1; i <= o.runs; ++i) {
+    CheckInterrupted();
+    // Baseline first, interleaved with the runs so that a change of load hits both alike.
+    ReadBaseline b = RunReadBaseline(files);
+    Out("  run %d baseline: read+assemble %.2f s (%.2f s CPU): %lld rows, %lld events, %lld lines, "
+        "%lld bad rows; +ToEventJson %.2f s (%.1f MiB JSON)\n",
+        i, b.seconds, b.cpu_s, static_cast<long long>(b.stats.rows),
+        static_cast<long long>(b.stats.events), static_cast<long long>(b.stats.lines),
+        static_cast<long long>(b.stats.bad_rows), b.json_seconds, MiB(b.json_bytes));
+    baselines.push_back(b);
+    last_hub.reset();  // the previous run's hub stops before the next one starts
+    auto hub = std::make_unique<BenchHub>("uci");
+    hub->Start();
+    ImportRun r = OneImport(*hub, files, o, i);
+    runs.push_back(r);
+    Out("  run %d: cjdctl exit %d after %.2f s (CPU %.2f s); all projected after %.2f s; hub CPU "
+        "%.2f s; %d stats polls (slowest %.1f ms)\n",
+        i, r.exit_code, r.cjdctl_s, r.cjdctl_cpu_s, r.projected_s, r.hub_cpu_s, r.polls,
+        r.stats_max_ms);
+    Out("    hub: %lld events, cursor %lld, %lld profiles (+%lld merged), %lld identifiers, %lld "
+        "orders, %lld merges, %lld refused identifiers, %lld quarantined\n",
+        static_cast<long long>(r.last.events_total), static_cast<long long>(r.last.cursor),
+        static_cast<long long>(r.last.profiles), static_cast<long long>(r.last.merged_profiles),
+        static_cast<long long>(r.last.identifiers), static_cast<long long>(r.last.orders),
+        static_cast<long long>(r.last.merges), static_cast<long long>(r.last.refused),
+        static_cast<long long>(r.last.quarantined));
+    Out("    cjdctl said:\n%s", r.summary.c_str());
+    Out("    machine before: %s\n    machine after:  %s\n", r.load_before.c_str(),
+        r.load_after.c_str());
+    if (r.exit_code != 1) {
+      Out("    NOTE: cjdctl exit code %d; 1 is expected (the set's 2 bad rows)\n", r.exit_code);
+    }
+    if (r.last.events_total != b.stats.events) {
+      Out("    NOTE: the hub holds %lld events, the baseline assembled %lld\n",
+          static_cast<long long>(r.last.events_total), static_cast<long long>(b.stats.events));
+    }
+    if (std::isnan(r.projected_s)) Out("    INCOMPLETE: not all projected within %.0f s\n", o.timeout_s);
+    last_hub = std::move(hub);
+  }
+
+  std::vector<double> base_s, json_s, exit_s, proj_s, hub_cpu, ctl_cpu;
+  for (const auto& b : baselines) {
+    base_s.push_back(b.seconds);
+    json_s.push_back(b.json_seconds);
+  }
+  for (const auto& r : runs) {
+    exit_s.push_back(r.cjdctl_s);
+    if (!std::isnan(r.projected_s)) proj_s.push_back(r.projected_s);
+    hub_cpu.push_back(r.hub_cpu_s);
+    ctl_cpu.push_back(r.cjdctl_cpu_s);
+  }
+  const double rows = static_cast<double>(baselines.back().stats.rows);
+  const double events = static_cast<double>(baselines.back().stats.events);
+  const double b_med = Median(base_s), j_med = Median(json_s), e_med = Median(exit_s),
+               p_med = Median(proj_s);
+  Out("\n  IMPORT RESULT (median of %d run(s); %.0f rows -> %.0f events)\n", o.runs, rows, events);
+  Out("  %-52s | %8s | %10s | %10s | %s\n", "", "seconds", "rows/s", "events/s", "vs baseline");
+  Out("  -----------------------------------------------------+----------+------------+------------+------------\n");
+  Out("  %-52s | %8.2f | %10.0f | %10.0f | 1.00x\n", "baseline: read+assemble in-process, no HTTP",
+      b_med, rows / b_med, events / b_med);
+  Out("  %-52s | %8.2f | %10.0f | %10.0f | %.2fx\n", "baseline + ToEventJson (the bytes cjdctl sends)",
+      j_med, rows / j_med, events / j_med, b_med / j_med);
+  Out("  %-52s | %8.2f | %10.0f | %10.0f | %.2fx\n", "cjdctl import: start -> exit (events committed)",
+      e_med, rows / e_med, events / e_med, b_med / e_med);
+  Out("  %-52s | %8.2f | %10.0f | %10.0f | %.2fx\n",
+      "end to end: start -> every event projected", p_med, rows / p_med, events / p_med,
+      b_med / p_med);
+  Out("  CPU (median): cjdctl %.2f s, cjd-hub %.2f s (%.1f us/event)\n", Median(ctl_cpu),
+      Median(hub_cpu), Median(hub_cpu) / events * 1e6);
+  Out("  aim (issue 4): the whole set in under 20 s end to end: %s (median %.2f s)\n",
+      p_med < 20 ? "met here" : "NOT met here", p_med);
+  Out("  machine: %s\n", LoadNow().c_str());
+
+  if (metrics != nullptr && last_hub) RunMetricsOn(*last_hub, *metrics);
+}
+
+// ---- profiles ---------------------------------------------------------------------------------
+
+namespace {
+
+void Sql(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err != nullptr ? err : "?";
+    sqlite3_free(err);
+    throw std::runtime_error(std::string("hub.db: ") + sql + ": " + msg);
+  }
+}
+
+// "2025-01-01T00:00:00Z" + seconds, RFC 3339 UTC.
+std::string Rfc3339(int64_t epoch_s) {
+  const std::time_t t = static_cast<std::time_t>(epoch_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string IdentifyJson(int64_t i) {
+  constexpr int64_t kBase = 1'735'689'600;  // 2025-01-01T00:00:00Z
+  const std::string n = std::to_string(i);
+  return R"({"type":"identify","event_id":"bench-identify-)" + n + R"(","occurred_at":")" +
+         Rfc3339(kBase + i * 7) + R"(","customer":{"customer_id":"C)" + n +
+         R"(","email":"c)" + n + R"(@shop-bench.co.uk"}})";
+}
+
+// Writes `n` identify events into hub.db's log as the hub's collect path stores them (source
+// "bench", seq NULL, type "identify", body = canonical JSON) and bumps its counters.
+void WriteIdentifyEvents(const fs::path& hub_db, int64_t n, int64_t per_txn, double timeout_s) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(hub_db.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    std::string msg = db != nullptr ? sqlite3_errmsg(db) : "?";
+    sqlite3_close_v2(db);
+    throw std::runtime_error("cannot open " + hub_db.string() + ": " + msg);
+  }
+  struct Closer {
+    sqlite3* db;
+    ~Closer() { sqlite3_close_v2(db); }
+  } closer{db};
+  Sql(db, "PRAGMA synchronous=NORMAL");
+  sqlite3_stmt* ins = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, "
+                         "received_at_ms, body) VALUES (?1, 'bench', NULL, 'identify', ?2, ?3, ?4)",
+                         -1, &ins, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db));
+  }
+  struct Finalizer {
+    sqlite3_stmt* s;
+    ~Finalizer() { sqlite3_finalize(s); }
+  } fin{ins};
+  const int64_t received_ms =
+      std::chrono::duration_cast<Ms>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto t0 = SteadyClock::now();
+  auto next_note = t0 + std::chrono::seconds(15);
+  int64_t written = 0;
+  while (written < n) {
+    CheckInterrupted();
+    if (SecondsSince(t0) > timeout_s) {
+      throw std::runtime_error("writing the events took longer than " +
+                               std::to_string(static_cast<int>(timeout_s)) + " s");
+    }
+    const int64_t end = std::min(n, written + per_txn);
+    Sql(db, "BEGIN");
+    for (int64_t i = written + 1; i <= end; ++i) {
+      auto j = ParseJsonExact(IdentifyJson(i));
+      if (!j.ok()) throw std::runtime_error("identify event is not JSON: " + j.status().ToString());
+      auto e = ValidateEvent(*j, kCollectEventTypes);
+      if (!e.ok()) throw std::runtime_error("identify event is invalid: " + e.status().ToString());
+      const std::string body = ToCanonicalJson(*e);
+      sqlite3_bind_text(ins, 1, e->event_id.c_str(), static_cast<int>(e->event_id.size()),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_int64(ins, 2, e->occurred_at_ms);
+      sqlite3_bind_int64(ins, 3, received_ms);
+      sqlite3_bind_text(ins, 4, body.c_str(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
+      if (sqlite3_step(ins) != SQLITE_DONE) {
+        throw std::runtime_error(std::string("insert: ") + sqlite3_errmsg(db));
+      }
+      sqlite3_reset(ins);
+    }
+    Sql(db, "COMMIT");
+    written = end;
+    if (SteadyClock::now() >= next_note) {
+      Out("    ... %lld of %lld events written (%.0f s)\n", static_cast<long long>(written),
+          static_cast<long long>(n), SecondsSince(t0));
+      next_note = SteadyClock::now() + std::chrono::seconds(15);
+    }
+  }
+  const std::string counters =
+      "INSERT INTO counters (name, value) VALUES ('events_total', " + std::to_string(n) +
+      "), ('type:identify', " + std::to_string(n) +
+      ") ON CONFLICT (name) DO UPDATE SET value = value + excluded.value";
+  Sql(db, counters.c_str());
+  Sql(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+struct Latencies {
+  std::vector<double> ms;
+  int64_t errors = 0;
+  std::string first_error;
+  double seconds = 0;  // wall time of the phase
+  bool cut_short = false;
+};
+
+// `clients` threads, one keep-alive client each, `total` requests in all (split evenly), each a
+// GET of target(rng) with the admin token. Bounded by `bound_s`.
+Latencies Hammer(uint16_t port, const std::string& token, int clients, int64_t total,
+                 const std::function<std::string(std::mt19937_64&)>& target, uint64_t seed,
+                 double bound_s) {
+  std::vector<Latencies> per(static_cast<size_t>(clients));
+  std::atomic<bool> cut{false};
+  std::vector<std::thread> threads;
+  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(static_cast<int64_t>(bound_s * 1000));
+  // Connect first, then start together.
+  std::vector<std::unique_ptr<HttpClient>> http;
+  for (int c = 0; c < clients; ++c) {
+    http.push_back(std::make_unique<HttpClient>(port, std::chrono::seconds(30)));
+    http.back()->Get("/healthz");
+  }
+  const auto t0 = SteadyClock::now();
+  for (int c = 0; c < clients; ++c) {
+    const int64_t mine = total / clients + (c < total % clients ? 1 : 0);
+    threads.emplace_back([&, c, mine] {
+      std::mt19937_64 rng(seed * 1000 + static_cast<uint64_t>(c));
+      Latencies& l = per[static_cast<size_t>(c)];
+      l.ms.reserve(static_cast<size_t>(mine));
+      for (int64_t i = 0; i < mine; ++i) {
+        if (InterruptRequested() || SteadyClock::now() > deadline) {
+          cut.store(true);
+          break;
+        }
+        const std::string t = target(rng);
+        const auto a = SteadyClock::now();
+        auto r = http[static_cast<size_t>(c)]->Get(t, token);
+        const double ms = MsBetween(a, SteadyClock::now());
+        if (r.status == 200) {
+          l.ms.push_back(ms);
+        } else {
+          ++l.errors;
+          if (l.first_error.empty()) l.first_error = t + " -> " + std::to_string(r.status) + " " + r.body.substr(0, 200);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  Latencies all;
+  all.seconds = SecondsSince(t0);
+  all.cut_short = cut.load();
+  for (auto& l : per) {
+    all.ms.insert(all.ms.end(), l.ms.begin(), l.ms.end());
+    all.errors += l.errors;
+    if (all.first_error.empty()) all.first_error = l.first_error;
+  }
+  std::sort(all.ms.begin(), all.ms.end());
+  CheckInterrupted();
+  return all;
+}
+
+void PrintLatencyRow(const char* name, const Latencies& l, double baseline_p99) {
+  const double p99 = Percentile(l.ms, 0.99);
+  Out("  %-46s | %6zu | %8.0f | %7.2f | %7.2f | %7.2f | %6.1fx\n", name, l.ms.size(),
+      static_cast<double>(l.ms.size()) / l.seconds, Percentile(l.ms, 0.5), p99,
+      l.ms.empty() ? NAN : l.ms.back(), baseline_p99 > 0 ? p99 / baseline_p99 : NAN);
+  if (l.errors > 0) Out("    %lld FAILED, first: %s\n", static_cast<long long>(l.errors), l.first_error.c_str());
+  if (l.cut_short) Out("    CUT SHORT by the time bound or a signal\n");
+}
+
+}  // namespace
+
+void RunProfiles(const ProfilesOptions& o) {
+  Out("\n== profiles: %lld profiles projected by cjd-hub, then lookups from %d keep-alive clients ==\n",
+      static_cast<long long>(o.profiles), o.clients);
+  Out("  started %s; machine: %s\n", NowUtc().c_str(), LoadNow().c_str());
+  BenchHub hub("");
+  const fs::path hub_db = hub.hub_dir() / "hub.db";
+
+  // 1. The log: N identify events written straight into hub.db (the hub is not running).
+  Out("  writing %lld identify events (customer_id C<i>, email c<i>@shop-bench.co.uk) into %s, "
+      "%lld per transaction\n",
+      static_cast<long long>(o.profiles), hub_db.c_str(), static_cast<long long>(o.write_batch));
+  Out("  example: %s\n", IdentifyJson(1).c_str());
+  const auto tw = SteadyClock::now();
+  WriteIdentifyEvents(hub_db, o.profiles, o.write_batch, o.write_timeout_s);
+  const double write_s = SecondsSince(tw);
+  Out("  written in %.1f s (%.0f events/s: generate, validate, canonical JSON, insert); hub.db %.1f MiB\n",
+      write_s, static_cast<double>(o.profiles) / write_s, MiB(DbBytes(hub_db)));
+
+  // 2. Projection: start the hub, poll /v1/stats until the cursor reaches the log's end.
+  Out("  machine: %s\n", LoadNow().c_str());
+  const auto tp = SteadyClock::now();
+  hub.Start();
+  const double start_s = SecondsSince(tp);
+  MemSampler mem(hub.pid(), Ms(200));
+  const double hub_cpu0 = CpuSeconds(hub.pid());
+  const auto deadline = tp + std::chrono::milliseconds(static_cast<int64_t>(o.projection_timeout_s * 1000));
+  HubProgress last;
+  double projected_s = NAN;
+  double stats_max_ms = 0;
+  int polls = 0;
+  auto next_note = tp + std::chrono::seconds(30);
+  int64_t note_cursor = 0;
+  auto note_t = tp;
+  while (SteadyClock::now() < deadline) {
+    CheckInterrupted();
+    if (!hub.Running()) throw std::runtime_error("cjd-hub exited while projecting\n" + hub.LogTail());
+    const HubProgress p = hub.Progress();
+    ++polls;
+    stats_max_ms = std::max(stats_max_ms, p.request_ms);
+    if (p.ok) last = p;
+    if (p.Projected() && p.events_total >= o.profiles) {
+      projected_s = SecondsSince(tp);
+      break;
+    }
+    if (SteadyClock::now() >= next_note && p.ok) {
+      const double dt = SecondsSince(note_t);
+      Out("    ... %.0f s: cursor %lld of %lld (%.0f events/s over the last %.0f s), hub RSS %.0f MiB; %s\n",
+          SecondsSince(tp), static_cast<long long>(p.cursor), static_cast<long long>(p.events_total),
+          static_cast<double>(p.cursor - note_cursor) / dt, dt,
+          static_cast<double>(ReadMem(hub.pid()).rss_kb) / 1024.0, LoadNow().c_str());
+      note_cursor = p.cursor;
+      note_t = SteadyClock::now();
+      next_note = note_t + std::chrono::seconds(30);
+    }
+    SleepFor(Ms(static_cast<int64_t>(o.poll_ms)));
+  }
+  const double hub_cpu = CpuSeconds(hub.pid()) - hub_cpu0;
+  mem.Stop();
+  const bool complete = !std::isnan(projected_s);
+  const double proj_for_rate = complete ? projected_s : SecondsSince(tp);
+  Out("  projection %s: %lld of %lld events in %.1f s (hub start to /healthz %.2f s included) = "
+      "%.0f events/s; hub CPU %.1f s (%.1f us/event); hub VmHWM %.0f MiB; %d stats polls "
+      "(slowest %.0f ms)\n",
+      complete ? "complete" : "INCOMPLETE (time bound reached)", static_cast<long long>(last.cursor),
+      static_cast<long long>(last.events_total), proj_for_rate, start_s,
+      static_cast<double>(last.cursor) / proj_for_rate, hub_cpu,
+      last.cursor > 0 ? hub_cpu / static_cast<double>(last.cursor) * 1e6 : NAN,
+      static_cast<double>(mem.hwm_kb()) / 1024.0, polls, stats_max_ms);
+  Out("  hub: %lld profiles (+%lld merged), %lld identifiers, %lld merges, %lld refused, %lld quarantined\n",
+      static_cast<long long>(last.profiles), static_cast<long long>(last.merged_profiles),
+      static_cast<long long>(last.identifiers), static_cast<long long>(last.merges),
+      static_cast<long long>(last.refused), static_cast<long long>(last.quarantined));
+  const int64_t hub_db_bytes = DbBytes(hub_db);
+  const int64_t profiles_db_bytes = DbBytes(hub.hub_dir() / "profiles.db");
+  Out("  sizes: hub.db %.1f MiB, profiles.db %.1f MiB (each with its -wal)\n", MiB(hub_db_bytes),
+      MiB(profiles_db_bytes));
+  Out("  machine: %s\n", LoadNow().c_str());
+
+  // 3. Lookups.
+  const int64_t n = std::max<int64_t>(1, complete ? o.profiles : last.cursor);
+  const int64_t max_id = std::max<int64_t>(1, last.profiles > 0 ? last.profiles : n);
+  auto by_identifier = [n](std::mt19937_64& rng) {
+    const int64_t i = 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(n));
+    return "/v1/profiles?identifier=" + cjd::http::UrlEncode("customer_id:C" + std::to_string(i));
+  };
+  auto by_id = [max_id](std::mt19937_64& rng) {
+    return "/v1/profiles/" + std::to_string(1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(max_id)));
+  };
+  auto health = [](std::mt19937_64&) { return std::string("/healthz"); };
+  const std::string token = hub.admin_token();
+  Out("  lookups: %d clients, %lld requests per kind in all, random customer_id C1..C%lld and id "
+      "1..%lld; warm-up %lld requests of each kind first (not counted; at most 60 s each)\n",
+      o.clients, static_cast<long long>(o.requests), static_cast<long long>(n),
+      static_cast<long long>(max_id), static_cast<long long>(o.warmup));
+  MemSampler mem2(hub.pid(), Ms(200));
+  const double hub_cpu1 = CpuSeconds(hub.pid());
+  const double warmup_bound_s = std::min(o.phase_timeout_s, 60.0);
+  Hammer(hub.port(), token, o.clients, o.warmup, by_identifier, 7, warmup_bound_s);
+  Hammer(hub.port(), token, o.clients, o.warmup, by_id, 8, warmup_bound_s);
+  const Latencies h = Hammer(hub.port(), token, o.clients, o.requests, health, 1, o.phase_timeout_s);
+  const Latencies li = Hammer(hub.port(), token, o.clients, o.requests, by_identifier, 2, o.phase_timeout_s);
+  const Latencies lp = Hammer(hub.port(), token, o.clients, o.requests, by_id, 3, o.phase_timeout_s);
+  const Latencies h2 = Hammer(hub.port(), token, o.clients, o.requests, health, 4, o.phase_timeout_s);
+  const double lookup_cpu = CpuSeconds(hub.pid()) - hub_cpu1;
+  mem2.Stop();
+  std::vector<double> hp99{Percentile(h.ms, 0.99), Percentile(h2.ms, 0.99)};
+  const double base = Median(hp99);
+  Out("\n  PROFILES RESULT (%lld profiles; %d clients; latency ms per request, client side)\n",
+      static_cast<long long>(last.profiles), o.clients);
+  Out("  %-46s | %6s | %8s | %7s | %7s | %7s | %s\n", "request", "n", "req/s", "p50", "p99", "max",
+      "p99 vs healthz");
+  Out("  -----------------------------------------------+--------+----------+---------+---------+---------+--------\n");
+  PrintLatencyRow("GET /healthz (baseline, before)", h, base);
+  PrintLatencyRow("GET /v1/profiles?identifier=customer_id:C<i>", li, base);
+  PrintLatencyRow("GET /v1/profiles/{id}", lp, base);
+  PrintLatencyRow("GET /healthz (baseline, after)", h2, base);
+  Out("  hub during the lookups: CPU %.1f s (warm-up included), VmHWM %.0f MiB\n", lookup_cpu,
+      static_cast<double>(mem2.hwm_kb()) / 1024.0);
+  const double worst = std::max(Percentile(li.ms, 0.99), Percentile(lp.ms, 0.99));
+  Out("  aim (issue 4): profile lookup p99 under 5 ms with 1,000,000 profiles: %s (p99 %.2f ms at "
+      "%lld profiles)\n",
+      worst < 5 && last.profiles >= 1'000'000 ? "met here"
+      : worst < 5                              ? "met at this size (fewer than 1,000,000 profiles)"
+                                               : "NOT met here",
+      worst, static_cast<long long>(last.profiles));
+  Out("  machine: %s\n", LoadNow().c_str());
+}
+
+void RunMetrics(const MetricsOptions& o) {
+  ImportOptions one;
+  one.runs = 1;
+  RunImport(one, &o);
+}
+
+}  // namespace cjd::bench
