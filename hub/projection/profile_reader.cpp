@@ -43,6 +43,27 @@ bool IsDateParam(const std::string& s) {
   return false;
 }
 
+// A read transaction: every query of one answer sees the same snapshot of profiles.db and the
+// attached log, even while the projector commits a batch in between.
+// Cached statements are reset at the end, so none keeps an old snapshot open between answers.
+class ReadSnapshot {
+ public:
+  ReadSnapshot(sqlite::Database& db,
+               std::unordered_map<const char*, std::unique_ptr<sqlite::Statement>>& statements)
+      : db_(db), statements_(statements), ok_(db.Exec("BEGIN").ok()) {}
+  ~ReadSnapshot() {
+    for (auto& [sql, stmt] : statements_) stmt->Reset();
+    if (ok_) (void)db_.Exec("COMMIT");
+  }
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  sqlite::Database& db_;
+  std::unordered_map<const char*, std::unique_ptr<sqlite::Statement>>& statements_;
+  bool ok_;
+};
+
 double Ratio(int64_t a, int64_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b); }
 
 }  // namespace
@@ -74,55 +95,56 @@ Result<std::unique_ptr<ProfileReader>> ProfileReader::Open(const std::string& pr
 }
 
 Result<int64_t> ProfileReader::FindByIdentifier(const identity::IdKey& key) {
-  auto s = db_->Prepare(
+  ReadSnapshot snapshot(*db_, statements_);
+  auto s = Prepare(
       "SELECT coalesce(p.merged_into, p.profile_id) FROM identifiers i "
       "JOIN profiles p ON p.profile_id = i.profile_id WHERE i.id_key = ?1");
   if (!s.ok()) return s.status();
-  s->BindBlob(1, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
-  auto r = s->Step();
+  (*s)->BindBlob(1, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+  auto r = (*s)->Step();
   if (!r.ok()) return r.status();
   if (!*r) return Status::NotFound("no profile holds this identifier");
-  return s->ColumnInt(0);
+  return (*s)->ColumnInt(0);
 }
 
 Result<json> ProfileReader::Identifiers(int64_t profile_id) {
-  auto s = db_->Prepare(
+  auto s = Prepare(
       "SELECT type, value, attached_ms FROM identifiers WHERE profile_id = ?1 "
       "ORDER BY type, attached_ms");
   if (!s.ok()) return s.status();
-  s->Bind(1, profile_id);
+  (*s)->Bind(1, profile_id);
   json out = json::array();
   while (true) {
-    auto r = s->Step();
+    auto r = (*s)->Step();
     if (!r.ok()) return r.status();
     if (!*r) break;
-    const auto type = static_cast<identity::IdType>(s->ColumnInt(0));
-    Result<std::string> value = OpenValue(keys_, s->ColumnView(1));
+    const auto type = static_cast<identity::IdType>((*s)->ColumnInt(0));
+    Result<std::string> value = OpenValue(keys_, (*s)->ColumnView(1));
     out.push_back({{"type", identity::IdTypeName(type)},
                    {"value", value.ok() ? json(*value) : json(nullptr)},
-                   {"attached_at", FormatRfc3339(s->ColumnInt(2))}});
+                   {"attached_at", FormatRfc3339((*s)->ColumnInt(2))}});
   }
   return out;
 }
 
 Result<json> ProfileReader::Traits(int64_t profile_id, int64_t now_ms) {
-  auto p = db_->Prepare(
+  auto p = Prepare(
       "SELECT first_seen_ms, last_seen_ms, events, loyalty_scans, channels FROM profiles "
       "WHERE profile_id = ?1");
   if (!p.ok()) return p.status();
-  p->Bind(1, profile_id);
-  auto pr = p->Step();
+  (*p)->Bind(1, profile_id);
+  auto pr = (*p)->Step();
   if (!pr.ok()) return pr.status();
   if (!*pr) return Status::NotFound("no profile " + std::to_string(profile_id));
-  const int64_t events = p->ColumnInt(2);
+  const int64_t events = (*p)->ColumnInt(2);
   json t;
-  t["first_seen"] = TimeOrNull(p->ColumnInt(0), events > 0);
-  t["last_seen"] = TimeOrNull(p->ColumnInt(1), events > 0);
+  t["first_seen"] = TimeOrNull((*p)->ColumnInt(0), events > 0);
+  t["last_seen"] = TimeOrNull((*p)->ColumnInt(1), events > 0);
   t["events"] = events;
-  t["loyalty_scans"] = p->ColumnInt(3);
+  t["loyalty_scans"] = (*p)->ColumnInt(3);
   json channels = json::array();
   {
-    const std::string text = p->ColumnText(4);
+    const std::string text = (*p)->ColumnText(4);
     size_t start = 0;
     while (start < text.size()) {
       size_t comma = text.find(',', start);
@@ -134,25 +156,25 @@ Result<json> ProfileReader::Traits(int64_t profile_id, int64_t now_ms) {
   t["channels"] = channels;
 
   // Orders by currency: the traits use the currency with the most orders.
-  auto o = db_->Prepare(
+  auto o = Prepare(
       "SELECT currency, count(*) FILTER (WHERE sale_lines > 0), money_sum(gross), "
       "money_sum(returns), max(occurred_at_ms) FILTER (WHERE sale_lines > 0) FROM orders "
       "WHERE profile_id = ?1 GROUP BY currency "
       "ORDER BY count(*) FILTER (WHERE sale_lines > 0) DESC, currency LIMIT 1");
   if (!o.ok()) return o.status();
-  o->Bind(1, profile_id);
-  auto orow = o->Step();
+  (*o)->Bind(1, profile_id);
+  auto orow = (*o)->Step();
   if (!orow.ok()) return orow.status();
   int64_t orders = 0;
   Money gross, returns;
   std::string currency;
   std::optional<int64_t> last_order_ms;
   if (*orow) {
-    currency = o->ColumnText(0);
-    orders = o->ColumnInt(1);
-    gross = Money::Parse(o->ColumnView(2)).value_or(Money());
-    returns = Money::Parse(o->ColumnView(3)).value_or(Money());
-    if (!o->ColumnIsNull(4)) last_order_ms = o->ColumnInt(4);
+    currency = (*o)->ColumnText(0);
+    orders = (*o)->ColumnInt(1);
+    gross = Money::Parse((*o)->ColumnView(2)).value_or(Money());
+    returns = Money::Parse((*o)->ColumnView(3)).value_or(Money());
+    if (!(*o)->ColumnIsNull(4)) last_order_ms = (*o)->ColumnInt(4);
   }
   const Money net = gross - returns;
   t["currency"] = currency.empty() ? json(nullptr) : json(currency);
@@ -166,23 +188,23 @@ Result<json> ProfileReader::Traits(int64_t profile_id, int64_t now_ms) {
   t["days_since_last_order"] =
       last_order_ms ? json((now_ms - *last_order_ms) / 86'400'000) : json(nullptr);
 
-  auto fav = db_->Prepare(
+  auto fav = Prepare(
       "SELECT store_id FROM orders WHERE profile_id = ?1 AND sale_lines > 0 AND store_id != '' "
       "GROUP BY store_id "
       "ORDER BY count(*) DESC, max(occurred_at_ms) DESC LIMIT 1");
   if (!fav.ok()) return fav.status();
-  fav->Bind(1, profile_id);
-  auto fr = fav->Step();
+  (*fav)->Bind(1, profile_id);
+  auto fr = (*fav)->Step();
   if (!fr.ok()) return fr.status();
-  t["favourite_store"] = *fr ? json(fav->ColumnText(0)) : json(nullptr);
-  auto cat = db_->Prepare(
+  t["favourite_store"] = *fr ? json((*fav)->ColumnText(0)) : json(nullptr);
+  auto cat = Prepare(
       "SELECT category FROM profile_categories WHERE profile_id = ?1 "
       "ORDER BY quantity DESC, category LIMIT 1");
   if (!cat.ok()) return cat.status();
-  cat->Bind(1, profile_id);
-  auto cr = cat->Step();
+  (*cat)->Bind(1, profile_id);
+  auto cr = (*cat)->Step();
   if (!cr.ok()) return cr.status();
-  t["favourite_category"] = *cr ? json(cat->ColumnText(0)) : json(nullptr);
+  t["favourite_category"] = *cr ? json((*cat)->ColumnText(0)) : json(nullptr);
 
   std::optional<RfmScore> rfm;
   if (rfm_ != nullptr && last_order_ms) rfm = rfm_->Score(currency, *last_order_ms, orders, gross);
@@ -200,35 +222,36 @@ Result<json> ProfileReader::Traits(int64_t profile_id, int64_t now_ms) {
 
 Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_t events_before,
                                     int64_t now_ms) {
-  auto p = db_->Prepare(
+  ReadSnapshot snapshot(*db_, statements_);
+  auto p = Prepare(
       "SELECT coalesce(merged_into, profile_id), created_ms FROM profiles WHERE profile_id = ?1");
   if (!p.ok()) return p.status();
-  p->Bind(1, profile_id);
-  auto r = p->Step();
+  (*p)->Bind(1, profile_id);
+  auto r = (*p)->Step();
   if (!r.ok()) return r.status();
   if (!*r) return Status::NotFound("no profile " + std::to_string(profile_id));
-  const int64_t live = p->ColumnInt(0);
-  p->Reset();
+  const int64_t live = (*p)->ColumnInt(0);
+  (*p)->Reset();
   json out;
   out["profile_id"] = live;
   if (live != profile_id) out["redirected_from"] = profile_id;
-  p->Bind(1, live);
-  r = p->Step();
+  (*p)->Bind(1, live);
+  r = (*p)->Step();
   if (!r.ok() || !*r) return r.ok() ? Status::NotFound("no profile") : r.status();
-  out["created_at"] = FormatRfc3339(p->ColumnInt(1));
+  out["created_at"] = FormatRfc3339((*p)->ColumnInt(1));
 
   Result<json> ids = Identifiers(live);
   if (!ids.ok()) return ids.status();
   out["identifiers"] = std::move(*ids);
 
-  auto a = db_->Prepare("SELECT attributes FROM profiles WHERE profile_id = ?1");
+  auto a = Prepare("SELECT attributes FROM profiles WHERE profile_id = ?1");
   if (!a.ok()) return a.status();
-  a->Bind(1, live);
-  auto ar = a->Step();
+  (*a)->Bind(1, live);
+  auto ar = (*a)->Step();
   if (!ar.ok()) return ar.status();
   json attributes = json::object();
   if (*ar) {
-    json stored = ForOutput(a->ColumnView(0));
+    json stored = ForOutput((*a)->ColumnView(0));
     if (stored.is_object()) {
       for (auto it = stored.begin(); it != stored.end(); ++it) {
         if (it.value().contains("v") && !it.value()["v"].is_null()) {
@@ -243,42 +266,42 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
   if (!traits.ok()) return traits.status();
   out["traits"] = std::move(*traits);
 
-  auto merged = db_->Prepare("SELECT profile_id FROM profiles WHERE merged_into = ?1 ORDER BY 1");
+  auto merged = Prepare("SELECT profile_id FROM profiles WHERE merged_into = ?1 ORDER BY 1");
   if (!merged.ok()) return merged.status();
-  merged->Bind(1, live);
+  (*merged)->Bind(1, live);
   json merged_from = json::array();
   while (true) {
-    auto m = merged->Step();
+    auto m = (*merged)->Step();
     if (!m.ok()) return m.status();
     if (!*m) break;
-    merged_from.push_back(merged->ColumnInt(0));
+    merged_from.push_back((*merged)->ColumnInt(0));
   }
   out["merged_from"] = std::move(merged_from);
 
   // Latest events first, paged by event row.
-  auto ev = db_->Prepare(
+  auto ev = Prepare(
       "SELECT pe.event_rowid, e.event_id, e.source, e.body FROM profile_events pe "
       "JOIN log.events e ON e.id = pe.event_rowid "
       "WHERE pe.profile_id = ?1 AND (?2 = 0 OR pe.event_rowid < ?2) "
       "ORDER BY pe.event_rowid DESC LIMIT ?3");
   if (!ev.ok()) return ev.status();
-  ev->Bind(1, live).Bind(2, events_before).Bind(3, static_cast<int64_t>(events_limit) + 1);
+  (*ev)->Bind(1, live).Bind(2, events_before).Bind(3, static_cast<int64_t>(events_limit) + 1);
   json events = json::array();
   int64_t last_rowid = 0;
   bool more = false;
   while (true) {
-    auto e = ev->Step();
+    auto e = (*ev)->Step();
     if (!e.ok()) return e.status();
     if (!*e) break;
     if (static_cast<int>(events.size()) == events_limit) {
       more = true;
       break;
     }
-    last_rowid = ev->ColumnInt(0);
-    json body = ForOutput(ev->ColumnView(3));
+    last_rowid = (*ev)->ColumnInt(0);
+    json body = ForOutput((*ev)->ColumnView(3));
     body.erase("occurred_at_ms");
     body.erase("schema");
-    events.push_back({{"source", ev->ColumnText(2)}, {"event", std::move(body)}});
+    events.push_back({{"source", (*ev)->ColumnText(2)}, {"event", std::move(body)}});
   }
   out["events"] = std::move(events);
   out["next_events_before"] = more ? json(last_rowid) : json(nullptr);
@@ -286,24 +309,35 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
 }
 
 Result<json> ProfileReader::Counts() {
-  json c;
-  auto live = db_->QueryInt("SELECT count(*) FROM profiles WHERE merged_into IS NULL");
-  if (!live.ok()) return live.status();
-  auto merged = db_->QueryInt("SELECT count(*) FROM profiles WHERE merged_into IS NOT NULL");
-  if (!merged.ok()) return merged.status();
-  auto ids = db_->QueryInt("SELECT count(*) FROM identifiers");
-  if (!ids.ok()) return ids.status();
-  auto orders = db_->QueryInt("SELECT count(*) FROM orders");
-  if (!orders.ok()) return orders.status();
-  c["profiles"] = *live;
-  c["merged_profiles"] = *merged;
-  c["identifiers"] = *ids;
-  c["orders"] = *orders;
+  json c = {{"profiles", 0}, {"merged_profiles", 0}, {"identifiers", 0}, {"orders", 0}};
+  ReadSnapshot snapshot(*db_, statements_);
+  auto s = Prepare(
+      "SELECT key, value FROM meta "
+      "WHERE key IN ('profiles', 'merged_profiles', 'identifiers', 'orders')");
+  if (!s.ok()) return s.status();
+  while (true) {
+    auto r = (*s)->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    c[(*s)->ColumnText(0)] = (*s)->ColumnInt(1);
+  }
   return c;
+}
+
+Result<sqlite::Statement*> ProfileReader::Prepare(const char* sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    auto prepared = db_->Prepare(sql);
+    if (!prepared.ok()) return prepared.status();
+    it = statements_.emplace(sql, std::make_unique<sqlite::Statement>(std::move(*prepared))).first;
+  }
+  it->second->Reset();
+  return it->second.get();
 }
 
 Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
   CJD_RETURN_IF_ERROR(ValidateMetricsQuery(q));
+  ReadSnapshot snapshot(*db_, statements_);
   // The currency: as asked, or the one with the most orders.
   std::string currency = q.currency;
   json other_currencies = json::object();

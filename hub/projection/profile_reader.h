@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -52,11 +53,14 @@ class ProfileReader {
                 const RfmModel* rfm)
       : db_(std::move(db)), keys_(keys), rfm_(rfm) {}
   Result<nlohmann::json> Identifiers(int64_t profile_id);
+  // The statement for `sql` (a string literal: cached by its address), reset and unbound.
+  Result<sqlite::Statement*> Prepare(const char* sql);
   Result<nlohmann::json> Traits(int64_t profile_id, int64_t now_ms);
 
   std::unique_ptr<sqlite::Database> db_;
   const IdentityKeys& keys_;
   const RfmModel* rfm_;
+  std::unordered_map<const char*, std::unique_ptr<sqlite::Statement>> statements_;
 };
 
 }  // namespace cjd::hub

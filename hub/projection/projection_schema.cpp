@@ -88,6 +88,16 @@ const std::vector<sqlite::Migration> kMigrations = {
       CREATE TABLE kept_apart (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b))
         WITHOUT ROWID;
     )sql"},
+    {2, R"sql(
+      -- "Which profiles were merged into X" without scanning every profile.
+      CREATE INDEX profiles_merged_into ON profiles (merged_into) WHERE merged_into IS NOT NULL;
+      -- Running totals for /v1/stats, kept by the projector in each batch's transaction.
+      INSERT OR REPLACE INTO meta (key, value) VALUES
+        ('profiles', (SELECT count(*) FROM profiles WHERE merged_into IS NULL)),
+        ('merged_profiles', (SELECT count(*) FROM profiles WHERE merged_into IS NOT NULL)),
+        ('identifiers', (SELECT count(*) FROM identifiers)),
+        ('orders', (SELECT count(*) FROM orders));
+    )sql"},
 };
 
 }  // namespace

@@ -144,7 +144,7 @@ identity::Guardrails MakeGuardrails(const HubConfig& config) {
 struct Projector::Statements {
   sqlite::Statement read_events, find_ident, counts, kept, insert_profile, insert_ident,
       insert_pevent, get_profile, update_profile, get_order, insert_order, update_order,
-      add_category, set_cursor;
+      add_category, set_cursor, bump;
 };
 
 Projector::Projector(const HubConfig& config, IdentityKeys keys, const Clock* clock)
@@ -230,6 +230,9 @@ Status Projector::Prepare() {
   CJD_RETURN_IF_ERROR(prep(&st_->add_category,
       "INSERT INTO profile_categories (profile_id, category, quantity) VALUES (?1, ?2, ?3) "
       "ON CONFLICT (profile_id, category) DO UPDATE SET quantity = quantity + excluded.quantity"));
+  CJD_RETURN_IF_ERROR(prep(&st_->bump,
+      "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+      "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value"));
   CJD_RETURN_IF_ERROR(prep(&st_->set_cursor,
       "INSERT INTO meta (key, value) VALUES ('cursor', ?1) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
@@ -315,6 +318,11 @@ Result<int64_t> Projector::ApplyBatch() {
     stats_.events_applied += static_cast<int64_t>(rows.size());
   }
   return static_cast<int64_t>(rows.size());
+}
+
+Status Projector::Bump(const char* counter, int64_t delta) {
+  st_->bump.Bind(1, counter).Bind(2, delta);
+  return st_->bump.Run();
 }
 
 Result<int64_t> Projector::ProfileOf(const IdKey& key) {
@@ -418,6 +426,7 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
     st_->insert_profile.Bind(1, e.occurred_at_ms);
     CJD_RETURN_IF_ERROR(st_->insert_profile.Run());
     target = db_->LastInsertRowid();
+    CJD_RETURN_IF_ERROR(Bump("profiles", 1));
     std::lock_guard lock(stats_mu_);
     ++stats_.profiles_created;
   }
@@ -442,6 +451,7 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
           .Bind(5, rowid)
           .Bind(6, e.occurred_at_ms);
       CJD_RETURN_IF_ERROR(st_->insert_ident.Run());
+      if (db_->Changes() > 0) CJD_RETURN_IF_ERROR(Bump("identifiers", 1));
       attached.push_back(key);
     }
   }
@@ -588,7 +598,8 @@ Status Projector::ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_
       .Bind(10, return_lines)
       .Bind(11, gross.ToExact())
       .Bind(12, returns.ToExact());
-  return st_->insert_order.Run();
+  CJD_RETURN_IF_ERROR(st_->insert_order.Run());
+  return Bump("orders", 1);
 }
 
 Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
@@ -623,6 +634,8 @@ Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
   CJD_RETURN_IF_ERROR(run("DELETE FROM profile_categories WHERE profile_id = ?2 AND ?1 = ?1 AND ?3 = ?3"));
   CJD_RETURN_IF_ERROR(run("UPDATE profiles SET merged_into = ?1 "
                           "WHERE (profile_id = ?2 OR merged_into = ?2) AND ?3 = ?3"));
+  CJD_RETURN_IF_ERROR(Bump("profiles", -1));
+  CJD_RETURN_IF_ERROR(Bump("merged_profiles", 1));
   Result<ProfileRow> s = ReadProfile(st_->get_profile, survivor);
   if (!s.ok()) return s.status();
   Result<ProfileRow> a = ReadProfile(st_->get_profile, absorbed);
@@ -764,6 +777,8 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   };
   CJD_RETURN_IF_ERROR(exec("UPDATE profiles SET merged_into = NULL WHERE profile_id = ?1",
                            plan->restore));
+  CJD_RETURN_IF_ERROR(Bump("profiles", 1));
+  CJD_RETURN_IF_ERROR(Bump("merged_profiles", -1));
   SplitResult result;
   for (const IdKey& k : plan->move_identifiers) {
     auto s = db_->Prepare("UPDATE identifiers SET profile_id = ?1 WHERE id_key = ?2 AND profile_id = ?3");

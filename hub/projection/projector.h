@@ -89,6 +89,7 @@ class Projector {
   Status ApplyEvent(int64_t rowid, const std::string& body, int64_t now_ms);
   Status Prepare();
   Result<int64_t> ProfileOf(const identity::IdKey& key);
+  Status Bump(const char* counter, int64_t delta);  // meta running totals
   Result<identity::TypeCounts> CountsOf(int64_t profile_id);
   Status MergeInto(int64_t survivor, int64_t absorbed, const identity::MergeRecord& record,
                    int64_t event_rowid);
