@@ -167,6 +167,12 @@ TEST_F(ProjectorTest, IdentifyMergesTwoProfilesAndSplitUndoesIt) {
   // The absorbed id still answers, with the survivor.
   EXPECT_EQ(Profile(std::max(by_email, by_card))["redirected_from"], std::max(by_email, by_card));
 
+  json counts = *reader_->Counts();
+  EXPECT_EQ(counts["profiles"], 1);
+  EXPECT_EQ(counts["merged_profiles"], 1);
+  EXPECT_EQ(counts["identifiers"], 2);
+  EXPECT_EQ(counts["orders"], 2);
+
   auto split = projector_->Split(merged, 0);
   ASSERT_TRUE(split.ok()) << split.status().ToString();
   EXPECT_EQ(split->restored, std::max(by_email, by_card));
@@ -177,6 +183,9 @@ TEST_F(ProjectorTest, IdentifyMergesTwoProfilesAndSplitUndoesIt) {
   EXPECT_EQ(m["repeat_purchase_rate"], 0.0);
   EXPECT_EQ(Profile(by_card)["traits"]["revenue_gross"], "10.00");
   EXPECT_EQ(Profile(by_email)["traits"]["revenue_gross"], "10.00");
+  counts = *reader_->Counts();
+  EXPECT_EQ(counts["profiles"], 2);
+  EXPECT_EQ(counts["merged_profiles"], 0);
   // Undone once; and the two stay apart when the link shows up again.
   EXPECT_EQ(projector_->Split(merged, split->merge_id).status().code(), Code::kConflict);
   Log(R"({"type":"identify","occurred_at":"2011-03-03T10:00:00Z",
