@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "hub/store/sqlite_hub_store.h"
 
 namespace cjd::hub {
@@ -20,6 +22,18 @@ Status Hub::Start() {
   if (!collect_store.ok()) return collect_store.status();
 
   // The projection: profiles.db, derived from the event log.
+  {
+    std::error_code ec;
+    if (!std::filesystem::exists(config_.identity_key_file, ec) &&
+        std::filesystem::exists(config_.profiles_path, ec)) {
+      return Status::Invalid(
+          "identity.key_file: " + config_.identity_key_file + " is missing but " +
+              config_.profiles_path +
+              " exists: a new key would match no stored identifier. Restore the key from its "
+              "backup, or delete the profiles database to rebuild it under a new key",
+          "identity.key_file");
+    }
+  }
   auto keys = LoadOrCreateIdentityKeys(config_.identity_key_file);
   if (!keys.ok()) return keys.status();
   projector_ = std::make_unique<Projector>(config_, *keys, clock_);

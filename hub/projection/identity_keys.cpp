@@ -1,7 +1,9 @@
 #include "hub/projection/identity_keys.h"
 
 #include <sodium.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cstring>
@@ -39,12 +41,15 @@ Result<IdentityKeys> LoadOrCreateIdentityKeys(const std::string& path) {
     crypto_kdf_keygen(master.data());
     const std::string tmp = path + ".tmp";
     {
-      std::ofstream out(tmp, std::ios::trunc);
-      if (!out) return Status::Invalid("identity.key_file: cannot create " + path, "identity.key_file");
-      out << Base64(master.data(), master.size()) << "\n";
-      if (!out.flush()) return Status::Invalid("identity.key_file: cannot write " + path, "identity.key_file");
+      // Created 0600 from the start, written and synced before it takes the real name.
+      const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd < 0) return Status::Invalid("identity.key_file: cannot create " + path, "identity.key_file");
+      const std::string text = Base64(master.data(), master.size()) + "\n";
+      const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                           ::fsync(fd) == 0;
+      ::close(fd);
+      if (!written) return Status::Invalid("identity.key_file: cannot write " + path, "identity.key_file");
     }
-    ::chmod(tmp.c_str(), 0600);
     std::filesystem::rename(tmp, path, ec);
     if (ec) return Status::Invalid("identity.key_file: " + ec.message(), "identity.key_file");
   } else {

@@ -467,12 +467,12 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
   out["orders"] = orders;
   out["revenue_gross"] = gross.ToFixed(2);
   out["revenue_net"] = net.ToFixed(2);
-  out["average_order_value"] = gross.DivideToFixed(std::max<int64_t>(orders, 1), 2);
+  out["average_order_value"] = orders > 0 ? json(gross.DivideToFixed(orders, 2)) : json(nullptr);
   out["purchase_frequency"] = Ratio(orders, customers);
   out["repeat_purchase_rate"] = Ratio(repeat, customers);
   out["repeat_customers"] = repeat;
-  out["clv_gross"] = gross.DivideToFixed(std::max<int64_t>(customers, 1), 2);
-  out["clv_net"] = net.DivideToFixed(std::max<int64_t>(customers, 1), 2);
+  out["clv_gross"] = customers > 0 ? json(gross.DivideToFixed(customers, 2)) : json(nullptr);
+  out["clv_net"] = customers > 0 ? json(net.DivideToFixed(customers, 2)) : json(nullptr);
   out["new_customers"] = new_customers;
   out["store_totals"] = std::move(totals);
 

@@ -98,7 +98,32 @@ const std::vector<sqlite::Migration> kMigrations = {
         ('identifiers', (SELECT count(*) FROM identifiers)),
         ('orders', (SELECT count(*) FROM orders));
     )sql"},
+    {3, R"sql(
+      -- A profile's events by row (paging newest first, split's later events) without sorting
+      -- all of them; occurred_at_ms was never used to search.
+      DROP INDEX profile_events_by_profile;
+      CREATE INDEX profile_events_by_profile ON profile_events (profile_id);
+      CREATE INDEX merge_log_by_survivor ON merge_log (survivor) WHERE kind = 'merge';
+      CREATE INDEX merge_log_reverts ON merge_log (reverts) WHERE kind = 'split';
+      CREATE INDEX kept_apart_by_b ON kept_apart (b);
+    )sql"},
 };
+
+// "file:" URI of `path` opened read-only (the characters URIs reserve are escaped).
+std::string ReadOnlyUri(const std::string& path) {
+  std::string uri = "file:";
+  for (const char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[static_cast<unsigned char>(c) >> 4];
+      uri += kHex[static_cast<unsigned char>(c) & 0xF];
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?mode=ro";
+}
 
 }  // namespace
 
@@ -110,9 +135,11 @@ Result<std::unique_ptr<sqlite::Database>> OpenProjection(const std::string& prof
   auto db = sqlite::Database::Open(profiles_path, options);
   if (!db.ok()) return db.status();
   if (!read_only) CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
+  // The log is attached read-only: the projection can never write it, and a projection batch
+  // never takes hub.db's write lock (ingest and collect keep it to themselves).
   auto attach = (*db)->Prepare("ATTACH DATABASE ?1 AS log");
   if (!attach.ok()) return attach.status();
-  attach->Bind(1, log_path);
+  attach->Bind(1, ReadOnlyUri(log_path));
   CJD_RETURN_IF_ERROR(attach->Run());
   CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA cache_size = -65536"));
   CJD_RETURN_IF_ERROR(RegisterMoneyFunctions((*db)->raw()));

@@ -411,7 +411,11 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
     st_->kept.Bind(1, pid);
     while (true) {
       auto row = st_->kept.Step();
-      if (!row.ok() || !*row) break;
+      if (!row.ok()) {
+        st_->kept.Reset();
+        return row.status();
+      }
+      if (!*row) break;
       input.kept_apart.emplace_back(st_->kept.ColumnInt(0), st_->kept.ColumnInt(1));
     }
     st_->kept.Reset();
@@ -632,6 +636,11 @@ Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
       "SELECT ?1, category, quantity FROM profile_categories WHERE profile_id = ?2 AND ?3 = ?3 "
       "ON CONFLICT (profile_id, category) DO UPDATE SET quantity = quantity + excluded.quantity"));
   CJD_RETURN_IF_ERROR(run("DELETE FROM profile_categories WHERE profile_id = ?2 AND ?1 = ?1 AND ?3 = ?3"));
+  // Whoever the absorbed profile was kept apart from, the survivor is kept apart from now.
+  CJD_RETURN_IF_ERROR(run(
+      "INSERT OR IGNORE INTO kept_apart (a, b) "
+      "SELECT min(?1, other), max(?1, other) FROM (SELECT CASE WHEN a = ?2 THEN b ELSE a END "
+      "AS other FROM kept_apart WHERE (a = ?2 OR b = ?2) AND ?3 = ?3) WHERE other != ?1"));
   CJD_RETURN_IF_ERROR(run("UPDATE profiles SET merged_into = ?1 "
                           "WHERE (profile_id = ?2 OR merged_into = ?2) AND ?3 = ?3"));
   CJD_RETURN_IF_ERROR(Bump("profiles", -1));
@@ -766,6 +775,12 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   Result<identity::SplitPlan> plan = identity::PlanSplit(in);
   if (!plan.ok()) return plan.status();
 
+  // A split is an operator's decision, not derived from the log: make it durable before answering.
+  CJD_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous = FULL"));
+  struct RestoreSync {
+    sqlite::Database& db;
+    ~RestoreSync() { (void)db.Exec("PRAGMA synchronous = NORMAL"); }
+  } restore_sync{*db_};
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   auto exec = [&](const char* sql, auto&&... binds) -> Status {
@@ -789,14 +804,19 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   }
   for (const std::string& ev : plan->move_events) {
     const int64_t rowid = std::stoll(ev);
-    CJD_RETURN_IF_ERROR(exec("UPDATE profile_events SET profile_id = ?1 WHERE event_rowid = ?2",
-                             plan->restore, rowid));
+    CJD_RETURN_IF_ERROR(exec(
+        "UPDATE profile_events SET profile_id = ?1 WHERE event_rowid = ?2 AND profile_id = ?3",
+        plan->restore, rowid, plan->from));
     result.moved_events += db_->Changes();
-    CJD_RETURN_IF_ERROR(exec("UPDATE orders SET profile_id = ?1 WHERE first_event = ?2",
-                             plan->restore, rowid));
+    CJD_RETURN_IF_ERROR(exec(
+        "UPDATE orders SET profile_id = ?1 WHERE first_event = ?2 AND profile_id = ?3",
+        plan->restore, rowid, plan->from));
   }
+  // Kept apart: the profile brought back and the one that held it (the merge's survivor, or what
+  // absorbed that survivor later).
   CJD_RETURN_IF_ERROR(exec("INSERT OR IGNORE INTO kept_apart (a, b) VALUES (?1, ?2)",
-                           plan->keep_apart.first, plan->keep_apart.second));
+                           std::min(plan->from, plan->restore),
+                           std::max(plan->from, plan->restore)));
   {
     auto s = db_->Prepare(
         "INSERT INTO merge_log (kind, reverts, survivor, absorbed, link_type, link_key, event_id, "

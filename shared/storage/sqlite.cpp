@@ -140,7 +140,8 @@ bool Statement::ColumnIsNull(int index) const {
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
                                                  const OpenOptions& options) {
-  int flags = SQLITE_OPEN_NOMUTEX;
+  // URI filenames: a connection may ATTACH another file read-only ("file:...?mode=ro").
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
   flags |= options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "hub/projection/profile_reader.h"
 #include "hub/store/sqlite_hub_store.h"
@@ -192,6 +193,53 @@ TEST_F(ProjectorTest, IdentifyMergesTwoProfilesAndSplitUndoesIt) {
           "customer":{"email":"ann@example.co.uk","loyalty_id":"L-7"}})");
   CatchUp();
   EXPECT_NE(ProfileOf("email:ann@example.co.uk"), ProfileOf("loyalty_id:L-7"));
+}
+
+TEST_F(ProjectorTest, ASplitThroughALaterMergeStaysApart) {
+  Order("Z1", R"({"customer_id":"Z"})", R"([{"sku":"x","quantity":1,"unit_price":"1"}])");
+  Order("A1", R"({"email":"a@shop.co.uk"})", R"([{"sku":"x","quantity":1,"unit_price":"2"}])");
+  Order("B1", R"({"loyalty_id":"L-B"})", R"([{"sku":"x","quantity":1,"unit_price":"4"}])");
+  Log(R"({"type":"identify","occurred_at":"2011-03-02T10:00:00Z",
+          "customer":{"email":"a@shop.co.uk","loyalty_id":"L-B"}})");   // merge 1: A <- B
+  Log(R"({"type":"identify","occurred_at":"2011-03-03T10:00:00Z",
+          "customer":{"customer_id":"Z","email":"a@shop.co.uk"}})");    // merge 2: Z <- A
+  CatchUp();
+  const int64_t z = ProfileOf("customer_id:Z");
+  ASSERT_EQ(ProfileOf("loyalty_id:L-B"), z);
+  auto split = projector_->Split(z, 1);  // the wrong merge was A <- B
+  ASSERT_TRUE(split.ok()) << split.status().ToString();
+  const int64_t b = ProfileOf("loyalty_id:L-B");
+  ASSERT_NE(b, z);
+  EXPECT_EQ(Profile(b)["traits"]["revenue_gross"], "4.00");
+  EXPECT_EQ(Profile(z)["traits"]["revenue_gross"], "3.00");
+  // An event linking B to Z's group does not undo the split.
+  Log(R"({"type":"identify","occurred_at":"2011-03-04T10:00:00Z",
+          "customer":{"customer_id":"Z","loyalty_id":"L-B"}})");
+  CatchUp();
+  EXPECT_NE(ProfileOf("loyalty_id:L-B"), ProfileOf("customer_id:Z"));
+}
+
+TEST_F(ProjectorTest, UndoingTwoNestedMergesLeavesEachProfileItsOwnOrders) {
+  Order("A1", R"({"customer_id":"A"})", R"([{"sku":"x","quantity":1,"unit_price":"1"}])");
+  Order("B1", R"({"email":"b@shop.co.uk"})", R"([{"sku":"x","quantity":1,"unit_price":"2"}])");
+  Order("C1", R"({"loyalty_id":"L-C"})", R"([{"sku":"x","quantity":1,"unit_price":"4"}])");
+  Log(R"({"type":"identify","occurred_at":"2011-03-02T10:00:00Z",
+          "customer":{"email":"b@shop.co.uk","loyalty_id":"L-C"}})");   // merge 1: B <- C
+  Log(R"({"type":"identify","occurred_at":"2011-03-03T10:00:00Z",
+          "customer":{"customer_id":"A","email":"b@shop.co.uk"}})");    // merge 2: A <- B
+  CatchUp();
+  const int64_t a = ProfileOf("customer_id:A");
+  ASSERT_EQ(ProfileOf("loyalty_id:L-C"), a);
+  ASSERT_TRUE(projector_->Split(a, 1).ok());  // C comes back
+  auto second = projector_->Split(a, 0);      // then the latest merge into A: B comes back
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  const int64_t b = ProfileOf("email:b@shop.co.uk");
+  const int64_t c = ProfileOf("loyalty_id:L-C");
+  EXPECT_EQ(std::set<int64_t>({a, b, c}).size(), 3u);
+  EXPECT_EQ(Profile(a)["traits"]["revenue_gross"], "1.00");
+  EXPECT_EQ(Profile(b)["traits"]["revenue_gross"], "2.00");
+  EXPECT_EQ(Profile(c)["traits"]["revenue_gross"], "4.00");
+  EXPECT_EQ(Metrics()["customers"], 3);
 }
 
 TEST_F(ProjectorTest, JunkIdentifiersNeverLinkPeople) {
