@@ -42,8 +42,11 @@ Status Hub::Start() {
   auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, projector_->keys(),
                                     &rfm_);
   if (!reader.ok()) return reader.status();
-  profile_api_ =
-      std::make_unique<ProfileApi>(config_, std::move(*reader), projector_.get(), clock_);
+  auto metrics_reader = ProfileReader::Open(config_.profiles_path, config_.store_path,
+                                            projector_->keys(), &rfm_);
+  if (!metrics_reader.ok()) return metrics_reader.status();
+  profile_api_ = std::make_unique<ProfileApi>(config_, std::move(*reader),
+                                              std::move(*metrics_reader), projector_.get(), clock_);
 
   ingestor_ = std::make_unique<Ingestor>(config_, std::move(*ingest_store), clock_);
   api_ = std::make_unique<HubApi>(config_, std::move(*api_store), std::move(*collect_store),

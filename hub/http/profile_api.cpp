@@ -32,9 +32,10 @@ constexpr const char* kProfiles = "/v1/profiles";
 }  // namespace
 
 ProfileApi::ProfileApi(const HubConfig& config, std::unique_ptr<ProfileReader> reader,
-                       Projector* projector, const Clock* clock)
+                       std::unique_ptr<ProfileReader> metrics_reader, Projector* projector,
+                       const Clock* clock)
     : config_(config), normalize_{config.default_country}, reader_(std::move(reader)),
-      projector_(projector), clock_(clock) {}
+      metrics_reader_(std::move(metrics_reader)), projector_(projector), clock_(clock) {}
 
 bool ProfileApi::Owns(const std::string& path) {
   return path == "/v1/metrics" || path == kProfiles || path.rfind("/v1/profiles/", 0) == 0;
@@ -153,8 +154,8 @@ http::Response ProfileApi::Metrics(const http::Request& req) {
   }
   Result<json> m = Status::Internal("unset");
   {
-    std::lock_guard lock(reader_mu_);
-    m = reader_->Metrics(q);
+    std::lock_guard lock(metrics_mu_);
+    m = metrics_reader_->Metrics(q);
   }
   if (!m.ok()) return http::ErrorFromStatus(m.status());
   const ProjectorStats ps = projector_->Stats();
@@ -171,8 +172,8 @@ json ProfileApi::StatsJson() {
             {"refused_identifiers", ps.refused_identifiers},
             {"invalid_identifiers", ps.invalid_identifiers},
             {"quarantined_events", ps.quarantined_events}};
-  std::lock_guard lock(reader_mu_);
-  Result<json> counts = reader_->Counts();
+  std::lock_guard lock(metrics_mu_);
+  Result<json> counts = metrics_reader_->Counts();
   if (counts.ok()) j.update(*counts);
   return j;
 }

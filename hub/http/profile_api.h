@@ -21,7 +21,10 @@ namespace cjd::hub {
 
 class ProfileApi {
  public:
-  ProfileApi(const HubConfig& config, std::unique_ptr<ProfileReader> reader, Projector* projector,
+  // Two read connections: one for profiles, one for metrics and stats, so a metrics query (a
+  // scan of the orders) never holds up profile lookups.
+  ProfileApi(const HubConfig& config, std::unique_ptr<ProfileReader> reader,
+             std::unique_ptr<ProfileReader> metrics_reader, Projector* projector,
              const Clock* clock);
 
   // True when `path` is one of this API's; the caller has checked the admin token.
@@ -40,6 +43,8 @@ class ProfileApi {
   identity::NormalizeOptions normalize_;
   std::mutex reader_mu_;
   std::unique_ptr<ProfileReader> reader_;  // guarded by reader_mu_
+  std::mutex metrics_mu_;
+  std::unique_ptr<ProfileReader> metrics_reader_;  // guarded by metrics_mu_
   Projector* projector_;
   const Clock* clock_;
 };
