@@ -278,23 +278,23 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
 std::vector<OfferView> OfferCache::Lookup(std::string_view loyalty_id, int64_t now_ms) const {
   std::vector<OfferView> out;
   std::shared_lock lock(mu_);
-  const Ranked* list = &general_;
-  bool personal = false;
+  auto serve = [&](const Ranked& list, bool personal) {
+    out.reserve(list.slots.size());
+    for (uint32_t slot : list.slots) {
+      const OfferRecord& o = offers_[slot];
+      if (o.version == 0 || o.deleted) continue;
+      if (o.requires_consent && !personal) continue;
+      if (now_ms < o.valid_from_ms || now_ms >= o.valid_until_ms) continue;
+      out.push_back(OfferView{o.id, o.title, o.text, o.valid_until});
+    }
+  };
   if (!loyalty_id.empty()) {
     auto it = assignments_.find(loyalty_id);
-    if (it != assignments_.end() && !it->second.slots.empty()) {
-      list = &it->second;
-      personal = true;
-    }
+    if (it != assignments_.end()) serve(it->second, true);
   }
-  out.reserve(list->slots.size());
-  for (uint32_t slot : list->slots) {
-    const OfferRecord& o = offers_[slot];
-    if (o.version == 0 || o.deleted) continue;
-    if (o.requires_consent && !personal) continue;
-    if (now_ms < o.valid_from_ms || now_ms >= o.valid_until_ms) continue;
-    out.push_back(OfferView{o.id, o.title, o.text, o.valid_until});
-  }
+  // Nothing personal that can be shown now (none assigned, or all expired or withdrawn): the
+  // store's general offers.
+  if (out.empty()) serve(general_, false);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "shared/event/event.h"
 #include "shared/event/json_exact.h"
@@ -48,6 +49,21 @@ CollectParse ParseCollectRequest(const http::Request& req, int64_t now_ms) {
   if (!validated.ok()) {
     out.error = http::ErrorFromStatus(validated.status());
     return out;
+  }
+  {
+    std::unordered_map<std::string_view, size_t> seen;
+    for (size_t i = 0; i < validated->size(); ++i) {
+      const std::string& id = (*validated)[i].event_id;
+      if (id.empty()) continue;
+      auto [it, fresh] = seen.emplace(id, i);
+      if (!fresh) {
+        out.error = http::ErrorFromStatus(Status::Invalid(
+            "repeats the event_id of event [" + std::to_string(it->second) +
+                "] in this request",
+            "[" + std::to_string(i) + "].event_id"));
+        return out;
+      }
+    }
   }
   out.events.reserve(validated->size());
   for (Event& e : *validated) {

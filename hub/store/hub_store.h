@@ -4,8 +4,9 @@
 // Contract for every backend:
 //  - CommitIngest is atomic: the events, the devices' sequence progress and the counters of one
 //    call commit together or not at all.
-//  - Events are unique by event_id: inserting one that exists changes nothing (counted as a
-//    duplicate), so replaying any batch is harmless.
+//  - Events are unique by (source, event_id), the source being the device id or the collect
+//    source's name: inserting one that exists changes nothing (counted as a duplicate), so
+//    replaying any batch is harmless, and no source can shadow another's events.
 //  - CommitCollect is atomic in the same way: all of a request's events or none.
 //  - Device ids and collect source names share one namespace (both appear as events.source):
 //    registering either under a name the other holds fails with kConflict.

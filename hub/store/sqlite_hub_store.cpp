@@ -48,6 +48,27 @@ const std::vector<sqlite::Migration> kMigrations = {
         created_ms  INTEGER NOT NULL
       );
     )sql"},
+    {3, R"sql(
+      -- Event ids are unique per source (a device or a collect source), no longer across all:
+      -- otherwise one source's ids (a web shop's "1001", or a guessed "import:erp:...") would
+      -- make another source's events count as duplicates and vanish. Row ids are kept, so the
+      -- projection's cursor stays valid.
+      CREATE TABLE events_v3 (
+        id              INTEGER PRIMARY KEY,
+        event_id        TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        seq             INTEGER,
+        type            TEXT NOT NULL,
+        occurred_at_ms  INTEGER NOT NULL,
+        received_at_ms  INTEGER NOT NULL,
+        body            TEXT NOT NULL,
+        UNIQUE (source, event_id)
+      );
+      INSERT INTO events_v3 (id, event_id, source, seq, type, occurred_at_ms, received_at_ms, body)
+        SELECT id, event_id, source, seq, type, occurred_at_ms, received_at_ms, body FROM events;
+      DROP TABLE events;
+      ALTER TABLE events_v3 RENAME TO events;
+    )sql"},
 };
 
 }  // namespace
@@ -70,7 +91,7 @@ Status SqliteHubStore::Prepare() {
   };
   CJD_RETURN_IF_ERROR(prep(&insert_event_,
       "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, received_at_ms, body) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id) DO NOTHING"));
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source, event_id) DO NOTHING"));
   CJD_RETURN_IF_ERROR(prep(&add_counter_,
       "INSERT INTO counters (name, value) VALUES (?1, ?2) "
       "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"));

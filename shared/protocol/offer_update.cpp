@@ -170,9 +170,33 @@ bool IsValidOfferId(std::string_view id) {
 
 bool IsValidLoyaltyId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    const auto u = static_cast<unsigned char>(c);
+  // Well-formed UTF-8 (the id ends up in events and JSON), no control characters.
+  for (size_t i = 0; i < id.size();) {
+    const auto u = static_cast<unsigned char>(id[i]);
     if (u < 0x20 || u == 0x7f) return false;
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (u < 0x80) {
+      ++i;
+      continue;
+    } else if ((u & 0xE0) == 0xC0) {
+      n = 1, cp = u & 0x1F;
+    } else if ((u & 0xF0) == 0xE0) {
+      n = 2, cp = u & 0x0F;
+    } else if ((u & 0xF8) == 0xF0) {
+      n = 3, cp = u & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= id.size()) return false;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      const auto c = static_cast<unsigned char>(id[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    static constexpr uint32_t kMin[4] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
   }
   return true;
 }

@@ -98,7 +98,9 @@ http::ClientResponse CollectPoster::SendWithRetry(const std::string& body, Batch
     if (attempt == policy_.max_attempts) break;
     auto delay = std::min(backoff, policy_.max_backoff);
     if (auto it = response.headers.find("retry-after"); it != response.headers.end()) {
-      const long seconds = std::strtol(it->second.c_str(), nullptr, 10);
+      // Clamped before it is multiplied: a huge Retry-After must not overflow.
+      const long max_s = static_cast<long>(policy_.max_backoff.count() / 1000) + 1;
+      const long seconds = std::min(std::strtol(it->second.c_str(), nullptr, 10), max_s);
       if (seconds > 0) {
         delay = std::max(delay, std::min(std::chrono::milliseconds(seconds * 1000),
                                          policy_.max_backoff));

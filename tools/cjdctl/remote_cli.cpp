@@ -46,7 +46,7 @@ RemoteCommands::RemoteCommands(CLI::App& app) {
   report_->add_option("--store", re.store, "only this store");
   report_->add_option("--channel", re.channel, "only this channel (store, web, ...)");
   report_->add_option("--currency", re.currency, "only this currency");
-  report_->add_option("--top", re.top, "number of top customers")->check(CLI::Range(1, 10000));
+  report_->add_option("--top", re.top, "number of top customers")->check(CLI::Range(1, 1000));
   report_->add_flag("--json", re.json, "print the hub's JSON unchanged");
 }
 

@@ -244,7 +244,7 @@ int RunReport(const ReportOptions& o, std::ostream& out, std::ostream& err) {
   if (!o.to.empty() && !IsDateOrMonth(o.to)) {
     return usage("--to: '" + o.to + "' is not YYYY-MM-DD or YYYY-MM");
   }
-  if (o.top < 0 || o.top > 10'000) return usage("--top: must be 1..10000");
+  if (o.top < 0 || o.top > 1'000) return usage("--top: must be 1..1000");
 
   http::HttpClient client(url->host, url->port, std::chrono::milliseconds(o.timeout_ms));
   client.set_user_agent("cjdctl-report/" CJD_VERSION);

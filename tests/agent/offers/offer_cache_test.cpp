@@ -163,6 +163,16 @@ TEST_F(OfferCacheTest, ExpiredAndFutureOffersDisappearByTheClockAlone) {
   EXPECT_TRUE(cache->Lookup("", clock_.NowMillis()).empty());
 }
 
+TEST_F(OfferCacheTest, ACustomerWhosePersonalOffersExpiredGetsTheGeneralOnes) {
+  auto cache = Open();
+  ASSERT_TRUE(cache->Apply(Update(1,
+      {Offer("mine", 1, "", "2026-11-01T00:00:00Z", "2026-11-01T02:00:00Z"), Offer("all", 1)},
+      {{"L1", {"mine"}, 1}}, GeneralOffers{{"all"}, 1})).ok());
+  EXPECT_EQ(Ids(cache->Lookup("L1", clock_.NowMillis())), (std::vector<std::string>{"mine"}));
+  clock_.Set(kNov1 + 2 * 3'600'000);  // "mine" has ended, while the store is offline
+  EXPECT_EQ(Ids(cache->Lookup("L1", clock_.NowMillis())), (std::vector<std::string>{"all"}));
+}
+
 TEST_F(OfferCacheTest, ConsentBoundOffersOnlyFromTheCustomersOwnAssignment) {
   auto cache = Open();
   OfferRecord bound = Offer("bound", 1);

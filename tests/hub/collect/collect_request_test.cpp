@@ -81,6 +81,17 @@ TEST_F(CollectRequestTest, BadEventInBatchNamesIndexAndFieldAndYieldsNothing) {
   EXPECT_TRUE(p.events.empty());
 }
 
+TEST_F(CollectRequestTest, AnEventIdRepeatedInOneRequestIsRefused) {
+  nlohmann::json batch = {PageView("a"), PageView("b"), PageView("a")};
+  CollectParse p = ParseCollectRequest(Req(batch.dump()), 1);
+  ASSERT_TRUE(p.error);
+  EXPECT_EQ(p.error->status, 400);
+  const nlohmann::json e = Error(p);
+  EXPECT_EQ(e["field"], "[2].event_id");
+  EXPECT_NE(e["message"].get<std::string>().find("[0]"), std::string::npos) << e.dump();
+  EXPECT_TRUE(p.events.empty());
+}
+
 TEST_F(CollectRequestTest, UnknownTypeIsRefusedOnType) {
   nlohmann::json e = PageView();
   e["type"] = "pageview";

@@ -119,21 +119,25 @@ TEST_F(SqliteHubStoreTest, CommitCollectStoresEventsUnderTheSourceAndCounts) {
   EXPECT_EQ(c->duplicate_events, 0);
 }
 
-TEST_F(SqliteHubStoreTest, CommitCollectIsIdempotentByEventId) {
+TEST_F(SqliteHubStoreTest, CommitCollectIsIdempotentPerSource) {
   ASSERT_TRUE(store_->CommitCollect("web", {Ev("e1"), Ev("e2")}, 1).ok());
-  // e1 again, e3 new, e3 twice in the same call.
-  auto r = store_->CommitCollect("crm", {Ev("e1"), Ev("e3"), Ev("e3")}, 2);
+  // The same source again: e1 is a duplicate, e3 new, e3 twice in the same call.
+  auto r = store_->CommitCollect("web", {Ev("e1"), Ev("e3"), Ev("e3")}, 2);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->inserted, 1);
   EXPECT_EQ(r->duplicates, 2);
   EXPECT_EQ(Count("SELECT count(*) FROM events"), 3);
-  EXPECT_EQ(Count("SELECT count(*) FROM events WHERE event_id = 'e1' AND source = 'web'"), 1);
+  // Another source's "e1" is its own event: one source never shadows another's ids.
+  auto other = store_->CommitCollect("crm", {Ev("e1")}, 3);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->inserted, 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM events WHERE event_id = 'e1'"), 2);
 
   auto c = store_->Counters();
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->events_total, 3);
+  EXPECT_EQ(c->events_total, 4);
   EXPECT_EQ(c->duplicate_events, 2);
-  EXPECT_EQ(c->events_by_type["page_view"], 3);
+  EXPECT_EQ(c->events_by_type["page_view"], 4);
 }
 
 TEST_F(SqliteHubStoreTest, CommitCollectIsAllOrNothing) {
@@ -182,9 +186,20 @@ TEST_F(SqliteHubStoreTest, MigrationTwoKeepsAnExistingVersionOneStore) {
                                     "NOT NULL);"}})
                     .ok());
   }
+  {
+    auto db = sqlite::Database::Open(old_path, {});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("INSERT INTO events VALUES (7, 'x', 'pos-1', 1, 'transaction', 0, 0, '{}')").ok());
+  }
   auto s = SqliteHubStore::Open(old_path);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_TRUE((*s)->RegisterSource("web", SourceKeyHash("k"), 1).ok());
+  // Migration 3 kept the event and its row id, and ids are now unique per source.
+  auto db = sqlite::Database::Open(old_path, {});
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(*(*db)->QueryInt("SELECT id FROM events WHERE event_id = 'x'"), 7);
+  EXPECT_TRUE((*s)->CommitCollect("web", {Ev("x")}, 2).ok());
+  EXPECT_EQ(*(*db)->QueryInt("SELECT count(*) FROM events WHERE event_id = 'x'"), 2);
 }
 
 TEST(SourceKey, KeysAreRandomPrefixedAndHashTo32Bytes) {

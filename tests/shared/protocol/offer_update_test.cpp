@@ -198,6 +198,12 @@ TEST(OfferUpdate, IdRules) {
   EXPECT_FALSE(IsValidLoyaltyId(std::string(65, 'a')));
   EXPECT_FALSE(IsValidLoyaltyId("a\tb"));
   EXPECT_FALSE(IsValidLoyaltyId("a\x7f"));
+  // Well-formed UTF-8 only: it ends up in events and JSON.
+  EXPECT_FALSE(IsValidLoyaltyId("\xff"));
+  EXPECT_FALSE(IsValidLoyaltyId("ab\xc3"));          // truncated sequence
+  EXPECT_FALSE(IsValidLoyaltyId("\xc0\xaf"));        // overlong '/'
+  EXPECT_FALSE(IsValidLoyaltyId("\xed\xa0\x80"));    // a UTF-16 surrogate
+  EXPECT_TRUE(IsValidLoyaltyId("\xf0\x9f\x8e\x81 gift"));
 }
 
 }  // namespace
