@@ -250,13 +250,21 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
   auto ar = (*a)->Step();
   if (!ar.ok()) return ar.status();
   json attributes = json::object();
+  json consent = {{"marketing", nullptr}, {"updated_at", nullptr}};
   if (*ar) {
     json stored = ForOutput((*a)->ColumnView(0));
     if (stored.is_object()) {
       for (auto it = stored.begin(); it != stored.end(); ++it) {
-        if (it.value().contains("v") && !it.value()["v"].is_null()) {
-          attributes[it.key()] = it.value()["v"];
+        if (!it.value().is_object() || !it.value().contains("v")) continue;
+        if (it.key() == "$consent") {  // the hub's own key (see projector.cpp)
+          consent["marketing"] = it.value()["v"];
+          if (it.value().contains("t") && it.value()["t"].is_number_integer()) {
+            consent["updated_at"] = FormatRfc3339(it.value()["t"].get<int64_t>());
+          }
+          continue;
         }
+        if (!it.key().empty() && it.key()[0] == '$') continue;
+        if (!it.value()["v"].is_null()) attributes[it.key()] = it.value()["v"];
       }
     }
   }
@@ -265,6 +273,7 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
   Result<json> traits = Traits(live, now_ms);
   if (!traits.ok()) return traits.status();
   out["traits"] = std::move(*traits);
+  out["traits"]["consent"] = std::move(consent);
 
   auto merged = Prepare("SELECT profile_id FROM profiles WHERE merged_into = ?1 ORDER BY 1");
   if (!merged.ok()) return merged.status();

@@ -71,6 +71,8 @@ void ReadGuardrailFile(const std::string& path, bool typed_only,
   }
 }
 
+constexpr const char* kConsentKey = "$consent";
+
 // The profile's derived figures while they are being changed.
 struct ProfileRow {
   int64_t first_seen_ms = std::numeric_limits<int64_t>::max();
@@ -78,7 +80,9 @@ struct ProfileRow {
   int64_t events = 0;
   int64_t loyalty_scans = 0;
   std::set<std::string> channels;
-  nlohmann::json attributes = nlohmann::json::object();  // {"name": {"v": value, "t": ms}}
+  // {"name": {"v": value, "t": ms}}; the latest value by event time wins. Keys starting with
+  // '$' are the hub's own (attribute names are [a-z0-9_]): "$consent" is marketing consent.
+  nlohmann::json attributes = nlohmann::json::object();
 
   void Add(const Event& e) {
     first_seen_ms = std::min(first_seen_ms, e.occurred_at_ms);
@@ -86,6 +90,12 @@ struct ProfileRow {
     ++events;
     if (e.type == EventType::kLoyaltyScan) ++loyalty_scans;
     channels.insert(e.channel);
+    if (e.marketing_consent.has_value()) {
+      auto cur = attributes.find(kConsentKey);
+      if (cur == attributes.end() || (*cur)["t"].get<int64_t>() <= e.occurred_at_ms) {
+        attributes[kConsentKey] = {{"v", *e.marketing_consent}, {"t", e.occurred_at_ms}};
+      }
+    }
     if (!e.attributes.empty()) {
       Result<nlohmann::json> attrs = ParseJsonExact(e.attributes);
       if (!attrs.ok()) return;

@@ -242,6 +242,30 @@ TEST_F(ProjectorTest, UndoingTwoNestedMergesLeavesEachProfileItsOwnOrders) {
   EXPECT_EQ(Metrics()["customers"], 3);
 }
 
+TEST_F(ProjectorTest, MarketingConsentIsTheLatestChoiceAndFollowsMerges) {
+  Log(R"({"type":"consent_update","occurred_at":"2026-11-01T10:00:00Z","store_id":"s1",
+          "customer":{"loyalty_id":"L-1"},"consent":{"marketing":true}})");
+  Log(R"({"type":"consent_update","occurred_at":"2026-11-03T10:00:00Z",
+          "customer":{"loyalty_id":"L-1"},"consent":{"marketing":false}})");
+  // An older choice that arrives late does not override the newer one.
+  Log(R"({"type":"consent_update","occurred_at":"2026-11-02T10:00:00Z",
+          "customer":{"loyalty_id":"L-1"},"consent":{"marketing":true}})");
+  Log(R"({"type":"consent_update","occurred_at":"2026-11-04T10:00:00Z",
+          "customer":{"email":"m@shop.co.uk"},"consent":{"marketing":true}})");
+  Order("K1", R"({"customer_id":"K"})", R"([{"sku":"x","quantity":1,"unit_price":"1"}])");
+  CatchUp();
+  json p = Profile(ProfileOf("loyalty_id:L-1"));
+  EXPECT_EQ(p["traits"]["consent"]["marketing"], false);
+  EXPECT_EQ(p["traits"]["consent"]["updated_at"], "2026-11-03T10:00:00.000Z");
+  EXPECT_TRUE(p["attributes"].empty()) << p["attributes"].dump();
+  EXPECT_TRUE(Profile(ProfileOf("customer_id:K"))["traits"]["consent"]["marketing"].is_null());
+  // Linked to the email's profile, whose choice is newer: it wins.
+  Log(R"({"type":"identify","occurred_at":"2026-11-05T10:00:00Z",
+          "customer":{"loyalty_id":"L-1","email":"m@shop.co.uk"}})");
+  CatchUp();
+  EXPECT_EQ(Profile(ProfileOf("loyalty_id:L-1"))["traits"]["consent"]["marketing"], true);
+}
+
 TEST_F(ProjectorTest, JunkIdentifiersNeverLinkPeople) {
   Order("C1", R"({"email":"test@test.com","customer_id":"1001"})",
         R"([{"sku":"x","quantity":1,"unit_price":"1"}])");
