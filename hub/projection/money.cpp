@@ -99,8 +99,6 @@ std::string Money::DivideToFixed(int64_t n, int decimals) const {
   return FormatUnits(DivHalfEven(units_, Pow10(kScale - decimals) * n), decimals);
 }
 
-double Money::ToDouble() const { return static_cast<double>(units_) / 1e9; }
-
 namespace {
 
 // SQLite's aggregate context is only 8-byte aligned: the 128-bit sum is kept as bytes and copied

@@ -42,8 +42,6 @@ class Money {
   std::string ToFixed(int decimals = 2) const;
   // This amount divided by `n` (> 0), rounded half to even to `decimals` places.
   std::string DivideToFixed(int64_t n, int decimals = 2) const;
-  // An approximation for ranking only.
-  double ToDouble() const;
 
  private:
   Int128 units_ = 0;
