@@ -72,9 +72,13 @@ CjdStack::CjdStack(StackOptions options)
   RunChecked({testing::CjdctlBinary(), "init-hub", "--dir", hub_dir.string(), "--broker",
               broker_.Uri(), "--listen", "127.0.0.1:" + std::to_string(hub_port_)});
   hub_config_ = hub_dir / "hub.toml";
-  agent_config_ = agent_dir / (std::string(kDeviceId) + ".toml");
+  if (options_.device_kind != "pos" && options_.device_kind != "kiosk") {
+    throw std::runtime_error("StackOptions: device_kind must be pos or kiosk");
+  }
+  device_id_ = options_.device_kind == "pos" ? kDeviceId : kKioskId;
+  agent_config_ = agent_dir / (device_id_ + ".toml");
   RunChecked({testing::CjdctlBinary(), "add-device", "--hub-dir", hub_dir.string(), "--id",
-              kDeviceId, "--store", kStoreId, "--kind", "pos", "--listen",
+              device_id_, "--store", kStoreId, "--kind", options_.device_kind, "--listen",
               "127.0.0.1:" + std::to_string(agent_port_), "--out", agent_config_.string()});
   hub_token_ = TomlString(hub_config_, "http", "token");
   agent_token_ = TomlString(agent_config_, "http", "token");

@@ -23,11 +23,14 @@ struct StackOptions {
   bool broker_persistence = false;
   // The agent's [outbox] budget_bytes; 0 keeps what cjdctl wrote (256 MiB).
   int64_t agent_budget_bytes = 0;
+  // cjdctl add-device --kind: "pos" (device CjdStack::kDeviceId) or "kiosk" (CjdStack::kKioskId).
+  std::string device_kind = "pos";
 };
 
 class CjdStack {
  public:
   static constexpr const char* kDeviceId = "pos-0001";
+  static constexpr const char* kKioskId = "kiosk-0001";
   static constexpr const char* kStoreId = "store-042";
 
   // Provisions (cjdctl init-hub, add-device); starts nothing.
@@ -57,6 +60,10 @@ class CjdStack {
   uint16_t agent_port() const { return agent_port_; }
   uint16_t hub_port() const { return hub_port_; }
   const std::string& agent_token() const { return agent_token_; }
+  // The hub's admin token ([http] token of hub.toml).
+  const std::string& hub_token() const { return hub_token_; }
+  const std::string& device_id() const { return device_id_; }
+  const std::filesystem::path& agent_config() const { return agent_config_; }
   pid_t agent_pid() const { return agent_.pid(); }
   pid_t hub_pid() const { return hub_.pid(); }
   pid_t broker_pid() const { return broker_.pid(); }
@@ -72,6 +79,7 @@ class CjdStack {
   uint16_t agent_port_ = 0;
   std::string hub_token_;
   std::string agent_token_;
+  std::string device_id_;
   std::filesystem::path hub_config_;
   std::filesystem::path agent_config_;
   testing::Process hub_;
