@@ -62,6 +62,24 @@ struct ProfilesOptions {
   double phase_timeout_s = 300;       // bound on one timed phase
 };
 
+// cjd-bench offers (tests/bench/offers.cpp): the kiosk's offer cache on a real cjd-agent.
+struct OffersOptions {
+  int64_t customers = 100'000;        // known customers, each with an assignment
+  int offers = 200;                   // offers in the store
+  int64_t per_update = 25'000;        // assignments per offer update (the state is split)
+  double fill_timeout_s = 300;        // bound on the cache fill
+  int64_t lookups = 1'000'000;        // in-process OfferCache::Lookup calls (10 batches)
+  double rate = 1000;                 // HTTP lookups per second (open loop)
+  double duration_s = 20;             // per run
+  int connections = 4;                // keep-alive connections sharing the schedule
+  double unknown_share = 0.2;         // share of lookups with an unknown loyalty id
+  int runs = 3;                       // load runs (each: /healthz, then /v1/offers); medians
+  int changes = 20;                   // offer changes posted to the hub
+  double change_timeout_s = 30;       // bound on one change reaching the kiosk
+};
+// Cache fill, kiosk lookups (with the /healthz and in-process baselines), then hub -> kiosk.
+void RunOffers(const OffersOptions& o);
+
 // Imports the UCI Online Retail set `runs` times (skips with a message when the data set is
 // absent); with `metrics`, then times GET /v1/metrics on the hub of the last run.
 void RunImport(const ImportOptions& o, const MetricsOptions* metrics = nullptr);

@@ -7,6 +7,7 @@
 //   cjd-bench import   [--runs 3]
 //   cjd-bench metrics  [--requests 20]
 //   cjd-bench profiles [--profiles 1000000] [--clients 4] [--requests 10000]
+//   cjd-bench offers   [--customers 100000] [--rate 1000] [--duration 20] [--runs 3]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
 #include <cstdio>
@@ -128,6 +129,34 @@ int main(int argc, char** argv) {
                            "seconds the projection may take (a partial rate is reported)")
       ->capture_default_str();
 
+  OffersOptions offers_o;
+  auto* offers_cmd = app.add_subcommand(
+      "offers", "kiosk offers: cache fill, GET /v1/offers at a fixed rate, hub change -> kiosk");
+  offers_cmd->add_option("--customers", offers_o.customers, "known customers (assignments)")
+      ->check(CLI::Range(int64_t{1}, int64_t{2'000'000}))
+      ->capture_default_str();
+  offers_cmd->add_option("--offers", offers_o.offers, "offers in the store")
+      ->check(CLI::Range(8, 10'000))
+      ->capture_default_str();
+  offers_cmd->add_option("--per-update", offers_o.per_update, "assignments per offer update")
+      ->check(CLI::Range(int64_t{1}, int64_t{200'000}))
+      ->capture_default_str();
+  offers_cmd->add_option("--rate", offers_o.rate, "lookups per second (open loop)")
+      ->check(CLI::Range(1.0, 50'000.0))
+      ->capture_default_str();
+  offers_cmd->add_option("--duration", offers_o.duration_s, "seconds per load run")
+      ->check(CLI::Range(1.0, 600.0))
+      ->capture_default_str();
+  offers_cmd->add_option("--connections", offers_o.connections, "keep-alive connections")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  offers_cmd->add_option("--runs", offers_o.runs, "load runs; medians are reported")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
+  offers_cmd->add_option("--changes", offers_o.changes, "offer changes posted to the hub")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   ingest.baseline = !no_baseline;
   drain.bridge = !no_bridge;
@@ -161,6 +190,8 @@ int main(int argc, char** argv) {
       RunMetrics(metrics_o);
     } else if (*profiles_cmd) {
       RunProfiles(profiles_o);
+    } else if (*offers_cmd) {
+      RunOffers(offers_o);
     } else if (*all_cmd) {
       std::vector<MemPhase> mem = RunIngest(IngestOptions{});
       auto more = RunDrain(DrainOptions{});
