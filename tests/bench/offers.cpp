@@ -208,6 +208,7 @@ std::string MiB(int64_t kb) {
 // ---- 1. in-process baseline: OfferCache::Apply and Lookup ----------------------------------------
 
 struct InProcess {
+  double codec_s = 0;      // EncodeOfferUpdate + DecodeOfferUpdate of every update
   double apply_s = 0;
   double lookup_ns = NAN;  // median over the batches
   int64_t lookups = 0;
@@ -220,12 +221,22 @@ InProcess RunInProcess(const OffersOptions& o, const std::vector<OfferUpdate>& u
   testing::TempDir dir("cjd-bench-offers-cache-");
   auto cache = agent::OfferCache::Open(dir.Join("offers.db").string());
   if (!cache.ok()) throw std::runtime_error(cache.status().ToString());
-  const auto t0 = SteadyClock::now();
+  // Through the codec as the agent receives them (the decoder fills valid_*_ms).
+  std::vector<OfferUpdate> decoded;
+  const auto d0 = SteadyClock::now();
   for (const auto& u : updates) {
+    auto d = DecodeOfferUpdate(EncodeOfferUpdate(u));
+    if (!d.ok()) throw std::runtime_error("DecodeOfferUpdate: " + d.status().ToString());
+    decoded.push_back(std::move(*d));
+  }
+  r.codec_s = SecondsSince(d0);
+  const auto t0 = SteadyClock::now();
+  for (const auto& u : decoded) {
     auto applied = (*cache)->Apply(u);
     if (!applied.ok()) throw std::runtime_error("Apply: " + applied.status().ToString());
   }
   r.apply_s = SecondsSince(t0);
+  decoded.clear();
   // Ids drawn in advance (20 % unknown), cycled, so the loop times Lookup only.
   std::mt19937_64 rng(7);
   std::vector<std::string> ids(1 << 16);
@@ -485,7 +496,8 @@ void RunFillAndLookups(const OffersOptions& o) {
   Out("\n[baseline] OfferCache in this process (cjd_agent_lib), fresh SQLite file in the temp dir\n"
       "  %s\n", LoadNow().c_str());
   const InProcess base = RunInProcess(o, updates, now_ms);
-  Out("  Apply of the %zu updates: %.2f s\n", updates.size(), base.apply_s);
+  Out("  Encode + Decode of the %zu updates: %.2f s; OfferCache::Apply of them: %.2f s\n",
+      updates.size(), base.codec_s, base.apply_s);
   Out("  Lookup: median %.0f ns per lookup (%lld lookups in 10 batches, %.0f %% unknown ids, "
       "%.2f offers served on average)\n",
       base.lookup_ns, static_cast<long long>(base.lookups), o.unknown_share * 100,
@@ -594,7 +606,8 @@ void RunFillAndLookups(const OffersOptions& o) {
           static_cast<double>(o.customers),
       static_cast<double>(mem_after.hwm_kb - mem_before.hwm_kb) * 1024.0 /
           static_cast<double>(o.customers));
-  Out("  in-process Apply of the same updates (baseline above): %.2f s\n", base.apply_s);
+  Out("  in-process, same updates (baseline above): Encode + Decode %.2f s + Apply %.2f s\n",
+      base.codec_s, base.apply_s);
 
   // ---- 2. kiosk lookups ------------------------------------------------------------------------
   Out("\n[2] kiosk lookups, open loop: %.0f req/s for %.0f s on %d keep-alive connections; "
@@ -612,6 +625,7 @@ void RunFillAndLookups(const OffersOptions& o) {
     PrintLoadRun("offers", run, offer_runs.back());
     Out("    %s\n", LoadNow().c_str());
   }
+  SleepFor(std::chrono::milliseconds(500));  // the last impressions' commits
   const int64_t imp_after = StatusInt(stack, "impressions_recorded");
   const int64_t drop_after = StatusInt(stack, "impressions_dropped");
   const LoadRun h = MedianOf(health_runs), q = MedianOf(offer_runs);
