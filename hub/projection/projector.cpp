@@ -228,7 +228,7 @@ Status Projector::Prepare() {
       "UPDATE profiles SET first_seen_ms = ?2, last_seen_ms = ?3, events = ?4, "
       "loyalty_scans = ?5, channels = ?6, attributes = ?7 WHERE profile_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->get_order,
-      "SELECT sale_lines, return_lines, gross, returns, profile_id IS NULL FROM orders "
+      "SELECT sale_lines, return_lines, gross, returns, profile_id FROM orders "
       "WHERE order_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->insert_order,
       "INSERT INTO orders (order_id, profile_id, first_event, occurred_at_ms, local_date, "
@@ -256,6 +256,7 @@ void Projector::MaybeRecomputeRfm(bool idle) {
   if (!rfm_dirty_ || (!idle && now - rfm_computed_ms_ < 30'000)) return;
   Status st = rfm_->Recompute(*db_, now);
   if (!st.ok()) spdlog::warn("projection: RFM model: {}", st.ToString());
+  if (st.ok() && on_rfm_changed_) on_rfm_changed_();
   rfm_dirty_ = false;
   rfm_computed_ms_ = now;
 }
@@ -306,6 +307,7 @@ Result<int64_t> Projector::ApplyBatch() {
   if (rows.empty()) return 0;
 
   const ProjectorStats before = Stats();
+  changed_.clear();  // a failed batch may have left ids of changes that were rolled back
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   const int64_t now_ms = clock_->NowMillis();
@@ -327,7 +329,15 @@ Result<int64_t> Projector::ApplyBatch() {
     stats_.cursor = cursor_;
     stats_.events_applied += static_cast<int64_t>(rows.size());
   }
+  PublishChanges();
   return static_cast<int64_t>(rows.size());
+}
+
+void Projector::PublishChanges() {
+  if (changed_.empty()) return;
+  const std::vector<int64_t> ids(changed_.begin(), changed_.end());  // a set: sorted, unique
+  changed_.clear();
+  if (on_profiles_changed_) on_profiles_changed_(ids);
 }
 
 Status Projector::Bump(const char* counter, int64_t delta) {
@@ -491,7 +501,10 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
       .BindBlob(5, JoinKeys(usable))
       .BindBlob(6, JoinKeys(attached));
   CJD_RETURN_IF_ERROR(st_->insert_pevent.Run());
-  if (target) CJD_RETURN_IF_ERROR(TouchProfile(*target, e));
+  if (target) {
+    Changed(*target);
+    CJD_RETURN_IF_ERROR(TouchProfile(*target, e));
+  }
   if (e.order) CJD_RETURN_IF_ERROR(ApplyOrder(rowid, e, target));
   return Status::Ok();
 }
@@ -582,6 +595,8 @@ Status Projector::ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_
     return_lines += st_->get_order.ColumnInt(1);
     gross += Money::Parse(st_->get_order.ColumnView(2)).value_or(Money());
     returns += Money::Parse(st_->get_order.ColumnView(3)).value_or(Money());
+    // The order stays with the profile of its first part, whose figures this part changes.
+    if (!st_->get_order.ColumnIsNull(4)) Changed(st_->get_order.ColumnInt(4));
     st_->get_order.Reset();
     st_->update_order.Bind(1, o.order_id)
         .Bind(2, sale_lines)
@@ -627,6 +642,8 @@ Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
       .Bind(7, r.at_ms);
   CJD_RETURN_IF_ERROR(log->Run());
   const int64_t merge_id = db_->LastInsertRowid();
+  Changed(survivor);
+  Changed(absorbed);
   auto run = [&](const char* sql) -> Status {
     auto s = db_->Prepare(sql);
     if (!s.ok()) return s.status();
@@ -791,6 +808,7 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
     sqlite::Database& db;
     ~RestoreSync() { (void)db.Exec("PRAGMA synchronous = NORMAL"); }
   } restore_sync{*db_};
+  changed_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   auto exec = [&](const char* sql, auto&&... binds) -> Status {
@@ -840,7 +858,10 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   }
   CJD_RETURN_IF_ERROR(RebuildProfile(plan->from));
   CJD_RETURN_IF_ERROR(RebuildProfile(plan->restore));
+  Changed(plan->from);
+  Changed(plan->restore);
   CJD_RETURN_IF_ERROR(tx.Commit());
+  PublishChanges();
   result.merge_id = static_cast<int64_t>(rec.merge_id);
   result.from = plan->from;
   result.restored = plan->restore;

@@ -5,8 +5,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <set>
+#include <utility>
 
 #include "hub/projection/profile_reader.h"
 #include "hub/store/sqlite_hub_store.h"
@@ -42,6 +45,15 @@ class ProjectorTest : public ::testing::Test {
   void StartProjection() {
     projector_ = std::make_unique<Projector>(config_, keys_, &clock_);
     projector_->set_rfm(&rfm_);
+    // The hooks run on the projector's thread too (it polls the log): record under a mutex.
+    projector_->set_on_profiles_changed([this](const std::vector<int64_t>& ids) {
+      std::lock_guard lock(feed_mu_);
+      feed_.push_back(ids);
+    });
+    projector_->set_on_rfm_changed([this] {
+      std::lock_guard lock(feed_mu_);
+      ++rfm_recomputes_;
+    });
     ASSERT_TRUE(projector_->Start().ok());
     auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, keys_, &rfm_);
     ASSERT_TRUE(reader.ok()) << reader.status().ToString();
@@ -98,6 +110,31 @@ class ProjectorTest : public ::testing::Test {
     return m.ok() ? *m : json();
   }
 
+  // The change feed's calls since the last TakeFeed(). Which commit an event lands in depends on
+  // the projector's polling, so tests compare the union of the calls, after checking each call
+  // is sorted and unique.
+  std::vector<std::vector<int64_t>> TakeFeed() {
+    std::lock_guard lock(feed_mu_);
+    for (const auto& ids : feed_) {
+      EXPECT_FALSE(ids.empty());
+      EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+      EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end());
+    }
+    return std::exchange(feed_, {});
+  }
+  std::set<int64_t> FeedUnion() {
+    std::set<int64_t> out;
+    for (const auto& ids : TakeFeed()) out.insert(ids.begin(), ids.end());
+    return out;
+  }
+  int RfmRecomputes() {
+    std::lock_guard lock(feed_mu_);
+    return rfm_recomputes_;
+  }
+
+  std::mutex feed_mu_;
+  std::vector<std::vector<int64_t>> feed_;
+  int rfm_recomputes_ = 0;
   cjd::testing::TempDir dir_;
   HubConfig config_;
   FakeClock clock_{1'700'000'000'000};
@@ -364,6 +401,52 @@ TEST_F(ProjectorTest, DeletingTheProjectionRebuildsTheSameFromTheLog) {
   CatchUp();
   EXPECT_EQ(Metrics(), before);
   EXPECT_EQ(Profile(ProfileOf("email:a@shop.co.uk"))["traits"], profile_before["traits"]);
+}
+
+TEST_F(ProjectorTest, ChangeFeedNamesEveryProfileACommitChanged) {
+  Order("A1", R"({"customer_id":"A"})", R"([{"sku":"x","quantity":1,"unit_price":"1"}])");
+  Order("B1", R"({"loyalty_id":"L-B"})", R"([{"sku":"x","quantity":1,"unit_price":"2"}])");
+  CatchUp();
+  const int64_t a = ProfileOf("customer_id:A");
+  const int64_t b = ProfileOf("loyalty_id:L-B");
+  ASSERT_GT(a, 0);
+  ASSERT_GT(b, a);
+  EXPECT_EQ(FeedUnion(), std::set<int64_t>({a, b}));
+  EXPECT_GE(RfmRecomputes(), 1);  // CatchUp recomputes at once when data changed
+
+  // Nothing new, or only anonymous events: commits (the cursor moves) but no call.
+  CatchUp();
+  Log(R"({"type":"page_view","occurred_at":"2011-03-01T10:00:00Z"})");
+  Log(R"({"type":"offer_impression","occurred_at":"2011-03-01T10:00:00Z","store_id":"s1",
+          "offer_ids":["OF-1"]})");
+  CatchUp();
+  EXPECT_EQ(projector_->Stats().cursor, 4);
+  EXPECT_TRUE(TakeFeed().empty());
+
+  // An anonymous second part of A's order changes A's figures.
+  Order("A1", "", R"([{"sku":"y","quantity":1,"unit_price":"5"}])");
+  CatchUp();
+  EXPECT_EQ(FeedUnion(), std::set<int64_t>({a}));
+  // A part sent with B's identifier changes B (touched) and A (the order's owner).
+  Order("A1", R"({"loyalty_id":"L-B"})", R"([{"sku":"z","quantity":1,"unit_price":"1"}])");
+  CatchUp();
+  EXPECT_EQ(FeedUnion(), std::set<int64_t>({a, b}));
+
+  // A merge names the survivor and the absorbed profile.
+  Log(R"({"type":"identify","occurred_at":"2011-03-02T10:00:00Z",
+          "customer":{"customer_id":"A","loyalty_id":"L-B"}})");
+  CatchUp();
+  ASSERT_EQ(ProfileOf("loyalty_id:L-B"), a);
+  EXPECT_EQ(FeedUnion(), std::set<int64_t>({a, b}));
+
+  // A split is one commit naming both profiles.
+  auto split = projector_->Split(a, 0);
+  ASSERT_TRUE(split.ok()) << split.status().ToString();
+  EXPECT_EQ(TakeFeed(), std::vector<std::vector<int64_t>>({{a, b}}));
+  EXPECT_EQ(ProfileOf("loyalty_id:L-B"), b);
+  // A refused split commits nothing and calls nothing.
+  EXPECT_FALSE(projector_->Split(a, split->merge_id).ok());
+  EXPECT_TRUE(TakeFeed().empty());
 }
 
 TEST_F(ProjectorTest, BodiesThatDoNotParseAreQuarantinedNotFatal) {
