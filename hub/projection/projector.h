@@ -87,7 +87,8 @@ class Projector {
   // the segment engine). REQUIRES: set before Start().
   //
   // `hook` is called after every successful commit that changed profiles (each batch, also
-  // those CatchUp() applies, and each Split) with the sorted, unique ids of every profile
+  // those CatchUp() applies, each Split, and the one-off backfill of migration 4, which names
+  // every profile it gave rows) with the sorted, unique ids of every profile
   // whose projected data changed in it: profiles created or touched by an event, the survivor
   // AND the absorbed profile of each merge, both profiles of a split (from, restored), the
   // profile of an order that a later part changed. Never called for a commit that
@@ -120,6 +121,13 @@ class Projector {
   Status TouchProfile(int64_t profile_id, const Event& e);
   Status RebuildProfile(int64_t profile_id);
   Status ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_t> profile);
+  // REQUIRES: the order's row is written. One offer_redemptions row per offer the event's
+  // order names (items, order level), with the order's profile and time.
+  Status AddRedemptions(const Order& o);
+  Status AddImpressions(const Event& e);
+  // REQUIRES: write_mu_ is held. Fills the tables of migration 4 from the events already
+  // projected, once (meta 'backfill_offers'), in one transaction.
+  Status BackfillOffers();
   // REQUIRES: write_mu_ is held. Records that `profile_id`'s data changes in the open
   // transaction; PublishChanges() hands the set to the hook after the commit.
   void Changed(int64_t profile_id) { changed_.insert(profile_id); }
@@ -136,6 +144,7 @@ class Projector {
   struct Statements;
   std::unique_ptr<Statements> st_;
   int64_t cursor_ = 0;
+  bool backfill_pending_ = false;  // guarded by write_mu_
   RfmModel* rfm_ = nullptr;
   std::function<void(const std::vector<int64_t>&)> on_profiles_changed_;
   std::function<void()> on_rfm_changed_;
