@@ -7,7 +7,9 @@
 //      in-process;
 //   3. an offer created on the hub (POST /v1/offers) until the kiosk serves it (skipped while the
 //      hub has no such endpoint).
+#include <malloc.h>
 #include <mqtt/async_client.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -64,7 +66,8 @@ std::string OfferId(int i) {
 // The store's state as the hub would send it: `offers` offers valid from yesterday for 30 days,
 // a general list of 5, and for every known customer 3-8 distinct ranked offers; split into
 // updates of at most `per_update` assignments (the offers and the general list ride in the first).
-// Versions: updates first_version.., every item version `item_version`. Deterministic.
+// Versions: updates (first_version - 1, first_version], (first_version, first_version + 1], ...,
+// every item version `item_version`. Deterministic.
 std::vector<OfferUpdate> MakeUpdates(const OffersOptions& o, uint64_t first_version,
                                      uint64_t item_version, int64_t now_ms) {
   std::mt19937_64 rng(42);
@@ -90,6 +93,7 @@ std::vector<OfferUpdate> MakeUpdates(const OffersOptions& o, uint64_t first_vers
   do {
     OfferUpdate u;
     u.version = first_version + updates.size();
+    u.base = u.version - 1;  // (V-1, V]: contiguous after the probe (0, first_version - 1]
     if (updates.empty()) {
       u.offers = std::move(offers);
       GeneralOffers g;
@@ -208,8 +212,9 @@ std::string MiB(int64_t kb) {
 // ---- 1. in-process baseline: OfferCache::Apply and Lookup ----------------------------------------
 
 struct InProcess {
-  double codec_s = 0;      // EncodeOfferUpdate + DecodeOfferUpdate of every update
+  double decode_s = 0;     // DecodeOfferUpdate of every update (JSON text -> OfferUpdate)
   double apply_s = 0;
+  int64_t cache_anon_kb = 0;  // RssAnon growth of this process from Apply, after malloc_trim
   double lookup_ns = NAN;  // median over the batches
   int64_t lookups = 0;
   double mean_served = 0;
@@ -222,14 +227,27 @@ InProcess RunInProcess(const OffersOptions& o, const std::vector<OfferUpdate>& u
   auto cache = agent::OfferCache::Open(dir.Join("offers.db").string());
   if (!cache.ok()) throw std::runtime_error(cache.status().ToString());
   // Through the codec as the agent receives them (the decoder fills valid_*_ms).
+  {
+    OfferUpdate probe;  // (0, 1], as the agent gets first
+    probe.version = 1;
+    if (!(*cache)->Apply(probe).ok()) throw std::runtime_error("Apply of the probe failed");
+  }
+  // The cache's memory: RssAnon from here (heap trimmed) to after Apply, with the texts and the
+  // decoded updates freed and the heap trimmed again.
+  malloc_trim(0);
+  const int64_t anon0 = ReadMem(getpid()).anon_kb;
+  std::vector<std::string> texts;
+  for (const auto& u : updates) texts.push_back(EncodeOfferUpdate(u));
   std::vector<OfferUpdate> decoded;
   const auto d0 = SteadyClock::now();
-  for (const auto& u : updates) {
-    auto d = DecodeOfferUpdate(EncodeOfferUpdate(u));
+  for (const auto& t : texts) {
+    auto d = DecodeOfferUpdate(t);
     if (!d.ok()) throw std::runtime_error("DecodeOfferUpdate: " + d.status().ToString());
     decoded.push_back(std::move(*d));
   }
-  r.codec_s = SecondsSince(d0);
+  r.decode_s = SecondsSince(d0);
+  texts.clear();
+  texts.shrink_to_fit();
   const auto t0 = SteadyClock::now();
   for (const auto& u : decoded) {
     auto applied = (*cache)->Apply(u);
@@ -237,6 +255,9 @@ InProcess RunInProcess(const OffersOptions& o, const std::vector<OfferUpdate>& u
   }
   r.apply_s = SecondsSince(t0);
   decoded.clear();
+  decoded.shrink_to_fit();
+  malloc_trim(0);  // what stays is the cache: its mirror and SQLite's page cache
+  r.cache_anon_kb = ReadMem(getpid()).anon_kb - anon0;
   // Ids drawn in advance (20 % unknown), cycled, so the loop times Lookup only.
   std::mt19937_64 rng(7);
   std::vector<std::string> ids(1 << 16);
@@ -496,8 +517,12 @@ void RunFillAndLookups(const OffersOptions& o) {
   Out("\n[baseline] OfferCache in this process (cjd_agent_lib), fresh SQLite file in the temp dir\n"
       "  %s\n", LoadNow().c_str());
   const InProcess base = RunInProcess(o, updates, now_ms);
-  Out("  Encode + Decode of the %zu updates: %.2f s; OfferCache::Apply of them: %.2f s\n",
-      updates.size(), base.codec_s, base.apply_s);
+  Out("  DecodeOfferUpdate of the %zu updates: %.2f s; OfferCache::Apply of them: %.2f s\n",
+      updates.size(), base.decode_s, base.apply_s);
+  Out("  the filled cache holds %s of this process's RssAnon (after malloc_trim): %.0f bytes per "
+      "customer\n",
+      MiB(base.cache_anon_kb).c_str(),
+      static_cast<double>(base.cache_anon_kb) * 1024.0 / static_cast<double>(o.customers));
   Out("  Lookup: median %.0f ns per lookup (%lld lookups in 10 batches, %.0f %% unknown ids, "
       "%.2f offers served on average)\n",
       base.lookup_ns, static_cast<long long>(base.lookups), o.unknown_share * 100,
@@ -606,8 +631,32 @@ void RunFillAndLookups(const OffersOptions& o) {
           static_cast<double>(o.customers),
       static_cast<double>(mem_after.hwm_kb - mem_before.hwm_kb) * 1024.0 /
           static_cast<double>(o.customers));
-  Out("  in-process, same updates (baseline above): Encode + Decode %.2f s + Apply %.2f s\n",
-      base.codec_s, base.apply_s);
+  Out("  in-process, same updates (baseline above): Decode %.2f s + Apply %.2f s; cache %s "
+      "RssAnon after malloc_trim\n",
+      base.decode_s, base.apply_s, MiB(base.cache_anon_kb).c_str());
+  // The same cache without the decoding's heap: the agent restarted loads it from offers.db.
+  stack.StopAgent();
+  const auto r0 = SteadyClock::now();
+  stack.StartAgent();
+  const double restart_s = SecondsSince(r0);
+  const bool reconnected = testing::WaitUntil(
+      [&] {
+        CheckInterrupted();
+        return stack.AgentConnected();
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(20));
+  if (!reconnected) throw std::runtime_error("the agent did not reconnect\n" + stack.Diagnostics());
+  SleepFor(std::chrono::seconds(2));
+  const MemFigures mem_loaded = ReadMem(stack.agent_pid());
+  Out("  agent restarted (SIGTERM, start): /healthz after %.2f s; offers_version %lld, "
+      "offer_assignments %lld; VmRSS %s (anon %s), VmHWM %s = %.0f bytes per customer over the "
+      "empty agent's VmRSS\n",
+      restart_s, static_cast<long long>(StatusInt(stack, "offers_version")),
+      static_cast<long long>(StatusInt(stack, "offer_assignments")),
+      MiB(mem_loaded.rss_kb).c_str(), MiB(mem_loaded.anon_kb).c_str(),
+      MiB(mem_loaded.hwm_kb).c_str(),
+      static_cast<double>(mem_loaded.rss_kb - mem_before.rss_kb) * 1024.0 /
+          static_cast<double>(o.customers));
 
   // ---- 2. kiosk lookups ------------------------------------------------------------------------
   Out("\n[2] kiosk lookups, open loop: %.0f req/s for %.0f s on %d keep-alive connections; "
