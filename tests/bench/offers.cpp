@@ -292,7 +292,7 @@ struct LoadRun {
   int64_t scheduled = 0, completed = 0, errors = 0, not_sent = 0, empty = 0;
   double p50 = NAN, p90 = NAN, p99 = NAN, p999 = NAN, max = NAN;
   double rate = NAN;      // completed / (first scheduled -> last completion)
-  double agent_cpu_s = 0, bench_cpu_s = 0;
+  double agent_cpu_s = 0, bench_cpu_s = 0, hub_cpu_s = 0, broker_cpu_s = 0;
 };
 
 // `rate` requests/s for `duration_s` over `connections` keep-alive connections. Request i is
@@ -301,7 +301,8 @@ struct LoadRun {
 // behind it on its connection: no coordinated omission. Requests still unsent `grace_s` after
 // the last scheduled time are counted as not sent.
 LoadRun OpenLoop(uint16_t port, const std::string& token, bool offers, const OffersOptions& o,
-                 uint64_t seed, pid_t agent_pid) {
+                 uint64_t seed, CjdStack& stack) {
+  const pid_t agent_pid = stack.agent_pid();
   LoadRun r;
   const int64_t total = static_cast<int64_t>(o.rate * o.duration_s);
   r.scheduled = total;
@@ -331,6 +332,8 @@ LoadRun OpenLoop(uint16_t port, const std::string& token, bool offers, const Off
     }
   }
   const double cpu0 = CpuSeconds(agent_pid);
+  const double hub0 = CpuSeconds(stack.hub_pid());
+  const double broker0 = CpuSeconds(stack.broker_pid());
   const double self0 = SelfCpuSeconds();
   const auto t0 = SteadyClock::now() + std::chrono::milliseconds(50);
   const auto give_up = t0 + std::chrono::duration_cast<SteadyClock::duration>(
@@ -366,6 +369,8 @@ LoadRun OpenLoop(uint16_t port, const std::string& token, bool offers, const Off
   CheckInterrupted();
   r.agent_cpu_s = CpuSeconds(agent_pid) - cpu0;
   r.bench_cpu_s = SelfCpuSeconds() - self0;
+  r.hub_cpu_s = CpuSeconds(stack.hub_pid()) - hub0;  // the impressions' ingest
+  r.broker_cpu_s = CpuSeconds(stack.broker_pid()) - broker0;
   std::vector<double> all;
   SteadyClock::time_point end = t0;
   for (int c = 0; c < o.connections; ++c) {
@@ -389,10 +394,10 @@ LoadRun OpenLoop(uint16_t port, const std::string& token, bool offers, const Off
 
 void PrintLoadRun(const char* what, int run, const LoadRun& r) {
   Out("    run %d %-8s: %lld/%lld ok, %lld errors, %lld not sent, %.0f req/s; ms p50 %.3f p90 %.3f "
-      "p99 %.3f p99.9 %.3f max %.3f; agent CPU %.2f s, bench CPU %.2f s%s\n",
+      "p99 %.3f p99.9 %.3f max %.3f; CPU s: agent %.2f, hub %.2f, broker %.2f, bench %.2f%s\n",
       run, what, static_cast<long long>(r.completed), static_cast<long long>(r.scheduled),
       static_cast<long long>(r.errors), static_cast<long long>(r.not_sent), r.rate, r.p50, r.p90,
-      r.p99, r.p999, r.max, r.agent_cpu_s, r.bench_cpu_s,
+      r.p99, r.p999, r.max, r.agent_cpu_s, r.hub_cpu_s, r.broker_cpu_s, r.bench_cpu_s,
       r.empty > 0 ? (" (" + std::to_string(r.empty) + " answers without offers)").c_str() : "");
 }
 
@@ -416,6 +421,8 @@ LoadRun MedianOf(const std::vector<LoadRun>& runs) {
   m.rate = med(&LoadRun::rate);
   m.agent_cpu_s = med(&LoadRun::agent_cpu_s);
   m.bench_cpu_s = med(&LoadRun::bench_cpu_s);
+  m.hub_cpu_s = med(&LoadRun::hub_cpu_s);
+  m.broker_cpu_s = med(&LoadRun::broker_cpu_s);
   return m;
 }
 
@@ -667,10 +674,10 @@ void RunFillAndLookups(const OffersOptions& o) {
   std::vector<LoadRun> health_runs, offer_runs;
   for (int run = 1; run <= o.runs; ++run) {
     health_runs.push_back(OpenLoop(stack.agent_port(), stack.agent_token(), false, o,
-                                   1000 + run, stack.agent_pid()));
+                                   1000 + run, stack));
     PrintLoadRun("/healthz", run, health_runs.back());
     offer_runs.push_back(OpenLoop(stack.agent_port(), stack.agent_token(), true, o, 2000 + run,
-                                  stack.agent_pid()));
+                                  stack));
     PrintLoadRun("offers", run, offer_runs.back());
     Out("    %s\n", LoadNow().c_str());
   }
@@ -679,16 +686,18 @@ void RunFillAndLookups(const OffersOptions& o) {
   const int64_t drop_after = StatusInt(stack, "impressions_dropped");
   const LoadRun h = MedianOf(health_runs), q = MedianOf(offer_runs);
   Out("\n  | median of %d runs | req/s | ok | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms "
-      "| agent CPU µs/req |\n  |---|---|---|---|---|---|---|---|---|---|\n", o.runs);
+      "| agent CPU µs/req | hub CPU µs/req |\n  |---|---|---|---|---|---|---|---|---|---|---|\n", o.runs);
   auto row = [](const char* name, const LoadRun& r) {
-    Out("  | %s | %.0f | %lld/%lld | %lld | %.3f | %.3f | %.3f | %.3f | %.3f | %.0f |\n", name,
+    const double n = static_cast<double>(r.completed);
+    Out("  | %s | %.0f | %lld/%lld | %lld | %.3f | %.3f | %.3f | %.3f | %.3f | %.0f | %.0f |\n",
+        name,
         r.rate, static_cast<long long>(r.completed), static_cast<long long>(r.scheduled),
         static_cast<long long>(r.errors + r.not_sent), r.p50, r.p90, r.p99, r.p999, r.max,
-        r.completed > 0 ? r.agent_cpu_s * 1e6 / static_cast<double>(r.completed) : NAN);
+        n > 0 ? r.agent_cpu_s * 1e6 / n : NAN, n > 0 ? r.hub_cpu_s * 1e6 / n : NAN);
   };
   row("GET /healthz", h);
   row("GET /v1/offers", q);
-  Out("  | OfferCache::Lookup in-process | | | | %.6f (median ns %.0f) | | | | | |\n",
+  Out("  | OfferCache::Lookup in-process | | | | %.6f (median ns %.0f) | | | | | | |\n",
       base.lookup_ns / 1e6, base.lookup_ns);
   Out("  offers p99 / healthz p99: %.2fx; impressions recorded during the offer runs %lld, dropped "
       "%lld (every non-empty answer writes an offer_impression event to the outbox)\n",
