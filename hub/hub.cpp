@@ -38,6 +38,16 @@ Status Hub::Start() {
   if (!keys.ok()) return keys.status();
   projector_ = std::make_unique<Projector>(config_, *keys, clock_);
   projector_->set_rfm(&rfm_);
+  // Offers: planned from the profiles and segments, sent over the ingestor's MQTT connection.
+  // Created (not started) before the projector starts: the change feed reaches it from then on.
+  if (config_.offers_enabled) {
+    planner_ = std::make_unique<offers::OfferPlanner>(offers::PlannerOptionsFrom(config_),
+                                                      config_.keys, projector_->keys(), clock_);
+    projector_->set_on_profiles_changed(
+        [planner = planner_.get()](const std::vector<int64_t>& ids) {
+          planner->ProfilesChanged(ids);
+        });
+  }
   CJD_RETURN_IF_ERROR(projector_->Start());
   auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, projector_->keys(),
                                     &rfm_);
@@ -48,10 +58,26 @@ Status Hub::Start() {
   profile_api_ = std::make_unique<ProfileApi>(config_, std::move(*reader),
                                               std::move(*metrics_reader), projector_.get(), clock_);
 
+  offer_api_ = std::make_unique<OfferApi>(
+      planner_.get(), [api = profile_api_.get()](const std::string& id) {
+        return api->OfferStats(id);
+      });
+
   ingestor_ = std::make_unique<Ingestor>(config_, std::move(*ingest_store), clock_);
   api_ = std::make_unique<HubApi>(config_, std::move(*api_store), std::move(*collect_store),
                                   ingestor_.get(), clock_);
   api_->set_profile_api(profile_api_.get());
+  api_->set_offer_api(offer_api_.get(), planner_.get());
+  if (planner_) {
+    planner_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,
+                                                         const std::string& payload) {
+      return ingestor->Publish(topic, payload);
+    });
+    ingestor_->set_on_device_status(
+        [planner = planner_.get()](const std::string& device_id, const std::string& status) {
+          planner->DeviceStatus(device_id, status);
+        });
+  }
   auto on_commit = [projector = projector_.get(), hook = on_events_committed_] {
     projector->Nudge();
     if (hook) hook();
@@ -68,6 +94,7 @@ Status Hub::Start() {
       });
   CJD_RETURN_IF_ERROR(server_->Start());
   CJD_RETURN_IF_ERROR(ingestor_->Start());
+  if (planner_) CJD_RETURN_IF_ERROR(planner_->Start());
   spdlog::info("hub listening on {}:{}, store {}, profiles {}", config_.listen.host,
                server_->port(), config_.store_path, config_.profiles_path);
   return Status::Ok();
@@ -75,10 +102,13 @@ Status Hub::Start() {
 
 void Hub::Stop() {
   if (server_) server_->Stop();
+  if (planner_) planner_->Stop();
   if (ingestor_) ingestor_->Stop();
   if (projector_) projector_->Stop();
   server_.reset();
   api_.reset();
+  offer_api_.reset();
+  planner_.reset();
   profile_api_.reset();
   ingestor_.reset();
   projector_.reset();

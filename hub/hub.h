@@ -1,5 +1,5 @@
 // Hub: wires ingest, the store, the projection (profiles) and the HTTP API.
-// Start: store, projection, HTTP, ingest. Stop: HTTP, ingest, projection.
+// Start: store, projection, HTTP, ingest, offers. Stop: HTTP, offers, ingest, projection.
 #pragma once
 
 #include <functional>
@@ -7,7 +7,9 @@
 
 #include "hub/config/hub_config.h"
 #include "hub/http/hub_api.h"
+#include "hub/http/offer_api.h"
 #include "hub/http/profile_api.h"
+#include "hub/offers/offer_planner.h"
 #include "hub/projection/projector.h"
 #include "hub/projection/rfm.h"
 #include "hub/ingest/ingestor.h"
@@ -42,6 +44,8 @@ class Hub {
   RfmModel rfm_;
   std::unique_ptr<Projector> projector_;
   std::unique_ptr<ProfileApi> profile_api_;
+  std::unique_ptr<offers::OfferPlanner> planner_;
+  std::unique_ptr<OfferApi> offer_api_;
   std::unique_ptr<HubApi> api_;
   std::unique_ptr<http::Server> server_;
 };

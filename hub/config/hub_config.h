@@ -49,6 +49,14 @@ struct HubConfig {
   std::string profiles_path;           // SQLite file of profiles, identities, orders (derived
                                        // from the event log; rebuilt when deleted)
   int64_t projection_batch = 2000;     // events applied per transaction
+  // [segments]
+  std::string segments_path;           // SQLite file of segments and their members
+  // [offers] (see hub/offers/README.md)
+  bool offers_enabled = true;          // false: no planner, no downlink offers, /v1/offers 503
+  std::string offers_path;             // SQLite file of offers and what each store holds
+  int64_t offers_full_interval_s = 300;  // every store recomputed at least this often
+  int64_t offers_resend_after_s = 10;  // a heartbeat this long after a send still behind: resend
+  int offers_per_customer = 10;        // offers in one customer's ranked list (<= 50)
   // [log]
   std::string log_level = "info";
 };

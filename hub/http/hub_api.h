@@ -7,6 +7,7 @@
 //   GET /v1/stats     events_total, events_by_type, rejected_by_reason, ingest figures
 //   GET /v1/devices   one entry per device (see fleet/fleet_view.h)
 //   /v1/profiles..., GET /v1/metrics   see http/profile_api.h
+//   /v1/offers...     see http/offer_api.h
 //   GET /healthz
 //
 // Threading: Handle runs on the HTTP server's I/O threads, several at once. The read and write
@@ -22,6 +23,7 @@
 #include <unordered_map>
 
 #include "hub/config/hub_config.h"
+#include "hub/http/offer_api.h"
 #include "hub/http/profile_api.h"
 #include "hub/ingest/ingestor.h"
 #include "hub/store/hub_store.h"
@@ -46,6 +48,12 @@ class HubApi {
 
   // Profiles and metrics (/v1/profiles..., /v1/metrics). REQUIRES: before the server starts.
   void set_profile_api(ProfileApi* api) { profile_api_ = api; }
+  // Offers (/v1/offers...) and the offer sync state in /v1/devices. REQUIRES: before the server
+  // starts.
+  void set_offer_api(OfferApi* api, const offers::OfferPlanner* planner) {
+    offer_api_ = api;
+    planner_ = planner;
+  }
 
   void Handle(http::Request&& req, http::Responder respond);
 
@@ -67,6 +75,8 @@ class HubApi {
   std::unordered_map<std::string, std::string> sources_;  // guarded by sources_mu_
   std::function<void()> on_events_committed_;
   ProfileApi* profile_api_ = nullptr;
+  OfferApi* offer_api_ = nullptr;
+  const offers::OfferPlanner* planner_ = nullptr;
   const Ingestor* ingestor_;
   const Clock* clock_;
   const int64_t started_ms_;
