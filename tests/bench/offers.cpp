@@ -514,7 +514,10 @@ void RunFillAndLookups(const OffersOptions& o) {
       o.unknown_share * 100, o.runs);
   const int64_t now_ms = Clock::Real()->NowMillis();
   // Version 1 is an empty probe update (it proves the agent is subscribed); the data follow.
-  const std::vector<OfferUpdate> updates = MakeUpdates(o, 2, 2, now_ms);
+  // Item versions far above anything the hub writes: the hub's planner runs too and sends the
+  // device its own (empty) state for the store, which then never replaces the published items.
+  constexpr uint64_t kItemVersion = 1'000'000'000;
+  const std::vector<OfferUpdate> updates = MakeUpdates(o, 2, kItemVersion, now_ms);
   int64_t assignment_offers = 0;
   for (const auto& u : updates) {
     for (const auto& a : u.assignments) assignment_offers += static_cast<int64_t>(a.offers.size());
@@ -583,6 +586,10 @@ void RunFillAndLookups(const OffersOptions& o) {
       static_cast<long long>(o.customers), static_cast<long long>(assignment_offers),
       static_cast<double>(assignment_offers) / static_cast<double>(o.customers),
       static_cast<double>(plain_total) / 1048576.0, static_cast<double>(sealed_total) / 1048576.0);
+  // Done when every update was applied and every customer is held (offers_version alone could
+  // be moved by the hub's own updates).
+  const int64_t applied0 = StatusInt(stack, "offer_updates_applied");
+  const int64_t want_applied = applied0 + static_cast<int64_t>(updates.size());
   MemSampler sampler(stack.agent_pid());
   const double cpu0 = CpuSeconds(stack.agent_pid());
   const auto t0 = SteadyClock::now();
@@ -592,7 +599,10 @@ void RunFillAndLookups(const OffersOptions& o) {
   const bool filled = testing::WaitUntil(
       [&] {
         CheckInterrupted();
-        return StatusInt(stack, "offers_version") >= last;
+        const nlohmann::json s = stack.AgentStatus();
+        return s.is_object() && s.value("offer_updates_applied", int64_t{-1}) >= want_applied &&
+               s.value("offer_assignments", int64_t{-1}) >= o.customers &&
+               s.value("offers_version", int64_t{-1}) >= last;
       },
       std::chrono::milliseconds(static_cast<int64_t>(o.fill_timeout_s * 1000)),
       std::chrono::milliseconds(10));
@@ -600,7 +610,8 @@ void RunFillAndLookups(const OffersOptions& o) {
   const double fill_cpu = CpuSeconds(stack.agent_pid()) - cpu0;
   sampler.Stop();
   if (!filled) {
-    throw std::runtime_error("offers_version did not reach " + std::to_string(last) + " in " +
+    throw std::runtime_error("the updates were not all applied (offers_version " +
+                             std::to_string(last) + ") in " +
                              std::to_string(o.fill_timeout_s) + " s\n" + stack.Diagnostics());
   }
   const nlohmann::json st = stack.AgentStatus();
@@ -608,11 +619,14 @@ void RunFillAndLookups(const OffersOptions& o) {
   const int64_t db_after = FileSize(db), wal_after = FileSize(db.string() + "-wal");
   SleepFor(std::chrono::seconds(3));
   const MemFigures mem_settled = ReadMem(stack.agent_pid());
-  Out("  published (broker acks) in %.2f s; first publish -> status offers_version %lld: "
-      "%.2f s (polled every 10 ms); agent CPU %.2f s\n",
-      published_s, static_cast<long long>(last), fill_s, fill_cpu);
-  Out("  agent status: offers %lld, offer_assignments %lld, offer_updates_applied %lld, "
-      "rejected %lld\n",
+  Out("  published (broker acks) in %.2f s; first publish -> status shows every update applied "
+      "(offer_updates_applied +%zu, %lld assignments, offers_version >= %lld): %.2f s (polled "
+      "every 10 ms); agent CPU %.2f s\n",
+      published_s, updates.size(), static_cast<long long>(o.customers),
+      static_cast<long long>(last), fill_s, fill_cpu);
+  Out("  agent status: offers_version %lld, offers %lld, offer_assignments %lld, "
+      "offer_updates_applied %lld, rejected %lld\n",
+      static_cast<long long>(st.value("offers_version", int64_t{-1})),
       static_cast<long long>(st.value("offers", int64_t{-1})),
       static_cast<long long>(st.value("offer_assignments", int64_t{-1})),
       static_cast<long long>(st.value("offer_updates_applied", int64_t{-1})),
