@@ -131,11 +131,13 @@ struct ProfileRow {
   }
 };
 
-// The offers an order redeems: those its items or the order itself name, each once.
+// The offers an order redeems: those its sale lines or the order itself name, each once. A
+// returned item that names an offer is not a redemption (nor does it undo one: the offer was
+// used when the item was bought).
 std::set<std::string> RedeemedOffers(const Order& o) {
   std::set<std::string> offers;
   for (const Item& item : o.items) {
-    if (!item.offer_id.empty()) offers.insert(item.offer_id);
+    if (!item.offer_id.empty() && item.quantity > 0) offers.insert(item.offer_id);
   }
   if (!o.offer_id.empty()) offers.insert(o.offer_id);
   return offers;

@@ -192,6 +192,12 @@ TEST_F(OfferProjectionTest, AnOrderRedeemsEachOfferItNamesOnceAndFollowsItsProfi
             "offer_id":"OF-2","items":[{"sku":"d","quantity":1,"unit_price":"1"}]}})");
   CatchUp();
   EXPECT_EQ(Redemptions(), split);
+  // A returned item naming an offer is not a redemption.
+  Log(R"({"type":"transaction","occurred_at":"2011-02-04T10:00:00Z","store_id":"s2",
+          "customer":{"loyalty_id":"L-A"},"order":{"order_id":"C9","currency":"GBP",
+            "items":[{"sku":"a","quantity":-1,"unit_price":"2.50","offer_id":"OF-9"}]}})");
+  CatchUp();
+  EXPECT_EQ(Redemptions(), split);
 }
 
 TEST_F(OfferProjectionTest, ImpressionsCountEveryEventListingTheOffer) {
