@@ -94,6 +94,9 @@ class Uplink {
   bool hub_restarted_ = false;        // guarded by mu_: the hub announced a (re)connect
   bool stop_ = false;                 // guarded by mu_
   UplinkStats stats_;                 // guarded by mu_
+  // Uplink thread only: offer updates applied since the loop last looked, and their size.
+  bool offers_applied_ = false;
+  size_t offers_bytes_ = 0;
   std::thread thread_;
 
   // Uplink thread only.
