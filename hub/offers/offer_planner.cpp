@@ -78,6 +78,8 @@ std::vector<std::string> Split(std::string_view s) {
   return out;
 }
 
+constexpr size_t kFullRecomputeAbove = 20'000;
+
 // Best first: priority, then the offer that ends sooner, then id.
 bool Better(const OfferSpec& a, const OfferSpec& b) {
   if (a.priority != b.priority) return a.priority > b.priority;
@@ -515,6 +517,9 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
     d.reported_ms = r.second;
   }
   full = full || now - last_full_ms_ >= options_.full_interval_ms;
+  // Many changed customers (a full segment evaluation after the RFM cut points moved): one pass
+  // over every store with bulk membership reads beats a lookup per customer and offer.
+  full = full || changed.size() > kFullRecomputeAbove;
   if (full || !changed.empty()) {
     auto in = LoadInputs(full);
     if (!in.ok()) return in.status();
