@@ -44,6 +44,10 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.shared_file = r.Path("identity.shared_file", "");
   c.profiles_path = r.Path("projection.path", "profiles.db");
   c.projection_batch = r.Int("projection.batch", c.projection_batch, 1, 100'000);
+  c.segments_path = r.Path("segments.path", "segments.db");
+  c.segments_reevaluate_s =
+      r.Int("segments.reevaluate_seconds", c.segments_reevaluate_s, 1, 7 * 86'400);
+  c.segments_chunk = r.Int("segments.chunk", c.segments_chunk, 1, 100'000);
   c.log_level = r.String("log.level", c.log_level);
   if (!r.status().ok()) return r.status();
   if (c.token.size() < 16)

@@ -49,6 +49,12 @@ struct HubConfig {
   std::string profiles_path;           // SQLite file of profiles, identities, orders (derived
                                        // from the event log; rebuilt when deleted)
   int64_t projection_batch = 2000;     // events applied per transaction
+  // [segments] (see hub/segments/README.md)
+  std::string segments_path;           // SQLite file of segment definitions and memberships
+                                       // (derived from profiles.db; rebuilt when deleted,
+                                       // except the segments created through the API)
+  int64_t segments_reevaluate_s = 3600;  // full re-evaluation period (time-dependent fields)
+  int64_t segments_chunk = 1000;       // profiles evaluated per transaction
   // [log]
   std::string log_level = "info";
 };
