@@ -39,6 +39,20 @@ Status Hub::Start() {
   projector_ = std::make_unique<Projector>(config_, *keys, clock_);
   projector_->set_rfm(&rfm_);
   CJD_RETURN_IF_ERROR(projector_->Start());
+  // Segments: membership kept current from the projection (segments.db).
+  segments_ = std::make_unique<segments::SegmentEngine>(config_, projector_->keys(), &rfm_, clock_);
+  CJD_RETURN_IF_ERROR(segments_->Start());
+  // TODO(wiring): projector change feed. Once Projector::set_on_profiles_changed and
+  // set_on_rfm_changed are on main (they must be set before projector_->Start()):
+  //   projector_->set_on_profiles_changed(
+  //       [s = segments_.get()](const std::vector<int64_t>& ids) { s->ProfilesChanged(ids); });
+  //   projector_->set_on_rfm_changed([s = segments_.get()] { s->EvaluateAll(); });
+  // Until then membership follows profiles at the full evaluations ([segments]
+  // reevaluate_seconds, at start and when a segment is created or changed).
+  auto segment_reader = segments::SegmentStore::Open(config_.segments_path, /*read_only=*/true);
+  if (!segment_reader.ok()) return segment_reader.status();
+  segment_api_ = std::make_unique<SegmentApi>(segments_.get(), std::move(*segment_reader));
+
   auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, projector_->keys(),
                                     &rfm_);
   if (!reader.ok()) return reader.status();
@@ -52,6 +66,7 @@ Status Hub::Start() {
   api_ = std::make_unique<HubApi>(config_, std::move(*api_store), std::move(*collect_store),
                                   ingestor_.get(), clock_);
   api_->set_profile_api(profile_api_.get());
+  api_->set_segment_api(segment_api_.get());
   auto on_commit = [projector = projector_.get(), hook = on_events_committed_] {
     projector->Nudge();
     if (hook) hook();
@@ -68,17 +83,20 @@ Status Hub::Start() {
       });
   CJD_RETURN_IF_ERROR(server_->Start());
   CJD_RETURN_IF_ERROR(ingestor_->Start());
-  spdlog::info("hub listening on {}:{}, store {}, profiles {}", config_.listen.host,
-               server_->port(), config_.store_path, config_.profiles_path);
+  spdlog::info("hub listening on {}:{}, store {}, profiles {}, segments {}", config_.listen.host,
+               server_->port(), config_.store_path, config_.profiles_path, config_.segments_path);
   return Status::Ok();
 }
 
 void Hub::Stop() {
   if (server_) server_->Stop();
   if (ingestor_) ingestor_->Stop();
+  if (segments_) segments_->Stop();
   if (projector_) projector_->Stop();
   server_.reset();
   api_.reset();
+  segment_api_.reset();
+  segments_.reset();
   profile_api_.reset();
   ingestor_.reset();
   projector_.reset();

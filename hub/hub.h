@@ -1,5 +1,5 @@
 // Hub: wires ingest, the store, the projection (profiles) and the HTTP API.
-// Start: store, projection, HTTP, ingest. Stop: HTTP, ingest, projection.
+// Start: store, projection, segments, HTTP, ingest. Stop: HTTP, ingest, segments, projection.
 #pragma once
 
 #include <functional>
@@ -8,9 +8,11 @@
 #include "hub/config/hub_config.h"
 #include "hub/http/hub_api.h"
 #include "hub/http/profile_api.h"
+#include "hub/http/segment_api.h"
 #include "hub/projection/projector.h"
 #include "hub/projection/rfm.h"
 #include "hub/ingest/ingestor.h"
+#include "hub/segments/segment_engine.h"
 #include "shared/core/clock.h"
 #include "shared/http/server.h"
 
@@ -41,7 +43,9 @@ class Hub {
   std::unique_ptr<Ingestor> ingestor_;
   RfmModel rfm_;
   std::unique_ptr<Projector> projector_;
+  std::unique_ptr<segments::SegmentEngine> segments_;
   std::unique_ptr<ProfileApi> profile_api_;
+  std::unique_ptr<SegmentApi> segment_api_;
   std::unique_ptr<HubApi> api_;
   std::unique_ptr<http::Server> server_;
 };
