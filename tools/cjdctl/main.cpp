@@ -1,4 +1,5 @@
-// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, import, report.
+// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, import, report,
+// segments.
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
   add_source->add_option("--hub-dir", src.hub_dir, "hub directory (from init-hub)")->required();
   add_source->add_option("--name", src.name, "source name, e.g. webshop")->required();
 
-  cjd::ctl::RemoteCommands remote(app);  // import, report
+  cjd::ctl::RemoteCommands remote(app);  // import, report, segments
 
   try {
     app.parse(argc, argv);
