@@ -38,17 +38,27 @@ Status Hub::Start() {
   if (!keys.ok()) return keys.status();
   projector_ = std::make_unique<Projector>(config_, *keys, clock_);
   projector_->set_rfm(&rfm_);
-  CJD_RETURN_IF_ERROR(projector_->Start());
-  // Segments: membership kept current from the projection (segments.db).
+  // Segments: membership kept current from the projection's change feed (segments.db). Created
+  // before the projector starts so the feed reaches it from the first commit; started after, as
+  // it reads profiles.db.
   segments_ = std::make_unique<segments::SegmentEngine>(config_, projector_->keys(), &rfm_, clock_);
+  projector_->set_on_profiles_changed([s = segments_.get()](const std::vector<int64_t>& ids) {
+    s->ProfilesChanged(ids);
+  });
+  projector_->set_on_rfm_changed([s = segments_.get()] { s->EvaluateAll(); });
+  // Offers: planned from the profiles and segments, sent over the ingestor's MQTT connection.
+  // The planner hears of changed customers from the segment engine, after their memberships
+  // are current (every profile the engine evaluated: consent and redemptions included).
+  if (config_.offers_enabled) {
+    planner_ = std::make_unique<offers::OfferPlanner>(offers::PlannerOptionsFrom(config_),
+                                                      config_.keys, projector_->keys(), clock_);
+    segments_->set_on_members_changed(
+        [planner = planner_.get()](const std::vector<int64_t>& ids) {
+          planner->ProfilesChanged(ids);
+        });
+  }
+  CJD_RETURN_IF_ERROR(projector_->Start());
   CJD_RETURN_IF_ERROR(segments_->Start());
-  // TODO(wiring): projector change feed. Once Projector::set_on_profiles_changed and
-  // set_on_rfm_changed are on main (they must be set before projector_->Start()):
-  //   projector_->set_on_profiles_changed(
-  //       [s = segments_.get()](const std::vector<int64_t>& ids) { s->ProfilesChanged(ids); });
-  //   projector_->set_on_rfm_changed([s = segments_.get()] { s->EvaluateAll(); });
-  // Until then membership follows profiles at the full evaluations ([segments]
-  // reevaluate_seconds, at start and when a segment is created or changed).
   auto segment_reader = segments::SegmentStore::Open(config_.segments_path, /*read_only=*/true);
   if (!segment_reader.ok()) return segment_reader.status();
   segment_api_ = std::make_unique<SegmentApi>(segments_.get(), std::move(*segment_reader));
@@ -62,11 +72,27 @@ Status Hub::Start() {
   profile_api_ = std::make_unique<ProfileApi>(config_, std::move(*reader),
                                               std::move(*metrics_reader), projector_.get(), clock_);
 
+  offer_api_ = std::make_unique<OfferApi>(
+      planner_.get(), [api = profile_api_.get()](const std::string& id) {
+        return api->OfferStats(id);
+      });
+
   ingestor_ = std::make_unique<Ingestor>(config_, std::move(*ingest_store), clock_);
   api_ = std::make_unique<HubApi>(config_, std::move(*api_store), std::move(*collect_store),
                                   ingestor_.get(), clock_);
   api_->set_profile_api(profile_api_.get());
   api_->set_segment_api(segment_api_.get());
+  api_->set_offer_api(offer_api_.get(), planner_.get());
+  if (planner_) {
+    planner_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,
+                                                         const std::string& payload) {
+      return ingestor->Publish(topic, payload);
+    });
+    ingestor_->set_on_device_status(
+        [planner = planner_.get()](const std::string& device_id, const std::string& status) {
+          planner->DeviceStatus(device_id, status);
+        });
+  }
   auto on_commit = [projector = projector_.get(), hook = on_events_committed_] {
     projector->Nudge();
     if (hook) hook();
@@ -83,6 +109,7 @@ Status Hub::Start() {
       });
   CJD_RETURN_IF_ERROR(server_->Start());
   CJD_RETURN_IF_ERROR(ingestor_->Start());
+  if (planner_) CJD_RETURN_IF_ERROR(planner_->Start());
   spdlog::info("hub listening on {}:{}, store {}, profiles {}, segments {}", config_.listen.host,
                server_->port(), config_.store_path, config_.profiles_path, config_.segments_path);
   return Status::Ok();
@@ -90,6 +117,7 @@ Status Hub::Start() {
 
 void Hub::Stop() {
   if (server_) server_->Stop();
+  if (planner_) planner_->Stop();
   if (ingestor_) ingestor_->Stop();
   if (segments_) segments_->Stop();
   if (projector_) projector_->Stop();
@@ -97,6 +125,8 @@ void Hub::Stop() {
   api_.reset();
   segment_api_.reset();
   segments_.reset();
+  offer_api_.reset();
+  planner_.reset();
   profile_api_.reset();
   ingestor_.reset();
   projector_.reset();

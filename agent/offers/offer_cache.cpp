@@ -206,7 +206,30 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
     new_assignments.push_back(&a);
   }
   const bool general_newer = update.general && update.general->version > general_.version;
-  const uint64_t applied = std::max(applied_version_.load(), update.version);
+  // The contiguous watermark: (base, version] continues what is held, or waits for the gap.
+  // Worked on a copy: it replaces early_ only once the update is committed.
+  uint64_t applied = applied_version_.load();
+  std::multimap<uint64_t, uint64_t> early = early_;
+  if (update.base <= applied) {
+    applied = std::max(applied, update.version);
+    // Updates that arrived before the gap closed carry the watermark on.
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (auto it = early.begin(); it != early.end();) {
+        if (it->first <= applied) {
+          if (it->second > applied) {
+            applied = it->second;
+            moved = true;
+          }
+          it = early.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+  } else if (early.size() < kMaxEarlyUpdates) {
+    early.emplace(update.base, update.version);
+  }
 
   sqlite::Transaction tx(*db_);
   if (!tx.status().ok()) return tx.status();
@@ -239,6 +262,7 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
   set_meta_.Bind(1, "applied_version").Bind(2, static_cast<int64_t>(applied));
   CJD_RETURN_IF_ERROR(set_meta_.Run());
   CJD_RETURN_IF_ERROR(tx.Commit());
+  early_ = std::move(early);
 
   // Committed: mirror it. Interning happens under the exclusive lock (it may grow offers_).
   std::unique_lock lock(mu_);

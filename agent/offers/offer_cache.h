@@ -13,7 +13,8 @@
 //                tombstones that keep their version
 //   assignments (loyalty_id PK, offers = ranked ids joined by ',', version)
 //   general     (single row: offers, version)
-//   meta        (applied_version: the highest update version applied)
+//   meta        (applied_version: the contiguous watermark W of offer_update.h — every item the
+//                hub changed up to W is held — reported in the heartbeat as offers_version)
 //
 // Lookup() never touches SQLite: it reads the in-memory mirror under a shared lock (Apply holds
 // the exclusive lock only while mirroring a committed update). Offer ids are interned, so a
@@ -25,6 +26,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -49,7 +51,7 @@ struct OfferView {
 
 struct ApplyStats {
   uint64_t update_version = 0;
-  uint64_t applied_version = 0;   // after this update (the max of all applied)
+  uint64_t applied_version = 0;   // the watermark after this update
   int64_t offers_applied = 0;     // newer than held (incl. deletes)
   int64_t offers_stale = 0;       // not newer: ignored
   int64_t assignments_applied = 0;
@@ -113,6 +115,11 @@ class OfferCache {
   // REQUIRES: apply_mu_ held.
   std::vector<uint32_t> SlotsLocked(const std::vector<std::string>& ids);
   const OfferRecord* Held(const std::string& id) const;  // REQUIRES: apply_mu_ held
+
+  // Updates (base, version] applied while their base was above the watermark, until the gap
+  // closes. Memory only: after a restart the hub resends from the reported watermark.
+  static constexpr size_t kMaxEarlyUpdates = 1024;
+  std::multimap<uint64_t, uint64_t> early_;  // guarded by apply_mu_
 
   std::mutex apply_mu_;                 // serialises Apply(); guards db_ and the statements
   std::unique_ptr<sqlite::Database> db_;

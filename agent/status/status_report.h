@@ -31,7 +31,7 @@ struct StatusSnapshot {
   int64_t bad_downlink = 0;
   // Offer cache (kiosk); reported only when offers_enabled.
   bool offers_enabled = false;
-  uint64_t offers_version = 0;        // highest offer update version applied
+  uint64_t offers_version = 0;        // offer watermark: every change up to it is held
   int64_t offers_count = 0;
   int64_t offer_assignments = 0;
   int64_t offer_updates_applied = 0;
@@ -43,8 +43,8 @@ struct StatusSnapshot {
 // Fields: device_id, store_id, kind, version, online, connected, clock (RFC 3339), clock_ms,
 // uptime_s, backlog, backlog_bytes, budget_bytes, backlog_age_s, last_seq, acked_seq,
 // last_ack_at (RFC 3339 or null), accepted_total, refused_full, duplicates_total, batches_sent,
-// resends, reconnects, bad_downlink; with an offer cache also offers_version (the highest offer
-// update version applied; 0 before any), offers (live offers held), offer_assignments,
+// resends, reconnects, bad_downlink; with an offer cache also offers_version (the offer
+// watermark: every change up to it is held; 0 before any), offers (live offers held), offer_assignments,
 // offer_updates_applied, offer_updates_rejected, impressions_recorded, impressions_dropped.
 std::string StatusJson(const StatusSnapshot& s);
 

@@ -48,6 +48,13 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.segments_reevaluate_s =
       r.Int("segments.reevaluate_seconds", c.segments_reevaluate_s, 1, 7 * 86'400);
   c.segments_chunk = r.Int("segments.chunk", c.segments_chunk, 1, 100'000);
+  c.offers_enabled = r.Bool("offers.enabled", c.offers_enabled);
+  c.offers_path = r.Path("offers.path", "offers.db");
+  c.offers_full_interval_s =
+      r.Int("offers.full_interval_s", c.offers_full_interval_s, 1, 7 * 86'400);
+  c.offers_resend_after_s = r.Int("offers.resend_after_s", c.offers_resend_after_s, 1, 86'400);
+  c.offers_per_customer = static_cast<int>(
+      r.Int("offers.per_customer", c.offers_per_customer, 1, 50));
   c.log_level = r.String("log.level", c.log_level);
   if (!r.status().ok()) return r.status();
   if (c.token.size() < 16)

@@ -55,6 +55,12 @@ struct HubConfig {
                                        // except the segments created through the API)
   int64_t segments_reevaluate_s = 3600;  // full re-evaluation period (time-dependent fields)
   int64_t segments_chunk = 1000;       // profiles evaluated per transaction
+  // [offers] (see hub/offers/README.md)
+  bool offers_enabled = true;          // false: no planner, no downlink offers, /v1/offers 503
+  std::string offers_path;             // SQLite file of offers and what each store holds
+  int64_t offers_full_interval_s = 300;  // every store recomputed at least this often
+  int64_t offers_resend_after_s = 10;  // a heartbeat this long after a send still behind: resend
+  int offers_per_customer = 10;        // offers in one customer's ranked list (<= 50)
   // [log]
   std::string log_level = "info";
 };

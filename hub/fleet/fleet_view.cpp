@@ -29,6 +29,11 @@ nlohmann::json DeviceEntry(const DeviceRow& row, int64_t now_ms, int64_t offline
   e["backlog_age_s"] = status.value("backlog_age_s", 0);
   e["last_seq"] = status.value("last_seq", 0);
   e["version"] = status.value("version", "");
+  // The offer watermark the device applied (offer_update.h); null for an agent without offers.
+  e["offers_version"] = status.contains("offers_version") &&
+                                status["offers_version"].is_number_unsigned()
+                            ? status["offers_version"]
+                            : nlohmann::json();
   e["status_at"] = TimeOrNull(row.state.status_ms);
   // The device's clock minus the hub's at the time the heartbeat arrived.
   e["clock_skew_ms"] = status.contains("clock_ms") && status["clock_ms"].is_number_integer() &&

@@ -38,6 +38,9 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
   if (segment_api_ != nullptr && SegmentApi::Owns(req.path)) {
     return respond(segment_api_->Handle(req));
   }
+  if (offer_api_ != nullptr && OfferApi::Owns(req.path)) {
+    return respond(offer_api_->Handle(req));
+  }
   respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
 }
 
@@ -128,6 +131,7 @@ http::Response HubApi::Stats() {
                  {"groups", ingest.groups}};
   if (profile_api_ != nullptr) j["projection"] = profile_api_->StatsJson();
   if (segment_api_ != nullptr) j["segments"] = segment_api_->StatsJson();
+  if (offer_api_ != nullptr) j["offers"] = offer_api_->StatsJson();
   j["uptime_s"] = (clock_->NowMillis() - started_ms_) / 1000;
   j["version"] = CJD_VERSION;
   return {200, j.dump()};
@@ -140,7 +144,15 @@ http::Response HubApi::Devices() {
     rows = store_->ListDevices();
   }
   if (!rows.ok()) return http::ErrorFromStatus(rows.status());
-  return {200, FleetJson(*rows, clock_->NowMillis(), config_.offline_after_s * 1000).dump()};
+  nlohmann::json fleet = FleetJson(*rows, clock_->NowMillis(), config_.offline_after_s * 1000);
+  if (planner_ != nullptr) {
+    // The version the hub wants each device to hold, beside the one it reported.
+    for (auto& d : fleet["devices"]) {
+      auto sync = planner_->DeviceSync(d["device_id"].get<std::string>());
+      d["offers_target"] = sync ? nlohmann::json(sync->target) : nlohmann::json();
+    }
+  }
+  return {200, fleet.dump()};
 }
 
 }  // namespace cjd::hub

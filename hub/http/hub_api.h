@@ -8,6 +8,7 @@
 //   GET /v1/devices   one entry per device (see fleet/fleet_view.h)
 //   /v1/profiles..., GET /v1/metrics   see http/profile_api.h
 //   /v1/segments...   see http/segment_api.h
+//   /v1/offers...     see http/offer_api.h
 //   GET /healthz
 //
 // Threading: Handle runs on the HTTP server's I/O threads, several at once. The read and write
@@ -23,6 +24,7 @@
 #include <unordered_map>
 
 #include "hub/config/hub_config.h"
+#include "hub/http/offer_api.h"
 #include "hub/http/profile_api.h"
 #include "hub/http/segment_api.h"
 #include "hub/ingest/ingestor.h"
@@ -50,6 +52,12 @@ class HubApi {
   void set_profile_api(ProfileApi* api) { profile_api_ = api; }
   // Segments (/v1/segments...). REQUIRES: before the server starts.
   void set_segment_api(SegmentApi* api) { segment_api_ = api; }
+  // Offers (/v1/offers...) and the offer sync state in /v1/devices. REQUIRES: before the server
+  // starts.
+  void set_offer_api(OfferApi* api, const offers::OfferPlanner* planner) {
+    offer_api_ = api;
+    planner_ = planner;
+  }
 
   void Handle(http::Request&& req, http::Responder respond);
 
@@ -72,6 +80,8 @@ class HubApi {
   std::function<void()> on_events_committed_;
   ProfileApi* profile_api_ = nullptr;
   SegmentApi* segment_api_ = nullptr;
+  OfferApi* offer_api_ = nullptr;
+  const offers::OfferPlanner* planner_ = nullptr;
   const Ingestor* ingestor_;
   const Clock* clock_;
   const int64_t started_ms_;

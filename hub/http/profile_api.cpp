@@ -178,4 +178,9 @@ json ProfileApi::StatsJson() {
   return j;
 }
 
+Result<json> ProfileApi::OfferStats(const std::string& offer_id) {
+  std::lock_guard lock(metrics_mu_);
+  return metrics_reader_->OfferStats(offer_id);
+}
+
 }  // namespace cjd::hub

@@ -32,6 +32,8 @@ class ProfileApi {
   http::Response Handle(const http::Request& req);
   // Projection figures for /v1/stats.
   nlohmann::json StatsJson();
+  // GET /v1/offers/{id}/stats (served by OfferApi): impressions, redemptions, revenue.
+  Result<nlohmann::json> OfferStats(const std::string& offer_id);
 
  private:
   http::Response GetProfile(const http::Request& req, int64_t profile_id);

@@ -106,6 +106,10 @@ void Ingestor::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool Ingestor::Publish(const std::string& topic, const std::string& payload) {
+  return link_ != nullptr && link_->Publish(topic, payload, 1, false);
+}
+
 IngestStats Ingestor::Stats() const {
   std::lock_guard lock(mu_);
   IngestStats s = stats_;
@@ -300,6 +304,9 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
   }
   // After the acks, so a slow listener never delays the agents.
   if (result->inserted > 0 && on_events_committed_) on_events_committed_();
+  if (on_device_status_) {
+    for (const auto& [id, status] : group.statuses) on_device_status_(id, status);
+  }
 
   std::lock_guard lock(mu_);
   stats_.groups += 1;

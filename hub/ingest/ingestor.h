@@ -61,8 +61,18 @@ class Ingestor {
     on_events_committed_ = std::move(hook);
   }
 
+  // Called on the ingest thread with each verified heartbeat (device id, status JSON) once it is
+  // committed. Must be quick (e.g. queue and notify). REQUIRES: before Start().
+  void set_on_device_status(
+      std::function<void(const std::string& device_id, const std::string& status_json)> hook) {
+    on_device_status_ = std::move(hook);
+  }
+
   Status Start();
   void Stop();  // finishes the frames already queued, then disconnects
+  // Publishes a downlink frame (QoS 1) on the hub's connection; false when the broker is not
+  // connected or did not take it. Thread-safe.
+  bool Publish(const std::string& topic, const std::string& payload);
   IngestStats Stats() const;
 
  private:
@@ -95,6 +105,7 @@ class Ingestor {
   std::unique_ptr<HubStore> store_;
   const Clock* clock_;
   std::function<void()> on_events_committed_;
+  std::function<void(const std::string&, const std::string&)> on_device_status_;
   std::unique_ptr<MqttLink> link_;
 
   mutable std::mutex mu_;

@@ -47,6 +47,11 @@ class ProfileReader {
   Result<nlohmann::json> Metrics(const MetricsQuery& q);
   // Figures for /v1/stats: profiles live, merged, identifiers, orders.
   Result<nlohmann::json> Counts();
+  // One offer's figures (served by GET /v1/offers/{id}/stats; README.md has the JSON): its
+  // impressions, the orders that redeemed it and their gross revenue. An offer nobody saw or
+  // redeemed answers with zeros, not kNotFound (the projection does not know the offer
+  // catalogue). kInvalid (field "offer_id") when `offer_id` is empty or over 64 characters.
+  Result<nlohmann::json> OfferStats(const std::string& offer_id);
 
  private:
   ProfileReader(std::unique_ptr<sqlite::Database> db, const IdentityKeys& keys,

@@ -107,6 +107,44 @@ const std::vector<sqlite::Migration> kMigrations = {
       CREATE INDEX merge_log_reverts ON merge_log (reverts) WHERE kind = 'split';
       CREATE INDEX kept_apart_by_b ON kept_apart (b);
     )sql"},
+    {4, R"sql(
+      -- For personalised offers. Kept by the projector in each batch's transaction.
+      -- The stores where a profile was seen: events attributed to it with a store_id
+      -- (ms: occurred_at). Merges fold the absorbed profile's rows into the survivor's; splits
+      -- recompute both profiles from their events.
+      CREATE TABLE profile_stores (
+        profile_id  INTEGER NOT NULL,
+        store_id    TEXT NOT NULL,
+        first_ms    INTEGER NOT NULL,
+        last_ms     INTEGER NOT NULL,
+        events      INTEGER NOT NULL,
+        PRIMARY KEY (profile_id, store_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX profile_stores_by_store ON profile_stores (store_id, profile_id);
+      -- One row per (offer, order) whose items or order-level offer_id name the offer, however
+      -- many parts and items do. profile_id is always orders.profile_id (merges re-point it,
+      -- splits recompute it); occurred_at_ms is the order's (its first part's).
+      CREATE TABLE offer_redemptions (
+        offer_id        TEXT NOT NULL,
+        order_id        TEXT NOT NULL,
+        profile_id      INTEGER,
+        occurred_at_ms  INTEGER NOT NULL,
+        PRIMARY KEY (offer_id, order_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX offer_redemptions_by_profile ON offer_redemptions (profile_id, offer_id);
+      -- An order's redemptions, for when a later part gives an anonymous order its profile.
+      CREATE INDEX offer_redemptions_by_order ON offer_redemptions (order_id);
+      -- offer_impression events: +1 per offer listed in an event, whoever saw it.
+      CREATE TABLE offer_impressions (
+        offer_id     TEXT PRIMARY KEY,
+        impressions  INTEGER NOT NULL,
+        last_ms      INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- A projection made before this migration has events these tables miss. Filling them
+      -- needs the event bodies in the log (attached after migrating) and the event parser: the
+      -- projector does it on start, in one transaction, and then deletes this key.
+      INSERT OR REPLACE INTO meta (key, value) VALUES ('backfill_offers', 1);
+    )sql"},
 };
 
 // "file:" URI of `path` opened read-only (the characters URIs reserve are escaped).

@@ -131,6 +131,28 @@ struct ProfileRow {
   }
 };
 
+// The offers an order redeems: those its items or the order itself name, each once.
+std::set<std::string> RedeemedOffers(const Order& o) {
+  std::set<std::string> offers;
+  for (const Item& item : o.items) {
+    if (!item.offer_id.empty()) offers.insert(item.offer_id);
+  }
+  if (!o.offer_id.empty()) offers.insert(o.offer_id);
+  return offers;
+}
+
+// A profile's presence at one store.
+struct StoreSeen {
+  int64_t first_ms = std::numeric_limits<int64_t>::max();
+  int64_t last_ms = std::numeric_limits<int64_t>::min();
+  int64_t events = 0;
+  void Add(int64_t ms) {
+    first_ms = std::min(first_ms, ms);
+    last_ms = std::max(last_ms, ms);
+    ++events;
+  }
+};
+
 }  // namespace
 
 identity::Guardrails MakeGuardrails(const HubConfig& config) {
@@ -154,7 +176,8 @@ identity::Guardrails MakeGuardrails(const HubConfig& config) {
 struct Projector::Statements {
   sqlite::Statement read_events, find_ident, counts, kept, insert_profile, insert_ident,
       insert_pevent, get_profile, update_profile, get_order, insert_order, update_order,
-      add_category, set_cursor, bump;
+      add_category, set_cursor, bump, add_store, add_redemption, order_redemptions_to,
+      add_impression;
 };
 
 Projector::Projector(const HubConfig& config, IdentityKeys keys, const Clock* clock)
@@ -171,6 +194,10 @@ Status Projector::Start() {
   auto cursor = db_->QueryInt("SELECT coalesce((SELECT value FROM meta WHERE key = 'cursor'), 0)");
   if (!cursor.ok()) return cursor.status();
   cursor_ = *cursor;
+  auto backfill = db_->QueryInt(
+      "SELECT coalesce((SELECT value FROM meta WHERE key = 'backfill_offers'), 0)");
+  if (!backfill.ok()) return backfill.status();
+  backfill_pending_ = *backfill != 0;
   {
     std::lock_guard lock(stats_mu_);
     stats_.cursor = cursor_;
@@ -228,7 +255,7 @@ Status Projector::Prepare() {
       "UPDATE profiles SET first_seen_ms = ?2, last_seen_ms = ?3, events = ?4, "
       "loyalty_scans = ?5, channels = ?6, attributes = ?7 WHERE profile_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->get_order,
-      "SELECT sale_lines, return_lines, gross, returns, profile_id IS NULL FROM orders "
+      "SELECT sale_lines, return_lines, gross, returns, profile_id FROM orders "
       "WHERE order_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->insert_order,
       "INSERT INTO orders (order_id, profile_id, first_event, occurred_at_ms, local_date, "
@@ -240,6 +267,22 @@ Status Projector::Prepare() {
   CJD_RETURN_IF_ERROR(prep(&st_->add_category,
       "INSERT INTO profile_categories (profile_id, category, quantity) VALUES (?1, ?2, ?3) "
       "ON CONFLICT (profile_id, category) DO UPDATE SET quantity = quantity + excluded.quantity"));
+  CJD_RETURN_IF_ERROR(prep(&st_->add_store,
+      "INSERT INTO profile_stores (profile_id, store_id, first_ms, last_ms, events) "
+      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (profile_id, store_id) DO UPDATE SET "
+      "first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms), "
+      "events = events + excluded.events"));
+  // The order's row holds its profile and time: the redemption copies them.
+  CJD_RETURN_IF_ERROR(prep(&st_->add_redemption,
+      "INSERT INTO offer_redemptions (offer_id, order_id, profile_id, occurred_at_ms) "
+      "SELECT ?1, order_id, profile_id, occurred_at_ms FROM orders WHERE order_id = ?2 "
+      "ON CONFLICT (offer_id, order_id) DO NOTHING"));
+  CJD_RETURN_IF_ERROR(prep(&st_->order_redemptions_to,
+      "UPDATE offer_redemptions SET profile_id = ?2 WHERE order_id = ?1"));
+  CJD_RETURN_IF_ERROR(prep(&st_->add_impression,
+      "INSERT INTO offer_impressions (offer_id, impressions, last_ms) VALUES (?1, 1, ?2) "
+      "ON CONFLICT (offer_id) DO UPDATE SET impressions = impressions + 1, "
+      "last_ms = max(last_ms, excluded.last_ms)"));
   CJD_RETURN_IF_ERROR(prep(&st_->bump,
       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
       "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value"));
@@ -256,6 +299,7 @@ void Projector::MaybeRecomputeRfm(bool idle) {
   if (!rfm_dirty_ || (!idle && now - rfm_computed_ms_ < 30'000)) return;
   Status st = rfm_->Recompute(*db_, now);
   if (!st.ok()) spdlog::warn("projection: RFM model: {}", st.ToString());
+  if (st.ok() && on_rfm_changed_) on_rfm_changed_();
   rfm_dirty_ = false;
   rfm_computed_ms_ = now;
 }
@@ -291,6 +335,7 @@ Result<int64_t> Projector::CatchUp() {
 
 Result<int64_t> Projector::ApplyBatch() {
   std::lock_guard lock(write_mu_);
+  if (backfill_pending_) CJD_RETURN_IF_ERROR(BackfillOffers());
   std::vector<std::pair<int64_t, std::string>> rows;
   st_->read_events.Bind(1, cursor_).Bind(2, config_.projection_batch);
   while (true) {
@@ -306,6 +351,7 @@ Result<int64_t> Projector::ApplyBatch() {
   if (rows.empty()) return 0;
 
   const ProjectorStats before = Stats();
+  changed_.clear();  // a failed batch may have left ids of changes that were rolled back
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   const int64_t now_ms = clock_->NowMillis();
@@ -327,7 +373,15 @@ Result<int64_t> Projector::ApplyBatch() {
     stats_.cursor = cursor_;
     stats_.events_applied += static_cast<int64_t>(rows.size());
   }
+  PublishChanges();
   return static_cast<int64_t>(rows.size());
+}
+
+void Projector::PublishChanges() {
+  if (changed_.empty()) return;
+  const std::vector<int64_t> ids(changed_.begin(), changed_.end());  // a set: sorted, unique
+  changed_.clear();
+  if (on_profiles_changed_) on_profiles_changed_(ids);
 }
 
 Status Projector::Bump(const char* counter, int64_t delta) {
@@ -491,8 +545,12 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
       .BindBlob(5, JoinKeys(usable))
       .BindBlob(6, JoinKeys(attached));
   CJD_RETURN_IF_ERROR(st_->insert_pevent.Run());
-  if (target) CJD_RETURN_IF_ERROR(TouchProfile(*target, e));
+  if (target) {
+    Changed(*target);
+    CJD_RETURN_IF_ERROR(TouchProfile(*target, e));
+  }
   if (e.order) CJD_RETURN_IF_ERROR(ApplyOrder(rowid, e, target));
+  if (e.type == EventType::kOfferImpression) CJD_RETURN_IF_ERROR(AddImpressions(e));
   return Status::Ok();
 }
 
@@ -548,6 +606,11 @@ Status Projector::TouchProfile(int64_t profile_id, const Event& e) {
   }
   p->Add(e);
   CJD_RETURN_IF_ERROR(WriteProfile(st_->update_profile, profile_id, *p));
+  if (!e.store_id.empty()) {
+    st_->add_store.Bind(1, profile_id).Bind(2, e.store_id).Bind(3, e.occurred_at_ms)
+        .Bind(4, e.occurred_at_ms).Bind(5, 1);
+    CJD_RETURN_IF_ERROR(st_->add_store.Run());
+  }
   if (e.order) {
     for (const Item& item : e.order->items) {
       if (item.category.empty() || item.quantity <= 0 || item.unit_price.is_zero()) continue;
@@ -582,6 +645,9 @@ Status Projector::ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_
     return_lines += st_->get_order.ColumnInt(1);
     gross += Money::Parse(st_->get_order.ColumnView(2)).value_or(Money());
     returns += Money::Parse(st_->get_order.ColumnView(3)).value_or(Money());
+    // The order stays with the profile of its first part, whose figures this part changes.
+    const bool anonymous = st_->get_order.ColumnIsNull(4);
+    if (!anonymous) Changed(st_->get_order.ColumnInt(4));
     st_->get_order.Reset();
     st_->update_order.Bind(1, o.order_id)
         .Bind(2, sale_lines)
@@ -593,7 +659,13 @@ Status Projector::ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_
     } else {
       st_->update_order.BindNull(6);
     }
-    return st_->update_order.Run();
+    CJD_RETURN_IF_ERROR(st_->update_order.Run());
+    // An anonymous order takes the profile of its first identified part; its redemptions too.
+    if (anonymous && profile) {
+      st_->order_redemptions_to.Bind(1, o.order_id).Bind(2, *profile);
+      CJD_RETURN_IF_ERROR(st_->order_redemptions_to.Run());
+    }
+    return AddRedemptions(o);
   }
   st_->get_order.Reset();
   st_->insert_order.Bind(1, o.order_id);
@@ -613,7 +685,76 @@ Status Projector::ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_
       .Bind(11, gross.ToExact())
       .Bind(12, returns.ToExact());
   CJD_RETURN_IF_ERROR(st_->insert_order.Run());
-  return Bump("orders", 1);
+  CJD_RETURN_IF_ERROR(Bump("orders", 1));
+  return AddRedemptions(o);
+}
+
+Status Projector::AddRedemptions(const Order& o) {
+  for (const std::string& offer : RedeemedOffers(o)) {
+    st_->add_redemption.Bind(1, offer).Bind(2, o.order_id);
+    CJD_RETURN_IF_ERROR(st_->add_redemption.Run());
+  }
+  return Status::Ok();
+}
+
+Status Projector::AddImpressions(const Event& e) {
+  // An offer listed twice in one event was shown once.
+  const std::set<std::string> offers(e.offer_ids.begin(), e.offer_ids.end());
+  for (const std::string& offer : offers) {
+    st_->add_impression.Bind(1, offer).Bind(2, e.occurred_at_ms);
+    CJD_RETURN_IF_ERROR(st_->add_impression.Run());
+  }
+  return Status::Ok();
+}
+
+Status Projector::BackfillOffers() {
+  changed_.clear();
+  sqlite::Transaction tx(*db_);
+  CJD_RETURN_IF_ERROR(tx.status());
+  // From scratch, so a backfill interrupted by a crash (rolled back) is simply done again.
+  CJD_RETURN_IF_ERROR(db_->Exec(
+      "DELETE FROM profile_stores; DELETE FROM offer_redemptions; DELETE FROM offer_impressions"));
+  // Every projected event with a profile (stores), and anonymous orders and impressions too.
+  // profile_events.profile_id is always the live profile (merges re-point it, splits move it),
+  // and orders hold each order's current profile: the result is what the incremental upkeep
+  // would have made.
+  auto events = db_->Prepare(
+      "SELECT pe.profile_id, e.body FROM profile_events pe JOIN log.events e "
+      "ON e.id = pe.event_rowid WHERE pe.profile_id IS NOT NULL OR pe.type IN (?1, ?2, ?3) "
+      "ORDER BY pe.event_rowid");
+  if (!events.ok()) return events.status();
+  events->Bind(1, static_cast<int64_t>(EventType::kTransaction))
+      .Bind(2, static_cast<int64_t>(EventType::kOrderCompleted))
+      .Bind(3, static_cast<int64_t>(EventType::kOfferImpression));
+  while (true) {
+    auto row = events->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Result<Event> e = EventFromCanonical(events->ColumnView(1));
+    if (!e.ok()) continue;  // never projected either
+    if (!events->ColumnIsNull(0) && !e->store_id.empty()) {
+      st_->add_store.Bind(1, events->ColumnInt(0)).Bind(2, e->store_id)
+          .Bind(3, e->occurred_at_ms).Bind(4, e->occurred_at_ms).Bind(5, 1);
+      CJD_RETURN_IF_ERROR(st_->add_store.Run());
+    }
+    if (e->order) CJD_RETURN_IF_ERROR(AddRedemptions(*e->order));
+    if (e->type == EventType::kOfferImpression) CJD_RETURN_IF_ERROR(AddImpressions(*e));
+  }
+  auto touched = db_->Prepare(
+      "SELECT profile_id FROM profile_stores UNION "
+      "SELECT profile_id FROM offer_redemptions WHERE profile_id IS NOT NULL");
+  if (!touched.ok()) return touched.status();
+  while (true) {
+    auto row = touched->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Changed(touched->ColumnInt(0));
+  }
+  CJD_RETURN_IF_ERROR(db_->Exec("DELETE FROM meta WHERE key = 'backfill_offers'"));
+  CJD_RETURN_IF_ERROR(tx.Commit());
+  backfill_pending_ = false;
+  PublishChanges();
+  return Status::Ok();
 }
 
 Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
@@ -627,6 +768,8 @@ Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
       .Bind(7, r.at_ms);
   CJD_RETURN_IF_ERROR(log->Run());
   const int64_t merge_id = db_->LastInsertRowid();
+  Changed(survivor);
+  Changed(absorbed);
   auto run = [&](const char* sql) -> Status {
     auto s = db_->Prepare(sql);
     if (!s.ok()) return s.status();
@@ -646,6 +789,16 @@ Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
       "SELECT ?1, category, quantity FROM profile_categories WHERE profile_id = ?2 AND ?3 = ?3 "
       "ON CONFLICT (profile_id, category) DO UPDATE SET quantity = quantity + excluded.quantity"));
   CJD_RETURN_IF_ERROR(run("DELETE FROM profile_categories WHERE profile_id = ?2 AND ?1 = ?1 AND ?3 = ?3"));
+  CJD_RETURN_IF_ERROR(run(
+      "INSERT INTO profile_stores (profile_id, store_id, first_ms, last_ms, events) "
+      "SELECT ?1, store_id, first_ms, last_ms, events FROM profile_stores "
+      "WHERE profile_id = ?2 AND ?3 = ?3 "
+      "ON CONFLICT (profile_id, store_id) DO UPDATE SET "
+      "first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms), "
+      "events = events + excluded.events"));
+  CJD_RETURN_IF_ERROR(run("DELETE FROM profile_stores WHERE profile_id = ?2 AND ?1 = ?1 AND ?3 = ?3"));
+  // Redemptions follow their orders (re-pointed above).
+  CJD_RETURN_IF_ERROR(run("UPDATE offer_redemptions SET profile_id = ?1 WHERE profile_id = ?2 AND ?3 = ?3"));
   // Whoever the absorbed profile was kept apart from, the survivor is kept apart from now.
   CJD_RETURN_IF_ERROR(run(
       "INSERT OR IGNORE INTO kept_apart (a, b) "
@@ -671,6 +824,7 @@ Status Projector::RebuildProfile(int64_t profile_id) {
   events->Bind(1, profile_id);
   ProfileRow p;
   std::map<std::string, int64_t> categories;
+  std::map<std::string, StoreSeen> stores;
   while (true) {
     auto row = events->Step();
     if (!row.ok()) return row.status();
@@ -678,6 +832,7 @@ Status Projector::RebuildProfile(int64_t profile_id) {
     Result<Event> e = EventFromCanonical(events->ColumnView(0));
     if (!e.ok()) continue;
     p.Add(*e);
+    if (!e->store_id.empty()) stores[e->store_id].Add(e->occurred_at_ms);
     if (e->order) {
       for (const Item& item : e->order->items) {
         if (!item.category.empty() && item.quantity > 0 && !item.unit_price.is_zero()) {
@@ -694,6 +849,15 @@ Status Projector::RebuildProfile(int64_t profile_id) {
   for (const auto& [category, quantity] : categories) {
     st_->add_category.Bind(1, profile_id).Bind(2, category).Bind(3, quantity);
     CJD_RETURN_IF_ERROR(st_->add_category.Run());
+  }
+  auto del_stores = db_->Prepare("DELETE FROM profile_stores WHERE profile_id = ?1");
+  if (!del_stores.ok()) return del_stores.status();
+  del_stores->Bind(1, profile_id);
+  CJD_RETURN_IF_ERROR(del_stores->Run());
+  for (const auto& [store, seen] : stores) {
+    st_->add_store.Bind(1, profile_id).Bind(2, store).Bind(3, seen.first_ms)
+        .Bind(4, seen.last_ms).Bind(5, seen.events);
+    CJD_RETURN_IF_ERROR(st_->add_store.Run());
   }
   return Status::Ok();
 }
@@ -791,6 +955,7 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
     sqlite::Database& db;
     ~RestoreSync() { (void)db.Exec("PRAGMA synchronous = NORMAL"); }
   } restore_sync{*db_};
+  changed_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   auto exec = [&](const char* sql, auto&&... binds) -> Status {
@@ -822,6 +987,11 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
         "UPDATE orders SET profile_id = ?1 WHERE first_event = ?2 AND profile_id = ?3",
         plan->restore, rowid, plan->from));
   }
+  // Redemptions follow their orders, which the loop above moved.
+  CJD_RETURN_IF_ERROR(exec(
+      "UPDATE offer_redemptions SET profile_id = (SELECT o.profile_id FROM orders o "
+      "WHERE o.order_id = offer_redemptions.order_id) WHERE profile_id IN (?1, ?2)",
+      plan->from, plan->restore));
   // Kept apart: the profile brought back and the one that held it (the merge's survivor, or what
   // absorbed that survivor later).
   CJD_RETURN_IF_ERROR(exec("INSERT OR IGNORE INTO kept_apart (a, b) VALUES (?1, ?2)",
@@ -840,7 +1010,10 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   }
   CJD_RETURN_IF_ERROR(RebuildProfile(plan->from));
   CJD_RETURN_IF_ERROR(RebuildProfile(plan->restore));
+  Changed(plan->from);
+  Changed(plan->restore);
   CJD_RETURN_IF_ERROR(tx.Commit());
+  PublishChanges();
   result.merge_id = static_cast<int64_t>(rec.merge_id);
   result.from = plan->from;
   result.restored = plan->restore;

@@ -15,9 +15,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -80,6 +82,29 @@ class Projector {
   // The RFM model to keep current (recomputed when the data changed, at most every 30 s while
   // events flow, at once when the projection goes idle after changes).
   void set_rfm(RfmModel* rfm) { rfm_ = rfm; }
+
+  // The change feed, for consumers that keep something per profile current (the offer planner,
+  // the segment engine). REQUIRES: set before Start().
+  //
+  // `hook` is called after every successful commit that changed profiles (each batch, also
+  // those CatchUp() applies, each Split, and the one-off backfill of migration 4, which names
+  // every profile it gave rows) with the sorted, unique ids of every profile
+  // whose projected data changed in it: profiles created or touched by an event, the survivor
+  // AND the absorbed profile of each merge, both profiles of a split (from, restored), the
+  // profile of an order that a later part changed. Never called for a commit that
+  // changed no profile (anonymous events only), nor for a rolled-back batch. An absorbed id
+  // now redirects to its survivor: read it back through ProfileReader::Profile.
+  //
+  // Threading: called on the thread that committed (the projector's own thread; the caller's
+  // for CatchUp() and Split()) while the writer mutex is held, so calls never overlap and come
+  // in commit order. The hook must only record or enqueue: calling back into the Projector
+  // deadlocks, and a slow hook holds up the projection.
+  void set_on_profiles_changed(std::function<void(const std::vector<int64_t>&)> hook) {
+    on_profiles_changed_ = std::move(hook);
+  }
+  // Called (same thread and rules) after each successful RFM recompute: any profile's rfm
+  // scores may have moved, without its data changing. REQUIRES: set before Start().
+  void set_on_rfm_changed(std::function<void()> hook) { on_rfm_changed_ = std::move(hook); }
   const IdentityKeys& keys() const { return keys_; }
 
  private:
@@ -96,6 +121,17 @@ class Projector {
   Status TouchProfile(int64_t profile_id, const Event& e);
   Status RebuildProfile(int64_t profile_id);
   Status ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_t> profile);
+  // REQUIRES: the order's row is written. One offer_redemptions row per offer the event's
+  // order names (items, order level), with the order's profile and time.
+  Status AddRedemptions(const Order& o);
+  Status AddImpressions(const Event& e);
+  // REQUIRES: write_mu_ is held. Fills the tables of migration 4 from the events already
+  // projected, once (meta 'backfill_offers'), in one transaction.
+  Status BackfillOffers();
+  // REQUIRES: write_mu_ is held. Records that `profile_id`'s data changes in the open
+  // transaction; PublishChanges() hands the set to the hook after the commit.
+  void Changed(int64_t profile_id) { changed_.insert(profile_id); }
+  void PublishChanges();
 
   const HubConfig& config_;
   const IdentityKeys keys_;
@@ -108,7 +144,11 @@ class Projector {
   struct Statements;
   std::unique_ptr<Statements> st_;
   int64_t cursor_ = 0;
+  bool backfill_pending_ = false;  // guarded by write_mu_
   RfmModel* rfm_ = nullptr;
+  std::function<void(const std::vector<int64_t>&)> on_profiles_changed_;
+  std::function<void()> on_rfm_changed_;
+  std::set<int64_t> changed_;  // guarded by write_mu_: profiles changed in the open transaction
   bool rfm_dirty_ = true;
   int64_t rfm_computed_ms_ = 0;
   void MaybeRecomputeRfm(bool idle);

@@ -204,6 +204,7 @@ bool IsValidLoyaltyId(std::string_view id) {
 std::string EncodeOfferUpdate(const OfferUpdate& u) {
   json j;
   j["version"] = u.version;
+  if (u.base != 0) j["base"] = u.base;
   json offers = json::array();
   for (const auto& o : u.offers) {
     json x;
@@ -238,9 +239,15 @@ Result<OfferUpdate> DecodeOfferUpdate(std::string_view text) {
   if (j.is_discarded()) return Status::Invalid("offer update: not valid JSON", "");
   if (!j.is_object()) return NotObject("");
   Fields f(j, "");
-  CJD_RETURN_IF_ERROR(f.Only({"version", "offers", "assignments", "general"}));
+  CJD_RETURN_IF_ERROR(f.Only({"version", "base", "offers", "assignments", "general"}));
   OfferUpdate u;
   CJD_RETURN_IF_ERROR(f.Version("version", &u.version));
+  if (j.contains("base")) {
+    const json& b = j["base"];
+    if (!b.is_number_unsigned()) return Status::Invalid("base: must be an integer >= 0", "base");
+    u.base = b.get<uint64_t>();
+    if (u.base >= u.version) return Status::Invalid("base: must be less than version", "base");
+  }
   if (j.contains("offers")) {
     const json& a = j["offers"];
     if (!a.is_array()) return Status::Invalid("offers: must be an array", "offers");

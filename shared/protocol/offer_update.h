@@ -5,6 +5,8 @@
 // Plaintext, JSON (UTF-8), version 1 of the format:
 //   {
 //     "version": V,                       // integer >= 1, increasing per device on the hub
+//     "base": B,                          // optional (default 0), 0 <= B < V: the update holds
+//                                         //   every item that changed after version B
 //     "offers": [                         // optional (default []), at most 10,000
 //       {"id": "o-1",                     // 1..64 chars of [A-Za-z0-9._:-]
 //        "title": "...",                  // 1..200 bytes
@@ -26,11 +28,17 @@
 //   }                                                //   customers, ranked best first
 // Unknown fields are rejected. Errors are kInvalid naming the field ("offers[2].valid_until").
 //
-// Ordering: updates may arrive out of order or twice. The receiver applies each offer, each
+// Ordering: updates may arrive out of order, twice, or not at all (a clean MQTT session loses
+// what was published while the device was away). The receiver applies each offer, each
 // customer's assignment and the general list only when its item `version` is newer than the one
-// it holds (last writer wins per item); an item is sent whole, never as a diff. V itself only
-// reports progress: the agent reports the highest V it applied. A hub may therefore send
-// incremental updates (only changed items) and split a large state over several updates.
+// it holds (last writer wins per item); an item is sent whole, never as a diff.
+// Progress is a contiguous watermark W (the receiver holds every item the hub changed up to W):
+// an update (B, V] moves W to V when B <= W; otherwise its items are applied but W waits until
+// the missing range arrives (updates received early are remembered, so a late (W, B] carries W
+// on through them). The agent reports W in its heartbeat (offers_version); a hub resends what
+// changed after W to a device whose W lags. B = 0 is a complete state. A hub may therefore send
+// incremental updates (only changed items) and split a large state over several updates
+// ((0, V1], (V1, V2], ...).
 // Safe changes: new optional fields need a new format version (unknown fields are rejected).
 #pragma once
 
@@ -77,6 +85,7 @@ struct GeneralOffers {
 
 struct OfferUpdate {
   uint64_t version = 0;
+  uint64_t base = 0;  // the update holds every item changed in (base, version]
   std::vector<OfferRecord> offers;
   std::vector<OfferAssignment> assignments;
   std::optional<GeneralOffers> general;

@@ -87,6 +87,10 @@ class Database {
   sqlite3* db_;
 };
 
+// The "file:" URI that opens `path` read-only (for ATTACH; the characters URIs reserve are
+// escaped). Connections are opened with SQLITE_OPEN_URI.
+std::string ReadOnlyUri(const std::string& path);
+
 // RAII transaction: BEGIN IMMEDIATE on construction (check status()), ROLLBACK on destruction
 // unless Commit() succeeded.
 class Transaction {

@@ -1,6 +1,9 @@
-// Kiosk offers end to end (agent side of issue 3): a real Mosquitto, real cjd-hub and cjd-agent
-// processes. The hub does not push offers yet, so the test publishes sealed offer updates to the
-// device's down topic itself (sealed with the hub -> device key, as the hub will).
+// The kiosk's side of offers with a real Mosquitto and real cjd-hub and cjd-agent processes,
+// the updates published by the test itself (sealed with the hub -> device key, as the hub
+// does): out-of-order and forged updates, expiry without a sync, a kiosk answering with broker
+// and hub down. The hub's own planner is switched off here ([offers] enabled = false) so that
+// only the test's updates reach the kiosk; offers planned by the hub from segments, consent and
+// redemptions are in offers_hub_test.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -46,6 +49,7 @@ class Offers : public ::testing::Test {
     fleet_.StartBroker();
     fleet_.InitHub();
     kiosk_ = &fleet_.AddDevice("kiosk-1", "s1", "kiosk");
+    SetTomlKey(fleet_.hub_config(), "offers", "enabled", "false");
     fleet_.StartHub();
     ASSERT_TRUE(fleet_.StartAgent(*kiosk_));
     ASSERT_TRUE(fleet_.WaitAgentConnected(*kiosk_, true));
@@ -185,8 +189,7 @@ TEST_F(Offers, OutOfOrderUpdatesLeaveTheNewerAndForgedOnesAreRejected) {
                       &keys_.uplink));
   EXPECT_EQ(StatusInt("offers_version"), 3);
   EXPECT_EQ(Served("LOY-1"), (Strings{"a"}));
-  // The version also reaches the hub in the sealed heartbeat it stores (GET /v1/devices does
-  // not show it yet: the hub side of offers will add it).
+  // The version also reaches the hub in the sealed heartbeat it stores, and GET /v1/devices.
   EXPECT_TRUE(WaitUntil(
       [&] {
         const auto j = nlohmann::json::parse(HubStoredStatus(), nullptr, false);
@@ -194,6 +197,9 @@ TEST_F(Offers, OutOfOrderUpdatesLeaveTheNewerAndForgedOnesAreRejected) {
       },
       30s))
       << HubStoredStatus();
+  const nlohmann::json devices = fleet_.HubDevices();
+  ASSERT_TRUE(devices.is_object()) << fleet_.Diagnostics();
+  EXPECT_EQ(devices["devices"][0].value("offers_version", int64_t{-1}), 3) << devices;
 }
 
 TEST_F(Offers, ExpiredOfferDisappearsWithoutAnySync) {

@@ -1,9 +1,11 @@
 // cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, import, report,
-// segments.
+// segments, offers.
 #include <cstdio>
+#include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "tools/cjdctl/offers_command.h"
 #include "tools/cjdctl/provision.h"
 #include "tools/cjdctl/remote_cli.h"
 
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
   add_source->add_option("--name", src.name, "source name, e.g. webshop")->required();
 
   cjd::ctl::RemoteCommands remote(app);  // import, report, segments
+  cjd::ctl::OffersCommand offers(app);    // offers list|put|create|get|delete|stats
 
   try {
     app.parse(argc, argv);
@@ -52,6 +55,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;  // --help/--version: 0; every usage error: 2
   }
   if (remote.Selected()) return remote.Run();
+  if (offers.Selected()) return offers.Run(std::cin, std::cout, std::cerr);
 
   if (*init) {
     auto token = cjd::ctl::InitHub(hub);

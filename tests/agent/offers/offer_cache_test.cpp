@@ -123,6 +123,39 @@ TEST_F(OfferCacheTest, OutOfOrderUpdatesLeaveTheNewerItems) {
   EXPECT_EQ(again->offers_applied + again->assignments_applied, 0);
 }
 
+// Incremental updates (base, version]: the watermark moves only over contiguous ranges, so a
+// lost update shows in the heartbeat and the hub resends from there.
+TEST_F(OfferCacheTest, WatermarkWaitsForAMissingRangeAndCatchesUpThroughEarlyUpdates) {
+  auto cache = Open();
+  auto incremental = [&](uint64_t base, uint64_t v, std::vector<OfferRecord> offers) {
+    OfferUpdate u;
+    u.base = base;
+    u.version = v;
+    u.offers = std::move(offers);
+    return Wire(u);
+  };
+  ASSERT_TRUE(cache->Apply(incremental(0, 3, {Offer("a", 3)})).ok());
+  EXPECT_EQ(cache->applied_version(), 3u);
+  // (5, 8] arrives before (3, 5]: applied, but the watermark waits.
+  auto early = cache->Apply(incremental(5, 8, {Offer("c", 8)}));
+  ASSERT_TRUE(early.ok());
+  EXPECT_EQ(early->offers_applied, 1);
+  EXPECT_EQ(cache->applied_version(), 3u);
+  const int64_t now = clock_.NowMillis();
+  EXPECT_TRUE(cache->Lookup("", now).empty());  // no general list yet, but "c" is held
+  // (8, 9] also early.
+  ASSERT_TRUE(cache->Apply(incremental(8, 9, {Offer("d", 9)})).ok());
+  EXPECT_EQ(cache->applied_version(), 3u);
+  // The gap closes: the watermark runs through every early update.
+  auto late = cache->Apply(incremental(3, 5, {Offer("b", 5)}));
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->applied_version, 9u);
+  EXPECT_EQ(cache->Stats().offers, 4);
+  // A resend of something already held leaves it where it is.
+  ASSERT_TRUE(cache->Apply(incremental(3, 8, {Offer("b", 5), Offer("c", 8)})).ok());
+  EXPECT_EQ(cache->applied_version(), 9u);
+}
+
 TEST_F(OfferCacheTest, DeletedAndUnknownOffersAreNotServed) {
   auto cache = Open();
   ASSERT_TRUE(cache->Apply(Update(1, {Offer("a", 1), Offer("b", 1)},

@@ -8,106 +8,12 @@
 #include <filesystem>
 #include <set>
 
-#include "hub/projection/profile_reader.h"
-#include "hub/store/sqlite_hub_store.h"
-#include "shared/event/json_exact.h"
-#include "tests/support/temp_dir.h"
+#include "tests/hub/projection/projection_fixture.h"
 
 namespace cjd::hub {
 namespace {
 
 using json = nlohmann::json;
-
-class ProjectorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    config_.store_path = dir_.Join("hub.db").string();
-    config_.profiles_path = dir_.Join("profiles.db").string();
-    config_.identity_key_file = dir_.Join("identity.key").string();
-    auto store = SqliteHubStore::Open(config_.store_path);  // creates the log's schema
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    auto log = sqlite::Database::Open(config_.store_path, {});
-    ASSERT_TRUE(log.ok());
-    log_ = std::move(*log);
-    auto keys = LoadOrCreateIdentityKeys(config_.identity_key_file);
-    ASSERT_TRUE(keys.ok()) << keys.status().ToString();
-    keys_ = *keys;
-    StartProjection();
-  }
-  void TearDown() override {
-    reader_.reset();
-    if (projector_) projector_->Stop();
-  }
-
-  void StartProjection() {
-    projector_ = std::make_unique<Projector>(config_, keys_, &clock_);
-    projector_->set_rfm(&rfm_);
-    ASSERT_TRUE(projector_->Start().ok());
-    auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, keys_, &rfm_);
-    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-    reader_ = std::move(*reader);
-  }
-
-  // Appends one event (JSON text, validated like the collect API does) to the log.
-  void Log(const std::string& text) {
-    Result<json> j = ParseJsonExact(text);
-    ASSERT_TRUE(j.ok()) << text;
-    Result<Event> e = ValidateEvent(*j);
-    ASSERT_TRUE(e.ok()) << e.status().ToString() << " " << text;
-    if (e->event_id.empty()) e->event_id = "ev-" + std::to_string(++seq_);
-    auto ins = log_->Prepare(
-        "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, received_at_ms, body) "
-        "VALUES (?1, 'test', NULL, ?2, ?3, ?4, ?5)");
-    ASSERT_TRUE(ins.ok());
-    ins->Bind(1, e->event_id).Bind(2, EventTypeName(e->type)).Bind(3, e->occurred_at_ms)
-        .Bind(4, clock_.NowMillis()).Bind(5, ToCanonicalJson(*e));
-    ASSERT_TRUE(ins->Run().ok());
-  }
-
-  void Order(const std::string& order_id, const std::string& customer_json,
-             const std::string& items_json, const std::string& when = "2011-01-10T10:00:00Z",
-             const std::string& store = "s1") {
-    Log(R"({"type":"order_completed","occurred_at":")" + when + R"(","store_id":")" + store +
-        R"(","channel":"store")" + (customer_json.empty() ? "" : ",\"customer\":" + customer_json) +
-        R"(,"order":{"order_id":")" + order_id + R"(","currency":"GBP","items":)" + items_json +
-        "}}");
-  }
-
-  void CatchUp() {
-    auto c = projector_->CatchUp();
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-  }
-
-  int64_t ProfileOf(const std::string& typed) {
-    auto parsed = identity::ParseTypedIdentifier(typed, {config_.default_country});
-    EXPECT_TRUE(parsed.ok()) << typed;
-    auto pid = reader_->FindByIdentifier(
-        identity::IdentifierKey(parsed->first, parsed->second, keys_.pepper));
-    return pid.ok() ? *pid : 0;
-  }
-
-  json Profile(int64_t id) {
-    auto p = reader_->Profile(id, 50, 0, clock_.NowMillis());
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    return p.ok() ? *p : json();
-  }
-
-  json Metrics(MetricsQuery q = {}) {
-    auto m = reader_->Metrics(q);
-    EXPECT_TRUE(m.ok()) << m.status().ToString();
-    return m.ok() ? *m : json();
-  }
-
-  cjd::testing::TempDir dir_;
-  HubConfig config_;
-  FakeClock clock_{1'700'000'000'000};
-  IdentityKeys keys_;
-  RfmModel rfm_;
-  std::unique_ptr<sqlite::Database> log_;
-  std::unique_ptr<Projector> projector_;
-  std::unique_ptr<ProfileReader> reader_;
-  int seq_ = 0;
-};
 
 TEST_F(ProjectorTest, OrdersOfOneCustomerMakeOneProfileWithExactTraits) {
   Order("A1", R"({"customer_id":"17850"})",
@@ -354,9 +260,7 @@ TEST_F(ProjectorTest, DeletingTheProjectionRebuildsTheSameFromTheLog) {
   CatchUp();
   const json before = Metrics();
   const json profile_before = Profile(ProfileOf("customer_id:C9"));
-  reader_.reset();
-  projector_->Stop();
-  projector_.reset();
+  StopProjection();
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::filesystem::remove(config_.profiles_path + suffix);
   }
@@ -364,6 +268,52 @@ TEST_F(ProjectorTest, DeletingTheProjectionRebuildsTheSameFromTheLog) {
   CatchUp();
   EXPECT_EQ(Metrics(), before);
   EXPECT_EQ(Profile(ProfileOf("email:a@shop.co.uk"))["traits"], profile_before["traits"]);
+}
+
+TEST_F(ProjectorTest, ChangeFeedNamesEveryProfileACommitChanged) {
+  Order("A1", R"({"customer_id":"A"})", R"([{"sku":"x","quantity":1,"unit_price":"1"}])");
+  Order("B1", R"({"loyalty_id":"L-B"})", R"([{"sku":"x","quantity":1,"unit_price":"2"}])");
+  CatchUp();
+  const int64_t a = ProfileOf("customer_id:A");
+  const int64_t b = ProfileOf("loyalty_id:L-B");
+  ASSERT_GT(a, 0);
+  ASSERT_GT(b, a);
+  EXPECT_EQ(FeedUnion(), std::set<int64_t>({a, b}));
+  EXPECT_GE(RfmRecomputes(), 1);  // CatchUp recomputes at once when data changed
+
+  // Nothing new, or only anonymous events: commits (the cursor moves) but no call.
+  CatchUp();
+  Log(R"({"type":"page_view","occurred_at":"2011-03-01T10:00:00Z"})");
+  Log(R"({"type":"offer_impression","occurred_at":"2011-03-01T10:00:00Z","store_id":"s1",
+          "offer_ids":["OF-1"]})");
+  CatchUp();
+  EXPECT_EQ(projector_->Stats().cursor, 4);
+  EXPECT_TRUE(TakeFeed().empty());
+
+  // An anonymous second part of A's order changes A's figures.
+  Order("A1", "", R"([{"sku":"y","quantity":1,"unit_price":"5"}])");
+  CatchUp();
+  EXPECT_EQ(FeedUnion(), std::set<int64_t>({a}));
+  // A part sent with B's identifier changes B (touched) and A (the order's owner).
+  Order("A1", R"({"loyalty_id":"L-B"})", R"([{"sku":"z","quantity":1,"unit_price":"1"}])");
+  CatchUp();
+  EXPECT_EQ(FeedUnion(), std::set<int64_t>({a, b}));
+
+  // A merge names the survivor and the absorbed profile.
+  Log(R"({"type":"identify","occurred_at":"2011-03-02T10:00:00Z",
+          "customer":{"customer_id":"A","loyalty_id":"L-B"}})");
+  CatchUp();
+  ASSERT_EQ(ProfileOf("loyalty_id:L-B"), a);
+  EXPECT_EQ(FeedUnion(), std::set<int64_t>({a, b}));
+
+  // A split is one commit naming both profiles.
+  auto split = projector_->Split(a, 0);
+  ASSERT_TRUE(split.ok()) << split.status().ToString();
+  EXPECT_EQ(TakeFeed(), std::vector<std::vector<int64_t>>({{a, b}}));
+  EXPECT_EQ(ProfileOf("loyalty_id:L-B"), b);
+  // A refused split commits nothing and calls nothing.
+  EXPECT_FALSE(projector_->Split(a, split->merge_id).ok());
+  EXPECT_TRUE(TakeFeed().empty());
 }
 
 TEST_F(ProjectorTest, BodiesThatDoNotParseAreQuarantinedNotFatal) {

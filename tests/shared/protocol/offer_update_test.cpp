@@ -78,6 +78,17 @@ TEST(OfferUpdate, RoundTripsMinimalAndFullUpdates) {
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->offers.empty());
   EXPECT_FALSE(c->general.has_value());
+  EXPECT_EQ(c->base, 0u);
+  // An incremental update names its base; a complete one (base 0) leaves it out.
+  OfferUpdate incremental;
+  incremental.version = 12;
+  incremental.base = 9;
+  const std::string text = EncodeOfferUpdate(incremental);
+  EXPECT_NE(text.find(R"("base":9)"), std::string::npos) << text;
+  auto d = DecodeOfferUpdate(text);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(*d, incremental);
+  EXPECT_EQ(EncodeOfferUpdate(minimal).find("base"), std::string::npos);
 }
 
 std::string FieldOf(std::string_view json) {
@@ -103,6 +114,9 @@ TEST(OfferUpdate, ValidationErrorsNameTheField) {
   EXPECT_EQ(FieldOf(R"({"version":"1"})"), "version");
   EXPECT_EQ(FieldOf(R"({"version":1.5})"), "version");
   EXPECT_EQ(FieldOf(R"({"version":1,"colour":1})"), "colour");
+  EXPECT_EQ(FieldOf(R"({"version":4,"base":4})"), "base");  // must be below version
+  EXPECT_EQ(FieldOf(R"({"version":4,"base":-1})"), "base");
+  EXPECT_EQ(FieldOf(R"({"version":4,"base":"2"})"), "base");
   EXPECT_EQ(FieldOf(R"({"version":1,"offers":{}})"), "offers");
   EXPECT_EQ(FieldOf(with(R"(,"extra":1)")), "offers[0].extra");
   EXPECT_EQ(FieldOf(R"({"version":1,"offers":[{"id":"o 1","version":1,"deleted":true}]})"),

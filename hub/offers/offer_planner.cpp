@@ -1,0 +1,1038 @@
+#include "hub/offers/offer_planner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <unordered_set>
+
+#include "hub/identity/identifier.h"
+#include "shared/event/event.h"
+#include "shared/protocol/offer_update.h"
+#include "shared/protocol/topics.h"
+
+namespace cjd::hub::offers {
+namespace {
+
+using nlohmann::json;
+
+// Item kinds in store_items (stored: never renumber).
+constexpr int kOfferItem = 0;
+constexpr int kAssignmentItem = 1;
+constexpr int kGeneralItem = 2;
+
+const std::vector<sqlite::Migration> kMigrations = {
+    {1, R"sql(
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO meta VALUES ('seq', 0);
+      -- Offers as marketing wrote them; deleted ones stay (their stats stay readable, and the
+      -- id keeps counting versions when it is created again).
+      CREATE TABLE offers (
+        id          TEXT PRIMARY KEY,
+        spec        TEXT NOT NULL,            -- the request body, normalised (OfferSpec JSON)
+        version     INTEGER NOT NULL,
+        deleted     INTEGER NOT NULL DEFAULT 0,
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- What each store's devices should hold. key: the offer id (offers), the loyalty id's
+      -- keyed hash (assignments; the id itself only sealed, as in profiles.db), '' (general).
+      -- content: the offer's definition version, or the ranked offer ids joined by ','; ''
+      -- is a tombstone (a deleted offer, an emptied assignment).
+      CREATE TABLE store_items (
+        store_id  TEXT NOT NULL,
+        kind      INTEGER NOT NULL,
+        key       BLOB NOT NULL,
+        content   TEXT NOT NULL,
+        version   INTEGER NOT NULL,
+        owner     INTEGER,                    -- assignments: the profile
+        sealed    BLOB,                       -- assignments: the sealed loyalty id
+        PRIMARY KEY (store_id, kind, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX store_items_by_version ON store_items (store_id, version);
+      CREATE INDEX store_items_by_owner ON store_items (owner) WHERE owner IS NOT NULL;
+      CREATE TABLE store_versions (store_id TEXT PRIMARY KEY, version INTEGER NOT NULL)
+        WITHOUT ROWID;
+    )sql"},
+};
+
+std::string Join(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) {
+    if (!out.empty()) out += ',';
+    out += id;
+  }
+  return out;
+}
+
+std::vector<std::string> Split(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string_view::npos) comma = s.size();
+    out.emplace_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Best first: priority, then the offer that ends sooner, then id.
+bool Better(const OfferSpec& a, const OfferSpec& b) {
+  if (a.priority != b.priority) return a.priority > b.priority;
+  if (a.valid_until_ms != b.valid_until_ms) return a.valid_until_ms < b.valid_until_ms;
+  return a.id < b.id;
+}
+
+}  // namespace
+
+PlannerOptions PlannerOptionsFrom(const HubConfig& config) {
+  PlannerOptions o;
+  o.offers_path = config.offers_path;
+  o.profiles_path = config.profiles_path;
+  o.segments_path = config.segments_path;
+  o.store_path = config.store_path;
+  o.full_interval_ms = config.offers_full_interval_s * 1000;
+  o.resend_after_ms = config.offers_resend_after_s * 1000;
+  o.max_offers_per_customer = config.offers_per_customer;
+  return o;
+}
+
+json OfferRow::ToJson() const {
+  json j = spec.ToJson();
+  j["version"] = version;
+  j["created_at"] = FormatRfc3339(created_ms);
+  j["updated_at"] = FormatRfc3339(updated_ms);
+  if (deleted) j["deleted"] = true;
+  return j;
+}
+
+struct OfferPlanner::Statements {
+  sqlite::Statement put_offer, set_seq, get_item, put_item, owned_items, store_items,
+      set_store_version, range, is_member, redemptions, profile_live, profile_stores,
+      loyalty_ids, consent, segment_exists, drop_tombstones;
+};
+
+struct OfferPlanner::Device {
+  std::string id;
+  std::string store;
+  SessionKeys keys;
+  uint64_t reported = 0;
+  int64_t reported_ms = 0;  // when the last heartbeat arrived (0: none since start)
+  uint64_t sent = 0;
+  int64_t sent_ms = 0;
+};
+
+// What one round reads once: the offers valid now or later, by store, ranked; and for a full
+// round each referenced segment's members and each limited offer's redemptions.
+struct OfferPlanner::Inputs {
+  int64_t now_ms = 0;
+  std::map<std::string, std::vector<const OfferSpec*>> by_store;  // stores with devices only
+  std::map<std::string, std::vector<std::string>> general;        // store -> ranked ids
+  bool full = false;
+  // Some offer depends on who the customer is (a segment, consent, a redemption limit). When
+  // none does, every customer's list is the general list and a customer's change changes nothing.
+  bool personal = false;
+  std::unordered_map<std::string, std::unordered_set<int64_t>> members;  // full only
+  std::unordered_map<std::string, std::unordered_map<int64_t, int64_t>> redeemed;  // full only
+};
+
+OfferPlanner::OfferPlanner(PlannerOptions options, const KeyPair& hub_keys,
+                           const IdentityKeys& id_keys, const Clock* clock)
+    : options_(std::move(options)), hub_keys_(hub_keys), id_keys_(id_keys), clock_(clock) {}
+
+OfferPlanner::~OfferPlanner() { Stop(); }
+
+Status OfferPlanner::Start() {
+  {
+    std::lock_guard lock(write_mu_);
+    sqlite::OpenOptions open;
+    open.synchronous_full = true;  // offers are configuration: never lose an accepted POST
+    auto db = sqlite::Database::Open(options_.offers_path, open);
+    if (!db.ok()) return db.status();
+    db_ = std::move(*db);
+    CJD_RETURN_IF_ERROR(db_->Migrate(kMigrations));
+    for (const auto& [path, schema] :
+         {std::pair{options_.profiles_path, "prof"}, std::pair{options_.segments_path, "seg"},
+          std::pair{options_.store_path, "hub"}}) {
+      std::error_code ec;
+      if (std::string_view(schema) == "seg" && !std::filesystem::exists(path, ec)) {
+        // No segment engine (a hub without segments): offers for "all" still work.
+        spdlog::warn("offers: {} does not exist: offers for a segment reach nobody", path);
+        CJD_RETURN_IF_ERROR(db_->Exec(
+            "ATTACH DATABASE ':memory:' AS seg;"
+            "CREATE TABLE seg.segments (id TEXT PRIMARY KEY);"
+            "CREATE TABLE seg.segment_members (segment_id TEXT NOT NULL, profile_id INTEGER "
+            "NOT NULL, PRIMARY KEY (segment_id, profile_id)) WITHOUT ROWID;"));
+        continue;
+      }
+      auto attach = db_->Prepare(std::string("ATTACH DATABASE ?1 AS ") + schema);
+      if (!attach.ok()) return attach.status();
+      attach->Bind(1, sqlite::ReadOnlyUri(path));
+      CJD_RETURN_IF_ERROR(attach->Run());
+    }
+    CJD_RETURN_IF_ERROR(Prepare());
+    auto seq = db_->QueryInt("SELECT value FROM meta WHERE key = 'seq'");
+    if (!seq.ok()) return seq.status();
+    seq_ = static_cast<uint64_t>(*seq);
+    auto versions = db_->Prepare("SELECT store_id, version FROM store_versions");
+    if (!versions.ok()) return versions.status();
+    while (true) {
+      auto row = versions->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      store_versions_[versions->ColumnText(0)] = static_cast<uint64_t>(versions->ColumnInt(1));
+    }
+    CJD_RETURN_IF_ERROR(LoadOffers());
+    CJD_RETURN_IF_ERROR(LoadDevices());
+  }
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void OfferPlanner::Stop() {
+  stop_ = true;
+  wake_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status OfferPlanner::Prepare() {
+  st_ = std::make_unique<Statements>();
+  auto prep = [&](sqlite::Statement* out, const char* sql) -> Status {
+    auto s = db_->Prepare(sql);
+    if (!s.ok()) return s.status();
+    *out = std::move(*s);
+    return Status::Ok();
+  };
+  CJD_RETURN_IF_ERROR(prep(&st_->put_offer,
+                           "INSERT INTO offers (id, spec, version, deleted, created_ms, updated_ms) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET "
+                           "spec = ?2, version = ?3, deleted = ?4, created_ms = ?5, "
+                           "updated_ms = ?6"));
+  CJD_RETURN_IF_ERROR(prep(&st_->set_seq, "UPDATE meta SET value = ?1 WHERE key = 'seq'"));
+  CJD_RETURN_IF_ERROR(prep(&st_->get_item,
+                           "SELECT content, owner FROM store_items "
+                           "WHERE store_id = ?1 AND kind = ?2 AND key = ?3"));
+  CJD_RETURN_IF_ERROR(prep(&st_->put_item,
+                           "INSERT INTO store_items (store_id, kind, key, content, version, owner, "
+                           "sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                           "ON CONFLICT (store_id, kind, key) DO UPDATE SET content = ?4, "
+                           "version = ?5, owner = ?6, sealed = coalesce(?7, sealed)"));
+  CJD_RETURN_IF_ERROR(prep(&st_->owned_items,
+                           "SELECT store_id, key, content FROM store_items "
+                           "WHERE owner = ?1 AND kind = 1"));
+  CJD_RETURN_IF_ERROR(prep(&st_->store_items,
+                           "SELECT kind, key, content, owner FROM store_items WHERE store_id = ?1"));
+  CJD_RETURN_IF_ERROR(prep(&st_->set_store_version,
+                           "INSERT INTO store_versions (store_id, version) VALUES (?1, ?2) "
+                           "ON CONFLICT (store_id) DO UPDATE SET version = ?2"));
+  CJD_RETURN_IF_ERROR(prep(&st_->range,
+                           "SELECT kind, key, content, version, sealed FROM store_items "
+                           "WHERE store_id = ?1 AND version > ?2 AND version <= ?3 "
+                           "ORDER BY version"));
+  CJD_RETURN_IF_ERROR(prep(&st_->is_member,
+                           "SELECT 1 FROM seg.segment_members "
+                           "WHERE segment_id = ?1 AND profile_id = ?2"));
+  CJD_RETURN_IF_ERROR(prep(&st_->redemptions,
+                           "SELECT count(*) FROM prof.offer_redemptions "
+                           "WHERE profile_id = ?1 AND offer_id = ?2"));
+  CJD_RETURN_IF_ERROR(prep(&st_->profile_live,
+                           "SELECT merged_into IS NULL, "
+                           "coalesce(json_extract(attributes, '$.\"$consent\".v'), 0) "
+                           "FROM prof.profiles WHERE profile_id = ?1"));
+  CJD_RETURN_IF_ERROR(prep(&st_->profile_stores,
+                           "SELECT store_id FROM prof.profile_stores WHERE profile_id = ?1"));
+  CJD_RETURN_IF_ERROR(prep(&st_->loyalty_ids,
+                           "SELECT id_key, value FROM prof.identifiers "
+                           "WHERE profile_id = ?1 AND type = ?2"));
+  CJD_RETURN_IF_ERROR(prep(&st_->consent,
+                           "SELECT p.profile_id, i.id_key, i.value, "
+                           "coalesce(json_extract(p.attributes, '$.\"$consent\".v'), 0) "
+                           "FROM prof.profile_stores ps "
+                           "JOIN prof.profiles p ON p.profile_id = ps.profile_id "
+                           "JOIN prof.identifiers i ON i.profile_id = ps.profile_id AND i.type = ?2 "
+                           "WHERE ps.store_id = ?1 AND p.merged_into IS NULL"));
+  CJD_RETURN_IF_ERROR(prep(&st_->segment_exists, "SELECT 1 FROM seg.segments WHERE id = ?1"));
+  CJD_RETURN_IF_ERROR(prep(&st_->drop_tombstones,
+                           "DELETE FROM store_items WHERE store_id = ?1 AND content = '' "
+                           "AND kind != 2 AND version <= ?2"));
+  return Status::Ok();
+}
+
+Status OfferPlanner::LoadOffers() {
+  auto s = db_->Prepare(
+      "SELECT id, spec, version, deleted, created_ms, updated_ms FROM offers ORDER BY id");
+  if (!s.ok()) return s.status();
+  offers_.clear();
+  while (true) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const json body = json::parse(s->ColumnView(1), nullptr, /*allow_exceptions=*/false);
+    auto spec = ParseOfferSpec(body);
+    if (!spec.ok()) {
+      return Status::Internal("offers.db: offer " + s->ColumnText(0) +
+                              " does not parse: " + spec.status().ToString());
+    }
+    OfferRow r;
+    r.spec = std::move(*spec);
+    r.version = s->ColumnInt(2);
+    r.deleted = s->ColumnInt(3) != 0;
+    r.created_ms = s->ColumnInt(4);
+    r.updated_ms = s->ColumnInt(5);
+    offers_[r.spec.id] = std::move(r);
+  }
+  return Status::Ok();
+}
+
+Status OfferPlanner::LoadDevices() {
+  auto s = db_->Prepare(
+      "SELECT device_id, store_id, key_id, public_key, status_json FROM hub.devices");
+  if (!s.ok()) return s.status();
+  std::map<std::string, std::unique_ptr<Device>> next;
+  while (true) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const std::string id = s->ColumnText(0);
+    auto it = devices_.find(id);
+    if (it != devices_.end()) {  // known: keep its sync state
+      next[id] = std::move(it->second);
+      continue;
+    }
+    auto pub = KeyFromBase64(s->ColumnView(3), "public_key");
+    if (!pub.ok()) continue;  // the ingestor logs it
+    auto keys = HubSessionKeys(hub_keys_, *pub, static_cast<uint32_t>(s->ColumnInt(2)));
+    if (!keys.ok()) continue;
+    auto d = std::make_unique<Device>();
+    d->id = id;
+    d->store = s->ColumnText(1);
+    d->keys = *keys;
+    // The watermark of its last heartbeat before this start; nothing is in flight.
+    if (!s->ColumnIsNull(4)) {
+      const json status = json::parse(s->ColumnView(4), nullptr, false);
+      if (status.is_object() && status.contains("offers_version") &&
+          status["offers_version"].is_number_unsigned()) {
+        d->reported = status["offers_version"].get<uint64_t>();
+      }
+    }
+    d->sent = d->reported;
+    next[id] = std::move(d);
+  }
+  devices_ = std::move(next);
+  devices_loaded_ms_ = clock_->NowMillis();
+  return Status::Ok();
+}
+
+// ---- API -------------------------------------------------------------------------------------
+
+Result<std::pair<OfferRow, bool>> OfferPlanner::PutOffer(const OfferSpec& spec) {
+  std::unique_lock lock(write_mu_);
+  if (!db_) return Status(Code::kUnavailable, "offers: not started");
+  if (spec.segment != kEveryone) {
+    st_->segment_exists.Reset();
+    st_->segment_exists.Bind(1, spec.segment);
+    auto found = st_->segment_exists.Step();
+    st_->segment_exists.Reset();
+    if (!found.ok()) return found.status();
+    if (!*found)
+      return Status::Invalid("segment: no segment \"" + spec.segment + "\" (create it first)",
+                             "segment");
+  }
+  const int64_t now = clock_->NowMillis();
+  OfferRow row;
+  row.spec = spec;
+  row.created_ms = now;
+  row.updated_ms = now;
+  row.version = 1;
+  bool created = true;
+  auto it = offers_.find(spec.id);
+  if (it != offers_.end()) {
+    row.version = it->second.version + 1;
+    if (!it->second.deleted) {
+      created = false;
+      row.created_ms = it->second.created_ms;
+      if (it->second.spec == spec) return std::pair{it->second, false};  // nothing changed
+    }
+  }
+  st_->put_offer.Reset();
+  st_->put_offer.Bind(1, spec.id)
+      .Bind(2, spec.ToJson().dump())
+      .Bind(3, row.version)
+      .Bind(4, int64_t{0})
+      .Bind(5, row.created_ms)
+      .Bind(6, row.updated_ms);
+  CJD_RETURN_IF_ERROR(st_->put_offer.Run());  // autocommit: one durable write
+  offers_[spec.id] = row;
+  lock.unlock();
+  {
+    std::lock_guard wake(wake_mu_);
+    full_requested_ = true;
+  }
+  wake_cv_.notify_all();
+  return std::pair{row, created};
+}
+
+Result<OfferRow> OfferPlanner::DeleteOffer(const std::string& id) {
+  std::unique_lock lock(write_mu_);
+  if (!db_) return Status(Code::kUnavailable, "offers: not started");
+  auto it = offers_.find(id);
+  if (it == offers_.end() || it->second.deleted) return Status::NotFound("no offer " + id);
+  OfferRow row = it->second;
+  row.deleted = true;
+  row.version += 1;
+  row.updated_ms = clock_->NowMillis();
+  st_->put_offer.Reset();
+  st_->put_offer.Bind(1, id)
+      .Bind(2, row.spec.ToJson().dump())
+      .Bind(3, row.version)
+      .Bind(4, int64_t{1})
+      .Bind(5, row.created_ms)
+      .Bind(6, row.updated_ms);
+  CJD_RETURN_IF_ERROR(st_->put_offer.Run());
+  it->second = row;
+  lock.unlock();
+  {
+    std::lock_guard wake(wake_mu_);
+    full_requested_ = true;
+  }
+  wake_cv_.notify_all();
+  return row;
+}
+
+Result<std::vector<OfferRow>> OfferPlanner::ListOffers(bool include_deleted) {
+  std::lock_guard lock(write_mu_);
+  std::vector<OfferRow> out;
+  for (const auto& [id, row] : offers_)
+    if (include_deleted || !row.deleted) out.push_back(row);
+  return out;
+}
+
+Result<OfferRow> OfferPlanner::GetOffer(const std::string& id) {
+  std::lock_guard lock(write_mu_);
+  auto it = offers_.find(id);
+  if (it == offers_.end()) return Status::NotFound("no offer " + id);
+  return it->second;
+}
+
+void OfferPlanner::ProfilesChanged(const std::vector<int64_t>& ids) {
+  if (ids.empty()) return;
+  {
+    std::lock_guard lock(wake_mu_);
+    changed_.insert(changed_.end(), ids.begin(), ids.end());
+  }
+  wake_cv_.notify_all();
+}
+
+void OfferPlanner::DeviceStatus(const std::string& device_id, const std::string& status_json) {
+  const json status = json::parse(status_json, nullptr, /*allow_exceptions=*/false);
+  if (!status.is_object()) return;
+  auto it = status.find("offers_version");
+  if (it == status.end() || !it->is_number_unsigned()) return;  // an agent without offers
+  {
+    std::lock_guard lock(wake_mu_);
+    reports_[device_id] = {it->get<uint64_t>(), clock_->NowMillis()};
+  }
+  wake_cv_.notify_all();
+}
+
+PlannerStats OfferPlanner::Stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+std::optional<DeviceOfferSync> OfferPlanner::DeviceSync(const std::string& device_id) const {
+  std::lock_guard lock(stats_mu_);
+  auto it = sync_view_.find(device_id);
+  if (it == sync_view_.end()) return std::nullopt;
+  return it->second;
+}
+
+// ---- the thread ------------------------------------------------------------------------------
+
+void OfferPlanner::Run() {
+  while (!stop_) {
+    bool full = false;
+    std::vector<int64_t> changed;
+    {
+      std::unique_lock lock(wake_mu_);
+      wake_cv_.wait_for(lock, std::chrono::milliseconds(options_.tick_ms), [&] {
+        return stop_ || full_requested_ || !changed_.empty() || !reports_.empty();
+      });
+      if (stop_) break;
+      full = full_requested_;
+      full_requested_ = false;
+      changed.swap(changed_);
+    }
+    Status st = Round(full, std::move(changed));
+    if (!st.ok()) {
+      spdlog::error("offers: planning round failed (retried): {}", st.ToString());
+      std::lock_guard lock(wake_mu_);
+      full_requested_ = true;  // a full round repairs whatever the failed one left undone
+    }
+  }
+}
+
+Status OfferPlanner::RunOnce() {
+  bool full = false;
+  std::vector<int64_t> changed;
+  {
+    std::lock_guard lock(wake_mu_);
+    full = full_requested_;
+    full_requested_ = false;
+    changed.swap(changed_);
+  }
+  return Round(full, std::move(changed));
+}
+
+Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
+  std::lock_guard lock(write_mu_);
+  const int64_t now = clock_->NowMillis();
+  // Heartbeats: the reported watermarks, and devices added while the hub runs.
+  std::map<std::string, std::pair<uint64_t, int64_t>> reports;
+  bool reload = false;
+  {
+    std::lock_guard wake(wake_mu_);
+    reports.swap(reports_);
+  }
+  for (const auto& [id, r] : reports) reload = reload || !devices_.contains(id);
+  if (reload || now - devices_loaded_ms_ > 30'000) {
+    const size_t stores_before = store_versions_.size();
+    CJD_RETURN_IF_ERROR(LoadDevices());
+    // A store seen for the first time needs its items computed.
+    std::set<std::string> stores;
+    for (const auto& [id, d] : devices_) stores.insert(d->store);
+    for (const auto& s : stores) full = full || !store_versions_.contains(s);
+    (void)stores_before;
+  }
+  for (const auto& [id, r] : reports) {
+    auto it = devices_.find(id);
+    if (it == devices_.end()) continue;
+    Device& d = *it->second;
+    d.reported = r.first;
+    d.reported_ms = r.second;
+  }
+  full = full || now - last_full_ms_ >= options_.full_interval_ms;
+  if (full || !changed.empty()) {
+    auto in = LoadInputs(full);
+    if (!in.ok()) return in.status();
+    if (full) {
+      CJD_RETURN_IF_ERROR(RecomputeAll(*in));
+    } else if (in->personal) {
+      std::sort(changed.begin(), changed.end());
+      changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+      CJD_RETURN_IF_ERROR(RecomputeProfiles(*in, changed));
+    }
+  }
+  return SyncDevices();
+}
+
+Result<OfferPlanner::Inputs> OfferPlanner::LoadInputs(bool full) {
+  Inputs in;
+  in.now_ms = clock_->NowMillis();
+  in.full = full;
+  std::vector<const OfferSpec*> live;
+  for (const auto& [id, row] : offers_) {
+    if (row.deleted || row.spec.valid_until_ms <= in.now_ms) continue;
+    live.push_back(&row.spec);
+    in.personal = in.personal || row.spec.segment != kEveryone || row.spec.requires_consent ||
+                  row.spec.max_per_customer > 0;
+  }
+  std::sort(live.begin(), live.end(),
+            [](const OfferSpec* a, const OfferSpec* b) { return Better(*a, *b); });
+  std::set<std::string> stores;
+  for (const auto& [id, d] : devices_) stores.insert(d->store);
+  for (const std::string& store : stores) {
+    auto& list = in.by_store[store];
+    auto& general = in.general[store];
+    for (const OfferSpec* o : live) {
+      if (!o->ForStore(store)) continue;
+      list.push_back(o);
+      if (o->segment == kEveryone && !o->requires_consent &&
+          general.size() < static_cast<size_t>(options_.max_offers_per_customer)) {
+        general.push_back(o->id);
+      }
+    }
+  }
+  if (!full) return in;
+  // A full round reads each referenced segment and each limited offer once.
+  auto members = db_->Prepare("SELECT profile_id FROM seg.segment_members WHERE segment_id = ?1");
+  if (!members.ok()) return members.status();
+  auto redeemed = db_->Prepare(
+      "SELECT profile_id, count(*) FROM prof.offer_redemptions "
+      "WHERE offer_id = ?1 AND profile_id IS NOT NULL GROUP BY profile_id");
+  if (!redeemed.ok()) return redeemed.status();
+  for (const OfferSpec* o : live) {
+    if (o->segment != kEveryone && !in.members.contains(o->segment)) {
+      auto& set = in.members[o->segment];
+      members->Reset();
+      members->Bind(1, o->segment);
+      while (true) {
+        auto row = members->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        set.insert(members->ColumnInt(0));
+      }
+    }
+    if (o->max_per_customer > 0) {
+      auto& counts = in.redeemed[o->id];
+      redeemed->Reset();
+      redeemed->Bind(1, o->id);
+      while (true) {
+        auto row = redeemed->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        counts[redeemed->ColumnInt(0)] = redeemed->ColumnInt(1);
+      }
+    }
+  }
+  return in;
+}
+
+Result<std::vector<std::string>> OfferPlanner::RankFor(const Inputs& in, const std::string& store,
+                                                      int64_t profile_id, bool consent) {
+  std::vector<std::string> out;
+  auto it = in.by_store.find(store);
+  if (it == in.by_store.end()) return out;
+  for (const OfferSpec* o : it->second) {
+    if (out.size() >= static_cast<size_t>(options_.max_offers_per_customer)) break;
+    if (o->requires_consent && !consent) continue;
+    if (o->segment != kEveryone) {
+      bool member = false;
+      if (in.full) {
+        auto m = in.members.find(o->segment);
+        member = m != in.members.end() && m->second.contains(profile_id);
+      } else {
+        st_->is_member.Reset();
+        st_->is_member.Bind(1, o->segment).Bind(2, profile_id);
+        auto row = st_->is_member.Step();
+        st_->is_member.Reset();
+        if (!row.ok()) return row.status();
+        member = *row;
+      }
+      if (!member) continue;
+    }
+    if (o->max_per_customer > 0) {
+      int64_t used = 0;
+      if (in.full) {
+        auto r = in.redeemed.find(o->id);
+        if (r != in.redeemed.end()) {
+          auto c = r->second.find(profile_id);
+          if (c != r->second.end()) used = c->second;
+        }
+      } else {
+        st_->redemptions.Reset();
+        st_->redemptions.Bind(1, profile_id).Bind(2, o->id);
+        auto row = st_->redemptions.Step();
+        if (!row.ok()) return row.status();
+        used = st_->redemptions.ColumnInt(0);
+        st_->redemptions.Reset();
+      }
+      if (used >= o->max_per_customer) continue;
+    }
+    out.push_back(o->id);
+  }
+  return out;
+}
+
+Status OfferPlanner::WriteItem(const std::string& store, int kind, std::string_view key,
+                               std::string_view content, std::optional<int64_t> owner,
+                               std::string_view sealed) {
+  const uint64_t v = NextVersion();
+  st_->put_item.Reset();
+  st_->put_item.Bind(1, store).Bind(2, int64_t{kind}).BindBlob(3, key).Bind(4, content).Bind(
+      5, static_cast<int64_t>(v));
+  if (owner) {
+    st_->put_item.Bind(6, *owner);
+  } else {
+    st_->put_item.BindNull(6);
+  }
+  if (sealed.empty()) {
+    st_->put_item.BindNull(7);
+  } else {
+    st_->put_item.BindBlob(7, sealed);
+  }
+  CJD_RETURN_IF_ERROR(st_->put_item.Run());
+  store_versions_[store] = v;
+  st_->set_store_version.Reset();
+  st_->set_store_version.Bind(1, store).Bind(2, static_cast<int64_t>(v));
+  CJD_RETURN_IF_ERROR(st_->set_store_version.Run());
+  dirty_stores_ = true;
+  std::lock_guard lock(stats_mu_);
+  stats_.items_changed += 1;
+  return Status::Ok();
+}
+
+Status OfferPlanner::RecomputeAll(const Inputs& in) {
+  const int64_t started = clock_->NowMillis();
+  const uint64_t seq_before = seq_;
+  const std::map<std::string, uint64_t> versions_before = store_versions_;
+  sqlite::Transaction tx(*db_);
+  if (!tx.status().ok()) return tx.status();
+  int64_t items = 0;
+  for (const auto& [store, offers] : in.by_store) {
+    // What the store should hold: (kind, key) -> (content, owner, sealed).
+    struct Want {
+      std::string content;
+      std::optional<int64_t> owner;
+      std::string sealed;
+    };
+    std::map<std::pair<int, std::string>, Want> want;
+    for (const OfferSpec* o : offers)
+      want[{kOfferItem, o->id}] = {std::to_string(offers_.at(o->id).version), std::nullopt, ""};
+    const std::vector<std::string>& general = in.general.at(store);
+    want[{kGeneralItem, ""}] = {Join(general), std::nullopt, ""};
+    st_->consent.Reset();
+    st_->consent.Bind(1, store).Bind(2, static_cast<int64_t>(identity::IdType::kLoyaltyId));
+    while (true) {
+      auto row = st_->consent.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      const int64_t profile = st_->consent.ColumnInt(0);
+      auto ranked = RankFor(in, store, profile, st_->consent.ColumnInt(3) != 0);
+      if (!ranked.ok()) return ranked.status();
+      if (*ranked == general) continue;  // the general list serves them
+      want[{kAssignmentItem, std::string(st_->consent.ColumnView(1))}] = {
+          Join(*ranked), profile, std::string(st_->consent.ColumnView(2))};
+    }
+    st_->consent.Reset();
+
+    // What it holds; write the differences.
+    std::map<std::pair<int, std::string>, std::pair<std::string, std::optional<int64_t>>> have;
+    st_->store_items.Reset();
+    st_->store_items.Bind(1, store);
+    while (true) {
+      auto row = st_->store_items.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      std::optional<int64_t> owner;
+      if (!st_->store_items.ColumnIsNull(3)) owner = st_->store_items.ColumnInt(3);
+      have[{static_cast<int>(st_->store_items.ColumnInt(0)),
+            std::string(st_->store_items.ColumnView(1))}] = {st_->store_items.ColumnText(2),
+                                                             owner};
+    }
+    st_->store_items.Reset();
+    for (const auto& [k, w] : want) {
+      auto h = have.find(k);
+      if (h != have.end() && h->second.first == w.content && h->second.second == w.owner)
+        continue;
+      if (h != have.end() && h->second.first == w.content) {
+        // Same list, another owner (a merge): no new version, the device holds it already.
+        auto fix = db_->Prepare(
+            "UPDATE store_items SET owner = ?4 WHERE store_id = ?1 AND kind = ?2 AND key = ?3");
+        if (!fix.ok()) return fix.status();
+        fix->Bind(1, store).Bind(2, int64_t{k.first}).BindBlob(3, k.second).Bind(4, *w.owner);
+        CJD_RETURN_IF_ERROR(fix->Run());
+        continue;
+      }
+      CJD_RETURN_IF_ERROR(WriteItem(store, k.first, k.second, w.content, w.owner, w.sealed));
+    }
+    for (const auto& [k, h] : have) {
+      if (want.contains(k) || h.first.empty()) continue;  // wanted, or a tombstone already
+      CJD_RETURN_IF_ERROR(WriteItem(store, k.first, k.second, "", h.second, ""));
+    }
+    // Tombstones every device of the store holds are no longer needed by anyone.
+    uint64_t held_by_all = UINT64_MAX;
+    for (const auto& [id, d] : devices_)
+      if (d->store == store) held_by_all = std::min(held_by_all, d->reported);
+    if (held_by_all != UINT64_MAX && held_by_all > 0) {
+      st_->drop_tombstones.Reset();
+      st_->drop_tombstones.Bind(1, store).Bind(2, static_cast<int64_t>(held_by_all));
+      CJD_RETURN_IF_ERROR(st_->drop_tombstones.Run());
+    }
+    items += static_cast<int64_t>(want.size());
+  }
+  st_->set_seq.Reset();
+  st_->set_seq.Bind(1, static_cast<int64_t>(seq_));
+  CJD_RETURN_IF_ERROR(st_->set_seq.Run());
+  Status committed = tx.Commit();
+  if (!committed.ok()) {
+    seq_ = seq_before;  // nothing of this round exists
+    store_versions_ = versions_before;
+    return committed;
+  }
+  for (const auto& [store, general] : in.general) general_[store] = Join(general);
+  const int64_t done = clock_->NowMillis();
+  last_full_ms_ = done;
+  std::lock_guard lock(stats_mu_);
+  stats_.full_recomputes += 1;
+  stats_.last_full_ms = done;
+  stats_.last_full_duration_ms = done - started;
+  stats_.items = items;
+  int64_t live = 0;
+  for (const auto& [id, row] : offers_) live += row.deleted ? 0 : 1;
+  stats_.offers = live;
+  stats_.stores = static_cast<int64_t>(in.by_store.size());
+  return Status::Ok();
+}
+
+Status OfferPlanner::RecomputeProfiles(const Inputs& in, const std::vector<int64_t>& ids) {
+  const uint64_t seq_before = seq_;
+  const std::map<std::string, uint64_t> versions_before = store_versions_;
+  sqlite::Transaction tx(*db_);
+  if (!tx.status().ok()) return tx.status();
+  for (const int64_t profile : ids) {
+    // What this customer should have: (store, loyalty key) -> (list, sealed id).
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> want;
+    st_->profile_live.Reset();
+    st_->profile_live.Bind(1, profile);
+    auto live = st_->profile_live.Step();
+    if (!live.ok()) return live.status();
+    const bool is_live = *live && st_->profile_live.ColumnInt(0) != 0;
+    const bool consent = *live && st_->profile_live.ColumnInt(1) != 0;
+    st_->profile_live.Reset();
+    if (is_live) {
+      std::vector<std::string> stores;
+      st_->profile_stores.Reset();
+      st_->profile_stores.Bind(1, profile);
+      while (true) {
+        auto row = st_->profile_stores.Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        std::string store = st_->profile_stores.ColumnText(0);
+        if (in.by_store.contains(store)) stores.push_back(std::move(store));
+      }
+      st_->profile_stores.Reset();
+      std::vector<std::pair<std::string, std::string>> loyalty;  // (key, sealed)
+      if (!stores.empty()) {
+        st_->loyalty_ids.Reset();
+        st_->loyalty_ids.Bind(1, profile).Bind(2,
+                                               static_cast<int64_t>(identity::IdType::kLoyaltyId));
+        while (true) {
+          auto row = st_->loyalty_ids.Step();
+          if (!row.ok()) return row.status();
+          if (!*row) break;
+          loyalty.emplace_back(std::string(st_->loyalty_ids.ColumnView(0)),
+                               std::string(st_->loyalty_ids.ColumnView(1)));
+        }
+        st_->loyalty_ids.Reset();
+      }
+      for (const std::string& store : stores) {
+        if (loyalty.empty()) break;
+        auto ranked = RankFor(in, store, profile, consent);
+        if (!ranked.ok()) return ranked.status();
+        // The general list as the last full round wrote it (what the devices hold).
+        auto g = general_.find(store);
+        if (g != general_.end() && Join(*ranked) == g->second) continue;
+        for (const auto& [key, sealed] : loyalty) want[{store, key}] = {Join(*ranked), sealed};
+      }
+    }
+    // What it holds.
+    std::map<std::pair<std::string, std::string>, std::string> have;
+    st_->owned_items.Reset();
+    st_->owned_items.Bind(1, profile);
+    while (true) {
+      auto row = st_->owned_items.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      have[{st_->owned_items.ColumnText(0), std::string(st_->owned_items.ColumnView(1))}] =
+          st_->owned_items.ColumnText(2);
+    }
+    st_->owned_items.Reset();
+    for (const auto& [k, w] : want) {
+      // The same key may be held under another owner (the loyalty id moved with a merge).
+      st_->get_item.Reset();
+      st_->get_item.Bind(1, k.first).Bind(2, int64_t{kAssignmentItem}).BindBlob(3, k.second);
+      auto row = st_->get_item.Step();
+      if (!row.ok()) return row.status();
+      const bool same = *row && st_->get_item.ColumnView(0) == w.first &&
+                        !st_->get_item.ColumnIsNull(1) && st_->get_item.ColumnInt(1) == profile;
+      st_->get_item.Reset();
+      if (same) continue;
+      CJD_RETURN_IF_ERROR(WriteItem(k.first, kAssignmentItem, k.second, w.first, profile,
+                                    w.second));
+    }
+    for (const auto& [k, content] : have) {
+      if (want.contains(k) || content.empty()) continue;
+      CJD_RETURN_IF_ERROR(WriteItem(k.first, kAssignmentItem, k.second, "", profile, ""));
+    }
+  }
+  st_->set_seq.Reset();
+  st_->set_seq.Bind(1, static_cast<int64_t>(seq_));
+  CJD_RETURN_IF_ERROR(st_->set_seq.Run());
+  Status committed = tx.Commit();
+  if (!committed.ok()) {
+    seq_ = seq_before;
+    store_versions_ = versions_before;
+    return committed;
+  }
+  std::lock_guard lock(stats_mu_);
+  stats_.profile_recomputes += static_cast<int64_t>(ids.size());
+  return Status::Ok();
+}
+
+// ---- sending ---------------------------------------------------------------------------------
+
+Status OfferPlanner::SyncDevices() {
+  const int64_t now = clock_->NowMillis();
+  int64_t current = 0;
+  for (auto& [id, dp] : devices_) {
+    Device& d = *dp;
+    auto v = store_versions_.find(d.store);
+    const uint64_t target = v == store_versions_.end() ? 0 : v->second;
+    if (d.reported > target) {
+      // The device holds versions this hub never wrote (offers.db was replaced): renumber the
+      // store above them so its items win, and send all of it.
+      if (seq_ < d.reported) seq_ = d.reported;
+      spdlog::warn("offers: device {} reports version {} above its store's {}: resending {}",
+                   d.id, d.reported, target, d.store);
+      sqlite::Transaction tx(*db_);
+      if (!tx.status().ok()) return tx.status();
+      auto items = db_->Prepare(
+          "SELECT kind, key FROM store_items WHERE store_id = ?1 ORDER BY version");
+      if (!items.ok()) return items.status();
+      items->Bind(1, d.store);
+      std::vector<std::pair<int64_t, std::string>> keys;
+      while (true) {
+        auto row = items->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        keys.emplace_back(items->ColumnInt(0), std::string(items->ColumnView(1)));
+      }
+      auto renumber = db_->Prepare(
+          "UPDATE store_items SET version = ?4 WHERE store_id = ?1 AND kind = ?2 AND key = ?3");
+      if (!renumber.ok()) return renumber.status();
+      uint64_t last = seq_ + 1;
+      for (const auto& [kind, key] : keys) {
+        last = NextVersion();
+        renumber->Reset();
+        renumber->Bind(1, d.store).Bind(2, kind).BindBlob(3, key).Bind(
+            4, static_cast<int64_t>(last));
+        CJD_RETURN_IF_ERROR(renumber->Run());
+      }
+      if (keys.empty()) last = NextVersion();
+      st_->set_store_version.Reset();
+      st_->set_store_version.Bind(1, d.store).Bind(2, static_cast<int64_t>(last));
+      CJD_RETURN_IF_ERROR(st_->set_store_version.Run());
+      st_->set_seq.Reset();
+      st_->set_seq.Bind(1, static_cast<int64_t>(seq_));
+      CJD_RETURN_IF_ERROR(st_->set_seq.Run());
+      CJD_RETURN_IF_ERROR(tx.Commit());
+      store_versions_[d.store] = last;
+      for (auto& [other_id, other] : devices_)
+        if (other->store == d.store) other->sent = 0;
+      d.reported = 0;
+      continue;  // sent at the next round
+    }
+    if (d.reported >= target) {
+      d.sent = std::max(d.sent, d.reported);
+      ++current;
+      continue;
+    }
+    bool resend = false;
+    if (d.sent >= target) {
+      // Sent, not yet reported. A heartbeat that arrived well after the send and still shows
+      // the device behind means the update was lost: send again from what it holds.
+      if (d.reported_ms > d.sent_ms + options_.resend_after_ms) {
+        resend = true;
+      } else {
+        continue;
+      }
+    }
+    const uint64_t base = resend ? d.reported : std::max(d.sent, d.reported);
+    Status sent = SendRange(d, base, target);
+    if (!sent.ok()) {
+      std::lock_guard lock(stats_mu_);
+      stats_.publish_failures += 1;
+      continue;  // the broker is down: the next round tries again
+    }
+    d.sent = target;
+    d.sent_ms = now;
+    // Heartbeats older than this send say nothing about it.
+    d.reported_ms = 0;
+    if (resend) {
+      std::lock_guard lock(stats_mu_);
+      stats_.resends += 1;
+    }
+  }
+  std::lock_guard lock(stats_mu_);
+  stats_.devices = static_cast<int64_t>(devices_.size());
+  stats_.devices_current = current;
+  sync_view_.clear();
+  for (const auto& [id, d] : devices_) {
+    auto v = store_versions_.find(d->store);
+    sync_view_[id] = {v == store_versions_.end() ? 0 : v->second, d->reported, d->sent};
+  }
+  dirty_stores_ = false;
+  return Status::Ok();
+}
+
+Status OfferPlanner::SendRange(Device& d, uint64_t base, uint64_t target) {
+  if (!publisher_) return Status(Code::kUnavailable, "offers: no publisher");
+  st_->range.Reset();
+  st_->range.Bind(1, d.store).Bind(2, static_cast<int64_t>(base)).Bind(
+      3, static_cast<int64_t>(target));
+  OfferUpdate update;
+  update.base = base;
+  size_t items = 0;
+  uint64_t last = base;
+  auto flush = [&](uint64_t version) -> Status {
+    update.version = version;
+    const std::string payload =
+        SealOfferUpdate(update, d.id, d.keys.downlink, d.keys.key_id);
+    if (!publisher_(topics::Down(d.id), payload))
+      return Status(Code::kUnavailable, "offers: the broker did not take the update");
+    {
+      std::lock_guard lock(stats_mu_);
+      stats_.updates_sent += 1;
+    }
+    update = OfferUpdate();
+    update.base = version;
+    items = 0;
+    return Status::Ok();
+  };
+  while (true) {
+    auto row = st_->range.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const int kind = static_cast<int>(st_->range.ColumnInt(0));
+    const std::string_view key = st_->range.ColumnView(1);
+    const std::string_view content = st_->range.ColumnView(2);
+    const uint64_t version = static_cast<uint64_t>(st_->range.ColumnInt(3));
+    // An update ends between versions, never inside one (each item has its own version).
+    if (items >= options_.chunk_items || update.offers.size() >= kMaxOffersPerUpdate) {
+      Status st = flush(last);
+      if (!st.ok()) {
+        st_->range.Reset();
+        return st;
+      }
+    }
+    last = version;
+    ++items;
+    if (kind == kOfferItem) {
+      OfferRecord r;
+      r.id = std::string(key);
+      r.version = version;
+      auto o = offers_.find(r.id);
+      if (content.empty() || o == offers_.end()) {
+        r.deleted = true;
+      } else {
+        const OfferSpec& s = o->second.spec;
+        r.title = s.title;
+        r.text = s.text;
+        r.valid_from = s.valid_from;
+        r.valid_until = s.valid_until;
+        r.priority = s.priority;
+        r.requires_consent = s.requires_consent;
+        r.max_per_customer = s.max_per_customer;
+      }
+      update.offers.push_back(std::move(r));
+    } else if (kind == kAssignmentItem) {
+      auto loyalty = OpenValue(id_keys_, st_->range.ColumnView(4));
+      if (!loyalty.ok() || !IsValidLoyaltyId(*loyalty)) {
+        spdlog::error("offers: store {}: an assignment's loyalty id does not open; skipped",
+                      d.store);
+        continue;
+      }
+      update.assignments.push_back({*loyalty, Split(content), version});
+    } else {
+      update.general = GeneralOffers{Split(content), version};
+    }
+  }
+  st_->range.Reset();
+  return flush(target);
+}
+
+}  // namespace cjd::hub::offers

@@ -1,0 +1,202 @@
+// OfferPlanner: decides which offers each store's devices hold and keeps them in sync.
+//
+// Offers (POST/DELETE /v1/offers) live in the hub's offers.db. From them, the profiles
+// (profiles.db: who is known at which store, loyalty ids, consent, redemptions) and segment
+// membership (segments.db) the planner derives, per store, the state a kiosk needs:
+//   - the offers valid now or later that apply to the store,
+//   - the general list (offers for everyone that need no consent, ranked) for unknown customers,
+//   - for each loyalty id of a customer known at the store: the customer's ranked list, when it
+//     differs from the general list (customers with nothing personal cost nothing on the kiosk).
+// Ranking: priority (higher first), then the earlier valid_until, then id. An offer is eligible
+// for a customer when its segment is "all" or the customer is a member, its consent need is met,
+// and the customer has redeemed it fewer than max_per_customer times (0 = no limit).
+//
+// Each derived item (an offer, an assignment, the general list) is a row of store_items with a
+// version from one increasing counter; a change writes a new version, a removal a tombstone
+// (deleted offer, emptied assignment). A device's state is therefore "every item up to version
+// W" and an update to it is "every item of its store with a version in (W, V]"
+// (shared/protocol/offer_update.h): a change to one offer sends that offer (and the lists it
+// moved), not everything.
+//
+// Sync: the agent reports its watermark W in each heartbeat (offers_version; the ingestor
+// passes heartbeats here). The planner sends (sent, target] as soon as a store's items change;
+// when a heartbeat shows the device behind what was sent for longer than `resend_after`, it
+// sends again from the reported W (an update lost while the device was away, a cache deleted
+// on the device). Tombstones are dropped once every device of the store holds them.
+//
+// Recomputation: every store in full when offers change, every `full_interval` (offers that
+// expired) and at start; only the changed customers when profiles or memberships change
+// (ProfilesChanged, from the segment engine's feed).
+//
+// Threading: one thread does the planning and the sending, on its own connection (offers.db
+// read-write; profiles.db, segments.db and hub.db attached read-only). API calls (PutOffer, ...)
+// run on the caller's thread under the same writer mutex, then wake the thread. ProfilesChanged
+// and DeviceStatus only queue and wake.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hub/config/hub_config.h"
+#include "hub/offers/offer_spec.h"
+#include "hub/projection/identity_keys.h"
+#include "shared/core/clock.h"
+#include "shared/protocol/keys.h"
+#include "shared/storage/sqlite.h"
+
+namespace cjd::hub::offers {
+
+struct OfferRow {
+  OfferSpec spec;
+  int64_t version = 0;  // increases with every change of the definition
+  bool deleted = false;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  // The spec's fields plus version, created_at, updated_at (and deleted when true).
+  nlohmann::json ToJson() const;
+};
+
+struct PlannerStats {
+  int64_t offers = 0;              // defined and not deleted
+  int64_t stores = 0;              // stores with at least one device
+  int64_t items = 0;               // store items held (incl. tombstones not yet dropped)
+  int64_t full_recomputes = 0;     // since start
+  int64_t profile_recomputes = 0;  // customers recomputed since start
+  int64_t items_changed = 0;       // since start
+  int64_t updates_sent = 0;        // since start (each chunk counts)
+  int64_t resends = 0;             // sends from a reported watermark after a lag
+  int64_t publish_failures = 0;    // broker down: retried at the next tick
+  int64_t devices = 0;
+  int64_t devices_current = 0;     // reported watermark >= the store's version
+  int64_t last_full_ms = 0;        // when the last full recompute finished
+  int64_t last_full_duration_ms = 0;
+};
+
+// What the hub knows of one device's offer sync (GET /v1/devices).
+struct DeviceOfferSync {
+  uint64_t target = 0;    // the store's current version
+  uint64_t reported = 0;  // the device's watermark from its last heartbeat
+  uint64_t sent = 0;      // the highest version sent
+};
+
+struct PlannerOptions {
+  std::string offers_path;          // offers.db
+  std::string profiles_path;        // attached read-only
+  std::string segments_path;        // attached read-only
+  std::string store_path;           // hub.db (devices), attached read-only
+  int64_t full_interval_ms = 300'000;
+  int64_t resend_after_ms = 10'000;
+  int64_t tick_ms = 250;            // the thread's longest sleep
+  int max_offers_per_customer = 10; // ranked list length (<= kMaxOffersPerList)
+  size_t chunk_items = 20'000;      // items per update message
+};
+PlannerOptions PlannerOptionsFrom(const HubConfig& config);
+
+class OfferPlanner {
+ public:
+  // Publishes `payload` on `topic` (QoS 1); false when it could not be handed to the broker.
+  using Publisher = std::function<bool(const std::string& topic, const std::string& payload)>;
+
+  OfferPlanner(PlannerOptions options, const KeyPair& hub_keys, const IdentityKeys& id_keys,
+               const Clock* clock);
+  ~OfferPlanner();
+  OfferPlanner(const OfferPlanner&) = delete;
+  OfferPlanner& operator=(const OfferPlanner&) = delete;
+
+  // REQUIRES: before Start().
+  void set_publisher(Publisher publisher) { publisher_ = std::move(publisher); }
+
+  // Opens offers.db (migrating it), attaches the others and starts the thread. The attached
+  // files must exist (the projector and the segment engine start first).
+  Status Start();
+  void Stop();
+
+  // Creates or replaces an offer; the bool is true when it was created (or re-created after a
+  // delete). kInvalid (field "segment") when the segment does not exist.
+  Result<std::pair<OfferRow, bool>> PutOffer(const OfferSpec& spec);
+  // kNotFound when there is no such offer (or it was deleted).
+  Result<OfferRow> DeleteOffer(const std::string& id);
+  // Live offers by id; `include_deleted` adds the deleted ones.
+  Result<std::vector<OfferRow>> ListOffers(bool include_deleted);
+  // kNotFound when unknown; deleted offers are found (their stats stay readable).
+  Result<OfferRow> GetOffer(const std::string& id);
+
+  // Customers whose data or memberships changed: recomputed at the next tick.
+  void ProfilesChanged(const std::vector<int64_t>& profile_ids);
+  // A verified heartbeat (JSON) of `device_id`, from the ingest thread.
+  void DeviceStatus(const std::string& device_id, const std::string& status_json);
+
+  // Runs one planning and sync round now on the caller's thread (tests, benchmarks).
+  Status RunOnce();
+
+  PlannerStats Stats() const;
+  std::optional<DeviceOfferSync> DeviceSync(const std::string& device_id) const;
+
+ private:
+  struct Statements;
+  struct Device;
+  struct Desired;
+  struct Inputs;
+
+  void Run();
+  Status Round(bool full_requested, std::vector<int64_t> profiles);
+  Status Prepare();
+  Status LoadOffers();
+  Status LoadDevices();
+  Result<Inputs> LoadInputs(bool full);
+  Status RecomputeAll(const Inputs& in);
+  Status RecomputeProfiles(const Inputs& in, const std::vector<int64_t>& ids);
+  Result<std::vector<std::string>> RankFor(const Inputs& in, const std::string& store,
+                                           int64_t profile_id, bool consent);
+  Status WriteItem(const std::string& store, int kind, std::string_view key,
+                   std::string_view content, std::optional<int64_t> owner,
+                   std::string_view sealed);
+  Status SyncDevices();
+  Status SendRange(Device& d, uint64_t base, uint64_t target);
+  uint64_t NextVersion() { return ++seq_; }
+
+  const PlannerOptions options_;
+  const KeyPair hub_keys_;
+  const IdentityKeys& id_keys_;
+  const Clock* clock_;
+  Publisher publisher_;
+
+  std::mutex write_mu_;  // the one writer: rounds and API writes
+  std::unique_ptr<sqlite::Database> db_;
+  std::unique_ptr<Statements> st_;
+  uint64_t seq_ = 0;
+  std::map<std::string, OfferRow> offers_;                // by id, deleted too
+  std::map<std::string, uint64_t> store_versions_;        // store -> its current version
+  std::map<std::string, std::string> general_;            // store -> general list (joined)
+  std::map<std::string, std::unique_ptr<Device>> devices_;
+  int64_t devices_loaded_ms_ = 0;
+  int64_t last_full_ms_ = 0;
+  bool dirty_stores_ = false;  // items changed since the last sync
+
+  mutable std::mutex stats_mu_;
+  PlannerStats stats_;
+  std::map<std::string, DeviceOfferSync> sync_view_;  // guarded by stats_mu_
+
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool full_requested_ = true;                       // guarded by wake_mu_
+  std::vector<int64_t> changed_;                     // guarded by wake_mu_
+  std::map<std::string, std::pair<uint64_t, int64_t>> reports_;  // id -> (W, at ms); wake_mu_
+  bool reload_devices_ = false;                      // guarded by wake_mu_
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace cjd::hub::offers
