@@ -38,17 +38,31 @@ Status Hub::Start() {
   if (!keys.ok()) return keys.status();
   projector_ = std::make_unique<Projector>(config_, *keys, clock_);
   projector_->set_rfm(&rfm_);
+  // Segments: membership kept current from the projection's change feed (segments.db). Created
+  // before the projector starts so the feed reaches it from the first commit; started after, as
+  // it reads profiles.db.
+  segments_ = std::make_unique<segments::SegmentEngine>(config_, projector_->keys(), &rfm_, clock_);
+  projector_->set_on_profiles_changed([s = segments_.get()](const std::vector<int64_t>& ids) {
+    s->ProfilesChanged(ids);
+  });
+  projector_->set_on_rfm_changed([s = segments_.get()] { s->EvaluateAll(); });
   // Offers: planned from the profiles and segments, sent over the ingestor's MQTT connection.
-  // Created (not started) before the projector starts: the change feed reaches it from then on.
+  // The planner hears of changed customers from the segment engine, after their memberships
+  // are current (every profile the engine evaluated: consent and redemptions included).
   if (config_.offers_enabled) {
     planner_ = std::make_unique<offers::OfferPlanner>(offers::PlannerOptionsFrom(config_),
                                                       config_.keys, projector_->keys(), clock_);
-    projector_->set_on_profiles_changed(
+    segments_->set_on_members_changed(
         [planner = planner_.get()](const std::vector<int64_t>& ids) {
           planner->ProfilesChanged(ids);
         });
   }
   CJD_RETURN_IF_ERROR(projector_->Start());
+  CJD_RETURN_IF_ERROR(segments_->Start());
+  auto segment_reader = segments::SegmentStore::Open(config_.segments_path, /*read_only=*/true);
+  if (!segment_reader.ok()) return segment_reader.status();
+  segment_api_ = std::make_unique<SegmentApi>(segments_.get(), std::move(*segment_reader));
+
   auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, projector_->keys(),
                                     &rfm_);
   if (!reader.ok()) return reader.status();
@@ -67,6 +81,7 @@ Status Hub::Start() {
   api_ = std::make_unique<HubApi>(config_, std::move(*api_store), std::move(*collect_store),
                                   ingestor_.get(), clock_);
   api_->set_profile_api(profile_api_.get());
+  api_->set_segment_api(segment_api_.get());
   api_->set_offer_api(offer_api_.get(), planner_.get());
   if (planner_) {
     planner_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,
@@ -95,8 +110,8 @@ Status Hub::Start() {
   CJD_RETURN_IF_ERROR(server_->Start());
   CJD_RETURN_IF_ERROR(ingestor_->Start());
   if (planner_) CJD_RETURN_IF_ERROR(planner_->Start());
-  spdlog::info("hub listening on {}:{}, store {}, profiles {}", config_.listen.host,
-               server_->port(), config_.store_path, config_.profiles_path);
+  spdlog::info("hub listening on {}:{}, store {}, profiles {}, segments {}", config_.listen.host,
+               server_->port(), config_.store_path, config_.profiles_path, config_.segments_path);
   return Status::Ok();
 }
 
@@ -104,9 +119,12 @@ void Hub::Stop() {
   if (server_) server_->Stop();
   if (planner_) planner_->Stop();
   if (ingestor_) ingestor_->Stop();
+  if (segments_) segments_->Stop();
   if (projector_) projector_->Stop();
   server_.reset();
   api_.reset();
+  segment_api_.reset();
+  segments_.reset();
   offer_api_.reset();
   planner_.reset();
   profile_api_.reset();

@@ -1,5 +1,6 @@
 // Hub: wires ingest, the store, the projection (profiles) and the HTTP API.
-// Start: store, projection, HTTP, ingest, offers. Stop: HTTP, offers, ingest, projection.
+// Start: store, projection, segments, HTTP, ingest, offers. Stop: HTTP, offers, ingest,
+// segments, projection.
 #pragma once
 
 #include <functional>
@@ -9,10 +10,12 @@
 #include "hub/http/hub_api.h"
 #include "hub/http/offer_api.h"
 #include "hub/http/profile_api.h"
+#include "hub/http/segment_api.h"
 #include "hub/offers/offer_planner.h"
 #include "hub/projection/projector.h"
 #include "hub/projection/rfm.h"
 #include "hub/ingest/ingestor.h"
+#include "hub/segments/segment_engine.h"
 #include "shared/core/clock.h"
 #include "shared/http/server.h"
 
@@ -43,7 +46,9 @@ class Hub {
   std::unique_ptr<Ingestor> ingestor_;
   RfmModel rfm_;
   std::unique_ptr<Projector> projector_;
+  std::unique_ptr<segments::SegmentEngine> segments_;
   std::unique_ptr<ProfileApi> profile_api_;
+  std::unique_ptr<SegmentApi> segment_api_;
   std::unique_ptr<offers::OfferPlanner> planner_;
   std::unique_ptr<OfferApi> offer_api_;
   std::unique_ptr<HubApi> api_;

@@ -45,6 +45,9 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.profiles_path = r.Path("projection.path", "profiles.db");
   c.projection_batch = r.Int("projection.batch", c.projection_batch, 1, 100'000);
   c.segments_path = r.Path("segments.path", "segments.db");
+  c.segments_reevaluate_s =
+      r.Int("segments.reevaluate_seconds", c.segments_reevaluate_s, 1, 7 * 86'400);
+  c.segments_chunk = r.Int("segments.chunk", c.segments_chunk, 1, 100'000);
   c.offers_enabled = r.Bool("offers.enabled", c.offers_enabled);
   c.offers_path = r.Path("offers.path", "offers.db");
   c.offers_full_interval_s =

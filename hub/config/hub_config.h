@@ -49,8 +49,12 @@ struct HubConfig {
   std::string profiles_path;           // SQLite file of profiles, identities, orders (derived
                                        // from the event log; rebuilt when deleted)
   int64_t projection_batch = 2000;     // events applied per transaction
-  // [segments]
-  std::string segments_path;           // SQLite file of segments and their members
+  // [segments] (see hub/segments/README.md)
+  std::string segments_path;           // SQLite file of segment definitions and memberships
+                                       // (derived from profiles.db; rebuilt when deleted,
+                                       // except the segments created through the API)
+  int64_t segments_reevaluate_s = 3600;  // full re-evaluation period (time-dependent fields)
+  int64_t segments_chunk = 1000;       // profiles evaluated per transaction
   // [offers] (see hub/offers/README.md)
   bool offers_enabled = true;          // false: no planner, no downlink offers, /v1/offers 503
   std::string offers_path;             // SQLite file of offers and what each store holds

@@ -35,6 +35,9 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
   if (profile_api_ != nullptr && ProfileApi::Owns(req.path)) {
     return respond(profile_api_->Handle(req));
   }
+  if (segment_api_ != nullptr && SegmentApi::Owns(req.path)) {
+    return respond(segment_api_->Handle(req));
+  }
   if (offer_api_ != nullptr && OfferApi::Owns(req.path)) {
     return respond(offer_api_->Handle(req));
   }
@@ -127,6 +130,7 @@ http::Response HubApi::Stats() {
                  {"events_inserted", ingest.events_inserted},
                  {"groups", ingest.groups}};
   if (profile_api_ != nullptr) j["projection"] = profile_api_->StatsJson();
+  if (segment_api_ != nullptr) j["segments"] = segment_api_->StatsJson();
   if (offer_api_ != nullptr) j["offers"] = offer_api_->StatsJson();
   j["uptime_s"] = (clock_->NowMillis() - started_ms_) / 1000;
   j["version"] = CJD_VERSION;

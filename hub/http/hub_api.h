@@ -7,6 +7,7 @@
 //   GET /v1/stats     events_total, events_by_type, rejected_by_reason, ingest figures
 //   GET /v1/devices   one entry per device (see fleet/fleet_view.h)
 //   /v1/profiles..., GET /v1/metrics   see http/profile_api.h
+//   /v1/segments...   see http/segment_api.h
 //   /v1/offers...     see http/offer_api.h
 //   GET /healthz
 //
@@ -25,6 +26,7 @@
 #include "hub/config/hub_config.h"
 #include "hub/http/offer_api.h"
 #include "hub/http/profile_api.h"
+#include "hub/http/segment_api.h"
 #include "hub/ingest/ingestor.h"
 #include "hub/store/hub_store.h"
 #include "shared/core/clock.h"
@@ -48,6 +50,8 @@ class HubApi {
 
   // Profiles and metrics (/v1/profiles..., /v1/metrics). REQUIRES: before the server starts.
   void set_profile_api(ProfileApi* api) { profile_api_ = api; }
+  // Segments (/v1/segments...). REQUIRES: before the server starts.
+  void set_segment_api(SegmentApi* api) { segment_api_ = api; }
   // Offers (/v1/offers...) and the offer sync state in /v1/devices. REQUIRES: before the server
   // starts.
   void set_offer_api(OfferApi* api, const offers::OfferPlanner* planner) {
@@ -75,6 +79,7 @@ class HubApi {
   std::unordered_map<std::string, std::string> sources_;  // guarded by sources_mu_
   std::function<void()> on_events_committed_;
   ProfileApi* profile_api_ = nullptr;
+  SegmentApi* segment_api_ = nullptr;
   OfferApi* offer_api_ = nullptr;
   const offers::OfferPlanner* planner_ = nullptr;
   const Ingestor* ingestor_;

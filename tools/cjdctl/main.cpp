@@ -1,4 +1,5 @@
-// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, import, report, offers.
+// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, import, report,
+// segments, offers.
 #include <cstdio>
 #include <iostream>
 
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   add_source->add_option("--hub-dir", src.hub_dir, "hub directory (from init-hub)")->required();
   add_source->add_option("--name", src.name, "source name, e.g. webshop")->required();
 
-  cjd::ctl::RemoteCommands remote(app);  // import, report
+  cjd::ctl::RemoteCommands remote(app);  // import, report, segments
   cjd::ctl::OffersCommand offers(app);    // offers list|put|create|get|delete|stats
 
   try {

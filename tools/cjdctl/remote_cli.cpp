@@ -48,9 +48,38 @@ RemoteCommands::RemoteCommands(CLI::App& app) {
   report_->add_option("--currency", re.currency, "only this currency");
   report_->add_option("--top", re.top, "number of top customers")->check(CLI::Range(1, 1000));
   report_->add_flag("--json", re.json, "print the hub's JSON unchanged");
+
+  SegmentsOptions& se = segments_options_;
+  segments_ = app.add_subcommand("segments", "list, create and export the hub's segments");
+  segments_->require_subcommand(1);
+  const auto remote_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--hub", se.hub, "hub URL, http://HOST:PORT")->required();
+    cmd->add_option("--token", se.token, "the hub's admin token")->required();
+  };
+  segments_list_ = segments_->add_subcommand("list", "every segment with its member count");
+  remote_flags(segments_list_);
+  segments_list_->add_flag("--json", se.json, "print the hub's JSON unchanged");
+  segments_create_ =
+      segments_->add_subcommand("create", "create a segment, or replace its rule");
+  segments_create_->add_option("id", se.id, "segment id: 1-64 of a-z, 0-9, _ and -")->required();
+  segments_create_->add_option("rule", se.rule, "the rule, e.g. 'orders >= 2'")->required();
+  segments_create_->add_option("--name", se.name, "display name (default: the id)");
+  segments_create_->add_option("--description", se.description, "what the segment is for");
+  remote_flags(segments_create_);
+  segments_export_ = segments_->add_subcommand(
+      "export", "write every member (profile_id, segment, since; no PII) as csv or jsonl");
+  segments_export_->add_option("id", se.id, "segment id")->required();
+  segments_export_->add_option("--format", se.format, "csv or jsonl")->required();
+  segments_export_->add_option("--out", se.out, "write to this file (default: stdout)");
+  segments_export_->add_option("--page-size", se.page_size, "members per request (1..10000)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10'000));
+  remote_flags(segments_export_);
 }
 
-bool RemoteCommands::Selected() const { return import_->parsed() || report_->parsed(); }
+bool RemoteCommands::Selected() const {
+  return import_->parsed() || report_->parsed() || segments_->parsed();
+}
 
 int RemoteCommands::Run() const {
   if (import_->parsed()) {
@@ -60,6 +89,13 @@ int RemoteCommands::Run() const {
     return RunImport(o, std::cout, std::cerr);
   }
   if (report_->parsed()) return RunReport(report_options_, std::cout, std::cerr);
+  if (segments_list_->parsed()) return RunSegmentsList(segments_options_, std::cout, std::cerr);
+  if (segments_create_->parsed()) {
+    return RunSegmentsCreate(segments_options_, std::cout, std::cerr);
+  }
+  if (segments_export_->parsed()) {
+    return RunSegmentsExport(segments_options_, std::cout, std::cerr);
+  }
   return 2;
 }
 

@@ -1,11 +1,12 @@
 // The command-line wiring (CLI11) of the subcommands that talk to a running hub: `import` and
-// `report`. main.cpp creates one RemoteCommands before parsing and runs it if one was chosen.
+// `report` and `segments`. main.cpp creates one RemoteCommands before parsing and runs it if one was chosen.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include "tools/cjdctl/import_command.h"
 #include "tools/cjdctl/report_command.h"
+#include "tools/cjdctl/segments_command.h"
 
 namespace cjd::ctl {
 
@@ -23,6 +24,11 @@ class RemoteCommands {
   CLI::App* report_ = nullptr;
   ImportCommandOptions import_options_;
   ReportOptions report_options_;
+  CLI::App* segments_ = nullptr;
+  CLI::App* segments_list_ = nullptr;
+  CLI::App* segments_create_ = nullptr;
+  CLI::App* segments_export_ = nullptr;
+  SegmentsOptions segments_options_;
   int retry_attempts_ = 6;
   int timeout_s_ = 60;
 };

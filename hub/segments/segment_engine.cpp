@@ -1,0 +1,470 @@
+#include "hub/segments/segment_engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iterator>
+#include <limits>
+#include <set>
+
+#include "hub/segments/builtin.h"
+#include "hub/segments/facts.h"
+
+namespace cjd::hub::segments {
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool IsBuiltinId(std::string_view id) {
+  for (const BuiltinSegment& b : BuiltinSegments()) {
+    if (b.id == id) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status ValidateSegmentId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxSegmentIdBytes) {
+    return Status::Invalid("must be 1 to 64 characters of a-z, 0-9, _ and -", "id");
+  }
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return Status::Invalid("must be 1 to 64 characters of a-z, 0-9, _ and -", "id");
+  }
+  if (id == "all") {
+    return Status::Invalid("\"all\" is reserved (offers use it for every customer)", "id");
+  }
+  return Status::Ok();
+}
+
+SegmentEngine::SegmentEngine(const HubConfig& config, const IdentityKeys& keys,
+                             const RfmModel* rfm, const Clock* clock)
+    : config_(config), keys_(keys), rfm_(rfm), clock_(clock) {}
+
+SegmentEngine::~SegmentEngine() { Stop(); }
+
+Status SegmentEngine::Start(bool thread) {
+  {
+    std::lock_guard lock(write_mu_);
+    auto store = SegmentStore::Open(config_.segments_path);
+    if (!store.ok()) return store.status();
+    store_ = std::move(*store);
+    auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, keys_, rfm_);
+    if (!reader.ok()) return reader.status();
+    reader_ = std::move(*reader);
+    sqlite::OpenOptions ro;
+    ro.read_only = true;
+    auto profiles = sqlite::Database::Open(config_.profiles_path, ro);
+    if (!profiles.ok()) return profiles.status();
+    profiles_ = std::move(*profiles);
+    auto chunk = profiles_->Prepare(
+        "SELECT profile_id FROM profiles WHERE merged_into IS NULL AND profile_id > ?1 "
+        "ORDER BY profile_id LIMIT ?2");
+    if (!chunk.ok()) return chunk.status();
+    live_chunk_ = std::make_unique<sqlite::Statement>(std::move(*chunk));
+    CJD_RETURN_IF_ERROR(RegisterBuiltins());
+    CJD_RETURN_IF_ERROR(store_->RecountMembers());
+    CJD_RETURN_IF_ERROR(LoadSegments());
+  }
+  {
+    std::lock_guard lock(queue_mu_);
+    stop_ = false;
+    restart_requested_ = true;  // catch up on whatever changed while we were down
+  }
+  if (thread) thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void SegmentEngine::Stop() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stop_ = true;
+  }
+  wake_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(write_mu_);
+  live_chunk_.reset();
+  profiles_.reset();
+  reader_.reset();
+  store_.reset();
+}
+
+void SegmentEngine::ProfilesChanged(const std::vector<int64_t>& ids) {
+  if (ids.empty()) return;
+  {
+    std::lock_guard lock(queue_mu_);
+    queue_.insert(queue_.end(), ids.begin(), ids.end());
+  }
+  wake_cv_.notify_one();
+}
+
+void SegmentEngine::EvaluateAll() {
+  {
+    std::lock_guard lock(queue_mu_);
+    full_requested_ = true;
+  }
+  wake_cv_.notify_one();
+}
+
+void SegmentEngine::RequestRestart() {
+  {
+    std::lock_guard lock(queue_mu_);
+    restart_requested_ = true;
+  }
+  wake_cv_.notify_one();
+}
+
+Status SegmentEngine::RegisterBuiltins() {
+  const int64_t now = clock_->NowMillis();
+  sqlite::Transaction tx(store_->db());
+  CJD_RETURN_IF_ERROR(tx.status());
+  int64_t position = 0;
+  for (const BuiltinSegment& b : BuiltinSegments()) {
+    ++position;
+    Result<Rule> rule = ParseRule(b.rule);
+    if (!rule.ok()) return rule.status();  // tested never to happen
+    auto existing = store_->Get(b.id);
+    if (!existing.ok()) return existing.status();
+    SegmentRow row;
+    row.id = std::string(b.id);
+    row.name = std::string(b.name);
+    row.description = std::string(b.description);
+    row.rule = rule->ToString();
+    row.builtin = true;
+    row.created_ms = now;
+    row.updated_ms = now;
+    if (*existing) {
+      const SegmentRow& old = **existing;
+      if (old.builtin && old.rule == row.rule && old.name == row.name &&
+          old.description == row.description) {
+        continue;
+      }
+      if (old.rule == row.rule) row.updated_ms = old.updated_ms;
+    }
+    CJD_RETURN_IF_ERROR(store_->PutDefinition(row, position));
+  }
+  return tx.Commit();
+}
+
+Status SegmentEngine::LoadSegments() {
+  auto rows = store_->List();
+  if (!rows.ok()) return rows.status();
+  rules_.clear();
+  for (const SegmentRow& row : *rows) {
+    Result<Rule> rule = ParseRule(row.rule);
+    if (!rule.ok()) {
+      // Only if the language lost something a stored rule used: keep its members, evaluate none.
+      spdlog::error("segments: stored rule of {} no longer parses, not evaluated: {}", row.id,
+                    rule.status().ToString());
+      continue;
+    }
+    rules_.push_back({row.id, std::move(*rule), ++generation_});
+  }
+  std::lock_guard lock(stats_mu_);
+  stats_.segments = static_cast<int64_t>(rows->size());
+  return Status::Ok();
+}
+
+Result<PutSegmentResult> SegmentEngine::Put(const SegmentDefinition& def) {
+  CJD_RETURN_IF_ERROR(ValidateSegmentId(def.id));
+  if (IsBuiltinId(def.id)) {
+    return Status(Code::kConflict, "\"" + def.id + "\" is a built-in segment and cannot be replaced",
+                  "id");
+  }
+  Result<Rule> rule = ParseRule(def.rule);
+  if (!rule.ok()) return rule.status();
+  if (def.name.size() > kMaxSegmentNameBytes) {
+    return Status::Invalid("must be at most 200 bytes", "name");
+  }
+  if (def.description.size() > kMaxSegmentDescriptionBytes) {
+    return Status::Invalid("must be at most 2000 bytes", "description");
+  }
+  PutSegmentResult out;
+  bool rule_changed = false;
+  {
+    std::lock_guard lock(write_mu_);
+    if (!store_) return Status(Code::kUnavailable, "the segment engine is not running");
+    const int64_t now = clock_->NowMillis();
+    auto existing = store_->Get(def.id);
+    if (!existing.ok()) return existing.status();
+    SegmentRow row;
+    row.id = def.id;
+    row.name = def.name.empty() ? def.id : def.name;
+    row.description = def.description;
+    row.rule = rule->ToString();
+    row.created_ms = now;
+    row.updated_ms = now;
+    out.created = !existing->has_value();
+    rule_changed = out.created || (*existing)->rule != row.rule;
+    if (!out.created) row.created_ms = (*existing)->created_ms;
+    CJD_RETURN_IF_ERROR(store_->PutDefinition(row, 0));
+    if (rule_changed) {
+      auto it = std::find_if(rules_.begin(), rules_.end(),
+                             [&](const Compiled& c) { return c.id == def.id; });
+      if (it == rules_.end()) {
+        rules_.push_back({def.id, std::move(*rule), ++generation_});
+      } else {
+        it->rule = std::move(*rule);
+        it->generation = ++generation_;
+      }
+    }
+    auto stored = store_->Get(def.id);
+    if (!stored.ok()) return stored.status();
+    if (!*stored) return Status::Internal("segment " + def.id + " vanished");
+    out.row = std::move(**stored);
+    if (out.created) {
+      std::lock_guard slock(stats_mu_);
+      ++stats_.segments;
+    }
+  }
+  if (rule_changed) RequestRestart();
+  return out;
+}
+
+Status SegmentEngine::Delete(const std::string& id) {
+  if (IsBuiltinId(id)) {
+    return Status(Code::kConflict, "\"" + id + "\" is a built-in segment and cannot be deleted",
+                  "id");
+  }
+  std::lock_guard lock(write_mu_);
+  if (!store_) return Status(Code::kUnavailable, "the segment engine is not running");
+  auto existing = store_->Get(id);
+  if (!existing.ok()) return existing.status();
+  if (!*existing) return Status::NotFound("no segment \"" + id + "\"");
+  {
+    sqlite::Transaction tx(store_->db());
+    CJD_RETURN_IF_ERROR(tx.status());
+    CJD_RETURN_IF_ERROR(store_->DeleteSegment(id));
+    CJD_RETURN_IF_ERROR(tx.Commit());
+  }
+  std::erase_if(rules_, [&](const Compiled& c) { return c.id == id; });
+  if (pass_) pass_->generations.erase(id);
+  std::lock_guard slock(stats_mu_);
+  --stats_.segments;
+  return Status::Ok();
+}
+
+Status SegmentEngine::EvaluateBatch(const std::vector<int64_t>& ids) {
+  if (ids.empty()) return Status::Ok();
+  const int64_t now = clock_->NowMillis();
+  std::map<std::string, int64_t> delta;
+  {
+    sqlite::Transaction tx(store_->db());
+    CJD_RETURN_IF_ERROR(tx.status());
+    std::set<std::string> want;
+    for (const int64_t id : ids) {
+      want.clear();
+      // A merged profile (answered by its survivor) or a missing one leaves everything.
+      Result<nlohmann::json> doc = reader_->Profile(id, 0, 0, now);
+      if (doc.ok() && !doc->contains("redirected_from")) {
+        const ProfileFacts facts = FactsFromProfileJson(*doc);
+        for (const Compiled& c : rules_) {
+          if (c.rule.Matches(facts)) want.insert(c.id);
+        }
+      } else if (!doc.ok() && doc.status().code() != Code::kNotFound) {
+        return doc.status();
+      }
+      auto have = store_->SegmentsOf(id);
+      if (!have.ok()) return have.status();
+      for (const std::string& s : *have) {
+        if (want.erase(s) > 0) continue;  // stays
+        // Left (or a segment whose stored rule no longer parses: kept).
+        if (std::none_of(rules_.begin(), rules_.end(),
+                         [&](const Compiled& c) { return c.id == s; })) {
+          continue;
+        }
+        auto left = store_->Leave(s, id);
+        if (!left.ok()) return left.status();
+        if (*left) --delta[s];
+      }
+      for (const std::string& s : want) {
+        auto joined = store_->Join(s, id, now);
+        if (!joined.ok()) return joined.status();
+        if (*joined) ++delta[s];
+      }
+    }
+    for (const auto& [s, d] : delta) {
+      if (d != 0) CJD_RETURN_IF_ERROR(store_->AddMembers(s, d));
+    }
+    CJD_RETURN_IF_ERROR(tx.Commit());
+  }
+  std::lock_guard lock(stats_mu_);
+  stats_.evaluations += static_cast<int64_t>(ids.size());
+  return Status::Ok();
+}
+
+Status SegmentEngine::PassChunk(std::vector<int64_t>* evaluated, bool* done) {
+  const int64_t chunk = config_.segments_chunk;
+  std::vector<int64_t> live;
+  live_chunk_->Reset();
+  live_chunk_->Bind(1, pass_->cursor).Bind(2, chunk);
+  while (true) {
+    auto r = live_chunk_->Step();
+    if (!r.ok()) {
+      live_chunk_->Reset();
+      return r.status();
+    }
+    if (!*r) break;
+    live.push_back(live_chunk_->ColumnInt(0));
+  }
+  live_chunk_->Reset();
+  *done = static_cast<int64_t>(live.size()) < chunk;
+  const int64_t hi = *done ? std::numeric_limits<int64_t>::max() : live.back();
+  // Members in the same id range that are no longer live profiles: evaluated so they leave.
+  auto members = store_->MemberIdsBetween(pass_->cursor, hi);
+  if (!members.ok()) return members.status();
+  std::vector<int64_t> ids;
+  ids.reserve(live.size() + members->size());
+  std::set_union(live.begin(), live.end(), members->begin(), members->end(),
+                 std::back_inserter(ids));
+  CJD_RETURN_IF_ERROR(EvaluateBatch(ids));
+  pass_->cursor = hi;
+  *evaluated = std::move(ids);
+  if (!*done) return Status::Ok();
+
+  // The pass is complete: every segment whose rule it evaluated from the start is current.
+  const int64_t now = clock_->NowMillis();
+  {
+    sqlite::Transaction tx(store_->db());
+    CJD_RETURN_IF_ERROR(tx.status());
+    for (const Compiled& c : rules_) {
+      auto it = pass_->generations.find(c.id);
+      if (it != pass_->generations.end() && it->second == c.generation) {
+        CJD_RETURN_IF_ERROR(store_->SetEvaluated(c.id, now));
+      }
+    }
+    CJD_RETURN_IF_ERROR(tx.Commit());
+  }
+  std::lock_guard lock(stats_mu_);
+  ++stats_.full_evaluations;
+  stats_.last_full_evaluation_ms = SteadyMs() - pass_->started_steady_ms;
+  stats_.last_full_evaluation_at_ms = now;
+  stats_.full_evaluation_running = false;
+  pass_.reset();
+  return Status::Ok();
+}
+
+Status SegmentEngine::Step(bool* idle) {
+  *idle = true;
+  std::vector<int64_t> queued;
+  bool start_pass = false;
+  {
+    std::lock_guard lock(queue_mu_);
+    queued.swap(queue_);
+    if (restart_requested_) {
+      start_pass = true;
+      restart_requested_ = false;
+      full_requested_ = false;
+    }
+  }
+  std::sort(queued.begin(), queued.end());
+  queued.erase(std::unique(queued.begin(), queued.end()), queued.end());
+  const size_t chunk = static_cast<size_t>(config_.segments_chunk);
+  for (size_t at = 0; at < queued.size(); at += chunk) {
+    *idle = false;
+    std::vector<int64_t> batch(queued.begin() + static_cast<ptrdiff_t>(at),
+                               queued.begin() + static_cast<ptrdiff_t>(std::min(at + chunk,
+                                                                                queued.size())));
+    Status st;
+    {
+      std::lock_guard lock(write_mu_);
+      st = EvaluateBatch(batch);
+    }
+    if (!st.ok()) {
+      ProfilesChanged(std::vector<int64_t>(queued.begin() + static_cast<ptrdiff_t>(at),
+                                           queued.end()));  // retried at the next step
+      return st;
+    }
+    Notify(batch);
+  }
+
+  std::vector<int64_t> evaluated;
+  Status st;
+  {
+    std::lock_guard lock(write_mu_);
+    if (!pass_) {
+      std::lock_guard qlock(queue_mu_);
+      if (full_requested_) {
+        start_pass = true;
+        full_requested_ = false;
+      }
+    }
+    if (start_pass) {
+      pass_.emplace();
+      pass_->started_ms = clock_->NowMillis();
+      pass_->started_steady_ms = SteadyMs();
+      for (const Compiled& c : rules_) pass_->generations[c.id] = c.generation;
+      std::lock_guard slock(stats_mu_);
+      stats_.full_evaluation_running = true;
+    }
+    if (!pass_) return Status::Ok();
+    *idle = false;
+    bool done = false;
+    st = PassChunk(&evaluated, &done);
+  }
+  if (!st.ok()) return st;
+  Notify(evaluated);
+  return Status::Ok();
+}
+
+void SegmentEngine::Notify(const std::vector<int64_t>& ids) {
+  if (!ids.empty() && on_members_changed_) on_members_changed_(ids);
+}
+
+Status SegmentEngine::RunPending() {
+  while (true) {
+    bool idle = true;
+    CJD_RETURN_IF_ERROR(Step(&idle));
+    if (idle) return Status::Ok();
+  }
+}
+
+void SegmentEngine::Run() {
+  const auto period = std::chrono::seconds(config_.segments_reevaluate_s);
+  auto next_full = std::chrono::steady_clock::now() + period;
+  while (true) {
+    bool idle = true;
+    Status st = Step(&idle);
+    if (!st.ok()) spdlog::error("segments: {}", st.ToString());
+    std::unique_lock lock(queue_mu_);
+    if (stop_) return;
+    if (std::chrono::steady_clock::now() >= next_full) {
+      next_full = std::chrono::steady_clock::now() + period;
+      bool running = false;
+      {
+        std::lock_guard slock(stats_mu_);
+        running = stats_.full_evaluation_running;
+      }
+      if (!running) full_requested_ = true;  // a pass in progress is a re-evaluation already
+      continue;
+    }
+    if (!st.ok()) {
+      wake_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
+      continue;
+    }
+    if (!idle) continue;  // more may be waiting (the next chunk)
+    wake_cv_.wait_until(lock, next_full, [this] {
+      return stop_ || !queue_.empty() || full_requested_ || restart_requested_;
+    });
+    if (stop_) return;
+  }
+}
+
+SegmentEngineStats SegmentEngine::Stats() const {
+  SegmentEngineStats s;
+  {
+    std::lock_guard lock(stats_mu_);
+    s = stats_;
+  }
+  std::lock_guard lock(queue_mu_);
+  s.queued = static_cast<int64_t>(queue_.size());
+  return s;
+}
+
+}  // namespace cjd::hub::segments

@@ -1,0 +1,165 @@
+// SegmentEngine: keeps segment membership (segments.db, hub/segments/segment_store.h) current as
+// profiles change. One thread, the only writer of segments.db:
+//   - ProfilesChanged(ids) queues profiles; the thread reads each one's document through its own
+//     ProfileReader connection, evaluates every segment rule on FactsFromProfileJson and writes
+//     the membership differences, one transaction per batch of at most `segments_chunk` ids. A
+//     merged or missing profile leaves every segment.
+//   - A full evaluation walks every live profile of profiles.db by id in chunks, one transaction
+//     per chunk (queued ids are served between chunks), and also evaluates the members that are
+//     no longer live profiles, so they leave. It runs at Start (catching up whatever changed
+//     while the hub was down), when a segment is created or its rule replaced (a pass in progress
+//     starts over), on EvaluateAll(), and every `segments_reevaluate_s` (days_since_last_order
+//     moves without events). Each segment's evaluated_ms is set when a pass that began under its
+//     current rule ends.
+// API writes (Put, Delete) run on the caller's thread under the writer mutex, like
+// Projector::Split.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hub/config/hub_config.h"
+#include "hub/projection/identity_keys.h"
+#include "hub/projection/profile_reader.h"
+#include "hub/projection/rfm.h"
+#include "hub/segments/rule.h"
+#include "hub/segments/segment_store.h"
+#include "shared/core/clock.h"
+#include "shared/storage/sqlite.h"
+
+namespace cjd::hub::segments {
+
+inline constexpr size_t kMaxSegmentIdBytes = 64;
+inline constexpr size_t kMaxSegmentNameBytes = 200;
+inline constexpr size_t kMaxSegmentDescriptionBytes = 2000;
+
+// Checks a segment id: 1..64 of [a-z0-9_-], not "all" (offers' "everyone"). Field "id".
+Status ValidateSegmentId(std::string_view id);
+
+struct SegmentDefinition {
+  std::string id;
+  std::string rule;         // as written; stored normalised
+  std::string name;         // empty: the id
+  std::string description;
+};
+
+struct PutSegmentResult {
+  bool created = false;  // false: an existing segment was updated
+  SegmentRow row;
+};
+
+struct SegmentEngineStats {
+  int64_t segments = 0;
+  int64_t evaluations = 0;           // profile evaluations since start
+  int64_t full_evaluations = 0;      // full passes completed since start
+  int64_t last_full_evaluation_ms = 0;     // duration of the last completed full pass
+  int64_t last_full_evaluation_at_ms = 0;  // when it ended (0: none yet)
+  int64_t queued = 0;                // profiles waiting
+  bool full_evaluation_running = false;
+};
+
+class SegmentEngine {
+ public:
+  // `keys` and `rfm` are the projection's (ProfileReader reads through them); both must outlive
+  // the engine. Paths: config.segments_path, config.profiles_path, config.store_path.
+  SegmentEngine(const HubConfig& config, const IdentityKeys& keys, const RfmModel* rfm,
+                const Clock* clock);
+  ~SegmentEngine();
+  SegmentEngine(const SegmentEngine&) = delete;
+  SegmentEngine& operator=(const SegmentEngine&) = delete;
+
+  // Called on the engine thread after each commit, with every profile evaluated in it (members
+  // or not: consent or redemptions may have changed for them too). Must not call Put/Delete.
+  // REQUIRES: before Start().
+  void set_on_members_changed(std::function<void(const std::vector<int64_t>&)> hook) {
+    on_members_changed_ = std::move(hook);
+  }
+
+  // Opens segments.db (migrating it), registers the built-in segments, opens the read
+  // connections to profiles.db (which must exist: start the projector first), queues a full
+  // evaluation and, unless `thread` is false (tests: drive it with RunPending), starts the thread.
+  Status Start(bool thread = true);
+  void Stop();
+
+  // Thread-safe and quick: queues the profiles and wakes the thread.
+  void ProfilesChanged(const std::vector<int64_t>& ids);
+  // Thread-safe: queues a full evaluation (after the one running, if any).
+  void EvaluateAll();
+
+  // Creates or updates a segment. kInvalid (field "id", "rule" with ParseRule's position,
+  // "name", "description"), kConflict for a built-in id. A new segment or a changed rule starts
+  // a full evaluation.
+  Result<PutSegmentResult> Put(const SegmentDefinition& def);
+  // kNotFound for an unknown id, kConflict for a built-in.
+  Status Delete(const std::string& id);
+
+  // Does everything queued (ids, then a whole full evaluation if one is due) on the caller's
+  // thread. For tests and tools.
+  Status RunPending();
+
+  SegmentEngineStats Stats() const;
+
+ private:
+  struct Compiled {
+    std::string id;
+    Rule rule;
+    int64_t generation;  // bumped when the rule changes
+  };
+  struct Pass {
+    int64_t cursor = 0;        // last profile id covered
+    int64_t started_ms = 0;    // clock ms
+    int64_t started_steady_ms = 0;
+    std::map<std::string, int64_t> generations;  // segment -> generation at start
+  };
+
+  void Run();
+  // One step of work: the queued ids, then one chunk of the full pass. Sets *idle when there was
+  // nothing to do.
+  Status Step(bool* idle);
+  // Evaluates `ids` (sorted, unique) in one transaction. REQUIRES: write_mu_ held.
+  Status EvaluateBatch(const std::vector<int64_t>& ids);
+  // The next chunk of the full pass. REQUIRES: write_mu_ held. Sets *done at the end of the pass.
+  Status PassChunk(std::vector<int64_t>* evaluated, bool* done);
+  Status LoadSegments();  // REQUIRES: write_mu_ held
+  Status RegisterBuiltins();  // REQUIRES: write_mu_ held
+  void RequestRestart();
+  void Notify(const std::vector<int64_t>& ids);
+
+  const HubConfig& config_;
+  const IdentityKeys& keys_;
+  const RfmModel* rfm_;
+  const Clock* clock_;
+  std::function<void(const std::vector<int64_t>&)> on_members_changed_;
+
+  std::mutex write_mu_;  // the one writer: evaluation batches and API writes
+  std::unique_ptr<SegmentStore> store_;              // guarded by write_mu_
+  std::unique_ptr<ProfileReader> reader_;            // guarded by write_mu_
+  std::unique_ptr<sqlite::Database> profiles_;       // guarded by write_mu_ (the walk)
+  std::unique_ptr<sqlite::Statement> live_chunk_;    // guarded by write_mu_
+  std::vector<Compiled> rules_;                      // guarded by write_mu_
+  int64_t generation_ = 0;                           // guarded by write_mu_
+  std::optional<Pass> pass_;                         // guarded by write_mu_
+
+  mutable std::mutex queue_mu_;
+  std::condition_variable wake_cv_;
+  std::vector<int64_t> queue_;   // guarded by queue_mu_
+  bool full_requested_ = false;  // guarded by queue_mu_: start a pass after the current one
+  bool restart_requested_ = false;  // guarded by queue_mu_: start a pass now (rules changed)
+  bool stop_ = false;            // guarded by queue_mu_
+
+  mutable std::mutex stats_mu_;
+  SegmentEngineStats stats_;     // guarded by stats_mu_
+
+  std::thread thread_;
+};
+
+}  // namespace cjd::hub::segments

@@ -1,0 +1,213 @@
+#include "hub/segments/segment_store.h"
+
+namespace cjd::hub::segments {
+namespace {
+
+// Append-only (shared/storage/sqlite.h). The offer planner reads segment_members by ATTACH:
+// changing a column here is a format change for it (hub/segments/README.md).
+const std::vector<sqlite::Migration> kMigrations = {
+    {1, R"sql(
+      CREATE TABLE segments (
+        id           TEXT PRIMARY KEY,        -- [a-z0-9_-]{1,64}
+        name         TEXT NOT NULL,
+        description  TEXT NOT NULL DEFAULT '',
+        rule         TEXT NOT NULL,           -- normalised rule text
+        builtin      INTEGER NOT NULL DEFAULT 0,
+        position     INTEGER NOT NULL DEFAULT 0,  -- built-ins: their order; others 0
+        created_ms   INTEGER NOT NULL,
+        updated_ms   INTEGER NOT NULL,        -- the definition's last change
+        evaluated_ms INTEGER,                 -- end of the last full evaluation of this rule
+        members      INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+      CREATE TABLE segment_members (
+        segment_id   TEXT NOT NULL,
+        profile_id   INTEGER NOT NULL,        -- a live profile of profiles.db
+        since_ms     INTEGER NOT NULL,        -- when it joined
+        PRIMARY KEY (segment_id, profile_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX segment_members_by_profile ON segment_members (profile_id, segment_id);
+    )sql"},
+};
+
+SegmentRow ReadRow(const sqlite::Statement& s) {
+  SegmentRow r;
+  r.id = s.ColumnText(0);
+  r.name = s.ColumnText(1);
+  r.description = s.ColumnText(2);
+  r.rule = s.ColumnText(3);
+  r.builtin = s.ColumnInt(4) != 0;
+  r.created_ms = s.ColumnInt(5);
+  r.updated_ms = s.ColumnInt(6);
+  if (!s.ColumnIsNull(7)) r.evaluated_ms = s.ColumnInt(7);
+  r.members = s.ColumnInt(8);
+  return r;
+}
+
+#define CJD_SEGMENT_COLUMNS \
+  "id, name, description, rule, builtin, created_ms, updated_ms, evaluated_ms, members"
+
+}  // namespace
+
+Result<std::unique_ptr<SegmentStore>> SegmentStore::Open(const std::string& path, bool read_only) {
+  sqlite::OpenOptions options;
+  options.read_only = read_only;
+  options.synchronous_full = false;  // derived data (but the definitions): NORMAL is enough in WAL
+  auto db = sqlite::Database::Open(path, options);
+  if (!db.ok()) return db.status();
+  if (!read_only) CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
+  return std::unique_ptr<SegmentStore>(new SegmentStore(std::move(*db)));
+}
+
+Result<sqlite::Statement*> SegmentStore::Prepare(const char* sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    auto prepared = db_->Prepare(sql);
+    if (!prepared.ok()) return prepared.status();
+    it = statements_.emplace(sql, std::make_unique<sqlite::Statement>(std::move(*prepared))).first;
+  }
+  it->second->Reset();
+  return it->second.get();
+}
+
+Result<std::vector<SegmentRow>> SegmentStore::List() {
+  auto s = Prepare("SELECT " CJD_SEGMENT_COLUMNS
+                   " FROM segments ORDER BY builtin DESC, position, id");
+  if (!s.ok()) return s.status();
+  std::vector<SegmentRow> out;
+  while (true) {
+    auto r = (*s)->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    out.push_back(ReadRow(**s));
+  }
+  (*s)->Reset();
+  return out;
+}
+
+Result<std::optional<SegmentRow>> SegmentStore::Get(std::string_view id) {
+  auto s = Prepare("SELECT " CJD_SEGMENT_COLUMNS " FROM segments WHERE id = ?1");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id);
+  auto r = (*s)->Step();
+  if (!r.ok()) return r.status();
+  std::optional<SegmentRow> out;
+  if (*r) out = ReadRow(**s);
+  (*s)->Reset();
+  return out;
+}
+
+Result<std::vector<MemberRow>> SegmentStore::Members(std::string_view id, int64_t after,
+                                                     int64_t limit) {
+  auto s = Prepare(
+      "SELECT profile_id, since_ms FROM segment_members WHERE segment_id = ?1 AND profile_id > ?2 "
+      "ORDER BY profile_id LIMIT ?3");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id).Bind(2, after).Bind(3, limit);
+  std::vector<MemberRow> out;
+  while (true) {
+    auto r = (*s)->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    out.push_back({(*s)->ColumnInt(0), (*s)->ColumnInt(1)});
+  }
+  (*s)->Reset();
+  return out;
+}
+
+Result<std::vector<std::string>> SegmentStore::SegmentsOf(int64_t profile_id) {
+  auto s = Prepare("SELECT segment_id FROM segment_members WHERE profile_id = ?1");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, profile_id);
+  std::vector<std::string> out;
+  while (true) {
+    auto r = (*s)->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    out.push_back((*s)->ColumnText(0));
+  }
+  (*s)->Reset();
+  return out;
+}
+
+Result<std::vector<int64_t>> SegmentStore::MemberIdsBetween(int64_t lo, int64_t hi) {
+  auto s = Prepare(
+      "SELECT DISTINCT profile_id FROM segment_members WHERE profile_id > ?1 AND profile_id <= ?2 "
+      "ORDER BY profile_id");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, lo).Bind(2, hi);
+  std::vector<int64_t> out;
+  while (true) {
+    auto r = (*s)->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    out.push_back((*s)->ColumnInt(0));
+  }
+  (*s)->Reset();
+  return out;
+}
+
+Status SegmentStore::PutDefinition(const SegmentRow& row, int64_t position) {
+  auto s = Prepare(
+      "INSERT INTO segments (id, name, description, rule, builtin, position, created_ms, "
+      "updated_ms, evaluated_ms, members) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, 0) "
+      "ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, "
+      "rule = excluded.rule, builtin = excluded.builtin, position = excluded.position, "
+      "updated_ms = excluded.updated_ms, "
+      "evaluated_ms = CASE WHEN rule = excluded.rule THEN evaluated_ms END");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, row.id).Bind(2, row.name).Bind(3, row.description).Bind(4, row.rule);
+  (*s)->Bind(5, static_cast<int64_t>(row.builtin ? 1 : 0)).Bind(6, position);
+  (*s)->Bind(7, row.created_ms).Bind(8, row.updated_ms);
+  return (*s)->Run();
+}
+
+Status SegmentStore::DeleteSegment(std::string_view id) {
+  auto m = Prepare("DELETE FROM segment_members WHERE segment_id = ?1");
+  if (!m.ok()) return m.status();
+  (*m)->Bind(1, id);
+  CJD_RETURN_IF_ERROR((*m)->Run());
+  auto s = Prepare("DELETE FROM segments WHERE id = ?1");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id);
+  return (*s)->Run();
+}
+
+Result<bool> SegmentStore::Join(std::string_view id, int64_t profile_id, int64_t since_ms) {
+  auto s = Prepare(
+      "INSERT INTO segment_members (segment_id, profile_id, since_ms) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT DO NOTHING");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id).Bind(2, profile_id).Bind(3, since_ms);
+  CJD_RETURN_IF_ERROR((*s)->Run());
+  return db_->Changes() > 0;
+}
+
+Result<bool> SegmentStore::Leave(std::string_view id, int64_t profile_id) {
+  auto s = Prepare("DELETE FROM segment_members WHERE segment_id = ?1 AND profile_id = ?2");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id).Bind(2, profile_id);
+  CJD_RETURN_IF_ERROR((*s)->Run());
+  return db_->Changes() > 0;
+}
+
+Status SegmentStore::AddMembers(std::string_view id, int64_t delta) {
+  auto s = Prepare("UPDATE segments SET members = members + ?2 WHERE id = ?1");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id).Bind(2, delta);
+  return (*s)->Run();
+}
+
+Status SegmentStore::SetEvaluated(std::string_view id, int64_t ms) {
+  auto s = Prepare("UPDATE segments SET evaluated_ms = ?2 WHERE id = ?1");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id).Bind(2, ms);
+  return (*s)->Run();
+}
+
+Status SegmentStore::RecountMembers() {
+  return db_->Exec(
+      "UPDATE segments SET members = "
+      "(SELECT count(*) FROM segment_members m WHERE m.segment_id = segments.id)");
+}
+
+}  // namespace cjd::hub::segments

@@ -1,0 +1,422 @@
+// The SegmentEngine on a real projection: events written to the hub's event log, projected by
+// the real Projector into profiles.db, memberships written to a real segments.db. The engine runs
+// without its thread (RunPending) so every step is deterministic.
+#include "hub/segments/segment_engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <thread>
+#include <set>
+
+#include "hub/projection/profile_reader.h"
+#include "hub/projection/projector.h"
+#include "hub/store/sqlite_hub_store.h"
+#include "shared/event/json_exact.h"
+#include "tests/support/temp_dir.h"
+
+namespace cjd::hub::segments {
+namespace {
+
+using json = nlohmann::json;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+class SegmentEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.store_path = dir_.Join("hub.db").string();
+    config_.profiles_path = dir_.Join("profiles.db").string();
+    config_.segments_path = dir_.Join("segments.db").string();
+    config_.identity_key_file = dir_.Join("identity.key").string();
+    config_.segments_chunk = 3;  // several chunks even on a handful of profiles
+    auto store = SqliteHubStore::Open(config_.store_path);  // creates the log's schema
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto log = sqlite::Database::Open(config_.store_path, {});
+    ASSERT_TRUE(log.ok());
+    log_ = std::move(*log);
+    auto keys = LoadOrCreateIdentityKeys(config_.identity_key_file);
+    ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+    keys_ = *keys;
+    projector_ = std::make_unique<Projector>(config_, keys_, &clock_);
+    projector_->set_rfm(&rfm_);
+    ASSERT_TRUE(projector_->Start().ok());
+    auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, keys_, &rfm_);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    reader_ = std::move(*reader);
+    StartEngine();
+  }
+  void TearDown() override {
+    if (engine_) engine_->Stop();
+    reader_.reset();
+    if (projector_) projector_->Stop();
+  }
+
+  void StartEngine() {
+    engine_ = std::make_unique<SegmentEngine>(config_, keys_, &rfm_, &clock_);
+    engine_->set_on_members_changed([this](const std::vector<int64_t>& ids) {
+      notified_.push_back(ids);
+    });
+    ASSERT_TRUE(engine_->Start(/*thread=*/false).ok());
+    auto segs = SegmentStore::Open(config_.segments_path, /*read_only=*/true);
+    ASSERT_TRUE(segs.ok()) << segs.status().ToString();
+    segments_ = std::move(*segs);
+    Run();
+  }
+
+  void Log(const std::string& text) {
+    Result<json> j = ParseJsonExact(text);
+    ASSERT_TRUE(j.ok()) << text;
+    Result<Event> e = ValidateEvent(*j);
+    ASSERT_TRUE(e.ok()) << e.status().ToString() << " " << text;
+    if (e->event_id.empty()) e->event_id = "ev-" + std::to_string(++seq_);
+    if (!insert_) {
+      auto ins = log_->Prepare(
+          "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, received_at_ms, body) "
+          "VALUES (?1, 'test', NULL, ?2, ?3, ?4, ?5)");
+      ASSERT_TRUE(ins.ok());
+      insert_ = std::make_unique<sqlite::Statement>(std::move(*ins));
+    }
+    insert_->Bind(1, e->event_id).Bind(2, EventTypeName(e->type)).Bind(3, e->occurred_at_ms)
+        .Bind(4, clock_.NowMillis()).Bind(5, ToCanonicalJson(*e));
+    ASSERT_TRUE(insert_->Run().ok());
+  }
+
+  void Order(const std::string& order_id, const std::string& customer_json,
+             const std::string& price, const std::string& category = "candles",
+             const std::string& when = "2011-01-10T10:00:00Z") {
+    Log(R"({"type":"order_completed","occurred_at":")" + when +
+        R"(","store_id":"s1","channel":"store","customer":)" + customer_json +
+        R"(,"order":{"order_id":")" + order_id + R"(","currency":"GBP","items":[{"sku":"x",)" +
+        R"("quantity":1,"unit_price":")" + price + R"(","category":")" + category + R"("}]}})");
+  }
+
+  void CatchUp() {
+    auto c = projector_->CatchUp();
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+  }
+
+  void Run() {
+    Status st = engine_->RunPending();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+
+  int64_t ProfileOf(const std::string& typed) {
+    auto parsed = identity::ParseTypedIdentifier(typed, {config_.default_country});
+    EXPECT_TRUE(parsed.ok()) << typed;
+    auto pid = reader_->FindByIdentifier(
+        identity::IdentifierKey(parsed->first, parsed->second, keys_.pepper));
+    return pid.ok() ? *pid : 0;
+  }
+
+  void Create(const std::string& id, const std::string& rule) {
+    auto r = engine_->Put({id, rule, "", ""});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  std::vector<int64_t> Members(const std::string& id) {
+    auto rows = segments_->Members(id, 0, 1'000'000);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    std::vector<int64_t> out;
+    if (rows.ok()) {
+      for (const MemberRow& m : *rows) out.push_back(m.profile_id);
+    }
+    return out;
+  }
+
+  SegmentRow Row(const std::string& id) {
+    auto row = segments_->Get(id);
+    EXPECT_TRUE(row.ok() && row->has_value()) << id;
+    return row.ok() && *row ? **row : SegmentRow{};
+  }
+
+  std::set<int64_t> Notified() const {
+    std::set<int64_t> out;
+    for (const auto& batch : notified_) out.insert(batch.begin(), batch.end());
+    return out;
+  }
+
+  cjd::testing::TempDir dir_;
+  HubConfig config_;
+  FakeClock clock_{1'700'000'000'000};
+  IdentityKeys keys_;
+  RfmModel rfm_;
+  std::unique_ptr<sqlite::Database> log_;
+  std::unique_ptr<sqlite::Statement> insert_;
+  std::unique_ptr<Projector> projector_;
+  std::unique_ptr<ProfileReader> reader_;
+  std::unique_ptr<SegmentEngine> engine_;
+  std::unique_ptr<SegmentStore> segments_;
+  std::vector<std::vector<int64_t>> notified_;
+  int seq_ = 0;
+};
+
+TEST_F(SegmentEngineTest, RegistersTheBuiltinsFirstAndRefusesToReplaceThem) {
+  auto rows = segments_->List();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 6u);
+  EXPECT_EQ((*rows)[0].id, "champions");
+  EXPECT_EQ((*rows)[0].rule, "rfm.recency >= 4 and rfm.frequency >= 4 and rfm.monetary >= 4");
+  EXPECT_TRUE((*rows)[0].builtin);
+  EXPECT_EQ((*rows)[5].id, "needs_attention");
+  Create("aaa", "orders >= 1");
+  rows = segments_->List();
+  ASSERT_EQ(rows->size(), 7u);
+  EXPECT_EQ((*rows)[6].id, "aaa");  // after the built-ins although it sorts first
+  EXPECT_FALSE((*rows)[6].builtin);
+
+  auto put = engine_->Put({"loyal", "orders >= 1", "", ""});
+  EXPECT_EQ(put.status().code(), Code::kConflict);
+  EXPECT_EQ(put.status().field(), "id");
+  EXPECT_EQ(engine_->Delete("loyal").code(), Code::kConflict);
+  EXPECT_EQ(engine_->Delete("nope").code(), Code::kNotFound);
+  EXPECT_EQ(engine_->Put({"all", "orders >= 1", "", ""}).status().field(), "id");
+  EXPECT_EQ(engine_->Put({"Big", "orders >= 1", "", ""}).status().field(), "id");
+  EXPECT_EQ(engine_->Put({std::string(65, 'a'), "orders >= 1", "", ""}).status().field(), "id");
+  EXPECT_TRUE(engine_->Put({std::string(64, 'a'), "orders >= 1", "", ""}).ok());
+  auto bad = engine_->Put({"x", "orders >= ", "", ""});
+  EXPECT_EQ(bad.status().code(), Code::kInvalid);
+  EXPECT_EQ(bad.status().field(), "rule");
+  EXPECT_EQ(bad.status().message(), "at 11: expected a value after \">=\", got end of rule");
+}
+
+TEST_F(SegmentEngineTest, MembershipFollowsAProfileAsItChanges) {
+  Create("repeat", "orders >= 2");
+  Create("candles", "favourite_category = \"candles\"");
+  Run();  // their first full evaluation: nobody yet
+  Order("A1", R"({"customer_id":"C1"})", "10.00");
+  CatchUp();
+  const int64_t c1 = ProfileOf("customer_id:C1");
+  ASSERT_GT(c1, 0);
+  const int64_t joined_ms = clock_.NowMillis();
+  notified_.clear();
+  engine_->ProfilesChanged({c1, c1});
+  Run();
+  EXPECT_THAT(Members("repeat"), IsEmpty());
+  EXPECT_THAT(Members("candles"), ElementsAre(c1));
+  EXPECT_THAT(notified_, ElementsAre(ElementsAre(c1)));  // evaluated once, notified once
+  EXPECT_EQ(Row("candles").members, 1);
+  EXPECT_EQ(Row("repeat").members, 0);
+
+  clock_.Advance(60'000);
+  Order("A2", R"({"customer_id":"C1"})", "5.00", "mugs");
+  Order("A3", R"({"customer_id":"C1"})", "5.00", "mugs");
+  CatchUp();
+  engine_->ProfilesChanged({c1});
+  Run();
+  EXPECT_THAT(Members("repeat"), ElementsAre(c1));
+  EXPECT_THAT(Members("candles"), IsEmpty());  // mugs now: two against one
+  EXPECT_EQ(Row("repeat").members, 1);
+  EXPECT_EQ(Row("candles").members, 0);
+  auto page = segments_->Members("repeat", 0, 10);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].since_ms, joined_ms + 60'000);
+
+  // Still a member later: "since" keeps the day it joined.
+  clock_.Advance(60'000);
+  Order("A4", R"({"customer_id":"C1"})", "1.00", "mugs");
+  CatchUp();
+  engine_->ProfilesChanged({c1});
+  Run();
+  page = segments_->Members("repeat", 0, 10);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].since_ms, joined_ms + 60'000);
+  EXPECT_EQ(engine_->Stats().segments, 8);
+}
+
+TEST_F(SegmentEngineTest, AMergedProfileLeavesEverySegment) {
+  Create("buyers", "orders >= 1");
+  Order("B1", R"({"email":"ann@example.co.uk"})", "10.00");
+  Order("B2", R"({"loyalty_id":"L-7"})", "20.00");
+  CatchUp();
+  const int64_t by_email = ProfileOf("email:ann@example.co.uk");
+  const int64_t by_card = ProfileOf("loyalty_id:L-7");
+  ASSERT_NE(by_email, by_card);
+  engine_->ProfilesChanged({by_email, by_card});
+  Run();
+  EXPECT_THAT(Members("buyers"), ElementsAre(by_email, by_card));
+
+  Log(R"({"type":"identify","occurred_at":"2011-03-02T10:00:00Z",
+          "customer":{"email":"ann@example.co.uk","loyalty_id":"L-7"}})");
+  CatchUp();
+  const int64_t survivor = std::min(by_email, by_card);
+  const int64_t absorbed = std::max(by_email, by_card);
+  ASSERT_EQ(ProfileOf("loyalty_id:L-7"), survivor);
+  engine_->ProfilesChanged({absorbed});
+  Run();
+  EXPECT_THAT(Members("buyers"), ElementsAre(survivor));
+  EXPECT_EQ(Row("buyers").members, 1);
+  // A profile id that never existed is simply in no segment.
+  engine_->ProfilesChanged({999'999});
+  Run();
+  EXPECT_THAT(Members("buyers"), ElementsAre(survivor));
+}
+
+TEST_F(SegmentEngineTest, AFullEvaluationRemovesMergedMembersNobodyReported) {
+  Create("buyers", "orders >= 1");
+  Order("B1", R"({"email":"ann@example.co.uk"})", "10.00");
+  Order("B2", R"({"loyalty_id":"L-7"})", "20.00");
+  CatchUp();
+  engine_->EvaluateAll();
+  Run();
+  ASSERT_EQ(Members("buyers").size(), 2u);
+  Log(R"({"type":"identify","occurred_at":"2011-03-02T10:00:00Z",
+          "customer":{"email":"ann@example.co.uk","loyalty_id":"L-7"}})");
+  CatchUp();
+  engine_->EvaluateAll();
+  Run();
+  EXPECT_THAT(Members("buyers"), ElementsAre(ProfileOf("loyalty_id:L-7")));
+  EXPECT_EQ(Row("buyers").members, 1);
+}
+
+TEST_F(SegmentEngineTest, ReplacingARuleRecomputesMembership) {
+  Order("R1", R"({"customer_id":"C1"})", "150.00");
+  Order("R2", R"({"customer_id":"C2"})", "50.00");
+  Order("R3", R"({"customer_id":"C3"})", "5.00");
+  CatchUp();
+  const int64_t c1 = ProfileOf("customer_id:C1"), c2 = ProfileOf("customer_id:C2");
+  auto created = engine_->Put({"big", "revenue_gross >= 100", "Big spenders", "over 100"});
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE(created->created);
+  EXPECT_FALSE(created->row.evaluated_ms.has_value());  // not evaluated yet
+  Run();
+  EXPECT_THAT(Members("big"), ElementsAre(c1));
+  EXPECT_EQ(Row("big").evaluated_ms, clock_.NowMillis());
+  EXPECT_EQ(Row("big").name, "Big spenders");
+
+  clock_.Advance(1000);
+  auto replaced = engine_->Put({"big", "revenue_gross   >= 20", "", ""});
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_FALSE(replaced->created);
+  EXPECT_EQ(replaced->row.rule, "revenue_gross >= 20");
+  EXPECT_EQ(replaced->row.name, "big");
+  EXPECT_FALSE(replaced->row.evaluated_ms.has_value());
+  EXPECT_EQ(replaced->row.created_ms, created->row.created_ms);
+  Run();
+  EXPECT_THAT(Members("big"), ElementsAre(c1, c2));
+  EXPECT_EQ(Row("big").members, 2);
+  EXPECT_EQ(Row("big").evaluated_ms, clock_.NowMillis());
+  // c1 stayed a member through the replacement: it keeps its "since".
+  auto page = segments_->Members("big", 0, 10);
+  EXPECT_EQ((*page)[0].since_ms, clock_.NowMillis() - 1000);
+  EXPECT_EQ((*page)[1].since_ms, clock_.NowMillis());
+
+  // Same rule again: only the name changes, nothing is recomputed.
+  notified_.clear();
+  auto same = engine_->Put({"big", "revenue_gross >= 20", "Spenders", ""});
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(same->row.evaluated_ms.has_value());
+  Run();
+  EXPECT_THAT(notified_, IsEmpty());
+
+  ASSERT_TRUE(engine_->Delete("big").ok());
+  EXPECT_FALSE(segments_->Get("big")->has_value());
+  EXPECT_THAT(Members("big"), IsEmpty());
+}
+
+TEST_F(SegmentEngineTest, ARestartCatchesUpOnProfilesChangedWhileDown) {
+  Create("buyers", "orders >= 1");
+  Order("S1", R"({"customer_id":"C1"})", "10.00");
+  CatchUp();
+  engine_->EvaluateAll();
+  Run();
+  ASSERT_EQ(Members("buyers").size(), 1u);
+  engine_->Stop();
+  engine_.reset();
+
+  Order("S2", R"({"customer_id":"C2"})", "10.00");
+  Order("S3", R"({"customer_id":"C3"})", "10.00");
+  CatchUp();
+  StartEngine();  // no notification: the start-up evaluation finds them
+  EXPECT_THAT(Members("buyers"),
+              ElementsAre(ProfileOf("customer_id:C1"), ProfileOf("customer_id:C2"),
+                          ProfileOf("customer_id:C3")));
+  EXPECT_EQ(Row("buyers").members, 3);
+  EXPECT_EQ(engine_->Stats().full_evaluations, 1);
+}
+
+TEST_F(SegmentEngineTest, TheThreadEvaluatesQueuedProfiles) {
+  engine_->Stop();
+  engine_.reset();
+  engine_ = std::make_unique<SegmentEngine>(config_, keys_, &rfm_, &clock_);
+  ASSERT_TRUE(engine_->Start().ok());
+  Create("buyers", "orders >= 1");
+  Order("T1", R"({"customer_id":"C1"})", "10.00");
+  CatchUp();
+  engine_->ProfilesChanged({ProfileOf("customer_id:C1")});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Members("buyers").empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_THAT(Members("buyers"), ElementsAre(ProfileOf("customer_id:C1")));
+}
+
+// Many profiles, many chunks: the membership equals the rules applied to each profile directly.
+TEST_F(SegmentEngineTest, AChunkedFullEvaluationEqualsDirectEvaluation) {
+  constexpr int kProfiles = 5000;
+  config_.segments_chunk = 700;
+  engine_->Stop();
+  ASSERT_TRUE(log_->Exec("BEGIN").ok());
+  static const char* kCategories[] = {"candles", "mugs", "cards"};
+  for (int i = 0; i < kProfiles; ++i) {
+    const std::string customer = R"({"customer_id":"P)" + std::to_string(i) + "\"}";
+    const int orders = 1 + i % 4;
+    for (int k = 0; k < orders; ++k) {
+      Order("O" + std::to_string(i) + "-" + std::to_string(k), customer,
+            std::to_string(1 + (i * 7 + k) % 90) + ".50", kCategories[(i + k) % 3]);
+    }
+  }
+  ASSERT_TRUE(log_->Exec("COMMIT").ok());
+  CatchUp();
+  StartEngine();  // runs the start-up pass
+  notified_.clear();
+  const std::vector<std::pair<std::string, std::string>> defs = {
+      {"repeat", "orders >= 3"},
+      {"mugs_or_big", "favourite_category = \"mugs\" or revenue_gross > 120"},
+      {"small_candles", "favourite_category = \"candles\" and not revenue_net >= 40"}};
+  for (const auto& [id, rule] : defs) Create(id, rule);
+  const auto start = std::chrono::steady_clock::now();
+  Run();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("full evaluation: %d profiles, %zu segments, chunk %lld: %.2f s (%.0f profiles/s)\n",
+              kProfiles, defs.size() + 6, static_cast<long long>(config_.segments_chunk), seconds,
+              kProfiles / seconds);
+
+  std::map<std::string, std::vector<int64_t>> expected;
+  std::vector<Rule> rules;
+  for (const auto& [id, rule] : defs) rules.push_back(*ParseRule(rule));
+  std::set<int64_t> live;
+  for (int64_t pid = 1; pid <= kProfiles; ++pid) {
+    auto doc = reader_->Profile(pid, 0, 0, clock_.NowMillis());
+    ASSERT_TRUE(doc.ok()) << pid;
+    live.insert(pid);
+    const ProfileFacts facts = FactsFromProfileJson(*doc);
+    for (size_t r = 0; r < rules.size(); ++r) {
+      if (rules[r].Matches(facts)) expected[defs[r].first].push_back(pid);
+    }
+  }
+  EXPECT_EQ((*reader_->Counts())["profiles"], kProfiles);
+  for (const auto& [id, rule] : defs) {
+    SCOPED_TRACE(id);
+    EXPECT_GT(expected[id].size(), 100u);
+    EXPECT_LT(expected[id].size(), static_cast<size_t>(kProfiles));
+    EXPECT_EQ(Members(id), expected[id]);
+    EXPECT_EQ(Row(id).members, static_cast<int64_t>(expected[id].size()));
+    EXPECT_EQ(Row(id).evaluated_ms, clock_.NowMillis());
+  }
+  // "repeat" by construction: 3 or 4 orders, i % 4 >= 2.
+  EXPECT_EQ(expected["repeat"].size(), static_cast<size_t>(kProfiles / 2));
+  // Every profile was handed to the hook, one call per committed chunk.
+  EXPECT_EQ(Notified(), live);
+  EXPECT_EQ(notified_.size(), static_cast<size_t>((kProfiles + 699) / 700));
+  const SegmentEngineStats stats = engine_->Stats();
+  EXPECT_EQ(stats.full_evaluations, 2);
+  EXPECT_EQ(stats.evaluations, 2 * kProfiles);
+}
+
+}  // namespace
+}  // namespace cjd::hub::segments
