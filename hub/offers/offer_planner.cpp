@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <set>
 #include <unordered_set>
 
@@ -158,17 +157,6 @@ Status OfferPlanner::Start() {
     for (const auto& [path, schema] :
          {std::pair{options_.profiles_path, "prof"}, std::pair{options_.segments_path, "seg"},
           std::pair{options_.store_path, "hub"}}) {
-      std::error_code ec;
-      if (std::string_view(schema) == "seg" && !std::filesystem::exists(path, ec)) {
-        // No segment engine (a hub without segments): offers for "all" still work.
-        spdlog::warn("offers: {} does not exist: offers for a segment reach nobody", path);
-        CJD_RETURN_IF_ERROR(db_->Exec(
-            "ATTACH DATABASE ':memory:' AS seg;"
-            "CREATE TABLE seg.segments (id TEXT PRIMARY KEY);"
-            "CREATE TABLE seg.segment_members (segment_id TEXT NOT NULL, profile_id INTEGER "
-            "NOT NULL, PRIMARY KEY (segment_id, profile_id)) WITHOUT ROWID;"));
-        continue;
-      }
       auto attach = db_->Prepare(std::string("ATTACH DATABASE ?1 AS ") + schema);
       if (!attach.ok()) return attach.status();
       attach->Bind(1, sqlite::ReadOnlyUri(path));
