@@ -15,7 +15,10 @@
 #      brings the broker back and shows the catch-up, until the hub holds every accepted event;
 #   6. registers a web shop as a collect source and posts a visit, a login and an online order for
 #      a loyalty customer: shows the one profile the hub made of store and web, and the metrics;
-#   7. prints a summary with ready-to-paste curl lines, then keeps everything running until
+#   7. creates a segment (store and web shoppers) and two offers with cjdctl; shows the kiosk
+#      serving the segment's offer to that customer only, and still answering with the broker
+#      stopped; shows the offer's impressions at the hub;
+#   8. prints a summary with ready-to-paste curl lines, then keeps everything running until
 #      Ctrl-C, and then stops what it started and removes the temporary directory.
 #
 # Options and environment:
@@ -342,6 +345,16 @@ post_batch() {
   TOTAL_RET=$((TOTAL_RET + nret)); NET_CENTS=$((NET_CENTS + net))
 }
 
+# post_one_scan DEVICE JSON: POSTs one loyalty_scan event (expects 202) and counts it.
+post_one_scan() {
+  local dev=$1 code
+  code=$("${CURL[@]}" -o "$T/logs/post_one.json" -w '%{http_code}' -X POST \
+           -H "Authorization: Bearer ${TOKEN[$dev]}" -H 'Content-Type: application/json' \
+           --data-binary "$2" "http://127.0.0.1:${APORT[$dev]}/v1/events") || true
+  [ "$code" = "202" ] || die "POST /v1/events to $dev answered HTTP ${code:-none}: $(head -c 400 "$T/logs/post_one.json")" "${LOG[$dev]}"
+  SENT[$dev]=$((${SENT[$dev]:-0} + 1)); TOTAL=$((TOTAL + 1)); TOTAL_SCAN=$((TOTAL_SCAN + 1))
+}
+
 # batch_size DEVICE: 12-24 events for a till, 6-12 scans for the kiosk.
 batch_size() {
   if [ "${KIND[$1]}" = "kiosk" ]; then echo $((6 + RANDOM % 7)); else echo $((12 + RANDOM % 13)); fi
@@ -597,6 +610,49 @@ info "cjdctl report (GET /v1/metrics; definitions in hub/projection/README.md):"
 "$CTL_BIN" report --hub "http://127.0.0.1:$HUB_PORT" --token "$HUB_TOKEN" --top 5 2>&1 | sed 's/^/     /' \
   || die "cjdctl report failed" "${LOG[hub]}"
 
+section "Offers at the kiosk: chosen by the hub, served by the kiosk even offline"
+"$CTL_BIN" segments create omnichannel 'channels contains "web" and loyalty_scans >= 1' \
+  --name "Store and web shoppers" --hub "http://127.0.0.1:$HUB_PORT" --token "$HUB_TOKEN" \
+  >>"$T/logs/cjdctl.log" 2>&1 || die "cjdctl segments create failed" "$T/logs/cjdctl.log"
+ok "cjdctl segments create omnichannel 'channels contains \"web\" and loyalty_scans >= 1'"
+FROM=$(date -u -d '-1 day' +%FT%TZ); UNTIL=$(date -u -d '+30 days' +%FT%TZ)
+"$CTL_BIN" offers create --id welcome-coffee --title "Free coffee with any purchase" \
+  --text "Show this screen at the till" --segment all --valid-from "$FROM" --valid-until "$UNTIL" \
+  --priority 1 --hub "http://127.0.0.1:$HUB_PORT" --token "$HUB_TOKEN" >>"$T/logs/cjdctl.log" 2>&1 \
+  || die "cjdctl offers create failed" "$T/logs/cjdctl.log"
+"$CTL_BIN" offers create --id candles-15 --title "15% off candles" \
+  --text "For our store and web shoppers" --segment omnichannel --store store-001 \
+  --valid-from "$FROM" --valid-until "$UNTIL" --priority 10 --max-per-customer 1 \
+  --hub "http://127.0.0.1:$HUB_PORT" --token "$HUB_TOKEN" >>"$T/logs/cjdctl.log" 2>&1 \
+  || die "cjdctl offers create failed" "$T/logs/cjdctl.log"
+info "cjdctl offers list:"
+"$CTL_BIN" offers list --hub "http://127.0.0.1:$HUB_PORT" --token "$HUB_TOKEN" 2>&1 | sed 's/^/     /'
+info "Anna (L100001, store and web) scans her card at kiosk-1 in store-001:"
+post_one_scan kiosk-1 "{\"type\":\"loyalty_scan\",\"occurred_at\":\"$(date +%FT%T%:z)\",\"store_id\":\"store-001\",\"customer\":{\"loyalty_id\":\"L100001\"}}"
+kiosk_offers() { "${CURL[@]}" -f -H "Authorization: Bearer ${TOKEN[kiosk-1]}" "http://127.0.0.1:${APORT[kiosk-1]}/v1/offers?loyalty_id=$1"; }
+anna_has_offer() { kiosk_offers L100001 | jq -e '[.offers[].id] == ["candles-15","welcome-coffee"]' >/dev/null 2>&1; }
+wait_for "the hub to plan and push Anna's offers to kiosk-1" 60 hub anna_has_offer
+for lid in L100001 L100999; do
+  info "GET kiosk-1 /v1/offers?loyalty_id=$lid -> $(kiosk_offers "$lid" | jq -c '[.offers[] | "\(.id): \(.title)"]')"
+done
+ok "the segment's offer reaches Anna only; anyone else gets the store's general offers"
+info "GET /v1/devices (kiosk-1): $(hub_get /v1/devices | jq -c '.devices[] | select(.device_id=="kiosk-1") | {offers_version, offers_target}')"
+stop_proc mosquitto
+wait_for "kiosk-1 noticing the broker is gone" 20 "" agents_all_down
+kiosk_offers L100001 | jq -e '[.offers[].id] == ["candles-15","welcome-coffee"]' >/dev/null \
+  || die "kiosk-1 did not answer from its cache with the broker down" "${LOG[kiosk-1]}"
+ok "broker down: kiosk-1 still answers from its own cache"
+mosquitto_start 2
+backlogs_empty() {
+  local dev
+  for dev in "${DEVICES[@]}"; do
+    [ "$(agent_status "$dev" 2>/dev/null | jq -r '.backlog')" = "0" ] || return 1
+  done
+}
+wait_for "every agent's backlog (the kiosk's impressions too) reaching the hub" 90 hub backlogs_empty
+info "cjdctl offers stats candles-15 (impressions from the kiosk, redemptions from orders):"
+"$CTL_BIN" offers stats candles-15 --hub "http://127.0.0.1:$HUB_PORT" --token "$HUB_TOKEN" 2>&1 | sed 's/^/     /'
+
 section "Summary"
 STATS=$(hub_get /v1/stats) || die "GET /v1/stats failed" "${LOG[hub]}"
 FLEET=$(hub_get /v1/devices) || die "GET /v1/devices failed" "${LOG[hub]}"
@@ -604,7 +660,9 @@ FAILED=0
 printf '   %s%-8s %-5s %-9s %8s %7s %7s %8s %7s %10s%s\n' "$BOLD" device kind store accepted backlog batches resends reconn "hub-online" "$OFF"
 for dev in "${DEVICES[@]}"; do
   j=$(agent_status "$dev") || die "GET /v1/status from $dev failed" "${LOG[$dev]}"
-  read -r acc backlog sent resends reconnects < <(jq -r '[.accepted_total,.backlog,.batches_sent,.resends,.reconnects]|@tsv' <<<"$j")
+  read -r acc backlog sent resends reconnects impressions < <(jq -r '[.accepted_total,.backlog,.batches_sent,.resends,.reconnects,(.impressions_recorded // 0)]|@tsv' <<<"$j")
+  acc=$((acc - impressions))   # the kiosk's own offer_impression events
+  IMPRESSIONS=$((${IMPRESSIONS:-0} + impressions))
   online=$(jq -r --arg d "$dev" '.devices[]|select(.device_id==$d)|.online' <<<"$FLEET")
   printf '   %-8s %-5s %-9s %8s %7s %7s %8s %7s %10s\n' "$dev" "${KIND[$dev]}" "${STORE[$dev]}" \
     "$acc" "$backlog" "$sent" "$resends" "$reconnects" "$online"
@@ -619,7 +677,7 @@ info "${BOLD}hub${OFF}: events_total $ev_total (transaction $ev_tx, loyalty_scan
 info "     rejected by reason: $(jq -c '.rejected_by_reason' <<<"$STATS")"
 info "demo: $TOTAL events accepted by the agents ($TOTAL_TX transactions of which $TOTAL_RET returns, $TOTAL_SCAN loyalty scans),"
 info "      $((TOTAL - BEFORE_OUTAGE)) of them during the outage; net sales EUR $(printf '%d.%02d' $((NET_CENTS / 100)) $((NET_CENTS % 100)))"
-ev_total=$((ev_total - 4))   # the web shop's four events
+ev_total=$((ev_total - 4 - IMPRESSIONS))   # the web shop's four events, the kiosk's impressions
 if [ "$ev_total" = "$TOTAL" ] && [ "$ev_tx" = "$TOTAL_TX" ] && [ "$ev_scan" = "$TOTAL_SCAN" ] && [ "$rej_total" = "0" ] && [ "$FAILED" = "0" ]; then
   ok "every accepted event reached the hub exactly once"
 else
@@ -633,6 +691,8 @@ info "  hub stats:    curl -s -H 'Authorization: Bearer $HUB_TOKEN' http://127.0
 info "  hub fleet:    curl -s -H 'Authorization: Bearer $HUB_TOKEN' http://127.0.0.1:$HUB_PORT/v1/devices | jq"
 info "  a customer:   curl -s -H 'Authorization: Bearer $HUB_TOKEN' 'http://127.0.0.1:$HUB_PORT/v1/profiles?identifier=loyalty_id:L100042' | jq"
 info "  metrics:      $CTL_BIN report --hub http://127.0.0.1:$HUB_PORT --token $HUB_TOKEN"
+info "  offers:       $CTL_BIN offers list --hub http://127.0.0.1:$HUB_PORT --token $HUB_TOKEN"
+info "  kiosk offers: curl -s -H 'Authorization: Bearer ${TOKEN[kiosk-1]}' 'http://127.0.0.1:${APORT[kiosk-1]}/v1/offers?loyalty_id=L100001' | jq"
 for dev in "${DEVICES[@]}"; do
   info "$(printf '  %-8s      curl -s http://127.0.0.1:%s/v1/status | jq' "$dev" "${APORT[$dev]}")"
 done
