@@ -35,6 +35,11 @@ const std::vector<sqlite::Migration> kMigrations = {
         version INTEGER NOT NULL
       );
     )sql"},
+    {2, R"sql(
+      -- A removed assignment (the customer gets the general list again) is a tombstone that
+      -- keeps its version; an assignment with no offers means "nothing for this customer".
+      ALTER TABLE assignments ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    )sql"},
 };
 
 std::string JoinIds(const std::vector<std::string>& ids) {
@@ -95,9 +100,10 @@ Status OfferCache::Prepare() {
       "max_per_customer = excluded.max_per_customer, version = excluded.version, "
       "deleted = excluded.deleted WHERE excluded.version > offers.version"));
   CJD_RETURN_IF_ERROR(prep(&upsert_assignment_,
-      "INSERT INTO assignments (loyalty_id, offers, version) VALUES (?1, ?2, ?3) "
+      "INSERT INTO assignments (loyalty_id, offers, version, deleted) VALUES (?1, ?2, ?3, ?4) "
       "ON CONFLICT (loyalty_id) DO UPDATE SET offers = excluded.offers, "
-      "version = excluded.version WHERE excluded.version > assignments.version"));
+      "version = excluded.version, deleted = excluded.deleted "
+      "WHERE excluded.version > assignments.version"));
   CJD_RETURN_IF_ERROR(prep(&upsert_general_,
       "INSERT INTO general (one, offers, version) VALUES (1, ?1, ?2) "
       "ON CONFLICT (one) DO UPDATE SET offers = excluded.offers, version = excluded.version "
@@ -160,7 +166,8 @@ Status OfferCache::Load() {
     const uint32_t slot = Slot(o.id);
     offers_[slot] = std::move(o);
   }
-  auto assignments = db_->Prepare("SELECT loyalty_id, offers, version FROM assignments");
+  auto assignments =
+      db_->Prepare("SELECT loyalty_id, offers, version, deleted FROM assignments");
   if (!assignments.ok()) return assignments.status();
   while (true) {
     auto row = assignments->Step();
@@ -168,7 +175,11 @@ Status OfferCache::Load() {
     if (!*row) break;
     Ranked r;
     r.version = static_cast<uint64_t>(assignments->ColumnInt(2));
-    r.slots = SlotsLocked(SplitIds(assignments->ColumnView(1)));
+    r.deleted = assignments->ColumnInt(3) != 0;
+    if (!r.deleted) {
+      r.slots = SlotsLocked(SplitIds(assignments->ColumnView(1)));
+      ++live_assignments_;
+    }
     assignments_.emplace(assignments->ColumnText(0), std::move(r));
   }
   auto general = db_->Prepare("SELECT offers, version FROM general");
@@ -210,6 +221,7 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
   // Worked on a copy: it replaces early_ only once the update is committed.
   uint64_t applied = applied_version_.load();
   std::multimap<uint64_t, uint64_t> early = early_;
+  if (update.base == 0) early.clear();  // a complete state: nothing before it matters
   if (update.base <= applied) {
     applied = std::max(applied, update.version);
     // Updates that arrived before the gap closed carry the watermark on.
@@ -250,8 +262,9 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
   }
   for (const OfferAssignment* a : new_assignments) {
     upsert_assignment_.Bind(1, a->loyalty_id)
-        .Bind(2, JoinIds(a->offers))
-        .Bind(3, static_cast<int64_t>(a->version));
+        .Bind(2, a->deleted ? std::string() : JoinIds(a->offers))
+        .Bind(3, static_cast<int64_t>(a->version))
+        .Bind(4, int64_t{a->deleted});
     CJD_RETURN_IF_ERROR(upsert_assignment_.Run());
   }
   if (general_newer) {
@@ -280,9 +293,12 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
   }
   for (const OfferAssignment* a : new_assignments) {
     Ranked& r = assignments_[a->loyalty_id];
+    const bool was_live = r.version != 0 && !r.deleted;
     r.version = a->version;
-    r.slots = SlotsLocked(a->offers);
+    r.deleted = a->deleted;
+    r.slots = a->deleted ? std::vector<uint32_t>() : SlotsLocked(a->offers);
     r.slots.shrink_to_fit();
+    live_assignments_ += (a->deleted ? 0 : 1) - (was_live ? 1 : 0);
   }
   if (general_newer) {
     general_.version = update.general->version;
@@ -314,11 +330,15 @@ std::vector<OfferView> OfferCache::Lookup(std::string_view loyalty_id, int64_t n
   };
   if (!loyalty_id.empty()) {
     auto it = assignments_.find(loyalty_id);
-    if (it != assignments_.end()) serve(it->second, true);
+    // The customer's own list is complete (the hub ranks the offers for everyone into it too):
+    // served as it is, even when nothing in it can be shown now — the general list may hold
+    // offers they may not have (redeemed up to the limit).
+    if (it != assignments_.end() && !it->second.deleted) {
+      serve(it->second, true);
+      return out;
+    }
   }
-  // Nothing personal that can be shown now (none assigned, or all expired or withdrawn): the
-  // store's general offers.
-  if (out.empty()) serve(general_, false);
+  serve(general_, false);
   return out;
 }
 
@@ -327,7 +347,7 @@ OfferCacheStats OfferCache::Stats() const {
   {
     std::shared_lock lock(mu_);
     s.offers = live_offers_;
-    s.assignments = static_cast<int64_t>(assignments_.size());
+    s.assignments = live_assignments_;
   }
   s.applied_version = applied_version_.load();
   s.updates_applied = updates_applied_.load();

@@ -11,7 +11,7 @@
 //   offers      (id PK, title, text, valid_from[_ms], valid_until[_ms], priority,
 //                requires_consent, max_per_customer, version, deleted)  -- deleted rows are
 //                tombstones that keep their version
-//   assignments (loyalty_id PK, offers = ranked ids joined by ',', version)
+//   assignments (loyalty_id PK, offers = ranked ids joined by ',', version, deleted)
 //   general     (single row: offers, version)
 //   meta        (applied_version: the contiguous watermark W of offer_update.h — every item the
 //                hub changed up to W is held — reported in the heartbeat as offers_version)
@@ -81,8 +81,9 @@ class OfferCache {
   // is applied (in SQLite or in memory).
   Result<ApplyStats> Apply(const OfferUpdate& update);
 
-  // The offers for `loyalty_id` at `now_ms`, best first: the customer's assignment when it names
-  // any offer, else the general list (empty id = unknown customer). Drops unknown and deleted
+  // The offers for `loyalty_id` at `now_ms`, best first: the customer's assignment when they
+  // have one (complete, even when nothing in it can be shown now), else the general list (empty
+  // id = unknown customer; a removed assignment). Drops unknown and deleted
   // offers and those outside [valid_from, valid_until). Offers with requires_consent are served
   // only from a customer's own assignment (the hub assigns them knowing the consent), never from
   // the general list. Memory only.
@@ -104,6 +105,7 @@ class OfferCache {
   };
   struct Ranked {
     uint64_t version = 0;
+    bool deleted = false;         // assignments: removed (the general list applies)
     std::vector<uint32_t> slots;  // indexes into offers_, best first
   };
 
@@ -131,6 +133,7 @@ class OfferCache {
   std::unordered_map<std::string, Ranked, StringHash, std::equal_to<>> assignments_;
   Ranked general_;
   int64_t live_offers_ = 0;
+  int64_t live_assignments_ = 0;
 
   std::atomic<uint64_t> applied_version_{0};
   std::atomic<int64_t> updates_applied_{0};

@@ -1,6 +1,8 @@
 #include "agent/uplink/uplink.h"
 
+#ifdef __GLIBC__
 #include <malloc.h>
+#endif
 #include <spdlog/spdlog.h>
 
 #include "shared/protocol/batch_codec.h"
@@ -219,6 +221,7 @@ void Uplink::SendBatches(int64_t now) {
 void Uplink::Run() {
   bool was_connected = false;
   int64_t next_heartbeat = 0;
+  int64_t last_heartbeat = 0;
   std::deque<std::string> frames;
   std::unique_lock lock(mu_);
   while (!stop_) {
@@ -244,8 +247,11 @@ void Uplink::Run() {
       // Tell the hub at once which offers this kiosk holds (it resends only to devices whose
       // heartbeat shows them behind), and give back the heap a large update's JSON took:
       // glibc keeps freed memory otherwise (a 100,000-customer fill left ~30 MiB resident).
-      next_heartbeat = 0;
+      // At most one extra heartbeat a second, however many updates arrive.
+      next_heartbeat = std::min(next_heartbeat, last_heartbeat + 1000);
+#ifdef __GLIBC__
       if (offers_bytes_ >= (256u << 10)) malloc_trim(0);
+#endif
       offers_applied_ = false;
       offers_bytes_ = 0;
     }
@@ -277,6 +283,7 @@ void Uplink::Run() {
       SendBatches(now);
       if (now >= next_heartbeat) {
         PublishStatus(true);
+        last_heartbeat = now;
         next_heartbeat = now + config_.heartbeat_s * 1000;
       }
     }

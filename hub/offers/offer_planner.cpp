@@ -20,6 +20,10 @@ using nlohmann::json;
 constexpr int kOfferItem = 0;
 constexpr int kAssignmentItem = 1;
 constexpr int kGeneralItem = 2;
+// The content of a removed item (a deleted offer; a customer who has no list of their own any
+// more): never a list of offer ids ([A-Za-z0-9._:-]) nor a version number. An assignment with
+// content "" is a list with nothing in it.
+constexpr std::string_view kRemoved = "!";
 
 const std::vector<sqlite::Migration> kMigrations = {
     {1, R"sql(
@@ -37,8 +41,8 @@ const std::vector<sqlite::Migration> kMigrations = {
       ) WITHOUT ROWID;
       -- What each store's devices should hold. key: the offer id (offers), the loyalty id's
       -- keyed hash (assignments; the id itself only sealed, as in profiles.db), '' (general).
-      -- content: the offer's definition version, or the ranked offer ids joined by ','; ''
-      -- is a tombstone (a deleted offer, an emptied assignment).
+      -- content: the offer's definition version, or the ranked offer ids joined by ','; '!'
+      -- is a tombstone (a deleted offer, a customer back on the general list).
       CREATE TABLE store_items (
         store_id  TEXT NOT NULL,
         kind      INTEGER NOT NULL,
@@ -78,6 +82,32 @@ std::vector<std::string> Split(std::string_view s) {
 }
 
 constexpr size_t kFullRecomputeAbove = 20'000;
+// Update messages one round may publish (the hub's MQTT connection also carries the acks of
+// every device's uplink): the rest go out at the next round, a tick later.
+constexpr int kMaxPublishesPerRound = 256;
+
+// Puts the version counter and the stores' versions back unless the round committed: nothing a
+// failed round numbered may ever be sent.
+class VersionGuard {
+ public:
+  VersionGuard(uint64_t& seq, std::map<std::string, uint64_t>& versions)
+      : seq_(seq), versions_(versions), seq0_(seq), versions0_(versions) {}
+  ~VersionGuard() {
+    if (committed_) return;
+    seq_ = seq0_;
+    versions_ = versions0_;
+  }
+  VersionGuard(const VersionGuard&) = delete;
+  VersionGuard& operator=(const VersionGuard&) = delete;
+  void Commit() { committed_ = true; }
+
+ private:
+  uint64_t& seq_;
+  std::map<std::string, uint64_t>& versions_;
+  const uint64_t seq0_;
+  const std::map<std::string, uint64_t> versions0_;
+  bool committed_ = false;
+};
 
 // Best first: priority, then the offer that ends sooner, then id.
 bool Better(const OfferSpec& a, const OfferSpec& b) {
@@ -121,6 +151,7 @@ struct OfferPlanner::Device {
   SessionKeys keys;
   uint64_t reported = 0;
   int64_t reported_ms = 0;  // when the last heartbeat arrived (0: none since start)
+  uint64_t reported_at_send = 0;  // `reported` when the last send went out
   uint64_t sent = 0;
   int64_t sent_ms = 0;
 };
@@ -135,6 +166,7 @@ struct OfferPlanner::Inputs {
   // Some offer depends on who the customer is (a segment, consent, a redemption limit). When
   // none does, every customer's list is the general list and a customer's change changes nothing.
   bool personal = false;
+  int64_t next_start_ms = INT64_MAX;  // the earliest valid_from still to come
   std::unordered_map<std::string, std::unordered_set<int64_t>> members;  // full only
   std::unordered_map<std::string, std::unordered_map<int64_t, int64_t>> redeemed;  // full only
 };
@@ -176,6 +208,17 @@ Status OfferPlanner::Start() {
     }
     CJD_RETURN_IF_ERROR(LoadOffers());
     CJD_RETURN_IF_ERROR(LoadDevices());
+    // A device that holds more than this offers.db ever wrote for its store (the file was
+    // replaced or restored): number its store above it before anything new is written, or new
+    // items could land at versions the device believes it holds.
+    std::map<std::string, uint64_t> highest;
+    for (const auto& [id, d] : devices_) highest[d->store] = std::max(highest[d->store], d->reported);
+    for (const auto& [store, w] : highest) {
+      auto v = store_versions_.find(store);
+      if (w > (v == store_versions_.end() ? 0 : v->second)) {
+        CJD_RETURN_IF_ERROR(RenumberStore(store, w));
+      }
+    }
   }
   stop_ = false;
   thread_ = std::thread([this] { Run(); });
@@ -246,7 +289,7 @@ Status OfferPlanner::Prepare() {
                            "WHERE ps.store_id = ?1 AND p.merged_into IS NULL"));
   CJD_RETURN_IF_ERROR(prep(&st_->segment_exists, "SELECT 1 FROM seg.segments WHERE id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->drop_tombstones,
-                           "DELETE FROM store_items WHERE store_id = ?1 AND content = '' "
+                           "DELETE FROM store_items WHERE store_id = ?1 AND content = '!' "
                            "AND kind != 2 AND version <= ?2"));
   return Status::Ok();
 }
@@ -419,6 +462,8 @@ void OfferPlanner::ProfilesChanged(const std::vector<int64_t>& ids) {
 void OfferPlanner::DeviceStatus(const std::string& device_id, const std::string& status_json) {
   const json status = json::parse(status_json, nullptr, /*allow_exceptions=*/false);
   if (!status.is_object()) return;
+  // The agent's last will (online: false) is built when it connects: its watermark is old.
+  if (status.value("online", true) == false) return;
   auto it = status.find("offers_version");
   if (it == status.end() || !it->is_number_unsigned()) return;  // an agent without offers
   {
@@ -458,9 +503,12 @@ void OfferPlanner::Run() {
     }
     Status st = Round(full, std::move(changed));
     if (!st.ok()) {
-      spdlog::error("offers: planning round failed (retried): {}", st.ToString());
-      std::lock_guard lock(wake_mu_);
+      spdlog::error("offers: planning round failed (a full round follows in 5 s): {}",
+                    st.ToString());
+      std::unique_lock lock(wake_mu_);
       full_requested_ = true;  // a full round repairs whatever the failed one left undone
+      // Back off: a lasting error (disk full) must not spin this thread.
+      wake_cv_.wait_for(lock, std::chrono::seconds(5), [&] { return stop_.load(); });
     }
   }
 }
@@ -504,22 +552,26 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
     d.reported = r.first;
     d.reported_ms = r.second;
   }
-  full = full || now - last_full_ms_ >= options_.full_interval_ms;
+  full = full || now - last_full_ms_ >= options_.full_interval_ms || now >= next_start_ms_;
   // Many changed customers (a full segment evaluation after the RFM cut points moved): one pass
   // over every store with bulk membership reads beats a lookup per customer and offer.
   full = full || changed.size() > kFullRecomputeAbove;
+  Status planned = Status::Ok();
   if (full || !changed.empty()) {
     auto in = LoadInputs(full);
-    if (!in.ok()) return in.status();
-    if (full) {
-      CJD_RETURN_IF_ERROR(RecomputeAll(*in));
+    if (!in.ok()) {
+      planned = in.status();
+    } else if (full) {
+      planned = RecomputeAll(*in);
     } else if (in->personal) {
       std::sort(changed.begin(), changed.end());
       changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
-      CJD_RETURN_IF_ERROR(RecomputeProfiles(*in, changed));
+      planned = RecomputeProfiles(*in, changed);
     }
   }
-  return SyncDevices();
+  // What was planned before still goes out (and resends still happen) when planning fails.
+  Status synced = SyncDevices();
+  return planned.ok() ? synced : planned;
 }
 
 Result<OfferPlanner::Inputs> OfferPlanner::LoadInputs(bool full) {
@@ -533,20 +585,35 @@ Result<OfferPlanner::Inputs> OfferPlanner::LoadInputs(bool full) {
     in.personal = in.personal || row.spec.segment != kEveryone || row.spec.requires_consent ||
                   row.spec.max_per_customer > 0;
   }
-  std::sort(live.begin(), live.end(),
-            [](const OfferSpec* a, const OfferSpec* b) { return Better(*a, *b); });
+  // Offers running now first, then those that start later: only running offers count towards
+  // a list's length, so offers scheduled ahead never crowd out today's. The later ones ride
+  // along (up to the list's maximum) so an offline kiosk shows them from their first minute;
+  // a full round at each start re-ranks them among the others.
+  const int64_t now = in.now_ms;
+  std::sort(live.begin(), live.end(), [now](const OfferSpec* a, const OfferSpec* b) {
+    const bool ra = a->valid_from_ms <= now, rb = b->valid_from_ms <= now;
+    if (ra != rb) return ra;
+    return Better(*a, *b);
+  });
+  for (const OfferSpec* o : live) {
+    if (o->valid_from_ms > now) in.next_start_ms = std::min(in.next_start_ms, o->valid_from_ms);
+  }
   std::set<std::string> stores;
   for (const auto& [id, d] : devices_) stores.insert(d->store);
   for (const std::string& store : stores) {
     auto& list = in.by_store[store];
     auto& general = in.general[store];
+    size_t running = 0;
     for (const OfferSpec* o : live) {
       if (!o->ForStore(store)) continue;
       list.push_back(o);
-      if (o->segment == kEveryone && !o->requires_consent &&
-          general.size() < static_cast<size_t>(options_.max_offers_per_customer)) {
-        general.push_back(o->id);
+      if (o->segment != kEveryone || o->requires_consent) continue;
+      if (general.size() >= kMaxOffersPerList) continue;
+      if (o->valid_from_ms <= now) {
+        if (running >= static_cast<size_t>(options_.max_offers_per_customer)) continue;
+        ++running;
       }
+      general.push_back(o->id);
     }
   }
   if (!full) return in;
@@ -589,8 +656,11 @@ Result<std::vector<std::string>> OfferPlanner::RankFor(const Inputs& in, const s
   std::vector<std::string> out;
   auto it = in.by_store.find(store);
   if (it == in.by_store.end()) return out;
+  size_t running = 0;
   for (const OfferSpec* o : it->second) {
-    if (out.size() >= static_cast<size_t>(options_.max_offers_per_customer)) break;
+    if (out.size() >= kMaxOffersPerList) break;
+    const bool runs = o->valid_from_ms <= in.now_ms;
+    if (runs && running >= static_cast<size_t>(options_.max_offers_per_customer)) continue;
     if (o->requires_consent && !consent) continue;
     if (o->segment != kEveryone) {
       bool member = false;
@@ -626,6 +696,7 @@ Result<std::vector<std::string>> OfferPlanner::RankFor(const Inputs& in, const s
       if (used >= o->max_per_customer) continue;
     }
     out.push_back(o->id);
+    running += runs ? 1 : 0;
   }
   return out;
 }
@@ -660,8 +731,7 @@ Status OfferPlanner::WriteItem(const std::string& store, int kind, std::string_v
 
 Status OfferPlanner::RecomputeAll(const Inputs& in) {
   const int64_t started = clock_->NowMillis();
-  const uint64_t seq_before = seq_;
-  const std::map<std::string, uint64_t> versions_before = store_versions_;
+  VersionGuard guard(seq_, store_versions_);
   sqlite::Transaction tx(*db_);
   if (!tx.status().ok()) return tx.status();
   int64_t items = 0;
@@ -723,8 +793,8 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
       CJD_RETURN_IF_ERROR(WriteItem(store, k.first, k.second, w.content, w.owner, w.sealed));
     }
     for (const auto& [k, h] : have) {
-      if (want.contains(k) || h.first.empty()) continue;  // wanted, or a tombstone already
-      CJD_RETURN_IF_ERROR(WriteItem(store, k.first, k.second, "", h.second, ""));
+      if (want.contains(k) || h.first == kRemoved) continue;  // wanted, or a tombstone already
+      CJD_RETURN_IF_ERROR(WriteItem(store, k.first, k.second, kRemoved, h.second, ""));
     }
     // Tombstones every device of the store holds are no longer needed by anyone.
     uint64_t held_by_all = UINT64_MAX;
@@ -740,13 +810,10 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
   st_->set_seq.Reset();
   st_->set_seq.Bind(1, static_cast<int64_t>(seq_));
   CJD_RETURN_IF_ERROR(st_->set_seq.Run());
-  Status committed = tx.Commit();
-  if (!committed.ok()) {
-    seq_ = seq_before;  // nothing of this round exists
-    store_versions_ = versions_before;
-    return committed;
-  }
+  CJD_RETURN_IF_ERROR(tx.Commit());
+  guard.Commit();
   for (const auto& [store, general] : in.general) general_[store] = Join(general);
+  next_start_ms_ = in.next_start_ms;
   const int64_t done = clock_->NowMillis();
   last_full_ms_ = done;
   std::lock_guard lock(stats_mu_);
@@ -762,8 +829,7 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
 }
 
 Status OfferPlanner::RecomputeProfiles(const Inputs& in, const std::vector<int64_t>& ids) {
-  const uint64_t seq_before = seq_;
-  const std::map<std::string, uint64_t> versions_before = store_versions_;
+  VersionGuard guard(seq_, store_versions_);
   sqlite::Transaction tx(*db_);
   if (!tx.status().ok()) return tx.status();
   for (const int64_t profile : ids) {
@@ -838,19 +904,15 @@ Status OfferPlanner::RecomputeProfiles(const Inputs& in, const std::vector<int64
                                     w.second));
     }
     for (const auto& [k, content] : have) {
-      if (want.contains(k) || content.empty()) continue;
-      CJD_RETURN_IF_ERROR(WriteItem(k.first, kAssignmentItem, k.second, "", profile, ""));
+      if (want.contains(k) || content == kRemoved) continue;
+      CJD_RETURN_IF_ERROR(WriteItem(k.first, kAssignmentItem, k.second, kRemoved, profile, ""));
     }
   }
   st_->set_seq.Reset();
   st_->set_seq.Bind(1, static_cast<int64_t>(seq_));
   CJD_RETURN_IF_ERROR(st_->set_seq.Run());
-  Status committed = tx.Commit();
-  if (!committed.ok()) {
-    seq_ = seq_before;
-    store_versions_ = versions_before;
-    return committed;
-  }
+  CJD_RETURN_IF_ERROR(tx.Commit());
+  guard.Commit();
   std::lock_guard lock(stats_mu_);
   stats_.profile_recomputes += static_cast<int64_t>(ids.size());
   return Status::Ok();
@@ -858,55 +920,65 @@ Status OfferPlanner::RecomputeProfiles(const Inputs& in, const std::vector<int64
 
 // ---- sending ---------------------------------------------------------------------------------
 
+Status OfferPlanner::RenumberStore(const std::string& store, uint64_t above) {
+  spdlog::warn("offers: a device of store {} holds version {}, above anything this hub wrote "
+               "for it (offers.db replaced?): renumbering the store and sending all of it",
+               store, above);
+  VersionGuard guard(seq_, store_versions_);
+  if (seq_ < above) seq_ = above;
+  sqlite::Transaction tx(*db_);
+  if (!tx.status().ok()) return tx.status();
+  auto items =
+      db_->Prepare("SELECT kind, key FROM store_items WHERE store_id = ?1 ORDER BY version");
+  if (!items.ok()) return items.status();
+  items->Bind(1, store);
+  std::vector<std::pair<int64_t, std::string>> keys;
+  while (true) {
+    auto row = items->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    keys.emplace_back(items->ColumnInt(0), std::string(items->ColumnView(1)));
+  }
+  auto renumber = db_->Prepare(
+      "UPDATE store_items SET version = ?4 WHERE store_id = ?1 AND kind = ?2 AND key = ?3");
+  if (!renumber.ok()) return renumber.status();
+  uint64_t last = 0;
+  for (const auto& [kind, key] : keys) {
+    last = NextVersion();
+    renumber->Reset();
+    renumber->Bind(1, store).Bind(2, kind).BindBlob(3, key).Bind(4, static_cast<int64_t>(last));
+    CJD_RETURN_IF_ERROR(renumber->Run());
+  }
+  if (keys.empty()) last = NextVersion();
+  st_->set_store_version.Reset();
+  st_->set_store_version.Bind(1, store).Bind(2, static_cast<int64_t>(last));
+  CJD_RETURN_IF_ERROR(st_->set_store_version.Run());
+  st_->set_seq.Reset();
+  st_->set_seq.Bind(1, static_cast<int64_t>(seq_));
+  CJD_RETURN_IF_ERROR(st_->set_seq.Run());
+  CJD_RETURN_IF_ERROR(tx.Commit());
+  guard.Commit();
+  store_versions_[store] = last;
+  // Everything from the start, to every device of the store.
+  for (auto& [id, d] : devices_) {
+    if (d->store != store) continue;
+    d->sent = 0;
+    d->reported = 0;
+  }
+  return Status::Ok();
+}
+
 Status OfferPlanner::SyncDevices() {
   const int64_t now = clock_->NowMillis();
+  publishes_this_round_ = 0;
   int64_t current = 0;
   for (auto& [id, dp] : devices_) {
     Device& d = *dp;
     auto v = store_versions_.find(d.store);
     const uint64_t target = v == store_versions_.end() ? 0 : v->second;
     if (d.reported > target) {
-      // The device holds versions this hub never wrote (offers.db was replaced): renumber the
-      // store above them so its items win, and send all of it.
-      if (seq_ < d.reported) seq_ = d.reported;
-      spdlog::warn("offers: device {} reports version {} above its store's {}: resending {}",
-                   d.id, d.reported, target, d.store);
-      sqlite::Transaction tx(*db_);
-      if (!tx.status().ok()) return tx.status();
-      auto items = db_->Prepare(
-          "SELECT kind, key FROM store_items WHERE store_id = ?1 ORDER BY version");
-      if (!items.ok()) return items.status();
-      items->Bind(1, d.store);
-      std::vector<std::pair<int64_t, std::string>> keys;
-      while (true) {
-        auto row = items->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        keys.emplace_back(items->ColumnInt(0), std::string(items->ColumnView(1)));
-      }
-      auto renumber = db_->Prepare(
-          "UPDATE store_items SET version = ?4 WHERE store_id = ?1 AND kind = ?2 AND key = ?3");
-      if (!renumber.ok()) return renumber.status();
-      uint64_t last = seq_ + 1;
-      for (const auto& [kind, key] : keys) {
-        last = NextVersion();
-        renumber->Reset();
-        renumber->Bind(1, d.store).Bind(2, kind).BindBlob(3, key).Bind(
-            4, static_cast<int64_t>(last));
-        CJD_RETURN_IF_ERROR(renumber->Run());
-      }
-      if (keys.empty()) last = NextVersion();
-      st_->set_store_version.Reset();
-      st_->set_store_version.Bind(1, d.store).Bind(2, static_cast<int64_t>(last));
-      CJD_RETURN_IF_ERROR(st_->set_store_version.Run());
-      st_->set_seq.Reset();
-      st_->set_seq.Bind(1, static_cast<int64_t>(seq_));
-      CJD_RETURN_IF_ERROR(st_->set_seq.Run());
-      CJD_RETURN_IF_ERROR(tx.Commit());
-      store_versions_[d.store] = last;
-      for (auto& [other_id, other] : devices_)
-        if (other->store == d.store) other->sent = 0;
-      d.reported = 0;
+      // The device holds versions this hub never wrote (offers.db was replaced or restored).
+      CJD_RETURN_IF_ERROR(RenumberStore(d.store, d.reported));
       continue;  // sent at the next round
     }
     if (d.reported >= target) {
@@ -916,14 +988,21 @@ Status OfferPlanner::SyncDevices() {
     }
     bool resend = false;
     if (d.sent >= target) {
-      // Sent, not yet reported. A heartbeat that arrived well after the send and still shows
-      // the device behind means the update was lost: send again from what it holds.
+      // Sent, not yet reported. A device that moved on since the send is still applying a
+      // large state: wait. A heartbeat well after the send with no progress means the update
+      // was lost: send again from what it holds.
+      if (d.reported > d.reported_at_send) {
+        d.reported_at_send = d.reported;
+        d.sent_ms = now;
+        continue;
+      }
       if (d.reported_ms > d.sent_ms + options_.resend_after_ms) {
         resend = true;
       } else {
         continue;
       }
     }
+    if (publishes_this_round_ >= kMaxPublishesPerRound) continue;  // the rest next round
     const uint64_t base = resend ? d.reported : std::max(d.sent, d.reported);
     Status sent = SendRange(d, base, target);
     if (!sent.ok()) {
@@ -933,6 +1012,7 @@ Status OfferPlanner::SyncDevices() {
     }
     d.sent = target;
     d.sent_ms = now;
+    d.reported_at_send = d.reported;
     // Heartbeats older than this send say nothing about it.
     d.reported_ms = 0;
     if (resend) {
@@ -960,6 +1040,7 @@ Status OfferPlanner::SendRange(Device& d, uint64_t base, uint64_t target) {
   OfferUpdate update;
   update.base = base;
   size_t items = 0;
+  size_t bytes = 0;  // about the JSON size of the items so far
   uint64_t last = base;
   auto flush = [&](uint64_t version) -> Status {
     update.version = version;
@@ -971,9 +1052,13 @@ Status OfferPlanner::SendRange(Device& d, uint64_t base, uint64_t target) {
       std::lock_guard lock(stats_mu_);
       stats_.updates_sent += 1;
     }
+    ++publishes_this_round_;
+    // The device can hold this much now: a failure later resends from here, not from the base.
+    d.sent = std::max(d.sent, version);
     update = OfferUpdate();
     update.base = version;
     items = 0;
+    bytes = 0;
     return Status::Ok();
   };
   while (true) {
@@ -985,7 +1070,8 @@ Status OfferPlanner::SendRange(Device& d, uint64_t base, uint64_t target) {
     const std::string_view content = st_->range.ColumnView(2);
     const uint64_t version = static_cast<uint64_t>(st_->range.ColumnInt(3));
     // An update ends between versions, never inside one (each item has its own version).
-    if (items >= options_.chunk_items || update.offers.size() >= kMaxOffersPerUpdate) {
+    if (items >= options_.chunk_items || bytes >= options_.chunk_bytes ||
+        update.offers.size() >= kMaxOffersPerUpdate) {
       Status st = flush(last);
       if (!st.ok()) {
         st_->range.Reset();
@@ -994,15 +1080,17 @@ Status OfferPlanner::SendRange(Device& d, uint64_t base, uint64_t target) {
     }
     last = version;
     ++items;
+    bytes += 64 + key.size() + content.size();
     if (kind == kOfferItem) {
       OfferRecord r;
       r.id = std::string(key);
       r.version = version;
       auto o = offers_.find(r.id);
-      if (content.empty() || o == offers_.end()) {
+      if (content == kRemoved || o == offers_.end()) {
         r.deleted = true;
       } else {
         const OfferSpec& s = o->second.spec;
+        bytes += s.title.size() + s.text.size() + 200;
         r.title = s.title;
         r.text = s.text;
         r.valid_from = s.valid_from;
@@ -1019,7 +1107,13 @@ Status OfferPlanner::SendRange(Device& d, uint64_t base, uint64_t target) {
                       d.store);
         continue;
       }
-      update.assignments.push_back({*loyalty, Split(content), version});
+      OfferAssignment a{*loyalty, {}, version};
+      if (content == kRemoved) {
+        a.deleted = true;
+      } else {
+        a.offers = Split(content);
+      }
+      update.assignments.push_back(std::move(a));
     } else {
       update.general = GeneralOffers{Split(content), version};
     }

@@ -100,7 +100,8 @@ struct PlannerOptions {
   int64_t resend_after_ms = 10'000;
   int64_t tick_ms = 250;            // the thread's longest sleep
   int max_offers_per_customer = 10; // ranked list length (<= kMaxOffersPerList)
-  size_t chunk_items = 20'000;      // items per update message
+  size_t chunk_items = 20'000;      // items per update message, at most
+  size_t chunk_bytes = 8u << 20;    // and about this many bytes of JSON (the agent opens 32 MiB)
 };
 PlannerOptions PlannerOptionsFrom(const HubConfig& config);
 
@@ -164,6 +165,8 @@ class OfferPlanner {
                    std::string_view content, std::optional<int64_t> owner,
                    std::string_view sealed);
   Status SyncDevices();
+  // Gives every item of `store` a new version above `above` and resends the store from 0.
+  Status RenumberStore(const std::string& store, uint64_t above);
   Status SendRange(Device& d, uint64_t base, uint64_t target);
   uint64_t NextVersion() { return ++seq_; }
 
@@ -183,7 +186,9 @@ class OfferPlanner {
   std::map<std::string, std::unique_ptr<Device>> devices_;
   int64_t devices_loaded_ms_ = 0;
   int64_t last_full_ms_ = 0;
+  int64_t next_start_ms_ = INT64_MAX;  // an offer starts then: its lists are re-ranked
   bool dirty_stores_ = false;  // items changed since the last sync
+  int publishes_this_round_ = 0;
 
   mutable std::mutex stats_mu_;
   PlannerStats stats_;

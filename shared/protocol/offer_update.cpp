@@ -141,12 +141,13 @@ Status DecodeOffer(const json& j, const std::string& prefix, OfferRecord* o) {
 Status DecodeAssignment(const json& j, const std::string& prefix, OfferAssignment* a) {
   if (!j.is_object()) return NotObject(prefix.substr(0, prefix.size() - 1));
   Fields f(j, prefix);
-  CJD_RETURN_IF_ERROR(f.Only({"loyalty_id", "offers", "version"}));
+  CJD_RETURN_IF_ERROR(f.Only({"loyalty_id", "offers", "version", "deleted"}));
   CJD_RETURN_IF_ERROR(f.String("loyalty_id", 1, 64, &a->loyalty_id));
   if (!IsValidLoyaltyId(a->loyalty_id))
     return Status::Invalid(f.Name("loyalty_id") + ": must not contain control characters",
                            f.Name("loyalty_id"));
-  CJD_RETURN_IF_ERROR(f.IdList("offers", &a->offers));
+  if (f.Has("deleted")) CJD_RETURN_IF_ERROR(f.Bool("deleted", &a->deleted));
+  if (!a->deleted) CJD_RETURN_IF_ERROR(f.IdList("offers", &a->offers));
   return f.Version("version", &a->version);
 }
 
@@ -225,8 +226,13 @@ std::string EncodeOfferUpdate(const OfferUpdate& u) {
   j["offers"] = std::move(offers);
   json assignments = json::array();
   for (const auto& a : u.assignments) {
-    assignments.push_back(
-        json{{"loyalty_id", a.loyalty_id}, {"offers", IdsJson(a.offers)}, {"version", a.version}});
+    if (a.deleted) {
+      assignments.push_back(
+          json{{"deleted", true}, {"loyalty_id", a.loyalty_id}, {"version", a.version}});
+    } else {
+      assignments.push_back(json{
+          {"loyalty_id", a.loyalty_id}, {"offers", IdsJson(a.offers)}, {"version", a.version}});
+    }
   }
   j["assignments"] = std::move(assignments);
   if (u.general) j["general"] = json{{"offers", IdsJson(u.general->offers)},

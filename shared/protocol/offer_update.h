@@ -21,8 +21,12 @@
 //     ],                                  //   version are required, other fields are ignored
 //     "assignments": [                    // optional (default []), at most 200,000
 //       {"loyalty_id": "L-1",             // 1..64 bytes, no control characters
-//        "offers": ["o-1", "o-2"],        // ranked best first, 0..50 distinct offer ids
-//        "version": 7}                    // integer >= 1: this customer's assignment version
+//        "offers": ["o-1", "o-2"],        // ranked best first, 0..50 distinct offer ids: the
+//                                         //   customer's whole list ([]: nothing for them)
+//        "version": 7,                    // integer >= 1: this customer's assignment version
+//        "deleted": false}                // optional (default false); true: no list of their
+//                                         //   own any more (they get the general list);
+//                                         //   "offers" is then not required
 //     ],
 //     "general": {"offers": ["o-3"], "version": 7}   // optional: the store's list for unknown
 //   }                                                //   customers, ranked best first
@@ -74,6 +78,7 @@ struct OfferAssignment {
   std::string loyalty_id;
   std::vector<std::string> offers;  // ranked best first
   uint64_t version = 0;
+  bool deleted = false;             // the customer has no list of their own any more
   bool operator==(const OfferAssignment&) const = default;
 };
 

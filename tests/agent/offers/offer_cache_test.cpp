@@ -66,6 +66,8 @@ OfferUpdate Wire(const OfferUpdate& u) {
   return *d;
 }
 
+using Names = std::vector<std::string>;
+
 OfferUpdate Update(uint64_t v, std::vector<OfferRecord> offers,
                    std::vector<OfferAssignment> assignments = {},
                    std::optional<GeneralOffers> general = std::nullopt) {
@@ -196,14 +198,36 @@ TEST_F(OfferCacheTest, ExpiredAndFutureOffersDisappearByTheClockAlone) {
   EXPECT_TRUE(cache->Lookup("", clock_.NowMillis()).empty());
 }
 
-TEST_F(OfferCacheTest, ACustomerWhosePersonalOffersExpiredGetsTheGeneralOnes) {
+// A customer's list is complete (the hub ranks the offers for everyone into it): when their own
+// offer ends, offline, they still see the rest of it; an empty list means nothing for them (e.g.
+// they redeemed the one general offer up to its limit); a removed list means the general one.
+TEST_F(OfferCacheTest, ACustomersListIsServedAsItIsAndARemovedOneMeansTheGeneralList) {
   auto cache = Open();
   ASSERT_TRUE(cache->Apply(Update(1,
-      {Offer("mine", 1, "", "2026-11-01T00:00:00Z", "2026-11-01T02:00:00Z"), Offer("all", 1)},
-      {{"L1", {"mine"}, 1}}, GeneralOffers{{"all"}, 1})).ok());
-  EXPECT_EQ(Ids(cache->Lookup("L1", clock_.NowMillis())), (std::vector<std::string>{"mine"}));
+      {Offer("mine", 1, "", "2026-11-01T00:00:00Z", "2026-11-01T02:00:00Z"), Offer("all", 1),
+       Offer("once", 1)},
+      {{"L1", {"mine", "all"}, 1}, {"L2", {"all"}, 1}}, GeneralOffers{{"once", "all"}, 1})).ok());
+  EXPECT_EQ(Ids(cache->Lookup("L1", clock_.NowMillis())), (Names{"mine", "all"}));
   clock_.Set(kNov1 + 2 * 3'600'000);  // "mine" has ended, while the store is offline
-  EXPECT_EQ(Ids(cache->Lookup("L1", clock_.NowMillis())), (std::vector<std::string>{"all"}));
+  EXPECT_EQ(Ids(cache->Lookup("L1", clock_.NowMillis())), (Names{"all"}));
+  EXPECT_EQ(Ids(cache->Lookup("L2", clock_.NowMillis())), (Names{"all"}));  // not "once" again
+  OfferAssignment nothing{"L2", {}, 2};
+  OfferAssignment removed{"L1", {}, 2};
+  removed.deleted = true;
+  auto r = cache->Apply(Update(2, {}, {nothing, removed}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->assignments_applied, 2);
+  EXPECT_TRUE(cache->Lookup("L2", clock_.NowMillis()).empty());
+  EXPECT_EQ(Ids(cache->Lookup("L1", clock_.NowMillis())), (Names{"once", "all"}));
+  EXPECT_EQ(cache->Stats().assignments, 1);
+  // Both survive a restart; an older list for L1 does not bring it back.
+  cache.reset();
+  cache = Open();
+  EXPECT_TRUE(cache->Lookup("L2", clock_.NowMillis()).empty());
+  EXPECT_EQ(Ids(cache->Lookup("L1", clock_.NowMillis())), (Names{"once", "all"}));
+  ASSERT_TRUE(cache->Apply(Update(3, {}, {{"L1", {"all"}, 1}})).ok());
+  EXPECT_EQ(Ids(cache->Lookup("L1", clock_.NowMillis())), (Names{"once", "all"}));
+  EXPECT_EQ(cache->Stats().assignments, 1);
 }
 
 TEST_F(OfferCacheTest, ConsentBoundOffersOnlyFromTheCustomersOwnAssignment) {
@@ -215,8 +239,10 @@ TEST_F(OfferCacheTest, ConsentBoundOffersOnlyFromTheCustomersOwnAssignment) {
   const int64_t now = clock_.NowMillis();
   EXPECT_EQ(Ids(cache->Lookup("L1", now)), (std::vector<std::string>{"bound"}));
   EXPECT_EQ(Ids(cache->Lookup("L2", now)), (std::vector<std::string>{"open"}));
-  // An emptied assignment falls back to the general list.
-  ASSERT_TRUE(cache->Apply(Update(2, {}, {{"L1", {}, 2}})).ok());
+  // A removed assignment: the general list, without the consent-bound offer.
+  OfferAssignment removed{"L1", {}, 2};
+  removed.deleted = true;
+  ASSERT_TRUE(cache->Apply(Update(2, {}, {removed})).ok());
   EXPECT_EQ(Ids(cache->Lookup("L1", now)), (std::vector<std::string>{"open"}));
 }
 

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "agent/offers/offer_cache.h"
 #include "hub/projection/projector.h"
 #include "hub/store/sqlite_hub_store.h"
@@ -428,6 +431,94 @@ TEST_F(OfferPlannerTest, ANewKioskOrADeletedCacheGetsTheWholeStateAndRestartKeep
   Heartbeats();
   Round();
   EXPECT_EQ(kiosks_.at("k1")->received.size(), k1_before);
+}
+
+// Found in review: a customer whose list is empty (they redeemed the one offer for everyone up
+// to its limit) must see nothing, not the general list; and full rounds must not rewrite them.
+TEST_F(OfferPlannerTest, AnEmptyListShowsNothingAndFullRoundsDoNotRewriteIt) {
+  Scan("L-1", "s1");
+  StartPlanner();
+  Project();
+  Put(OfferBody("o-once", "all", 2, R"(,"max_per_customer":1)"));
+  Round();
+  EXPECT_EQ(Shown("k1", "L-1"), (Ids{"o-once"}));
+  Log(R"({"type":"transaction","occurred_at":"2026-12-01T12:00:00Z","store_id":"s1",
+          "customer":{"loyalty_id":"L-1"},"order":{"order_id":"T-1","currency":"GBP",
+          "items":[{"sku":"c1","quantity":1,"unit_price":"5.00","offer_id":"o-once"}]}})");
+  Project();
+  Round();
+  EXPECT_EQ(Shown("k1", "L-1"), (Ids{}));
+  EXPECT_EQ(Shown("k1", "L-2"), (Ids{"o-once"}));
+  const int64_t changed = planner_->Stats().items_changed;
+  for (int i = 0; i < 6; ++i) {
+    Heartbeats();
+    clock_.Advance(301'000);  // past the full interval each time
+    Round();
+  }
+  EXPECT_EQ(planner_->Stats().items_changed, changed);
+  EXPECT_EQ(Shown("k1", "L-1"), (Ids{}));
+}
+
+// Offers scheduled ahead never crowd today's out of a list, and ride along for offline kiosks.
+TEST_F(OfferPlannerTest, OffersThatStartLaterDoNotCrowdOutRunningOnes) {
+  StartPlanner();
+  for (int i = 0; i < 12; ++i) {
+    Put(R"({"id":"xmas-)" + std::to_string(i) + R"(","title":"X","segment":"all",
+          "valid_from":"2026-12-20T00:00:00Z","valid_until":"2027-01-01T00:00:00Z",
+          "priority":100})");
+  }
+  Put(OfferBody("o-now", "all", 1));
+  Round();
+  EXPECT_EQ(Shown("k1", "stranger"), (Ids{"o-now"}));
+  // 20 December, the kiosk offline: the scheduled offers show up from their first minute.
+  clock_.Set(1'797'724'800'000);
+  auto shown = Shown("k1", "stranger");
+  EXPECT_EQ(shown.size(), 13u);
+  // Online, a round re-ranks: the ten best of the running offers.
+  Round();
+  shown = Shown("k1", "stranger");
+  ASSERT_EQ(shown.size(), 10u);
+  EXPECT_EQ(shown.front(), "xmas-0");
+  EXPECT_EQ(std::count(shown.begin(), shown.end(), "o-now"), 0);
+}
+
+// offers.db restored from a backup older than what the kiosks hold: the store is renumbered above
+// the kiosks' watermark, so nothing new can land at a version they believe they hold.
+TEST_F(OfferPlannerTest, ARestoredOffersDbRenumbersAboveWhatTheKiosksHold) {
+  for (int i = 0; i < 30; ++i) Scan("L-" + std::to_string(i), "s1");
+  StartPlanner();
+  Project();
+  Put(OfferBody("o-all", "all", 1));
+  Put(OfferBody("o-vip", "vip", 5));
+  Round();
+  Heartbeats();
+  Round();
+  planner_->Stop();
+  planner_.reset();
+  std::filesystem::copy_file(config_.offers_path, config_.offers_path + ".bak");
+  StartPlanner();
+  Put(OfferBody("o-x", "all", 3));
+  Round();
+  Heartbeats();
+  Round();
+  const uint64_t w = kiosks_.at("k1")->cache->applied_version();
+  // What the ingestor keeps of the last heartbeat.
+  ASSERT_TRUE(log_->Exec("UPDATE devices SET status_json = '{\"offers_version\":" +
+                         std::to_string(w) + "}'").ok());
+  planner_->Stop();
+  planner_.reset();
+  std::filesystem::copy_file(config_.offers_path + ".bak", config_.offers_path,
+                             std::filesystem::copy_options::overwrite_existing);
+  for (int i = 0; i < 30; ++i) Member("vip", ProfileOf("L-" + std::to_string(i)));
+  StartPlanner();
+  Round();
+  Heartbeats();
+  Round();
+  int right = 0;
+  for (int i = 0; i < 30; ++i) right += Shown("k1", "L-" + std::to_string(i)) == Ids{"o-vip", "o-all"};
+  EXPECT_EQ(right, 30);
+  EXPECT_EQ(Shown("k1", "stranger"), (Ids{"o-all"}));
+  EXPECT_GT(kiosks_.at("k1")->cache->applied_version(), w);
 }
 
 }  // namespace

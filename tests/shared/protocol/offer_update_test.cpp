@@ -89,6 +89,19 @@ TEST(OfferUpdate, RoundTripsMinimalAndFullUpdates) {
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(*d, incremental);
   EXPECT_EQ(EncodeOfferUpdate(minimal).find("base"), std::string::npos);
+  // A removed assignment carries no list; an empty list is kept as a list.
+  OfferUpdate removal;
+  removal.version = 3;
+  removal.assignments = {{"L-1", {}, 3}, {"L-2", {}, 3}};
+  removal.assignments[0].deleted = true;
+  const std::string rtext = EncodeOfferUpdate(removal);
+  EXPECT_NE(rtext.find(R"({"deleted":true,"loyalty_id":"L-1","version":3})"), std::string::npos)
+      << rtext;
+  EXPECT_NE(rtext.find(R"({"loyalty_id":"L-2","offers":[],"version":3})"), std::string::npos)
+      << rtext;
+  auto r = DecodeOfferUpdate(rtext);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, removal);
 }
 
 std::string FieldOf(std::string_view json) {
@@ -152,6 +165,11 @@ TEST(OfferUpdate, ValidationErrorsNameTheField) {
   EXPECT_EQ(FieldOf(R"({"version":1,"assignments":[{"loyalty_id":"a","offers":[1],"version":1}]})"),
             "assignments[0].offers[0]");
   EXPECT_EQ(FieldOf(R"({"version":1,"general":{"offers":["a"]}})"), "general.version");
+  EXPECT_EQ(FieldOf(R"({"version":1,"assignments":[{"loyalty_id":"a","version":1}]})"),
+            "assignments[0].offers");
+  EXPECT_EQ(
+      FieldOf(R"({"version":1,"assignments":[{"loyalty_id":"a","deleted":1,"version":1}]})"),
+      "assignments[0].deleted");
   EXPECT_EQ(FieldOf(R"({"version":1,"general":[]})"), "general");
 }
 
