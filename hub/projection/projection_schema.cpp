@@ -147,22 +147,6 @@ const std::vector<sqlite::Migration> kMigrations = {
     )sql"},
 };
 
-// "file:" URI of `path` opened read-only (the characters URIs reserve are escaped).
-std::string ReadOnlyUri(const std::string& path) {
-  std::string uri = "file:";
-  for (const char c : path) {
-    if (c == '%' || c == '?' || c == '#') {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      uri += '%';
-      uri += kHex[static_cast<unsigned char>(c) >> 4];
-      uri += kHex[static_cast<unsigned char>(c) & 0xF];
-    } else {
-      uri += c;
-    }
-  }
-  return uri + "?mode=ro";
-}
-
 }  // namespace
 
 Result<std::unique_ptr<sqlite::Database>> OpenProjection(const std::string& profiles_path,
@@ -177,7 +161,7 @@ Result<std::unique_ptr<sqlite::Database>> OpenProjection(const std::string& prof
   // never takes hub.db's write lock (ingest and collect keep it to themselves).
   auto attach = (*db)->Prepare("ATTACH DATABASE ?1 AS log");
   if (!attach.ok()) return attach.status();
-  attach->Bind(1, ReadOnlyUri(log_path));
+  attach->Bind(1, sqlite::ReadOnlyUri(log_path));
   CJD_RETURN_IF_ERROR(attach->Run());
   CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA cache_size = -65536"));
   CJD_RETURN_IF_ERROR(RegisterMoneyFunctions((*db)->raw()));
