@@ -537,13 +537,11 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
   }
   for (const auto& [id, r] : reports) reload = reload || !devices_.contains(id);
   if (reload || now - devices_loaded_ms_ > 30'000) {
-    const size_t stores_before = store_versions_.size();
     CJD_RETURN_IF_ERROR(LoadDevices());
     // A store seen for the first time needs its items computed.
     std::set<std::string> stores;
     for (const auto& [id, d] : devices_) stores.insert(d->store);
     for (const auto& s : stores) full = full || !store_versions_.contains(s);
-    (void)stores_before;
   }
   for (const auto& [id, r] : reports) {
     auto it = devices_.find(id);
@@ -723,7 +721,6 @@ Status OfferPlanner::WriteItem(const std::string& store, int kind, std::string_v
   st_->set_store_version.Reset();
   st_->set_store_version.Bind(1, store).Bind(2, static_cast<int64_t>(v));
   CJD_RETURN_IF_ERROR(st_->set_store_version.Run());
-  dirty_stores_ = true;
   std::lock_guard lock(stats_mu_);
   stats_.items_changed += 1;
   return Status::Ok();
@@ -1028,7 +1025,6 @@ Status OfferPlanner::SyncDevices() {
     auto v = store_versions_.find(d->store);
     sync_view_[id] = {v == store_versions_.end() ? 0 : v->second, d->reported, d->sent};
   }
-  dirty_stores_ = false;
   return Status::Ok();
 }
 

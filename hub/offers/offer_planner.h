@@ -187,7 +187,6 @@ class OfferPlanner {
   int64_t devices_loaded_ms_ = 0;
   int64_t last_full_ms_ = 0;
   int64_t next_start_ms_ = INT64_MAX;  // an offer starts then: its lists are re-ranked
-  bool dirty_stores_ = false;  // items changed since the last sync
   int publishes_this_round_ = 0;
 
   mutable std::mutex stats_mu_;
