@@ -42,26 +42,6 @@ const std::vector<sqlite::Migration> kMigrations = {
     )sql"},
 };
 
-std::string JoinIds(const std::vector<std::string>& ids) {
-  std::string out;
-  for (const auto& id : ids) {
-    if (!out.empty()) out.push_back(',');
-    out += id;
-  }
-  return out;
-}
-
-std::vector<std::string> SplitIds(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    const size_t comma = text.find(',');
-    out.emplace_back(text.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 }  // namespace
 
 OfferCache::OfferCache(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
@@ -177,7 +157,7 @@ Status OfferCache::Load() {
     r.version = static_cast<uint64_t>(assignments->ColumnInt(2));
     r.deleted = assignments->ColumnInt(3) != 0;
     if (!r.deleted) {
-      r.slots = SlotsLocked(SplitIds(assignments->ColumnView(1)));
+      r.slots = SlotsLocked(SplitOfferIds(assignments->ColumnView(1)));
       ++live_assignments_;
     }
     assignments_.emplace(assignments->ColumnText(0), std::move(r));
@@ -188,7 +168,7 @@ Status OfferCache::Load() {
   if (!row.ok()) return row.status();
   if (*row) {
     general_.version = static_cast<uint64_t>(general->ColumnInt(1));
-    general_.slots = SlotsLocked(SplitIds(general->ColumnView(0)));
+    general_.slots = SlotsLocked(SplitOfferIds(general->ColumnView(0)));
   }
   return Status::Ok();
 }
@@ -262,13 +242,13 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
   }
   for (const OfferAssignment* a : new_assignments) {
     upsert_assignment_.Bind(1, a->loyalty_id)
-        .Bind(2, a->deleted ? std::string() : JoinIds(a->offers))
+        .Bind(2, a->deleted ? std::string() : JoinOfferIds(a->offers))
         .Bind(3, static_cast<int64_t>(a->version))
         .Bind(4, int64_t{a->deleted});
     CJD_RETURN_IF_ERROR(upsert_assignment_.Run());
   }
   if (general_newer) {
-    upsert_general_.Bind(1, JoinIds(update.general->offers))
+    upsert_general_.Bind(1, JoinOfferIds(update.general->offers))
         .Bind(2, static_cast<int64_t>(update.general->version));
     CJD_RETURN_IF_ERROR(upsert_general_.Run());
   }

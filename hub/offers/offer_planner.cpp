@@ -60,27 +60,6 @@ const std::vector<sqlite::Migration> kMigrations = {
     )sql"},
 };
 
-std::string Join(const std::vector<std::string>& ids) {
-  std::string out;
-  for (const auto& id : ids) {
-    if (!out.empty()) out += ',';
-    out += id;
-  }
-  return out;
-}
-
-std::vector<std::string> Split(std::string_view s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t comma = s.find(',', start);
-    if (comma == std::string_view::npos) comma = s.size();
-    out.emplace_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
 constexpr size_t kFullRecomputeAbove = 20'000;
 // Update messages one round may publish (the hub's MQTT connection also carries the acks of
 // every device's uplink): the rest go out at the next round, a tick later.
@@ -743,7 +722,7 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
     for (const OfferSpec* o : offers)
       want[{kOfferItem, o->id}] = {std::to_string(offers_.at(o->id).version), std::nullopt, ""};
     const std::vector<std::string>& general = in.general.at(store);
-    want[{kGeneralItem, ""}] = {Join(general), std::nullopt, ""};
+    want[{kGeneralItem, ""}] = {JoinOfferIds(general), std::nullopt, ""};
     st_->consent.Reset();
     st_->consent.Bind(1, store).Bind(2, static_cast<int64_t>(identity::IdType::kLoyaltyId));
     while (true) {
@@ -755,7 +734,7 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
       if (!ranked.ok()) return ranked.status();
       if (*ranked == general) continue;  // the general list serves them
       want[{kAssignmentItem, std::string(st_->consent.ColumnView(1))}] = {
-          Join(*ranked), profile, std::string(st_->consent.ColumnView(2))};
+          JoinOfferIds(*ranked), profile, std::string(st_->consent.ColumnView(2))};
     }
     st_->consent.Reset();
 
@@ -809,7 +788,7 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
   CJD_RETURN_IF_ERROR(st_->set_seq.Run());
   CJD_RETURN_IF_ERROR(tx.Commit());
   guard.Commit();
-  for (const auto& [store, general] : in.general) general_[store] = Join(general);
+  for (const auto& [store, general] : in.general) general_[store] = JoinOfferIds(general);
   next_start_ms_ = in.next_start_ms;
   const int64_t done = clock_->NowMillis();
   last_full_ms_ = done;
@@ -871,8 +850,8 @@ Status OfferPlanner::RecomputeProfiles(const Inputs& in, const std::vector<int64
         if (!ranked.ok()) return ranked.status();
         // The general list as the last full round wrote it (what the devices hold).
         auto g = general_.find(store);
-        if (g != general_.end() && Join(*ranked) == g->second) continue;
-        for (const auto& [key, sealed] : loyalty) want[{store, key}] = {Join(*ranked), sealed};
+        if (g != general_.end() && JoinOfferIds(*ranked) == g->second) continue;
+        for (const auto& [key, sealed] : loyalty) want[{store, key}] = {JoinOfferIds(*ranked), sealed};
       }
     }
     // What it holds.
@@ -1107,11 +1086,11 @@ Status OfferPlanner::SendRange(Device& d, uint64_t base, uint64_t target) {
       if (content == kRemoved) {
         a.deleted = true;
       } else {
-        a.offers = Split(content);
+        a.offers = SplitOfferIds(content);
       }
       update.assignments.push_back(std::move(a));
     } else {
-      update.general = GeneralOffers{Split(content), version};
+      update.general = GeneralOffers{SplitOfferIds(content), version};
     }
   }
   st_->range.Reset();

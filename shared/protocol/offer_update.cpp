@@ -202,6 +202,26 @@ bool IsValidLoyaltyId(std::string_view id) {
   return true;
 }
 
+std::string JoinOfferIds(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) {
+    if (!out.empty()) out.push_back(',');
+    out += id;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitOfferIds(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    out.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 std::string EncodeOfferUpdate(const OfferUpdate& u) {
   json j;
   j["version"] = u.version;

@@ -108,6 +108,11 @@ bool IsValidOfferId(std::string_view id);
 // Loyalty ids as the agent takes them: 1..64 bytes, no control characters.
 bool IsValidLoyaltyId(std::string_view id);
 
+// A ranked list of offer ids as one text, "a,b,c" (offer ids never contain a comma), as the hub
+// and the agent keep lists in SQLite; "" is the empty list.
+std::string JoinOfferIds(const std::vector<std::string>& ids);
+std::vector<std::string> SplitOfferIds(std::string_view text);
+
 // Compact JSON, keys in sorted order. Deleted offers are written as {"deleted", "id", "version"}.
 // REQUIRES: the update is valid (as DecodeOfferUpdate would accept); the *_ms fields are ignored.
 std::string EncodeOfferUpdate(const OfferUpdate& update);
