@@ -11,11 +11,52 @@ cd "$root"
 "$root/packaging/install-deps.sh"
 
 jobs=$(nproc)
+
+# The team kit's data sets (../shared/datasets) are optional for a user's clone: tests that need
+# them skip. When the kit is there (CI, the team's machines) they are required: an unreadable
+# kit stops the run here, and a data test that cannot find its files fails instead of skipping.
+kit="$root/../shared"
+if [ -e "$kit" ]; then
+  if [ ! -r "$kit/datasets" ] || [ ! -x "$kit/datasets" ]; then
+    echo "tests/run.sh: $kit is there but $kit/datasets cannot be read" >&2
+    exit 1
+  fi
+  unreadable=$(find "$kit/datasets" \( -type f ! -readable \) -o \( -type d ! -executable \) 2>&1 | head -5)
+  if [ -n "$unreadable" ]; then
+    echo "tests/run.sh: the team kit's data sets are there but not readable:" >&2
+    echo "$unreadable" >&2
+    exit 1
+  fi
+  export CJD_REQUIRE_DATASETS=1
+  echo "data sets: $kit/datasets (required: a data test that cannot read them fails)"
+else
+  echo "data sets: $kit absent; the tests that need them skip (listed below)"
+fi
+
+# Runs ctest with the given arguments, then names every test that did not run, and why CTest
+# says so (a GTEST_SKIP is "Skipped").
+run_ctest() {
+  local log
+  log=$(mktemp)
+  local rc=0
+  ctest "$@" 2>&1 | tee "$log" || rc=$?
+  local skipped
+  skipped=$(grep -E '\((Skipped|Disabled|Not Run)\)$' "$log" | sed 's/^[[:space:]]*/  /' || true)
+  if [ -n "$skipped" ]; then
+    echo "== tests that did not run =="
+    echo "$skipped"
+  else
+    echo "== every test ran (none skipped) =="
+  fi
+  rm -f "$log"
+  return "$rc"
+}
+
 echo "== build (RelWithDebInfo) =="
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 echo "== tests (RelWithDebInfo) =="
-ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
+run_ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
 
 if [ "${CJD_SKIP_SANITIZE:-0}" != "1" ]; then
   echo "== build (ASan + UBSan) =="
@@ -25,5 +66,5 @@ if [ "${CJD_SKIP_SANITIZE:-0}" != "1" ]; then
   # tests/lsan.supp silences leaks inside Paho's own library (listed there with the reason).
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions="$root/tests/lsan.supp":print_suppressions=0 \
-    ctest --test-dir build-sanitize --output-on-failure -j"$jobs" --timeout 1800 -LE heavy
+    run_ctest --test-dir build-sanitize --output-on-failure -j"$jobs" --timeout 1800 -LE heavy
 fi

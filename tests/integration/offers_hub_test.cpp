@@ -107,6 +107,22 @@ class OffersHub : public ::testing::Test {
     return json();
   }
 
+  // True once every stored event is projected and the device has applied every offer version the
+  // hub planned for its store, twice in a row a second apart. Only then does "not served" mean
+  // "excluded" rather than "not delivered yet".
+  bool InSync(const std::string& device_id) {
+    auto once = [&] {
+      const json stats = fleet_.HubStats();
+      if (!stats.is_object() || !stats["projection"].is_object()) return false;
+      if (stats["projection"].value("cursor", int64_t{-1}) < stats.value("events_total", int64_t{0}))
+        return false;
+      const json e = DeviceEntry(device_id);
+      return e.is_object() && e["offers_version"].is_number() &&
+             e["offers_version"] == e["offers_target"];
+    };
+    return WaitUntil([&] { return once() && (std::this_thread::sleep_for(1s), once()); }, 60s);
+  }
+
   Fleet fleet_{"cjd-itest-offers-hub-"};
   FleetAgent* kiosk_ = nullptr;
   FleetAgent* other_ = nullptr;
@@ -128,10 +144,12 @@ TEST_F(OffersHub, ANewSegmentOfferReachesMatchingCustomersOnlyAndTheKioskAnswers
       << answer;
   ASSERT_TRUE(WaitServed(*kiosk_, "LOY-1", Strings{"regulars-coffee", "welcome"}))
       << Served(*kiosk_, "LOY-1").size() << "\n" << fleet_.Diagnostics();
+  ASSERT_TRUE(InSync("kiosk-1")) << DeviceEntry("kiosk-1");
   EXPECT_EQ(Served(*kiosk_, "LOY-2"), Strings{"welcome"});
   EXPECT_EQ(Served(*kiosk_, "NOBODY"), Strings{"welcome"});
   // The other store's kiosk holds the general offer, not s1's customers.
   EXPECT_TRUE(WaitServed(*other_, "", Strings{"welcome"}));
+  ASSERT_TRUE(InSync(other_->id)) << DeviceEntry(other_->id);
   EXPECT_EQ(Served(*other_, "LOY-1"), Strings{"welcome"});
   // A customer who joins the segment later gets the offer with no change to the offer.
   Scan(*kiosk_, "LOY-2");
@@ -173,6 +191,8 @@ TEST_F(OffersHub, RevokingConsentRemovesConsentBoundOffersAfterTheNextSync) {
   Scan(*kiosk_, "LOY-6");
   Consent("LOY-5", false, Now());
   EXPECT_TRUE(WaitServed(*kiosk_, "LOY-5", Strings{"welcome"})) << fleet_.Diagnostics();
+  ASSERT_TRUE(InSync("kiosk-1")) << DeviceEntry("kiosk-1");
+  EXPECT_EQ(Served(*kiosk_, "LOY-5"), Strings{"welcome"});
   EXPECT_EQ(Served(*kiosk_, "LOY-6"), Strings{"welcome"});
 }
 

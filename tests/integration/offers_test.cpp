@@ -172,8 +172,19 @@ TEST_F(Offers, OutOfOrderUpdatesLeaveTheNewerAndForgedOnesAreRejected) {
   older.offers = {Offer("a", 2, "old title", now - kDay, now + kDay),
                   Offer("b", 2, "b", now - kDay, now + kDay)};
   older.assignments = {{"LOY-1", {"b"}, 2}};
-  ASSERT_TRUE(DeliverVersion(newer)) << fleet_.Diagnostics();
-  ASSERT_TRUE(Deliver(older, [&] { return StatusInt("offer_updates_applied") >= 2; }))
+  // Each update published exactly once (the agent is subscribed: it reports connected only after
+  // its subscription was acknowledged, and QoS 1 delivers), so "applied 2" can only mean the
+  // older update was processed after the newer one, never a repeat of the newer one.
+  const int64_t applied_before = StatusInt("offer_updates_applied");
+  ASSERT_TRUE(probe_->Publish(topics::Down(kiosk_->id),
+                              SealOfferUpdate(newer, kiosk_->id, keys_.downlink, keys_.key_id)));
+  ASSERT_TRUE(WaitUntil([&] { return StatusInt("offers_version") == 3; }, 60s))
+      << fleet_.Diagnostics();
+  EXPECT_EQ(StatusInt("offer_updates_applied"), applied_before + 1);
+  ASSERT_TRUE(probe_->Publish(topics::Down(kiosk_->id),
+                              SealOfferUpdate(older, kiosk_->id, keys_.downlink, keys_.key_id)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return StatusInt("offer_updates_applied") == applied_before + 2; }, 60s))
       << fleet_.Diagnostics();
   std::vector<std::string> titles;
   EXPECT_EQ(Served("LOY-1", nullptr, &titles), (Strings{"a"}));
@@ -206,16 +217,17 @@ TEST_F(Offers, ExpiredOfferDisappearsWithoutAnySync) {
   const int64_t now = Now();
   OfferUpdate u;
   u.version = 1;
-  u.offers = {Offer("flash", 1, "Flash sale", now - kDay, now + 6'000),
+  // Long enough that even a slow machine serves it before it ends: the check below never skips.
+  const int64_t until = now + 20'000;
+  u.offers = {Offer("flash", 1, "Flash sale", now - kDay, until),
               Offer("steady", 1, "Steady", now - kDay, now + kDay)};
   u.general = GeneralOffers{{"flash", "steady"}, 1};
   ASSERT_TRUE(DeliverVersion(u)) << fleet_.Diagnostics();
-  if (Now() < now + 5'000) {
-    EXPECT_EQ(Served(""), (Strings{"flash", "steady"}));
-  }
+  EXPECT_EQ(Served(""), (Strings{"flash", "steady"}));
+  ASSERT_LT(Now(), until) << "the served list above was read after the offer ended";
   const int64_t applied = StatusInt("offer_updates_applied");
-  EXPECT_TRUE(WaitUntil([&] { return Served("") == Strings{"steady"}; }, 30s));
-  EXPECT_GE(Now(), now + 6'000);
+  EXPECT_TRUE(WaitUntil([&] { return Served("") == Strings{"steady"}; }, 60s));
+  EXPECT_GE(Now(), until);
   EXPECT_EQ(StatusInt("offer_updates_applied"), applied);  // no sync happened meanwhile
 }
 

@@ -199,7 +199,8 @@ Status RenderReport(const json& metrics, std::ostream& out) {
   if (!totals) totals = Find(summary, "store_totals");
   out << "\nStore totals (all orders, anonymous ones included)\n";
   PrintKeyValues(out, totals ? *totals : json::object(),
-                 {"orders", "revenue_gross", "revenue_net", "anonymous_orders"});
+                 {"orders", "revenue_gross", "revenue_net", "returns_value", "anonymous_orders",
+                  "credit_notes"});
 
   out << "\nMonthly\n";
   Table monthly({"month", "customers", "orders", "revenue_gross", "revenue_net", "new_customers",

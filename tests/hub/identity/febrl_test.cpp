@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "hub/identity/guardrails.h"
+#include "tests/support/datasets.h"
 #include "hub/identity/identifier.h"
 #include "tests/hub/identity/memory_resolver.h"
 
@@ -101,8 +102,8 @@ class Febrl : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists(FebrlDir() / "dataset1.csv")) {
-      GTEST_SKIP() << "FEBRL data set not found at " << FebrlDir()
-                   << " (needs ../shared/datasets/febrl next to the source tree)";
+      CJD_SKIP_WITHOUT_DATA("FEBRL data set not found at " + FebrlDir().string() +
+                            " (needs ../shared/datasets/febrl next to the source tree)");
     }
   }
 };

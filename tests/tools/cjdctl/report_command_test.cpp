@@ -26,7 +26,7 @@ const char* kMetrics = R"({
   "clv_gross": "2054.27", "clv_net": "1913.34",
   "new_customers": 4338,
   "store_totals": {"orders": 19960, "revenue_gross": "10644560.42", "revenue_net": "9747747.93",
-                   "anonymous_orders": 1428},
+                   "returns_value": "896812.49", "anonymous_orders": 1428, "credit_notes": 3654},
   "monthly": [
     {"month": "2010-12", "customers": 948, "orders": 1400, "revenue_gross": "572713.89",
      "revenue_net": "554604.02", "new_customers": 948, "customer_growth_rate": null},
@@ -70,7 +70,9 @@ TEST(Report, RendersTheSummaryBlockWithMoneyAsGiven) {
                      "  orders                  19960\n"
                      "  revenue_gross     10644560.42\n"
                      "  revenue_net        9747747.93\n"
-                     "  anonymous_orders         1428\n"),
+                     "  returns_value       896812.49\n"
+                     "  anonymous_orders         1428\n"
+                     "  credit_notes             3654\n"),
             std::string::npos)
       << out;
 }
