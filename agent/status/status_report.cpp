@@ -32,6 +32,7 @@ std::string StatusJson(const StatusSnapshot& s) {
   j["resends"] = s.resends;
   j["reconnects"] = s.reconnects;
   j["bad_downlink"] = s.bad_downlink;
+  if (s.will_ms > 0) j["will_ms"] = s.will_ms;
   if (s.offers_enabled) {
     j["offers_version"] = s.offers_version;
     j["offers"] = s.offers_count;

@@ -13,7 +13,8 @@ struct StatusSnapshot {
   std::string kind;
   bool online = true;             // false in the last will and the goodbye message
   bool connected = false;
-  int64_t now_ms = 0;             // the agent's clock, so the hub can see skew
+  int64_t now_ms = 0;             // the agent's clock, so the hub can see skew (and freshness)
+  int64_t will_ms = 0;            // now_ms of the last will registered for this connection; 0: none
   int64_t started_ms = 0;
   uint64_t last_seq = 0;
   uint64_t acked_seq = 0;
@@ -43,7 +44,9 @@ struct StatusSnapshot {
 // Fields: device_id, store_id, kind, version, online, connected, clock (RFC 3339), clock_ms,
 // uptime_s, backlog, backlog_bytes, budget_bytes, backlog_age_s, last_seq, acked_seq,
 // last_ack_at (RFC 3339 or null), accepted_total, refused_full, duplicates_total, batches_sent,
-// resends, reconnects, bad_downlink; with an offer cache also offers_version (the offer
+// resends, reconnects, bad_downlink, will_ms (only once a will was registered; the hub takes
+// that will though it is older than the heartbeats, see hub/ingest/status_freshness.h); with an
+// offer cache also offers_version (the offer
 // watermark: every change up to it is held; 0 before any), offers (live offers held), offer_assignments,
 // offer_updates_applied, offer_updates_rejected, impressions_recorded, impressions_dropped.
 std::string StatusJson(const StatusSnapshot& s);

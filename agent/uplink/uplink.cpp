@@ -3,6 +3,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "shared/protocol/batch_codec.h"
@@ -34,18 +35,21 @@ Status Uplink::Start() {
   o.ca_file = config_.mqtt_ca_file;
   o.clean_session = true;
   o.max_inflight = static_cast<int>(config_.max_in_flight) + 4;
-  o.subscriptions = {topics::Down(config_.device_id), topics::HubStatus()};
+  // Only the device's own down topic: the hub's "resend" request arrives there, sealed
+  // (FrameKind::kResync); the old unsealed cjd/v1/hub/status hint is not listened to.
+  o.subscriptions = {topics::Down(config_.device_id)};
   o.will_topic = topics::Status(config_.device_id);
-  o.will_payload = [this] { return SealedStatus(false); };
+  o.will_payload = [this] {
+    // Built before each connect: its time is what the heartbeats of that connection name, so
+    // the hub takes this will when it comes though it is older than they are.
+    StatusSnapshot s = Snapshot(false);
+    will_ms_.store(s.now_ms);
+    return SealStatus(s);
+  };
   link_ = std::make_unique<MqttLink>(
       o,
       [this](const std::string& topic, std::string&& payload) {
         std::lock_guard lock(mu_);
-        if (topic == topics::HubStatus()) {
-          hub_restarted_ = true;
-          cv_.notify_one();
-          return;
-        }
         if (topic != topics::Down(config_.device_id)) return;
         if (downlink_.size() < 10'000) downlink_.push_back(std::move(payload));
         cv_.notify_one();
@@ -95,6 +99,7 @@ StatusSnapshot Uplink::Snapshot(bool online) const {
   s.online = online;
   s.connected = u.connected;
   s.now_ms = clock_->NowMillis();
+  s.will_ms = will_ms_.load();
   s.started_ms = started_ms_;
   s.last_seq = w.counters.last_seq;
   s.acked_seq = w.counters.acked_seq;
@@ -124,11 +129,13 @@ StatusSnapshot Uplink::Snapshot(bool online) const {
   return s;
 }
 
-std::string Uplink::SealedStatus(bool online) const {
+std::string Uplink::SealedStatus(bool online) const { return SealStatus(Snapshot(online)); }
+
+std::string Uplink::SealStatus(const StatusSnapshot& s) const {
   FrameHeader h;
   h.kind = FrameKind::kStatus;
   h.key_id = keys_.key_id;
-  return SealFrame(h, config_.device_id, StatusJson(Snapshot(online)), keys_.uplink);
+  return SealFrame(h, config_.device_id, StatusJson(s), keys_.uplink);
 }
 
 void Uplink::PublishStatus(bool online) {
@@ -150,7 +157,22 @@ void Uplink::HandleDownlink(const std::string& payload) {
     return;
   }
   if (h.kind == FrameKind::kOfferUpdate) return HandleOfferUpdate(h, *opened);
-  if (h.kind != FrameKind::kAck) {  // later: erase commands
+  if (h.kind == FrameKind::kResync) {
+    // The hub (re)connected: what is in flight may be lost with its session. Authenticated by
+    // the seal; a replayed older one (its hub time not after the last one taken) is ignored.
+    const auto body = nlohmann::json::parse(*opened, nullptr, false);
+    const auto t = body.is_object() ? body.find("hub_time_ms") : body.end();
+    if (!body.is_object() || t == body.end() || !t->is_number_integer()) {
+      spdlog::warn("uplink: dropped a resync request without hub_time_ms");
+      std::lock_guard lock(mu_);
+      ++stats_.bad_downlink;
+      return;
+    }
+    const int64_t hub_time = t->get<int64_t>();
+    if (hub_time <= last_resync_hub_ms_) return;
+    last_resync_hub_ms_ = hub_time;
+    resync_ = true;
+  } else if (h.kind != FrameKind::kAck) {  // later: erase commands
     std::lock_guard lock(mu_);
     ++stats_.bad_downlink;
     return;
@@ -194,6 +216,14 @@ void Uplink::HandleOfferUpdate(const FrameHeader& h, const std::string& plaintex
                applied->offers_stale, applied->assignments_stale, applied->applied_version);
 }
 
+uint64_t ClampBatch(uint64_t sent_upto, std::vector<WireEvent>* events) {
+  // The hub takes at most kMaxFrameSeqSpan numbers per frame: a longer hole (telemetry dropped
+  // under budget) goes in several frames, those inside the hole empty.
+  const uint64_t limit = sent_upto + kMaxFrameSeqSpan;
+  while (!events->empty() && events->back().seq > limit) events->pop_back();
+  return events->empty() ? limit : events->back().seq;
+}
+
 void Uplink::SendBatches(int64_t now) {
   while (static_cast<int64_t>(in_flight_.size()) < config_.max_in_flight) {
     Status st = reader_->ReadBatch(sent_upto_, config_.batch_max_events, config_.batch_max_bytes,
@@ -207,7 +237,7 @@ void Uplink::SendBatches(int64_t now) {
     h.kind = FrameKind::kEventBatch;
     h.key_id = keys_.key_id;
     h.first_seq = sent_upto_ + 1;
-    h.last_seq = scratch_.back().seq;
+    h.last_seq = ClampBatch(sent_upto_, &scratch_);
     const std::string frame =
         SealFrame(h, config_.device_id, EncodeEventBatch(scratch_), keys_.uplink);
     if (!link_->Publish(topics::Up(config_.device_id), frame, 1, false)) return;
@@ -231,18 +261,18 @@ void Uplink::Run() {
       wait_ms = std::min(wait_ms, std::max<int64_t>(1, in_flight_.front().sent_ms +
                                                            config_.ack_timeout_ms - now0));
     cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 1000)), [this] {
-      return stop_ || wake_ || state_changed_ || hub_restarted_ || !downlink_.empty();
+      return stop_ || wake_ || state_changed_ || !downlink_.empty();
     });
     if (stop_) break;
     wake_ = false;
     state_changed_ = false;
-    const bool hub_restarted = hub_restarted_;
-    hub_restarted_ = false;
     frames.swap(downlink_);
     lock.unlock();
 
     for (const auto& f : frames) HandleDownlink(f);
     frames.clear();
+    const bool hub_restarted = resync_;
+    resync_ = false;
     if (offers_applied_) {
       // Tell the hub at once which offers this kiosk holds (it resends only to devices whose
       // heartbeat shows them behind), and give back the heap a large update's JSON took:
@@ -267,8 +297,11 @@ void Uplink::Run() {
     if (hub_restarted && !in_flight_.empty()) {
       // Batches sent while the hub was away may be lost with its session: resend now rather
       // than after the ack timeout. The hub ignores what it already holds.
+      spdlog::info("uplink: the hub reconnected, resending from {}", acked_ + 1);
       in_flight_.clear();
       sent_upto_ = acked_;
+      std::lock_guard stats_lock(mu_);
+      ++stats_.resends;
     }
     if (connected) {
       if (!in_flight_.empty() && now - in_flight_.front().sent_ms > config_.ack_timeout_ms) {

@@ -6,7 +6,9 @@
 // ack timeout, sending restarts from the last ack; the hub ignores what it already holds.
 //
 // Downlink: the same thread opens every frame on the device's down topic with the hub -> device
-// key: acks move the outbox on, offer updates are applied to the OfferCache (see offer_cache.h).
+// key: acks move the outbox on, offer updates are applied to the OfferCache (see offer_cache.h),
+// and a resync (the hub reconnected) makes it resend what is in flight at once (counted in
+// `resends`, like an ack timeout).
 //
 // Threading: one uplink thread does all the work. MqttLink callbacks only enqueue and wake it.
 #pragma once
@@ -28,6 +30,7 @@
 #include "agent/status/status_report.h"
 #include "shared/core/clock.h"
 #include "shared/mqtt/link.h"
+#include "shared/protocol/batch_codec.h"
 #include "shared/protocol/envelope.h"
 #include "shared/protocol/keys.h"
 
@@ -42,6 +45,11 @@ struct UplinkStats {
   int64_t reconnects = 0;
   int64_t bad_downlink = 0;   // downlink frames that failed to open
 };
+
+// Trims `events` (read after `sent_upto`, in order) to what one frame may claim and returns the
+// frame's last_seq: at most sent_upto + kMaxFrameSeqSpan (batch_codec.h). When every event is
+// beyond that, `events` ends empty and the frame only covers the hole. Pure.
+uint64_t ClampBatch(uint64_t sent_upto, std::vector<WireEvent>* events);
 
 class Uplink {
  public:
@@ -76,6 +84,7 @@ class Uplink {
   void SendBatches(int64_t now);
   void PublishStatus(bool online);
   std::string SealedStatus(bool online) const;
+  std::string SealStatus(const StatusSnapshot& s) const;
 
   const AgentConfig& config_;
   OutboxWriter* writer_;
@@ -85,13 +94,13 @@ class Uplink {
   const int64_t started_ms_;
   std::unique_ptr<MqttLink> link_;
   OfferCache* offers_ = nullptr;
+  std::atomic<int64_t> will_ms_{0};   // clock of the last will handed to the link (any thread)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> downlink_;  // guarded by mu_: raw frames from the broker
   bool wake_ = false;                 // guarded by mu_
   bool state_changed_ = false;        // guarded by mu_
-  bool hub_restarted_ = false;        // guarded by mu_: the hub announced a (re)connect
   bool stop_ = false;                 // guarded by mu_
   UplinkStats stats_;                 // guarded by mu_
   // Uplink thread only: offer updates applied since the loop last looked, and their size.
@@ -100,6 +109,8 @@ class Uplink {
   std::thread thread_;
 
   // Uplink thread only.
+  bool resync_ = false;               // a sealed kResync arrived: resend what is in flight
+  int64_t last_resync_hub_ms_ = 0;    // hub time of the last resync taken (replays are older)
   uint64_t acked_ = 0;
   uint64_t sent_upto_ = 0;
   std::deque<InFlight> in_flight_;

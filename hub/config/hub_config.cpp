@@ -27,6 +27,8 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.max_queue_bytes = r.Int("ingest.max_queue_bytes", c.max_queue_bytes, 1 << 20, 64ll << 30);
   c.max_group_frames = r.Int("ingest.max_group_frames", c.max_group_frames, 1, 100'000);
   c.max_frame_bytes = r.Int("ingest.max_frame_bytes", c.max_frame_bytes, 1024, 1ll << 30);
+  c.max_pending_ranges =
+      r.Int("ingest.max_pending_ranges", c.max_pending_ranges, 4, 1'000'000);
   c.offline_after_s = r.Int("fleet.offline_after_s", c.offline_after_s, 1, 86'400);
   c.identity_key_file = r.Path("identity.key_file", "identity.key");
   c.default_country = r.String("identity.default_country", c.default_country);

@@ -35,6 +35,8 @@ struct HubConfig {
   int64_t max_queue_bytes = 256ll << 20;  // the same bound in payload bytes
   int64_t max_group_frames = 256;      // frames committed in one transaction
   int64_t max_frame_bytes = 16 << 20;  // decompressed plaintext bound
+  int64_t max_pending_ranges = 4096;   // per device, sequence ranges held above a gap; a frame
+                                       // opening one more is rejected (bad_range)
   // [fleet]
   int64_t offline_after_s = 60;        // no heartbeat for this long -> offline
   // [identity] (see hub/projection/README.md)

@@ -1,6 +1,9 @@
 #include "hub/fleet/fleet_view.h"
 
+#include <limits>
+
 #include "shared/event/event.h"
+#include "shared/protocol/device_status.h"
 
 namespace cjd::hub {
 namespace {
@@ -10,13 +13,20 @@ nlohmann::json TimeOrNull(int64_t ms) {
 }  // namespace
 
 nlohmann::json DeviceEntry(const DeviceRow& row, int64_t now_ms, int64_t offline_after_ms) {
-  nlohmann::json status = nlohmann::json::object();
+  // A stored status is decoded like one arriving: a row written before the hub checked statuses
+  // strictly (or damaged) shows as "no status" with the reason, and never fails the whole list.
+  DeviceStatus status;
+  std::string status_error;
   if (!row.state.status_json.empty()) {
-    status = nlohmann::json::parse(row.state.status_json, nullptr, false);
-    if (status.is_discarded() || !status.is_object()) status = nlohmann::json::object();
+    auto decoded = DecodeDeviceStatus(row.state.status_json);
+    if (decoded.ok()) {
+      status = std::move(*decoded);
+    } else {
+      status_error = decoded.status().ToString();
+    }
   }
   const bool fresh = row.state.status_ms > 0 && now_ms - row.state.status_ms <= offline_after_ms;
-  const bool online = fresh && status.value("online", false);
+  const bool online = fresh && status_error.empty() && status.online;
   nlohmann::json e;
   e["device_id"] = row.record.device_id;
   e["store_id"] = row.record.store_id;
@@ -25,22 +35,20 @@ nlohmann::json DeviceEntry(const DeviceRow& row, int64_t now_ms, int64_t offline
   e["last_seen"] = TimeOrNull(row.state.last_seen_ms);
   e["acked_seq"] = row.state.acked_seq;
   e["pending_ranges"] = row.state.pending_ranges.size();
-  e["backlog"] = status.value("backlog", 0);
-  e["backlog_age_s"] = status.value("backlog_age_s", 0);
-  e["last_seq"] = status.value("last_seq", 0);
-  e["version"] = status.value("version", "");
+  e["backlog"] = status.backlog;
+  e["backlog_age_s"] = status.backlog_age_s;
+  e["last_seq"] = status.last_seq;
+  e["version"] = status.version;
   // The offer watermark the device applied (offer_update.h); null for an agent without offers.
-  e["offers_version"] = status.contains("offers_version") &&
-                                status["offers_version"].is_number_unsigned()
-                            ? status["offers_version"]
-                            : nlohmann::json();
+  e["offers_version"] = status.offers_version ? nlohmann::json(*status.offers_version)
+                                              : nlohmann::json();
   e["status_at"] = TimeOrNull(row.state.status_ms);
   // The device's clock minus the hub's at the time the heartbeat arrived.
-  e["clock_skew_ms"] = status.contains("clock_ms") && status["clock_ms"].is_number_integer() &&
-                                   row.state.status_ms > 0
-                           ? nlohmann::json(status["clock_ms"].get<int64_t>() - row.state.status_ms)
+  e["clock_skew_ms"] = status.clock_ms && row.state.status_ms > 0
+                           ? nlohmann::json(*status.clock_ms - row.state.status_ms)
                            : nlohmann::json();
   e["registered_at"] = TimeOrNull(row.record.created_ms);
+  if (!status_error.empty()) e["status_error"] = status_error;
   return e;
 }
 
@@ -52,7 +60,11 @@ nlohmann::json FleetJson(const std::vector<DeviceRow>& rows, int64_t now_ms,
   for (const DeviceRow& r : rows) {
     nlohmann::json e = DeviceEntry(r, now_ms, offline_after_ms);
     online += e["online"].get<bool>() ? 1 : 0;
-    backlog += e["backlog"].get<int64_t>();
+    // Saturating: a device may report any count up to INT64_MAX.
+    const int64_t b = e["backlog"].get<int64_t>();
+    backlog = b > std::numeric_limits<int64_t>::max() - backlog
+                  ? std::numeric_limits<int64_t>::max()
+                  : backlog + b;
     list.push_back(std::move(e));
   }
   return {{"devices", std::move(list)},

@@ -14,7 +14,9 @@ namespace cjd::hub {
 // A device is online when its last heartbeat said so and arrived within `offline_after_ms`.
 // Entry fields: device_id, store_id, kind, online, last_seen (RFC 3339 or null), backlog,
 // backlog_age_s, acked_seq, pending_ranges, version, offers_version (the offer version the
-// device applied, null when it keeps no offers), clock_skew_ms, status_at, registered_at.
+// device applied, null when it keeps no offers), clock_skew_ms, status_at, registered_at; and
+// status_error when the stored status does not decode (DecodeDeviceStatus): the device is then
+// listed offline with no figures, and the rest of the fleet is unaffected.
 nlohmann::json DeviceEntry(const DeviceRow& row, int64_t now_ms, int64_t offline_after_ms);
 
 // {"devices": [...], "count": N, "online": K, "backlog_total": B}

@@ -128,7 +128,8 @@ http::Response HubApi::Stats() {
                  {"batches_committed", ingest.batches_committed},
                  {"duplicate_frames", ingest.duplicate_frames},
                  {"events_inserted", ingest.events_inserted},
-                 {"groups", ingest.groups}};
+                 {"groups", ingest.groups},
+                 {"resyncs_sent", ingest.resyncs_sent}};
   if (profile_api_ != nullptr) j["projection"] = profile_api_->StatsJson();
   if (segment_api_ != nullptr) j["segments"] = segment_api_->StatsJson();
   if (offer_api_ != nullptr) j["offers"] = offer_api_->StatsJson();

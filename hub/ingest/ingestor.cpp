@@ -3,14 +3,24 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "hub/ingest/device_event_check.h"
 #include "shared/event/event.h"
 #include "shared/protocol/batch_codec.h"
+#include "shared/protocol/device_status.h"
 #include "shared/protocol/topics.h"
 
 namespace cjd::hub {
 namespace {
 constexpr size_t kRecentNonces = 4096;
 constexpr int64_t kUnknownDeviceRecheckMs = 2000;
+
+// The field of a status that names another device, store or kind than the provisioned one.
+const char* StatusContradictsRecord(const DeviceStatus& s, const DeviceRecord& r) {
+  if (s.device_id && *s.device_id != r.device_id) return "device_id";
+  if (s.store_id && *s.store_id != r.store_id) return "store_id";
+  if (s.kind && *s.kind != r.kind) return "kind";
+  return nullptr;
+}
 }  // namespace
 
 // What one group (one transaction) collects.
@@ -18,6 +28,7 @@ struct Ingestor::Group {
   std::vector<IngestBatch> batches;
   std::map<std::string, SequenceTracker> trackers;   // staged progress per device
   std::map<std::string, std::string> statuses;       // heartbeat JSON per device
+  std::map<std::string, StatusMark> status_marks;    // staged freshness mark per device
   std::map<std::string, int64_t> seen;               // device -> last verified frame time
   std::map<std::string, int64_t> rejected;
   int64_t duplicate_frames = 0;
@@ -51,6 +62,7 @@ Status Ingestor::LoadDevices() {
     d->keys = *keys;
     d->tracker = SequenceTracker(row.state.acked_seq, row.state.pending_ranges);
     d->last_seen_ms = row.state.last_seen_ms;
+    d->status_mark = MarkFromStored(row.state.status_json);
     devices_[row.record.device_id] = std::move(d);
   }
   return Status::Ok();
@@ -60,15 +72,19 @@ Status Ingestor::Start() {
   CJD_RETURN_IF_ERROR(LoadDevices());
   MqttOptions o;
   o.broker = config_.broker;
-  o.client_id = config_.client_id;
+  // A client id of its own at every start: anyone else connecting with the configured id would
+  // take the hub's session over (the broker drops the older client). Hence also no persistent
+  // session (it would be left behind at every start): frames published while the hub is away
+  // are resent by the agents, whom it asks to at once when it connects (kResync); nothing is
+  // acknowledged before the hub committed it, so nothing is lost.
+  o.client_id = config_.client_id + "-" + NewToken().substr(0, 12);
   o.username = config_.mqtt_username;
   o.password = config_.mqtt_password;
   o.ca_file = config_.mqtt_ca_file;
-  // A persistent session: the broker keeps QoS 1 uplink frames while the hub restarts.
-  o.clean_session = false;
+  o.clean_session = true;
   o.max_inflight = 1024;
   o.subscriptions = {topics::AllUp(), topics::AllStatus()};
-  link_ = std::make_unique<MqttLink>(
+  link_ = link_factory_(
       o,
       [this](const std::string& topic, std::string&& payload) {
         std::lock_guard lock(mu_);
@@ -86,9 +102,14 @@ Status Ingestor::Start() {
           std::lock_guard lock(mu_);
           stats_.connected = connected;
         }
-        // Runs on the link's connector thread, after subscribing: tell the agents to resend
-        // what may have been lost while the hub was away.
-        if (connected) link_->Publish(topics::HubStatus(), R"({"online":true})", 1, false);
+        // Runs on the link's connector thread, after subscribing: the ingest thread tells each
+        // agent, sealed on its own down topic, to resend what may have been lost while the hub
+        // was away (a forged hint on a shared topic could make the whole fleet resend).
+        if (connected) {
+          std::lock_guard lock(mu_);
+          resync_requested_ = true;
+          cv_.notify_one();
+        }
       });
   thread_ = std::thread([this] { Run(); });
   CJD_RETURN_IF_ERROR(link_->Start());
@@ -107,7 +128,7 @@ void Ingestor::Stop() {
 }
 
 bool Ingestor::Publish(const std::string& topic, const std::string& payload) {
-  return link_ != nullptr && link_->Publish(topic, payload, 1, false);
+  return link_ != nullptr && link_->Publish(topic, payload);
 }
 
 IngestStats Ingestor::Stats() const {
@@ -120,10 +141,21 @@ IngestStats Ingestor::Stats() const {
 void Ingestor::Run() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait_for(lock, std::chrono::seconds(1),
-                 [this] { return stop_ || !queue_.empty() || dropped_overload_ > 0; });
+    // While resyncs wait for room in the client, look again soon.
+    const auto wait = resync_queue_.empty() ? std::chrono::milliseconds(1000)
+                                            : std::chrono::milliseconds(50);
+    cv_.wait_for(lock, wait, [this] {
+      return stop_ || !queue_.empty() || dropped_overload_ > 0 || resync_requested_;
+    });
+    const bool resync = resync_requested_;
+    resync_requested_ = false;
     if (queue_.empty() && dropped_overload_ == 0) {
       if (stop_) break;
+      lock.unlock();
+      if (resync) QueueResyncs();
+      SendResyncs();
+      FlushRejectLog();
+      lock.lock();
       continue;
     }
     std::deque<Incoming> frames;
@@ -137,11 +169,56 @@ void Ingestor::Run() {
     dropped_overload_ = 0;
     stats_.frames_total += static_cast<int64_t>(n);
     lock.unlock();
+    if (resync) QueueResyncs();
+    SendResyncs();
     if (overload > 0) {
-      spdlog::warn("ingest: queue full, {} frames dropped (the agents resend them)", overload);
+      const RejectLog::Decision log = reject_log_.Admit("overload (queue full)", clock_->NowMillis());
+      if (log.suppressed > 0) LogSuppressed("overload (queue full)", log.suppressed);
+      if (log.log) {
+        spdlog::warn("ingest: queue full, {} frames dropped (the agents resend them)", overload);
+      }
     }
-    ProcessGroup(frames, overload);
+    FlushRejectLog();
+    try {
+      ProcessGroup(frames, overload);
+    } catch (const std::exception& e) {
+      // E.g. a listener hook throwing after the commit: log, count, keep ingesting.
+      spdlog::error("ingest: a group of {} frames failed: {}", frames.size(), e.what());
+      std::lock_guard stats_lock(mu_);
+      ++stats_.rejected["internal"];
+    }
     lock.lock();
+  }
+}
+
+void Ingestor::QueueResyncs() {
+  resync_queue_.clear();
+  for (const auto& [id, d] : devices_) resync_queue_.push_back(id);
+  spdlog::info("ingest: connected; asking {} devices to resend what they have in flight",
+               resync_queue_.size());
+}
+
+void Ingestor::SendResyncs() {
+  const int64_t now = clock_->NowMillis();
+  while (!resync_queue_.empty()) {
+    auto it = devices_.find(resync_queue_.front());
+    if (it != devices_.end()) {
+      const Device& d = *it->second;
+      FrameHeader h;
+      h.kind = FrameKind::kResync;
+      h.key_id = d.keys.key_id;
+      h.last_seq = d.tracker.acked();
+      nlohmann::json body = {{"acked_seq", d.tracker.acked()}, {"hub_time_ms", now}};
+      const std::string& id = it->first;
+      // Not taken (not connected, or the client's queue is full): try again shortly.
+      if (!link_->Publish(topics::Down(id),
+                          SealFrame(h, id, body.dump(), d.keys.downlink, false))) {
+        return;
+      }
+      std::lock_guard lock(mu_);
+      ++stats_.resyncs_sent;
+    }
+    resync_queue_.pop_front();
   }
 }
 
@@ -186,7 +263,20 @@ void Ingestor::RememberNonce(Device& d, const Nonce& n) {
 void Ingestor::Reject(Group& group, const std::string& reason, const std::string& topic,
                       const std::string& detail) {
   ++group.rejected[reason];
-  spdlog::warn("ingest: rejected a frame on {}: {} ({})", topic, reason, detail);
+  const RejectLog::Decision log = reject_log_.Admit(reason, clock_->NowMillis());
+  if (log.suppressed > 0) LogSuppressed(reason, log.suppressed);
+  if (log.log) spdlog::warn("ingest: rejected on {}: {} ({})", topic, reason, detail);
+}
+
+void Ingestor::FlushRejectLog() {
+  for (const auto& [reason, n] : reject_log_.TakeSummaries(clock_->NowMillis())) {
+    LogSuppressed(reason, n);
+  }
+}
+
+void Ingestor::LogSuppressed(const std::string& reason, int64_t n) {
+  spdlog::warn("ingest: {} more rejections for {} in the last minute were not logged (see "
+               "GET /v1/stats)", n, reason);
 }
 
 void Ingestor::HandleFrame(Incoming& in, Group& group) {
@@ -207,6 +297,13 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
   const bool is_status = parsed->channel == topics::Channel::kStatus;
   const FrameKind expected = is_status ? FrameKind::kStatus : FrameKind::kEventBatch;
   if (header->kind != expected) return Reject(group, "malformed", in.topic, "unexpected frame kind");
+  if (!is_status && (header->first_seq == 0 || header->last_seq > kMaxSeq ||
+                     header->last_seq - header->first_seq >= kMaxFrameSeqSpan)) {
+    return Reject(group, "bad_range", in.topic,
+                  "range " + std::to_string(header->first_seq) + ".." +
+                      std::to_string(header->last_seq) + " (at most " +
+                      std::to_string(kMaxFrameSeqSpan) + " numbers, from 1 to 2^62)");
+  }
   FrameHeader h;
   auto plain = OpenFrame(in.payload, d->record.device_id, d->keys.uplink, &h,
                          static_cast<size_t>(config_.max_frame_bytes));
@@ -218,8 +315,30 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
   const bool nonce_seen = SeenNonce(*d, nonce) || !group.nonce_set.insert(nonce).second;
   if (is_status) {
     if (nonce_seen) return;  // the broker re-delivering the retained status: nothing new
-    auto j = nlohmann::json::parse(*plain, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return Reject(group, "malformed", in.topic, "status is not JSON");
+    // Sealed means authenticated, not well-formed: decode strictly before anything reads it.
+    auto status = DecodeDeviceStatus(*plain);
+    if (!status.ok()) {
+      return Reject(group, "malformed", in.topic, "status: " + status.status().ToString());
+    }
+    if (const char* field = StatusContradictsRecord(*status, d->record)) {
+      return Reject(group, "malformed", in.topic,
+                    std::string("status: ") + field + " is not the device's own");
+    }
+    if (!status->clock_ms) return Reject(group, "malformed", in.topic, "status: clock_ms missing");
+    auto staged_mark = group.status_marks.find(d->record.device_id);
+    const StatusMark& mark =
+        staged_mark != group.status_marks.end() ? staged_mark->second : d->status_mark;
+    switch (JudgeStatus(mark, *status)) {
+      case Freshness::kSame:
+        return;  // the status held (the retained one, redelivered at a hub start)
+      case Freshness::kStale:
+        return Reject(group, "replay", in.topic,
+                      "status from " + std::to_string(*status->clock_ms) +
+                          ", older than the one held");
+      case Freshness::kNew:
+        break;
+    }
+    group.status_marks[d->record.device_id] = NextMark(mark, *status);
     group.nonces.emplace_back(d, nonce);
     group.statuses[d->record.device_id] = std::move(*plain);
     group.seen[d->record.device_id] = now;
@@ -228,10 +347,9 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
 
   auto events = DecodeEventBatch(*plain);
   if (!events.ok()) return Reject(group, "malformed", in.topic, events.status().message());
-  uint64_t prev = h.first_seq - 1;
+  uint64_t prev = h.first_seq - 1;  // first_seq >= 1, checked before the seal was opened
   for (const WireEvent& e : *events) {
-    if (e.seq <= prev || e.seq > h.last_seq || !EventTypeFromName(EventTypeName(static_cast<EventType>(e.type))) ||
-        e.event_id.empty() || e.body.empty()) {
+    if (e.seq <= prev || e.seq > h.last_seq || e.event_id.empty() || e.body.empty()) {
       return Reject(group, "malformed", in.topic, "event outside the frame's range or invalid");
     }
     prev = e.seq;
@@ -245,20 +363,55 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
     Reject(group, "replay", in.topic, "frame already received");
     return;
   }
-  group.nonces.emplace_back(d, nonce);
-  group.seen[d->record.device_id] = now;
   if (tracker.Covers(h.first_seq, h.last_seq)) {
+    group.nonces.emplace_back(d, nonce);
+    group.seen[d->record.device_id] = now;
     ++group.duplicate_frames;  // a resend after a lost ack: re-ack, store nothing
     return;
   }
+  const auto max_pending = static_cast<size_t>(config_.max_pending_ranges);
+  if (h.first_seq > tracker.acked() + 1 && tracker.pending_count() >= max_pending) {
+    // Above a gap, with the cap reached (an agent has at most 1,024 batches in flight): only
+    // refuse what would open yet another range; what merges or fills a gap is taken.
+    SequenceTracker trial = tracker;
+    trial.Add(h.first_seq, h.last_seq);
+    if (trial.pending_count() > max_pending) {
+      return Reject(group, "bad_range", in.topic,
+                    "more than " + std::to_string(max_pending) + " ranges above a gap");
+    }
+  }
   tracker.Add(h.first_seq, h.last_seq);
-  group.batches.push_back(IngestBatch{d->record.device_id, std::move(*events)});
+  group.nonces.emplace_back(d, nonce);
+  group.seen[d->record.device_id] = now;
+  // Each event is checked like the agent API checks it. A refused event is counted and left out,
+  // but its sequence number still counts as received (it is acknowledged with the rest), so the
+  // device is never stuck resending it; every valid event of the frame is stored.
+  std::vector<WireEvent> accepted;
+  accepted.reserve(events->size());
+  for (WireEvent& e : *events) {
+    if (const char* reason = CheckDeviceEvent(d->record, &e)) {
+      Reject(group, reason, in.topic, "event " + e.event_id + " (seq " + std::to_string(e.seq) + ")");
+      continue;
+    }
+    accepted.push_back(std::move(e));
+  }
+  group.batches.push_back(IngestBatch{d->record.device_id, std::move(accepted)});
 }
 
 void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
   Group group;
   if (overload > 0) group.rejected["overload"] = overload;
-  for (Incoming& in : frames) HandleFrame(in, group);
+  for (Incoming& in : frames) {
+    // Nothing a frame carries may stop the ingest thread: a throw is a bug, counted and logged,
+    // and the frame is dropped (unacknowledged, so a legitimate one is resent).
+    try {
+      HandleFrame(in, group);
+    } catch (const std::exception& e) {
+      Reject(group, "internal", in.topic, std::string("exception: ") + e.what());
+    } catch (...) {
+      Reject(group, "internal", in.topic, "unknown exception");
+    }
+  }
   const int64_t now = clock_->NowMillis();
 
   std::vector<DeviceProgress> progress;
@@ -290,6 +443,7 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
   }
   for (auto& [id, tracker] : group.trackers) devices_.at(id)->tracker = tracker;
   for (const auto& [id, ms] : group.seen) devices_.at(id)->last_seen_ms = ms;
+  for (const auto& [id, mark] : group.status_marks) devices_.at(id)->status_mark = mark;
   for (auto& [dev, nonce] : group.nonces) RememberNonce(*dev, nonce);
 
   // Acknowledge every device that sent a batch, new or resent.
@@ -300,7 +454,7 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
     h.key_id = d.keys.key_id;
     h.last_seq = tracker.acked();
     nlohmann::json body = {{"acked_seq", tracker.acked()}, {"hub_time_ms", now}};
-    link_->Publish(topics::Down(id), SealFrame(h, id, body.dump(), d.keys.downlink, false), 1, false);
+    link_->Publish(topics::Down(id), SealFrame(h, id, body.dump(), d.keys.downlink, false));
   }
   // After the acks, so a slow listener never delays the agents.
   if (result->inserted > 0 && on_events_committed_) on_events_committed_();

@@ -24,7 +24,10 @@
 #include <unordered_map>
 
 #include "hub/config/hub_config.h"
+#include "hub/ingest/ingest_link.h"
+#include "hub/ingest/reject_log.h"
 #include "hub/ingest/sequence_tracker.h"
+#include "hub/ingest/status_freshness.h"
 #include "hub/store/hub_store.h"
 #include "shared/core/clock.h"
 #include "shared/mqtt/link.h"
@@ -33,9 +36,17 @@
 
 namespace cjd::hub {
 
-// Reasons a frame is rejected; the names appear in GET /v1/stats.
+// Reasons a frame (or, for the event_* ones, one event of a verified frame) is rejected; the
+// names appear in GET /v1/stats.
+//   bad_range      a batch claiming sequence 0, more than kMaxFrameSeqSpan numbers, numbers past
+//                  kMaxSeq, or one more range above a gap than [ingest] max_pending_ranges
+//   event_invalid, event_type, event_store    see device_event_check.h; the event's sequence
+//                  number is still acknowledged (the device must not resend it forever)
+//   internal       a frame that made the hub throw (a bug), dropped unacknowledged
 inline constexpr const char* kRejectReasons[] = {
-    "unknown_device", "unknown_key", "bad_seal", "malformed", "replay", "bad_topic", "overload"};
+    "unknown_device", "unknown_key",   "bad_seal",   "malformed",   "replay",
+    "bad_topic",      "overload",      "bad_range",  "event_invalid", "event_type",
+    "event_store",    "internal"};
 
 struct IngestStats {
   int64_t frames_total = 0;       // frames taken from the broker
@@ -44,6 +55,7 @@ struct IngestStats {
   int64_t events_inserted = 0;    // since start
   int64_t groups = 0;
   int64_t queue = 0;
+  int64_t resyncs_sent = 0;       // sealed "resend" requests, one per device at each connect
   bool connected = false;
   std::map<std::string, int64_t> rejected;  // since start
 };
@@ -68,6 +80,9 @@ class Ingestor {
     on_device_status_ = std::move(hook);
   }
 
+  // Replaces the MQTT link (tests drive the ingestor in memory). REQUIRES: before Start().
+  void set_link_factory(IngestLinkFactory factory) { link_factory_ = std::move(factory); }
+
   Status Start();
   void Stop();  // finishes the frames already queued, then disconnects
   // Publishes a downlink frame (QoS 1) on the hub's connection; false when the broker is not
@@ -88,6 +103,7 @@ class Ingestor {
     std::deque<Nonce> recent_nonces;  // bounded, for replay detection
     std::set<Nonce> nonce_set;
     int64_t last_seen_ms = 0;
+    StatusMark status_mark;  // the newest status taken (status_freshness.h)
   };
   struct Group;
 
@@ -99,6 +115,10 @@ class Ingestor {
   void RememberNonce(Device& d, const Nonce& n);
   void Reject(Group& group, const std::string& reason, const std::string& topic,
               const std::string& detail);
+  void LogSuppressed(const std::string& reason, int64_t n);
+  void FlushRejectLog();
+  void QueueResyncs();
+  void SendResyncs();
   Status LoadDevices();
 
   const HubConfig& config_;
@@ -106,13 +126,15 @@ class Ingestor {
   const Clock* clock_;
   std::function<void()> on_events_committed_;
   std::function<void(const std::string&, const std::string&)> on_device_status_;
-  std::unique_ptr<MqttLink> link_;
+  IngestLinkFactory link_factory_ = NewMqttIngestLink;
+  std::unique_ptr<IngestLink> link_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Incoming> queue_;        // guarded by mu_
   int64_t queue_bytes_ = 0;           // guarded by mu_: payload bytes in queue_
   bool stop_ = false;                 // guarded by mu_
+  bool resync_requested_ = false;     // guarded by mu_: connected, tell the devices to resend
   IngestStats stats_;                 // guarded by mu_
   int64_t dropped_overload_ = 0;      // guarded by mu_, not yet persisted
   std::thread thread_;
@@ -120,6 +142,8 @@ class Ingestor {
   // Ingest thread only.
   std::unordered_map<std::string, std::unique_ptr<Device>> devices_;
   std::unordered_map<std::string, int64_t> unknown_until_;  // negative cache
+  RejectLog reject_log_;  // bounds the warnings hostile frames cause
+  std::deque<std::string> resync_queue_;  // devices still to be sent a kResync
 };
 
 }  // namespace cjd::hub

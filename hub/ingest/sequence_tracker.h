@@ -5,6 +5,7 @@
 // gap fills (batches can arrive out of order after a resend or a broker restart).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <utility>
@@ -17,8 +18,8 @@ class SequenceTracker {
   SequenceTracker() = default;
   SequenceTracker(uint64_t acked, const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
 
-  // Records [first, last] as held (REQUIRES: first <= last) and advances `acked` over any
-  // ranges that became contiguous.
+  // Records [first, last] as held (REQUIRES: first <= last < UINT64_MAX) and advances `acked`
+  // over any ranges that became contiguous.
   void Add(uint64_t first, uint64_t last);
   // True if every sequence in [first, last] is already held.
   bool Covers(uint64_t first, uint64_t last) const;
@@ -26,6 +27,7 @@ class SequenceTracker {
   uint64_t acked() const { return acked_; }
   // Ranges held above the first gap, sorted, non-overlapping, non-adjacent.
   std::vector<std::pair<uint64_t, uint64_t>> pending() const;
+  size_t pending_count() const { return ranges_.size(); }
 
  private:
   uint64_t acked_ = 0;

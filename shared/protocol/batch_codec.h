@@ -21,6 +21,13 @@
 
 namespace cjd {
 
+// Bounds on the sequence range a batch frame may claim, checked by the hub (a frame beyond them is
+// rejected as `bad_range`) and respected by the agent, which splits a long hole (telemetry dropped
+// under budget) into frames of at most kMaxFrameSeqSpan numbers, empty ones included. Sequences
+// start at 1 and stay at or below kMaxSeq, so `last + 1` never wraps.
+inline constexpr uint64_t kMaxFrameSeqSpan = uint64_t{1} << 20;
+inline constexpr uint64_t kMaxSeq = uint64_t{1} << 62;
+
 struct WireEvent {
   uint64_t seq = 0;
   std::string event_id;

@@ -85,7 +85,8 @@ Result<FrameHeader> ParseHeader(std::string_view frame) {
   if (kind != static_cast<uint8_t>(FrameKind::kEventBatch) &&
       kind != static_cast<uint8_t>(FrameKind::kAck) &&
       kind != static_cast<uint8_t>(FrameKind::kStatus) &&
-      kind != static_cast<uint8_t>(FrameKind::kOfferUpdate)) {
+      kind != static_cast<uint8_t>(FrameKind::kOfferUpdate) &&
+      kind != static_cast<uint8_t>(FrameKind::kResync)) {
     return Status::Invalid("unknown frame kind " + std::to_string(kind));
   }
   const uint8_t flags = static_cast<uint8_t>(frame[5]);

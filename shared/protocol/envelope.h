@@ -30,6 +30,10 @@ enum class FrameKind : uint8_t {
   kStatus = 3,      // device -> hub: heartbeat / last-will JSON; first_seq = last_seq = 0
   kOfferUpdate = 4, // hub -> device: offer cache update, first_seq = last_seq = its version
                     //   (see offer_update.h)
+  kResync = 5,      // hub -> device: "the hub (re)connected, resend what you have in flight";
+                    //   last_seq = the highest contiguous sequence the hub holds (an ack too),
+                    //   plaintext JSON {"acked_seq": N, "hub_time_ms": T}; sealed per device on
+                    //   its own down topic, so nobody else can make a device resend
 };
 
 struct FrameHeader {

@@ -4,8 +4,10 @@
 //   cjd/v1/dev/{device_id}/up       device -> hub   sealed event batches (QoS 1)
 //   cjd/v1/dev/{device_id}/down     hub -> device   sealed acks and downlink updates (QoS 1)
 //   cjd/v1/dev/{device_id}/status   device -> hub   heartbeat JSON, retained; also the last will
-//   cjd/v1/hub/status               hub -> devices  "the hub (re)connected": agents resend from
-//                                                   their last ack at once (a hint, not sealed)
+//   cjd/v1/hub/status               retired: the hub's unsealed "(re)connected" hint, which anyone
+//                                   on the broker could forge. The hub now sends each device a
+//                                   sealed FrameKind::kResync on its own down topic; agents neither
+//                                   subscribe here nor act on it.
 #pragma once
 
 #include <optional>
@@ -22,7 +24,7 @@ std::string Status(std::string_view device_id);
 // Subscription filters for the hub.
 std::string AllUp();       // "cjd/v1/dev/+/up"
 std::string AllStatus();   // "cjd/v1/dev/+/status"
-std::string HubStatus();   // "cjd/v1/hub/status"
+std::string HubStatus();   // "cjd/v1/hub/status" (retired, see above)
 
 struct Parsed {
   std::string device_id;

@@ -145,6 +145,16 @@ class Crash : public ::testing::Test {
         << fleet_.Diagnostics();
     for (FleetAgent* a : agents) {
       EXPECT_TRUE(fleet_.WaitBacklogDrained(*a)) << fleet_.AgentStatus(*a).dump();
+      // The hub drops a second copy of an event id silently, so exactly-once at the hub cannot
+      // see a duplicate the agent made (the same event stored under two sequence numbers):
+      // the agent's own count must match too.
+      const std::string prefix = a->id + "-t";
+      const auto mine = std::count_if(accepted.begin(), accepted.end(), [&](const std::string& id) {
+        return id.rfind(prefix, 0) == 0;
+      });
+      const nlohmann::json status = fleet_.AgentStatus(*a);
+      EXPECT_EQ(status.value("last_seq", uint64_t{0}), static_cast<uint64_t>(mine))
+          << a->id << ": " << status.dump();
     }
     EXPECT_TRUE(HubHoldsExactly(fleet_.hub_db(), accepted)) << fleet_.Diagnostics();
     return transport_errors;
@@ -190,6 +200,11 @@ TEST_F(Crash, HubKilledDuringABurstLosesAndDuplicatesNothing) {
         ASSERT_TRUE(fleet_.hub_process().Running()) << fleet_.Diagnostics();
         mark = std::max<int64_t>(mark, fleet_.HubEventsTotal());
       });
+  // The kills caught batches in flight: the agents resent them (on the hub's sealed resync
+  // request when it came back, or after the ack timeout).
+  int64_t resends = 0;
+  for (FleetAgent* agent : {&a, &b}) resends += fleet_.AgentStatus(*agent).value("resends", 0);
+  EXPECT_GT(resends, 0);
 }
 
 }  // namespace

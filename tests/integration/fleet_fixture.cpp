@@ -510,9 +510,9 @@ void MqttProbe::Subscribe(const std::string& filter) {
   }
 }
 
-bool MqttProbe::Publish(const std::string& topic, const std::string& payload) {
+bool MqttProbe::Publish(const std::string& topic, const std::string& payload, bool retained) {
   try {
-    auto tok = impl_->client->publish(topic, payload.data(), payload.size(), 1, false);
+    auto tok = impl_->client->publish(topic, payload.data(), payload.size(), 1, retained);
     return tok->wait_for(std::chrono::seconds(10));
   } catch (const mqtt::exception& e) {
     ADD_FAILURE() << "MqttProbe: publish to " << topic << " failed: " << e.what();

@@ -202,7 +202,7 @@ class MqttProbe {
   MqttProbe& operator=(const MqttProbe&) = delete;
 
   void Subscribe(const std::string& filter);  // QoS 1; throws on failure
-  bool Publish(const std::string& topic, const std::string& payload);
+  bool Publish(const std::string& topic, const std::string& payload, bool retained = false);
   // The next message received (topic, payload), or nullopt after `timeout`.
   std::optional<std::pair<std::string, std::string>> Next(std::chrono::milliseconds timeout);
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "shared/protocol/device_status.h"
+
 namespace cjd::agent {
 namespace {
 
@@ -52,6 +54,31 @@ TEST(StatusReport, CarriesTheOfferCacheVersionWhenTheAgentHasOne) {
   EXPECT_EQ(j["offer_assignments"], 7);
   EXPECT_EQ(j["impressions_dropped"], 1);
   EXPECT_EQ(j["offer_updates_rejected"], 0);
+}
+
+// The hub decodes every status with the shared strict decoder: what the agent writes must pass.
+TEST(StatusReport, PassesTheHubsStrictDecoder) {
+  StatusSnapshot s;
+  s.device_id = "kiosk-1";
+  s.store_id = "s1";
+  s.kind = "kiosk";
+  s.now_ms = 1'700'000'060'000;
+  s.started_ms = 1'700'000'000'000;
+  s.last_seq = 9;
+  s.acked_seq = 7;
+  s.backlog = 2;
+  s.last_ack_ms = 1'700'000'050'000;
+  for (bool offers : {false, true}) {
+    s.offers_enabled = offers;
+    s.offers_version = 5;
+    auto d = DecodeDeviceStatus(StatusJson(s));
+    ASSERT_TRUE(d.ok()) << d.status().ToString() << " " << StatusJson(s);
+    EXPECT_TRUE(d->online);
+    EXPECT_EQ(d->device_id, "kiosk-1");
+    EXPECT_EQ(d->clock_ms, s.now_ms);
+    EXPECT_EQ(d->last_seq, 9u);
+    EXPECT_EQ(d->offers_version.has_value(), offers);
+  }
 }
 
 }  // namespace

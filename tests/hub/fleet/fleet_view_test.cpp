@@ -49,5 +49,35 @@ TEST(FleetView, SumsTheFleet) {
   EXPECT_EQ(j["backlog_total"], 7);
 }
 
+// Rows stored before statuses were checked on arrival (or damaged since): each lists the device
+// offline with the reason, and the rest of the fleet is served (GET /v1/devices answered 500).
+TEST(FleetView, IllTypedStoredStatusListsTheDeviceWithoutFailingTheFleet) {
+  for (const char* bad : {R"({"online":"yes","backlog":3})", R"({"online":true,"backlog":"3"})",
+                          R"({"online":true,"clock_ms":"x"})", R"({"online":true,"version":1})",
+                          R"({"online":true,"offers_version":-1})", "[1,2]", "not json"}) {
+    SCOPED_TRACE(bad);
+    nlohmann::json e;
+    ASSERT_NO_THROW(e = DeviceEntry(Row(bad, 1'000'000), 1'000'100, 60'000));
+    EXPECT_FALSE(e["online"].get<bool>());
+    EXPECT_EQ(e["backlog"], 0);
+    EXPECT_TRUE(e["status_error"].is_string());
+    EXPECT_EQ(e["acked_seq"], 42);
+  }
+  nlohmann::json fleet;
+  ASSERT_NO_THROW(fleet = FleetJson({Row(R"({"online":"yes"})", 1'000'000),
+                                     Row(R"({"online":true,"backlog":4})", 1'000'000)},
+                                    1'000'100, 60'000));
+  EXPECT_EQ(fleet["count"], 2);
+  EXPECT_EQ(fleet["online"], 1);
+  EXPECT_EQ(fleet["backlog_total"], 4);
+  EXPECT_FALSE(fleet["devices"][1].contains("status_error"));
+}
+
+TEST(FleetView, BacklogTotalSaturatesInsteadOfOverflowing) {
+  const std::string huge = R"({"online":true,"backlog":9223372036854775807})";
+  auto j = FleetJson({Row(huge, 1'000'000), Row(huge, 1'000'000)}, 1'000'100, 60'000);
+  EXPECT_EQ(j["backlog_total"], INT64_MAX);
+}
+
 }  // namespace
 }  // namespace cjd::hub
