@@ -71,8 +71,11 @@ void Listener::OnAccept(beast::error_code ec, tcp::socket socket) {
     return;
   }
   auto session = std::make_shared<Session>(std::move(socket), state_);
-  // Refused (over max_connections, or stopping): the session and its socket are dropped here.
-  if (state_->Register(session)) session->Run();
+  // At max_connections the longest-idle session makes room; refused (all busy, or stopping): the
+  // session and its socket are dropped here.
+  std::shared_ptr<Session> evict;
+  if (state_->Register(session, &evict)) session->Run();
+  if (evict != nullptr) evict->Evict();
   DoAccept();
 }
 

@@ -1,5 +1,6 @@
 // Private to shared/http: accepts connections and starts a Session for each, every connection on
-// its own strand. Beyond max_connections a new connection is closed at once.
+// its own strand. At max_connections a new connection replaces the longest-idle one, or is closed
+// at once when none is idle.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

@@ -41,6 +41,12 @@ std::string Request::BearerToken() const {
   return std::string(Trim(value.substr(kScheme.size())));
 }
 
+bool HasBody(const Request& head) {
+  if (head.headers.count("transfer-encoding") != 0) return true;
+  const std::string length = std::string(Trim(head.Header("content-length")));
+  return !length.empty() && length.find_first_not_of('0') != std::string::npos;
+}
+
 Response JsonError(int status, std::string_view code, std::string_view message,
                    std::string_view field) {
   nlohmann::json error = {{"code", code}, {"message", message}};

@@ -30,8 +30,9 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 struct Server::Impl {
-  Impl(ServerOptions options, Handler handler)
-      : state(std::make_shared<ServerState>(std::move(options), std::move(handler))),
+  Impl(ServerOptions options, Handler handler, Authorizer authorize)
+      : state(std::make_shared<ServerState>(std::move(options), std::move(handler),
+                                            std::move(authorize))),
         ioc(std::max(1, state->options().threads)) {}
 
   Status Resolve(tcp::endpoint* endpoint);
@@ -79,8 +80,8 @@ void Server::Impl::RunThread() {
   }
 }
 
-Server::Server(ServerOptions options, Handler handler)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+Server::Server(ServerOptions options, Handler handler, Authorizer authorize)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(authorize))) {}
 
 Server::~Server() { Stop(); }
 

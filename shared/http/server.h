@@ -3,13 +3,19 @@
 //
 // Threading: the handler runs on one of the server's I/O threads. It must not block; it answers
 // by calling the Responder exactly once, from any thread, now or later (the agent's outbox answers
-// after its group commit).
+// after its group commit). Work that may take long (a database transaction) belongs on another
+// thread (see WorkerPool in worker_pool.h), so that one slow request cannot stall the others.
+//
+// Memory per connection is bounded whatever a client sends: the read buffer holds at most
+// header_limit + 16 KiB (request header, a chunk-size line with its extensions, the trailer), the
+// body at most body_limit, and a body is read only once the Authorizer let its header through.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +44,16 @@ struct Response {
 
 using Responder = std::function<void(Response)>;
 using Handler = std::function<void(Request&&, Responder)>;
+// Called with a request's head (method, path, query, headers; body empty) as soon as its header
+// is read, before any body byte is: a Response to answer at once instead of reading the body
+// (401 for a missing token, 404 for no such endpoint, ...), or nullopt to read the body and call
+// the Handler. When a body was announced, the connection is closed after that answer (what the
+// client still sends is read and discarded for a bounded time, so that it can read the answer).
+// Thread: an I/O thread; must be quick and must not block.
+using Authorizer = std::function<std::optional<Response>(const Request& head)>;
+
+// True when the head announces a body (Content-Length > 0 or a Transfer-Encoding).
+bool HasBody(const Request& head);
 
 // {"error": {"code": code, "message": message, "field": field}} with the given status;
 // "field" is omitted when empty.
@@ -50,13 +66,22 @@ struct ServerOptions {
   HostPort listen{"127.0.0.1", 0};
   int threads = 1;
   size_t body_limit = 1u << 20;          // larger bodies get 413 with a JSON error
-  int request_timeout_ms = 30'000;       // read/write timeout per request
+  // Request line and headers (431 beyond). A chunk-size line with its extensions, and a trailer,
+  // must fit the read buffer (header_limit + 16 KiB; 400 beyond).
+  size_t header_limit = 16 * 1024;
+  // From accept, or from the end of the previous response, to a complete request header: idle
+  // keep-alive connections and clients that send their header slowly are closed after it.
+  int header_timeout_ms = 10'000;
+  int request_timeout_ms = 30'000;       // body read (after the header), and the response write
+  // At the cap a new connection replaces the longest-idle one (waiting for a request header, or
+  // draining after a refusal); it is refused only when every connection is busy with a request.
   size_t max_connections = 1024;
 };
 
 class Server {
  public:
-  Server(ServerOptions options, Handler handler);
+  // `authorize` may be empty (every body is read).
+  Server(ServerOptions options, Handler handler, Authorizer authorize = nullptr);
   ~Server();  // Stop()s
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

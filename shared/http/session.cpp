@@ -10,6 +10,7 @@
 #include <cctype>
 #include <chrono>
 #include <exception>
+#include <limits>
 #include <iostream>
 #include <string>
 #include <utility>
@@ -24,6 +25,10 @@ namespace {
 
 // How long an error response waits for the client to stop sending before the socket is closed.
 constexpr std::chrono::milliseconds kMaxLinger{5000};
+// Room in the read buffer beyond header_limit: body bytes read together with the header, a
+// chunk-size line with its extensions, a trailer. The parser consumes body bytes as they come,
+// so the body itself never needs it.
+constexpr size_t kBufferSlack = 16 * 1024;
 
 // Beast 1.74 hands out boost::string_view.
 std::string_view Std(beast::string_view s) { return {s.data(), s.size()}; }
@@ -131,13 +136,23 @@ void PendingReply::Detach() {
 // Session
 
 Session::Session(tcp::socket&& socket, std::shared_ptr<ServerState> state)
-    : state_(std::move(state)), stream_(std::move(socket)) {}
+    : state_(std::move(state)),
+      stream_(std::move(socket)),
+      buffer_(state_->options().header_limit + kBufferSlack) {}
 
 Session::~Session() { state_->Unregister(this); }
 
 void Session::Run() {
   net::dispatch(stream_.get_executor(),
                 beast::bind_front_handler(&Session::DoRead, shared_from_this()));
+}
+
+void Session::Evict() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ec;
+    self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    self->stream_.close();  // the pending read ends with operation_aborted
+  });
 }
 
 void Session::CloseForStop() {
@@ -149,16 +164,50 @@ void Session::CloseForStop() {
 }
 
 void Session::DoRead() {
+  if (!state_->EnterIdle(this)) return;  // evicted: the socket closes with the session
+  const ServerOptions& options = state_->options();
   parser_.emplace();
-  parser_->body_limit(state_->options().body_limit);
-  stream_.expires_after(std::chrono::milliseconds(state_->options().request_timeout_ms));
+  parser_->header_limit(static_cast<std::uint32_t>(
+      std::min<size_t>(options.header_limit, std::numeric_limits<std::uint32_t>::max())));
+  parser_->body_limit(options.body_limit);
+  request_ = Request{};
+  stream_.expires_after(std::chrono::milliseconds(options.header_timeout_ms));
   bhttp::async_read_header(stream_, buffer_, *parser_,
                            beast::bind_front_handler(&Session::OnReadHeader, shared_from_this()));
 }
 
 void Session::OnReadHeader(beast::error_code ec, std::size_t bytes) {
-  if (ec) return OnRead(ec, bytes);  // one place decides between 400, 413 and closing
+  // Evicted to make room for a newcomer while waiting: Evict() closes the socket.
+  if (!state_->LeaveIdle(this)) return;
+  if (ec) return OnRead(ec, bytes);  // one place decides between 400, 413, 431 and closing
   const auto& header = parser_->get();
+  version_ = header.version();
+  keep_alive_ = header.keep_alive();
+  request_.method = std::string(Std(header.method_string()));
+  for (const auto& field : header) {
+    std::string name = Lower(Std(field.name_string()));
+    auto [it, inserted] = request_.headers.emplace(std::move(name), std::string(Std(field.value())));
+    if (!inserted) {  // a repeated header is one comma-separated list (RFC 9110 5.3)
+      it->second += ", ";
+      it->second += Std(field.value());
+    }
+  }
+  if (!ParseTarget(Std(header.target()), &request_)) {
+    return AnswerHead(JsonError(400, "bad_request", "malformed request target"));
+  }
+  if (const Authorizer& authorize = state_->authorize()) {
+    std::optional<Response> refusal;
+    try {
+      refusal = authorize(request_);
+    } catch (const std::exception& e) {
+      refusal = JsonError(500, "internal", std::string("authorization failed: ") + e.what());
+    } catch (...) {
+      refusal = JsonError(500, "internal", "authorization failed");
+    }
+    if (refusal.has_value()) return AnswerHead(std::move(*refusal));
+  }
+  // The body, if any, has its own timeout from here on.
+  stream_.expires_after(std::chrono::milliseconds(state_->options().request_timeout_ms));
   if (!parser_->is_done() && beast::iequals(header[bhttp::field::expect], "100-continue")) {
     // The body fits the limit (else body_limit would have been reported): ask for it now rather
     // than let the client wait (curl waits a second before sending it anyway).
@@ -170,64 +219,67 @@ void Session::OnReadHeader(beast::error_code ec, std::size_t bytes) {
   DoReadBody();
 }
 
+void Session::AnswerHead(Response&& response) {
+  // Without a body the request is complete and the connection can stay open; with one, the body
+  // is never read: close, draining what the client still sends.
+  const bool body_left = !parser_->is_done();
+  linger_ = body_left;
+  DoWrite(std::move(response), body_left || !keep_alive_);
+}
+
 void Session::OnContinueWritten(beast::error_code ec, std::size_t /*bytes*/) {
   if (ec) return Fail(ec, "write 100-continue");
   DoReadBody();
 }
 
 void Session::DoReadBody() {
-  // The expiry set in DoRead() still runs: header and body share one request timeout.
   bhttp::async_read(stream_, buffer_, *parser_,
                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
 }
 
 void Session::OnRead(beast::error_code ec, std::size_t /*bytes*/) {
   if (ec == bhttp::error::end_of_stream) return DoClose();
+  if (ec) version_ = parser_->is_header_done() ? parser_->get().version() : 11;
   if (ec == bhttp::error::body_limit) {
-    version_ = parser_->get().version();
     linger_ = true;
     return DoWrite(JsonError(413, "payload_too_large",
                              "request body exceeds " +
                                  std::to_string(state_->options().body_limit) + " bytes"),
                    true);
   }
+  if (ec == bhttp::error::header_limit) {
+    linger_ = true;
+    return DoWrite(JsonError(431, "header_too_large",
+                             "request header exceeds " +
+                                 std::to_string(state_->options().header_limit) + " bytes"),
+                   true);
+  }
+  if (ec == bhttp::error::buffer_overflow) {
+    // Only a chunk-size line (with its extensions) or a trailer can outgrow the buffer.
+    linger_ = true;
+    return DoWrite(JsonError(400, "bad_request",
+                             "chunk header or trailer exceeds " +
+                                 std::to_string(buffer_.max_size()) + " bytes"),
+                   true);
+  }
   if (ec && IsHttpParseError(ec)) {
-    version_ = 11;
     linger_ = true;
     return DoWrite(JsonError(400, "bad_request", "malformed HTTP request: " + ec.message()),
                    true);
   }
   if (ec) return Fail(ec, "read");
-
-  bhttp::request<bhttp::string_body> message = parser_->release();
-  version_ = message.version();
-  keep_alive_ = message.keep_alive();
-
-  Request request;
-  request.method = std::string(Std(message.method_string()));
-  if (!ParseTarget(Std(message.target()), &request)) {
-    linger_ = false;
-    return DoWrite(JsonError(400, "bad_request", "malformed request target"), !keep_alive_);
-  }
-  for (const auto& field : message) {
-    std::string name = Lower(Std(field.name_string()));
-    auto [it, inserted] = request.headers.emplace(std::move(name), std::string(Std(field.value())));
-    if (!inserted) {  // a repeated header is one comma-separated list (RFC 9110 5.3)
-      it->second += ", ";
-      it->second += Std(field.value());
-    }
-  }
-  request.body = std::move(message.body());
-  Dispatch(std::move(request));
+  request_.body = std::move(parser_->get().body());
+  parser_.reset();
+  Dispatch();
 }
 
-void Session::Dispatch(Request&& request) {
+void Session::Dispatch() {
   pending_ = std::make_shared<PendingReply>(shared_from_this());
   auto token = std::make_shared<ResponderToken>(pending_);
   Responder responder = [token](Response response) { token->reply->Deliver(std::move(response)); };
   token.reset();
   try {
-    state_->handler()(std::move(request), responder);
+    state_->handler()(std::move(request_), responder);
   } catch (const std::exception& e) {
     responder(JsonError(500, "internal", std::string("handler failed: ") + e.what()));
   } catch (...) {
@@ -279,6 +331,8 @@ void Session::OnWrite(bool close, beast::error_code ec, std::size_t /*bytes*/) {
 }
 
 void Session::DoLinger() {
+  // Nothing more to do for this client: evictable, like an idle connection.
+  if (!state_->EnterIdle(this)) return;
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return;  // the session ends and the socket closes

@@ -1,6 +1,12 @@
-// Private to shared/http: one HTTP/1.1 connection. Reads a request, hands it to the handler,
-// waits for the Responder, writes the response, and reads the next one (keep-alive). No
-// pipelining: the next request is read only after the response is written.
+// Private to shared/http: one HTTP/1.1 connection. Reads a request header, asks the Authorizer,
+// reads the body, hands the request to the handler, waits for the Responder, writes the response,
+// and reads the next one (keep-alive). No pipelining: the next request is read only after the
+// response is written.
+//
+// Bounds: the read buffer holds at most header_limit + kBufferSlack bytes; waiting for a header
+// (idle keep-alive included) is limited by header_timeout_ms, the body and the write by
+// request_timeout_ms. While it waits for a header, or drains after a refusal, the session is
+// "idle" in the ServerState and may be evicted to make room for a new connection.
 //
 // Lifetime: owned by shared_ptr. Whatever async step is pending (a read, a write, or the
 // handler's Responder via PendingReply) holds a reference, so the session lives until the last
@@ -48,6 +54,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Starts reading on the session's strand.
   void Run();
+  // Closes the connection on the session's strand. Thread: any (the listener, after
+  // ServerState::Register chose this session to make room).
+  void Evict();
   // Closes the socket at once. REQUIRES: the I/O threads are stopped (Server::Stop()).
   void CloseForStop();
 
@@ -57,10 +66,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // The header is read first so that "Expect: 100-continue" can be answered before the body.
   void DoRead();
   void OnReadHeader(boost::beast::error_code ec, std::size_t bytes);
+  // Answers at the header stage (the body, if any, is not read: close and drain after).
+  void AnswerHead(Response&& response);
   void OnContinueWritten(boost::beast::error_code ec, std::size_t bytes);
   void DoReadBody();
   void OnRead(boost::beast::error_code ec, std::size_t bytes);
-  void Dispatch(Request&& request);
+  void Dispatch();
   void OnResponse(std::optional<Response> response);
   void DoWrite(Response&& response, bool close);
   void OnWrite(bool close, boost::beast::error_code ec, std::size_t bytes);
@@ -75,6 +86,7 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  Request request_;  // the head of the request being read, from OnReadHeader on
   std::optional<boost::beast::http::response<boost::beast::http::string_body>> response_;
   std::shared_ptr<PendingReply> pending_;  // the reply the handler owes us, if any
   unsigned version_ = 11;      // of the request being answered

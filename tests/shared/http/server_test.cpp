@@ -1,5 +1,6 @@
 // The HTTP server against a synchronous Beast client on 127.0.0.1 (port 0).
 #include "shared/http/server.h"
+#include "tests/shared/http/server_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -24,147 +25,8 @@
 namespace cjd::http {
 namespace {
 
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-using ClientResponse = bhttp::response<bhttp::string_body>;
 using namespace std::chrono_literals;
-
-// A blocking HTTP/1.1 client on one connection.
-class Client {
- public:
-  explicit Client(uint16_t port) : socket_(ioc_) {
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-  }
-
-  ClientResponse Send(bhttp::request<bhttp::string_body> req) {
-    req.version(11);
-    req.set(bhttp::field::host, "127.0.0.1");
-    req.prepare_payload();
-    bhttp::write(socket_, req);
-    return Read();
-  }
-
-  ClientResponse Get(const std::string& target,
-                     const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    bhttp::request<bhttp::string_body> req{bhttp::verb::get, target, 11};
-    for (const auto& [name, value] : headers) req.set(name, value);
-    return Send(std::move(req));
-  }
-
-  ClientResponse Post(const std::string& target, std::string body) {
-    bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
-    req.body() = std::move(body);
-    return Send(std::move(req));
-  }
-
-  void WriteRaw(std::string_view bytes) { net::write(socket_, net::buffer(bytes)); }
-
-  ClientResponse Read() {
-    ClientResponse res;
-    bhttp::read(socket_, buffer_, res);
-    return res;
-  }
-
-  // True when the server has closed the connection (the next read fails).
-  bool ReadsClosed() {
-    beast::error_code ec;
-    char byte;
-    socket_.read_some(net::buffer(&byte, 1), ec);
-    return static_cast<bool>(ec);
-  }
-
- private:
-  net::io_context ioc_;
-  tcp::socket socket_;
-  beast::flat_buffer buffer_;
-};
-
-// Runs jobs on its own thread, like the agent's database writer answering after a commit.
-class Worker {
- public:
-  Worker() : thread_([this] { Loop(); }) {}
-  ~Worker() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  void Post(std::function<void()> job) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      jobs_.push_back(std::move(job));
-    }
-    cv_.notify_all();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [this] { return done_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;
-      auto job = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      job();
-      lock.lock();
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  bool done_ = false;
-  std::thread thread_;
-};
-
-Response Text(std::string body, int status = 200) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  r.content_type = "text/plain";
-  return r;
-}
-
-nlohmann::json ErrorOf(const ClientResponse& res) {
-  return nlohmann::json::parse(res.body()).at("error");
-}
-
-std::unique_ptr<Server> StartServer(Handler handler, ServerOptions options = {}) {
-  auto server = std::make_unique<Server>(options, std::move(handler));
-  Status st = server->Start();
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  EXPECT_NE(server->port(), 0);
-  return server;
-}
-
-// Records the last request the handler saw.
-struct Recorder {
-  std::mutex mu;
-  Request last;
-  int calls = 0;
-  Handler Echo() {
-    return [this](Request&& req, Responder respond) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        last = req;
-        ++calls;
-      }
-      respond(Text(req.method + " " + req.path + " " + req.body));
-    };
-  }
-  Request Last() {
-    std::lock_guard<std::mutex> lock(mu);
-    return last;
-  }
-  int Calls() {
-    std::lock_guard<std::mutex> lock(mu);
-    return calls;
-  }
-};
+using namespace cjd::http::test;
 
 TEST(HttpServer, GetRoundTripKeepsTheConnectionOpen) {
   auto server = StartServer([](Request&& req, Responder respond) {
@@ -418,20 +280,6 @@ TEST(HttpServer, HeadersThatWouldBreakFramingAreDropped) {
   EXPECT_EQ(res["X-Evil"], "");
   EXPECT_EQ(res["Set-Cookie"], "");
   EXPECT_EQ(res["X-Fine"], "ok");
-}
-
-TEST(HttpServer, RefusesConnectionsBeyondMaxConnections) {
-  Recorder rec;
-  ServerOptions options;
-  options.max_connections = 2;
-  auto server = StartServer(rec.Echo(), options);
-  Client a(server->port());
-  Client b(server->port());
-  EXPECT_EQ(a.Get("/a").result_int(), 200);  // both accepted and registered
-  EXPECT_EQ(b.Get("/b").result_int(), 200);
-  Client c(server->port());  // the kernel completes the handshake; the server closes it
-  EXPECT_TRUE(c.ReadsClosed());
-  EXPECT_EQ(a.Get("/a").result_int(), 200);
 }
 
 TEST(HttpServer, StopWithOpenConnectionsDoesNotHang) {
