@@ -11,3 +11,14 @@ if(CJD_SANITIZE)
                                                -fno-sanitize-recover=undefined)
   target_link_options(cjd_options INTERFACE -fsanitize=address,undefined)
 endif()
+# Fuzzers (tests/fuzz): every project target gets libFuzzer's coverage instrumentation plus
+# ASan and UBSan (UB aborts); the fuzz targets themselves link -fsanitize=fuzzer for the driver.
+if(CJD_BUILD_FUZZERS)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "CJD_BUILD_FUZZERS needs clang (-DCMAKE_CXX_COMPILER=clang++): "
+                        "libFuzzer is part of clang")
+  endif()
+  target_compile_options(cjd_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                                               -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(cjd_options INTERFACE -fsanitize=address,undefined)
+endif()

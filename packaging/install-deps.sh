@@ -11,6 +11,7 @@ PACKAGES=(
   libsodium-dev libzstd-dev zlib1g-dev tzdata
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
   mosquitto mosquitto-clients
   curl procps jq
 )

@@ -123,6 +123,21 @@ TEST(TimeZone, BadDateTimes) {
   EXPECT_TRUE(ParseImportTime("2012-02-29 10:00:00", &london).ok());
 }
 
+// Found by fuzz_csv_import: a year the hub's schema refuses (1970..9999) was turned into an
+// event the hub then answered 400 for, instead of a bad row.
+TEST(TimeZone, YearsOutsideTheHubsRangeAreBadRows) {
+  const TimeZone london = Zone("Europe/London");
+  for (const char* text : {"1010-12-01T08:26:00Z", "0000-01-01 00:00:00", "1969-12-31T23:59:59Z",
+                           "1969-12-31T23:59:59-01:00"}) {
+    Result<ImportTime> t = ParseImportTime(text, &london);
+    ASSERT_FALSE(t.ok()) << text << " -> " << t->rfc3339;
+    EXPECT_NE(t.status().message().find("year outside 1970..9999"), std::string::npos)
+        << t.status().ToString();
+  }
+  EXPECT_EQ(Parse("1970-01-01T00:30:00+01:00", nullptr).rfc3339, "1970-01-01T00:30:00+01:00");
+  EXPECT_EQ(Parse("9999-12-31T23:59:59-01:00", nullptr).rfc3339, "9999-12-31T23:59:59-01:00");
+}
+
 TEST(TimeZone, LoadErrors) {
   for (const char* name : {"", "../etc/passwd", "/etc/localtime", "Europe//London", "Europe/",
                            "Europe/London ", "Europe/L.ondon"}) {

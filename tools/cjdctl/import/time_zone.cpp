@@ -447,6 +447,12 @@ Result<ImportTime> ParseImportTime(std::string_view text, const TimeZone* tz) {
   const int64_t days = FloorDiv(wall, kSecondsPerDay);
   const int64_t secs = wall - days * kSecondsPerDay;
   const CivilDate date = CivilFromDays(days);
+  // The hub's event schema takes years 1970..9999 only (shared/event/time.cpp): a row outside
+  // them is a bad row here, not an event the hub would refuse.
+  if (date.year < 1970 || date.year > 9999) {
+    return Status::Invalid("has a year outside 1970..9999: \"" + std::string(text.substr(0, 40)) +
+                           "\"");
+  }
   std::string& s = out.rfc3339;
   s.reserve(29);
   AppendZeroPadded(&s, date.year, 4);

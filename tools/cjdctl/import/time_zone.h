@@ -90,7 +90,8 @@ struct ImportTime {
 // Accepts "YYYY-MM-DD HH:MM[:SS[.fff]]" or with 'T' instead of the space, optionally followed by
 // "Z" or an offset "+HH:MM" / "-HH:MM" (RFC 3339). Without an offset the text is a wall-clock
 // time in `tz` (null: an error asking for --timezone). Fractions beyond milliseconds are
-// truncated. On failure the Status message says what is wrong (no field name).
+// truncated. Years outside 1970..9999 (of the resulting wall-clock date) are refused, as the hub's
+// event schema refuses them. On failure the Status message says what is wrong (no field name).
 Result<ImportTime> ParseImportTime(std::string_view text, const TimeZone* tz);
 
 }  // namespace cjd::import
