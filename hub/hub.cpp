@@ -45,7 +45,10 @@ Status Hub::Start() {
   projector_->set_on_profiles_changed([s = segments_.get()](const std::vector<int64_t>& ids) {
     s->ProfilesChanged(ids);
   });
-  projector_->set_on_rfm_changed([s = segments_.get()] { s->EvaluateAll(); });
+  // A new set of RFM cut points re-evaluates only the customers whose score it moved.
+  projector_->set_on_rfm_rescored([s = segments_.get()](const std::vector<int64_t>& ids) {
+    s->ProfilesChanged(ids);
+  });
   // Offers: planned from the profiles and segments, sent over the ingestor's MQTT connection.
   // The planner hears of changed customers from the segment engine, after their memberships
   // are current (every profile the engine evaluated: consent and redemptions included).

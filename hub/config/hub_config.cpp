@@ -46,6 +46,10 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.shared_file = r.Path("identity.shared_file", "");
   c.profiles_path = r.Path("projection.path", "profiles.db");
   c.projection_batch = r.Int("projection.batch", c.projection_batch, 1, 100'000);
+  c.rfm_refresh_percent =
+      r.Int("projection.rfm_refresh_percent", c.rfm_refresh_percent, 0, 100);
+  c.rfm_min_interval_s =
+      r.Int("projection.rfm_min_interval_seconds", c.rfm_min_interval_s, 0, 86'400);
   c.segments_path = r.Path("segments.path", "segments.db");
   c.segments_reevaluate_s =
       r.Int("segments.reevaluate_seconds", c.segments_reevaluate_s, 1, 7 * 86'400);

@@ -51,6 +51,9 @@ struct HubConfig {
   std::string profiles_path;           // SQLite file of profiles, identities, orders (derived
                                        // from the event log; rebuilt when deleted)
   int64_t projection_batch = 2000;     // events applied per transaction
+  int64_t rfm_refresh_percent = 5;     // RFM cut points recomputed once this % of the customers
+                                       // had orders change (hub/projection/rfm_schedule.h)
+  int64_t rfm_min_interval_s = 30;     // ... and at most this often while events flow
   // [segments] (see hub/segments/README.md)
   std::string segments_path;           // SQLite file of segment definitions and memberships
                                        // (derived from profiles.db; rebuilt when deleted,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hub/projection/money.h"
+#include "hub/projection/profile_facts.h"
 #include "hub/projection/projection_schema.h"
 #include "shared/event/event.h"
 #include "shared/event/json_exact.h"
@@ -253,21 +254,9 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
   json attributes = json::object();
   json consent = {{"marketing", nullptr}, {"updated_at", nullptr}};
   if (*ar) {
-    json stored = ForOutput((*a)->ColumnView(0));
-    if (stored.is_object()) {
-      for (auto it = stored.begin(); it != stored.end(); ++it) {
-        if (!it.value().is_object() || !it.value().contains("v")) continue;
-        if (it.key() == "$consent") {  // the hub's own key (see projector.cpp)
-          consent["marketing"] = it.value()["v"];
-          if (it.value().contains("t") && it.value()["t"].is_number_integer()) {
-            consent["updated_at"] = FormatRfc3339(it.value()["t"].get<int64_t>());
-          }
-          continue;
-        }
-        if (!it.key().empty() && it.key()[0] == '$') continue;
-        if (!it.value()["v"].is_null()) attributes[it.key()] = it.value()["v"];
-      }
-    }
+    std::optional<int64_t> consent_ms;
+    PublicAttributes((*a)->ColumnView(0), &attributes, &consent["marketing"], &consent_ms);
+    if (consent_ms) consent["updated_at"] = FormatRfc3339(*consent_ms);
   }
   out["attributes"] = std::move(attributes);
 

@@ -184,7 +184,8 @@ struct Projector::Statements {
 
 Projector::Projector(const HubConfig& config, IdentityKeys keys, const Clock* clock)
     : config_(config), keys_(keys), clock_(clock), normalize_{config.default_country},
-      guardrails_(MakeGuardrails(config)) {}
+      guardrails_(MakeGuardrails(config)),
+      rfm_schedule_({config.rfm_refresh_percent, config.rfm_min_interval_s * 1000}) {}
 
 Projector::~Projector() { Stop(); }
 
@@ -203,6 +204,13 @@ Status Projector::Start() {
   {
     std::lock_guard lock(stats_mu_);
     stats_.cursor = cursor_;
+  }
+  if (rfm_ != nullptr) {  // the cut points of what is projected, before any consumer starts
+    std::lock_guard lock(write_mu_);
+    const int64_t now = clock_->NowMillis();
+    CJD_RETURN_IF_ERROR(rfm_->Recompute(*db_, now));
+    const std::optional<RfmCuts> cuts = rfm_->cuts();
+    rfm_schedule_.Computed(now, cuts ? cuts->customers : 0);
   }
   stop_ = false;
   thread_ = std::thread([this] { Run(); });
@@ -298,12 +306,23 @@ void Projector::MaybeRecomputeRfm(bool idle) {
   if (rfm_ == nullptr) return;
   std::lock_guard lock(write_mu_);
   const int64_t now = clock_->NowMillis();
-  if (!rfm_dirty_ || (!idle && now - rfm_computed_ms_ < 30'000)) return;
-  Status st = rfm_->Recompute(*db_, now);
-  if (!st.ok()) spdlog::warn("projection: RFM model: {}", st.ToString());
-  if (st.ok() && on_rfm_changed_) on_rfm_changed_();
-  rfm_dirty_ = false;
-  rfm_computed_ms_ = now;
+  if (!rfm_schedule_.Due(now, idle)) return;
+  std::vector<int64_t> rescored;
+  Status st = rfm_->Recompute(*db_, now, &rescored);
+  if (!st.ok()) {
+    spdlog::warn("projection: RFM model: {}", st.ToString());
+    rfm_schedule_.Computed(now, rfm_->cuts() ? rfm_->cuts()->customers : 0);  // retried later
+    return;
+  }
+  const std::optional<RfmCuts> cuts = rfm_->cuts();
+  rfm_schedule_.Computed(now, cuts ? cuts->customers : 0);
+  if (on_rfm_changed_) on_rfm_changed_();
+  if (!rescored.empty() && on_rfm_rescored_) on_rfm_rescored_(rescored);
+}
+
+void Projector::CountOrderChanges() {
+  rfm_schedule_.OrdersChanged(static_cast<int64_t>(orders_changed_.size()));
+  orders_changed_.clear();
 }
 
 void Projector::Run() {
@@ -354,6 +373,7 @@ Result<int64_t> Projector::ApplyBatch() {
 
   const ProjectorStats before = Stats();
   changed_.clear();  // a failed batch may have left ids of changes that were rolled back
+  orders_changed_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   const int64_t now_ms = clock_->NowMillis();
@@ -369,7 +389,7 @@ Result<int64_t> Projector::ApplyBatch() {
     return committed;
   }
   cursor_ = rows.back().first;
-  rfm_dirty_ = true;
+  CountOrderChanges();
   {
     std::lock_guard slock(stats_mu_);
     stats_.cursor = cursor_;
@@ -649,7 +669,11 @@ Status Projector::ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_
     returns += Money::Parse(st_->get_order.ColumnView(3)).value_or(Money());
     // The order stays with the profile of its first part, whose figures this part changes.
     const bool anonymous = st_->get_order.ColumnIsNull(4);
-    if (!anonymous) Changed(st_->get_order.ColumnInt(4));
+    if (!anonymous) {
+      Changed(st_->get_order.ColumnInt(4));
+      OrdersChanged(st_->get_order.ColumnInt(4));
+    }
+    if (anonymous && profile) OrdersChanged(*profile);
     st_->get_order.Reset();
     st_->update_order.Bind(1, o.order_id)
         .Bind(2, sale_lines)
@@ -670,6 +694,7 @@ Status Projector::ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_
     return AddRedemptions(o);
   }
   st_->get_order.Reset();
+  if (profile) OrdersChanged(*profile);
   st_->insert_order.Bind(1, o.order_id);
   if (profile) {
     st_->insert_order.Bind(2, *profile);
@@ -772,6 +797,8 @@ Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
   const int64_t merge_id = db_->LastInsertRowid();
   Changed(survivor);
   Changed(absorbed);
+  OrdersChanged(survivor);
+  OrdersChanged(absorbed);
   auto run = [&](const char* sql) -> Status {
     auto s = db_->Prepare(sql);
     if (!s.ok()) return s.status();
@@ -958,6 +985,7 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
     ~RestoreSync() { (void)db.Exec("PRAGMA synchronous = NORMAL"); }
   } restore_sync{*db_};
   changed_.clear();
+  orders_changed_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   auto exec = [&](const char* sql, auto&&... binds) -> Status {
@@ -1014,7 +1042,10 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   CJD_RETURN_IF_ERROR(RebuildProfile(plan->restore));
   Changed(plan->from);
   Changed(plan->restore);
+  OrdersChanged(plan->from);
+  OrdersChanged(plan->restore);
   CJD_RETURN_IF_ERROR(tx.Commit());
+  CountOrderChanges();
   PublishChanges();
   result.merge_id = static_cast<int64_t>(rec.merge_id);
   result.from = plan->from;

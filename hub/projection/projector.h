@@ -30,6 +30,7 @@
 #include "hub/identity/merge_planner.h"
 #include "hub/projection/identity_keys.h"
 #include "hub/projection/rfm.h"
+#include "hub/projection/rfm_schedule.h"
 #include "shared/core/clock.h"
 #include "shared/event/event.h"
 #include "shared/storage/sqlite.h"
@@ -79,8 +80,11 @@ class Projector {
   Result<SplitResult> Split(int64_t profile_id, int64_t merge_id);
 
   ProjectorStats Stats() const;
-  // The RFM model to keep current (recomputed when the data changed, at most every 30 s while
-  // events flow, at once when the projection goes idle after changes).
+  // The RFM model to keep current: computed at Start(), then recomputed on the schedule of
+  // rfm_schedule.h ([projection] rfm_refresh_percent, rfm_min_interval_seconds): once enough
+  // customers' orders changed, at most every min interval while events flow, at once when the
+  // projection goes idle. CatchUp() follows the same threshold (no min interval).
+  // REQUIRES: set before Start().
   void set_rfm(RfmModel* rfm) { rfm_ = rfm; }
 
   // The change feed, for consumers that keep something per profile current (the offer planner,
@@ -105,6 +109,14 @@ class Projector {
   // Called (same thread and rules) after each successful RFM recompute: any profile's rfm
   // scores may have moved, without its data changing. REQUIRES: set before Start().
   void set_on_rfm_changed(std::function<void()> hook) { on_rfm_changed_ = std::move(hook); }
+  // Called (same thread and rules, after on_rfm_changed) after each RFM recompute that moved
+  // some profile's score, with the sorted ids of exactly those profiles (RfmModel::Recompute's
+  // `rescored`): the only ones whose RFM-reading segment memberships can change. Not called for
+  // the computation at Start() (consumers evaluate everything at their own start).
+  // REQUIRES: set before Start().
+  void set_on_rfm_rescored(std::function<void(const std::vector<int64_t>&)> hook) {
+    on_rfm_rescored_ = std::move(hook);
+  }
   const IdentityKeys& keys() const { return keys_; }
 
  private:
@@ -131,6 +143,9 @@ class Projector {
   // REQUIRES: write_mu_ is held. Records that `profile_id`'s data changes in the open
   // transaction; PublishChanges() hands the set to the hook after the commit.
   void Changed(int64_t profile_id) { changed_.insert(profile_id); }
+  // REQUIRES: write_mu_ is held. `profile_id`'s orders change in the open transaction (counted
+  // by the RFM schedule after the commit).
+  void OrdersChanged(int64_t profile_id) { orders_changed_.insert(profile_id); }
   void PublishChanges();
 
   const HubConfig& config_;
@@ -148,9 +163,12 @@ class Projector {
   RfmModel* rfm_ = nullptr;
   std::function<void(const std::vector<int64_t>&)> on_profiles_changed_;
   std::function<void()> on_rfm_changed_;
+  std::function<void(const std::vector<int64_t>&)> on_rfm_rescored_;
   std::set<int64_t> changed_;  // guarded by write_mu_: profiles changed in the open transaction
-  bool rfm_dirty_ = true;
-  int64_t rfm_computed_ms_ = 0;
+  std::set<int64_t> orders_changed_;  // guarded by write_mu_: same, for orders
+  RfmSchedule rfm_schedule_;          // guarded by write_mu_
+  // After a commit: counts the customers whose orders changed. REQUIRES: write_mu_ is held.
+  void CountOrderChanges();
   void MaybeRecomputeRfm(bool idle);
 
   mutable std::mutex stats_mu_;

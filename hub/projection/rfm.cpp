@@ -18,9 +18,25 @@ int Rank(const std::array<T, 4>& cuts, const T& value) {
   for (const T& c : cuts) score += c < value ? 1 : 0;
   return score;
 }
+
+// One profile's figures in its own main currency (what ProfileReader scores it on).
+struct ProfileFigures {
+  int64_t profile_id = 0;
+  size_t currency = 0;  // index into the currencies seen
+  int64_t orders = 0;   // orders with a sale line
+  int64_t last_order_ms = 0;
+  Money gross;
+};
 }  // namespace
 
-Status RfmModel::Recompute(sqlite::Database& db, int64_t now_ms) {
+std::optional<RfmScore> ScoreUnder(const std::optional<RfmCuts>& cuts, const std::string& currency,
+                                   int64_t last_order_ms, int64_t orders, Money gross) {
+  if (!cuts || cuts->currency != currency) return std::nullopt;
+  return RfmScore{Rank(cuts->last_order_ms, last_order_ms), Rank(cuts->orders, orders),
+                  Rank(cuts->gross, gross)};
+}
+
+Status RfmModel::Recompute(sqlite::Database& db, int64_t now_ms, std::vector<int64_t>* rescored) {
   auto main = db.Prepare(
       "SELECT currency FROM orders WHERE sale_lines > 0 GROUP BY currency "
       "ORDER BY count(*) DESC, currency LIMIT 1");
@@ -31,20 +47,44 @@ Status RfmModel::Recompute(sqlite::Database& db, int64_t now_ms) {
   RfmCuts cuts;
   cuts.currency = main->ColumnText(0);
   main->Reset();
+  // Per profile and currency, as ProfileReader's traits read them: the profile's main currency
+  // is the one with the most sale orders (ties: alphabetical; rows come in currency order).
   auto per = db.Prepare(
-      "SELECT max(occurred_at_ms), count(*), money_sum(gross) FROM orders "
-      "WHERE currency = ?1 AND sale_lines > 0 AND profile_id IS NOT NULL GROUP BY profile_id");
+      "SELECT profile_id, currency, count(*) FILTER (WHERE sale_lines > 0), money_sum(gross), "
+      "max(occurred_at_ms) FILTER (WHERE sale_lines > 0) FROM orders "
+      "WHERE profile_id IS NOT NULL GROUP BY profile_id, currency ORDER BY profile_id, currency");
   if (!per.ok()) return per.status();
-  per->Bind(1, cuts.currency);
+  std::vector<std::string> currencies;
+  auto currency_index = [&](std::string_view c) {
+    for (size_t i = 0; i < currencies.size(); ++i) {
+      if (currencies[i] == c) return i;
+    }
+    currencies.emplace_back(c);
+    return currencies.size() - 1;
+  };
   std::vector<int64_t> last, orders;
   std::vector<Money> gross;
+  std::vector<ProfileFigures> profiles;  // only filled when rescoring
   while (true) {
     auto r = per->Step();
     if (!r.ok()) return r.status();
     if (!*r) break;
-    last.push_back(per->ColumnInt(0));
-    orders.push_back(per->ColumnInt(1));
-    gross.push_back(Money::Parse(per->ColumnView(2)).value_or(Money()));
+    const int64_t pid = per->ColumnInt(0);
+    const std::string_view currency = per->ColumnView(1);
+    const int64_t sale_orders = per->ColumnInt(2);
+    const Money sum = Money::Parse(per->ColumnView(3)).value_or(Money());
+    const int64_t latest = per->ColumnIsNull(4) ? 0 : per->ColumnInt(4);
+    if (sale_orders > 0 && currency == cuts.currency) {
+      last.push_back(latest);
+      orders.push_back(sale_orders);
+      gross.push_back(sum);
+    }
+    if (rescored == nullptr) continue;
+    if (profiles.empty() || profiles.back().profile_id != pid) {
+      profiles.push_back({pid, currency_index(currency), sale_orders, latest, sum});
+    } else if (sale_orders > profiles.back().orders) {
+      profiles.back() = {pid, currency_index(currency), sale_orders, latest, sum};
+    }
   }
   if (last.empty()) return Status::Ok();
   cuts.customers = static_cast<int64_t>(last.size());
@@ -52,8 +92,23 @@ Status RfmModel::Recompute(sqlite::Database& db, int64_t now_ms) {
   cuts.orders = Quintiles(std::move(orders));
   cuts.gross = Quintiles(std::move(gross));
   cuts.computed_ms = now_ms;
-  std::lock_guard lock(mu_);
-  cuts_ = std::move(cuts);
+  std::optional<RfmCuts> before;
+  {
+    std::lock_guard lock(mu_);
+    before = std::move(cuts_);
+    cuts_ = cuts;
+  }
+  if (rescored == nullptr) return Status::Ok();
+  rescored->clear();
+  const std::optional<RfmCuts> after = std::move(cuts);
+  for (const ProfileFigures& p : profiles) {
+    if (p.orders == 0) continue;  // no sale order in its main currency: no score either way
+    const std::string& currency = currencies[p.currency];
+    if (ScoreUnder(before, currency, p.last_order_ms, p.orders, p.gross) !=
+        ScoreUnder(after, currency, p.last_order_ms, p.orders, p.gross)) {
+      rescored->push_back(p.profile_id);
+    }
+  }
   return Status::Ok();
 }
 
@@ -65,9 +120,7 @@ std::optional<RfmCuts> RfmModel::cuts() const {
 std::optional<RfmScore> RfmModel::Score(const std::string& currency, int64_t last_order_ms,
                                         int64_t orders, Money gross) const {
   std::lock_guard lock(mu_);
-  if (!cuts_ || cuts_->currency != currency) return std::nullopt;
-  return RfmScore{Rank(cuts_->last_order_ms, last_order_ms), Rank(cuts_->orders, orders),
-                  Rank(cuts_->gross, gross)};
+  return ScoreUnder(cuts_, currency, last_order_ms, orders, gross);
 }
 
 }  // namespace cjd::hub

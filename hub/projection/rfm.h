@@ -1,6 +1,6 @@
 // RFM scores (recency, frequency, monetary; 1-5 each, 5 best): quintiles over every customer
-// with an order in the hub's main currency. The cut points are recomputed by the projector when
-// the data changed (at most every `min_interval`), so a profile lookup only compares numbers.
+// with an order in the hub's main currency. The cut points are recomputed by the projector on
+// a schedule (RfmSchedule, rfm_schedule.h), so a profile lookup only compares numbers.
 #pragma once
 
 #include <array>
@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hub/projection/money.h"
 #include "shared/core/status.h"
@@ -26,12 +27,25 @@ struct RfmCuts {
 
 struct RfmScore {
   int recency = 0, frequency = 0, monetary = 0;
+  friend bool operator==(const RfmScore&, const RfmScore&) = default;
 };
+
+// The score of a customer whose orders in its main `currency` (the one with the most orders)
+// are `orders`, the latest at `last_order_ms`, summing to `gross`, under `cuts`. nullopt
+// without cuts or when the currency is not the cuts' one.
+std::optional<RfmScore> ScoreUnder(const std::optional<RfmCuts>& cuts, const std::string& currency,
+                                   int64_t last_order_ms, int64_t orders, Money gross);
 
 class RfmModel {
  public:
-  // Recomputes the cut points on `db` (a projection connection).
-  Status Recompute(sqlite::Database& db, int64_t now_ms);
+  // Recomputes the cut points on `db` (a projection connection, with money_sum). When
+  // `rescored` is given it receives, sorted, every profile whose score (as ProfileReader reports
+  // it: its own main currency's orders) differs between the previous cut points and the new
+  // ones — the only profiles whose RFM-reading segment memberships can change. One scan of
+  // `orders`; the new cut points are published before it returns. Without any sale order the
+  // cut points stay as they were.
+  Status Recompute(sqlite::Database& db, int64_t now_ms,
+                   std::vector<int64_t>* rescored = nullptr);
   std::optional<RfmCuts> cuts() const;
   // nullopt when no model yet or the currency differs.
   std::optional<RfmScore> Score(const std::string& currency, int64_t last_order_ms,

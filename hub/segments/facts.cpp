@@ -113,10 +113,14 @@ ProfileFacts FactsFromProfileJson(const json& profile) {
   const json* consent = Member(traits, "consent");
   if (consent != nullptr && consent->is_object()) consent = Member(*consent, "marketing");
   facts.Set("consent", consent != nullptr ? BoolFact(*consent) : FactValue());
-  if (const json* attrs = Member(profile, "attributes"); attrs != nullptr && attrs->is_object()) {
-    AddAttributes(*attrs, std::string(kAttributesPrefix), 1, &facts);
+  if (const json* attrs = Member(profile, "attributes"); attrs != nullptr) {
+    AddAttributeFacts(*attrs, &facts);
   }
   return facts;
+}
+
+void AddAttributeFacts(const json& attributes, ProfileFacts* facts) {
+  if (attributes.is_object()) AddAttributes(attributes, std::string(kAttributesPrefix), 1, facts);
 }
 
 }  // namespace cjd::hub::segments

@@ -56,4 +56,8 @@ class ProfileFacts {
 // never fails.
 ProfileFacts FactsFromProfileJson(const nlohmann::json& profile);
 
+// Adds the document's "attributes" object as "attributes.NAME" facts, exactly as
+// FactsFromProfileJson does (for facts read from the tables, hub/segments/table_facts.h).
+void AddAttributeFacts(const nlohmann::json& attributes, ProfileFacts* facts);
+
 }  // namespace cjd::hub::segments

@@ -10,6 +10,7 @@
 
 #include "hub/segments/builtin.h"
 #include "hub/segments/facts.h"
+#include "hub/segments/table_facts.h"
 
 namespace cjd::hub::segments {
 namespace {
@@ -55,9 +56,9 @@ Status SegmentEngine::Start(bool thread) {
     auto store = SegmentStore::Open(config_.segments_path);
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
-    auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, keys_, rfm_);
-    if (!reader.ok()) return reader.status();
-    reader_ = std::move(*reader);
+    auto facts = ProfileFactsReader::Open(config_.profiles_path, rfm_);
+    if (!facts.ok()) return facts.status();
+    facts_ = std::move(*facts);
     sqlite::OpenOptions ro;
     ro.read_only = true;
     auto profiles = sqlite::Database::Open(config_.profiles_path, ro);
@@ -91,7 +92,7 @@ void SegmentEngine::Stop() {
   std::lock_guard lock(write_mu_);
   live_chunk_.reset();
   profiles_.reset();
-  reader_.reset();
+  facts_.reset();
   store_.reset();
 }
 
@@ -166,9 +167,19 @@ Status SegmentEngine::LoadSegments() {
     }
     rules_.push_back({row.id, std::move(*rule), ++generation_});
   }
+  UpdateNeeds();
   std::lock_guard lock(stats_mu_);
   stats_.segments = static_cast<int64_t>(rows->size());
   return Status::Ok();
+}
+
+void SegmentEngine::UpdateNeeds() {
+  std::vector<std::string> fields;
+  for (const Compiled& c : rules_) {
+    std::vector<std::string> f = c.rule.Fields();
+    fields.insert(fields.end(), f.begin(), f.end());
+  }
+  needs_ = NeedsOf(fields);
 }
 
 Result<PutSegmentResult> SegmentEngine::Put(const SegmentDefinition& def) {
@@ -213,6 +224,7 @@ Result<PutSegmentResult> SegmentEngine::Put(const SegmentDefinition& def) {
         it->rule = std::move(*rule);
         it->generation = ++generation_;
       }
+      UpdateNeeds();
     }
     auto stored = store_->Get(def.id);
     if (!stored.ok()) return stored.status();
@@ -244,6 +256,7 @@ Status SegmentEngine::Delete(const std::string& id) {
     CJD_RETURN_IF_ERROR(tx.Commit());
   }
   std::erase_if(rules_, [&](const Compiled& c) { return c.id == id; });
+  UpdateNeeds();
   if (pass_) pass_->generations.erase(id);
   std::lock_guard slock(stats_mu_);
   --stats_.segments;
@@ -257,18 +270,22 @@ Status SegmentEngine::EvaluateBatch(const std::vector<int64_t>& ids) {
   {
     sqlite::Transaction tx(store_->db());
     CJD_RETURN_IF_ERROR(tx.status());
+    CJD_RETURN_IF_ERROR(facts_->Begin());  // one snapshot of profiles.db for the batch
+    struct EndSnapshot {
+      ProfileFactsReader& r;
+      ~EndSnapshot() { r.End(); }
+    } end_snapshot{*facts_};
     std::set<std::string> want;
     for (const int64_t id : ids) {
       want.clear();
-      // A merged profile (answered by its survivor) or a missing one leaves everything.
-      Result<nlohmann::json> doc = reader_->Profile(id, 0, 0, now);
-      if (doc.ok() && !doc->contains("redirected_from")) {
-        const ProfileFacts facts = FactsFromProfileJson(*doc);
+      // A merged profile or a missing one leaves everything.
+      Result<std::optional<ProfileFactsRow>> row = facts_->Read(id, needs_);
+      if (!row.ok()) return row.status();
+      if (*row) {
+        const ProfileFacts facts = FactsFromRow(**row, needs_, now);
         for (const Compiled& c : rules_) {
           if (c.rule.Matches(facts)) want.insert(c.id);
         }
-      } else if (!doc.ok() && doc.status().code() != Code::kNotFound) {
-        return doc.status();
       }
       auto have = store_->SegmentsOf(id);
       if (!have.ok()) return have.status();

@@ -1,9 +1,12 @@
 // SegmentEngine: keeps segment membership (segments.db, hub/segments/segment_store.h) current as
 // profiles change. One thread, the only writer of segments.db:
-//   - ProfilesChanged(ids) queues profiles; the thread reads each one's document through its own
-//     ProfileReader connection, evaluates every segment rule on FactsFromProfileJson and writes
-//     the membership differences, one transaction per batch of at most `segments_chunk` ids. A
-//     merged or missing profile leaves every segment.
+//   - ProfilesChanged(ids) queues profiles; the thread reads each one's facts from the
+//     projection's tables (ProfileFactsReader, only the groups the rules read; one read snapshot
+//     per batch), evaluates every segment rule on them (FactsFromRow: the same facts as
+//     FactsFromProfileJson of the profile document) and writes the membership differences, one
+//     transaction per batch of at most `segments_chunk` ids. A merged or missing profile leaves
+//     every segment. The hub queues the profiles the projector's change feed names, and those
+//     whose RFM score a new set of cut points moved (Projector::set_on_rfm_rescored).
 //   - A full evaluation walks every live profile of profiles.db by id in chunks, one transaction
 //     per chunk (queued ids are served between chunks), and also evaluates the members that are
 //     no longer live profiles, so they leave. It runs at Start (catching up whatever changed
@@ -29,7 +32,7 @@
 
 #include "hub/config/hub_config.h"
 #include "hub/projection/identity_keys.h"
-#include "hub/projection/profile_reader.h"
+#include "hub/projection/profile_facts.h"
 #include "hub/projection/rfm.h"
 #include "hub/segments/rule.h"
 #include "hub/segments/segment_store.h"
@@ -69,8 +72,8 @@ struct SegmentEngineStats {
 
 class SegmentEngine {
  public:
-  // `keys` and `rfm` are the projection's (ProfileReader reads through them); both must outlive
-  // the engine. Paths: config.segments_path, config.profiles_path, config.store_path.
+  // `keys` and `rfm` are the projection's (the facts' RFM scores come from `rfm`); both must
+  // outlive the engine. Paths: config.segments_path, config.profiles_path, config.store_path.
   SegmentEngine(const HubConfig& config, const IdentityKeys& keys, const RfmModel* rfm,
                 const Clock* clock);
   ~SegmentEngine();
@@ -130,6 +133,7 @@ class SegmentEngine {
   // The next chunk of the full pass. REQUIRES: write_mu_ held. Sets *done at the end of the pass.
   Status PassChunk(std::vector<int64_t>* evaluated, bool* done);
   Status LoadSegments();  // REQUIRES: write_mu_ held
+  void UpdateNeeds();     // REQUIRES: write_mu_ held
   Status RegisterBuiltins();  // REQUIRES: write_mu_ held
   void RequestRestart();
   void Notify(const std::vector<int64_t>& ids);
@@ -142,7 +146,8 @@ class SegmentEngine {
 
   std::mutex write_mu_;  // the one writer: evaluation batches and API writes
   std::unique_ptr<SegmentStore> store_;              // guarded by write_mu_
-  std::unique_ptr<ProfileReader> reader_;            // guarded by write_mu_
+  std::unique_ptr<ProfileFactsReader> facts_;        // guarded by write_mu_
+  ProfileFactsNeeds needs_;                          // guarded by write_mu_: what rules_ read
   std::unique_ptr<sqlite::Database> profiles_;       // guarded by write_mu_ (the walk)
   std::unique_ptr<sqlite::Statement> live_chunk_;    // guarded by write_mu_
   std::vector<Compiled> rules_;                      // guarded by write_mu_

@@ -328,5 +328,33 @@ TEST_F(ProjectorTest, BodiesThatDoNotParseAreQuarantinedNotFatal) {
   EXPECT_GT(ProfileOf("customer_id:5"), 0);
 }
 
+// The RFM cut points are not recomputed for every sale: an anonymous sale counts nothing, and a
+// customer's sale only once enough customers changed (rfm_schedule.h).
+TEST_F(ProjectorTest, RfmCutPointsWaitForEnoughCustomersToBuy) {
+  StopProjection();
+  config_.rfm_refresh_percent = 5;
+  for (int i = 0; i < 40; ++i) {
+    Order("R" + std::to_string(i), R"({"customer_id":"R)" + std::to_string(i) + "\"}",
+          R"([{"sku":"x","quantity":1,"unit_price":")" + std::to_string(1 + i) + "\"}]");
+  }
+  StartProjection();  // computes the cut points of what is projected: none yet
+  CatchUp();          // 40 customers changed: due at once
+  ASSERT_EQ(RfmRecomputes(), 1);
+  ASSERT_EQ(rfm_.cuts()->customers, 40);
+  // Anonymous sales: no customer changed, nothing is due.
+  for (int i = 0; i < 5; ++i) {
+    Order("A" + std::to_string(i), "", R"([{"sku":"x","quantity":1,"unit_price":"100"}])");
+  }
+  CatchUp();
+  EXPECT_EQ(RfmRecomputes(), 1);
+  // 5 % of 40 customers = 2: the first sale waits, the second makes it due.
+  Order("S1", R"({"customer_id":"R1"})", R"([{"sku":"x","quantity":1,"unit_price":"5"}])");
+  CatchUp();
+  EXPECT_EQ(RfmRecomputes(), 1);
+  Order("S2", R"({"customer_id":"R2"})", R"([{"sku":"x","quantity":1,"unit_price":"5"}])");
+  CatchUp();
+  EXPECT_EQ(RfmRecomputes(), 2);
+}
+
 }  // namespace
 }  // namespace cjd::hub

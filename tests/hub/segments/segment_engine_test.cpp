@@ -6,13 +6,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <thread>
 #include <set>
 
+#include "hub/projection/profile_facts.h"
 #include "hub/projection/profile_reader.h"
+#include "hub/segments/table_facts.h"
 #include "hub/projection/projector.h"
 #include "hub/store/sqlite_hub_store.h"
 #include "shared/event/json_exact.h"
@@ -416,6 +419,199 @@ TEST_F(SegmentEngineTest, AChunkedFullEvaluationEqualsDirectEvaluation) {
   const SegmentEngineStats stats = engine_->Stats();
   EXPECT_EQ(stats.full_evaluations, 2);
   EXPECT_EQ(stats.evaluations, 2 * kProfiles);
+}
+
+// The facts the engine reads from the tables equal the facts of the profile document, for every
+// field: money, two currencies, a credit note, attributes (numbers, null, consent), channels.
+TEST_F(SegmentEngineTest, FactsFromTheTablesEqualTheDocumentsFacts) {
+  Order("F1", R"({"customer_id":"C1","email":"c1@shop.co.uk"})", "10.05", "candles",
+        "2011-01-10T10:00:00Z");
+  Order("F2", R"({"customer_id":"C1"})", "7.333", "mugs", "2011-02-10T10:00:00+02:00");
+  Log(R"({"type":"order_completed","occurred_at":"2011-03-01T10:00:00Z","store_id":"s2",
+          "channel":"web","customer":{"customer_id":"C1"},
+          "order":{"order_id":"F3","currency":"EUR","items":[{"sku":"x","quantity":2,
+          "unit_price":"3.10","category":"cards"}]}})");
+  Log(R"({"type":"order_completed","occurred_at":"2011-03-02T10:00:00Z","store_id":"s1",
+          "channel":"store","customer":{"customer_id":"C1"},
+          "order":{"order_id":"F4","currency":"GBP","items":[{"sku":"x","quantity":-1,
+          "unit_price":"4.00"}]}})");
+  Log(R"({"type":"identify","occurred_at":"2011-03-03T10:00:00Z","customer":{"customer_id":"C1"},
+          "attributes":{"tier":"gold","age":41,"score":2.5,"vip":false,"gone":null}})");
+  Log(R"({"type":"consent_update","occurred_at":"2011-03-04T10:00:00Z",
+          "customer":{"customer_id":"C1"},"consent":{"marketing":true}})");
+  Log(R"({"type":"identify","occurred_at":"2011-03-05T10:00:00Z","customer":{"customer_id":"C2"}})");
+  Log(R"({"type":"identify","occurred_at":"2011-03-05T10:00:00Z","customer":{"email":"m@shop.co.uk"}})");
+  Log(R"({"type":"identify","occurred_at":"2011-03-06T10:00:00Z",
+          "customer":{"customer_id":"C2","email":"m@shop.co.uk"}})");  // a merge
+  CatchUp();
+  auto facts = ProfileFactsReader::Open(config_.profiles_path, &rfm_);
+  ASSERT_TRUE(facts.ok()) << facts.status().ToString();
+  const ProfileFactsNeeds all;
+  const int64_t now = clock_.NowMillis();
+  int compared = 0;
+  for (int64_t pid = 1; pid <= 3; ++pid) {
+    SCOPED_TRACE(pid);
+    auto doc = reader_->Profile(pid, 0, 0, now);
+    ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+    auto row = (*facts)->Read(pid, all);
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    if (doc->contains("redirected_from")) {
+      EXPECT_FALSE(row->has_value());  // merged: in no segment
+      continue;
+    }
+    ASSERT_TRUE(row->has_value());
+    const ProfileFacts from_doc = FactsFromProfileJson(*doc);
+    const ProfileFacts from_row = FactsFromRow(**row, all, now);
+    EXPECT_EQ(from_row.values(), from_doc.values());
+    ++compared;
+  }
+  EXPECT_EQ(compared, 2);
+  auto c1 = (*facts)->Read(ProfileOf("customer_id:C1"), all);
+  ASSERT_TRUE(c1.ok() && c1->has_value());
+  EXPECT_EQ((*c1)->currency, "GBP");
+  EXPECT_TRUE((*c1)->rfm.has_value());
+  EXPECT_EQ((*c1)->consent, true);
+  // Only RFM rules: only the order figures are read.
+  const ProfileFactsNeeds rfm_only = NeedsOf({"rfm.frequency", "rfm.recency"});
+  EXPECT_TRUE(rfm_only.orders);
+  EXPECT_FALSE(rfm_only.attributes || rfm_only.favourite_store || rfm_only.favourite_category);
+}
+
+// The hub's wiring: the projector's change feed and its RFM rescoring feed the engine.
+class SegmentFeedTest : public SegmentEngineTest {
+ protected:
+  void Wire(int64_t refresh_percent) {
+    projector_->Stop();
+    config_.rfm_refresh_percent = refresh_percent;
+    projector_ = std::make_unique<Projector>(config_, keys_, &clock_);
+    projector_->set_rfm(&rfm_);
+    projector_->set_on_profiles_changed([this](const std::vector<int64_t>& ids) {
+      engine_->ProfilesChanged(ids);
+    });
+    projector_->set_on_rfm_changed([this] { ++recomputes_; });
+    projector_->set_on_rfm_rescored([this](const std::vector<int64_t>& ids) {
+      rescored_.insert(rescored_.end(), ids.begin(), ids.end());
+      rescored_calls_.push_back(ids);
+      engine_->ProfilesChanged(ids);
+    });
+    ASSERT_TRUE(projector_->Start().ok());
+  }
+  std::string Customer(int i) { return R"({"customer_id":"K)" + std::to_string(i) + "\"}"; }
+  std::string Day(int d) {
+    const int month = 1 + d % 12;
+    return "2011-" + std::string(month < 10 ? "0" : "") + std::to_string(month) + "-1" +
+           std::to_string(d % 10) + "T10:00:00Z";
+  }
+  // Every segment's members equal the rules applied to each profile's document.
+  void ExpectMembershipExact() {
+    auto rows = segments_->List();
+    ASSERT_TRUE(rows.ok());
+    const auto counts = reader_->Counts();
+    ASSERT_TRUE(counts.ok());
+    for (const SegmentRow& seg : *rows) {
+      SCOPED_TRACE(seg.id);
+      const Rule rule = *ParseRule(seg.rule);
+      std::vector<int64_t> expected;
+      for (int64_t pid = 1; pid <= 200; ++pid) {
+        auto doc = reader_->Profile(pid, 0, 0, clock_.NowMillis());
+        if (!doc.ok() || doc->contains("redirected_from")) continue;
+        if (rule.Matches(FactsFromProfileJson(*doc))) expected.push_back(pid);
+      }
+      EXPECT_EQ(Members(seg.id), expected);
+    }
+  }
+  // 60 customers with 1 to 5 orders, projected, scored and evaluated; then the records cleared.
+  // The log is written while no projector runs, so one batch applies it all: one recompute.
+  void Seed() {
+    projector_->Stop();
+    for (int i = 0; i < 60; ++i) {
+      for (int k = 0; k <= i % 5; ++k) {
+        Order("K" + std::to_string(i) + "-" + std::to_string(k), Customer(i),
+              std::to_string(5 + i) + ".00", "candles", Day(i + k));
+      }
+    }
+    Wire(/*refresh_percent=*/5);
+    CatchUp();
+    ASSERT_GE(recomputes_, 1);
+    engine_->EvaluateAll();
+    Run();
+    ExpectMembershipExact();
+    notified_.clear();
+    rescored_.clear();
+    rescored_calls_.clear();
+  }
+  std::atomic<int> recomputes_{0};
+  std::vector<int64_t> rescored_;
+  std::vector<std::vector<int64_t>> rescored_calls_;
+};
+
+TEST_F(SegmentFeedTest, ASaleChangesTheMembershipOfOnlyThatCustomer) {
+  Seed();
+  const int recomputes = recomputes_;
+
+  // A sale of one customer: that customer alone is evaluated; the cut points stay (1 < 3).
+  const int64_t k9 = ProfileOf("customer_id:K9");
+  EXPECT_THAT(Members("champions"), ::testing::Not(::testing::Contains(k9)));
+  Order("K9-new", Customer(9), "500.00", "candles", "2011-12-30T10:00:00Z");
+  CatchUp();
+  Run();
+  EXPECT_EQ(recomputes_, recomputes);
+  EXPECT_THAT(Notified(), ElementsAre(k9));
+  EXPECT_THAT(rescored_, IsEmpty());
+  ExpectMembershipExact();
+  EXPECT_THAT(Members("champions"), ::testing::Contains(k9));  // now the latest and the biggest
+
+  // An anonymous sale changes no customer: no evaluation, no RFM work.
+  notified_.clear();
+  Log(R"({"type":"order_completed","occurred_at":"2011-12-31T10:00:00Z","store_id":"s1",
+          "channel":"store","order":{"order_id":"ANON-1","currency":"GBP",
+          "items":[{"sku":"x","quantity":1,"unit_price":"9.00"}]}})");
+  CatchUp();
+  Run();
+  EXPECT_THAT(notified_, IsEmpty());
+  EXPECT_EQ(recomputes_, recomputes);
+  EXPECT_EQ(engine_->Stats().full_evaluations, 2);  // the start and EvaluateAll: no other pass
+}
+
+TEST_F(SegmentFeedTest, ACutPointChangeReEvaluatesRfmSegmentsExactly) {
+  Seed();
+  const std::optional<RfmCuts> before = rfm_.cuts();
+  ASSERT_TRUE(before.has_value());
+  const int recomputes = recomputes_;
+  notified_.clear();
+
+  // Ten new customers buying often, late and big: every cut point moves, and customers who
+  // bought nothing change score (the ones the new cut points pass over).
+  std::set<int64_t> buyers;
+  for (int i = 100; i < 110; ++i) {
+    for (int k = 0; k < 6; ++k) {
+      Order("N" + std::to_string(i) + "-" + std::to_string(k), Customer(i), "900.00", "mugs",
+            "2011-12-2" + std::to_string(k) + "T10:00:00Z");
+    }
+  }
+  CatchUp();
+  for (int i = 100; i < 110; ++i) buyers.insert(ProfileOf("customer_id:K" + std::to_string(i)));
+  // Once, or twice when the projector's own thread took a first part of the sales.
+  EXPECT_GE(recomputes_, recomputes + 1);
+  EXPECT_FALSE(rfm_.cuts()->orders == before->orders && rfm_.cuts()->gross == before->gross);
+  ASSERT_FALSE(rescored_.empty());
+  for (const auto& call : rescored_calls_) {
+    EXPECT_TRUE(std::is_sorted(call.begin(), call.end()));
+    EXPECT_EQ(std::adjacent_find(call.begin(), call.end()), call.end());
+  }
+  std::set<int64_t> others;
+  for (int64_t id : rescored_) {
+    if (!buyers.contains(id)) others.insert(id);
+  }
+  EXPECT_FALSE(others.empty());  // existing customers re-scored without buying
+  Run();
+  ExpectMembershipExact();
+  // Evaluated: the buyers (change feed) and the re-scored, nobody else; no full pass.
+  std::set<int64_t> expected(buyers);
+  expected.insert(rescored_.begin(), rescored_.end());
+  EXPECT_EQ(Notified(), expected);
+  EXPECT_LT(Notified().size(), 70u);
+  EXPECT_EQ(engine_->Stats().full_evaluations, 2);
 }
 
 }  // namespace
