@@ -64,6 +64,8 @@ Status Ingestor::Start() {
   o.username = config_.mqtt_username;
   o.password = config_.mqtt_password;
   o.ca_file = config_.mqtt_ca_file;
+  o.cert_file = config_.mqtt_cert_file;
+  o.key_file = config_.mqtt_key_file;
   // A persistent session: the broker keeps QoS 1 uplink frames while the hub restarts.
   o.clean_session = false;
   o.max_inflight = 1024;
