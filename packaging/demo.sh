@@ -6,7 +6,8 @@
 # On a fresh Debian bookworm machine (as root, or with sudo for the first run):
 #   1. installs the build and run dependencies (packaging/install-deps.sh);
 #   2. builds cjd-hub, cjd-agent and cjdctl into build/ (packaging/build.sh; incremental);
-#   3. in a temporary directory, on free 127.0.0.1 ports: starts Mosquitto, provisions a hub and
+#   3. in a temporary directory, on free 127.0.0.1 ports: starts Mosquitto (anonymous, plain TCP,
+#      loopback only: not the production shape, see device-configs/mosquitto.conf), provisions a hub and
 #      three devices with cjdctl (POS terminals pos-1 and pos-2, loyalty kiosk kiosk-1), starts
 #      cjd-hub and the three cjd-agent processes;
 #   4. sends a few hundred realistic store events (sales, returns, loyalty scans) through the

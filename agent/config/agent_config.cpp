@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "shared/mqtt/tls.h"
 #include "shared/protocol/topics.h"
 
 namespace cjd::agent {
@@ -35,6 +36,8 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.mqtt_username = r.String("mqtt.username", "");
   c.mqtt_password = r.String("mqtt.password", "");
   c.mqtt_ca_file = r.Path("mqtt.ca_file", "");
+  c.mqtt_cert_file = r.Path("mqtt.cert_file", "");
+  c.mqtt_key_file = r.Path("mqtt.key_file", "");
   c.key_id = static_cast<uint32_t>(r.Int("keys.key_id", 1, 1, 0xffffffffll));
   c.outbox_path = r.Path("outbox.path", "outbox.db");
   c.budget_bytes = r.Int("outbox.budget_bytes", c.budget_bytes, 64 << 10, 1ll << 40);
@@ -70,6 +73,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
     return Status::Invalid("device.kind: must be \"pos\" or \"kiosk\"", "device.kind");
   if (c.token.size() < 16)
     return Status::Invalid("http.token: must be at least 16 characters", "http.token");
+  CJD_RETURN_IF_ERROR(CheckMqttTls(c.broker, c.mqtt_ca_file, c.mqtt_cert_file, c.mqtt_key_file));
   return c;
 }
 

@@ -26,7 +26,9 @@ struct AgentConfig {
   std::string broker = "tcp://127.0.0.1:1883";
   std::string mqtt_username;
   std::string mqtt_password;
-  std::string mqtt_ca_file;
+  std::string mqtt_ca_file;             // TLS (ssl:// brokers): CA the broker's certificate
+  std::string mqtt_cert_file;           // must chain to; this client's certificate and key
+  std::string mqtt_key_file;            // (mutual TLS; the broker's ACLs use its CN)
   // [keys]
   uint32_t key_id = 1;
   KeyPair device_keys;

@@ -33,6 +33,8 @@ Status Uplink::Start() {
   o.username = config_.mqtt_username;
   o.password = config_.mqtt_password;
   o.ca_file = config_.mqtt_ca_file;
+  o.cert_file = config_.mqtt_cert_file;
+  o.key_file = config_.mqtt_key_file;
   o.clean_session = true;
   o.max_inflight = static_cast<int>(config_.max_in_flight) + 4;
   // Only the device's own down topic: the hub's "resend" request arrives there, sealed

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "shared/mqtt/tls.h"
+
 namespace cjd::hub {
 
 Result<HubConfig> LoadHubConfig(const std::string& path) {
@@ -20,6 +22,8 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.mqtt_username = r.String("mqtt.username", "");
   c.mqtt_password = r.String("mqtt.password", "");
   c.mqtt_ca_file = r.Path("mqtt.ca_file", "");
+  c.mqtt_cert_file = r.Path("mqtt.cert_file", "");
+  c.mqtt_key_file = r.Path("mqtt.key_file", "");
   const std::string secret_file = r.Path("keys.secret_key_file", "hub.key");
   const std::string public_key = r.RequireString("keys.public_key");
   c.store_path = r.Path("store.path", "hub.db");
@@ -65,6 +69,7 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   if (!r.status().ok()) return r.status();
   if (c.token.size() < 16)
     return Status::Invalid("http.token: must be at least 16 characters", "http.token");
+  CJD_RETURN_IF_ERROR(CheckMqttTls(c.broker, c.mqtt_ca_file, c.mqtt_cert_file, c.mqtt_key_file));
 
   auto pub = KeyFromBase64(public_key, "keys.public_key");
   if (!pub.ok()) return pub.status();

@@ -24,7 +24,9 @@ struct HubConfig {
   std::string client_id = "cjd-hub";
   std::string mqtt_username;
   std::string mqtt_password;
-  std::string mqtt_ca_file;
+  std::string mqtt_ca_file;             // TLS (ssl:// brokers): CA the broker's certificate
+  std::string mqtt_cert_file;           // must chain to; this client's certificate and key
+  std::string mqtt_key_file;            // (mutual TLS; the broker's ACLs use its CN)
   // [keys]
   KeyPair keys;                        // secret from keys.secret_key_file, public from public_key
   // [store]

@@ -81,6 +81,8 @@ Status Ingestor::Start() {
   o.username = config_.mqtt_username;
   o.password = config_.mqtt_password;
   o.ca_file = config_.mqtt_ca_file;
+  o.cert_file = config_.mqtt_cert_file;
+  o.key_file = config_.mqtt_key_file;
   o.clean_session = true;
   o.max_inflight = 1024;
   o.subscriptions = {topics::AllUp(), topics::AllStatus()};

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "shared/mqtt/backoff.h"
+#include "shared/mqtt/tls.h"
 
 namespace cjd {
 
@@ -72,20 +73,40 @@ bool MqttLink::TryConnect() {
   if (!options_.will_topic.empty() && options_.will_payload) {
     builder.will(mqtt::message(options_.will_topic, options_.will_payload(), 1, true));
   }
-  if (options_.broker.rfind("ssl://", 0) == 0 || options_.broker.rfind("mqtts://", 0) == 0) {
+  if (IsTlsBroker(options_.broker)) {
+    // paho.mqtt.c 1.3: enableServerCertAuth checks the broker's chain against the trust store;
+    // `verify` adds the post-connect check that the certificate names the host we dialled
+    // (X509_check_host, then X509_check_ip_asc). Without it any certificate from the CA, e.g.
+    // another device's, would pass for the broker.
     auto ssl = mqtt::ssl_options_builder();
+    ssl.enable_server_cert_auth(true).verify(true);
     if (!options_.ca_file.empty()) ssl.trust_store(options_.ca_file);
+    if (!options_.cert_file.empty()) ssl.key_store(options_.cert_file);
+    if (!options_.key_file.empty()) ssl.private_key(options_.key_file);
+    ssl.error_handler([broker = options_.broker](const std::string& what) {
+      spdlog::debug("mqtt: TLS with {}: {}", broker, what);
+    });
     builder.ssl(ssl.finalize());
   }
   try {
     auto tok = paho_->client->connect(builder.finalize());
-    if (!tok->wait_for(std::chrono::seconds(options_.connect_timeout_s + 2))) return false;
+    if (!tok->wait_for(std::chrono::seconds(options_.connect_timeout_s + 2))) {
+      connect_failures_.fetch_add(1);
+      return false;
+    }
     for (const auto& topic : options_.subscriptions) {
       auto sub = paho_->client->subscribe(topic, 1);
       if (!sub->wait_for(std::chrono::seconds(options_.connect_timeout_s))) return false;
     }
   } catch (const mqtt::exception& e) {
-    spdlog::debug("mqtt: connect to {} failed: {}", options_.broker, e.what());
+    // Bounded: the first failure of a series and every 20th are warnings, the rest debug.
+    const int64_t failures = connect_failures_.fetch_add(1) + 1;
+    const bool loud = failures == 1 || failures % 20 == 0;
+    spdlog::log(loud ? spdlog::level::warn : spdlog::level::debug,
+                "mqtt: connect to {} failed ({} so far): {}{}", options_.broker, failures, e.what(),
+                IsTlsBroker(options_.broker)
+                    ? " (TLS: is the broker's certificate from ca_file and for this host name?)"
+                    : "");
     try {
       if (paho_->client->is_connected()) paho_->client->disconnect()->wait_for(std::chrono::seconds(1));
     } catch (const mqtt::exception&) {

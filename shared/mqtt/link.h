@@ -25,7 +25,12 @@ struct MqttOptions {
   std::string client_id;
   std::string username;                // optional
   std::string password;                // optional
-  std::string ca_file;                 // optional, for ssl:// brokers
+  // TLS, for ssl:// (mqtts://) brokers only. The broker's certificate is always verified, against
+  // `ca_file` (else the system's trust store), and so is its host name: the host in `broker` must
+  // be in the certificate's subjectAltName (DNS name or IP address). See shared/mqtt/tls.h.
+  std::string ca_file;                 // PEM CA certificate(s) the broker's chain must end in
+  std::string cert_file;               // PEM client certificate (mutual TLS); optional
+  std::string key_file;                // PEM private key of cert_file; required with it
   bool clean_session = true;
   int keepalive_s = 20;
   int connect_timeout_s = 5;
@@ -59,6 +64,8 @@ class MqttLink {
   bool Publish(const std::string& topic, const std::string& payload, int qos, bool retained);
   // Number of reconnects after the first successful connect.
   int64_t reconnects() const { return reconnects_.load(); }
+  // Number of connect attempts that failed (broker down, TLS refused either way, ...).
+  int64_t connect_failures() const { return connect_failures_.load(); }
 
  private:
   class Callback;
@@ -78,6 +85,7 @@ class MqttLink {
   bool lost_ = false;          // guarded by mu_: the connection dropped, reconnect
   std::atomic<bool> connected_{false};
   std::atomic<int64_t> reconnects_{0};
+  std::atomic<int64_t> connect_failures_{0};
   bool ever_connected_ = false;
 };
 

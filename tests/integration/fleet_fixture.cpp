@@ -312,15 +312,23 @@ void Fleet::StartBroker() {
   broker_.emplace(Mosquitto::Start(dir_.Join("broker")));
 }
 
+void Fleet::StartTlsBroker() {
+  fs::create_directories(dir_.Join("broker"));
+  pki_.emplace(dir_.Join("pki"));
+  broker_.emplace(Mosquitto::Start(dir_.Join("broker"), 0, pki_->BrokerTls()));
+}
+
 void Fleet::InitHub(int offline_after_s) {
   if (!broker_) throw std::logic_error("StartBroker() before InitHub()");
   hub_dir_ = dir_.Join("hub");
   hub_config_ = hub_dir_ / "hub.toml";
   hub_port_ = FreeLoopbackPort();
   std::string output;
-  const int rc = RunCjdctl({"init-hub", "--dir", hub_dir_.string(), "--broker", broker_->Uri(),
-                            "--listen", "127.0.0.1:" + std::to_string(hub_port_)},
-                           &output);
+  std::vector<std::string> args = {"init-hub", "--dir", hub_dir_.string(), "--broker",
+                                   broker_->Uri(), "--listen",
+                                   "127.0.0.1:" + std::to_string(hub_port_)};
+  if (pki_) args.insert(args.end(), {"--ca-dir", pki_->dir().string()});
+  const int rc = RunCjdctl(args, &output);
   if (rc != 0) throw std::runtime_error("cjdctl init-hub failed (" + std::to_string(rc) + "): " + output);
   hub_token_ = GetTomlString(hub_config_, "http", "token");
   if (hub_token_.empty()) throw std::runtime_error("no [http] token in " + hub_config_.string());
@@ -348,11 +356,12 @@ FleetAgent& Fleet::AddDevice(const std::string& id, const std::string& store,
   agent->config = adir / "agent.toml";
   agent->log = adir / "agent.log";
   std::string output;
-  const int rc = RunCjdctl({"add-device", "--hub-dir", hub_dir_.string(), "--id", id, "--store",
-                            store, "--kind", kind, "--listen",
-                            "127.0.0.1:" + std::to_string(agent->port), "--out",
-                            agent->config.string()},
-                           &output);
+  std::vector<std::string> args = {"add-device", "--hub-dir", hub_dir_.string(), "--id", id,
+                                   "--store", store, "--kind", kind, "--listen",
+                                   "127.0.0.1:" + std::to_string(agent->port), "--out",
+                                   agent->config.string()};
+  if (pki_) args.insert(args.end(), {"--ca-dir", pki_->dir().string()});
+  const int rc = RunCjdctl(args, &output);
   if (rc != 0) throw std::runtime_error("cjdctl add-device failed (" + std::to_string(rc) + "): " + output);
   agent->token = GetTomlString(agent->config, "http", "token");
   if (agent->token.empty()) throw std::runtime_error("no [http] token in " + agent->config.string());
@@ -481,19 +490,37 @@ struct MqttProbe::Impl {
 
 MqttProbe::MqttProbe(const std::string& uri, const std::string& client_id)
     : impl_(std::make_unique<Impl>()) {
+  Connect(uri, client_id, nullptr);
+}
+
+MqttProbe::MqttProbe(const std::string& uri, const std::string& client_id, const Tls& tls)
+    : impl_(std::make_unique<Impl>()) {
+  Connect(uri, client_id, &tls);
+}
+
+void MqttProbe::Connect(const std::string& uri, const std::string& client_id, const Tls* tls) {
   mqtt::create_options create(MQTTVERSION_3_1_1);
   impl_->client = std::make_unique<mqtt::async_client>(uri, client_id, create, nullptr);
   impl_->client->start_consuming();
-  auto options = mqtt::connect_options_builder()
-                     .clean_session(true)
-                     .keep_alive_interval(std::chrono::seconds(20))
-                     .connect_timeout(std::chrono::seconds(10))
-                     .automatic_reconnect(false)
-                     .finalize();
-  auto tok = impl_->client->connect(options);
-  if (!tok->wait_for(std::chrono::seconds(15)) || !impl_->client->is_connected()) {
-    throw std::runtime_error("MqttProbe: cannot connect to " + uri);
+  auto builder = mqtt::connect_options_builder();
+  builder.clean_session(true)
+      .keep_alive_interval(std::chrono::seconds(20))
+      .connect_timeout(std::chrono::seconds(10))
+      .automatic_reconnect(false);
+  if (tls != nullptr) {
+    auto ssl = mqtt::ssl_options_builder();
+    ssl.enable_server_cert_auth(true).verify(true).trust_store(tls->ca_file.string());
+    if (!tls->cert_file.empty()) ssl.key_store(tls->cert_file.string());
+    if (!tls->key_file.empty()) ssl.private_key(tls->key_file.string());
+    builder.ssl(ssl.finalize());
   }
+  try {
+    auto tok = impl_->client->connect(builder.finalize());
+    if (tok->wait_for(std::chrono::seconds(15)) && impl_->client->is_connected()) return;
+  } catch (const mqtt::exception& e) {
+    throw std::runtime_error("MqttProbe: cannot connect to " + uri + ": " + e.what());
+  }
+  throw std::runtime_error("MqttProbe: cannot connect to " + uri);
 }
 
 MqttProbe::~MqttProbe() {
@@ -507,6 +534,21 @@ void MqttProbe::Subscribe(const std::string& filter) {
   auto tok = impl_->client->subscribe(filter, 1);
   if (!tok->wait_for(std::chrono::seconds(10))) {
     throw std::runtime_error("MqttProbe: subscribe to " + filter + " timed out");
+  }
+}
+
+bool MqttProbe::TrySubscribe(const std::string& filter) {
+  try {
+    auto tok = impl_->client->subscribe(filter, 1);
+    if (!tok->wait_for(std::chrono::seconds(10))) return false;
+    // MQTT 3.1.1: a refused subscription is granted QoS 0x80.
+    const mqtt::subscribe_response response = tok->get_subscribe_response();
+    for (auto rc : response.get_reason_codes()) {
+      if (static_cast<int>(rc) >= 0x80) return false;
+    }
+    return true;
+  } catch (const mqtt::exception&) {
+    return false;
   }
 }
 

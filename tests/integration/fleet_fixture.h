@@ -37,6 +37,7 @@
 #include "tests/support/mosquitto.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tls_pki.h"
 
 namespace cjd::itest {
 
@@ -128,7 +129,14 @@ class Fleet {
 
   // Broker. StartBroker() throws (failing the test) if Mosquitto cannot start.
   void StartBroker();
+  // The production shape instead (device-configs/mosquitto.conf and mosquitto.acl): mutual TLS
+  // with a CA made in dir()/pki by cjdctl's CA code; InitHub() and AddDevice() then pass
+  // --ca-dir, so the hub and every agent connect with their own certificate and check the
+  // broker's certificate and host name (127.0.0.1).
+  void StartTlsBroker();
   Mosquitto& broker() { return *broker_; }
+  // The CA of StartTlsBroker(); null with a plain broker.
+  const cjd::testing::TlsPki* pki() const { return pki_ ? &*pki_ : nullptr; }
 
   // Hub: `cjdctl init-hub` into dir()/hub, [fleet] offline_after_s = `offline_after_s`.
   void InitHub(int offline_after_s = 10);
@@ -174,6 +182,7 @@ class Fleet {
 
  private:
   TempDir dir_;
+  std::optional<cjd::testing::TlsPki> pki_;
   std::optional<Mosquitto> broker_;
   std::filesystem::path hub_dir_;
   std::filesystem::path hub_config_;
@@ -197,17 +206,28 @@ class MqttProbe {
  public:
   // Connects (bounded); throws std::runtime_error on failure.
   MqttProbe(const std::string& uri, const std::string& client_id);
+  // The same over TLS with a client certificate (the broker's user name is its CN). Checks the
+  // broker's certificate against `ca_file` and its host name, as MqttLink does.
+  struct Tls {
+    std::filesystem::path ca_file;
+    std::filesystem::path cert_file;
+    std::filesystem::path key_file;
+  };
+  MqttProbe(const std::string& uri, const std::string& client_id, const Tls& tls);
   ~MqttProbe();
   MqttProbe(const MqttProbe&) = delete;
   MqttProbe& operator=(const MqttProbe&) = delete;
 
   void Subscribe(const std::string& filter);  // QoS 1; throws on failure
+  // QoS 1; false if the broker refused the subscription (or did not answer in time).
+  bool TrySubscribe(const std::string& filter);
   bool Publish(const std::string& topic, const std::string& payload, bool retained = false);
   // The next message received (topic, payload), or nullopt after `timeout`.
   std::optional<std::pair<std::string, std::string>> Next(std::chrono::milliseconds timeout);
 
  private:
   struct Impl;
+  void Connect(const std::string& uri, const std::string& client_id, const Tls* tls);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -6,6 +6,10 @@
 //   Mosquitto broker = Mosquitto::Start(dir.path());
 //   ... connect to broker.Uri() ("tcp://127.0.0.1:<port>") ...
 //
+// With a MosquittoTls (see tls_pki.h for making one), the listener is mutual TLS as in
+// device-configs/mosquitto.conf: every client needs a certificate from the CA, its CN is its user
+// name, no anonymous clients, and the ACL file applies; Uri() is then "ssl://127.0.0.1:<port>".
+//
 // Files in `dir`: mosquitto.conf, mosquitto.log (the broker's own log: errors, warnings,
 // notices) and mosquitto.out (its stdout/stderr, where config errors go).
 // Threading: one thread at a time. Every wait is bounded.
@@ -21,6 +25,13 @@
 
 namespace cjd::testing {
 
+struct MosquittoTls {
+  std::filesystem::path ca_file;    // clients' certificates must chain to it
+  std::filesystem::path cert_file;  // the broker's server certificate and key
+  std::filesystem::path key_file;
+  std::filesystem::path acl_file;   // e.g. device-configs/mosquitto.acl
+};
+
 class Mosquitto {
  public:
   // The mosquitto program: /usr/sbin/mosquitto, else the first in PATH; "" if none.
@@ -32,8 +43,9 @@ class Mosquitto {
   // Writes `dir`/mosquitto.conf and starts the broker on 127.0.0.1:`port` (0 = a free port,
   // retried with another one if it is taken meanwhile). Returns once the port accepts TCP
   // connections (10 s at most). Throws std::runtime_error, with the broker's output, on failure.
-  // `dir` must exist and outlive the broker.
-  static Mosquitto Start(const std::filesystem::path& dir, uint16_t port = 0);
+  // `dir` must exist and outlive the broker. With `tls`, the listener is mutual TLS (above).
+  static Mosquitto Start(const std::filesystem::path& dir, uint16_t port = 0,
+                         std::optional<MosquittoTls> tls = std::nullopt);
 
   Mosquitto(Mosquitto&&) noexcept = default;
   Mosquitto& operator=(Mosquitto&&) noexcept = default;
@@ -43,8 +55,9 @@ class Mosquitto {
 
   uint16_t port() const { return port_; }
   std::string host() const { return "127.0.0.1"; }
-  // "tcp://127.0.0.1:<port>", the form Paho's server URI takes.
+  // "tcp://127.0.0.1:<port>" ("ssl://..." with TLS), the form Paho's server URI takes.
   std::string Uri() const;
+  bool tls() const { return tls_.has_value(); }
   const std::filesystem::path& config_path() const { return config_path_; }
   std::filesystem::path log_path() const { return dir_ / "mosquitto.log"; }
   std::filesystem::path output_path() const { return dir_ / "mosquitto.out"; }
@@ -64,7 +77,7 @@ class Mosquitto {
   std::string Diagnostics() const;
 
  private:
-  Mosquitto(std::filesystem::path dir, uint16_t port);
+  Mosquitto(std::filesystem::path dir, uint16_t port, std::optional<MosquittoTls> tls);
   void WriteConfig() const;
   // One attempt: spawn and wait for the port. False (process reaped) if it exits or never listens.
   bool Launch(std::chrono::milliseconds timeout);
@@ -72,6 +85,7 @@ class Mosquitto {
   std::filesystem::path dir_;
   std::filesystem::path config_path_;
   uint16_t port_ = 0;
+  std::optional<MosquittoTls> tls_;
   Process process_;
 };
 

@@ -1,11 +1,12 @@
-// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, import, report,
-// segments, offers.
+// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, init-ca, issue-cert,
+// import, report, segments, offers.
 #include <cstdio>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "tools/cjdctl/offers_command.h"
+#include "tools/cjdctl/pki/certificate_authority.h"
 #include "tools/cjdctl/provision.h"
 #include "tools/cjdctl/remote_cli.h"
 
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   init->add_option("--broker", hub.broker, "MQTT broker, tcp://HOST:PORT")->capture_default_str();
   init->add_option("--listen", hub.listen, "hub HTTP API address")->capture_default_str();
   init->add_flag("--force", hub.force, "replace an existing hub.toml");
+  init->add_option("--ca-dir", hub.ca_dir,
+                   "CA directory (init-ca): issue the hub's broker client certificate (ssl:// only)");
 
   cjd::ctl::AddDeviceOptions dev;
   auto* add = app.add_subcommand("add-device", "provision a POS terminal or kiosk agent");
@@ -39,6 +42,35 @@ int main(int argc, char** argv) {
   add->add_option("--out", dev.out, "agent config file to write")->required();
   add->add_option("--outbox", dev.outbox,
                   "agent outbox database (default: ID.outbox.db beside the config)");
+  add->add_option("--ca-dir", dev.ca_dir,
+                  "CA directory (init-ca): issue the device's broker client certificate "
+                  "(ssl:// only)");
+
+  std::string ca_dir;
+  int ca_days = cjd::ctl::kCaDays;
+  auto* init_ca = app.add_subcommand(
+      "init-ca", "create the fleet's certificate authority for the broker's mutual TLS");
+  init_ca->add_option("--dir", ca_dir, "CA directory (ca.crt, ca.key)")->required();
+  init_ca->add_option("--days", ca_days, "validity in days")->capture_default_str();
+
+  cjd::ctl::CertRequest cert;
+  std::string cert_ca_dir;
+  std::string cert_out_dir;
+  bool cert_server = false;
+  bool cert_force = false;
+  auto* issue = app.add_subcommand(
+      "issue-cert", "issue a broker client certificate (cjd-hub, a device) or the broker's own");
+  issue->add_option("--ca-dir", cert_ca_dir, "CA directory (from init-ca)")->required();
+  issue->add_option("--name", cert.name,
+                    "certificate CN: the broker user name of a client (cjd-hub or a device id)")
+      ->required();
+  issue->add_flag("--server", cert_server,
+                  "a server certificate (the broker's), for the --dns/--ip clients dial");
+  issue->add_option("--dns", cert.dns, "host name in subjectAltName (repeatable, --server)");
+  issue->add_option("--ip", cert.ips, "IP address in subjectAltName (repeatable, --server)");
+  issue->add_option("--days", cert.days, "validity in days")->capture_default_str();
+  issue->add_option("--out-dir", cert_out_dir, "where NAME.crt and NAME.key go (default: --ca-dir)");
+  issue->add_flag("--force", cert_force, "replace existing NAME.crt/NAME.key");
 
   cjd::ctl::AddSourceOptions src;
   auto* add_source = app.add_subcommand(
@@ -69,6 +101,27 @@ int main(int argc, char** argv) {
     if (!token.ok()) return Fail("add-device", token.status());
     std::printf("device %s (%s, store %s) registered; config written to %s\n", dev.id.c_str(),
                 dev.kind.c_str(), dev.store.c_str(), dev.out.c_str());
+    return 0;
+  }
+  if (*init_ca) {
+    const cjd::Status st = cjd::ctl::InitCa(ca_dir, ca_days);
+    if (!st.ok()) return Fail("init-ca", st);
+    std::printf("CA created in %s (ca.crt; ca.key is secret, mode 0600)\n", ca_dir.c_str());
+    return 0;
+  }
+  if (*issue) {
+    cert.role = cert_server ? cjd::ctl::CertRole::kServer : cjd::ctl::CertRole::kClient;
+    auto ca = cjd::ctl::CertificateAuthority::Load(cert_ca_dir);
+    if (!ca.ok()) return Fail("issue-cert", ca.status());
+    auto pem = ca->Issue(cert);
+    if (!pem.ok()) return Fail("issue-cert", pem.status());
+    const std::string dir = cert_out_dir.empty() ? cert_ca_dir : cert_out_dir;
+    const std::string crt = dir + "/" + cert.name + ".crt";
+    const std::string key = dir + "/" + cert.name + ".key";
+    const cjd::Status st = cjd::ctl::WriteCertAndKey(crt, key, *pem, cert_force);
+    if (!st.ok()) return Fail("issue-cert", st);
+    std::printf("%s certificate for %s written to %s (key %s, mode 0600)\n",
+                cert_server ? "server" : "client", cert.name.c_str(), crt.c_str(), key.c_str());
     return 0;
   }
   if (*add_source) {

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 
 #include "hub/collect/source_key.h"
 #include "hub/config/hub_config.h"
@@ -12,6 +14,7 @@
 #include "shared/core/clock.h"
 #include "shared/protocol/keys.h"
 #include "shared/protocol/topics.h"
+#include "tools/cjdctl/pki/certificate_authority.h"
 
 namespace cjd::ctl {
 namespace fs = std::filesystem;
@@ -43,6 +46,63 @@ std::string Quote(const std::string& s) {
   return out + "\"";
 }
 
+bool IsTls(const std::string& broker) { return broker.rfind("ssl://", 0) == 0; }
+
+// A broker client certificate for `name` from the CA in `ca_dir`, made in memory (nothing is
+// written) and checked against the files it will go to in `dir`.
+struct ClientCert {
+  PemPair pem;
+  std::string ca_pem;
+  fs::path cert_path, key_path, ca_path;
+};
+
+Result<ClientCert> MakeClientCert(const std::string& ca_dir, const std::string& broker,
+                                  const std::string& name, const fs::path& dir, bool overwrite) {
+  if (!IsTls(broker)) {
+    return Status::Invalid("--ca-dir: needs an ssl://HOST:PORT broker (--broker), not " + broker,
+                           "--ca-dir");
+  }
+  auto ca = CertificateAuthority::Load(ca_dir);
+  if (!ca.ok()) return ca.status();
+  CertRequest request;
+  request.name = name;
+  auto pem = ca->Issue(request);
+  if (!pem.ok()) return pem.status();
+  ClientCert out{std::move(*pem), ca->cert_pem(), dir / (name + ".crt"), dir / (name + ".key"),
+                 dir / "mqtt-ca.pem"};
+  if (!overwrite) {
+    for (const auto& p : {out.cert_path, out.key_path}) {
+      if (fs::exists(p)) return Status(Code::kConflict, p.string() + " already exists");
+    }
+  }
+  if (fs::exists(out.ca_path)) {
+    std::ifstream in(out.ca_path, std::ios::binary);
+    std::stringstream held;
+    held << in.rdbuf();
+    if (held.str() != out.ca_pem && !overwrite) {
+      return Status(Code::kConflict, out.ca_path.string() + " holds another CA's certificate");
+    }
+  }
+  return out;
+}
+
+Status WriteClientCert(const ClientCert& c) {
+  std::error_code ec;
+  fs::create_directories(c.cert_path.parent_path(), ec);
+  CJD_RETURN_IF_ERROR(
+      WriteCertAndKey(c.cert_path.string(), c.key_path.string(), c.pem, /*overwrite=*/true));
+  return WritePublicFile(c.ca_path.string(), c.ca_pem);
+}
+
+// The [mqtt] TLS lines of a config whose certificate files sit beside it.
+std::string TlsKeys(const ClientCert& c) {
+  return "# Mutual TLS: the broker's certificate must come from this CA and name the broker's\n"
+         "# host; ours (CN = our broker user name) is what the broker's ACLs check.\n"
+         "ca_file = " + Quote(c.ca_path.filename().string()) + "\n" +
+         "cert_file = " + Quote(c.cert_path.filename().string()) + "\n" +
+         "key_file = " + Quote(c.key_path.filename().string()) + "\n";
+}
+
 }  // namespace
 
 Result<std::string> InitHub(const InitHubOptions& o) {
@@ -59,8 +119,15 @@ Result<std::string> InitHub(const InitHubOptions& o) {
   if (fs::exists(config) && !o.force) {
     return Status(Code::kConflict, config.string() + " already exists (use --force to replace it)");
   }
+  std::optional<ClientCert> cert;
+  if (!o.ca_dir.empty()) {
+    auto made = MakeClientCert(o.ca_dir, o.broker, kHubIdentity, dir, o.force);
+    if (!made.ok()) return made.status();
+    cert = std::move(*made);
+  }
   const KeyPair keys = NewKeyPair();
   const std::string token = NewToken();
+  if (cert) CJD_RETURN_IF_ERROR(WriteClientCert(*cert));
   CJD_RETURN_IF_ERROR(WritePrivate((dir / "hub.key").string(), KeyToBase64(keys.secret_key) + "\n"));
   {
     std::ofstream pub(dir / "hub.pub");
@@ -74,7 +141,9 @@ Result<std::string> InitHub(const InitHubOptions& o) {
   text += "token = " + Quote(token) + "\n\n";
   text += "[mqtt]\n";
   text += "broker = " + Quote(o.broker) + "\n";
-  text += "client_id = \"cjd-hub\"\n\n";
+  text += "client_id = \"cjd-hub\"\n";
+  if (cert) text += TlsKeys(*cert);
+  text += "\n";
   text += "[keys]\n";
   text += "# X25519 key pair; devices get the public key at provisioning.\n";
   text += "public_key = " + Quote(KeyToBase64(keys.public_key)) + "\n";
@@ -93,6 +162,11 @@ Result<std::string> AddDevice(const AddDeviceOptions& o) {
   CJD_RETURN_IF_ERROR(InitCrypto());
   if (!topics::IsValidDeviceId(o.id))
     return Status::Invalid("--id: must be 1-64 characters of A-Z a-z 0-9 _ . -", "--id");
+  if (o.id == kHubIdentity) {
+    return Status::Invalid(std::string("--id: ") + kHubIdentity +
+                               " is the hub's broker identity, not a device id",
+                           "--id");
+  }
   if (o.store.empty() || o.store.size() > 64)
     return Status::Invalid("--store: must be 1-64 characters", "--store");
   if (o.kind != "pos" && o.kind != "kiosk")
@@ -109,6 +183,13 @@ Result<std::string> AddDevice(const AddDeviceOptions& o) {
   const std::string broker = o.broker.empty() ? hub->broker : o.broker;
   if (broker.rfind("tcp://", 0) != 0 && broker.rfind("ssl://", 0) != 0)
     return Status::Invalid("--broker: expected tcp://HOST:PORT or ssl://HOST:PORT", "--broker");
+  const fs::path out = fs::absolute(o.out);
+  std::optional<ClientCert> cert;
+  if (!o.ca_dir.empty()) {
+    auto made = MakeClientCert(o.ca_dir, broker, o.id, out.parent_path(), /*overwrite=*/false);
+    if (!made.ok()) return made.status();
+    cert = std::move(*made);
+  }
 
   const KeyPair keys = NewKeyPair();
   const std::string token = NewToken();
@@ -136,7 +217,9 @@ Result<std::string> AddDevice(const AddDeviceOptions& o) {
   text += "listen = " + Quote(listen->ToString()) + "\n";
   text += "token = " + Quote(token) + "\n\n";
   text += "[mqtt]\n";
-  text += "broker = " + Quote(broker) + "\n\n";
+  text += "broker = " + Quote(broker) + "\n";
+  if (cert) text += TlsKeys(*cert);
+  text += "\n";
   text += "[keys]\n";
   text += "key_id = 1\n";
   text += "device_public_key = " + Quote(KeyToBase64(keys.public_key)) + "\n";
@@ -146,8 +229,8 @@ Result<std::string> AddDevice(const AddDeviceOptions& o) {
   text += "path = " + Quote(o.outbox.empty() ? o.id + ".outbox.db" : o.outbox) + "\n";
   text += "budget_bytes = 268435456\n";
   std::error_code ec;
-  const fs::path out = fs::absolute(o.out);
   if (out.has_parent_path()) fs::create_directories(out.parent_path(), ec);
+  if (cert) CJD_RETURN_IF_ERROR(WriteClientCert(*cert));
   CJD_RETURN_IF_ERROR(WritePrivate(out.string(), text));
   return token;
 }

@@ -14,9 +14,12 @@ struct InitHubOptions {
   std::string broker = "tcp://127.0.0.1:1883";
   std::string listen = "127.0.0.1:8080";
   bool force = false;     // overwrite an existing hub.toml (keeps nothing)
+  std::string ca_dir;     // with a CA (cjdctl init-ca): the hub's broker client certificate
 };
 
 // Writes DIR/hub.toml, DIR/hub.key (secret, mode 0600), DIR/hub.pub and creates DIR/hub.db.
+// With `ca_dir` (needs an ssl:// broker) also DIR/cjd-hub.crt, DIR/cjd-hub.key (0600) for the
+// broker identity "cjd-hub" and DIR/mqtt-ca.pem, set as [mqtt] cert_file, key_file and ca_file.
 // Returns the admin token.
 Result<std::string> InitHub(const InitHubOptions& o);
 
@@ -29,9 +32,14 @@ struct AddDeviceOptions {
   std::string broker;     // default: the hub's broker
   std::string out;        // the agent config to write
   std::string outbox;     // the agent's SQLite outbox; default ID.outbox.db beside the config
+  std::string ca_dir;     // with a CA: the device's broker client certificate (CN = id)
 };
 
 // Registers the device with the hub and writes its config (mode 0600). Returns the API token.
+// With `ca_dir` (needs an ssl:// broker) also writes ID.crt, ID.key (0600) and mqtt-ca.pem beside
+// the config and sets them as [mqtt] cert_file, key_file and ca_file. The id "cjd-hub" is refused
+// (the hub's broker identity). Nothing is registered or written when the certificate cannot be
+// made or its files already exist.
 Result<std::string> AddDevice(const AddDeviceOptions& o);
 
 struct AddSourceOptions {
