@@ -33,6 +33,7 @@ Status Uplink::Start() {
   o.password = config_.mqtt_password;
   o.ca_file = config_.mqtt_ca_file;
   o.clean_session = true;
+  o.keepalive_s = static_cast<int>(config_.keepalive_s);
   o.max_inflight = static_cast<int>(config_.max_in_flight) + 4;
   o.subscriptions = {topics::Down(config_.device_id), topics::HubStatus()};
   o.will_topic = topics::Status(config_.device_id);
@@ -105,6 +106,7 @@ StatusSnapshot Uplink::Snapshot(bool online) const {
   s.last_ack_ms = u.last_ack_ms;
   s.accepted_total = w.accepted_total;
   s.refused_full = w.refused_full;
+  s.refused_disk_full = w.refused_disk_full;
   s.duplicates_total = w.duplicates_total;
   s.batches_sent = u.batches_sent;
   s.resends = u.resends;
