@@ -307,9 +307,9 @@ Fleet::~Fleet() {
   broker_.reset();
 }
 
-void Fleet::StartBroker() {
+void Fleet::StartBroker(bool persistence) {
   fs::create_directories(dir_.Join("broker"));
-  broker_.emplace(Mosquitto::Start(dir_.Join("broker")));
+  broker_.emplace(Mosquitto::Start(dir_.Join("broker"), 0, persistence));
 }
 
 void Fleet::InitHub(int offline_after_s) {

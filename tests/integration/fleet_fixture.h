@@ -126,8 +126,9 @@ class Fleet {
 
   const TempDir& dir() const { return dir_; }
 
-  // Broker. StartBroker() throws (failing the test) if Mosquitto cannot start.
-  void StartBroker();
+  // Broker. StartBroker() throws (failing the test) if Mosquitto cannot start. `persistence`: see
+  // Mosquitto::Start.
+  void StartBroker(bool persistence = false);
   Mosquitto& broker() { return *broker_; }
 
   // Hub: `cjdctl init-hub` into dir()/hub, [fleet] offline_after_s = `offline_after_s`.

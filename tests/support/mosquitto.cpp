@@ -41,17 +41,20 @@ std::string Mosquitto::UnavailableReason() {
          "install it with: apt-get install mosquitto";
 }
 
-Mosquitto::Mosquitto(std::filesystem::path dir, uint16_t port)
-    : dir_(std::move(dir)), config_path_(dir_ / "mosquitto.conf"), port_(port) {}
+Mosquitto::Mosquitto(std::filesystem::path dir, uint16_t port, bool persistence)
+    : dir_(std::move(dir)),
+      config_path_(dir_ / "mosquitto.conf"),
+      port_(port),
+      persistence_(persistence) {}
 
 Mosquitto::~Mosquitto() {
   if (process_.pid() > 0) process_.Terminate(std::chrono::seconds(2));
 }
 
-Mosquitto Mosquitto::Start(const std::filesystem::path& dir, uint16_t port) {
+Mosquitto Mosquitto::Start(const std::filesystem::path& dir, uint16_t port, bool persistence) {
   if (!Available()) throw std::runtime_error(UnavailableReason());
   const auto deadline = SteadyClock::now() + kStartTimeout;
-  Mosquitto broker(dir, port != 0 ? port : FreeLoopbackPort());
+  Mosquitto broker(dir, port != 0 ? port : FreeLoopbackPort(), persistence);
   if (port != 0 &&
       !WaitUntil([port] { return LoopbackPortBindable(port); }, Left(deadline),
                  std::chrono::milliseconds(20))) {
@@ -79,7 +82,9 @@ void Mosquitto::WriteConfig() const {
   if (::geteuid() == 0) out << "user root\n";
   out << "listener " << port_ << " 127.0.0.1\n"
       << "allow_anonymous true\n"
-      << "persistence false\n"
+      << (persistence_ ? "persistence true\npersistence_location " + dir_.string() +
+                             "/\nautosave_interval 1\n"
+                       : std::string("persistence false\n"))
       << "max_queued_messages 100000\n"
       << "max_inflight_messages 100\n"
       << "set_tcp_nodelay true\n"
