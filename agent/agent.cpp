@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include <filesystem>
+
 #include <spdlog/spdlog.h>
 
 namespace cjd::agent {
@@ -23,6 +25,10 @@ Status Agent::Start() {
   if (!reader.ok()) return reader.status();
   writer_ = std::make_unique<OutboxWriter>(std::move(*store), config_.budget_bytes,
                                            config_.dedupe_window_hours * 3'600'000, clock_);
+  {
+    const std::filesystem::path dir = std::filesystem::path(config_.outbox_path).parent_path();
+    writer_->SetTelemetryLimits(dir.empty() ? "." : dir.string(), config_.min_free_bytes);
+  }
   writer_->Start();
 
   uplink_ = std::make_unique<Uplink>(config_, writer_.get(), std::move(*reader), *keys, clock_);

@@ -38,10 +38,12 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.mqtt_ca_file = r.Path("mqtt.ca_file", "");
   c.mqtt_cert_file = r.Path("mqtt.cert_file", "");
   c.mqtt_key_file = r.Path("mqtt.key_file", "");
+  c.keepalive_s = r.Int("mqtt.keepalive_s", c.keepalive_s, 2, 3600);
   c.key_id = static_cast<uint32_t>(r.Int("keys.key_id", 1, 1, 0xffffffffll));
   c.outbox_path = r.Path("outbox.path", "outbox.db");
   c.budget_bytes = r.Int("outbox.budget_bytes", c.budget_bytes, 64 << 10, 1ll << 40);
   c.dedupe_window_hours = r.Int("outbox.dedupe_window_hours", c.dedupe_window_hours, 1, 24 * 365);
+  c.min_free_bytes = r.Int("outbox.min_free_bytes", c.min_free_bytes, 0, 1ll << 40);
   c.offers_path = r.Path("offers.path", "");
   if (c.offers_path.empty()) {
     const std::filesystem::path outbox(c.outbox_path);

@@ -29,6 +29,7 @@ struct AgentConfig {
   std::string mqtt_ca_file;             // TLS (ssl:// brokers): CA the broker's certificate
   std::string mqtt_cert_file;           // must chain to; this client's certificate and key
   std::string mqtt_key_file;            // (mutual TLS; the broker's ACLs use its CN)
+  int64_t keepalive_s = 20;          // MQTT keep-alive: a silent link is dropped after ~1.5x this
   // [keys]
   uint32_t key_id = 1;
   KeyPair device_keys;
@@ -37,6 +38,7 @@ struct AgentConfig {
   std::string outbox_path;           // SQLite file
   int64_t budget_bytes = 256ll << 20;
   int64_t dedupe_window_hours = 168; // how long accepted event ids are remembered after the ack
+  int64_t min_free_bytes = 8ll << 20; // below this free space on its disk, telemetry is dropped
   // [offers]
   std::string offers_path;           // SQLite file of the offer cache; default
                                      // "{device_id}.offers.db" beside the outbox

@@ -1,8 +1,30 @@
 #include "agent/outbox/outbox_writer.h"
 
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
+#include "shared/event/event.h"
+
 namespace cjd::agent {
+namespace {
+
+// Telemetry may fill the budget up to this share, so business events always find room.
+constexpr int64_t kTelemetryBudgetPercent = 90;
+constexpr auto kMaxRetryBackoff = std::chrono::milliseconds(2000);
+
+bool AllTelemetry(const std::vector<PendingEvent>& events) {
+  if (events.empty()) return false;
+  for (const auto& e : events) {
+    if (ClassOf(static_cast<EventType>(e.type)) != EventClass::kTelemetry) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 OutboxWriter::OutboxWriter(std::unique_ptr<OutboxStore> store, int64_t budget_bytes,
                            int64_t dedupe_window_ms, const Clock* clock)
@@ -45,6 +67,26 @@ void OutboxWriter::Ack(uint64_t seq) {
   cv_.notify_one();
 }
 
+void OutboxWriter::SetTelemetryLimits(std::string fs_path, int64_t min_free_bytes) {
+  fs_path_ = std::move(fs_path);
+  min_free_bytes_ = min_free_bytes;
+}
+
+std::string OutboxWriter::TelemetryRefusal(int64_t bytes) const {
+  const int64_t backlog = store_->counters().backlog_bytes;
+  if ((backlog + bytes) * 100 > budget_bytes_ * kTelemetryBudgetPercent) {
+    return "outbox budget " + std::to_string(kTelemetryBudgetPercent) +
+           " % full: telemetry dropped to keep room for sales";
+  }
+  if (min_free_bytes_ <= 0 || fs_path_.empty()) return "";
+  struct statvfs fs {};
+  if (::statvfs(fs_path_.c_str(), &fs) != 0) return "";  // unknown: let SQLite decide
+  const auto free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+  if (free_bytes - bytes >= min_free_bytes_) return "";
+  return "disk almost full (" + std::to_string(free_bytes) + " bytes free, min_free_bytes " +
+         std::to_string(min_free_bytes_) + "): telemetry dropped to keep room for sales";
+}
+
 void OutboxWriter::SetOnCommit(std::function<void()> fn) {
   std::lock_guard lock(mu_);
   on_commit_ = std::move(fn);
@@ -57,21 +99,30 @@ WriterStats OutboxWriter::Stats() const {
 
 void OutboxWriter::Run() {
   std::unique_lock lock(mu_);
+  std::chrono::milliseconds backoff(0);  // after a failed commit: acks alone wait this long
   while (true) {
-    cv_.wait_for(lock, std::chrono::seconds(60), [this] {
-      return stop_ || !queue_.empty() || pending_ack_ > stats_.counters.acked_seq;
-    });
+    if (backoff.count() > 0) {
+      // Requests are still served at once (they get a clear answer); a pending ack is retried
+      // when the backoff ends, not in a busy loop while the disk stays full.
+      cv_.wait_for(lock, backoff, [this] { return stop_ || !queue_.empty(); });
+    } else {
+      cv_.wait_for(lock, std::chrono::seconds(60), [this] {
+        return stop_ || !queue_.empty() || pending_ack_ > stats_.counters.acked_seq;
+      });
+    }
     if (stop_ && queue_.empty()) break;
     std::deque<Request> group;
     group.swap(queue_);
     const uint64_t ack = pending_ack_;
     lock.unlock();
-    ProcessGroup(group, ack);
+    const bool ok = ProcessGroup(group, ack);
+    backoff = ok ? std::chrono::milliseconds(0)
+                 : std::min(std::max(backoff * 2, std::chrono::milliseconds(50)), kMaxRetryBackoff);
     lock.lock();
   }
 }
 
-void OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack) {
+bool OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack) {
   const int64_t now = clock_->NowMillis();
   std::vector<AppendResult> results(group.size());
   Status st = store_->Begin();
@@ -81,6 +132,7 @@ void OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack) {
     last_prune_ms_ = now;
   }
   int64_t refused = 0;
+  int64_t refused_disk = 0;
   int64_t duplicates = 0;
   int64_t accepted = 0;
   std::vector<bool> dup;
@@ -88,6 +140,13 @@ void OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack) {
     const auto& events = group[i].events;
     int64_t bytes = 0;
     for (const auto& e : events) bytes += OutboxStore::RowBytes(e);
+    if (AllTelemetry(events)) {
+      std::string why = TelemetryRefusal(bytes);
+      if (!why.empty()) {
+        results[i].status = Status(Code::kFull, std::move(why));
+        continue;
+      }
+    }
     if (store_->counters().backlog_bytes + bytes > budget_bytes_) {
       results[i].status = Status(Code::kFull,
           "outbox budget full: " + std::to_string(store_->counters().backlog_bytes) + " of " +
@@ -107,8 +166,18 @@ void OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack) {
   if (!st.ok()) {
     spdlog::error("outbox: group commit failed: {}", st.ToString());
     store_->Rollback();
-    for (auto& r : results) {
-      if (r.status.ok()) r = AppendResult{Status(Code::kUnavailable, "outbox write failed: " + st.message()), 0, 0};
+    // SQLITE_FULL: the outbox's disk (not the budget) is full. Say so to the POS (507), keep
+    // everything already committed, and try again with the next request or ack.
+    const bool disk_full = st.code() == Code::kFull;
+    const Status refusal =
+        disk_full ? Status(Code::kFull, "outbox disk full: the file system holding the outbox "
+                                        "has no room left (" + st.message() +
+                                        "); nothing accepted before is lost, retry later")
+                  : Status(Code::kUnavailable, "outbox write failed: " + st.message());
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (!results[i].status.ok()) continue;
+      results[i] = AppendResult{refusal, 0, 0};
+      if (disk_full) refused_disk += static_cast<int64_t>(group[i].events.size());
     }
     accepted = 0;
     duplicates = 0;
@@ -119,12 +188,14 @@ void OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack) {
     stats_.counters = store_->counters();
     stats_.accepted_total += accepted;
     stats_.refused_full += refused;
+    stats_.refused_disk_full += refused_disk;
     stats_.duplicates_total += duplicates;
     stats_.commits += 1;
     notify = on_commit_;
   }
   for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
   if (notify && st.ok() && accepted > duplicates) notify();
+  return st.ok();
 }
 
 }  // namespace cjd::agent

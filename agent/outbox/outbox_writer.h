@@ -6,6 +6,13 @@
 // Each request is all-or-nothing: it is refused whole (kFull) when it does not fit in the byte
 // budget, and a failed commit fails every request of that group (none of them got a 202).
 // Acks from the uplink go through the same thread, so SQLite sees a single writer.
+//
+// Priorities: a request made only of telemetry (ClassOf == kTelemetry: offer impressions) is
+// refused first, before business events are: once the backlog passes 90 % of the budget, or the
+// outbox's file system has less than `min_free_bytes` free (SetTelemetryLimits). A full disk
+// (SQLITE_FULL from a write or the commit) refuses the group with kFull (507 to the POS, counted in
+// refused_disk_full); after a failed commit the thread waits before retrying acks alone (bounded
+// backoff, no busy loop), and recovers by itself once space returns.
 #pragma once
 
 #include <atomic>
@@ -36,6 +43,7 @@ struct WriterStats {
   int64_t budget_bytes = 0;
   int64_t accepted_total = 0;   // events acknowledged to clients with 202 (incl. duplicates)
   int64_t refused_full = 0;     // events refused because the budget was full
+  int64_t refused_disk_full = 0;  // events refused because the disk was full (SQLITE_FULL)
   int64_t duplicates_total = 0;
   int64_t commits = 0;          // group commits (transactions)
 };
@@ -58,6 +66,10 @@ class OutboxWriter {
   void Submit(std::vector<PendingEvent> events, Done done);
   // Thread-safe. Deletes rows up to `seq` at the next group.
   void Ack(uint64_t seq);
+  // Telemetry limits (see the top of this file): `fs_path` is a file or folder on the outbox's
+  // file system; `min_free_bytes` 0 disables the free-space check. REQUIRES: before Start().
+  void SetTelemetryLimits(std::string fs_path, int64_t min_free_bytes);
+
   // Thread-safe. Called after every commit that stored new events (the uplink wakes up).
   void SetOnCommit(std::function<void()> fn);
 
@@ -69,7 +81,10 @@ class OutboxWriter {
     Done done;
   };
   void Run();
-  void ProcessGroup(std::deque<Request>& group, uint64_t ack);
+  // False when the group failed (nothing of it committed).
+  bool ProcessGroup(std::deque<Request>& group, uint64_t ack);
+  // Why a telemetry request of `bytes` is refused now, "" when it may be stored.
+  std::string TelemetryRefusal(int64_t bytes) const;
 
   std::unique_ptr<OutboxStore> store_;
   const int64_t budget_bytes_;
@@ -85,6 +100,8 @@ class OutboxWriter {
   std::function<void()> on_commit_;  // guarded by mu_
   std::thread thread_;
   int64_t last_prune_ms_ = 0;   // writer thread only
+  std::string fs_path_;         // set before Start(), then read-only
+  int64_t min_free_bytes_ = 0;  // set before Start(), then read-only
 };
 
 }  // namespace cjd::agent

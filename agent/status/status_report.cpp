@@ -27,6 +27,7 @@ std::string StatusJson(const StatusSnapshot& s) {
   j["last_ack_at"] = s.last_ack_ms > 0 ? nlohmann::json(FormatRfc3339(s.last_ack_ms)) : nlohmann::json();
   j["accepted_total"] = s.accepted_total;
   j["refused_full"] = s.refused_full;
+  j["refused_disk_full"] = s.refused_disk_full;
   j["duplicates_total"] = s.duplicates_total;
   j["batches_sent"] = s.batches_sent;
   j["resends"] = s.resends;

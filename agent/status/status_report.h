@@ -25,6 +25,7 @@ struct StatusSnapshot {
   int64_t last_ack_ms = 0;        // 0 when no ack yet in this run
   int64_t accepted_total = 0;
   int64_t refused_full = 0;
+  int64_t refused_disk_full = 0;
   int64_t duplicates_total = 0;
   int64_t batches_sent = 0;
   int64_t resends = 0;
@@ -43,7 +44,8 @@ struct StatusSnapshot {
 
 // Fields: device_id, store_id, kind, version, online, connected, clock (RFC 3339), clock_ms,
 // uptime_s, backlog, backlog_bytes, budget_bytes, backlog_age_s, last_seq, acked_seq,
-// last_ack_at (RFC 3339 or null), accepted_total, refused_full, duplicates_total, batches_sent,
+// last_ack_at (RFC 3339 or null), accepted_total, refused_full, refused_disk_full, duplicates_total,
+// batches_sent,
 // resends, reconnects, bad_downlink, will_ms (only once a will was registered; the hub takes
 // that will though it is older than the heartbeats, see hub/ingest/status_freshness.h); with an
 // offer cache also offers_version (the offer

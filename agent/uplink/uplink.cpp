@@ -36,6 +36,7 @@ Status Uplink::Start() {
   o.cert_file = config_.mqtt_cert_file;
   o.key_file = config_.mqtt_key_file;
   o.clean_session = true;
+  o.keepalive_s = static_cast<int>(config_.keepalive_s);
   o.max_inflight = static_cast<int>(config_.max_in_flight) + 4;
   // Only the device's own down topic: the hub's "resend" request arrives there, sealed
   // (FrameKind::kResync); the old unsealed cjd/v1/hub/status hint is not listened to.
@@ -112,6 +113,7 @@ StatusSnapshot Uplink::Snapshot(bool online) const {
   s.last_ack_ms = u.last_ack_ms;
   s.accepted_total = w.accepted_total;
   s.refused_full = w.refused_full;
+  s.refused_disk_full = w.refused_disk_full;
   s.duplicates_total = w.duplicates_total;
   s.batches_sent = u.batches_sent;
   s.resends = u.resends;

@@ -385,9 +385,10 @@ std::optional<EventType> EventTypeFromName(std::string_view name) {
   return std::nullopt;
 }
 
-EventClass ClassOf(EventType) {
-  // Every v1 type is a business event: none may be dropped to make room.
-  return EventClass::kBusiness;
+EventClass ClassOf(EventType t) {
+  // Offer impressions are telemetry: the outbox drops them first (counted) to keep room for
+  // sales. Every other type is a business event, never dropped.
+  return t == EventType::kOfferImpression ? EventClass::kTelemetry : EventClass::kBusiness;
 }
 
 // ---- validation ------------------------------------------------------------------------------

@@ -94,7 +94,8 @@ constexpr bool HasOrder(EventType t) {
 }
 
 // How the outbox treats an event when its byte budget is full: business events are refused
-// (507 to the POS), telemetry drops oldest. Every v1 type is business.
+// (507 to the POS); telemetry (offer_impression) is refused first, counted, before the budget or
+// the disk is full (agent/outbox/outbox_writer.h).
 enum class EventClass : uint8_t { kBusiness, kTelemetry };
 
 std::string_view EventTypeName(EventType t);

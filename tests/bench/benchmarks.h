@@ -87,6 +87,21 @@ void RunImport(const ImportOptions& o, const MetricsOptions* metrics = nullptr);
 void RunMetrics(const MetricsOptions& o);
 void RunProfiles(const ProfilesOptions& o);
 
+// cjd-bench soak (tests/bench/soak.cpp): N agents under steady traffic with periodic broker and
+// hub restarts; RSS and open fds of every process sampled; exactly-once checked at the end.
+struct SoakOptions {
+  double minutes = 10;                // length of the traffic phase
+  int agents = 10;
+  int pause_ms = 100;                 // per agent, between POSTs of 1-10 events
+  double broker_every_s = 180;        // broker restart period (SIGTERM, start)
+  double hub_every_s = 240;           // hub restart period (SIGTERM, start)
+  double sample_s = 5;                // /proc sampling period
+  double warmup_s = 30;               // samples this young (per process life) are not compared
+  uint32_t seed = 0;                  // 0: random (printed)
+};
+// Returns 0 when every accepted event reached the hub exactly once, else 1.
+int RunSoak(const SoakOptions& o);
+
 std::vector<MemPhase> RunIngest(const IngestOptions& o);
 std::vector<MemPhase> RunDrain(const DrainOptions& o);
 void PrintMemory(const std::vector<MemPhase>& phases);

@@ -8,6 +8,7 @@
 //   cjd-bench metrics  [--requests 20]
 //   cjd-bench profiles [--profiles 1000000] [--clients 4] [--requests 10000]
 //   cjd-bench offers   [--customers 100000] [--rate 1000] [--duration 20] [--runs 3]
+//   cjd-bench soak     [--minutes 10] [--agents 10] [--broker-every 180] [--hub-every 240]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
 #include <cstdio>
@@ -157,6 +158,32 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
 
+  SoakOptions soak_o;
+  auto* soak_cmd = app.add_subcommand(
+      "soak", "N agents, steady traffic, periodic broker and hub restarts: RSS/fd growth, exactly once");
+  soak_cmd->add_option("--minutes", soak_o.minutes, "length of the traffic phase")
+      ->check(CLI::Range(0.5, 24 * 60.0))
+      ->capture_default_str();
+  soak_cmd->add_option("--agents", soak_o.agents, "agents (POS terminals)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  soak_cmd->add_option("--pause-ms", soak_o.pause_ms, "per agent, between POSTs of 1-10 events")
+      ->check(CLI::Range(1, 60'000))
+      ->capture_default_str();
+  soak_cmd->add_option("--broker-every", soak_o.broker_every_s, "seconds between broker restarts")
+      ->check(CLI::Range(10.0, 86'400.0))
+      ->capture_default_str();
+  soak_cmd->add_option("--hub-every", soak_o.hub_every_s, "seconds between hub restarts")
+      ->check(CLI::Range(10.0, 86'400.0))
+      ->capture_default_str();
+  soak_cmd->add_option("--sample", soak_o.sample_s, "seconds between /proc samples")
+      ->check(CLI::Range(0.5, 600.0))
+      ->capture_default_str();
+  soak_cmd->add_option("--warmup", soak_o.warmup_s, "seconds of each process life not compared")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  soak_cmd->add_option("--seed", soak_o.seed, "traffic seed (0: random)");
+
   CLI11_PARSE(app, argc, argv);
   ingest.baseline = !no_baseline;
   drain.bridge = !no_bridge;
@@ -192,6 +219,8 @@ int main(int argc, char** argv) {
       RunProfiles(profiles_o);
     } else if (*offers_cmd) {
       RunOffers(offers_o);
+    } else if (*soak_cmd) {
+      if (RunSoak(soak_o) != 0) return 1;
     } else if (*all_cmd) {
       std::vector<MemPhase> mem = RunIngest(IngestOptions{});
       auto more = RunDrain(DrainOptions{});

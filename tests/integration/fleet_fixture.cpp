@@ -307,9 +307,9 @@ Fleet::~Fleet() {
   broker_.reset();
 }
 
-void Fleet::StartBroker() {
+void Fleet::StartBroker(bool persistence) {
   fs::create_directories(dir_.Join("broker"));
-  broker_.emplace(Mosquitto::Start(dir_.Join("broker")));
+  broker_.emplace(Mosquitto::Start(dir_.Join("broker"), 0, std::nullopt, persistence));
 }
 
 void Fleet::StartTlsBroker() {

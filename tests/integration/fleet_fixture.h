@@ -127,8 +127,9 @@ class Fleet {
 
   const TempDir& dir() const { return dir_; }
 
-  // Broker. StartBroker() throws (failing the test) if Mosquitto cannot start.
-  void StartBroker();
+  // Broker. StartBroker() throws (failing the test) if Mosquitto cannot start. `persistence`: see
+  // Mosquitto::Start.
+  void StartBroker(bool persistence = false);
   // The production shape instead (device-configs/mosquitto.conf and mosquitto.acl): mutual TLS
   // with a CA made in dir()/pki by cjdctl's CA code; InitHub() and AddDevice() then pass
   // --ca-dir, so the hub and every agent connect with their own certificate and check the

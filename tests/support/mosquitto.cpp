@@ -41,18 +41,23 @@ std::string Mosquitto::UnavailableReason() {
          "install it with: apt-get install mosquitto";
 }
 
-Mosquitto::Mosquitto(std::filesystem::path dir, uint16_t port, std::optional<MosquittoTls> tls)
-    : dir_(std::move(dir)), config_path_(dir_ / "mosquitto.conf"), port_(port), tls_(std::move(tls)) {}
+Mosquitto::Mosquitto(std::filesystem::path dir, uint16_t port, std::optional<MosquittoTls> tls,
+                     bool persistence)
+    : dir_(std::move(dir)),
+      config_path_(dir_ / "mosquitto.conf"),
+      port_(port),
+      tls_(std::move(tls)),
+      persistence_(persistence) {}
 
 Mosquitto::~Mosquitto() {
   if (process_.pid() > 0) process_.Terminate(std::chrono::seconds(2));
 }
 
 Mosquitto Mosquitto::Start(const std::filesystem::path& dir, uint16_t port,
-                           std::optional<MosquittoTls> tls) {
+                           std::optional<MosquittoTls> tls, bool persistence) {
   if (!Available()) throw std::runtime_error(UnavailableReason());
   const auto deadline = SteadyClock::now() + kStartTimeout;
-  Mosquitto broker(dir, port != 0 ? port : FreeLoopbackPort(), std::move(tls));
+  Mosquitto broker(dir, port != 0 ? port : FreeLoopbackPort(), std::move(tls), persistence);
   if (port != 0 &&
       !WaitUntil([port] { return LoopbackPortBindable(port); }, Left(deadline),
                  std::chrono::milliseconds(20))) {
@@ -92,7 +97,9 @@ void Mosquitto::WriteConfig() const {
   } else {
     out << "allow_anonymous true\n";
   }
-  out << "persistence false\n"
+  out << (persistence_ ? "persistence true\npersistence_location " + dir_.string() +
+                             "/\nautosave_interval 1\n"
+                       : std::string("persistence false\n"))
       << "max_queued_messages 100000\n"
       << "max_inflight_messages 100\n"
       << "set_tcp_nodelay true\n"

@@ -43,9 +43,13 @@ class Mosquitto {
   // Writes `dir`/mosquitto.conf and starts the broker on 127.0.0.1:`port` (0 = a free port,
   // retried with another one if it is taken meanwhile). Returns once the port accepts TCP
   // connections (10 s at most). Throws std::runtime_error, with the broker's output, on failure.
-  // `dir` must exist and outlive the broker. With `tls`, the listener is mutual TLS (above).
+  // `dir` must exist and outlive the broker. With `tls`, the listener is mutual TLS (above). With
+  // `persistence`, the broker keeps its sessions and queued messages in `dir`/mosquitto.db
+  // (written on a clean stop and every second), so they survive Restart(); without, a restart
+  // forgets every session.
   static Mosquitto Start(const std::filesystem::path& dir, uint16_t port = 0,
-                         std::optional<MosquittoTls> tls = std::nullopt);
+                         std::optional<MosquittoTls> tls = std::nullopt,
+                         bool persistence = false);
 
   Mosquitto(Mosquitto&&) noexcept = default;
   Mosquitto& operator=(Mosquitto&&) noexcept = default;
@@ -77,7 +81,8 @@ class Mosquitto {
   std::string Diagnostics() const;
 
  private:
-  Mosquitto(std::filesystem::path dir, uint16_t port, std::optional<MosquittoTls> tls);
+  Mosquitto(std::filesystem::path dir, uint16_t port, std::optional<MosquittoTls> tls,
+            bool persistence);
   void WriteConfig() const;
   // One attempt: spawn and wait for the port. False (process reaped) if it exits or never listens.
   bool Launch(std::chrono::milliseconds timeout);
@@ -86,6 +91,7 @@ class Mosquitto {
   std::filesystem::path config_path_;
   uint16_t port_ = 0;
   std::optional<MosquittoTls> tls_;
+  bool persistence_ = false;
   Process process_;
 };
 

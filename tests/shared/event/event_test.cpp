@@ -101,6 +101,7 @@ TEST(EventType, NamesRoundTrip) {
     EXPECT_EQ(EventTypeFromName(EventTypeName(t)), t);
     EXPECT_EQ(ClassOf(t), EventClass::kBusiness);
   }
+  EXPECT_EQ(ClassOf(EventType::kOfferImpression), EventClass::kTelemetry);
   EXPECT_EQ(EventTypeName(EventType::kTransaction), "transaction");
   EXPECT_EQ(EventTypeName(EventType::kLoyaltyScan), "loyalty_scan");
   EXPECT_FALSE(EventTypeFromName("Transaction").has_value());
