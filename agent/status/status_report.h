@@ -4,8 +4,16 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace cjd::agent {
+
+struct OutboxResetReport {
+  int64_t at_ms = 0;
+  std::string reason;
+  std::string detail;
+  uint64_t epoch = 0;
+};
 
 struct StatusSnapshot {
   std::string device_id;
@@ -29,6 +37,11 @@ struct StatusSnapshot {
   int64_t resends = 0;
   int64_t reconnects = 0;
   int64_t bad_downlink = 0;
+  uint64_t epoch = 0;                 // the outbox epoch (batch_codec.h)
+  bool epoch_confirmed = false;       // the hub answered for it; batches are flowing
+  int64_t acks_ignored = 0;
+  int64_t probes_sent = 0;
+  std::vector<OutboxResetReport> outbox_resets;  // the latest, oldest first
   // Offer cache (kiosk); reported only when offers_enabled.
   bool offers_enabled = false;
   uint64_t offers_version = 0;        // offer watermark: every change up to it is held
@@ -43,7 +56,8 @@ struct StatusSnapshot {
 // Fields: device_id, store_id, kind, version, online, connected, clock (RFC 3339), clock_ms,
 // uptime_s, backlog, backlog_bytes, budget_bytes, backlog_age_s, last_seq, acked_seq,
 // last_ack_at (RFC 3339 or null), accepted_total, refused_full, duplicates_total, batches_sent,
-// resends, reconnects, bad_downlink; with an offer cache also offers_version (the offer
+// resends, reconnects, bad_downlink, epoch (16 hex digits), epoch_confirmed, acks_ignored,
+// probes_sent, outbox_resets ([{at, reason, detail, epoch}], the latest, oldest first); with an offer cache also offers_version (the offer
 // watermark: every change up to it is held; 0 before any), offers (live offers held), offer_assignments,
 // offer_updates_applied, offer_updates_rejected, impressions_recorded, impressions_dropped.
 std::string StatusJson(const StatusSnapshot& s);

@@ -1,6 +1,7 @@
 #include "hub/fleet/fleet_view.h"
 
 #include "shared/event/event.h"
+#include "shared/protocol/batch_codec.h"
 
 namespace cjd::hub {
 namespace {
@@ -25,6 +26,25 @@ nlohmann::json DeviceEntry(const DeviceRow& row, int64_t now_ms, int64_t offline
   e["last_seen"] = TimeOrNull(row.state.last_seen_ms);
   e["acked_seq"] = row.state.acked_seq;
   e["pending_ranges"] = row.state.pending_ranges.size();
+  // The outbox epoch the hub tracks as current (null: none yet, or a pre-epoch agent), and how
+  // many epochs the hub has seen from the device (each reset of its outbox starts one).
+  e["epoch"] = row.state.epoch != 0 ? nlohmann::json(EpochHex(row.state.epoch)) : nlohmann::json();
+  e["epochs"] = row.state.epochs.size();
+  // Resets the device reported in its heartbeat (a damaged outbox moved aside, a restore from a
+  // backup detected): [{at, reason, detail, epoch}], the latest, oldest first.
+  nlohmann::json resets = nlohmann::json::array();
+  if (status.contains("outbox_resets") && status["outbox_resets"].is_array()) {
+    for (const auto& r : status["outbox_resets"]) {
+      if (resets.size() >= 20) break;
+      if (!r.is_object()) continue;
+      nlohmann::json item = nlohmann::json::object();
+      for (const char* k : {"at", "reason", "detail", "epoch"}) {
+        if (r.contains(k) && r[k].is_string()) item[k] = r[k].get<std::string>().substr(0, 1000);
+      }
+      resets.push_back(std::move(item));
+    }
+  }
+  e["outbox_resets"] = std::move(resets);
   e["backlog"] = status.value("backlog", 0);
   e["backlog_age_s"] = status.value("backlog_age_s", 0);
   e["last_seq"] = status.value("last_seq", 0);
