@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/outbox/outbox_recovery.h"
+
 namespace cjd::agent {
 
 Agent::Agent(AgentConfig config, const Clock* clock) : config_(std::move(config)), clock_(clock) {}
@@ -19,7 +21,8 @@ Status Agent::Start() {
   if (!offers.ok()) return offers.status();
   offers_ = std::move(*offers);
 
-  auto store = OutboxStore::Open(config_.outbox_path);
+  // A damaged outbox is moved aside and replaced by a fresh one (outbox_recovery.h).
+  auto store = OpenOutboxRecovering(config_.outbox_path, clock_->NowMillis());
   if (!store.ok()) return store.status();
   auto reader = OutboxReader::Open(config_.outbox_path);
   if (!reader.ok()) return reader.status();
@@ -47,10 +50,10 @@ Status Agent::Start() {
       });
   CJD_RETURN_IF_ERROR(server_->Start());
   const auto c = writer_->Stats().counters;
-  spdlog::info("agent {} (store {}, {}) listening on {}:{}; outbox {} holds {} events, last seq {}; "
-               "offers version {}",
+  spdlog::info("agent {} (store {}, {}) listening on {}:{}; outbox {} (epoch {}) holds {} events, "
+               "last seq {}; offers version {}",
                config_.device_id, config_.store_id, config_.kind, config_.listen.host,
-               server_->port(), config_.outbox_path, c.backlog, c.last_seq,
+               server_->port(), config_.outbox_path, EpochHex(c.epoch), c.backlog, c.last_seq,
                offers_->applied_version());
   return Status::Ok();
 }

@@ -7,9 +7,12 @@
 #include "agent/agent.h"
 #include "agent/config/agent_config.h"
 #include "shared/core/logging.h"
+#include "shared/core/private_files.h"
 #include "shared/core/signals.h"
 
 int main(int argc, char** argv) {
+  // Everything this process creates (outbox and offer cache) is for its owner only.
+  cjd::RestrictFileCreation();
   CLI::App app{"cjd-agent: captures POS and kiosk events offline and forwards them to the hub"};
   std::string config_path;
   app.add_option("--config", config_path, "agent config (TOML)")->required();

@@ -7,9 +7,12 @@
 #include "hub/config/hub_config.h"
 #include "hub/hub.h"
 #include "shared/core/logging.h"
+#include "shared/core/private_files.h"
 #include "shared/core/signals.h"
 
 int main(int argc, char** argv) {
+  // Everything this process creates (event store, profiles, keys) is for its owner only.
+  cjd::RestrictFileCreation();
   CLI::App app{"cjd-hub: receives store events, keeps the fleet's state, serves the API"};
   std::string config_path;
   app.add_option("--config", config_path, "hub config (TOML), written by cjdctl init-hub")->required();

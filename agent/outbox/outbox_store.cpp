@@ -1,5 +1,7 @@
 #include "agent/outbox/outbox_store.h"
 
+#include <random>
+
 namespace cjd::agent {
 namespace {
 
@@ -24,11 +26,31 @@ const std::vector<sqlite::Migration> kMigrations = {
       ) WITHOUT ROWID;
       CREATE INDEX event_ids_by_time ON event_ids (accepted_at_ms);
     )sql"},
+    {2, R"sql(
+      -- meta 'epoch' (written by OutboxStore::Open, not here: it needs a random value) names
+      -- this incarnation of the outbox; sequence numbers count per epoch.
+      -- Resets of the outbox (a damaged file moved aside, a restore from a backup detected),
+      -- reported to the hub in the heartbeat.
+      CREATE TABLE resets (
+        id      INTEGER PRIMARY KEY,
+        at_ms   INTEGER NOT NULL,
+        reason  TEXT NOT NULL,
+        detail  TEXT NOT NULL,
+        epoch   INTEGER NOT NULL
+      );
+    )sql"},
 };
+
+uint64_t RandomEpoch() {
+  std::random_device rd;  // getrandom(2) on Linux
+  uint64_t e = 0;
+  while (e == 0) e = (static_cast<uint64_t>(rd()) << 32) ^ static_cast<uint64_t>(rd());
+  return e;
+}
 
 }  // namespace
 
-Result<std::unique_ptr<OutboxStore>> OutboxStore::Open(const std::string& path) {
+Result<std::unique_ptr<OutboxStore>> OutboxStore::Open(const std::string& path, int64_t now_ms) {
   sqlite::OpenOptions options;
   options.wal = true;
   options.synchronous_full = true;
@@ -38,7 +60,72 @@ Result<std::unique_ptr<OutboxStore>> OutboxStore::Open(const std::string& path) 
   std::unique_ptr<OutboxStore> store(new OutboxStore(std::move(*db)));
   CJD_RETURN_IF_ERROR(store->Prepare());
   CJD_RETURN_IF_ERROR(store->LoadCounters());
+  CJD_RETURN_IF_ERROR(store->LoadResets());
+  if (store->counters_.epoch == 0) {
+    // A new outbox, or one from before epochs: give it one. Rows it already holds were numbered
+    // in the legacy epoch; they are renumbered and sent again under the new one.
+    const bool legacy = store->counters_.last_seq > 0;
+    CJD_RETURN_IF_ERROR(store->Begin());
+    Status st = store->db_->Exec("INSERT OR IGNORE INTO meta VALUES ('epoch', 0)");
+    if (st.ok()) {
+      st = legacy ? store->StartNewEpoch(now_ms, "upgrade",
+                                         "an outbox written before epochs; waiting rows renumbered")
+                  : Status::Ok();
+    }
+    if (st.ok() && !legacy) store->counters_.epoch = RandomEpoch();
+    if (st.ok()) st = store->Commit();
+    if (!st.ok()) {
+      store->Rollback();
+      return st;
+    }
+  }
   return store;
+}
+
+Status OutboxStore::LoadResets() {
+  auto stmt = db_->Prepare(
+      "SELECT at_ms, reason, detail, epoch FROM (SELECT * FROM resets ORDER BY id DESC LIMIT ?1) "
+      "ORDER BY id");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, static_cast<int64_t>(kMaxResetsKept));
+  resets_.clear();
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    resets_.push_back(OutboxReset{stmt->ColumnInt(0), stmt->ColumnText(1), stmt->ColumnText(2),
+                                  static_cast<uint64_t>(stmt->ColumnInt(3))});
+  }
+  return Status::Ok();
+}
+
+Status OutboxStore::StartNewEpoch(int64_t now_ms, const std::string& reason,
+                                  const std::string& detail) {
+  const int64_t shift = static_cast<int64_t>(counters_.acked_seq);
+  // Every row waits above acked_seq; renumber in two steps (negative, then back) so no
+  // intermediate value collides with a row not yet moved. Acked ids keep their dedupe window.
+  auto renumber = [&](const char* sql) -> Status {
+    auto stmt = db_->Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, shift);
+    return stmt->Run();
+  };
+  CJD_RETURN_IF_ERROR(renumber("UPDATE outbox SET seq = -(seq - ?1)"));
+  CJD_RETURN_IF_ERROR(db_->Exec("UPDATE outbox SET seq = -seq WHERE seq < 0"));
+  CJD_RETURN_IF_ERROR(renumber(
+      "UPDATE event_ids SET seq = CASE WHEN seq <= ?1 THEN 0 ELSE seq - ?1 END"));
+  const uint64_t epoch = RandomEpoch();
+  auto insert = db_->Prepare(
+      "INSERT INTO resets (at_ms, reason, detail, epoch) VALUES (?1, ?2, ?3, ?4)");
+  if (!insert.ok()) return insert.status();
+  insert->Bind(1, now_ms).Bind(2, reason).Bind(3, detail).Bind(4, static_cast<int64_t>(epoch));
+  CJD_RETURN_IF_ERROR(insert->Run());
+  counters_.epoch = epoch;
+  counters_.last_seq -= counters_.acked_seq;
+  counters_.acked_seq = 0;
+  resets_.push_back(OutboxReset{now_ms, reason, detail, epoch});
+  if (resets_.size() > kMaxResetsKept) resets_.erase(resets_.begin());
+  return Status::Ok();
 }
 
 Status OutboxStore::Prepare() {
@@ -66,6 +153,9 @@ Status OutboxStore::Prepare() {
 }
 
 Status OutboxStore::LoadCounters() {
+  auto epoch = db_->QueryInt("SELECT coalesce((SELECT value FROM meta WHERE key = 'epoch'), 0)");
+  if (!epoch.ok()) return epoch.status();
+  counters_.epoch = static_cast<uint64_t>(*epoch);
   auto last = db_->QueryInt("SELECT value FROM meta WHERE key = 'last_seq'");
   auto acked = db_->QueryInt("SELECT value FROM meta WHERE key = 'acked_seq'");
   if (!last.ok()) return last.status();
@@ -92,6 +182,8 @@ Status OutboxStore::RefreshOldest() {
 Status OutboxStore::Begin() { return db_->Exec("BEGIN IMMEDIATE"); }
 
 Status OutboxStore::Commit() {
+  set_meta_.Bind(1, "epoch").Bind(2, static_cast<int64_t>(counters_.epoch));
+  CJD_RETURN_IF_ERROR(set_meta_.Run());
   set_meta_.Bind(1, "last_seq").Bind(2, static_cast<int64_t>(counters_.last_seq));
   CJD_RETURN_IF_ERROR(set_meta_.Run());
   set_meta_.Bind(1, "acked_seq").Bind(2, static_cast<int64_t>(counters_.acked_seq));
@@ -102,6 +194,7 @@ Status OutboxStore::Commit() {
 void OutboxStore::Rollback() {
   (void)db_->Exec("ROLLBACK");
   (void)LoadCounters();
+  (void)LoadResets();
 }
 
 Status OutboxStore::Append(const std::vector<PendingEvent>& events, int64_t now_ms,

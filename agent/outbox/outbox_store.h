@@ -25,8 +25,18 @@ struct PendingEvent {
   std::string body;
 };
 
+// A reset of the outbox, kept (the last kMaxResetsKept) and reported in the heartbeat.
+struct OutboxReset {
+  int64_t at_ms = 0;
+  std::string reason;     // "corrupt" (the database was moved aside), "restored" (the hub holds
+                          // sequences this outbox never assigned), "upgrade" (a pre-epoch outbox)
+  std::string detail;     // what was found, and where a damaged file went
+  uint64_t epoch = 0;     // the epoch started by the reset
+};
+
 struct OutboxCounters {
-  uint64_t last_seq = 0;          // highest sequence ever assigned
+  uint64_t epoch = 0;             // this outbox's incarnation (batch_codec.h); never 0
+  uint64_t last_seq = 0;          // highest sequence ever assigned in this epoch
   uint64_t acked_seq = 0;         // highest sequence the hub acknowledged
   int64_t backlog = 0;            // rows not yet acknowledged
   int64_t backlog_bytes = 0;      // their stored size (see RowBytes)
@@ -35,7 +45,11 @@ struct OutboxCounters {
 
 class OutboxStore {
  public:
-  static Result<std::unique_ptr<OutboxStore>> Open(const std::string& path);
+  static constexpr size_t kMaxResetsKept = 20;
+
+  // Opens (or creates) the outbox. A new database gets a fresh random epoch; one written before
+  // epochs existed gets one too, its waiting rows renumbered from 1 (reset reason "upgrade").
+  static Result<std::unique_ptr<OutboxStore>> Open(const std::string& path, int64_t now_ms = 0);
 
   // Stored size of one event, as counted against the byte budget (body plus row overhead).
   static int64_t RowBytes(const PendingEvent& e) {
@@ -54,19 +68,27 @@ class OutboxStore {
   Status AckUpTo(uint64_t seq);
   // REQUIRES: inside Begin()/Commit(). Forgets acknowledged event ids accepted before `before_ms`.
   Status PruneEventIds(int64_t before_ms);
+  // REQUIRES: inside Begin()/Commit(). Starts a new random epoch: the rows still waiting for the
+  // hub are renumbered 1..n in their order (they are sent again under the new epoch; the hub
+  // dedupes by event id), acked_seq becomes 0, and the reset is recorded.
+  Status StartNewEpoch(int64_t now_ms, const std::string& reason, const std::string& detail);
 
   const OutboxCounters& counters() const { return counters_; }
+  // The latest resets, oldest first (at most kMaxResetsKept).
+  const std::vector<OutboxReset>& resets() const { return resets_; }
 
  private:
   explicit OutboxStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
   Status Prepare();
   Status LoadCounters();
+  Status LoadResets();
   Status RefreshOldest();
 
   std::unique_ptr<sqlite::Database> db_;
   sqlite::Statement insert_id_, insert_row_, set_meta_, delete_rows_, delete_ids_, sum_rows_,
       oldest_;
   OutboxCounters counters_;
+  std::vector<OutboxReset> resets_;
 };
 
 // A read-only view for the uplink, on its own connection.

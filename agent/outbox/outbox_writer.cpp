@@ -33,6 +33,7 @@ OutboxWriter::OutboxWriter(std::unique_ptr<OutboxStore> store, int64_t budget_by
       dedupe_window_ms_(dedupe_window_ms),
       clock_(clock) {
   stats_.counters = store_->counters();
+  stats_.resets = store_->resets();
   stats_.budget_bytes = budget_bytes_;
 }
 
@@ -61,9 +62,18 @@ void OutboxWriter::Submit(std::vector<PendingEvent> events, Done done) {
   done(AppendResult{Status(Code::kUnavailable, "the agent is shutting down"), 0, 0});
 }
 
-void OutboxWriter::Ack(uint64_t seq) {
+bool OutboxWriter::Ack(uint64_t epoch, uint64_t seq) {
   std::lock_guard lock(mu_);
+  if (epoch != stats_.counters.epoch || new_epoch_) return false;
   if (seq > pending_ack_) pending_ack_ = seq;
+  cv_.notify_one();
+  return true;
+}
+
+void OutboxWriter::NewEpoch(std::string reason, std::string detail) {
+  std::lock_guard lock(mu_);
+  new_epoch_ = EpochRequest{std::move(reason), std::move(detail)};
+  pending_ack_ = 0;
   cv_.notify_one();
 }
 
@@ -107,25 +117,37 @@ void OutboxWriter::Run() {
       cv_.wait_for(lock, backoff, [this] { return stop_ || !queue_.empty(); });
     } else {
       cv_.wait_for(lock, std::chrono::seconds(60), [this] {
-        return stop_ || !queue_.empty() || pending_ack_ > stats_.counters.acked_seq;
+        return stop_ || !queue_.empty() || pending_ack_ > stats_.counters.acked_seq ||
+               new_epoch_;
       });
     }
     if (stop_ && queue_.empty()) break;
     std::deque<Request> group;
     group.swap(queue_);
-    const uint64_t ack = pending_ack_;
+    std::optional<EpochRequest> new_epoch;
+    new_epoch.swap(new_epoch_);
+    const uint64_t ack = new_epoch ? 0 : pending_ack_;
     lock.unlock();
-    const bool ok = ProcessGroup(group, ack);
+    const bool ok = ProcessGroup(group, ack, new_epoch);
     backoff = ok ? std::chrono::milliseconds(0)
                  : std::min(std::max(backoff * 2, std::chrono::milliseconds(50)), kMaxRetryBackoff);
     lock.lock();
   }
 }
 
-bool OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack) {
+bool OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack,
+                                const std::optional<EpochRequest>& new_epoch) {
   const int64_t now = clock_->NowMillis();
   std::vector<AppendResult> results(group.size());
   Status st = store_->Begin();
+  if (st.ok() && new_epoch) {
+    st = store_->StartNewEpoch(now, new_epoch->reason, new_epoch->detail);
+    if (st.ok()) {
+      spdlog::warn("outbox: new epoch {} ({}: {}); {} waiting events renumbered 1..{}",
+                   EpochHex(store_->counters().epoch), new_epoch->reason, new_epoch->detail,
+                   store_->counters().backlog, store_->counters().last_seq);
+    }
+  }
   if (st.ok() && ack > store_->counters().acked_seq) st = store_->AckUpTo(ack);
   if (st.ok() && now - last_prune_ms_ > 60'000) {
     st = store_->PruneEventIds(now - dedupe_window_ms_);
@@ -186,6 +208,8 @@ bool OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack) {
   {
     std::lock_guard lock(mu_);
     stats_.counters = store_->counters();
+    stats_.resets = store_->resets();
+    if (new_epoch && !st.ok()) new_epoch_ = new_epoch;  // retried at the next group
     stats_.accepted_total += accepted;
     stats_.refused_full += refused;
     stats_.refused_disk_full += refused_disk;
@@ -194,7 +218,7 @@ bool OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack) {
     notify = on_commit_;
   }
   for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
-  if (notify && st.ok() && accepted > duplicates) notify();
+  if (notify && st.ok() && (accepted > duplicates || new_epoch)) notify();
   return st.ok();
 }
 

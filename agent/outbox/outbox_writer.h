@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +41,7 @@ struct AppendResult {
 
 struct WriterStats {
   OutboxCounters counters;
+  std::vector<OutboxReset> resets;  // the latest, oldest first
   int64_t budget_bytes = 0;
   int64_t accepted_total = 0;   // events acknowledged to clients with 202 (incl. duplicates)
   int64_t refused_full = 0;     // events refused because the budget was full
@@ -64,8 +66,12 @@ class OutboxWriter {
 
   // Thread-safe. `done` runs on the writer thread after the commit; it must not block.
   void Submit(std::vector<PendingEvent> events, Done done);
-  // Thread-safe. Deletes rows up to `seq` at the next group.
-  void Ack(uint64_t seq);
+  // Thread-safe. Deletes rows up to `seq` at the next group, when `epoch` is still the outbox's
+  // epoch (an ack for another epoch is ignored; false then).
+  bool Ack(uint64_t epoch, uint64_t seq);
+  // Thread-safe. Starts a new epoch at the next group (OutboxStore::StartNewEpoch), before the
+  // requests queued with it; the uplink sees it done when Stats().counters.epoch changes.
+  void NewEpoch(std::string reason, std::string detail);
   // Telemetry limits (see the top of this file): `fs_path` is a file or folder on the outbox's
   // file system; `min_free_bytes` 0 disables the free-space check. REQUIRES: before Start().
   void SetTelemetryLimits(std::string fs_path, int64_t min_free_bytes);
@@ -81,8 +87,13 @@ class OutboxWriter {
     Done done;
   };
   void Run();
+  struct EpochRequest {
+    std::string reason;
+    std::string detail;
+  };
   // False when the group failed (nothing of it committed).
-  bool ProcessGroup(std::deque<Request>& group, uint64_t ack);
+  bool ProcessGroup(std::deque<Request>& group, uint64_t ack,
+                    const std::optional<EpochRequest>& new_epoch);
   // Why a telemetry request of `bytes` is refused now, "" when it may be stored.
   std::string TelemetryRefusal(int64_t bytes) const;
 
@@ -94,7 +105,8 @@ class OutboxWriter {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Request> queue_;   // guarded by mu_
-  uint64_t pending_ack_ = 0;    // guarded by mu_
+  uint64_t pending_ack_ = 0;    // guarded by mu_ (in stats_.counters.epoch)
+  std::optional<EpochRequest> new_epoch_;  // guarded by mu_
   bool stop_ = false;           // guarded by mu_
   WriterStats stats_;           // guarded by mu_ (a copy published after each group)
   std::function<void()> on_commit_;  // guarded by mu_

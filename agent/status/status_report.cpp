@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "shared/event/event.h"
+#include "shared/protocol/batch_codec.h"
 
 namespace cjd::agent {
 
@@ -34,6 +35,18 @@ std::string StatusJson(const StatusSnapshot& s) {
   j["reconnects"] = s.reconnects;
   j["bad_downlink"] = s.bad_downlink;
   if (s.will_ms > 0) j["will_ms"] = s.will_ms;
+  j["epoch"] = EpochHex(s.epoch);
+  j["epoch_confirmed"] = s.epoch_confirmed;
+  j["acks_ignored"] = s.acks_ignored;
+  j["probes_sent"] = s.probes_sent;
+  nlohmann::json resets = nlohmann::json::array();
+  for (const OutboxResetReport& r : s.outbox_resets) {
+    resets.push_back({{"at", FormatRfc3339(r.at_ms)},
+                      {"reason", r.reason},
+                      {"detail", r.detail.substr(0, kMaxResetDetail)},
+                      {"epoch", EpochHex(r.epoch)}});
+  }
+  j["outbox_resets"] = std::move(resets);
   if (s.offers_enabled) {
     j["offers_version"] = s.offers_version;
     j["offers"] = s.offers_count;

@@ -4,8 +4,20 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace cjd::agent {
+
+// A reset's detail is cut to this many bytes in the status, so that the 20 resets kept fit the
+// hub's status limit (kMaxStatusBytes) with room to spare.
+inline constexpr size_t kMaxResetDetail = 300;
+
+struct OutboxResetReport {
+  int64_t at_ms = 0;
+  std::string reason;
+  std::string detail;
+  uint64_t epoch = 0;
+};
 
 struct StatusSnapshot {
   std::string device_id;
@@ -31,6 +43,11 @@ struct StatusSnapshot {
   int64_t resends = 0;
   int64_t reconnects = 0;
   int64_t bad_downlink = 0;
+  uint64_t epoch = 0;                 // the outbox epoch (batch_codec.h)
+  bool epoch_confirmed = false;       // the hub answered for it; batches are flowing
+  int64_t acks_ignored = 0;
+  int64_t probes_sent = 0;
+  std::vector<OutboxResetReport> outbox_resets;  // the latest, oldest first
   // Offer cache (kiosk); reported only when offers_enabled.
   bool offers_enabled = false;
   uint64_t offers_version = 0;        // offer watermark: every change up to it is held
@@ -47,8 +64,10 @@ struct StatusSnapshot {
 // last_ack_at (RFC 3339 or null), accepted_total, refused_full, refused_disk_full, duplicates_total,
 // batches_sent,
 // resends, reconnects, bad_downlink, will_ms (only once a will was registered; the hub takes
-// that will though it is older than the heartbeats, see hub/ingest/status_freshness.h); with an
-// offer cache also offers_version (the offer
+// that will though it is older than the heartbeats, see hub/ingest/status_freshness.h), epoch
+// (16 hex digits), epoch_confirmed, acks_ignored, probes_sent, outbox_resets ([{at, reason,
+// detail (at most kMaxResetDetail bytes), epoch}], the latest, oldest first: the hub's decoder
+// takes at most kMaxOutboxResets); with an offer cache also offers_version (the offer
 // watermark: every change up to it is held; 0 before any), offers (live offers held), offer_assignments,
 // offer_updates_applied, offer_updates_rejected, impressions_recorded, impressions_dropped.
 std::string StatusJson(const StatusSnapshot& s);

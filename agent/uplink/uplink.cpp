@@ -25,8 +25,11 @@ Uplink::Uplink(const AgentConfig& config, OutboxWriter* writer,
 Uplink::~Uplink() { Stop(); }
 
 Status Uplink::Start() {
-  acked_ = writer_->Stats().counters.acked_seq;
+  const OutboxCounters c = writer_->Stats().counters;
+  epoch_ = c.epoch;
+  acked_ = c.acked_seq;
   sent_upto_ = acked_;
+  max_read_seq_ = c.last_seq;
   MqttOptions o;
   o.broker = config_.broker;
   o.client_id = "cjd-agent-" + config_.device_id;
@@ -119,6 +122,13 @@ StatusSnapshot Uplink::Snapshot(bool online) const {
   s.resends = u.resends;
   s.reconnects = u.reconnects;
   s.bad_downlink = u.bad_downlink;
+  s.epoch = w.counters.epoch;
+  s.epoch_confirmed = u.epoch_confirmed;
+  s.acks_ignored = u.acks_ignored;
+  s.probes_sent = u.probes_sent;
+  for (const OutboxReset& r : w.resets) {
+    s.outbox_resets.push_back(OutboxResetReport{r.at_ms, r.reason, r.detail, r.epoch});
+  }
   if (offers_ != nullptr) {
     const OfferCacheStats o = offers_->Stats();
     s.offers_enabled = true;
@@ -181,15 +191,72 @@ void Uplink::HandleDownlink(const std::string& payload) {
     ++stats_.bad_downlink;
     return;
   }
+  HandleAck(h, *opened);
+}
+
+void Uplink::HandleAck(const FrameHeader& h, const std::string& plaintext) {
   const uint64_t ack = h.last_seq;
+  uint64_t ack_epoch = 0;
+  uint64_t held = ack;
+  auto j = nlohmann::json::parse(plaintext, nullptr, false);
+  if (j.is_object()) {
+    if (j.contains("epoch") && j["epoch"].is_string()) {
+      ack_epoch = ParseEpochHex(j["epoch"].get<std::string>()).value_or(0);
+    }
+    if (j.contains("held_seq") && j["held_seq"].is_number_unsigned()) {
+      held = std::max(held, j["held_seq"].get<uint64_t>());
+    }
+  }
+  auto ignore = [this] {
+    std::lock_guard lock(mu_);
+    ++stats_.acks_ignored;
+  };
+  // An ack for an earlier epoch (a late answer to frames sent before a reset): nothing to do.
+  if (epoch_switching_ || ack_epoch != epoch_) return ignore();
+  // The highest sequence this outbox assigned in its epoch: rows read from it, or committed.
+  const uint64_t assigned = std::max(max_read_seq_, writer_->Stats().counters.last_seq);
+  if (held > assigned) {
+    // The hub holds sequence numbers of this epoch that this outbox never assigned: the outbox
+    // went back in time (restored from a backup, or copied). New events would reuse numbers the
+    // hub holds already: start a new epoch and send every waiting row again under it.
+    spdlog::warn("uplink: the hub holds seq {} of epoch {} but this outbox assigned only up to {}: "
+                 "restored from a backup? starting a new epoch",
+                 held, EpochHex(epoch_), assigned);
+    writer_->NewEpoch("restored", "the hub holds seq " + std::to_string(held) + " of epoch " +
+                                      EpochHex(epoch_) + ", the outbox only " +
+                                      std::to_string(assigned));
+    epoch_switching_ = true;
+    epoch_confirmed_ = false;
+    in_flight_.clear();
+    return ignore();
+  }
+  if (!epoch_confirmed_) {
+    epoch_confirmed_ = true;
+    std::lock_guard lock(mu_);
+    stats_.epoch_confirmed = true;
+  }
   if (ack <= acked_) return;  // an old or repeated ack
+  if (!writer_->Ack(epoch_, ack)) return ignore();
   acked_ = ack;
   if (sent_upto_ < acked_) sent_upto_ = acked_;
   while (!in_flight_.empty() && in_flight_.front().last <= acked_) in_flight_.pop_front();
-  writer_->Ack(acked_);
   std::lock_guard lock(mu_);
   stats_.hub_acked_seq = acked_;
   stats_.last_ack_ms = clock_->NowMillis();
+}
+
+void Uplink::SendProbe(int64_t now) {
+  FrameHeader h;
+  h.kind = FrameKind::kEventBatch;
+  h.key_id = keys_.key_id;
+  h.first_seq = 0;
+  h.last_seq = 0;
+  const std::string frame = SealFrame(h, config_.device_id, EncodeEventBatch({}, epoch_),
+                                      keys_.uplink);
+  if (!link_->Publish(topics::Up(config_.device_id), frame, 1, false)) return;
+  probe_sent_ms_ = now;
+  std::lock_guard lock(mu_);
+  ++stats_.probes_sent;
 }
 
 void Uplink::HandleOfferUpdate(const FrameHeader& h, const std::string& plaintext) {
@@ -237,13 +304,14 @@ void Uplink::SendBatches(int64_t now) {
       return;
     }
     if (scratch_.empty()) return;
+    max_read_seq_ = std::max(max_read_seq_, scratch_.back().seq);
     FrameHeader h;
     h.kind = FrameKind::kEventBatch;
     h.key_id = keys_.key_id;
     h.first_seq = sent_upto_ + 1;
     h.last_seq = ClampBatch(sent_upto_, &scratch_);
     const std::string frame =
-        SealFrame(h, config_.device_id, EncodeEventBatch(scratch_), keys_.uplink);
+        SealFrame(h, config_.device_id, EncodeEventBatch(scratch_, epoch_), keys_.uplink);
     if (!link_->Publish(topics::Up(config_.device_id), frame, 1, false)) return;
     in_flight_.push_back(InFlight{h.first_seq, h.last_seq, now});
     sent_upto_ = h.last_seq;
@@ -291,13 +359,31 @@ void Uplink::Run() {
     }
     const int64_t now = clock_->NowMillis();
     const bool connected = link_->connected();
+    if (epoch_switching_) {
+      const OutboxCounters c = writer_->Stats().counters;
+      if (c.epoch != epoch_) {
+        // The writer renumbered the waiting rows under a new epoch: send them all again.
+        epoch_ = c.epoch;
+        epoch_switching_ = false;
+        epoch_confirmed_ = true;  // a fresh random epoch: the hub cannot hold any of it
+        acked_ = c.acked_seq;
+        sent_upto_ = acked_;
+        max_read_seq_ = c.last_seq;
+        in_flight_.clear();
+        std::lock_guard stats_lock(mu_);
+        stats_.hub_acked_seq = acked_;
+        stats_.epoch_confirmed = true;
+      }
+    }
     if (connected != was_connected) {
       // Whatever was in flight may be lost with the connection: resend from the last ack.
       in_flight_.clear();
       sent_upto_ = acked_;
       was_connected = connected;
+      probe_sent_ms_ = 0;
       if (connected) next_heartbeat = 0;
     }
+    if (hub_restarted) probe_sent_ms_ = 0;
     if (hub_restarted && !in_flight_.empty()) {
       // Batches sent while the hub was away may be lost with its session: resend now rather
       // than after the ack timeout. The hub ignores what it already holds.
@@ -307,7 +393,13 @@ void Uplink::Run() {
       std::lock_guard stats_lock(mu_);
       ++stats_.resends;
     }
-    if (connected) {
+    if (connected && !epoch_confirmed_) {
+      // Nothing goes before the hub has said where this epoch stands (see uplink.h).
+      if (!epoch_switching_ &&
+          (probe_sent_ms_ == 0 || now - probe_sent_ms_ > config_.ack_timeout_ms)) {
+        SendProbe(now);
+      }
+    } else if (connected) {
       if (!in_flight_.empty() && now - in_flight_.front().sent_ms > config_.ack_timeout_ms) {
         spdlog::warn("uplink: no ack for seq {}..{} within {} ms, resending from {}",
                      in_flight_.front().first, in_flight_.front().last, config_.ack_timeout_ms,
@@ -318,11 +410,11 @@ void Uplink::Run() {
         ++stats_.resends;
       }
       SendBatches(now);
-      if (now >= next_heartbeat) {
-        PublishStatus(true);
-        last_heartbeat = now;
-        next_heartbeat = now + config_.heartbeat_s * 1000;
-      }
+    }
+    if (connected && now >= next_heartbeat) {
+      PublishStatus(true);
+      last_heartbeat = now;
+      next_heartbeat = now + config_.heartbeat_s * 1000;
     }
     lock.lock();
   }

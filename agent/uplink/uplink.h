@@ -5,6 +5,14 @@
 // has committed; only then are rows deleted (through the OutboxWriter). After a disconnect or an
 // ack timeout, sending restarts from the last ack; the hub ignores what it already holds.
 //
+// Epochs (batch_codec.h): frames carry the outbox's epoch and acks name the epoch they are for.
+// At start the uplink sends nothing but a probe until the hub has said where this epoch stands:
+// if the hub holds sequences of it that this outbox never assigned (held_seq > last_seq: the
+// outbox was restored from a backup, or copied), new events would reuse numbers the hub already
+// holds, so the outbox starts a new epoch first (its waiting rows renumbered and sent again; the
+// hub dedupes by event id). An ack for another epoch, or above the last sequence assigned, never
+// deletes anything; it is counted (acks_ignored).
+//
 // Downlink: the same thread opens every frame on the device's down topic with the hub -> device
 // key: acks move the outbox on, offer updates are applied to the OfferCache (see offer_cache.h),
 // and a resync (the hub reconnected) makes it resend what is in flight at once (counted in
@@ -44,6 +52,9 @@ struct UplinkStats {
   int64_t resends = 0;
   int64_t reconnects = 0;
   int64_t bad_downlink = 0;   // downlink frames that failed to open
+  int64_t acks_ignored = 0;   // acks for another epoch or above the last sequence assigned
+  int64_t probes_sent = 0;    // epoch probes (empty batches) sent
+  bool epoch_confirmed = false;  // the hub answered for this epoch; batches may go
 };
 
 // Trims `events` (read after `sent_upto`, in order) to what one frame may claim and returns the
@@ -80,7 +91,9 @@ class Uplink {
   };
   void Run();
   void HandleDownlink(const std::string& payload);
+  void HandleAck(const FrameHeader& h, const std::string& plaintext);
   void HandleOfferUpdate(const FrameHeader& h, const std::string& plaintext);
+  void SendProbe(int64_t now);
   void SendBatches(int64_t now);
   void PublishStatus(bool online);
   std::string SealedStatus(bool online) const;
@@ -111,6 +124,11 @@ class Uplink {
   // Uplink thread only.
   bool resync_ = false;               // a sealed kResync arrived: resend what is in flight
   int64_t last_resync_hub_ms_ = 0;    // hub time of the last resync taken (replays are older)
+  uint64_t epoch_ = 0;           // the outbox epoch the frames carry
+  bool epoch_confirmed_ = false; // the hub answered a probe or a batch for epoch_
+  bool epoch_switching_ = false; // a new epoch was asked of the writer, not yet started
+  int64_t probe_sent_ms_ = 0;    // 0: send one at the next turn
+  uint64_t max_read_seq_ = 0;    // highest sequence read from the outbox in this epoch
   uint64_t acked_ = 0;
   uint64_t sent_upto_ = 0;
   std::deque<InFlight> in_flight_;

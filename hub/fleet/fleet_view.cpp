@@ -4,6 +4,7 @@
 
 #include "shared/event/event.h"
 #include "shared/protocol/device_status.h"
+#include "shared/protocol/batch_codec.h"
 
 namespace cjd::hub {
 namespace {
@@ -35,6 +36,17 @@ nlohmann::json DeviceEntry(const DeviceRow& row, int64_t now_ms, int64_t offline
   e["last_seen"] = TimeOrNull(row.state.last_seen_ms);
   e["acked_seq"] = row.state.acked_seq;
   e["pending_ranges"] = row.state.pending_ranges.size();
+  // The outbox epoch the hub tracks as current (null: none yet, or a pre-epoch agent), and how
+  // many epochs the hub has seen from the device (each reset of its outbox starts one).
+  e["epoch"] = row.state.epoch != 0 ? nlohmann::json(EpochHex(row.state.epoch)) : nlohmann::json();
+  e["epochs"] = row.state.epochs.size();
+  // Resets the device reported in its heartbeat (a damaged outbox moved aside, a restore from a
+  // backup detected): [{at, reason, detail, epoch}], the latest, oldest first.
+  nlohmann::json resets = nlohmann::json::array();
+  for (const OutboxResetEntry& r : status.outbox_resets) {
+    resets.push_back({{"at", r.at}, {"reason", r.reason}, {"detail", r.detail}, {"epoch", r.epoch}});
+  }
+  e["outbox_resets"] = std::move(resets);
   e["backlog"] = status.backlog;
   e["backlog_age_s"] = status.backlog_age_s;
   e["last_seq"] = status.last_seq;

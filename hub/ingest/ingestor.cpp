@@ -21,12 +21,18 @@ const char* StatusContradictsRecord(const DeviceStatus& s, const DeviceRecord& r
   if (s.kind && *s.kind != r.kind) return "kind";
   return nullptr;
 }
+// Outbox epochs a device may have (each reset of its outbox starts one). Far above what a real
+// device needs; it bounds what a device whose key leaked can make the hub keep.
+constexpr size_t kMaxEpochsPerDevice = 256;
+
+using EpochKey = std::pair<std::string, uint64_t>;  // (device id, epoch)
 }  // namespace
 
 // What one group (one transaction) collects.
 struct Ingestor::Group {
   std::vector<IngestBatch> batches;
-  std::map<std::string, SequenceTracker> trackers;   // staged progress per device
+  std::map<EpochKey, SequenceTracker> trackers;      // staged progress per (device, epoch)
+  std::set<EpochKey> new_epochs;                     // epochs first seen in this group
   std::map<std::string, std::string> statuses;       // heartbeat JSON per device
   std::map<std::string, StatusMark> status_marks;    // staged freshness mark per device
   std::map<std::string, int64_t> seen;               // device -> last verified frame time
@@ -60,7 +66,10 @@ Status Ingestor::LoadDevices() {
     auto d = std::make_unique<Device>();
     d->record = row.record;
     d->keys = *keys;
-    d->tracker = SequenceTracker(row.state.acked_seq, row.state.pending_ranges);
+    for (const EpochState& e : row.state.epochs) {
+      d->epochs[e.epoch] = SequenceTracker(e.acked_seq, e.pending_ranges);
+    }
+    d->current_epoch = row.state.epoch;
     d->last_seen_ms = row.state.last_seen_ms;
     d->status_mark = MarkFromStored(row.state.status_json);
     devices_[row.record.device_id] = std::move(d);
@@ -299,8 +308,11 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
   const bool is_status = parsed->channel == topics::Channel::kStatus;
   const FrameKind expected = is_status ? FrameKind::kStatus : FrameKind::kEventBatch;
   if (header->kind != expected) return Reject(group, "malformed", in.topic, "unexpected frame kind");
-  if (!is_status && (header->first_seq == 0 || header->last_seq > kMaxSeq ||
-                     header->last_seq - header->first_seq >= kMaxFrameSeqSpan)) {
+  // [0, 0] is an epoch probe (an empty batch: the device asks where its epoch stands).
+  const bool probe = !is_status && header->first_seq == 0 && header->last_seq == 0;
+  if (!is_status && !probe &&
+      (header->first_seq == 0 || header->first_seq > header->last_seq ||
+       header->last_seq > kMaxSeq || header->last_seq - header->first_seq >= kMaxFrameSeqSpan)) {
     return Reject(group, "bad_range", in.topic,
                   "range " + std::to_string(header->first_seq) + ".." +
                       std::to_string(header->last_seq) + " (at most " +
@@ -347,22 +359,42 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
     return;
   }
 
-  auto events = DecodeEventBatch(*plain);
+  uint64_t epoch = 0;
+  auto events = DecodeEventBatch(*plain, &epoch);
   if (!events.ok()) return Reject(group, "malformed", in.topic, events.status().message());
-  uint64_t prev = h.first_seq - 1;  // first_seq >= 1, checked before the seal was opened
+  uint64_t prev = probe ? 0 : h.first_seq - 1;  // first_seq >= 1 but for a probe (checked above)
   for (const WireEvent& e : *events) {
     if (e.seq <= prev || e.seq > h.last_seq || e.event_id.empty() || e.body.empty()) {
       return Reject(group, "malformed", in.topic, "event outside the frame's range or invalid");
     }
     prev = e.seq;
   }
-  auto staged = group.trackers.find(d->record.device_id);
-  SequenceTracker& tracker = staged != group.trackers.end()
-                                 ? staged->second
-                                 : group.trackers.emplace(d->record.device_id, d->tracker).first->second;
+  // Sequence numbers count per outbox epoch: a new epoch (a reset or restored outbox) starts
+  // from nothing, an old one keeps its record (late frames of it are stored and acked too).
+  const EpochKey key{d->record.device_id, epoch};
+  auto staged = group.trackers.find(key);
+  if (staged == group.trackers.end()) {
+    auto known = d->epochs.find(epoch);
+    if (known == d->epochs.end()) {
+      if (d->epochs.size() >= kMaxEpochsPerDevice) {
+        return Reject(group, "malformed", in.topic, "too many outbox epochs for this device");
+      }
+      group.new_epochs.insert(key);
+    }
+    staged = group.trackers
+                 .emplace(key, known != d->epochs.end() ? known->second : SequenceTracker())
+                 .first;
+  }
+  SequenceTracker& tracker = staged->second;
   if (nonce_seen) {
     // The very frame seen before: a replay (or a broker re-delivery). Nothing is applied.
     Reject(group, "replay", in.topic, "frame already received");
+    return;
+  }
+  // A probe (empty, [0, 0]): the device asks where its epoch stands; the ack below answers.
+  if (h.last_seq == 0 && events->empty()) {
+    group.nonces.emplace_back(d, nonce);
+    group.seen[d->record.device_id] = now;
     return;
   }
   if (tracker.Covers(h.first_seq, h.last_seq)) {
@@ -397,7 +429,7 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
     }
     accepted.push_back(std::move(e));
   }
-  group.batches.push_back(IngestBatch{d->record.device_id, std::move(accepted)});
+  group.batches.push_back(IngestBatch{d->record.device_id, epoch, std::move(accepted)});
 }
 
 void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
@@ -418,16 +450,21 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
 
   std::vector<DeviceProgress> progress;
   std::set<std::string> touched;
-  for (const auto& [id, t] : group.trackers) touched.insert(id);
+  for (const auto& [key, t] : group.trackers) touched.insert(key.first);
   for (const auto& [id, s] : group.statuses) touched.insert(id);
   for (const std::string& id : touched) {
     Device& d = *devices_.at(id);
     DeviceProgress p;
     p.device_id = id;
-    auto t = group.trackers.find(id);
-    const SequenceTracker& tracker = t != group.trackers.end() ? t->second : d.tracker;
-    p.acked_seq = tracker.acked();
-    p.pending_ranges = tracker.pending();
+    for (auto t = group.trackers.lower_bound(EpochKey{id, 0});
+         t != group.trackers.end() && t->first.first == id; ++t) {
+      EpochProgress e;
+      e.epoch = t->first.second;
+      e.acked_seq = t->second.acked();
+      e.pending_ranges = t->second.pending();
+      e.make_current = group.new_epochs.count(t->first) > 0;
+      p.epochs.push_back(std::move(e));
+    }
     auto seen = group.seen.find(id);
     p.last_seen_ms = seen != group.seen.end() ? seen->second : d.last_seen_ms;
     auto s = group.statuses.find(id);
@@ -443,19 +480,33 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
                   result.status().ToString());
     return;
   }
-  for (auto& [id, tracker] : group.trackers) devices_.at(id)->tracker = tracker;
+  for (auto& [key, tracker] : group.trackers) {
+    Device& d = *devices_.at(key.first);
+    d.epochs[key.second] = tracker;
+    if (group.new_epochs.count(key) > 0) {
+      if (key.second != d.current_epoch) {
+        spdlog::info("ingest: device {} started outbox epoch {} (was {})", key.first,
+                     EpochHex(key.second), EpochHex(d.current_epoch));
+      }
+      d.current_epoch = key.second;
+    }
+  }
   for (const auto& [id, ms] : group.seen) devices_.at(id)->last_seen_ms = ms;
   for (const auto& [id, mark] : group.status_marks) devices_.at(id)->status_mark = mark;
   for (auto& [dev, nonce] : group.nonces) RememberNonce(*dev, nonce);
 
-  // Acknowledge every device that sent a batch, new or resent.
-  for (const auto& [id, tracker] : group.trackers) {
+  // Acknowledge every (device, epoch) that sent a batch, new or resent, or a probe.
+  for (const auto& [key, tracker] : group.trackers) {
+    const std::string& id = key.first;
     const Device& d = *devices_.at(id);
     FrameHeader h;
     h.kind = FrameKind::kAck;
     h.key_id = d.keys.key_id;
     h.last_seq = tracker.acked();
-    nlohmann::json body = {{"acked_seq", tracker.acked()}, {"hub_time_ms", now}};
+    nlohmann::json body = {{"acked_seq", tracker.acked()},
+                           {"hub_time_ms", now},
+                           {"epoch", EpochHex(key.second)},
+                           {"held_seq", tracker.held()}};
     link_->Publish(topics::Down(id), SealFrame(h, id, body.dump(), d.keys.downlink, false));
   }
   // After the acks, so a slow listener never delays the agents.

@@ -99,7 +99,9 @@ class Ingestor {
   struct Device {
     DeviceRecord record;
     SessionKeys keys;
-    SequenceTracker tracker;
+    // Sequence progress per outbox epoch (batch_codec.h); `current_epoch` started last.
+    std::map<uint64_t, SequenceTracker> epochs;
+    uint64_t current_epoch = 0;
     std::deque<Nonce> recent_nonces;  // bounded, for replay detection
     std::set<Nonce> nonce_set;
     int64_t last_seen_ms = 0;

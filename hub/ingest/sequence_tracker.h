@@ -1,4 +1,4 @@
-// SequenceTracker: which sequence numbers of one device the hub holds. Pure logic.
+// SequenceTracker: which sequence numbers of one device's outbox epoch the hub holds. Pure logic.
 //
 // `acked` is the highest sequence such that every sequence 1..acked is held: this is what the hub
 // acknowledges, and the device deletes up to it. Ranges received above a gap are kept until the
@@ -25,6 +25,8 @@ class SequenceTracker {
   bool Covers(uint64_t first, uint64_t last) const;
 
   uint64_t acked() const { return acked_; }
+  // The highest sequence held (acked() when no range waits above a gap).
+  uint64_t held() const { return ranges_.empty() ? acked_ : ranges_.rbegin()->second; }
   // Ranges held above the first gap, sorted, non-overlapping, non-adjacent.
   std::vector<std::pair<uint64_t, uint64_t>> pending() const;
   size_t pending_count() const { return ranges_.size(); }

@@ -4,6 +4,9 @@
 // Contract for every backend:
 //  - CommitIngest is atomic: the events, the devices' sequence progress and the counters of one
 //    call commit together or not at all.
+//  - Sequence progress is kept per (device, epoch): the epoch names one incarnation of the
+//    device's outbox (batch_codec.h). A new epoch starts from nothing; the records of earlier
+//    epochs are kept (audit, and late frames of an old epoch are still stored and acked).
 //  - Events are unique by (source, event_id), the source being the device id or the collect
 //    source's name: inserting one that exists changes nothing (counted as a duplicate), so
 //    replaying any batch is harmless, and no source can shadow another's events.
@@ -34,10 +37,22 @@ struct DeviceRecord {
   int64_t created_ms = 0;
 };
 
+// The hub's sequence progress for one epoch of a device's outbox (0: legacy, no epoch).
+struct EpochState {
+  uint64_t epoch = 0;
+  uint64_t acked_seq = 0;                                     // highest contiguous held
+  std::vector<std::pair<uint64_t, uint64_t>> pending_ranges;  // held above the first gap
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+};
+
 // What the hub knows about a device's uplink progress and health.
 struct DeviceState {
+  // The current epoch (the one that started last) and its progress, repeated from `epochs`.
+  uint64_t epoch = 0;
   uint64_t acked_seq = 0;
   std::vector<std::pair<uint64_t, uint64_t>> pending_ranges;
+  std::vector<EpochState> epochs;  // every epoch the hub saw, current included, oldest first
   int64_t last_seen_ms = 0;    // last verified frame of any kind
   std::string status_json;     // last verified heartbeat / will
   int64_t status_ms = 0;       // when it arrived
@@ -51,14 +66,22 @@ struct DeviceRow {
 // One verified batch to commit.
 struct IngestBatch {
   std::string device_id;
+  uint64_t epoch = 0;
   std::vector<WireEvent> events;
 };
 
-// The new progress of a device after a group (computed by the ingest SequenceTracker).
-struct DeviceProgress {
-  std::string device_id;
+// The new progress of one epoch after a group (computed by the ingest SequenceTracker).
+struct EpochProgress {
+  uint64_t epoch = 0;
   uint64_t acked_seq = 0;
   std::vector<std::pair<uint64_t, uint64_t>> pending_ranges;
+  bool make_current = false;  // a new epoch: it becomes the device's current one
+};
+
+// The new state of a device after a group.
+struct DeviceProgress {
+  std::string device_id;
+  std::vector<EpochProgress> epochs;  // the epochs whose batches arrived in this group
   int64_t last_seen_ms = 0;
   std::optional<std::string> status_json;  // set when a heartbeat arrived in this group
 };

@@ -69,7 +69,41 @@ const std::vector<sqlite::Migration> kMigrations = {
       DROP TABLE events;
       ALTER TABLE events_v3 RENAME TO events;
     )sql"},
+    {4, R"sql(
+      -- Sequence progress per (device, epoch): the epoch names one incarnation of the device's
+      -- outbox (a lost, reset or restored outbox starts a new one and counts from 1 again).
+      -- Epochs are 64-bit ids stored as their signed bit pattern; 0 is the legacy epoch of
+      -- agents that send no epoch. Rows of earlier epochs are kept (audit, late frames).
+      CREATE TABLE device_epochs (
+        device_id      TEXT NOT NULL,
+        epoch          INTEGER NOT NULL,
+        acked_seq      INTEGER NOT NULL DEFAULT 0,
+        first_seen_ms  INTEGER NOT NULL,
+        last_seen_ms   INTEGER NOT NULL,
+        PRIMARY KEY (device_id, epoch)
+      ) WITHOUT ROWID;
+      INSERT INTO device_epochs (device_id, epoch, acked_seq, first_seen_ms, last_seen_ms)
+        SELECT device_id, 0, acked_seq, created_ms, last_seen_ms FROM devices
+        WHERE acked_seq > 0 OR device_id IN (SELECT device_id FROM seq_ranges);
+      -- devices.acked_seq stays the current epoch's (what the fleet view shows).
+      ALTER TABLE devices ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE seq_ranges_v4 (
+        device_id  TEXT NOT NULL,
+        epoch      INTEGER NOT NULL,
+        first_seq  INTEGER NOT NULL,
+        last_seq   INTEGER NOT NULL,
+        PRIMARY KEY (device_id, epoch, first_seq)
+      ) WITHOUT ROWID;
+      INSERT INTO seq_ranges_v4 SELECT device_id, 0, first_seq, last_seq FROM seq_ranges;
+      DROP TABLE seq_ranges;
+      ALTER TABLE seq_ranges_v4 RENAME TO seq_ranges;
+      -- The epoch a device event was sent under (NULL: collect events and legacy device events).
+      ALTER TABLE events ADD COLUMN epoch INTEGER;
+    )sql"},
 };
+
+int64_t EpochToSql(uint64_t epoch) { return static_cast<int64_t>(epoch); }
+uint64_t EpochFromSql(int64_t v) { return static_cast<uint64_t>(v); }
 
 }  // namespace
 
@@ -90,17 +124,24 @@ Status SqliteHubStore::Prepare() {
     return Status::Ok();
   };
   CJD_RETURN_IF_ERROR(prep(&insert_event_,
-      "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, received_at_ms, body) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source, event_id) DO NOTHING"));
+      "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, received_at_ms, body, "
+      "epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (source, event_id) DO NOTHING"));
   CJD_RETURN_IF_ERROR(prep(&add_counter_,
       "INSERT INTO counters (name, value) VALUES (?1, ?2) "
       "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"));
   CJD_RETURN_IF_ERROR(prep(&update_progress_,
-      "UPDATE devices SET acked_seq = ?2, last_seen_ms = max(last_seen_ms, ?3) "
-      "WHERE device_id = ?1"));
-  CJD_RETURN_IF_ERROR(prep(&delete_ranges_, "DELETE FROM seq_ranges WHERE device_id = ?1"));
+      "UPDATE devices SET last_seen_ms = max(last_seen_ms, ?2) WHERE device_id = ?1"));
+  CJD_RETURN_IF_ERROR(prep(&update_current_,
+      "UPDATE devices SET acked_seq = ?3, epoch = ?2 WHERE device_id = ?1 AND "
+      "(epoch = ?2 OR ?4)"));
+  CJD_RETURN_IF_ERROR(prep(&upsert_epoch_,
+      "INSERT INTO device_epochs (device_id, epoch, acked_seq, first_seen_ms, last_seen_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (device_id, epoch) DO UPDATE SET "
+      "acked_seq = excluded.acked_seq, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)"));
+  CJD_RETURN_IF_ERROR(prep(&delete_ranges_,
+      "DELETE FROM seq_ranges WHERE device_id = ?1 AND epoch = ?2"));
   CJD_RETURN_IF_ERROR(prep(&insert_range_,
-      "INSERT INTO seq_ranges (device_id, first_seq, last_seq) VALUES (?1, ?2, ?3)"));
+      "INSERT INTO seq_ranges (device_id, epoch, first_seq, last_seq) VALUES (?1, ?2, ?3, ?4)"));
   CJD_RETURN_IF_ERROR(prep(&update_status_,
       "UPDATE devices SET status_json = ?2, status_ms = ?3 WHERE device_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&find_device_,
@@ -206,7 +247,8 @@ Result<IngestResult> SqliteHubStore::CommitCollect(const std::string& source,
         .Bind(4, EventTypeName(e.type))
         .Bind(5, e.occurred_at_ms)
         .Bind(6, received_ms)
-        .Bind(7, e.body);
+        .Bind(7, e.body)
+        .BindNull(8);
     CJD_RETURN_IF_ERROR(insert_event_.Run());
     if (db_->Changes() == 1) {
       ++result.inserted;
@@ -245,10 +287,15 @@ Result<std::optional<DeviceRecord>> SqliteHubStore::FindDevice(const std::string
 Result<std::vector<DeviceRow>> SqliteHubStore::ListDevices() {
   auto stmt = db_->Prepare(
       "SELECT device_id, store_id, kind, key_id, public_key, created_ms, acked_seq, "
-      "last_seen_ms, status_json, status_ms FROM devices ORDER BY device_id");
+      "last_seen_ms, status_json, status_ms, epoch FROM devices ORDER BY device_id");
   if (!stmt.ok()) return stmt.status();
+  auto epochs = db_->Prepare(
+      "SELECT epoch, acked_seq, first_seen_ms, last_seen_ms FROM device_epochs "
+      "WHERE device_id = ?1 ORDER BY first_seen_ms, epoch");
+  if (!epochs.ok()) return epochs.status();
   auto ranges = db_->Prepare(
-      "SELECT first_seq, last_seq FROM seq_ranges WHERE device_id = ?1 ORDER BY first_seq");
+      "SELECT first_seq, last_seq FROM seq_ranges WHERE device_id = ?1 AND epoch = ?2 "
+      "ORDER BY first_seq");
   if (!ranges.ok()) return ranges.status();
   std::vector<DeviceRow> out;
   while (true) {
@@ -266,15 +313,30 @@ Result<std::vector<DeviceRow>> SqliteHubStore::ListDevices() {
     d.state.last_seen_ms = stmt->ColumnInt(7);
     d.state.status_json = stmt->ColumnIsNull(8) ? "" : stmt->ColumnText(8);
     d.state.status_ms = stmt->ColumnInt(9);
-    ranges->Bind(1, d.record.device_id);
+    d.state.epoch = EpochFromSql(stmt->ColumnInt(10));
+    epochs->Bind(1, d.record.device_id);
     while (true) {
-      auto r = ranges->Step();
-      if (!r.ok()) return r.status();
-      if (!*r) break;
-      d.state.pending_ranges.emplace_back(static_cast<uint64_t>(ranges->ColumnInt(0)),
-                                          static_cast<uint64_t>(ranges->ColumnInt(1)));
+      auto e = epochs->Step();
+      if (!e.ok()) return e.status();
+      if (!*e) break;
+      EpochState es;
+      es.epoch = EpochFromSql(epochs->ColumnInt(0));
+      es.acked_seq = static_cast<uint64_t>(epochs->ColumnInt(1));
+      es.first_seen_ms = epochs->ColumnInt(2);
+      es.last_seen_ms = epochs->ColumnInt(3);
+      ranges->Bind(1, d.record.device_id).Bind(2, EpochToSql(es.epoch));
+      while (true) {
+        auto r = ranges->Step();
+        if (!r.ok()) return r.status();
+        if (!*r) break;
+        es.pending_ranges.emplace_back(static_cast<uint64_t>(ranges->ColumnInt(0)),
+                                       static_cast<uint64_t>(ranges->ColumnInt(1)));
+      }
+      ranges->Reset();
+      if (es.epoch == d.state.epoch) d.state.pending_ranges = es.pending_ranges;
+      d.state.epochs.push_back(std::move(es));
     }
-    ranges->Reset();
+    epochs->Reset();
     out.push_back(std::move(d));
   }
   return out;
@@ -311,6 +373,7 @@ Status SqliteHubStore::WriteIngest(const std::vector<IngestBatch>& batches,
           .Bind(5, e.occurred_at_ms)
           .Bind(6, received_ms)
           .Bind(7, e.body);
+      if (b.epoch != 0) insert_event_.Bind(8, EpochToSql(b.epoch)); else insert_event_.BindNull(8);
       CJD_RETURN_IF_ERROR(insert_event_.Run());
       if (db_->Changes() == 1) {
         ++result->inserted;
@@ -321,17 +384,30 @@ Status SqliteHubStore::WriteIngest(const std::vector<IngestBatch>& batches,
     }
   }
   for (const DeviceProgress& p : progress) {
-    update_progress_.Bind(1, p.device_id)
-        .Bind(2, static_cast<int64_t>(p.acked_seq))
-        .Bind(3, p.last_seen_ms);
+    update_progress_.Bind(1, p.device_id).Bind(2, p.last_seen_ms);
     CJD_RETURN_IF_ERROR(update_progress_.Run());
-    delete_ranges_.Bind(1, p.device_id);
-    CJD_RETURN_IF_ERROR(delete_ranges_.Run());
-    for (const auto& [first, last] : p.pending_ranges) {
-      insert_range_.Bind(1, p.device_id)
-          .Bind(2, static_cast<int64_t>(first))
-          .Bind(3, static_cast<int64_t>(last));
-      CJD_RETURN_IF_ERROR(insert_range_.Run());
+    for (const EpochProgress& e : p.epochs) {
+      const int64_t epoch = EpochToSql(e.epoch);
+      upsert_epoch_.Bind(1, p.device_id)
+          .Bind(2, epoch)
+          .Bind(3, static_cast<int64_t>(e.acked_seq))
+          .Bind(4, p.last_seen_ms);
+      CJD_RETURN_IF_ERROR(upsert_epoch_.Run());
+      // The device row mirrors its current epoch (or becomes the new one).
+      update_current_.Bind(1, p.device_id)
+          .Bind(2, epoch)
+          .Bind(3, static_cast<int64_t>(e.acked_seq))
+          .Bind(4, int64_t{e.make_current ? 1 : 0});
+      CJD_RETURN_IF_ERROR(update_current_.Run());
+      delete_ranges_.Bind(1, p.device_id).Bind(2, epoch);
+      CJD_RETURN_IF_ERROR(delete_ranges_.Run());
+      for (const auto& [first, last] : e.pending_ranges) {
+        insert_range_.Bind(1, p.device_id)
+            .Bind(2, epoch)
+            .Bind(3, static_cast<int64_t>(first))
+            .Bind(4, static_cast<int64_t>(last));
+        CJD_RETURN_IF_ERROR(insert_range_.Run());
+      }
     }
     if (p.status_json) {
       update_status_.Bind(1, p.device_id).Bind(2, *p.status_json).Bind(3, p.last_seen_ms);

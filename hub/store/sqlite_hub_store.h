@@ -46,7 +46,8 @@ class SqliteHubStore final : public HubStore {
   Result<bool> NameTaken(const std::string& name, bool is_device);
 
   std::unique_ptr<sqlite::Database> db_;
-  sqlite::Statement insert_event_, add_counter_, update_progress_, delete_ranges_,
+  sqlite::Statement insert_event_, add_counter_, update_progress_, update_current_,
+      upsert_epoch_, delete_ranges_,
       insert_range_, update_status_, find_device_, find_source_;
 };
 

@@ -3,7 +3,8 @@
 namespace cjd {
 namespace {
 
-constexpr uint8_t kBatchVersion = 1;
+constexpr uint8_t kBatchVersionLegacy = 1;
+constexpr uint8_t kBatchVersionEpoch = 2;
 // seq, event_id length, type, occurred_at_ms and body length take at least one byte each.
 constexpr size_t kMinEventSize = 5;
 constexpr int kMaxVarintBytes = 10;
@@ -84,15 +85,18 @@ std::string EventField(size_t i, const char* name) {
 
 }  // namespace
 
-std::string EncodeEventBatch(const std::vector<WireEvent>& events) {
-  size_t size = 1 + VarintSize(events.size());
+std::string EncodeEventBatch(const std::vector<WireEvent>& events, uint64_t epoch) {
+  size_t size = 1 + (epoch != 0 ? 8 : 0) + VarintSize(events.size());
   for (const WireEvent& e : events) {
     size += VarintSize(e.seq) + VarintSize(e.event_id.size()) + e.event_id.size() + 1 +
             VarintSize(ZigZag(e.occurred_at_ms)) + VarintSize(e.body.size()) + e.body.size();
   }
   std::string out;
   out.reserve(size);
-  out.push_back(static_cast<char>(kBatchVersion));
+  out.push_back(static_cast<char>(epoch != 0 ? kBatchVersionEpoch : kBatchVersionLegacy));
+  if (epoch != 0) {
+    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(epoch >> shift));
+  }
   PutVarint(out, events.size());
   for (const WireEvent& e : events) {
     PutVarint(out, e.seq);
@@ -106,12 +110,21 @@ std::string EncodeEventBatch(const std::vector<WireEvent>& events) {
   return out;
 }
 
-Result<std::vector<WireEvent>> DecodeEventBatch(std::string_view data) {
+Result<std::vector<WireEvent>> DecodeEventBatch(std::string_view data, uint64_t* epoch_out) {
   Reader r(data);
   uint8_t version = 0;
   if (!r.Byte(&version)) return Truncated("version");
-  if (version != kBatchVersion) {
+  if (version != kBatchVersionLegacy && version != kBatchVersionEpoch) {
     return Status::Invalid("unknown event batch version " + std::to_string(version), "version");
+  }
+  uint64_t epoch = 0;
+  if (version == kBatchVersionEpoch) {
+    for (int i = 0; i < 8; ++i) {
+      uint8_t b = 0;
+      if (!r.Byte(&b)) return Truncated("epoch");
+      epoch = (epoch << 8) | b;
+    }
+    if (epoch == 0) return Status::Invalid("a version 2 event batch needs a non-zero epoch", "epoch");
   }
   uint64_t count = 0;
   if (!r.Varint(&count)) return Truncated("count");
@@ -134,7 +147,32 @@ Result<std::vector<WireEvent>> DecodeEventBatch(std::string_view data) {
   if (r.remaining() != 0) {
     return Status::Invalid(std::to_string(r.remaining()) + " trailing bytes after the event batch");
   }
+  if (epoch_out != nullptr) *epoch_out = epoch;
   return events;
+}
+
+std::string EpochHex(uint64_t epoch) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    out[static_cast<size_t>(i)] = kDigits[epoch & 0xf];
+    epoch >>= 4;
+  }
+  return out;
+}
+
+std::optional<uint64_t> ParseEpochHex(std::string_view text) {
+  if (text.size() != 16) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    int d = -1;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    if (d < 0) return std::nullopt;
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  return v;
 }
 
 }  // namespace cjd

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <limits>
+#include <utility>
+#include <vector>
 
 namespace cjd {
 namespace {
@@ -37,6 +39,11 @@ constexpr Field kFields[] = {
     {"backlog_age_s", Type::kCount},
     {"accepted_total", Type::kCount},
     {"refused_full", Type::kCount},
+    {"refused_disk_full", Type::kCount},
+    {"epoch", Type::kString},
+    {"epoch_confirmed", Type::kBool},
+    {"acks_ignored", Type::kCount},
+    {"probes_sent", Type::kCount},
     {"duplicates_total", Type::kCount},
     {"batches_sent", Type::kCount},
     {"resends", Type::kCount},
@@ -94,6 +101,28 @@ Result<DeviceStatus> DecodeDeviceStatus(std::string_view json_text) {
   }
   auto online = j.find("online");
   if (online == j.end()) return Status::Invalid("is required", "online");
+  std::vector<OutboxResetEntry> resets;
+  if (auto r = j.find("outbox_resets"); r != j.end()) {
+    if (!r->is_array()) return Status::Invalid("must be an array", "outbox_resets");
+    if (r->size() > kMaxOutboxResets) {
+      return Status::Invalid("has more than " + std::to_string(kMaxOutboxResets) + " entries",
+                             "outbox_resets");
+    }
+    for (size_t i = 0; i < r->size(); ++i) {
+      const json& item = (*r)[i];
+      const std::string where = "outbox_resets[" + std::to_string(i) + "]";
+      if (!item.is_object()) return Status::Invalid("must be an object", where);
+      OutboxResetEntry e;
+      for (auto [key, out] : {std::pair{"at", &e.at}, std::pair{"reason", &e.reason},
+                              std::pair{"detail", &e.detail}, std::pair{"epoch", &e.epoch}}) {
+        auto v = item.find(key);
+        if (v == item.end()) continue;
+        if (!v->is_string()) return Status::Invalid("must be a string", where + "." + key);
+        *out = v->get<std::string>();
+      }
+      resets.push_back(std::move(e));
+    }
+  }
 
   DeviceStatus s;
   s.online = online->get<bool>();
@@ -123,6 +152,8 @@ Result<DeviceStatus> DecodeDeviceStatus(std::string_view json_text) {
   s.backlog = i64("backlog").value_or(0);
   s.backlog_age_s = i64("backlog_age_s").value_or(0);
   s.offers_version = u64("offers_version");
+  s.epoch = str("epoch");
+  s.outbox_resets = std::move(resets);
   return s;
 }
 

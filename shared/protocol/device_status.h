@@ -14,7 +14,9 @@
 //   uptime_s, backlog, backlog_bytes, budget_bytes, backlog_age_s, accepted_total,
 //   refused_full, duplicates_total, batches_sent, resends, reconnects, bad_downlink, offers,
 //   offer_assignments, offer_updates_applied, offer_updates_rejected, impressions_recorded,
-//   impressions_dropped                                                     integers >= 0
+//   impressions_dropped, refused_disk_full, acks_ignored, probes_sent       integers >= 0
+//   epoch         string (16 hex digits: the outbox epoch), epoch_confirmed bool
+//   outbox_resets array of at most kMaxOutboxResets objects {at, reason, detail, epoch}, strings
 // Every field but `online` is optional; a known field of the wrong type (or a negative count) is
 // an error naming it. Unknown fields are allowed (a newer agent may add some) and ignored.
 #pragma once
@@ -23,12 +25,23 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shared/core/status.h"
 
 namespace cjd {
 
 inline constexpr size_t kMaxStatusBytes = 16 * 1024;
+inline constexpr size_t kMaxOutboxResets = 20;
+
+// One reset of the device's outbox as it reported it (agent/outbox: a damaged outbox moved
+// aside, a restore from a backup detected).
+struct OutboxResetEntry {
+  std::string at;      // RFC 3339
+  std::string reason;
+  std::string detail;
+  std::string epoch;   // the epoch started by the reset
+};
 
 // What the hub reads from a status; the rest is validated but not kept.
 struct DeviceStatus {
@@ -44,6 +57,8 @@ struct DeviceStatus {
   int64_t backlog = 0;
   int64_t backlog_age_s = 0;
   std::optional<uint64_t> offers_version;  // absent for an agent without an offer cache
+  std::optional<std::string> epoch;
+  std::vector<OutboxResetEntry> outbox_resets;
 };
 
 // Strict: kInvalid with `field` naming the first bad field (or the whole body when it is not a

@@ -12,6 +12,12 @@
 // Associated data = bytes 0..26 (the header) followed by the device id, so a captured frame
 // cannot be re-addressed to another device, given another sequence range, or another key id
 // without the seal failing. Changing the layout needs a new magic.
+//
+// The outbox epoch (README.md here) is not in this header: event batches carry it inside the
+// sealed plaintext (batch_codec.h, version 2) and acks in their sealed JSON, so it is
+// authenticated by the seal while this layout, its golden vectors and every other frame kind
+// stay unchanged. For kEventBatch and kAck, first_seq/last_seq count within that epoch; an
+// event batch covering [0, 0] with no events is an epoch probe.
 #pragma once
 
 #include <array>

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include <mqtt/async_client.h>
 
@@ -226,7 +227,7 @@ std::vector<HubEventRow> ReadHubEvents(const fs::path& hub_db) {
     }
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt* stmt = nullptr;
-    rc = sqlite3_prepare_v2(db, "SELECT event_id, source, seq, type FROM events ORDER BY id", -1,
+    rc = sqlite3_prepare_v2(db, "SELECT event_id, source, seq, type, coalesce(epoch, 0) FROM events ORDER BY id", -1,
                             &stmt, nullptr);
     std::vector<HubEventRow> rows;
     if (rc == SQLITE_OK) {
@@ -236,6 +237,7 @@ std::vector<HubEventRow> ReadHubEvents(const fs::path& hub_db) {
         row.source = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
         row.seq = sqlite3_column_int64(stmt, 2);
         row.type = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+        row.epoch = sqlite3_column_int64(stmt, 4);
         rows.push_back(std::move(row));
       }
     }
@@ -253,12 +255,12 @@ std::vector<HubEventRow> ReadHubEvents(const fs::path& hub_db) {
                                            const std::set<std::string>* allowed_extra) {
   const std::vector<HubEventRow> rows = ReadHubEvents(hub_db);
   std::map<std::string, int> count;
-  std::set<std::pair<std::string, int64_t>> seqs;
+  std::set<std::tuple<std::string, int64_t, int64_t>> seqs;
   std::vector<std::string> problems;
   for (const auto& r : rows) {
     if (++count[r.event_id] == 2) problems.push_back("event " + r.event_id + " stored twice");
     // Collect events carry no device sequence (NULL, read as 0).
-    if (r.seq != 0 && !seqs.emplace(r.source, r.seq).second) {
+    if (r.seq != 0 && !seqs.emplace(r.source, r.epoch, r.seq).second) {
       problems.push_back("sequence " + std::to_string(r.seq) + " of " + r.source + " stored twice");
     }
   }

@@ -94,6 +94,7 @@ struct HubEventRow {
   std::string source;
   int64_t seq = 0;
   std::string type;
+  int64_t epoch = 0;  // the device's outbox epoch (bit pattern; 0 for collect and legacy events)
 };
 // Every row of the hub's `events` table, read through a read-only SQLite connection. Retries a
 // few times while the hub holds a lock; fails the test (ADD_FAILURE) and returns what it has if
@@ -101,7 +102,8 @@ struct HubEventRow {
 std::vector<HubEventRow> ReadHubEvents(const std::filesystem::path& hub_db);
 
 // Exactly-once: the hub holds every id in `accepted` exactly once, nothing else (when
-// `allowed_extra` is given, other rows must at least be in it), and no device sequence twice.
+// `allowed_extra` is given, other rows must at least be in it), and no device sequence twice
+// within one outbox epoch.
 ::testing::AssertionResult HubHoldsExactly(const std::filesystem::path& hub_db,
                                            const std::set<std::string>& accepted,
                                            const std::set<std::string>* allowed_extra = nullptr);

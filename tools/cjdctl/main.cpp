@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "shared/core/private_files.h"
 #include "tools/cjdctl/offers_command.h"
 #include "tools/cjdctl/pki/certificate_authority.h"
 #include "tools/cjdctl/provision.h"
@@ -18,6 +19,8 @@ int Fail(const char* cmd, const cjd::Status& st) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything this process creates (hub.db, hub.key, configs, exports) is for its owner only.
+  cjd::RestrictFileCreation();
   CLI::App app{"cjdctl: provision and operate a CustomerJourneyData hub and its devices"};
   app.require_subcommand(1);
   app.set_version_flag("--version", CJD_VERSION);

@@ -12,6 +12,7 @@
 #include "hub/store/sqlite_hub_store.h"
 #include "shared/config/config.h"
 #include "shared/core/clock.h"
+#include "shared/core/private_files.h"
 #include "shared/protocol/keys.h"
 #include "shared/protocol/topics.h"
 #include "tools/cjdctl/pki/certificate_authority.h"
@@ -20,21 +21,10 @@ namespace cjd::ctl {
 namespace fs = std::filesystem;
 namespace {
 
-// Writes `text` to `path` readable by the owner only (configs hold secrets).
+// Writes `text` to `path` readable by the owner only (configs hold secrets): created 0600,
+// synced, renamed into place, directory synced (shared/core/private_files.h).
 Status WritePrivate(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return Status::Io("cannot write " + tmp);
-    out << text;
-    out.flush();
-    if (!out) return Status::Io("cannot write " + tmp);
-  }
-  ::chmod(tmp.c_str(), 0600);
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::Io("cannot write " + path + ": " + ec.message());
-  return Status::Ok();
+  return WriteSecretFile(path, text);
 }
 
 std::string Quote(const std::string& s) {

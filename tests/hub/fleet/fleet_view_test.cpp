@@ -33,6 +33,27 @@ TEST(FleetView, OfflineWhenHeartbeatIsStaleOrLastWillArrived) {
                    .get<bool>());
 }
 
+TEST(FleetView, ShowsTheCurrentEpochAndTheResetsTheDeviceReported) {
+  DeviceRow r = Row(R"({"online":true,"outbox_resets":[{"at":"2026-12-02T10:00:00Z",)"
+                    R"("reason":"corrupt","detail":"moved to x.corrupt-1","epoch":"00000000000000ff",)"
+                    R"("extra":1},"junk",{"reason":5}]})",
+                    1'000'000);
+  r.state.epoch = 0xff;
+  r.state.epochs.resize(2);
+  auto e = DeviceEntry(r, 1'000'000, 60'000);
+  EXPECT_EQ(e["epoch"], "00000000000000ff");
+  EXPECT_EQ(e["epochs"], 2);
+  ASSERT_EQ(e["outbox_resets"].size(), 2u);
+  EXPECT_EQ(e["outbox_resets"][0]["reason"], "corrupt");
+  EXPECT_EQ(e["outbox_resets"][0]["detail"], "moved to x.corrupt-1");
+  EXPECT_FALSE(e["outbox_resets"][0].contains("extra"));
+  EXPECT_TRUE(e["outbox_resets"][1].empty());  // a reason that is not text is left out
+  // A pre-epoch device: null epoch, no resets.
+  auto legacy = DeviceEntry(Row(R"({"online":true})", 1'000'000), 1'000'000, 60'000);
+  EXPECT_TRUE(legacy["epoch"].is_null());
+  EXPECT_TRUE(legacy["outbox_resets"].empty());
+}
+
 TEST(FleetView, NeverSeenDeviceIsListedOffline) {
   auto e = DeviceEntry(Row("", 0), 1'000'000, 60'000);
   EXPECT_FALSE(e["online"].get<bool>());

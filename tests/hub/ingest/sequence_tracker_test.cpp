@@ -55,6 +55,19 @@ TEST(SequenceTracker, CoversOnlyWhatIsHeld) {
   EXPECT_FALSE(t.Covers(25, 31));
 }
 
+TEST(SequenceTracker, HeldIsTheHighestSequenceHeldAboveAGapToo) {
+  SequenceTracker t;
+  EXPECT_EQ(t.held(), 0u);
+  t.Add(1, 5);
+  EXPECT_EQ(t.held(), 5u);
+  t.Add(9, 12);
+  EXPECT_EQ(t.acked(), 5u);
+  EXPECT_EQ(t.held(), 12u);
+  t.Add(6, 8);
+  EXPECT_EQ(t.held(), 12u);
+  EXPECT_EQ(t.acked(), 12u);
+}
+
 TEST(SequenceTracker, RestoresFromPersistedState) {
   SequenceTracker t(10, {{15, 20}});
   EXPECT_EQ(t.acked(), 10u);

@@ -55,6 +55,54 @@ TEST(BatchCodecTest, GoldenEncoding) {
   ExpectSame(*decoded, events);
 }
 
+TEST(BatchCodecTest, GoldenEncodingWithEpoch) {
+  // Version 2: the outbox epoch, 8 bytes big-endian, between the version and the count.
+  const std::vector<WireEvent> events = {{300, "ab", 7, -2, "{}"}};
+  const std::string expected(
+      "\x02"                              // version
+      "\x01\x23\x45\x67\x89\xab\xcd\xef"  // epoch 0x0123456789abcdef
+      "\x01"                              // count
+      "\xac\x02"                          // seq 300
+      "\x02" "ab"                         // event id
+      "\x07"                              // type
+      "\x03"                              // zigzag(-2) = 3
+      "\x02" "{}",                        // body
+      20);
+  EXPECT_EQ(EncodeEventBatch(events, 0x0123456789abcdefULL), expected);
+  uint64_t epoch = 0;
+  Result<std::vector<WireEvent>> decoded = DecodeEventBatch(expected, &epoch);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(epoch, 0x0123456789abcdefULL);
+  ExpectSame(*decoded, events);
+}
+
+TEST(BatchCodecTest, VersionOneReadsAsLegacyEpochZero) {
+  uint64_t epoch = 77;
+  Result<std::vector<WireEvent>> decoded = DecodeEventBatch(EncodeEventBatch(SampleEvents()), &epoch);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(epoch, 0u);
+}
+
+TEST(BatchCodecTest, VersionTwoWithEpochZeroOrTruncatedEpochIsRejected) {
+  std::string zero("\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00", 10);
+  Result<std::vector<WireEvent>> decoded = DecodeEventBatch(zero);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().field(), "epoch");
+  const std::string full = EncodeEventBatch(SampleEvents(), 5);
+  for (size_t len = 0; len < full.size(); ++len) {
+    EXPECT_FALSE(DecodeEventBatch(full.substr(0, len)).ok()) << len;
+  }
+}
+
+TEST(BatchCodecTest, EpochHexRoundTrip) {
+  EXPECT_EQ(EpochHex(0x0123456789abcdefULL), "0123456789abcdef");
+  EXPECT_EQ(EpochHex(0), "0000000000000000");
+  EXPECT_EQ(ParseEpochHex("FFFFFFFFFFFFFFFF"), std::optional<uint64_t>(~uint64_t{0}));
+  EXPECT_EQ(ParseEpochHex(EpochHex(42)), std::optional<uint64_t>(42));
+  EXPECT_FALSE(ParseEpochHex("123").has_value());
+  EXPECT_FALSE(ParseEpochHex("0123456789abcdeg").has_value());
+}
+
 TEST(BatchCodecTest, ZigZagExtremes) {
   // zigzag(INT64_MIN) = UINT64_MAX: a full 10-byte varint ending in 0x01.
   const std::string encoded = EncodeEventBatch({{0, "", 0, std::numeric_limits<int64_t>::min(), ""}});
@@ -109,7 +157,7 @@ TEST(BatchCodecTest, TrailingBytesAreRejected) {
 }
 
 TEST(BatchCodecTest, UnknownVersionIsRejected) {
-  for (char v : {'\x00', '\x02', '\xff'}) {
+  for (char v : {'\x00', '\x03', '\xff'}) {
     std::string encoded = EncodeEventBatch(SampleEvents());
     encoded[0] = v;
     Result<std::vector<WireEvent>> decoded = DecodeEventBatch(encoded);
