@@ -61,10 +61,11 @@ OurDrain RunOurDrain(const DrainOptions& o, std::vector<MemPhase>* mem) {
       stack.broker().port(), stack.hub_port(), stack.agent_port(), stack.agent_pid(),
       static_cast<long long>(budget), stack.dir().c_str());
 
-  // Offline: the hub and the broker go away (the hub first: its persistent session stays with
-  // the broker, which saves it); the agent keeps accepting. The hub is restarted right after
-  // the broker below, so it is subscribed within a second, as a hub that stayed connected to its
-  // broker would be; the agent comes back on its own reconnect backoff.
+  // Offline: the hub and the broker go away; the agent keeps accepting. The hub is restarted
+  // right after the broker below, so it is subscribed within a second, as a hub that stayed
+  // connected to its broker would be (it connects with a clean session of its own at each
+  // start and asks every agent to resend what is in flight); the agent comes back on its own
+  // reconnect backoff.
   const int64_t base = stack.HubEventsTotal();
   if (base < 0) throw std::runtime_error("cannot read the hub's events_total");
   stack.StopHub();
