@@ -37,15 +37,15 @@ TEST(FaultStall, HungHubAcknowledgesNothingWhileStoppedAndLosesNothing) {
   SteadyTraffic traffic({&a, &b}, seed);
   for (int round = 0; round < 2 && !::testing::Test::HasFailure(); ++round) {
     ASSERT_TRUE(WaitProgress(fleet, traffic, 20)) << fleet.Diagnostics();
-    const int stopped_ms = std::uniform_int_distribution<int>(3000, 8000)(rng);
+    const int stopped_ms = std::uniform_int_distribution<int>(4000, 8000)(rng);
     std::fprintf(stderr, "hung hub %d: SIGSTOP for %d ms\n", round, stopped_ms);
     ASSERT_TRUE(fleet.hub_process().Signal(SIGSTOP));
     // Acks already on their way may still land; after that, none while the hub is stopped.
-    std::this_thread::sleep_for(1000ms);
+    std::this_thread::sleep_for(2000ms);
     const uint64_t a_acked = AckedSeq(fleet, a);
     const uint64_t b_acked = AckedSeq(fleet, b);
     const int64_t accepted_at_stop = traffic.accepted();
-    std::this_thread::sleep_for(std::chrono::milliseconds(stopped_ms - 1000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(stopped_ms - 2000));
     EXPECT_EQ(AckedSeq(fleet, a), a_acked) << "an ack while the hub was stopped";
     EXPECT_EQ(AckedSeq(fleet, b), b_acked) << "an ack while the hub was stopped";
     EXPECT_GT(traffic.accepted(), accepted_at_stop) << "the agents kept taking sales";
@@ -79,7 +79,7 @@ TEST(FaultStall, SilentPartitionBetweenAgentAndBrokerIsDetectedAndLosesNothing) 
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 500)(rng)));
     std::fprintf(stderr, "partition %d: pos-1 cut off from the broker\n", round);
     proxy.SetPartitioned(true);
-    std::this_thread::sleep_for(1000ms);  // acks already past the proxy may still land
+    std::this_thread::sleep_for(2000ms);  // acks already past the proxy may still land
     const uint64_t a_acked = AckedSeq(fleet, a);
     const uint64_t b_acked = AckedSeq(fleet, b);
     // No reset, no close: the agent must find out from the silence (keep-alive 3 s).
