@@ -311,7 +311,7 @@ void Projector::MaybeRecomputeRfm(bool idle) {
   Status st = rfm_->Recompute(*db_, now, &rescored);
   if (!st.ok()) {
     spdlog::warn("projection: RFM model: {}", st.ToString());
-    rfm_schedule_.Computed(now, rfm_->cuts() ? rfm_->cuts()->customers : 0);  // retried later
+    rfm_schedule_.Failed(now);
     return;
   }
   const std::optional<RfmCuts> cuts = rfm_->cuts();

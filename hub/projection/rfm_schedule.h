@@ -30,11 +30,17 @@ class RfmSchedule {
   // The cut points were computed at `now_ms` over `customers` customers.
   void Computed(int64_t now_ms, int64_t customers) {
     pending_ = 0;
+    retry_after_ms_ = 0;
     computed_ms_ = now_ms;
     customers_ = customers;
   }
+  // A recompute failed at `now_ms`: what is pending stays pending, tried again after the min
+  // interval (at least a second), idle or not.
+  void Failed(int64_t now_ms) {
+    retry_after_ms_ = now_ms + (policy_.min_interval_ms > 1000 ? policy_.min_interval_ms : 1000);
+  }
   bool Due(int64_t now_ms, bool idle) const {
-    if (pending_ < Threshold()) return false;
+    if (pending_ < Threshold() || now_ms < retry_after_ms_) return false;
     return idle || now_ms - computed_ms_ >= policy_.min_interval_ms;
   }
   // Changed customers that make a recompute due (>= 1).
@@ -49,6 +55,7 @@ class RfmSchedule {
   int64_t pending_ = 0;
   int64_t computed_ms_ = 0;
   int64_t customers_ = 0;
+  int64_t retry_after_ms_ = 0;
 };
 
 }  // namespace cjd::hub

@@ -80,6 +80,16 @@ struct OffersOptions {
 // Cache fill, kiosk lookups (with the /healthz and in-process baselines), then hub -> kiosk.
 void RunOffers(const OffersOptions& o);
 
+// cjd-bench trickle (tests/bench/trickle.cpp): hub CPU per sale trickled by one till.
+struct TrickleOptions {
+  std::vector<int64_t> customers{5'000, 50'000};  // known customers (0, the baseline, is added)
+  int64_t sales = 300;                // per phase (loyalty, anonymous)
+  double rate = 20;                   // sales per second
+  double idle_s = 5;                  // idle baseline window
+  double settle_timeout_s = 1800;     // bound on projecting the seed and settling
+};
+void RunTrickle(const TrickleOptions& o);
+
 // Imports the UCI Online Retail set `runs` times (skips with a message when the data set is
 // absent); with `metrics`, then times GET /v1/metrics on the hub of the last run.
 void RunImport(const ImportOptions& o, const MetricsOptions* metrics = nullptr);

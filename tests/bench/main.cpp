@@ -9,6 +9,7 @@
 //   cjd-bench profiles [--profiles 1000000] [--clients 4] [--requests 10000]
 //   cjd-bench offers   [--customers 100000] [--rate 1000] [--duration 20] [--runs 3]
 //   cjd-bench soak     [--minutes 10] [--agents 10] [--broker-every 180] [--hub-every 240]
+//   cjd-bench trickle  [--customers 5000,50000] [--sales 300] [--rate 20]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
 #include <cstdio>
@@ -184,6 +185,22 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   soak_cmd->add_option("--seed", soak_o.seed, "traffic seed (0: random)");
 
+  TrickleOptions trickle_o;
+  auto* trickle_cmd = app.add_subcommand(
+      "trickle", "hub CPU per loyalty / anonymous sale from one till, with N known customers");
+  trickle_cmd->add_option("--customers", trickle_o.customers, "known customer counts")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t{1}, int64_t{5'000'000}))
+      ->capture_default_str();
+  trickle_cmd->add_option("--sales", trickle_o.sales, "sales per phase")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000}))
+      ->capture_default_str();
+  trickle_cmd->add_option("--rate", trickle_o.rate, "sales per second")
+      ->check(CLI::Range(0.1, 1000.0))
+      ->capture_default_str();
+  trickle_cmd->add_option("--idle", trickle_o.idle_s, "seconds of the idle baseline")
+      ->check(CLI::Range(1.0, 600.0))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   ingest.baseline = !no_baseline;
   drain.bridge = !no_bridge;
@@ -221,6 +238,8 @@ int main(int argc, char** argv) {
       RunOffers(offers_o);
     } else if (*soak_cmd) {
       if (RunSoak(soak_o) != 0) return 1;
+    } else if (*trickle_cmd) {
+      RunTrickle(trickle_o);
     } else if (*all_cmd) {
       std::vector<MemPhase> mem = RunIngest(IngestOptions{});
       auto more = RunDrain(DrainOptions{});

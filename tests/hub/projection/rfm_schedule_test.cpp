@@ -31,6 +31,17 @@ TEST(RfmSchedule, WaitsForTheShareOfCustomersToChange) {
   EXPECT_EQ(s.Threshold(), 3);
 }
 
+TEST(RfmSchedule, AFailedRecomputeKeepsWhatIsPendingAndRetriesLater) {
+  RfmSchedule s({5, 30'000});
+  s.Computed(0, 100);
+  s.OrdersChanged(10);
+  ASSERT_TRUE(s.Due(60'000, /*idle=*/true));
+  s.Failed(60'000);
+  EXPECT_EQ(s.pending(), 10);
+  EXPECT_FALSE(s.Due(60'001, /*idle=*/true));
+  EXPECT_TRUE(s.Due(90'000, /*idle=*/true));
+}
+
 TEST(RfmSchedule, ZeroPercentRecomputesOnEveryChange) {
   RfmSchedule s({0, 0});
   s.Computed(0, 1'000'000);
