@@ -44,10 +44,15 @@ Status Agent::Start() {
   options.listen = config_.listen;
   options.threads = config_.http_threads;
   options.body_limit = static_cast<size_t>(config_.max_body_bytes);
+  options.max_connections = static_cast<size_t>(config_.http_max_connections);
+  options.header_timeout_ms = static_cast<int>(config_.http_header_timeout_ms);
+  options.request_timeout_ms = static_cast<int>(config_.http_request_timeout_ms);
   server_ = std::make_unique<http::Server>(
-      options, [api = api_.get()](http::Request&& req, http::Responder respond) {
+      options,
+      [api = api_.get()](http::Request&& req, http::Responder respond) {
         api->Handle(std::move(req), std::move(respond));
-      });
+      },
+      [api = api_.get()](const http::Request& head) { return api->Authorize(head); });
   CJD_RETURN_IF_ERROR(server_->Start());
   const auto c = writer_->Stats().counters;
   spdlog::info("agent {} (store {}, {}) listening on {}:{}; outbox {} (epoch {}) holds {} events, "

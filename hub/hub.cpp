@@ -106,10 +106,21 @@ Status Hub::Start() {
   options.listen = config_.listen;
   options.threads = config_.http_threads;
   options.body_limit = static_cast<size_t>(config_.max_body_bytes);
+  options.max_connections = static_cast<size_t>(config_.http_max_connections);
+  options.header_timeout_ms = static_cast<int>(config_.http_header_timeout_ms);
+  options.request_timeout_ms = static_cast<int>(config_.http_request_timeout_ms);
+  // Handlers run on the worker pool (a collect commit or a metrics query may take a while); the
+  // I/O threads keep reading, writing and answering /healthz.
+  workers_ = std::make_unique<http::WorkerPool>(config_.http_workers);
   server_ = std::make_unique<http::Server>(
-      options, [api = api_.get()](http::Request&& req, http::Responder respond) {
-        api->Handle(std::move(req), std::move(respond));
-      });
+      options,
+      http::OffloadTo(
+          workers_.get(),
+          [api = api_.get()](http::Request&& req, http::Responder respond) {
+            api->Handle(std::move(req), std::move(respond));
+          },
+          [](const http::Request& req) { return req.path == "/healthz"; }),
+      [api = api_.get()](const http::Request& head) { return api->Authorize(head); });
   CJD_RETURN_IF_ERROR(server_->Start());
   CJD_RETURN_IF_ERROR(ingestor_->Start());
   if (planner_) CJD_RETURN_IF_ERROR(planner_->Start());
@@ -120,11 +131,13 @@ Status Hub::Start() {
 
 void Hub::Stop() {
   if (server_) server_->Stop();
+  if (workers_) workers_->Stop();  // before the APIs its jobs use go away
   if (planner_) planner_->Stop();
   if (ingestor_) ingestor_->Stop();
   if (segments_) segments_->Stop();
   if (projector_) projector_->Stop();
   server_.reset();
+  workers_.reset();
   api_.reset();
   segment_api_.reset();
   segments_.reset();

@@ -18,6 +18,7 @@
 #include "hub/segments/segment_engine.h"
 #include "shared/core/clock.h"
 #include "shared/http/server.h"
+#include "shared/http/worker_pool.h"
 
 namespace cjd::hub {
 
@@ -29,7 +30,7 @@ class Hub {
   Hub& operator=(const Hub&) = delete;
 
   // Called after each commit that stored new events, from device ingest (the ingest thread) and
-  // from POST /v1/collect (an HTTP I/O thread): a cue for consumers of the event store to look
+  // from POST /v1/collect (an HTTP worker thread): a cue for consumers of the event store to look
   // for new rows. Must be quick and thread-safe. REQUIRES: before Start().
   void set_on_events_committed(std::function<void()> hook) {
     on_events_committed_ = std::move(hook);
@@ -52,6 +53,7 @@ class Hub {
   std::unique_ptr<offers::OfferPlanner> planner_;
   std::unique_ptr<OfferApi> offer_api_;
   std::unique_ptr<HubApi> api_;
+  std::unique_ptr<http::WorkerPool> workers_;  // runs the API's handlers (database work)
   std::unique_ptr<http::Server> server_;
 };
 

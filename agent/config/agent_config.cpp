@@ -32,6 +32,11 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.max_body_bytes = r.Int("http.max_body_bytes", c.max_body_bytes, 1024, 64ll << 20);
   c.max_events_per_request = r.Int("http.max_events_per_request", c.max_events_per_request, 1, 100000);
   c.http_threads = static_cast<int>(r.Int("http.threads", c.http_threads, 1, 64));
+  c.http_max_connections = r.Int("http.max_connections", c.http_max_connections, 16, 1'000'000);
+  c.http_header_timeout_ms =
+      r.Int("http.header_timeout_ms", c.http_header_timeout_ms, 100, 3'600'000);
+  c.http_request_timeout_ms =
+      r.Int("http.request_timeout_ms", c.http_request_timeout_ms, 100, 3'600'000);
   c.broker = r.String("mqtt.broker", c.broker);
   c.mqtt_username = r.String("mqtt.username", "");
   c.mqtt_password = r.String("mqtt.password", "");

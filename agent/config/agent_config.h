@@ -22,6 +22,10 @@ struct AgentConfig {
   int64_t max_body_bytes = 1 << 20;
   int64_t max_events_per_request = 1000;
   int http_threads = 2;
+  // limits against hostile clients (shared/http/server.h)
+  int64_t http_max_connections = 1024;     // at the cap the longest-idle connection makes room
+  int64_t http_header_timeout_ms = 10'000; // idle keep-alive / slow header -> closed
+  int64_t http_request_timeout_ms = 30'000;  // body read and response write
   // [mqtt]
   std::string broker = "tcp://127.0.0.1:1883";
   std::string mqtt_username;

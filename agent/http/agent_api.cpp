@@ -20,6 +20,18 @@ http::Response Unauthorized() {
 
 }  // namespace
 
+std::optional<http::Response> AgentApi::Authorize(const http::Request& head) const {
+  if (head.path == "/healthz" || head.path == "/v1/status") {
+    if (!http::HasBody(head)) return std::nullopt;
+    return http::JsonError(400, "bad_request", head.path + " takes no request body");
+  }
+  if (head.path == "/v1/events" || (head.path == "/v1/offers" && offers_ != nullptr)) {
+    if (!TokensEqual(head.BearerToken(), config_.token)) return Unauthorized();
+    return std::nullopt;
+  }
+  return http::JsonError(404, "not_found", "no such endpoint: " + head.path);
+}
+
 void AgentApi::Handle(http::Request&& req, http::Responder respond) {
   if (req.path == "/healthz") {
     respond({200, R"({"status":"ok"})"});

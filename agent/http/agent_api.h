@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 
 #include "agent/config/agent_config.h"
 #include "agent/offers/offer_cache.h"
@@ -27,7 +28,12 @@ class AgentApi {
            const Clock* clock, OfferCache* offers = nullptr)
       : config_(config), writer_(writer), uplink_(uplink), clock_(clock), offers_(offers) {}
 
-  // Runs on an HTTP I/O thread; never blocks (event writes complete through the writer).
+  // The header stage (http::Authorizer): answers before the body is read whatever the head
+  // decides (no such endpoint, missing or invalid token, a body sent to an open endpoint);
+  // nullopt lets the request through to Handle. Thread: an I/O thread; never blocks.
+  std::optional<http::Response> Authorize(const http::Request& head) const;
+  // Runs on an HTTP I/O thread; never blocks (event writes complete through the writer). Checks
+  // again what Authorize checked (it may be called without it).
   void Handle(http::Request&& req, http::Responder respond);
 
  private:

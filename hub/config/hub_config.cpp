@@ -16,7 +16,13 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.listen = r.Address("http.listen", "127.0.0.1:8080");
   c.token = r.RequireString("http.token");
   c.http_threads = static_cast<int>(r.Int("http.threads", c.http_threads, 1, 64));
+  c.http_workers = static_cast<int>(r.Int("http.workers", c.http_workers, 1, 256));
   c.max_body_bytes = r.Int("http.max_body_bytes", c.max_body_bytes, 1024, 256ll << 20);
+  c.http_max_connections = r.Int("http.max_connections", c.http_max_connections, 16, 1'000'000);
+  c.http_header_timeout_ms =
+      r.Int("http.header_timeout_ms", c.http_header_timeout_ms, 100, 3'600'000);
+  c.http_request_timeout_ms =
+      r.Int("http.request_timeout_ms", c.http_request_timeout_ms, 100, 3'600'000);
   c.broker = r.String("mqtt.broker", c.broker);
   c.client_id = r.String("mqtt.client_id", c.client_id);
   c.mqtt_username = r.String("mqtt.username", "");

@@ -18,7 +18,12 @@ struct HubConfig {
   HostPort listen{"127.0.0.1", 8080};
   std::string token;                   // admin bearer token for every /v1/ endpoint
   int http_threads = 2;
+  int http_workers = 4;                // threads for requests that use the database
   int64_t max_body_bytes = 4 << 20;
+  // limits against hostile clients (shared/http/server.h)
+  int64_t http_max_connections = 1024;     // at the cap the longest-idle connection makes room
+  int64_t http_header_timeout_ms = 10'000; // idle keep-alive / slow header -> closed
+  int64_t http_request_timeout_ms = 30'000;  // body read and response write
   // [mqtt]
   std::string broker = "tcp://127.0.0.1:1883";
   std::string client_id = "cjd-hub";

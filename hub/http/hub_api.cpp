@@ -11,6 +11,40 @@
 
 namespace cjd::hub {
 
+namespace {
+
+http::Response Unauthorized(std::string_view what) {
+  http::Response r = http::JsonError(401, "unauthorized", what);
+  r.headers["WWW-Authenticate"] = "Bearer";
+  return r;
+}
+
+constexpr std::string_view kNoAdminToken =
+    "missing or invalid admin token (Authorization: Bearer TOKEN)";
+constexpr std::string_view kNoSourceKey =
+    "missing or invalid source key (Authorization: Bearer SOURCE_KEY)";
+
+}  // namespace
+
+std::optional<http::Response> HubApi::Authorize(const http::Request& head) {
+  if (head.path == "/healthz") {
+    if (!http::HasBody(head)) return std::nullopt;
+    return http::JsonError(400, "bad_request", "/healthz takes no request body");
+  }
+  if (head.path.rfind("/v1/", 0) != 0) {
+    return http::JsonError(404, "not_found", "no such endpoint: " + head.path);
+  }
+  if (head.path == "/v1/collect") {
+    if (head.method != "POST") return http::JsonError(405, "method_not_allowed", "use POST");
+    auto source = AuthenticateSource(head.BearerToken());
+    if (!source.ok()) return http::ErrorFromStatus(source.status());
+    if (!source->has_value()) return Unauthorized(kNoSourceKey);
+    return std::nullopt;
+  }
+  if (!TokensEqual(head.BearerToken(), config_.token)) return Unauthorized(kNoAdminToken);
+  return std::nullopt;
+}
+
 void HubApi::Handle(http::Request&& req, http::Responder respond) {
   if (req.path == "/healthz") return respond({200, R"({"status":"ok"})"});
   if (req.path.rfind("/v1/", 0) != 0) {
@@ -22,12 +56,7 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
     }
     return respond(Collect(req));
   }
-  if (!TokensEqual(req.BearerToken(), config_.token)) {
-    http::Response r = http::JsonError(401, "unauthorized",
-                                       "missing or invalid admin token (Authorization: Bearer TOKEN)");
-    r.headers["WWW-Authenticate"] = "Bearer";
-    return respond(std::move(r));
-  }
+  if (!TokensEqual(req.BearerToken(), config_.token)) return respond(Unauthorized(kNoAdminToken));
   if (req.path == "/v1/stats" || req.path == "/v1/devices") {
     if (req.method != "GET") return respond(http::JsonError(405, "method_not_allowed", "use GET"));
     return respond(req.path == "/v1/stats" ? Stats() : Devices());
@@ -67,12 +96,7 @@ Result<std::optional<std::string>> HubApi::AuthenticateSource(const std::string&
 http::Response HubApi::Collect(const http::Request& req) {
   auto source = AuthenticateSource(req.BearerToken());
   if (!source.ok()) return http::ErrorFromStatus(source.status());
-  if (!source->has_value()) {
-    http::Response r = http::JsonError(
-        401, "unauthorized", "missing or invalid source key (Authorization: Bearer SOURCE_KEY)");
-    r.headers["WWW-Authenticate"] = "Bearer";
-    return r;
-  }
+  if (!source->has_value()) return Unauthorized(kNoSourceKey);
   const int64_t now = clock_->NowMillis();
   CollectParse parsed = ParseCollectRequest(req, now);
   if (parsed.error) return std::move(*parsed.error);

@@ -11,9 +11,10 @@
 //   /v1/offers...     see http/offer_api.h
 //   GET /healthz
 //
-// Threading: Handle runs on the HTTP server's I/O threads, several at once. The read and write
-// store connections each have their own mutex; a collect commit blocks its I/O thread for the
-// length of one SQLite transaction.
+// Threading: Authorize runs on the HTTP server's I/O threads; Handle on the hub's HTTP worker pool
+// (http.workers threads; /healthz on an I/O thread), several at once. The read and write store
+// connections each have their own mutex; a collect commit blocks its worker for the length of one
+// SQLite transaction, never an I/O thread.
 #pragma once
 
 #include <functional>
@@ -59,6 +60,11 @@ class HubApi {
     planner_ = planner;
   }
 
+  // The header stage (http::Authorizer): answers before the body is read whatever the head
+  // decides (no such endpoint, wrong method on /v1/collect, missing or invalid key or token, a
+  // body sent to /healthz); nullopt lets the request through to Handle. Thread: an I/O thread.
+  std::optional<http::Response> Authorize(const http::Request& head);
+  // Checks again what Authorize checked (it may be called without it).
   void Handle(http::Request&& req, http::Responder respond);
 
  private:

@@ -64,6 +64,10 @@ void Listener::OnAccept(beast::error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
     Fail(ec, "accept");
+    // Out of file descriptors: the longest-idle connection makes room for the next accept.
+    if (ec == net::error::no_descriptors) {
+      if (auto victim = state_->EvictOldestIdle()) victim->Evict();
+    }
     backoff_.expires_after(kAcceptBackoff);
     backoff_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
       if (!wait_ec) self->DoAccept();

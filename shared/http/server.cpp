@@ -13,6 +13,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <exception>
 #include <iostream>
@@ -68,6 +70,23 @@ Status Server::Impl::Resolve(tcp::endpoint* endpoint) {
   return Status::Ok();
 }
 
+namespace {
+
+// max_connections needs as many file descriptors, plus the process's own (databases, MQTT, logs):
+// raise the soft limit towards the hard one when it is lower. When it stays too low, accepting
+// fails with EMFILE and the listener evicts idle connections to make room.
+void RaiseFileLimitFor(size_t connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t want = static_cast<rlim_t>(connections) + 256;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < want) {
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? want : std::min(want, limit.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
 void Server::Impl::RunThread() {
   for (;;) {
     try {
@@ -90,6 +109,7 @@ Status Server::Start() {
   if (impl_->started || impl_->stopped) return Status::Internal("http server already started");
   tcp::endpoint endpoint;
   CJD_RETURN_IF_ERROR(impl_->Resolve(&endpoint));
+  RaiseFileLimitFor(impl_->state->options().max_connections);
   auto listener = std::make_shared<Listener>(impl_->ioc, impl_->state);
   if (auto ec = listener->Listen(endpoint)) {
     return Status::Io("cannot listen on " + impl_->state->options().listen.ToString() + ": " +

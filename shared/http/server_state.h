@@ -36,20 +36,17 @@ class ServerState {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return false;
     if (sessions_.size() - evicted_ >= options_.max_connections) {
-      Entry* oldest = nullptr;
-      for (auto& [ptr, entry] : sessions_) {
-        if (entry.idle_since == 0 || entry.evicted) continue;
-        if (oldest == nullptr || entry.idle_since < oldest->idle_since) oldest = &entry;
-      }
-      if (oldest == nullptr) return false;
-      std::shared_ptr<Session> victim = oldest->session.lock();
-      if (victim == nullptr) return false;  // being destroyed: its slot frees itself
-      oldest->evicted = true;
-      ++evicted_;
-      *evict = std::move(victim);
+      *evict = EvictOldestIdleLocked();
+      if (*evict == nullptr) return false;
     }
     sessions_.emplace(session.get(), Entry{session});
     return true;
+  }
+  // Marks the longest-idle session evicted and returns it (the caller closes it), or null when
+  // none is idle. For when accepting fails for want of file descriptors.
+  std::shared_ptr<Session> EvictOldestIdle() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopping_ ? nullptr : EvictOldestIdleLocked();
   }
   // Called from ~Session.
   void Unregister(const Session* session) {
@@ -83,6 +80,21 @@ class ServerState {
     uint64_t idle_since = 0;  // order of becoming idle (1, 2, ...); 0 while busy
     bool evicted = false;     // chosen to make room; no longer counted against the cap
   };
+
+  // REQUIRES: mu_ is held.
+  std::shared_ptr<Session> EvictOldestIdleLocked() {
+    Entry* oldest = nullptr;
+    for (auto& [ptr, entry] : sessions_) {
+      if (entry.idle_since == 0 || entry.evicted) continue;
+      if (oldest == nullptr || entry.idle_since < oldest->idle_since) oldest = &entry;
+    }
+    if (oldest == nullptr) return nullptr;
+    std::shared_ptr<Session> victim = oldest->session.lock();
+    if (victim == nullptr) return nullptr;  // being destroyed: its slot frees itself
+    oldest->evicted = true;
+    ++evicted_;
+    return victim;
+  }
 
   bool SetIdle(const Session* session, bool idle) {
     std::lock_guard<std::mutex> lock(mu_);

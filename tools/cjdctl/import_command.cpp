@@ -132,7 +132,7 @@ bool ImportRun::CheckOptions(import::AssemblerOptions* assembler, import::FieldM
   Result<http::HttpUrl> url = http::ParseHttpUrl(o_.hub);
   if (!url.ok()) return usage("--hub: " + url.status().message());
   url_ = *url;
-  if (o_.token.empty()) return usage("--token: a source key is required");
+  if (o_.token.empty()) return usage("--token: a source key is required (--token, --token-file PATH or CJD_TOKEN)");
   if (o_.batch_events < 1 || o_.batch_events > kMaxBatchEvents) {
     return usage("--batch-events: must be 1..10000");
   }

@@ -31,6 +31,7 @@ struct ImportCommandOptions {
   std::vector<std::string> files;
   std::string hub;    // http://HOST:PORT
   std::string token;  // a source key
+  std::string token_file;  // --token-file (resolved by the CLI layer, token_option.h)
   std::string map;    // --map text
   std::string currency;
   std::string timezone;

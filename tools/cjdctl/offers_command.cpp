@@ -9,15 +9,19 @@
 
 #include "shared/http/client.h"
 #include "tools/cjdctl/hub_error.h"
+#include "tools/cjdctl/token_option.h"
 
 namespace cjd::ctl {
 namespace {
 
 using json = nlohmann::json;
 
+constexpr const char* kNoToken =
+    "--token: the hub's admin token is required (--token, --token-file PATH or CJD_TOKEN)";
+
 void AddHub(CLI::App* cmd, OffersOptions& o) {
   cmd->add_option("--hub", o.hub, "hub URL, http://HOST:PORT")->required();
-  cmd->add_option("--token", o.token, "the hub's admin token")->required();
+  AddTokenOptions(cmd, &o.token, &o.token_file, "the hub's admin token");
 }
 
 std::string Cell(const json& v) {
@@ -95,7 +99,9 @@ int OffersCommand::Run(std::istream& in, std::ostream& out, std::ostream& err) c
   };
   Result<http::HttpUrl> url = http::ParseHttpUrl(o_.hub);
   if (!url.ok()) return usage("--hub: " + url.status().message());
-  if (o_.token.empty()) return usage("--token: the hub's admin token is required");
+  std::string token = o_.token;
+  if (Status st = ResolveToken(&token, o_.token_file, err); !st.ok()) return usage(st.message());
+  if (token.empty()) return usage(kNoToken);
 
   // The request.
   std::string method = "GET";
@@ -145,11 +151,11 @@ int OffersCommand::Run(std::istream& in, std::ostream& out, std::ostream& err) c
   client.set_user_agent("cjdctl-offers/" CJD_VERSION);
   http::ClientResponse r;
   if (method == "POST") {
-    r = client.Post(target, body, o_.token);
+    r = client.Post(target, body, token);
   } else if (method == "DELETE") {
-    r = client.Delete(target, o_.token);
+    r = client.Delete(target, token);
   } else {
-    r = client.Get(target, o_.token);
+    r = client.Get(target, token);
   }
   if (r.status == 0) {
     err << "cjdctl offers: cannot reach the hub at " << url->ToString() << ": " << r.body << '\n';

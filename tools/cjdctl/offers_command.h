@@ -26,6 +26,7 @@ namespace cjd::ctl {
 struct OffersOptions {
   std::string hub;
   std::string token;
+  std::string token_file;  // --token-file (token_option.h)
   bool json = false;
   bool include_deleted = false;
   std::string id;    // get, delete, stats, create

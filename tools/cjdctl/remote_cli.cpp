@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "tools/cjdctl/token_option.h"
+
 namespace cjd::ctl {
 
 RemoteCommands::RemoteCommands(CLI::App& app) {
@@ -10,7 +12,7 @@ RemoteCommands::RemoteCommands(CLI::App& app) {
       "import", "import order files (.csv, .csv.gz) into the hub as order_completed events");
   import_->add_option("files", im.files, "order files, read in the order given")->required();
   import_->add_option("--hub", im.hub, "hub URL, http://HOST:PORT")->required();
-  import_->add_option("--token", im.token, "source key (from `cjdctl add-source`)")->required();
+  AddTokenOptions(import_, &im.token, &im.token_file, "the source key (from `cjdctl add-source`)");
   import_->add_option("--map", im.map,
                       "FIELD=COLUMN,... (fields: order_id, customer_id, loyalty_id, email, phone, "
                       "occurred_at, sku, description, quantity, unit_price, store_id, country, "
@@ -40,7 +42,7 @@ RemoteCommands::RemoteCommands(CLI::App& app) {
   ReportOptions& re = report_options_;
   report_ = app.add_subcommand("report", "print the hub's customer metrics (GET /v1/metrics)");
   report_->add_option("--hub", re.hub, "hub URL, http://HOST:PORT")->required();
-  report_->add_option("--token", re.token, "the hub's admin token")->required();
+  AddTokenOptions(report_, &re.token, &re.token_file, "the hub's admin token");
   report_->add_option("--from", re.from, "first day or month, YYYY-MM-DD or YYYY-MM (inclusive)");
   report_->add_option("--to", re.to, "end day or month, YYYY-MM-DD or YYYY-MM (exclusive)");
   report_->add_option("--store", re.store, "only this store");
@@ -54,7 +56,7 @@ RemoteCommands::RemoteCommands(CLI::App& app) {
   segments_->require_subcommand(1);
   const auto remote_flags = [&](CLI::App* cmd) {
     cmd->add_option("--hub", se.hub, "hub URL, http://HOST:PORT")->required();
-    cmd->add_option("--token", se.token, "the hub's admin token")->required();
+    AddTokenOptions(cmd, &se.token, &se.token_file, "the hub's admin token");
   };
   segments_list_ = segments_->add_subcommand("list", "every segment with its member count");
   remote_flags(segments_list_);
@@ -81,21 +83,36 @@ bool RemoteCommands::Selected() const {
   return import_->parsed() || report_->parsed() || segments_->parsed();
 }
 
+namespace {
+
+// --token, else --token-file, else $CJD_TOKEN (token_option.h); false after printing the error.
+bool Resolve(const char* command, std::string* token, const std::string& token_file) {
+  const Status st = ResolveToken(token, token_file, std::cerr);
+  if (st.ok()) return true;
+  std::cerr << "cjdctl " << command << ": " << st.message() << '\n';
+  return false;
+}
+
+}  // namespace
+
 int RemoteCommands::Run() const {
   if (import_->parsed()) {
     ImportCommandOptions o = import_options_;
+    if (!Resolve("import", &o.token, o.token_file)) return 2;
     o.retry.max_attempts = retry_attempts_;
     o.request_timeout = std::chrono::seconds(timeout_s_);
     return RunImport(o, std::cout, std::cerr);
   }
-  if (report_->parsed()) return RunReport(report_options_, std::cout, std::cerr);
-  if (segments_list_->parsed()) return RunSegmentsList(segments_options_, std::cout, std::cerr);
-  if (segments_create_->parsed()) {
-    return RunSegmentsCreate(segments_options_, std::cout, std::cerr);
+  if (report_->parsed()) {
+    ReportOptions o = report_options_;
+    if (!Resolve("report", &o.token, o.token_file)) return 2;
+    return RunReport(o, std::cout, std::cerr);
   }
-  if (segments_export_->parsed()) {
-    return RunSegmentsExport(segments_options_, std::cout, std::cerr);
-  }
+  SegmentsOptions o = segments_options_;
+  if (!Resolve("segments", &o.token, o.token_file)) return 2;
+  if (segments_list_->parsed()) return RunSegmentsList(o, std::cout, std::cerr);
+  if (segments_create_->parsed()) return RunSegmentsCreate(o, std::cout, std::cerr);
+  if (segments_export_->parsed()) return RunSegmentsExport(o, std::cout, std::cerr);
   return 2;
 }
 

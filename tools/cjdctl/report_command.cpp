@@ -238,7 +238,7 @@ int RunReport(const ReportOptions& o, std::ostream& out, std::ostream& err) {
   };
   Result<http::HttpUrl> url = http::ParseHttpUrl(o.hub);
   if (!url.ok()) return usage("--hub: " + url.status().message());
-  if (o.token.empty()) return usage("--token: the hub's admin token is required");
+  if (o.token.empty()) return usage("--token: the hub's admin token is required (--token, --token-file PATH or CJD_TOKEN)");
   if (!o.from.empty() && !IsDateOrMonth(o.from)) {
     return usage("--from: '" + o.from + "' is not YYYY-MM-DD or YYYY-MM");
   }

@@ -21,6 +21,7 @@ namespace cjd::ctl {
 struct ReportOptions {
   std::string hub;    // http://HOST:PORT
   std::string token;  // the hub's admin token
+  std::string token_file;  // --token-file (resolved by the CLI layer, token_option.h)
   std::string from, to;  // YYYY-MM-DD or YYYY-MM, half-open [from, to)
   std::string store, channel, currency;
   int top = 0;  // 0: the hub's default

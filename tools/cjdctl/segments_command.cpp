@@ -27,7 +27,7 @@ class Remote {
   int Check() {
     Result<http::HttpUrl> url = http::ParseHttpUrl(o_.hub);
     if (!url.ok()) return Usage("--hub: " + url.status().message());
-    if (o_.token.empty()) return Usage("--token: the hub's admin token is required");
+    if (o_.token.empty()) return Usage("--token: the hub's admin token is required (--token, --token-file PATH or CJD_TOKEN)");
     url_ = *url;
     client_.emplace(url_.host, url_.port, std::chrono::milliseconds(o_.timeout_ms));
     client_->set_user_agent("cjdctl-segments/" CJD_VERSION);

@@ -24,6 +24,7 @@ namespace cjd::ctl {
 struct SegmentsOptions {
   std::string hub;    // http://HOST:PORT
   std::string token;  // the hub's admin token
+  std::string token_file;  // --token-file (resolved by the CLI layer, token_option.h)
   int timeout_ms = 60'000;
   // create / export
   std::string id;

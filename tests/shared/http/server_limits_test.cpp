@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "shared/http/server.h"
+#include "shared/http/worker_pool.h"
 #include "tests/shared/http/server_test_util.h"
 
 namespace cjd::http {
@@ -258,6 +259,53 @@ TEST(HttpLimits, SlowlorisDoesNotHoldTheOnlyThread) {
     EXPECT_EQ(other.Get("/ok").result_int(), 200);
   }
   EXPECT_EQ(rec.Calls(), 20);
+}
+
+// A handler blocked on "the database" for one request runs on a worker: the only I/O thread keeps
+// answering /healthz (inline) and reading other requests.
+TEST(HttpLimits, SlowHandlerWorkDoesNotStallHealthz) {
+  WorkerPool pool(1);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> entered;
+  ServerOptions options;
+  options.threads = 1;
+  auto server = StartServer(
+      OffloadTo(
+          &pool,
+          [&](Request&& req, Responder respond) {
+            if (req.path == "/slow") {
+              entered.set_value();
+              released.wait_for(30s);  // bounded
+            }
+            respond(Text("done " + req.path));
+          },
+          [](const Request& req) { return req.path == "/healthz"; }),
+      options);
+  Client slow(server->port());
+  slow.WriteRaw("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_EQ(entered.get_future().wait_for(kBound), std::future_status::ready);
+  Client health(server->port());
+  health.WriteRaw("GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_TRUE(health.ReadableWithin(kBound)) << "/healthz waited for the slow request";
+  EXPECT_EQ(health.Read().body(), "done /healthz");
+  release.set_value();
+  EXPECT_EQ(slow.Read().body(), "done /slow");
+}
+
+TEST(HttpLimits, WorkerPoolDropsJobsAfterStop) {
+  WorkerPool pool(2);
+  std::atomic<int> ran{0};
+  std::promise<void> done;
+  pool.Post([&] {
+    ++ran;
+    done.set_value();
+  });
+  ASSERT_EQ(done.get_future().wait_for(kBound), std::future_status::ready);
+  pool.Stop();
+  pool.Post([&] { ++ran; });
+  pool.Stop();
+  EXPECT_EQ(ran.load(), 1);
 }
 
 }  // namespace
