@@ -218,8 +218,16 @@ void Ingestor::SendResyncs() {
       FrameHeader h;
       h.kind = FrameKind::kResync;
       h.key_id = d.keys.key_id;
-      h.last_seq = d.tracker.acked();
-      nlohmann::json body = {{"acked_seq", d.tracker.acked()}, {"hub_time_ms", now}};
+      // Where the device's current outbox epoch stands, as in an ack: the agent takes it as one
+      // when the epoch is its own (and, like an ack, may learn its outbox went back in time).
+      auto e = d.epochs.find(d.current_epoch);
+      const SequenceTracker none;
+      const SequenceTracker& t = e != d.epochs.end() ? e->second : none;
+      h.last_seq = t.acked();
+      nlohmann::json body = {{"acked_seq", t.acked()},
+                             {"hub_time_ms", now},
+                             {"epoch", EpochHex(d.current_epoch)},
+                             {"held_seq", t.held()}};
       const std::string& id = it->first;
       // Not taken (not connected, or the client's queue is full): try again shortly.
       if (!link_->Publish(topics::Down(id),
