@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "shared/mqtt/link.h"
@@ -100,6 +101,25 @@ TEST_F(TlsBrokerTest, HubAndAgentsDeliverOverMutualTls) {
   Deliver(*a_, 5);
   Deliver(*b_, 3);
   EXPECT_TRUE(HubHoldsExactly(fleet_.hub_db(), accepted_));
+}
+
+// add-device --ca-dir makes the certificate and checks where it goes before it registers the
+// device: when it cannot write them, the hub never learns of the device.
+TEST_F(TlsBrokerTest, AddDeviceWhoseCertificateCannotBeWrittenRegistersNothing) {
+  Provision();
+  const fs::path dir = fleet_.dir().Join("agent-pos-c");
+  fs::create_directories(dir);
+  std::ofstream(dir / "pos-c.key") << "someone else's key\n";
+  EXPECT_THROW(fleet_.AddDevice("pos-c", "s1"), std::runtime_error);
+  fleet_.StartHub();
+  const nlohmann::json devices = fleet_.HubDevices();
+  ASSERT_TRUE(devices.is_object()) << fleet_.Diagnostics();
+  EXPECT_EQ(devices.value("count", -1), 2) << devices.dump();
+  std::ifstream in(dir / "pos-c.key");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "someone else's key");
+  EXPECT_FALSE(fs::exists(dir / "agent.toml"));
 }
 
 TEST_F(TlsBrokerTest, ClientWithoutCertificateIsRefused) {
