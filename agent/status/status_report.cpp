@@ -6,6 +6,23 @@
 #include "shared/protocol/batch_codec.h"
 
 namespace cjd::agent {
+namespace {
+
+// A reset's detail holds file paths (any bytes on Linux) and SQLite's messages (newlines). Cut
+// anywhere, a UTF-8 sequence would be split and nlohmann's dump() would throw (on the uplink
+// thread, at every heartbeat, since resets are kept); escaped, control characters grow sixfold
+// past the hub's status limit. So the status carries printable ASCII only: anything else, and
+// quotes and backslashes, become '?', at most kMaxResetDetail bytes whatever the input.
+std::string PrintableDetail(const std::string& detail) {
+  std::string out = detail.substr(0, kMaxResetDetail);
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e || c == '"' || c == '\\') c = '?';
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string StatusJson(const StatusSnapshot& s) {
   nlohmann::json j;
@@ -43,7 +60,7 @@ std::string StatusJson(const StatusSnapshot& s) {
   for (const OutboxResetReport& r : s.outbox_resets) {
     resets.push_back({{"at", FormatRfc3339(r.at_ms)},
                       {"reason", r.reason},
-                      {"detail", r.detail.substr(0, kMaxResetDetail)},
+                      {"detail", PrintableDetail(r.detail)},
                       {"epoch", EpochHex(r.epoch)}});
   }
   j["outbox_resets"] = std::move(resets);

@@ -122,7 +122,7 @@ TEST_F(OutboxDiskFull, SalesGetKFullNamingTheDiskAndTheWriterRecoversWhenSpaceRe
   // into the WAL, which cannot grow): it must be retried with a backoff, not in a busy loop.
   const uint64_t all = static_cast<uint64_t>(stored);
   const int64_t commits_before = writer_->Stats().commits;
-  writer_->Ack(all);
+  ASSERT_TRUE(writer_->Ack(writer_->Stats().counters.epoch, all));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   const int64_t attempts = writer_->Stats().commits - commits_before;
   EXPECT_LE(attempts, 12) << "a failed commit is retried with a backoff, not in a busy loop";

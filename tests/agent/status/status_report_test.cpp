@@ -81,5 +81,31 @@ TEST(StatusReport, PassesTheHubsStrictDecoder) {
   }
 }
 
+// Twenty resets (all the outbox keeps) whose details hold a path with UTF-8 cut mid-character,
+// control characters and quotes: the status still serialises and passes the hub's decoder.
+TEST(StatusReport, ResetDetailsOfAnyBytesStayPrintableAndWithinTheHubsLimit) {
+  StatusSnapshot s;
+  s.device_id = "pos-1";
+  s.store_id = "s1";
+  s.kind = "pos";
+  s.epoch = 0xabc;
+  std::string detail = "quick_check: *** in database main ***\nPage 6: \"bad\" \\ ";
+  while (detail.size() < kMaxResetDetail - 1) detail += "/var/lib/cjd/tienda-a\xc3\xb1o";
+  detail.resize(kMaxResetDetail - 1);
+  detail += "\xc3\xb1\x01\xff";  // "ñ" split by the cut, then a control and an invalid byte
+  for (size_t i = 0; i < 20; ++i) {
+    s.outbox_resets.push_back(OutboxResetReport{1'700'000'000'000, "corrupt", detail, 0xabc});
+  }
+  std::string text;
+  ASSERT_NO_THROW(text = StatusJson(s));
+  auto d = DecodeDeviceStatus(text);
+  ASSERT_TRUE(d.ok()) << d.status().ToString() << " (" << text.size() << " bytes)";
+  ASSERT_EQ(d->outbox_resets.size(), 20u);
+  const std::string& got = d->outbox_resets[0].detail;
+  EXPECT_EQ(got.size(), kMaxResetDetail);
+  EXPECT_EQ(got.substr(0, 37), "quick_check: *** in database main ***");
+  for (char c : got) EXPECT_TRUE(c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') << int(c);
+}
+
 }  // namespace
 }  // namespace cjd::agent
