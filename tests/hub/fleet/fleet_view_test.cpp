@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace cjd::hub {
 namespace {
 
@@ -47,6 +49,34 @@ TEST(FleetView, SumsTheFleet) {
   EXPECT_EQ(j["count"], 2);
   EXPECT_EQ(j["online"], 2);
   EXPECT_EQ(j["backlog_total"], 7);
+}
+
+// Found by fuzz_device_status: a heartbeat is the device's own JSON. Members of the wrong type
+// threw (GET /v1/devices answered 500 for the whole fleet) and extreme numbers overflowed.
+TEST(FleetView, MistypedHeartbeatMembersReadAsAbsent) {
+  nlohmann::json e;
+  ASSERT_NO_THROW(e = DeviceEntry(Row(R"({"online":"yes","backlog":"7","backlog_age_s":1.5,)"
+                                      R"("last_seq":-1,"version":7,"offers_version":"3",)"
+                                      R"("clock_ms":-9223372036854775808})",
+                                      1'000'000),
+                                  1'000'100, 60'000));
+  EXPECT_FALSE(e["online"].get<bool>());
+  EXPECT_EQ(e["backlog"], 0);
+  EXPECT_EQ(e["backlog_age_s"], 0);
+  EXPECT_EQ(e["last_seq"], 0);
+  EXPECT_EQ(e["version"], "");
+  EXPECT_TRUE(e["offers_version"].is_null());
+  EXPECT_TRUE(e["clock_skew_ms"].is_null());  // would overflow
+  EXPECT_EQ(DeviceEntry(Row(R"({"backlog":18446744073709551615})", 1'000'000), 1'000'100,
+                        60'000)["backlog"],
+            0);
+}
+
+TEST(FleetView, FleetBacklogSaturatesInsteadOfOverflowing) {
+  const auto row = Row(R"({"online":true,"backlog":9223372036854775807})", 1'000'000);
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = FleetJson({row, row}, 1'000'100, 60'000));
+  EXPECT_EQ(j["backlog_total"], std::numeric_limits<int64_t>::max());
 }
 
 }  // namespace
