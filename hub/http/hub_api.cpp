@@ -3,6 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
+#include <string_view>
+
 #include "hub/collect/collect_request.h"
 #include "hub/collect/source_key.h"
 #include "hub/fleet/fleet_view.h"
@@ -23,6 +26,43 @@ constexpr std::string_view kNoAdminToken =
     "missing or invalid admin token (Authorization: Bearer TOKEN)";
 constexpr std::string_view kNoSourceKey =
     "missing or invalid source key (Authorization: Bearer SOURCE_KEY)";
+
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF).
+bool IsUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -57,6 +97,17 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
     return respond(Collect(req));
   }
   if (!TokensEqual(req.BearerToken(), config_.token)) return respond(Unauthorized(kNoAdminToken));
+  // Query names and values are quoted back in answers (metrics filters, ids), and JSON text
+  // must be UTF-8: refuse other bytes here, once for every endpoint, naming the parameter.
+  for (const auto& [name, value] : req.query) {
+    if (!IsUtf8(name) || !IsUtf8(value)) {
+      return respond(http::JsonError(400, "invalid", "query parameter is not valid UTF-8",
+                                     IsUtf8(name) ? name : "query"));
+    }
+  }
+  if (!IsUtf8(req.path)) {
+    return respond(http::JsonError(400, "invalid", "request path is not valid UTF-8", "path"));
+  }
   if (req.path == "/v1/stats" || req.path == "/v1/devices") {
     if (req.method != "GET") return respond(http::JsonError(405, "method_not_allowed", "use GET"));
     return respond(req.path == "/v1/stats" ? Stats() : Devices());

@@ -442,7 +442,9 @@ void OfferPlanner::DeviceStatus(const std::string& device_id, const std::string&
   const json status = json::parse(status_json, nullptr, /*allow_exceptions=*/false);
   if (!status.is_object()) return;
   // The agent's last will (online: false) is built when it connects: its watermark is old.
-  if (status.value("online", true) == false) return;
+  // (A device's own JSON: "online" of another type must not throw on the ingest thread.)
+  auto online = status.find("online");
+  if (online != status.end() && online->is_boolean() && !online->get<bool>()) return;
   auto it = status.find("offers_version");
   if (it == status.end() || !it->is_number_unsigned()) return;  // an agent without offers
   {

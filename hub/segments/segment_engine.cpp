@@ -413,7 +413,9 @@ Status SegmentEngine::Step(bool* idle) {
       }
     }
     if (start_pass) {
-      pass_.emplace();
+      // Not pass_.emplace(): clang 14 decides whether the nested Pass (member initializers) is
+      // default-constructible while SegmentEngine is still being defined, and keeps the "no".
+      pass_ = Pass{};
       pass_->started_ms = clock_->NowMillis();
       pass_->started_steady_ms = SteadyMs();
       for (const Compiled& c : rules_) pass_->generations[c.id] = c.generation;

@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
@@ -52,14 +54,22 @@ const std::string& TempDir(std::string_view name) {
 std::string Exchange(uint16_t port, std::string_view request) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
   Fd s;
-  s.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s.fd < 0) Fail("socket() failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    Fail("cannot connect to the server under test");
+  // A loopback connect fails only for lack of local resources (ports, descriptors) or when the
+  // listener is gone; retry the first for a while, bounded by the deadline.
+  for (;;) {
+    s.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s.fd >= 0 && ::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
+    const int err = errno;
+    if (s.fd >= 0) ::close(s.fd);
+    s.fd = -1;
+    if (RemainingMs(deadline) == 0) {
+      Fail(std::string("cannot connect to the server under test: ") + std::strerror(err));
+    }
+    ::usleep(20'000);
   }
   // Send and read at once: the server may answer (413, 400) before the request ends.
   std::string response;

@@ -82,7 +82,7 @@ OfferUpdate SampleUpdate() {
   return u;
 }
 
-std::string Status(bool online, bool offers) {
+std::string Heartbeat(bool online, bool offers) {
   agent::StatusSnapshot s;
   s.device_id = std::string(fuzz::kDeviceId);
   s.store_id = "berlin-042";
@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
   Write("fuzz_batch_decode", "batch1", one);
   Write("fuzz_batch_decode", "empty", EncodeEventBatch({}));
 
-  const std::string status = Status(true, true);
-  const std::string will = Status(false, false);
+  const std::string status = Heartbeat(true, true);
+  const std::string will = Heartbeat(false, false);
   Write("fuzz_device_status", "heartbeat_kiosk.json", status);
   Write("fuzz_device_status", "will_pos.json", will);
 

@@ -176,6 +176,10 @@ TEST_F(Profiles, BadRequestsNameTheProblem) {
   EXPECT_EQ(field_of("/v1/metrics?from=2026-11&to=2026-10", 400), "to");
   EXPECT_EQ(field_of("/v1/metrics?currency=euro", 400), "currency");
   EXPECT_EQ(field_of("/v1/metrics?colour=red", 400), "colour");
+  // Found by fuzz_http_hub: a filter that is not UTF-8 was echoed into the answer, whose JSON
+  // serialisation then threw (500).
+  EXPECT_EQ(field_of("/v1/metrics?store=%DB", 400), "store");
+  EXPECT_EQ(field_of("/v1/profiles?identifier=email:%C0%80", 400), "identifier");
   EXPECT_EQ(field_of("/v1/profiles/9999999/x", 404), "");
   EXPECT_EQ(Admin("/v1/profiles/9999999").status, 404);
   EXPECT_EQ(Admin("/v1/profiles?identifier=customer_id:nobody").status, 404);

@@ -408,6 +408,17 @@ TEST_F(OfferPlannerTest, AnUpdateLostWhileAwayIsResentFromTheReportedWatermark) 
   EXPECT_EQ(planner_->Stats().devices_current, 3);
 }
 
+// Found by fuzz_device_status: a heartbeat whose "online" is not a boolean threw out of
+// DeviceStatus (json::value), on the hub's ingest thread.
+TEST_F(OfferPlannerTest, AHeartbeatWithMistypedMembersIsIgnoredWithoutThrowing) {
+  StartPlanner();
+  for (const char* status : {R"({"online":"no","offers_version":5})",
+                             R"({"online":null,"offers_version":-1})", R"({"online":1})", "[1]",
+                             "not json"}) {
+    EXPECT_NO_THROW(planner_->DeviceStatus("k1", status)) << status;
+  }
+}
+
 TEST_F(OfferPlannerTest, ANewKioskOrADeletedCacheGetsTheWholeStateAndRestartKeepsVersions) {
   Scan("L-1", "s1");
   StartPlanner();
