@@ -239,7 +239,7 @@ TEST(OnlineRetailEndToEnd, HubMetricsEqualAnIndependentComputation) {
   EXPECT_EQ(m["store_totals"]["credit_notes"], credit_notes);
   ASSERT_EQ(m["monthly"].size(), months.size());
   size_t i = 0;
-  int64_t before = 0;  // customers whose first order is in an earlier month
+  int64_t earlier = 0;  // customers whose first order is in an earlier month
   for (const auto& [month, mm] : months) {
     const json& got = m["monthly"][i++];
     EXPECT_EQ(got["month"], month);
@@ -249,15 +249,15 @@ TEST(OnlineRetailEndToEnd, HubMetricsEqualAnIndependentComputation) {
     EXPECT_EQ(got["revenue_net"], Money(mm.net)) << month;
     EXPECT_EQ(got["new_customers"], new_by_month[month]) << month;
     EXPECT_EQ(got["average_order_value"], Per(mm.gross, mm.orders)) << month;
-    EXPECT_EQ(got["customers_before"], before) << month;
-    if (before == 0) {
+    EXPECT_EQ(got["customers_before"], earlier) << month;
+    if (earlier == 0) {
       EXPECT_TRUE(got["customer_growth_rate"].is_null()) << month;
     } else {
       EXPECT_DOUBLE_EQ(got["customer_growth_rate"].get<double>(),
-                       static_cast<double>(new_by_month[month]) / static_cast<double>(before))
+                       static_cast<double>(new_by_month[month]) / static_cast<double>(earlier))
           << month;
     }
-    before += new_by_month[month];
+    earlier += new_by_month[month];
   }
   ASSERT_EQ(m["top_customers"].size(), 10u);
   for (size_t k = 0; k < 10; ++k) {
