@@ -38,7 +38,7 @@ TEST(FleetView, OfflineWhenHeartbeatIsStaleOrLastWillArrived) {
 TEST(FleetView, ShowsTheCurrentEpochAndTheResetsTheDeviceReported) {
   DeviceRow r = Row(R"({"online":true,"outbox_resets":[{"at":"2026-12-02T10:00:00Z",)"
                     R"("reason":"corrupt","detail":"moved to x.corrupt-1","epoch":"00000000000000ff",)"
-                    R"("extra":1},"junk",{"reason":5}]})",
+                    R"("extra":1},{"reason":"restored"}]})",
                     1'000'000);
   r.state.epoch = 0xff;
   r.state.epochs.resize(2);
@@ -49,7 +49,19 @@ TEST(FleetView, ShowsTheCurrentEpochAndTheResetsTheDeviceReported) {
   EXPECT_EQ(e["outbox_resets"][0]["reason"], "corrupt");
   EXPECT_EQ(e["outbox_resets"][0]["detail"], "moved to x.corrupt-1");
   EXPECT_FALSE(e["outbox_resets"][0].contains("extra"));
-  EXPECT_TRUE(e["outbox_resets"][1].empty());  // a reason that is not text is left out
+  EXPECT_EQ(e["outbox_resets"][1]["reason"], "restored");
+  EXPECT_FALSE(e.contains("status_error"));
+  // Resets are decoded as strictly as the rest of the status: an entry that is not an object, or
+  // a reason that is not text, makes the stored status unreadable (named), never a 500.
+  for (const char* bad : {R"({"online":true,"outbox_resets":["junk"]})",
+                          R"({"online":true,"outbox_resets":[{"reason":5}]})",
+                          R"({"online":true,"outbox_resets":{}})"}) {
+    SCOPED_TRACE(bad);
+    auto b = DeviceEntry(Row(bad, 1'000'000), 1'000'000, 60'000);
+    EXPECT_TRUE(b["status_error"].is_string());
+    EXPECT_NE(b["status_error"].get<std::string>().find("outbox_resets"), std::string::npos);
+    EXPECT_TRUE(b["outbox_resets"].empty());
+  }
   // A pre-epoch device: null epoch, no resets.
   auto legacy = DeviceEntry(Row(R"({"online":true})", 1'000'000), 1'000'000, 60'000);
   EXPECT_TRUE(legacy["epoch"].is_null());

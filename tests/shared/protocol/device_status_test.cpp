@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 namespace cjd {
 namespace {
@@ -78,6 +79,38 @@ TEST(DeviceStatus, NamesTheFirstIllTypedField) {
     EXPECT_EQ(s.status().code(), Code::kInvalid) << c.body;
     EXPECT_EQ(s.status().field(), c.field) << c.body;
   }
+}
+
+TEST(DeviceStatus, DecodesTheOutboxEpochAndItsResets) {
+  auto s = DecodeDeviceStatus(
+      R"({"online":true,"epoch":"00000000000000ff","epoch_confirmed":true,"acks_ignored":0,)"
+      R"("probes_sent":1,"refused_disk_full":2,"outbox_resets":[{"at":"2026-12-02T10:00:00Z",)"
+      R"("reason":"corrupt","detail":"moved aside","epoch":"00000000000000ff","more":1}]})");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->epoch, "00000000000000ff");
+  ASSERT_EQ(s->outbox_resets.size(), 1u);
+  EXPECT_EQ(s->outbox_resets[0].reason, "corrupt");
+  EXPECT_EQ(s->outbox_resets[0].detail, "moved aside");
+  // Typed like every other field, and bounded: each error names where it is.
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({"online":true,"epoch":255})", "epoch"},
+      {R"({"online":true,"epoch_confirmed":"yes"})", "epoch_confirmed"},
+      {R"({"online":true,"refused_disk_full":-1})", "refused_disk_full"},
+      {R"({"online":true,"outbox_resets":{}})", "outbox_resets"},
+      {R"({"online":true,"outbox_resets":[1]})", "outbox_resets[0]"},
+      {R"({"online":true,"outbox_resets":[{},{"detail":false}]})", "outbox_resets[1].detail"},
+  };
+  for (const auto& [text, field] : bad) {
+    auto r = DecodeDeviceStatus(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().field(), field) << text;
+  }
+  std::string many = R"({"online":true,"outbox_resets":[)";
+  for (size_t i = 0; i <= kMaxOutboxResets; ++i) many += std::string(i ? "," : "") + "{}";
+  many += "]}";
+  auto r = DecodeDeviceStatus(many);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "outbox_resets");
 }
 
 TEST(DeviceStatus, RejectsWhatIsNotAnObjectOrTooLarge) {
