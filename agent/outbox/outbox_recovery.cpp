@@ -106,7 +106,9 @@ Result<std::unique_ptr<OutboxStore>> OpenOutboxRecovering(const std::string& pat
   if (!store.ok()) return store.status();
   OutboxStore& s = **store;
   CJD_RETURN_IF_ERROR(s.Begin());
-  Status st = s.StartNewEpoch(now_ms, "corrupt", *damage + "; moved to " + *moved);
+  // Where the file went first: the detail is cut to fit the heartbeat (kMaxResetDetail), and the
+  // check's own report can be long.
+  Status st = s.StartNewEpoch(now_ms, "corrupt", "moved to " + *moved + "; " + *damage);
   if (st.ok()) st = s.Commit();
   if (!st.ok()) {
     s.Rollback();

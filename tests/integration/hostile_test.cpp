@@ -24,14 +24,14 @@ int64_t Counter(const nlohmann::json& stats, const std::string& reason) {
 // An event batch for `device` with one plausible event, sealed as the caller says.
 std::string ForgedBatch(const std::string& device, const std::string& event_id,
                         const SymmetricKey& key, uint32_t key_id, uint64_t seq,
-                        bool truncate_plaintext = false) {
+                        bool truncate_plaintext = false, uint64_t epoch = 0) {
   WireEvent e;
   e.seq = seq;
   e.event_id = event_id;
   e.type = static_cast<uint8_t>(EventType::kLoyaltyScan);
   e.occurred_at_ms = 1'795'000'000'000;
   e.body = MakeLoyaltyScan("s1", event_id).dump();
-  std::string plain = EncodeEventBatch({e});
+  std::string plain = EncodeEventBatch({e}, epoch);
   if (truncate_plaintext) plain.resize(plain.size() / 2);
   FrameHeader h;
   h.kind = FrameKind::kEventBatch;
@@ -191,8 +191,11 @@ TEST_F(Hostile, RejectedFramesAreCountedByReasonAndIngestGoesOn) {
   {
     SCOPED_TRACE("resent range");
     const nlohmann::json before = fleet_.HubStats();
+    // Sequence numbers count per outbox epoch: the resend names the agent's own.
+    const auto epoch = ParseEpochHex(fleet_.AgentStatus(*a_).value("epoch", ""));
+    ASSERT_TRUE(epoch.has_value()) << fleet_.AgentStatus(*a_).dump();
     ASSERT_TRUE(probe_->Publish(up_a, ForgedBatch(a_->id, "resent-1", keys_a.uplink,
-                                                  keys_a.key_id, 1)));
+                                                  keys_a.key_id, 1, false, *epoch)));
     nlohmann::json after;
     EXPECT_TRUE(WaitUntil(
         [&] {
