@@ -28,7 +28,16 @@ namespace {
 using cjd::testing::WaitUntil;
 
 constexpr int64_t kMiB = 1 << 20;
+// The hub under test is built like this test. Under AddressSanitizer, freed memory is held in
+// ASan's quarantine (256 MiB by default) and its shadow memory grows with every allocation, so
+// RSS also counts memory the hub already gave back: the bound allows for the quarantine. The
+// defects this test guards against grew the hub by hundreds of MiB per 256 MiB sent, above either
+// bound (the RelWithDebInfo pass measures the tight one).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int64_t kAllowedGrowth = (64 + 256) * kMiB;
+#else
 constexpr int64_t kAllowedGrowth = 64 * kMiB;
+#endif
 
 struct Memory {
   int64_t rss = -1;  // bytes
