@@ -35,9 +35,14 @@ void Provision(const std::string& store_path) {
   if (!st.ok()) fuzz::Fail("register device: " + st.ToString());
   hub::DeviceProgress p;
   p.device_id = d.device_id;
-  p.acked_seq = 10;
+  hub::EpochProgress e;  // sequence numbers count per outbox epoch (batch_codec.h)
+  e.epoch = 0xfeed;
+  e.acked_seq = 10;
+  e.make_current = true;
+  p.epochs.push_back(e);
   p.last_seen_ms = 1'790'000'000'000;
-  p.status_json = R"({"online":true,"backlog":3,"last_seq":13,"version":"0.1.0","offers_version":2})";
+  p.status_json = R"({"online":true,"backlog":3,"last_seq":13,"version":"0.1.0","offers_version":2,)"
+                  R"("clock_ms":1790000000000,"epoch":"000000000000feed"})";
   auto committed = (*store)->CommitIngest({}, {p}, {}, p.last_seen_ms);
   if (!committed.ok()) fuzz::Fail("commit status: " + committed.status().ToString());
 }
