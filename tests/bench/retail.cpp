@@ -9,7 +9,6 @@
 //   profiles N identify events written straight into hub.db's event log, projected by a real
 //            cjd-hub (timed), then profile lookups by identifier and by id from 4 keep-alive
 //            clients, against /healthz from the same clients.
-#include <sqlite3.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -32,6 +31,7 @@
 #include "tests/bench/benchmarks.h"
 #include "tests/bench/broker.h"
 #include "tests/bench/common.h"
+#include "tests/bench/hub_log_seeder.h"
 #include "tests/support/binaries.h"
 #include "tests/support/http_client.h"
 #include "tests/support/ports.h"
@@ -601,15 +601,6 @@ void RunImport(const ImportOptions& o, const MetricsOptions* metrics) {
 
 namespace {
 
-void Sql(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err != nullptr ? err : "?";
-    sqlite3_free(err);
-    throw std::runtime_error(std::string("hub.db: ") + sql + ": " + msg);
-  }
-}
-
 // "2025-01-01T00:00:00Z" + seconds, RFC 3339 UTC.
 std::string Rfc3339(int64_t epoch_s) {
   const std::time_t t = static_cast<std::time_t>(epoch_s);
@@ -628,34 +619,10 @@ std::string IdentifyJson(int64_t i) {
          R"(","email":"c)" + n + R"(@shop-bench.co.uk"}})";
 }
 
-// Writes `n` identify events into hub.db's log as the hub's collect path stores them (source
-// "bench", seq NULL, type "identify", body = canonical JSON) and bumps its counters.
+// Writes `n` identify events into hub.db's log as the hub's collect path stores them, `per_txn`
+// to a transaction, and bumps its counters.
 void WriteIdentifyEvents(const fs::path& hub_db, int64_t n, int64_t per_txn, double timeout_s) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(hub_db.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-      SQLITE_OK) {
-    std::string msg = db != nullptr ? sqlite3_errmsg(db) : "?";
-    sqlite3_close_v2(db);
-    throw std::runtime_error("cannot open " + hub_db.string() + ": " + msg);
-  }
-  struct Closer {
-    sqlite3* db;
-    ~Closer() { sqlite3_close_v2(db); }
-  } closer{db};
-  Sql(db, "PRAGMA synchronous=NORMAL");
-  sqlite3_stmt* ins = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, "
-                         "received_at_ms, body) VALUES (?1, 'bench', NULL, 'identify', ?2, ?3, ?4)",
-                         -1, &ins, nullptr) != SQLITE_OK) {
-    throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db));
-  }
-  struct Finalizer {
-    sqlite3_stmt* s;
-    ~Finalizer() { sqlite3_finalize(s); }
-  } fin{ins};
-  const int64_t received_ms =
-      std::chrono::duration_cast<Ms>(std::chrono::system_clock::now().time_since_epoch()).count();
+  HubLogSeeder seeder(hub_db);
   const auto t0 = SteadyClock::now();
   auto next_note = t0 + std::chrono::seconds(15);
   int64_t written = 0;
@@ -666,24 +633,9 @@ void WriteIdentifyEvents(const fs::path& hub_db, int64_t n, int64_t per_txn, dou
                                std::to_string(static_cast<int>(timeout_s)) + " s");
     }
     const int64_t end = std::min(n, written + per_txn);
-    Sql(db, "BEGIN");
-    for (int64_t i = written + 1; i <= end; ++i) {
-      auto j = ParseJsonExact(IdentifyJson(i));
-      if (!j.ok()) throw std::runtime_error("identify event is not JSON: " + j.status().ToString());
-      auto e = ValidateEvent(*j, kCollectEventTypes);
-      if (!e.ok()) throw std::runtime_error("identify event is invalid: " + e.status().ToString());
-      const std::string body = ToCanonicalJson(*e);
-      sqlite3_bind_text(ins, 1, e->event_id.c_str(), static_cast<int>(e->event_id.size()),
-                        SQLITE_TRANSIENT);
-      sqlite3_bind_int64(ins, 2, e->occurred_at_ms);
-      sqlite3_bind_int64(ins, 3, received_ms);
-      sqlite3_bind_text(ins, 4, body.c_str(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
-      if (sqlite3_step(ins) != SQLITE_DONE) {
-        throw std::runtime_error(std::string("insert: ") + sqlite3_errmsg(db));
-      }
-      sqlite3_reset(ins);
-    }
-    Sql(db, "COMMIT");
+    seeder.Begin();
+    for (int64_t i = written + 1; i <= end; ++i) seeder.Insert(IdentifyJson(i));
+    seeder.Commit();
     written = end;
     if (SteadyClock::now() >= next_note) {
       Out("    ... %lld of %lld events written (%.0f s)\n", static_cast<long long>(written),
@@ -691,12 +643,7 @@ void WriteIdentifyEvents(const fs::path& hub_db, int64_t n, int64_t per_txn, dou
       next_note = SteadyClock::now() + std::chrono::seconds(15);
     }
   }
-  const std::string counters =
-      "INSERT INTO counters (name, value) VALUES ('events_total', " + std::to_string(n) +
-      "), ('type:identify', " + std::to_string(n) +
-      ") ON CONFLICT (name) DO UPDATE SET value = value + excluded.value";
-  Sql(db, counters.c_str());
-  Sql(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  seeder.Finish();
 }
 
 struct Latencies {

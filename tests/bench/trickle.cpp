@@ -16,7 +16,6 @@
 //   5. the same with anonymous sales (no customer, paid cash).
 // Hub CPU per sale = (utime+stime delta of cjd-hub over 4 or 5 - idle rate x its wall time -
 // its /v1/stats polls x the CPU of one) / sales. Every loop is bounded in count and time.
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cmath>
@@ -32,6 +31,7 @@
 #include "shared/event/json_exact.h"
 #include "tests/bench/benchmarks.h"
 #include "tests/bench/common.h"
+#include "tests/bench/hub_log_seeder.h"
 #include "tests/bench/stack.h"
 #include "tests/support/http_client.h"
 
@@ -40,15 +40,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-void Sql(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err != nullptr ? err : "?";
-    sqlite3_free(err);
-    throw std::runtime_error(std::string("hub.db: ") + sql + ": " + msg);
-  }
-}
 
 std::string Loyalty(int64_t i) {
   char buf[32];
@@ -77,63 +68,16 @@ std::string SeedOrder(int64_t i, int k) {
 
 // Writes the seed orders into hub.db's log (the hub is not running). Returns the events written.
 int64_t SeedCustomers(const fs::path& hub_db, int64_t customers) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(hub_db.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-      SQLITE_OK) {
-    std::string msg = db != nullptr ? sqlite3_errmsg(db) : "?";
-    sqlite3_close_v2(db);
-    throw std::runtime_error("cannot open " + hub_db.string() + ": " + msg);
-  }
-  struct Closer {
-    sqlite3* db;
-    ~Closer() { sqlite3_close_v2(db); }
-  } closer{db};
-  Sql(db, "PRAGMA synchronous=NORMAL");
-  sqlite3_stmt* ins = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, "
-                         "received_at_ms, body) VALUES (?1, 'bench', NULL, ?2, ?3, ?4, ?5)",
-                         -1, &ins, nullptr) != SQLITE_OK) {
-    throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db));
-  }
-  struct Finalizer {
-    sqlite3_stmt* s;
-    ~Finalizer() { sqlite3_finalize(s); }
-  } fin{ins};
-  const int64_t received_ms =
-      std::chrono::duration_cast<Ms>(std::chrono::system_clock::now().time_since_epoch()).count();
-  int64_t written = 0;
-  Sql(db, "BEGIN");
+  HubLogSeeder seeder(hub_db);
+  seeder.Begin();
   for (int64_t i = 0; i < customers; ++i) {
     if (i % 10'000 == 0) CheckInterrupted();
     const int orders = 1 + static_cast<int>(i % 3);
-    for (int k = 0; k < orders; ++k) {
-      auto j = ParseJsonExact(SeedOrder(i, k));
-      if (!j.ok()) throw std::runtime_error("seed is not JSON: " + j.status().ToString());
-      auto e = ValidateEvent(*j, kCollectEventTypes);
-      if (!e.ok()) throw std::runtime_error("seed is invalid: " + e.status().ToString());
-      const std::string body = ToCanonicalJson(*e);
-      const std::string type(EventTypeName(e->type));
-      sqlite3_bind_text(ins, 1, e->event_id.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(ins, 2, type.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_int64(ins, 3, e->occurred_at_ms);
-      sqlite3_bind_int64(ins, 4, received_ms);
-      sqlite3_bind_text(ins, 5, body.c_str(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
-      if (sqlite3_step(ins) != SQLITE_DONE) {
-        throw std::runtime_error(std::string("insert: ") + sqlite3_errmsg(db));
-      }
-      sqlite3_reset(ins);
-      ++written;
-    }
+    for (int k = 0; k < orders; ++k) seeder.Insert(SeedOrder(i, k));
   }
-  Sql(db, "COMMIT");
-  const std::string counters =
-      "INSERT INTO counters (name, value) VALUES ('events_total', " + std::to_string(written) +
-      "), ('type:order_completed', " + std::to_string(written) +
-      ") ON CONFLICT (name) DO UPDATE SET value = value + excluded.value";
-  Sql(db, counters.c_str());
-  Sql(db, "PRAGMA wal_checkpoint(TRUNCATE)");
-  return written;
+  seeder.Commit();
+  seeder.Finish();
+  return seeder.written();
 }
 
 // A sale of the till: loyalty id `customer` (empty: anonymous, paid cash).
