@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "hub/store/sqlite_hub_store.h"
+#include "shared/storage/memory_report.h"
 
 namespace cjd::hub {
 
@@ -14,6 +15,8 @@ Hub::~Hub() { Stop(); }
 
 Status Hub::Start() {
   CJD_RETURN_IF_ERROR(InitCrypto());
+  // One bound for every SQLite connection of the process (page caches recycle above it).
+  if (config_.sqlite_memory_mib > 0) SetSqliteMemoryLimit(config_.sqlite_memory_mib << 20);
   auto ingest_store = SqliteHubStore::Open(config_.store_path);
   if (!ingest_store.ok()) return ingest_store.status();
   auto api_store = SqliteHubStore::Open(config_.store_path);

@@ -39,7 +39,9 @@ void AgentApi::Handle(http::Request&& req, http::Responder respond) {
   }
   if (req.path == "/v1/status") {
     if (req.method != "GET") return respond(http::JsonError(405, "method_not_allowed", "use GET"));
-    respond({200, StatusJson(uplink_->Snapshot(true))});
+    StatusSnapshot snapshot = uplink_->Snapshot(true);
+    snapshot.memory = ReadMemoryReport();
+    respond({200, StatusJson(snapshot)});
     return;
   }
   if (req.path == "/v1/offers" && offers_ != nullptr) {

@@ -64,6 +64,12 @@ std::string StatusJson(const StatusSnapshot& s) {
                       {"epoch", EpochHex(r.epoch)}});
   }
   j["outbox_resets"] = std::move(resets);
+  if (s.memory) {
+    j["memory"] = {{"rss_bytes", s.memory->rss_bytes},
+                   {"heap_bytes", s.memory->heap_bytes},
+                   {"sqlite_bytes", s.memory->sqlite_bytes},
+                   {"sqlite_peak_bytes", s.memory->sqlite_peak_bytes}};
+  }
   if (s.offers_enabled) {
     j["offers_version"] = s.offers_version;
     j["offers"] = s.offers_count;

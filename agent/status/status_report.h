@@ -4,7 +4,10 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <vector>
+
+#include "shared/storage/memory_report.h"
 
 namespace cjd::agent {
 
@@ -20,6 +23,8 @@ struct OutboxResetReport {
 };
 
 struct StatusSnapshot {
+  // Only in GET /v1/status (the heartbeat leaves it out): the agent's memory right now.
+  std::optional<MemoryReport> memory;
   std::string device_id;
   std::string store_id;
   std::string kind;
@@ -69,7 +74,8 @@ struct StatusSnapshot {
 // detail (at most kMaxResetDetail bytes), epoch}], the latest, oldest first: the hub's decoder
 // takes at most kMaxOutboxResets); with an offer cache also offers_version (the offer
 // watermark: every change up to it is held; 0 before any), offers (live offers held), offer_assignments,
-// offer_updates_applied, offer_updates_rejected, impressions_recorded, impressions_dropped.
+// offer_updates_applied, offer_updates_rejected, impressions_recorded, impressions_dropped; when `memory` is set, memory {rss_bytes, heap_bytes,
+// sqlite_bytes, sqlite_peak_bytes}.
 std::string StatusJson(const StatusSnapshot& s);
 
 }  // namespace cjd::agent

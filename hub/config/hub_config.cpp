@@ -33,6 +33,7 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   const std::string secret_file = r.Path("keys.secret_key_file", "hub.key");
   const std::string public_key = r.RequireString("keys.public_key");
   c.store_path = r.Path("store.path", "hub.db");
+  c.sqlite_memory_mib = r.Int("store.sqlite_memory_mib", c.sqlite_memory_mib, 0, 1 << 20);
   c.max_queue_frames = r.Int("ingest.max_queue_frames", c.max_queue_frames, 16, 10'000'000);
   c.max_queue_bytes = r.Int("ingest.max_queue_bytes", c.max_queue_bytes, 1 << 20, 64ll << 30);
   c.max_group_frames = r.Int("ingest.max_group_frames", c.max_group_frames, 1, 100'000);

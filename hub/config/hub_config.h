@@ -36,6 +36,8 @@ struct HubConfig {
   KeyPair keys;                        // secret from keys.secret_key_file, public from public_key
   // [store]
   std::string store_path;              // SQLite file
+  int64_t sqlite_memory_mib = 0;       // process-wide bound on SQLite's memory (page caches of
+                                       // every database); 0: each connection's own cache size
   // [ingest]
   int64_t max_queue_frames = 20'000;   // frames waiting for the ingest thread; beyond: dropped
                                        // (the agents resend, nothing is lost)

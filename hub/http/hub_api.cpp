@@ -11,6 +11,7 @@
 #include "hub/fleet/fleet_view.h"
 #include "shared/event/event.h"
 #include "shared/protocol/keys.h"
+#include "shared/storage/memory_report.h"
 
 namespace cjd::hub {
 
@@ -208,6 +209,11 @@ http::Response HubApi::Stats() {
   if (profile_api_ != nullptr) j["projection"] = profile_api_->StatsJson();
   if (segment_api_ != nullptr) j["segments"] = segment_api_->StatsJson();
   if (offer_api_ != nullptr) j["offers"] = offer_api_->StatsJson();
+  const MemoryReport mem = ReadMemoryReport();
+  j["memory"] = {{"rss_bytes", mem.rss_bytes},
+                 {"heap_bytes", mem.heap_bytes},
+                 {"sqlite_bytes", mem.sqlite_bytes},
+                 {"sqlite_peak_bytes", mem.sqlite_peak_bytes}};
   j["uptime_s"] = (clock_->NowMillis() - started_ms_) / 1000;
   j["version"] = CJD_VERSION;
   return {200, j.dump()};

@@ -107,6 +107,7 @@ struct SoakOptions {
   double hub_every_s = 240;           // hub restart period (SIGTERM, start)
   double sample_s = 5;                // /proc sampling period
   double warmup_s = 30;               // samples this young (per process life) are not compared
+  int64_t hub_sqlite_mib = 0;         // the hub's [store] sqlite_memory_mib (0: its default)
   uint32_t seed = 0;                  // 0: random (printed)
 };
 // Returns 0 when every accepted event reached the hub exactly once, else 1.

@@ -183,6 +183,9 @@ int main(int argc, char** argv) {
   soak_cmd->add_option("--warmup", soak_o.warmup_s, "seconds of each process life not compared")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
+  soak_cmd->add_option("--hub-sqlite-mib", soak_o.hub_sqlite_mib,
+                       "the hub's [store] sqlite_memory_mib (0: its default, no bound)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   soak_cmd->add_option("--seed", soak_o.seed, "traffic seed (0: random)");
 
   TrickleOptions trickle_o;

@@ -137,6 +137,11 @@ TEST_F(Collect, AcceptsOneEventAndBatches) {
   EXPECT_EQ(stats["events_by_type"]["add_to_cart"], 1) << stats.dump();
   EXPECT_EQ(stats["events_by_type"]["support_contact"], 0) << stats.dump();
   EXPECT_EQ(stats["events_by_type"]["transaction"], 0) << stats.dump();
+  // What the hub's memory is made of (ops watch it; the soak benchmark reads it).
+  const nlohmann::json& mem = stats["memory"];
+  EXPECT_GT(mem["rss_bytes"].get<int64_t>(), 0) << stats.dump();
+  EXPECT_GT(mem["sqlite_bytes"].get<int64_t>(), 0) << stats.dump();
+  EXPECT_GE(mem["sqlite_peak_bytes"].get<int64_t>(), mem["sqlite_bytes"].get<int64_t>());
 
   const std::vector<HubEventRow> rows = ReadHubEvents(fleet_.hub_db());
   ASSERT_EQ(rows.size(), 4u);

@@ -107,5 +107,19 @@ TEST(StatusReport, ResetDetailsOfAnyBytesStayPrintableAndWithinTheHubsLimit) {
   for (char c : got) EXPECT_TRUE(c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') << int(c);
 }
 
+TEST(StatusReport, CarriesMemoryOnlyWhenSetAndTheHeartbeatDecoderIgnoresIt) {
+  StatusSnapshot s;
+  EXPECT_FALSE(nlohmann::json::parse(StatusJson(s)).contains("memory"));
+  s.memory = ReadMemoryReport();
+  const auto j = nlohmann::json::parse(StatusJson(s));
+  ASSERT_TRUE(j.contains("memory"));
+  // This test process is resident and SQLite's counter is readable.
+  EXPECT_GT(j["memory"]["rss_bytes"].get<int64_t>(), 0);
+  EXPECT_GE(j["memory"]["sqlite_bytes"].get<int64_t>(), 0);
+  EXPECT_GE(j["memory"]["sqlite_peak_bytes"].get<int64_t>(),
+            j["memory"]["sqlite_bytes"].get<int64_t>());
+  EXPECT_TRUE(DecodeDeviceStatus(StatusJson(s)).ok());
+}
+
 }  // namespace
 }  // namespace cjd::agent
