@@ -29,6 +29,11 @@ struct ProfileFigures {
 };
 }  // namespace
 
+const char* const kRfmFiguresQuery =
+    "SELECT profile_id, currency, count(*) FILTER (WHERE sale_lines > 0), money_sum(gross), "
+    "max(occurred_at_ms) FILTER (WHERE sale_lines > 0) FROM orders "
+    "WHERE profile_id IS NOT NULL GROUP BY profile_id, currency ORDER BY profile_id, currency";
+
 std::optional<RfmScore> ScoreUnder(const std::optional<RfmCuts>& cuts, const std::string& currency,
                                    int64_t last_order_ms, int64_t orders, Money gross) {
   if (!cuts || cuts->currency != currency) return std::nullopt;
@@ -49,10 +54,7 @@ Status RfmModel::Recompute(sqlite::Database& db, int64_t now_ms, std::vector<int
   main->Reset();
   // Per profile and currency, as ProfileReader's traits read them: the profile's main currency
   // is the one with the most sale orders (ties: alphabetical; rows come in currency order).
-  auto per = db.Prepare(
-      "SELECT profile_id, currency, count(*) FILTER (WHERE sale_lines > 0), money_sum(gross), "
-      "max(occurred_at_ms) FILTER (WHERE sale_lines > 0) FROM orders "
-      "WHERE profile_id IS NOT NULL GROUP BY profile_id, currency ORDER BY profile_id, currency");
+  auto per = db.Prepare(kRfmFiguresQuery);
   if (!per.ok()) return per.status();
   std::vector<std::string> currencies;
   auto currency_index = [&](std::string_view c) {

@@ -36,6 +36,10 @@ struct RfmScore {
 std::optional<RfmScore> ScoreUnder(const std::optional<RfmCuts>& cuts, const std::string& currency,
                                    int64_t last_order_ms, int64_t orders, Money gross);
 
+// Every customer's figures per currency, as Recompute reads them. It streams in index order
+// (orders_by_profile: profile_id, currency), with no temporary B-tree of every order.
+extern const char* const kRfmFiguresQuery;
+
 class RfmModel {
  public:
   // Recomputes the cut points on `db` (a projection connection, with money_sum). When
