@@ -3,8 +3,8 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "shared/storage/memory_report.h"
@@ -74,8 +74,8 @@ struct StatusSnapshot {
 // detail (at most kMaxResetDetail bytes), epoch}], the latest, oldest first: the hub's decoder
 // takes at most kMaxOutboxResets); with an offer cache also offers_version (the offer
 // watermark: every change up to it is held; 0 before any), offers (live offers held), offer_assignments,
-// offer_updates_applied, offer_updates_rejected, impressions_recorded, impressions_dropped; when `memory` is set, memory {rss_bytes, heap_bytes,
-// sqlite_bytes, sqlite_peak_bytes}.
+// offer_updates_applied, offer_updates_rejected, impressions_recorded, impressions_dropped;
+// when `memory` is set, memory {rss_bytes, heap_bytes, sqlite_bytes, sqlite_peak_bytes}.
 std::string StatusJson(const StatusSnapshot& s);
 
 }  // namespace cjd::agent

@@ -1,6 +1,7 @@
 // cjd-bench soak: steady POS traffic through N agents (default 10) for --minutes, with the broker
 // and the hub restarted periodically, while the resident memory (VmRSS) and the open file
-// descriptors of every process are sampled from /proc. Prints, per process, the growth from the
+// descriptors of every process are sampled from /proc, and the hub's and agents' own memory
+// reports (heap, SQLite's share) from their HTTP APIs. Prints, per process, the growth from the
 // start of its life (after a warm-up) to its end, then checks exactly-once (every 202-acknowledged
 // event at the hub once, every backlog drained). Bounded: the run, each restart and the final
 // drain all have deadlines.
@@ -141,13 +142,17 @@ int RunSoak(const SoakOptions& o) {
     new_life(a->id);
     born[a->id] = start;
   }
+  auto agent_of = [&](const std::string& name) -> FleetAgent* {
+    for (FleetAgent* a : agents) {
+      if (a->id == name) return a;
+    }
+    return nullptr;
+  };
   auto pid_of = [&](const std::string& name) -> pid_t {
     if (name == "broker") return fleet.broker().pid();
     if (name == "hub") return fleet.hub_process().pid();
-    for (FleetAgent* a : agents) {
-      if (a->id == name) return a->process.pid();
-    }
-    return -1;
+    FleetAgent* a = agent_of(name);
+    return a != nullptr ? a->process.pid() : -1;
   };
 
   SteadyTraffic traffic(agents, seed, std::chrono::milliseconds(o.pause_ms), 10, std::chrono::seconds(180));
@@ -166,10 +171,8 @@ int RunSoak(const SoakOptions& o) {
         Sample sample{age, pid > 0 ? RssKb(pid) : -1, pid > 0 ? OpenFds(pid) : -1};
         if (name == "hub") {
           FillMemory(fleet.HubStats(), sample);
-        } else if (name != "broker") {
-          for (FleetAgent* a : agents) {
-            if (a->id == name) FillMemory(fleet.AgentStatus(*a), sample);
-          }
+        } else if (FleetAgent* a = agent_of(name)) {
+          FillMemory(fleet.AgentStatus(*a), sample);
         }
         v.back().samples.push_back(sample);
       }
