@@ -83,18 +83,23 @@ std::string Exchange(uint16_t port, std::string_view request) {
     }
     pollfd p{s.fd, static_cast<short>(POLLIN | (write_closed ? 0 : POLLOUT)), 0};
     const int remaining = RemainingMs(deadline);
-    if (remaining == 0 || ::poll(&p, 1, remaining) <= 0) {
+    const int ready = remaining == 0 ? 0 : ::poll(&p, 1, remaining);
+    // libFuzzer's -timeout alarm (SIGALRM) interrupts whichever thread it lands on: try again.
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
       Fail("the server neither answered nor closed within 20 s; request: " +
            std::string(request.substr(0, 200)));
     }
     if (p.revents & POLLIN || p.revents & POLLHUP || p.revents & POLLERR) {
       const ssize_t n = ::recv(s.fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;  // closed (or reset after an early error answer)
       response.append(buf, static_cast<size_t>(n));
       continue;
     }
     if (p.revents & POLLOUT) {
       const ssize_t n = ::send(s.fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         write_closed = true;  // the server closed its side; read what it said
         sent = request.size();
