@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "hub/identity/identifier.h"
+#include "hub/offers/offer_ranking.h"
 #include "shared/event/event.h"
 #include "shared/protocol/offer_update.h"
 #include "shared/protocol/topics.h"
@@ -87,13 +88,6 @@ class VersionGuard {
   const std::map<std::string, uint64_t> versions0_;
   bool committed_ = false;
 };
-
-// Best first: priority, then the offer that ends sooner, then id.
-bool Better(const OfferSpec& a, const OfferSpec& b) {
-  if (a.priority != b.priority) return a.priority > b.priority;
-  if (a.valid_until_ms != b.valid_until_ms) return a.valid_until_ms < b.valid_until_ms;
-  return a.id < b.id;
-}
 
 }  // namespace
 
@@ -559,41 +553,24 @@ Result<OfferPlanner::Inputs> OfferPlanner::LoadInputs(bool full) {
   in.full = full;
   std::vector<const OfferSpec*> live;
   for (const auto& [id, row] : offers_) {
-    if (row.deleted || row.spec.valid_until_ms <= in.now_ms) continue;
-    live.push_back(&row.spec);
-    in.personal = in.personal || row.spec.segment != kEveryone || row.spec.requires_consent ||
-                  row.spec.max_per_customer > 0;
+    if (!row.deleted) live.push_back(&row.spec);
   }
-  // Offers running now first, then those that start later: only running offers count towards
-  // a list's length, so offers scheduled ahead never crowd out today's. The later ones ride
-  // along (up to the list's maximum) so an offline kiosk shows them from their first minute;
-  // a full round at each start re-ranks them among the others.
-  const int64_t now = in.now_ms;
-  std::sort(live.begin(), live.end(), [now](const OfferSpec* a, const OfferSpec* b) {
-    const bool ra = a->valid_from_ms <= now, rb = b->valid_from_ms <= now;
-    if (ra != rb) return ra;
-    return Better(*a, *b);
-  });
+  // Offers running now first, then those that start later (offer_ranking.h); a full round at
+  // each start re-ranks them among the others.
+  live = OrderLive(std::move(live), in.now_ms);
   for (const OfferSpec* o : live) {
-    if (o->valid_from_ms > now) in.next_start_ms = std::min(in.next_start_ms, o->valid_from_ms);
+    in.personal = in.personal || !IsForEveryone(*o) || o->max_per_customer > 0;
+    if (o->valid_from_ms > in.now_ms) {
+      in.next_start_ms = std::min(in.next_start_ms, o->valid_from_ms);
+    }
   }
   std::set<std::string> stores;
   for (const auto& [id, d] : devices_) stores.insert(d->store);
   for (const std::string& store : stores) {
-    auto& list = in.by_store[store];
-    auto& general = in.general[store];
-    size_t running = 0;
-    for (const OfferSpec* o : live) {
-      if (!o->ForStore(store)) continue;
-      list.push_back(o);
-      if (o->segment != kEveryone || o->requires_consent) continue;
-      if (general.size() >= kMaxOffersPerList) continue;
-      if (o->valid_from_ms <= now) {
-        if (running >= static_cast<size_t>(options_.max_offers_per_customer)) continue;
-        ++running;
-      }
-      general.push_back(o->id);
-    }
+    StoreOffers offers =
+        OffersForStore(live, store, in.now_ms, options_.max_offers_per_customer);
+    in.by_store[store] = std::move(offers.offers);
+    in.general[store] = std::move(offers.general);
   }
   if (!full) return in;
   // A full round reads each referenced segment and each limited offer once.
@@ -630,54 +607,64 @@ Result<OfferPlanner::Inputs> OfferPlanner::LoadInputs(bool full) {
   return in;
 }
 
+// A full round's facts: each referenced segment's members and each limited offer's
+// redemptions, read in bulk by LoadInputs.
+class OfferPlanner::PreloadedFacts final : public CustomerFacts {
+ public:
+  explicit PreloadedFacts(const Inputs& in) : in_(in) {}
+  Result<bool> IsMember(const std::string& segment_id, int64_t profile_id) override {
+    auto m = in_.members.find(segment_id);
+    return m != in_.members.end() && m->second.contains(profile_id);
+  }
+  Result<int64_t> Redemptions(const std::string& offer_id, int64_t profile_id) override {
+    auto r = in_.redeemed.find(offer_id);
+    if (r == in_.redeemed.end()) return int64_t{0};
+    auto c = r->second.find(profile_id);
+    return c == r->second.end() ? 0 : c->second;
+  }
+
+ private:
+  const Inputs& in_;
+};
+
+// A few changed customers: their facts read one lookup at a time.
+class OfferPlanner::LookupFacts final : public CustomerFacts {
+ public:
+  explicit LookupFacts(Statements& st) : st_(st) {}
+  Result<bool> IsMember(const std::string& segment_id, int64_t profile_id) override {
+    st_.is_member.Reset();
+    st_.is_member.Bind(1, segment_id).Bind(2, profile_id);
+    auto row = st_.is_member.Step();
+    st_.is_member.Reset();
+    if (!row.ok()) return row.status();
+    return *row;
+  }
+  Result<int64_t> Redemptions(const std::string& offer_id, int64_t profile_id) override {
+    st_.redemptions.Reset();
+    st_.redemptions.Bind(1, profile_id).Bind(2, offer_id);
+    auto row = st_.redemptions.Step();
+    if (!row.ok()) return row.status();
+    const int64_t used = *row ? st_.redemptions.ColumnInt(0) : 0;
+    st_.redemptions.Reset();
+    return used;
+  }
+
+ private:
+  Statements& st_;
+};
+
 Result<std::vector<std::string>> OfferPlanner::RankFor(const Inputs& in, const std::string& store,
                                                       int64_t profile_id, bool consent) {
-  std::vector<std::string> out;
   auto it = in.by_store.find(store);
-  if (it == in.by_store.end()) return out;
-  size_t running = 0;
-  for (const OfferSpec* o : it->second) {
-    if (out.size() >= kMaxOffersPerList) break;
-    const bool runs = o->valid_from_ms <= in.now_ms;
-    if (runs && running >= static_cast<size_t>(options_.max_offers_per_customer)) continue;
-    if (o->requires_consent && !consent) continue;
-    if (o->segment != kEveryone) {
-      bool member = false;
-      if (in.full) {
-        auto m = in.members.find(o->segment);
-        member = m != in.members.end() && m->second.contains(profile_id);
-      } else {
-        st_->is_member.Reset();
-        st_->is_member.Bind(1, o->segment).Bind(2, profile_id);
-        auto row = st_->is_member.Step();
-        st_->is_member.Reset();
-        if (!row.ok()) return row.status();
-        member = *row;
-      }
-      if (!member) continue;
-    }
-    if (o->max_per_customer > 0) {
-      int64_t used = 0;
-      if (in.full) {
-        auto r = in.redeemed.find(o->id);
-        if (r != in.redeemed.end()) {
-          auto c = r->second.find(profile_id);
-          if (c != r->second.end()) used = c->second;
-        }
-      } else {
-        st_->redemptions.Reset();
-        st_->redemptions.Bind(1, profile_id).Bind(2, o->id);
-        auto row = st_->redemptions.Step();
-        if (!row.ok()) return row.status();
-        used = st_->redemptions.ColumnInt(0);
-        st_->redemptions.Reset();
-      }
-      if (used >= o->max_per_customer) continue;
-    }
-    out.push_back(o->id);
-    running += runs ? 1 : 0;
+  if (it == in.by_store.end()) return std::vector<std::string>{};
+  if (in.full) {
+    PreloadedFacts facts(in);
+    return RankForCustomer(it->second, in.now_ms, options_.max_offers_per_customer, profile_id,
+                           consent, facts);
   }
-  return out;
+  LookupFacts facts(*st_);
+  return RankForCustomer(it->second, in.now_ms, options_.max_offers_per_customer, profile_id,
+                         consent, facts);
 }
 
 Status OfferPlanner::WriteItem(const std::string& store, int kind, std::string_view key,

@@ -150,6 +150,8 @@ class OfferPlanner {
   struct Device;
   struct Desired;
   struct Inputs;
+  class PreloadedFacts;
+  class LookupFacts;
 
   void Run();
   Status Round(bool full_requested, std::vector<int64_t> profiles);
