@@ -8,6 +8,7 @@
 
 #include "hub/identity/identifier.h"
 #include "hub/offers/offer_ranking.h"
+#include "hub/offers/store_items.h"
 #include "shared/event/event.h"
 #include "shared/protocol/offer_update.h"
 #include "shared/protocol/topics.h"
@@ -16,15 +17,6 @@ namespace cjd::hub::offers {
 namespace {
 
 using nlohmann::json;
-
-// Item kinds in store_items (stored: never renumber).
-constexpr int kOfferItem = 0;
-constexpr int kAssignmentItem = 1;
-constexpr int kGeneralItem = 2;
-// The content of a removed item (a deleted offer; a customer who has no list of their own any
-// more): never a list of offer ids ([A-Za-z0-9._:-]) nor a version number. An assignment with
-// content "" is a list with nothing in it.
-constexpr std::string_view kRemoved = "!";
 
 const std::vector<sqlite::Migration> kMigrations = {
     {1, R"sql(
@@ -66,29 +58,6 @@ constexpr size_t kFullRecomputeAbove = 20'000;
 // every device's uplink): the rest go out at the next round, a tick later.
 constexpr int kMaxPublishesPerRound = 256;
 
-// Puts the version counter and the stores' versions back unless the round committed: nothing a
-// failed round numbered may ever be sent.
-class VersionGuard {
- public:
-  VersionGuard(uint64_t& seq, std::map<std::string, uint64_t>& versions)
-      : seq_(seq), versions_(versions), seq0_(seq), versions0_(versions) {}
-  ~VersionGuard() {
-    if (committed_) return;
-    seq_ = seq0_;
-    versions_ = versions0_;
-  }
-  VersionGuard(const VersionGuard&) = delete;
-  VersionGuard& operator=(const VersionGuard&) = delete;
-  void Commit() { committed_ = true; }
-
- private:
-  uint64_t& seq_;
-  std::map<std::string, uint64_t>& versions_;
-  const uint64_t seq0_;
-  const std::map<std::string, uint64_t> versions0_;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 PlannerOptions PlannerOptionsFrom(const HubConfig& config) {
@@ -103,19 +72,10 @@ PlannerOptions PlannerOptionsFrom(const HubConfig& config) {
   return o;
 }
 
-json OfferRow::ToJson() const {
-  json j = spec.ToJson();
-  j["version"] = version;
-  j["created_at"] = FormatRfc3339(created_ms);
-  j["updated_at"] = FormatRfc3339(updated_ms);
-  if (deleted) j["deleted"] = true;
-  return j;
-}
-
+// Reads of the other modules' tables (attached read-only).
 struct OfferPlanner::Statements {
-  sqlite::Statement put_offer, set_seq, get_item, put_item, owned_items, store_items,
-      set_store_version, range, is_member, redemptions, profile_live, profile_stores,
-      loyalty_ids, consent, segment_exists, drop_tombstones;
+  sqlite::Statement is_member, redemptions, profile_live, profile_stores, loyalty_ids, consent,
+      segment_exists;
 };
 
 struct OfferPlanner::Device {
@@ -168,18 +128,12 @@ Status OfferPlanner::Start() {
       CJD_RETURN_IF_ERROR(attach->Run());
     }
     CJD_RETURN_IF_ERROR(Prepare());
-    auto seq = db_->QueryInt("SELECT value FROM meta WHERE key = 'seq'");
-    if (!seq.ok()) return seq.status();
-    seq_ = static_cast<uint64_t>(*seq);
-    auto versions = db_->Prepare("SELECT store_id, version FROM store_versions");
-    if (!versions.ok()) return versions.status();
-    while (true) {
-      auto row = versions->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      store_versions_[versions->ColumnText(0)] = static_cast<uint64_t>(versions->ColumnInt(1));
-    }
-    CJD_RETURN_IF_ERROR(LoadOffers());
+    auto items = StoreItems::Open(*db_);
+    if (!items.ok()) return items.status();
+    items_ = std::move(*items);
+    auto catalogue = OfferCatalogue::Open(*db_);
+    if (!catalogue.ok()) return catalogue.status();
+    catalogue_ = std::move(*catalogue);
     CJD_RETURN_IF_ERROR(LoadDevices());
     // A device that holds more than this offers.db ever wrote for its store (the file was
     // replaced or restored): number its store above it before anything new is written, or new
@@ -187,8 +141,7 @@ Status OfferPlanner::Start() {
     std::map<std::string, uint64_t> highest;
     for (const auto& [id, d] : devices_) highest[d->store] = std::max(highest[d->store], d->reported);
     for (const auto& [store, w] : highest) {
-      auto v = store_versions_.find(store);
-      if (w > (v == store_versions_.end() ? 0 : v->second)) {
+      if (w > items_->version(store)) {
         CJD_RETURN_IF_ERROR(RenumberStore(store, w));
       }
     }
@@ -212,32 +165,6 @@ Status OfferPlanner::Prepare() {
     *out = std::move(*s);
     return Status::Ok();
   };
-  CJD_RETURN_IF_ERROR(prep(&st_->put_offer,
-                           "INSERT INTO offers (id, spec, version, deleted, created_ms, updated_ms) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET "
-                           "spec = ?2, version = ?3, deleted = ?4, created_ms = ?5, "
-                           "updated_ms = ?6"));
-  CJD_RETURN_IF_ERROR(prep(&st_->set_seq, "UPDATE meta SET value = ?1 WHERE key = 'seq'"));
-  CJD_RETURN_IF_ERROR(prep(&st_->get_item,
-                           "SELECT content, owner FROM store_items "
-                           "WHERE store_id = ?1 AND kind = ?2 AND key = ?3"));
-  CJD_RETURN_IF_ERROR(prep(&st_->put_item,
-                           "INSERT INTO store_items (store_id, kind, key, content, version, owner, "
-                           "sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-                           "ON CONFLICT (store_id, kind, key) DO UPDATE SET content = ?4, "
-                           "version = ?5, owner = ?6, sealed = coalesce(?7, sealed)"));
-  CJD_RETURN_IF_ERROR(prep(&st_->owned_items,
-                           "SELECT store_id, key, content FROM store_items "
-                           "WHERE owner = ?1 AND kind = 1"));
-  CJD_RETURN_IF_ERROR(prep(&st_->store_items,
-                           "SELECT kind, key, content, owner FROM store_items WHERE store_id = ?1"));
-  CJD_RETURN_IF_ERROR(prep(&st_->set_store_version,
-                           "INSERT INTO store_versions (store_id, version) VALUES (?1, ?2) "
-                           "ON CONFLICT (store_id) DO UPDATE SET version = ?2"));
-  CJD_RETURN_IF_ERROR(prep(&st_->range,
-                           "SELECT kind, key, content, version, sealed FROM store_items "
-                           "WHERE store_id = ?1 AND version > ?2 AND version <= ?3 "
-                           "ORDER BY version"));
   CJD_RETURN_IF_ERROR(prep(&st_->is_member,
                            "SELECT 1 FROM seg.segment_members "
                            "WHERE segment_id = ?1 AND profile_id = ?2"));
@@ -261,35 +188,6 @@ Status OfferPlanner::Prepare() {
                            "JOIN prof.identifiers i ON i.profile_id = ps.profile_id AND i.type = ?2 "
                            "WHERE ps.store_id = ?1 AND p.merged_into IS NULL"));
   CJD_RETURN_IF_ERROR(prep(&st_->segment_exists, "SELECT 1 FROM seg.segments WHERE id = ?1"));
-  CJD_RETURN_IF_ERROR(prep(&st_->drop_tombstones,
-                           "DELETE FROM store_items WHERE store_id = ?1 AND content = '!' "
-                           "AND kind != 2 AND version <= ?2"));
-  return Status::Ok();
-}
-
-Status OfferPlanner::LoadOffers() {
-  auto s = db_->Prepare(
-      "SELECT id, spec, version, deleted, created_ms, updated_ms FROM offers ORDER BY id");
-  if (!s.ok()) return s.status();
-  offers_.clear();
-  while (true) {
-    auto row = s->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    const json body = json::parse(s->ColumnView(1), nullptr, /*allow_exceptions=*/false);
-    auto spec = ParseOfferSpec(body);
-    if (!spec.ok()) {
-      return Status::Internal("offers.db: offer " + s->ColumnText(0) +
-                              " does not parse: " + spec.status().ToString());
-    }
-    OfferRow r;
-    r.spec = std::move(*spec);
-    r.version = s->ColumnInt(2);
-    r.deleted = s->ColumnInt(3) != 0;
-    r.created_ms = s->ColumnInt(4);
-    r.updated_ms = s->ColumnInt(5);
-    offers_[r.spec.id] = std::move(r);
-  }
   return Status::Ok();
 }
 
@@ -347,58 +245,23 @@ Result<std::pair<OfferRow, bool>> OfferPlanner::PutOffer(const OfferSpec& spec) 
       return Status::Invalid("segment: no segment \"" + spec.segment + "\" (create it first)",
                              "segment");
   }
-  const int64_t now = clock_->NowMillis();
-  OfferRow row;
-  row.spec = spec;
-  row.created_ms = now;
-  row.updated_ms = now;
-  row.version = 1;
-  bool created = true;
-  auto it = offers_.find(spec.id);
-  if (it != offers_.end()) {
-    row.version = it->second.version + 1;
-    if (!it->second.deleted) {
-      created = false;
-      row.created_ms = it->second.created_ms;
-      if (it->second.spec == spec) return std::pair{it->second, false};  // nothing changed
-    }
-  }
-  st_->put_offer.Reset();
-  st_->put_offer.Bind(1, spec.id)
-      .Bind(2, spec.ToJson().dump())
-      .Bind(3, row.version)
-      .Bind(4, int64_t{0})
-      .Bind(5, row.created_ms)
-      .Bind(6, row.updated_ms);
-  CJD_RETURN_IF_ERROR(st_->put_offer.Run());  // autocommit: one durable write
-  offers_[spec.id] = row;
+  auto put = catalogue_->Put(spec, clock_->NowMillis());
+  if (!put.ok()) return put.status();
+  if (!put->changed) return std::pair{put->row, false};
   lock.unlock();
   {
     std::lock_guard wake(wake_mu_);
     full_requested_ = true;
   }
   wake_cv_.notify_all();
-  return std::pair{row, created};
+  return std::pair{put->row, put->created};
 }
 
 Result<OfferRow> OfferPlanner::DeleteOffer(const std::string& id) {
   std::unique_lock lock(write_mu_);
   if (!db_) return Status(Code::kUnavailable, "offers: not started");
-  auto it = offers_.find(id);
-  if (it == offers_.end() || it->second.deleted) return Status::NotFound("no offer " + id);
-  OfferRow row = it->second;
-  row.deleted = true;
-  row.version += 1;
-  row.updated_ms = clock_->NowMillis();
-  st_->put_offer.Reset();
-  st_->put_offer.Bind(1, id)
-      .Bind(2, row.spec.ToJson().dump())
-      .Bind(3, row.version)
-      .Bind(4, int64_t{1})
-      .Bind(5, row.created_ms)
-      .Bind(6, row.updated_ms);
-  CJD_RETURN_IF_ERROR(st_->put_offer.Run());
-  it->second = row;
+  auto row = catalogue_->Delete(id, clock_->NowMillis());
+  if (!row.ok()) return row.status();
   lock.unlock();
   {
     std::lock_guard wake(wake_mu_);
@@ -410,17 +273,15 @@ Result<OfferRow> OfferPlanner::DeleteOffer(const std::string& id) {
 
 Result<std::vector<OfferRow>> OfferPlanner::ListOffers(bool include_deleted) {
   std::lock_guard lock(write_mu_);
-  std::vector<OfferRow> out;
-  for (const auto& [id, row] : offers_)
-    if (include_deleted || !row.deleted) out.push_back(row);
-  return out;
+  if (!catalogue_) return std::vector<OfferRow>{};
+  return catalogue_->List(include_deleted);
 }
 
 Result<OfferRow> OfferPlanner::GetOffer(const std::string& id) {
   std::lock_guard lock(write_mu_);
-  auto it = offers_.find(id);
-  if (it == offers_.end()) return Status::NotFound("no offer " + id);
-  return it->second;
+  const OfferRow* row = catalogue_ ? catalogue_->Find(id) : nullptr;
+  if (row == nullptr) return Status::NotFound("no offer " + id);
+  return *row;
 }
 
 void OfferPlanner::ProfilesChanged(const std::vector<int64_t>& ids) {
@@ -516,7 +377,7 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
     // A store seen for the first time needs its items computed.
     std::set<std::string> stores;
     for (const auto& [id, d] : devices_) stores.insert(d->store);
-    for (const auto& s : stores) full = full || !store_versions_.contains(s);
+    for (const auto& s : stores) full = full || !items_->knows(s);
   }
   for (const auto& [id, r] : reports) {
     auto it = devices_.find(id);
@@ -552,7 +413,7 @@ Result<OfferPlanner::Inputs> OfferPlanner::LoadInputs(bool full) {
   in.now_ms = clock_->NowMillis();
   in.full = full;
   std::vector<const OfferSpec*> live;
-  for (const auto& [id, row] : offers_) {
+  for (const auto& [id, row] : catalogue_->rows()) {
     if (!row.deleted) live.push_back(&row.spec);
   }
   // Offers running now first, then those that start later (offer_ranking.h); a full round at
@@ -670,25 +531,7 @@ Result<std::vector<std::string>> OfferPlanner::RankFor(const Inputs& in, const s
 Status OfferPlanner::WriteItem(const std::string& store, int kind, std::string_view key,
                                std::string_view content, std::optional<int64_t> owner,
                                std::string_view sealed) {
-  const uint64_t v = NextVersion();
-  st_->put_item.Reset();
-  st_->put_item.Bind(1, store).Bind(2, int64_t{kind}).BindBlob(3, key).Bind(4, content).Bind(
-      5, static_cast<int64_t>(v));
-  if (owner) {
-    st_->put_item.Bind(6, *owner);
-  } else {
-    st_->put_item.BindNull(6);
-  }
-  if (sealed.empty()) {
-    st_->put_item.BindNull(7);
-  } else {
-    st_->put_item.BindBlob(7, sealed);
-  }
-  CJD_RETURN_IF_ERROR(st_->put_item.Run());
-  store_versions_[store] = v;
-  st_->set_store_version.Reset();
-  st_->set_store_version.Bind(1, store).Bind(2, static_cast<int64_t>(v));
-  CJD_RETURN_IF_ERROR(st_->set_store_version.Run());
+  CJD_RETURN_IF_ERROR(items_->Write(store, kind, key, content, owner, sealed));
   std::lock_guard lock(stats_mu_);
   stats_.items_changed += 1;
   return Status::Ok();
@@ -696,9 +539,8 @@ Status OfferPlanner::WriteItem(const std::string& store, int kind, std::string_v
 
 Status OfferPlanner::RecomputeAll(const Inputs& in) {
   const int64_t started = clock_->NowMillis();
-  VersionGuard guard(seq_, store_versions_);
-  sqlite::Transaction tx(*db_);
-  if (!tx.status().ok()) return tx.status();
+  StoreItems::Change change(*items_);
+  if (!change.status().ok()) return change.status();
   int64_t items = 0;
   for (const auto& [store, offers] : in.by_store) {
     // What the store should hold: (kind, key) -> (content, owner, sealed).
@@ -709,7 +551,8 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
     };
     std::map<std::pair<int, std::string>, Want> want;
     for (const OfferSpec* o : offers)
-      want[{kOfferItem, o->id}] = {std::to_string(offers_.at(o->id).version), std::nullopt, ""};
+      want[{kOfferItem, o->id}] = {std::to_string(catalogue_->Find(o->id)->version), std::nullopt,
+                                   ""};
     const std::vector<std::string>& general = in.general.at(store);
     want[{kGeneralItem, ""}] = {JoinOfferIds(general), std::nullopt, ""};
     st_->consent.Reset();
@@ -728,55 +571,33 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
     st_->consent.Reset();
 
     // What it holds; write the differences.
-    std::map<std::pair<int, std::string>, std::pair<std::string, std::optional<int64_t>>> have;
-    st_->store_items.Reset();
-    st_->store_items.Bind(1, store);
-    while (true) {
-      auto row = st_->store_items.Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      std::optional<int64_t> owner;
-      if (!st_->store_items.ColumnIsNull(3)) owner = st_->store_items.ColumnInt(3);
-      have[{static_cast<int>(st_->store_items.ColumnInt(0)),
-            std::string(st_->store_items.ColumnView(1))}] = {st_->store_items.ColumnText(2),
-                                                             owner};
-    }
-    st_->store_items.Reset();
+    auto have = items_->OfStore(store);
+    if (!have.ok()) return have.status();
     for (const auto& [k, w] : want) {
-      auto h = have.find(k);
-      if (h != have.end() && h->second.first == w.content && h->second.second == w.owner)
+      auto h = have->find(k);
+      if (h != have->end() && h->second.content == w.content && h->second.owner == w.owner)
         continue;
-      if (h != have.end() && h->second.first == w.content) {
+      if (h != have->end() && h->second.content == w.content) {
         // Same list, another owner (a merge): no new version, the device holds it already.
-        auto fix = db_->Prepare(
-            "UPDATE store_items SET owner = ?4 WHERE store_id = ?1 AND kind = ?2 AND key = ?3");
-        if (!fix.ok()) return fix.status();
-        fix->Bind(1, store).Bind(2, int64_t{k.first}).BindBlob(3, k.second).Bind(4, *w.owner);
-        CJD_RETURN_IF_ERROR(fix->Run());
+        CJD_RETURN_IF_ERROR(items_->SetOwner(store, k.first, k.second, *w.owner));
         continue;
       }
       CJD_RETURN_IF_ERROR(WriteItem(store, k.first, k.second, w.content, w.owner, w.sealed));
     }
-    for (const auto& [k, h] : have) {
-      if (want.contains(k) || h.first == kRemoved) continue;  // wanted, or a tombstone already
-      CJD_RETURN_IF_ERROR(WriteItem(store, k.first, k.second, kRemoved, h.second, ""));
+    for (const auto& [k, h] : *have) {
+      if (want.contains(k) || h.content == kRemoved) continue;  // wanted, or a tombstone already
+      CJD_RETURN_IF_ERROR(WriteItem(store, k.first, k.second, kRemoved, h.owner, ""));
     }
     // Tombstones every device of the store holds are no longer needed by anyone.
     uint64_t held_by_all = UINT64_MAX;
     for (const auto& [id, d] : devices_)
       if (d->store == store) held_by_all = std::min(held_by_all, d->reported);
     if (held_by_all != UINT64_MAX && held_by_all > 0) {
-      st_->drop_tombstones.Reset();
-      st_->drop_tombstones.Bind(1, store).Bind(2, static_cast<int64_t>(held_by_all));
-      CJD_RETURN_IF_ERROR(st_->drop_tombstones.Run());
+      CJD_RETURN_IF_ERROR(items_->DropTombstones(store, held_by_all));
     }
     items += static_cast<int64_t>(want.size());
   }
-  st_->set_seq.Reset();
-  st_->set_seq.Bind(1, static_cast<int64_t>(seq_));
-  CJD_RETURN_IF_ERROR(st_->set_seq.Run());
-  CJD_RETURN_IF_ERROR(tx.Commit());
-  guard.Commit();
+  CJD_RETURN_IF_ERROR(change.Commit());
   for (const auto& [store, general] : in.general) general_[store] = JoinOfferIds(general);
   next_start_ms_ = in.next_start_ms;
   const int64_t done = clock_->NowMillis();
@@ -786,17 +607,14 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
   stats_.last_full_ms = done;
   stats_.last_full_duration_ms = done - started;
   stats_.items = items;
-  int64_t live = 0;
-  for (const auto& [id, row] : offers_) live += row.deleted ? 0 : 1;
-  stats_.offers = live;
+  stats_.offers = catalogue_->live_count();
   stats_.stores = static_cast<int64_t>(in.by_store.size());
   return Status::Ok();
 }
 
 Status OfferPlanner::RecomputeProfiles(const Inputs& in, const std::vector<int64_t>& ids) {
-  VersionGuard guard(seq_, store_versions_);
-  sqlite::Transaction tx(*db_);
-  if (!tx.status().ok()) return tx.status();
+  StoreItems::Change change(*items_);
+  if (!change.status().ok()) return change.status();
   for (const int64_t profile : ids) {
     // What this customer should have: (store, loyalty key) -> (list, sealed id).
     std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> want;
@@ -844,40 +662,22 @@ Status OfferPlanner::RecomputeProfiles(const Inputs& in, const std::vector<int64
       }
     }
     // What it holds.
-    std::map<std::pair<std::string, std::string>, std::string> have;
-    st_->owned_items.Reset();
-    st_->owned_items.Bind(1, profile);
-    while (true) {
-      auto row = st_->owned_items.Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      have[{st_->owned_items.ColumnText(0), std::string(st_->owned_items.ColumnView(1))}] =
-          st_->owned_items.ColumnText(2);
-    }
-    st_->owned_items.Reset();
+    auto have = items_->AssignmentsOf(profile);
+    if (!have.ok()) return have.status();
     for (const auto& [k, w] : want) {
       // The same key may be held under another owner (the loyalty id moved with a merge).
-      st_->get_item.Reset();
-      st_->get_item.Bind(1, k.first).Bind(2, int64_t{kAssignmentItem}).BindBlob(3, k.second);
-      auto row = st_->get_item.Step();
-      if (!row.ok()) return row.status();
-      const bool same = *row && st_->get_item.ColumnView(0) == w.first &&
-                        !st_->get_item.ColumnIsNull(1) && st_->get_item.ColumnInt(1) == profile;
-      st_->get_item.Reset();
-      if (same) continue;
+      auto held = items_->Get(k.first, kAssignmentItem, k.second);
+      if (!held.ok()) return held.status();
+      if (*held && (*held)->content == w.first && (*held)->owner == profile) continue;
       CJD_RETURN_IF_ERROR(WriteItem(k.first, kAssignmentItem, k.second, w.first, profile,
                                     w.second));
     }
-    for (const auto& [k, content] : have) {
+    for (const auto& [k, content] : *have) {
       if (want.contains(k) || content == kRemoved) continue;
       CJD_RETURN_IF_ERROR(WriteItem(k.first, kAssignmentItem, k.second, kRemoved, profile, ""));
     }
   }
-  st_->set_seq.Reset();
-  st_->set_seq.Bind(1, static_cast<int64_t>(seq_));
-  CJD_RETURN_IF_ERROR(st_->set_seq.Run());
-  CJD_RETURN_IF_ERROR(tx.Commit());
-  guard.Commit();
+  CJD_RETURN_IF_ERROR(change.Commit());
   std::lock_guard lock(stats_mu_);
   stats_.profile_recomputes += static_cast<int64_t>(ids.size());
   return Status::Ok();
@@ -889,41 +689,7 @@ Status OfferPlanner::RenumberStore(const std::string& store, uint64_t above) {
   spdlog::warn("offers: a device of store {} holds version {}, above anything this hub wrote "
                "for it (offers.db replaced?): renumbering the store and sending all of it",
                store, above);
-  VersionGuard guard(seq_, store_versions_);
-  if (seq_ < above) seq_ = above;
-  sqlite::Transaction tx(*db_);
-  if (!tx.status().ok()) return tx.status();
-  auto items =
-      db_->Prepare("SELECT kind, key FROM store_items WHERE store_id = ?1 ORDER BY version");
-  if (!items.ok()) return items.status();
-  items->Bind(1, store);
-  std::vector<std::pair<int64_t, std::string>> keys;
-  while (true) {
-    auto row = items->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    keys.emplace_back(items->ColumnInt(0), std::string(items->ColumnView(1)));
-  }
-  auto renumber = db_->Prepare(
-      "UPDATE store_items SET version = ?4 WHERE store_id = ?1 AND kind = ?2 AND key = ?3");
-  if (!renumber.ok()) return renumber.status();
-  uint64_t last = 0;
-  for (const auto& [kind, key] : keys) {
-    last = NextVersion();
-    renumber->Reset();
-    renumber->Bind(1, store).Bind(2, kind).BindBlob(3, key).Bind(4, static_cast<int64_t>(last));
-    CJD_RETURN_IF_ERROR(renumber->Run());
-  }
-  if (keys.empty()) last = NextVersion();
-  st_->set_store_version.Reset();
-  st_->set_store_version.Bind(1, store).Bind(2, static_cast<int64_t>(last));
-  CJD_RETURN_IF_ERROR(st_->set_store_version.Run());
-  st_->set_seq.Reset();
-  st_->set_seq.Bind(1, static_cast<int64_t>(seq_));
-  CJD_RETURN_IF_ERROR(st_->set_seq.Run());
-  CJD_RETURN_IF_ERROR(tx.Commit());
-  guard.Commit();
-  store_versions_[store] = last;
+  CJD_RETURN_IF_ERROR(items_->Renumber(store, above));
   // Everything from the start, to every device of the store.
   for (auto& [id, d] : devices_) {
     if (d->store != store) continue;
@@ -939,8 +705,7 @@ Status OfferPlanner::SyncDevices() {
   int64_t current = 0;
   for (auto& [id, dp] : devices_) {
     Device& d = *dp;
-    auto v = store_versions_.find(d.store);
-    const uint64_t target = v == store_versions_.end() ? 0 : v->second;
+    const uint64_t target = items_->version(d.store);
     if (d.reported > target) {
       // The device holds versions this hub never wrote (offers.db was replaced or restored).
       CJD_RETURN_IF_ERROR(RenumberStore(d.store, d.reported));
@@ -990,17 +755,13 @@ Status OfferPlanner::SyncDevices() {
   stats_.devices_current = current;
   sync_view_.clear();
   for (const auto& [id, d] : devices_) {
-    auto v = store_versions_.find(d->store);
-    sync_view_[id] = {v == store_versions_.end() ? 0 : v->second, d->reported, d->sent};
+    sync_view_[id] = {items_->version(d->store), d->reported, d->sent};
   }
   return Status::Ok();
 }
 
 Status OfferPlanner::SendRange(Device& d, uint64_t base, uint64_t target) {
   if (!publisher_) return Status(Code::kUnavailable, "offers: no publisher");
-  st_->range.Reset();
-  st_->range.Bind(1, d.store).Bind(2, static_cast<int64_t>(base)).Bind(
-      3, static_cast<int64_t>(target));
   OfferUpdate update;
   update.base = base;
   size_t items = 0;
@@ -1025,35 +786,24 @@ Status OfferPlanner::SendRange(Device& d, uint64_t base, uint64_t target) {
     bytes = 0;
     return Status::Ok();
   };
-  while (true) {
-    auto row = st_->range.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    const int kind = static_cast<int>(st_->range.ColumnInt(0));
-    const std::string_view key = st_->range.ColumnView(1);
-    const std::string_view content = st_->range.ColumnView(2);
-    const uint64_t version = static_cast<uint64_t>(st_->range.ColumnInt(3));
+  Status walked = items_->ForEachInRange(d.store, base, target, [&](const RangeItem& item) {
     // An update ends between versions, never inside one (each item has its own version).
     if (items >= options_.chunk_items || bytes >= options_.chunk_bytes ||
         update.offers.size() >= kMaxOffersPerUpdate) {
-      Status st = flush(last);
-      if (!st.ok()) {
-        st_->range.Reset();
-        return st;
-      }
+      CJD_RETURN_IF_ERROR(flush(last));
     }
-    last = version;
+    last = item.version;
     ++items;
-    bytes += 64 + key.size() + content.size();
-    if (kind == kOfferItem) {
+    bytes += 64 + item.key.size() + item.content.size();
+    if (item.kind == kOfferItem) {
       OfferRecord r;
-      r.id = std::string(key);
-      r.version = version;
-      auto o = offers_.find(r.id);
-      if (content == kRemoved || o == offers_.end()) {
+      r.id = std::string(item.key);
+      r.version = item.version;
+      const OfferRow* o = catalogue_->Find(r.id);
+      if (item.content == kRemoved || o == nullptr) {
         r.deleted = true;
       } else {
-        const OfferSpec& s = o->second.spec;
+        const OfferSpec& s = o->spec;
         bytes += s.title.size() + s.text.size() + 200;
         r.title = s.title;
         r.text = s.text;
@@ -1064,25 +814,26 @@ Status OfferPlanner::SendRange(Device& d, uint64_t base, uint64_t target) {
         r.max_per_customer = s.max_per_customer;
       }
       update.offers.push_back(std::move(r));
-    } else if (kind == kAssignmentItem) {
-      auto loyalty = OpenValue(id_keys_, st_->range.ColumnView(4));
+    } else if (item.kind == kAssignmentItem) {
+      auto loyalty = OpenValue(id_keys_, item.sealed);
       if (!loyalty.ok() || !IsValidLoyaltyId(*loyalty)) {
         spdlog::error("offers: store {}: an assignment's loyalty id does not open; skipped",
                       d.store);
-        continue;
+        return Status::Ok();
       }
-      OfferAssignment a{*loyalty, {}, version};
-      if (content == kRemoved) {
+      OfferAssignment a{*loyalty, {}, item.version};
+      if (item.content == kRemoved) {
         a.deleted = true;
       } else {
-        a.offers = SplitOfferIds(content);
+        a.offers = SplitOfferIds(item.content);
       }
       update.assignments.push_back(std::move(a));
     } else {
-      update.general = GeneralOffers{SplitOfferIds(content), version};
+      update.general = GeneralOffers{SplitOfferIds(item.content), item.version};
     }
-  }
-  st_->range.Reset();
+    return Status::Ok();
+  });
+  if (!walked.ok()) return walked;
   return flush(target);
 }
 

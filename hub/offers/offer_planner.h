@@ -50,6 +50,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hub/config/hub_config.h"
+#include "hub/offers/offer_catalogue.h"
 #include "hub/offers/offer_spec.h"
 #include "hub/projection/identity_keys.h"
 #include "shared/core/clock.h"
@@ -57,16 +58,6 @@
 #include "shared/storage/sqlite.h"
 
 namespace cjd::hub::offers {
-
-struct OfferRow {
-  OfferSpec spec;
-  int64_t version = 0;  // increases with every change of the definition
-  bool deleted = false;
-  int64_t created_ms = 0;
-  int64_t updated_ms = 0;
-  // The spec's fields plus version, created_at, updated_at (and deleted when true).
-  nlohmann::json ToJson() const;
-};
 
 struct PlannerStats {
   int64_t offers = 0;              // defined and not deleted
@@ -104,6 +95,8 @@ struct PlannerOptions {
   size_t chunk_bytes = 8u << 20;    // and about this many bytes of JSON (the agent opens 32 MiB)
 };
 PlannerOptions PlannerOptionsFrom(const HubConfig& config);
+
+class StoreItems;
 
 class OfferPlanner {
  public:
@@ -156,7 +149,6 @@ class OfferPlanner {
   void Run();
   Status Round(bool full_requested, std::vector<int64_t> profiles);
   Status Prepare();
-  Status LoadOffers();
   Status LoadDevices();
   Result<Inputs> LoadInputs(bool full);
   Status RecomputeAll(const Inputs& in);
@@ -170,7 +162,6 @@ class OfferPlanner {
   // Gives every item of `store` a new version above `above` and resends the store from 0.
   Status RenumberStore(const std::string& store, uint64_t above);
   Status SendRange(Device& d, uint64_t base, uint64_t target);
-  uint64_t NextVersion() { return ++seq_; }
 
   const PlannerOptions options_;
   const KeyPair hub_keys_;
@@ -181,9 +172,8 @@ class OfferPlanner {
   std::mutex write_mu_;  // the one writer: rounds and API writes
   std::unique_ptr<sqlite::Database> db_;
   std::unique_ptr<Statements> st_;
-  uint64_t seq_ = 0;
-  std::map<std::string, OfferRow> offers_;                // by id, deleted too
-  std::map<std::string, uint64_t> store_versions_;        // store -> its current version
+  std::unique_ptr<OfferCatalogue> catalogue_;
+  std::unique_ptr<StoreItems> items_;
   std::map<std::string, std::string> general_;            // store -> general list (joined)
   std::map<std::string, std::unique_ptr<Device>> devices_;
   int64_t devices_loaded_ms_ = 0;
