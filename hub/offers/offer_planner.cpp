@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "hub/identity/identifier.h"
+#include "hub/offers/device_sync.h"
 #include "hub/offers/offer_ranking.h"
 #include "hub/offers/store_items.h"
 #include "shared/event/event.h"
@@ -54,10 +55,6 @@ const std::vector<sqlite::Migration> kMigrations = {
 };
 
 constexpr size_t kFullRecomputeAbove = 20'000;
-// Update messages one round may publish (the hub's MQTT connection also carries the acks of
-// every device's uplink): the rest go out at the next round, a tick later.
-constexpr int kMaxPublishesPerRound = 256;
-
 }  // namespace
 
 PlannerOptions PlannerOptionsFrom(const HubConfig& config) {
@@ -76,17 +73,6 @@ PlannerOptions PlannerOptionsFrom(const HubConfig& config) {
 struct OfferPlanner::Statements {
   sqlite::Statement is_member, redemptions, profile_live, profile_stores, loyalty_ids, consent,
       segment_exists;
-};
-
-struct OfferPlanner::Device {
-  std::string id;
-  std::string store;
-  SessionKeys keys;
-  uint64_t reported = 0;
-  int64_t reported_ms = 0;  // when the last heartbeat arrived (0: none since start)
-  uint64_t reported_at_send = 0;  // `reported` when the last send went out
-  uint64_t sent = 0;
-  int64_t sent_ms = 0;
 };
 
 // What one round reads once: the offers valid now or later, by store, ranked; and for a full
@@ -134,17 +120,12 @@ Status OfferPlanner::Start() {
     auto catalogue = OfferCatalogue::Open(*db_);
     if (!catalogue.ok()) return catalogue.status();
     catalogue_ = std::move(*catalogue);
-    CJD_RETURN_IF_ERROR(LoadDevices());
-    // A device that holds more than this offers.db ever wrote for its store (the file was
-    // replaced or restored): number its store above it before anything new is written, or new
-    // items could land at versions the device believes it holds.
-    std::map<std::string, uint64_t> highest;
-    for (const auto& [id, d] : devices_) highest[d->store] = std::max(highest[d->store], d->reported);
-    for (const auto& [store, w] : highest) {
-      if (w > items_->version(store)) {
-        CJD_RETURN_IF_ERROR(RenumberStore(store, w));
-      }
-    }
+    sync_ = std::make_unique<DeviceSyncer>(
+        DeviceSyncer::Options{options_.resend_after_ms, options_.chunk_items, options_.chunk_bytes},
+        hub_keys_, id_keys_, *items_, *catalogue_);
+    sync_->set_publisher(publisher_);
+    CJD_RETURN_IF_ERROR(sync_->Load(*db_, clock_->NowMillis()));
+    CJD_RETURN_IF_ERROR(sync_->RenumberStoresBehindDevices());
   }
   stop_ = false;
   thread_ = std::thread([this] { Run(); });
@@ -188,45 +169,6 @@ Status OfferPlanner::Prepare() {
                            "JOIN prof.identifiers i ON i.profile_id = ps.profile_id AND i.type = ?2 "
                            "WHERE ps.store_id = ?1 AND p.merged_into IS NULL"));
   CJD_RETURN_IF_ERROR(prep(&st_->segment_exists, "SELECT 1 FROM seg.segments WHERE id = ?1"));
-  return Status::Ok();
-}
-
-Status OfferPlanner::LoadDevices() {
-  auto s = db_->Prepare(
-      "SELECT device_id, store_id, key_id, public_key, status_json FROM hub.devices");
-  if (!s.ok()) return s.status();
-  std::map<std::string, std::unique_ptr<Device>> next;
-  while (true) {
-    auto row = s->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    const std::string id = s->ColumnText(0);
-    auto it = devices_.find(id);
-    if (it != devices_.end()) {  // known: keep its sync state
-      next[id] = std::move(it->second);
-      continue;
-    }
-    auto pub = KeyFromBase64(s->ColumnView(3), "public_key");
-    if (!pub.ok()) continue;  // the ingestor logs it
-    auto keys = HubSessionKeys(hub_keys_, *pub, static_cast<uint32_t>(s->ColumnInt(2)));
-    if (!keys.ok()) continue;
-    auto d = std::make_unique<Device>();
-    d->id = id;
-    d->store = s->ColumnText(1);
-    d->keys = *keys;
-    // The watermark of its last heartbeat before this start; nothing is in flight.
-    if (!s->ColumnIsNull(4)) {
-      const json status = json::parse(s->ColumnView(4), nullptr, false);
-      if (status.is_object() && status.contains("offers_version") &&
-          status["offers_version"].is_number_unsigned()) {
-        d->reported = status["offers_version"].get<uint64_t>();
-      }
-    }
-    d->sent = d->reported;
-    next[id] = std::move(d);
-  }
-  devices_ = std::move(next);
-  devices_loaded_ms_ = clock_->NowMillis();
   return Status::Ok();
 }
 
@@ -371,21 +313,13 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
     std::lock_guard wake(wake_mu_);
     reports.swap(reports_);
   }
-  for (const auto& [id, r] : reports) reload = reload || !devices_.contains(id);
-  if (reload || now - devices_loaded_ms_ > 30'000) {
-    CJD_RETURN_IF_ERROR(LoadDevices());
+  for (const auto& [id, r] : reports) reload = reload || !sync_->knows(id);
+  if (reload || now - sync_->loaded_ms() > 30'000) {
+    CJD_RETURN_IF_ERROR(sync_->Load(*db_, now));
     // A store seen for the first time needs its items computed.
-    std::set<std::string> stores;
-    for (const auto& [id, d] : devices_) stores.insert(d->store);
-    for (const auto& s : stores) full = full || !items_->knows(s);
+    for (const auto& s : sync_->Stores()) full = full || !items_->knows(s);
   }
-  for (const auto& [id, r] : reports) {
-    auto it = devices_.find(id);
-    if (it == devices_.end()) continue;
-    Device& d = *it->second;
-    d.reported = r.first;
-    d.reported_ms = r.second;
-  }
+  for (const auto& [id, r] : reports) sync_->Reported(id, r.first, r.second);
   full = full || now - last_full_ms_ >= options_.full_interval_ms || now >= next_start_ms_;
   // Many changed customers (a full segment evaluation after the RFM cut points moved): one pass
   // over every store with bulk membership reads beats a lookup per customer and offer.
@@ -404,7 +338,17 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
     }
   }
   // What was planned before still goes out (and resends still happen) when planning fails.
-  Status synced = SyncDevices();
+  Status synced = sync_->Sync(clock_->NowMillis());
+  {
+    std::lock_guard stats(stats_mu_);
+    const DeviceSyncer::Counters& c = sync_->counters();
+    stats_.updates_sent = c.updates_sent;
+    stats_.resends = c.resends;
+    stats_.publish_failures = c.publish_failures;
+    stats_.devices = c.devices;
+    stats_.devices_current = c.devices_current;
+    sync_view_ = sync_->View();
+  }
   return planned.ok() ? synced : planned;
 }
 
@@ -425,9 +369,7 @@ Result<OfferPlanner::Inputs> OfferPlanner::LoadInputs(bool full) {
       in.next_start_ms = std::min(in.next_start_ms, o->valid_from_ms);
     }
   }
-  std::set<std::string> stores;
-  for (const auto& [id, d] : devices_) stores.insert(d->store);
-  for (const std::string& store : stores) {
+  for (const std::string& store : sync_->Stores()) {
     StoreOffers offers =
         OffersForStore(live, store, in.now_ms, options_.max_offers_per_customer);
     in.by_store[store] = std::move(offers.offers);
@@ -589,10 +531,7 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
       CJD_RETURN_IF_ERROR(WriteItem(store, k.first, k.second, kRemoved, h.owner, ""));
     }
     // Tombstones every device of the store holds are no longer needed by anyone.
-    uint64_t held_by_all = UINT64_MAX;
-    for (const auto& [id, d] : devices_)
-      if (d->store == store) held_by_all = std::min(held_by_all, d->reported);
-    if (held_by_all != UINT64_MAX && held_by_all > 0) {
+    if (const uint64_t held_by_all = sync_->HeldByAll(store); held_by_all > 0) {
       CJD_RETURN_IF_ERROR(items_->DropTombstones(store, held_by_all));
     }
     items += static_cast<int64_t>(want.size());
@@ -681,160 +620,6 @@ Status OfferPlanner::RecomputeProfiles(const Inputs& in, const std::vector<int64
   std::lock_guard lock(stats_mu_);
   stats_.profile_recomputes += static_cast<int64_t>(ids.size());
   return Status::Ok();
-}
-
-// ---- sending ---------------------------------------------------------------------------------
-
-Status OfferPlanner::RenumberStore(const std::string& store, uint64_t above) {
-  spdlog::warn("offers: a device of store {} holds version {}, above anything this hub wrote "
-               "for it (offers.db replaced?): renumbering the store and sending all of it",
-               store, above);
-  CJD_RETURN_IF_ERROR(items_->Renumber(store, above));
-  // Everything from the start, to every device of the store.
-  for (auto& [id, d] : devices_) {
-    if (d->store != store) continue;
-    d->sent = 0;
-    d->reported = 0;
-  }
-  return Status::Ok();
-}
-
-Status OfferPlanner::SyncDevices() {
-  const int64_t now = clock_->NowMillis();
-  publishes_this_round_ = 0;
-  int64_t current = 0;
-  for (auto& [id, dp] : devices_) {
-    Device& d = *dp;
-    const uint64_t target = items_->version(d.store);
-    if (d.reported > target) {
-      // The device holds versions this hub never wrote (offers.db was replaced or restored).
-      CJD_RETURN_IF_ERROR(RenumberStore(d.store, d.reported));
-      continue;  // sent at the next round
-    }
-    if (d.reported >= target) {
-      d.sent = std::max(d.sent, d.reported);
-      ++current;
-      continue;
-    }
-    bool resend = false;
-    if (d.sent >= target) {
-      // Sent, not yet reported. A device that moved on since the send is still applying a
-      // large state: wait. A heartbeat well after the send with no progress means the update
-      // was lost: send again from what it holds.
-      if (d.reported > d.reported_at_send) {
-        d.reported_at_send = d.reported;
-        d.sent_ms = now;
-        continue;
-      }
-      if (d.reported_ms > d.sent_ms + options_.resend_after_ms) {
-        resend = true;
-      } else {
-        continue;
-      }
-    }
-    if (publishes_this_round_ >= kMaxPublishesPerRound) continue;  // the rest next round
-    const uint64_t base = resend ? d.reported : std::max(d.sent, d.reported);
-    Status sent = SendRange(d, base, target);
-    if (!sent.ok()) {
-      std::lock_guard lock(stats_mu_);
-      stats_.publish_failures += 1;
-      continue;  // the broker is down: the next round tries again
-    }
-    d.sent = target;
-    d.sent_ms = now;
-    d.reported_at_send = d.reported;
-    // Heartbeats older than this send say nothing about it.
-    d.reported_ms = 0;
-    if (resend) {
-      std::lock_guard lock(stats_mu_);
-      stats_.resends += 1;
-    }
-  }
-  std::lock_guard lock(stats_mu_);
-  stats_.devices = static_cast<int64_t>(devices_.size());
-  stats_.devices_current = current;
-  sync_view_.clear();
-  for (const auto& [id, d] : devices_) {
-    sync_view_[id] = {items_->version(d->store), d->reported, d->sent};
-  }
-  return Status::Ok();
-}
-
-Status OfferPlanner::SendRange(Device& d, uint64_t base, uint64_t target) {
-  if (!publisher_) return Status(Code::kUnavailable, "offers: no publisher");
-  OfferUpdate update;
-  update.base = base;
-  size_t items = 0;
-  size_t bytes = 0;  // about the JSON size of the items so far
-  uint64_t last = base;
-  auto flush = [&](uint64_t version) -> Status {
-    update.version = version;
-    const std::string payload =
-        SealOfferUpdate(update, d.id, d.keys.downlink, d.keys.key_id);
-    if (!publisher_(topics::Down(d.id), payload))
-      return Status(Code::kUnavailable, "offers: the broker did not take the update");
-    {
-      std::lock_guard lock(stats_mu_);
-      stats_.updates_sent += 1;
-    }
-    ++publishes_this_round_;
-    // The device can hold this much now: a failure later resends from here, not from the base.
-    d.sent = std::max(d.sent, version);
-    update = OfferUpdate();
-    update.base = version;
-    items = 0;
-    bytes = 0;
-    return Status::Ok();
-  };
-  Status walked = items_->ForEachInRange(d.store, base, target, [&](const RangeItem& item) {
-    // An update ends between versions, never inside one (each item has its own version).
-    if (items >= options_.chunk_items || bytes >= options_.chunk_bytes ||
-        update.offers.size() >= kMaxOffersPerUpdate) {
-      CJD_RETURN_IF_ERROR(flush(last));
-    }
-    last = item.version;
-    ++items;
-    bytes += 64 + item.key.size() + item.content.size();
-    if (item.kind == kOfferItem) {
-      OfferRecord r;
-      r.id = std::string(item.key);
-      r.version = item.version;
-      const OfferRow* o = catalogue_->Find(r.id);
-      if (item.content == kRemoved || o == nullptr) {
-        r.deleted = true;
-      } else {
-        const OfferSpec& s = o->spec;
-        bytes += s.title.size() + s.text.size() + 200;
-        r.title = s.title;
-        r.text = s.text;
-        r.valid_from = s.valid_from;
-        r.valid_until = s.valid_until;
-        r.priority = s.priority;
-        r.requires_consent = s.requires_consent;
-        r.max_per_customer = s.max_per_customer;
-      }
-      update.offers.push_back(std::move(r));
-    } else if (item.kind == kAssignmentItem) {
-      auto loyalty = OpenValue(id_keys_, item.sealed);
-      if (!loyalty.ok() || !IsValidLoyaltyId(*loyalty)) {
-        spdlog::error("offers: store {}: an assignment's loyalty id does not open; skipped",
-                      d.store);
-        return Status::Ok();
-      }
-      OfferAssignment a{*loyalty, {}, item.version};
-      if (item.content == kRemoved) {
-        a.deleted = true;
-      } else {
-        a.offers = SplitOfferIds(item.content);
-      }
-      update.assignments.push_back(std::move(a));
-    } else {
-      update.general = GeneralOffers{SplitOfferIds(item.content), item.version};
-    }
-    return Status::Ok();
-  });
-  if (!walked.ok()) return walked;
-  return flush(target);
 }
 
 }  // namespace cjd::hub::offers

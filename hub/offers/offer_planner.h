@@ -7,22 +7,13 @@
 //   - the general list (offers for everyone that need no consent, ranked) for unknown customers,
 //   - for each loyalty id of a customer known at the store: the customer's ranked list, when it
 //     differs from the general list (customers with nothing personal cost nothing on the kiosk).
-// Ranking: priority (higher first), then the earlier valid_until, then id. An offer is eligible
-// for a customer when its segment is "all" or the customer is a member, its consent need is met,
-// and the customer has redeemed it fewer than max_per_customer times (0 = no limit).
-//
-// Each derived item (an offer, an assignment, the general list) is a row of store_items with a
-// version from one increasing counter; a change writes a new version, a removal a tombstone
-// (deleted offer, emptied assignment). A device's state is therefore "every item up to version
-// W" and an update to it is "every item of its store with a version in (W, V]"
-// (shared/protocol/offer_update.h): a change to one offer sends that offer (and the lists it
-// moved), not everything.
-//
-// Sync: the agent reports its watermark W in each heartbeat (offers_version; the ingestor
-// passes heartbeats here). The planner sends (sent, target] as soon as a store's items change;
-// when a heartbeat shows the device behind what was sent for longer than `resend_after`, it
-// sends again from the reported W (an update lost while the device was away, a cache deleted
-// on the device). Tombstones are dropped once every device of the store holds them.
+// Ranking and eligibility are pure functions (offer_ranking.h). The offers themselves are kept
+// by OfferCatalogue (offer_catalogue.h), the derived per-store items, versioned, by StoreItems
+// (store_items.h: a device's state is "every item of its store up to version W", an update is
+// the items in (W, V]), and sending them to each device, with resends after a lost update, by
+// DeviceSyncer (device_sync.h). Each of those owns its tables of offers.db; this class reads
+// the other modules' tables (profiles.db, segments.db, hub.db's devices) attached read-only.
+// Tombstones are dropped once every device of the store holds them.
 //
 // Recomputation: every store in full when offers change, every `full_interval` (offers that
 // expired) and at start; only the changed customers when profiles or memberships change
@@ -50,6 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hub/config/hub_config.h"
+#include "hub/offers/device_sync.h"
 #include "hub/offers/offer_catalogue.h"
 #include "hub/offers/offer_spec.h"
 #include "hub/projection/identity_keys.h"
@@ -75,13 +67,6 @@ struct PlannerStats {
   int64_t last_full_duration_ms = 0;
 };
 
-// What the hub knows of one device's offer sync (GET /v1/devices).
-struct DeviceOfferSync {
-  uint64_t target = 0;    // the store's current version
-  uint64_t reported = 0;  // the device's watermark from its last heartbeat
-  uint64_t sent = 0;      // the highest version sent
-};
-
 struct PlannerOptions {
   std::string offers_path;          // offers.db
   std::string profiles_path;        // attached read-only
@@ -96,12 +81,10 @@ struct PlannerOptions {
 };
 PlannerOptions PlannerOptionsFrom(const HubConfig& config);
 
-class StoreItems;
-
 class OfferPlanner {
  public:
   // Publishes `payload` on `topic` (QoS 1); false when it could not be handed to the broker.
-  using Publisher = std::function<bool(const std::string& topic, const std::string& payload)>;
+  using Publisher = DeviceSyncer::Publisher;
 
   OfferPlanner(PlannerOptions options, const KeyPair& hub_keys, const IdentityKeys& id_keys,
                const Clock* clock);
@@ -140,7 +123,6 @@ class OfferPlanner {
 
  private:
   struct Statements;
-  struct Device;
   struct Desired;
   struct Inputs;
   class PreloadedFacts;
@@ -149,7 +131,6 @@ class OfferPlanner {
   void Run();
   Status Round(bool full_requested, std::vector<int64_t> profiles);
   Status Prepare();
-  Status LoadDevices();
   Result<Inputs> LoadInputs(bool full);
   Status RecomputeAll(const Inputs& in);
   Status RecomputeProfiles(const Inputs& in, const std::vector<int64_t>& ids);
@@ -158,10 +139,6 @@ class OfferPlanner {
   Status WriteItem(const std::string& store, int kind, std::string_view key,
                    std::string_view content, std::optional<int64_t> owner,
                    std::string_view sealed);
-  Status SyncDevices();
-  // Gives every item of `store` a new version above `above` and resends the store from 0.
-  Status RenumberStore(const std::string& store, uint64_t above);
-  Status SendRange(Device& d, uint64_t base, uint64_t target);
 
   const PlannerOptions options_;
   const KeyPair hub_keys_;
@@ -174,12 +151,10 @@ class OfferPlanner {
   std::unique_ptr<Statements> st_;
   std::unique_ptr<OfferCatalogue> catalogue_;
   std::unique_ptr<StoreItems> items_;
+  std::unique_ptr<DeviceSyncer> sync_;
   std::map<std::string, std::string> general_;            // store -> general list (joined)
-  std::map<std::string, std::unique_ptr<Device>> devices_;
-  int64_t devices_loaded_ms_ = 0;
   int64_t last_full_ms_ = 0;
   int64_t next_start_ms_ = INT64_MAX;  // an offer starts then: its lists are re-ranked
-  int publishes_this_round_ = 0;
 
   mutable std::mutex stats_mu_;
   PlannerStats stats_;
