@@ -128,7 +128,7 @@ Status OfferPlanner::Start() {
     CJD_RETURN_IF_ERROR(sync_->RenumberStoresBehindDevices());
   }
   stop_ = false;
-  thread_ = std::thread([this] { Run(); });
+  if (options_.run_thread) thread_ = std::thread([this] { Run(); });
   return Status::Ok();
 }
 

@@ -75,6 +75,9 @@ struct PlannerOptions {
   int64_t full_interval_ms = 300'000;
   int64_t resend_after_ms = 10'000;
   int64_t tick_ms = 250;            // the thread's longest sleep
+  // False: Start() starts no thread; rounds run only in RunOnce() (tests that drive each round
+  // must not race a round the thread started on the same wake-up).
+  bool run_thread = true;
   int max_offers_per_customer = 10; // ranked list length (<= kMaxOffersPerList)
   size_t chunk_items = 20'000;      // items per update message, at most
   size_t chunk_bytes = 8u << 20;    // and about this many bytes of JSON (the agent opens 32 MiB)

@@ -101,7 +101,7 @@ class OfferPlannerTest : public ::testing::Test {
   // The planner, publishing into the kiosks (opened with each device's key, applied).
   void StartPlanner() {
     PlannerOptions o = PlannerOptionsFrom(config_);
-    o.tick_ms = 3'600'000;  // the test drives rounds with RunOnce
+    o.run_thread = false;  // the test drives every round with RunOnce
     planner_ = std::make_unique<OfferPlanner>(o, hub_keys_, id_keys_, &clock_);
     planner_->set_publisher([this](const std::string& topic, const std::string& payload) {
       // cjd/v1/dev/{id}/down
