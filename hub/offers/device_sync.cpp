@@ -4,16 +4,13 @@
 
 #include <algorithm>
 
-#include <nlohmann/json.hpp>
-
 #include "hub/identity/identifier.h"
+#include "shared/protocol/device_status.h"
 #include "shared/protocol/offer_update.h"
 #include "shared/protocol/topics.h"
 
 namespace cjd::hub::offers {
 namespace {
-
-using nlohmann::json;
 
 // Update messages one round may publish (the hub's MQTT connection also carries the acks of
 // every device's uplink): the rest go out at the next round, a tick later.
@@ -67,11 +64,8 @@ Status DeviceSyncer::Load(sqlite::Database& db, int64_t now_ms) {
     d->keys = *keys;
     // The watermark of its last heartbeat before this start; nothing is in flight.
     if (!s->ColumnIsNull(4)) {
-      const json status = json::parse(s->ColumnView(4), nullptr, false);
-      if (status.is_object() && status.contains("offers_version") &&
-          status["offers_version"].is_number_unsigned()) {
-        d->reported = status["offers_version"].get<uint64_t>();
-      }
+      auto status = DecodeDeviceStatus(s->ColumnView(4));
+      if (status.ok() && status->offers_version) d->reported = *status->offers_version;
     }
     d->sent = d->reported;
     next[id] = std::move(d);

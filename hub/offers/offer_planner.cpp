@@ -11,6 +11,7 @@
 #include "hub/offers/offer_ranking.h"
 #include "hub/offers/store_items.h"
 #include "shared/event/event.h"
+#include "shared/protocol/device_status.h"
 #include "shared/protocol/offer_update.h"
 #include "shared/protocol/topics.h"
 
@@ -236,17 +237,15 @@ void OfferPlanner::ProfilesChanged(const std::vector<int64_t>& ids) {
 }
 
 void OfferPlanner::DeviceStatus(const std::string& device_id, const std::string& status_json) {
-  const json status = json::parse(status_json, nullptr, /*allow_exceptions=*/false);
-  if (!status.is_object()) return;
+  // The one decoder of the heartbeat format (shared/protocol/device_status.h): a status it
+  // refuses (the ingestor refuses it first) tells the planner nothing.
+  auto status = DecodeDeviceStatus(status_json);
+  if (!status.ok()) return;
   // The agent's last will (online: false) is built when it connects: its watermark is old.
-  // (A device's own JSON: "online" of another type must not throw on the ingest thread.)
-  auto online = status.find("online");
-  if (online != status.end() && online->is_boolean() && !online->get<bool>()) return;
-  auto it = status.find("offers_version");
-  if (it == status.end() || !it->is_number_unsigned()) return;  // an agent without offers
+  if (!status->online || !status->offers_version) return;  // or an agent without offers
   {
     std::lock_guard lock(wake_mu_);
-    reports_[device_id] = {it->get<uint64_t>(), clock_->NowMillis()};
+    reports_[device_id] = {*status->offers_version, clock_->NowMillis()};
   }
   wake_cv_.notify_all();
 }

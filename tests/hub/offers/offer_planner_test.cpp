@@ -412,11 +412,25 @@ TEST_F(OfferPlannerTest, AnUpdateLostWhileAwayIsResentFromTheReportedWatermark) 
 // DeviceStatus (json::value), on the hub's ingest thread.
 TEST_F(OfferPlannerTest, AHeartbeatWithMistypedMembersIsIgnoredWithoutThrowing) {
   StartPlanner();
-  for (const char* status : {R"({"online":"no","offers_version":5})",
+  Round();
+  const auto before = planner_->DeviceSync("k1");
+  ASSERT_TRUE(before.has_value());
+  ASSERT_GT(before->target, 0u);
+  for (const char* status : {R"({"online":"no","offers_version":5000})",
                              R"({"online":null,"offers_version":-1})", R"({"online":1})", "[1]",
                              "not json"}) {
     EXPECT_NO_THROW(planner_->DeviceStatus("k1", status)) << status;
   }
+  // None of them is a heartbeat: nothing reported, and no renumbering of the store on the word
+  // of a watermark above anything the hub wrote.
+  Round();
+  auto after = planner_->DeviceSync("k1");
+  EXPECT_EQ(after->reported, 0u);
+  EXPECT_EQ(after->target, before->target);
+  // The store's version in a well-formed heartbeat counts.
+  planner_->DeviceStatus("k1", json{{"online", true}, {"offers_version", before->target}}.dump());
+  Round();
+  EXPECT_EQ(planner_->DeviceSync("k1")->reported, before->target);
 }
 
 TEST_F(OfferPlannerTest, ANewKioskOrADeletedCacheGetsTheWholeStateAndRestartKeepsVersions) {
@@ -513,9 +527,9 @@ TEST_F(OfferPlannerTest, ARestoredOffersDbRenumbersAboveWhatTheKiosksHold) {
   Heartbeats();
   Round();
   const uint64_t w = kiosks_.at("k1")->cache->applied_version();
-  // What the ingestor keeps of the last heartbeat.
-  ASSERT_TRUE(log_->Exec("UPDATE devices SET status_json = '{\"offers_version\":" +
-                         std::to_string(w) + "}'").ok());
+  // What the ingestor keeps of the last heartbeat (a status DecodeDeviceStatus accepted).
+  ASSERT_TRUE(log_->Exec("UPDATE devices SET status_json = '{\"online\":true,"
+                         "\"offers_version\":" + std::to_string(w) + "}'").ok());
   planner_->Stop();
   planner_.reset();
   std::filesystem::copy_file(config_.offers_path + ".bak", config_.offers_path,
