@@ -1,6 +1,7 @@
 #include "hub/identity/guardrails.h"
 
 #include <algorithm>
+#include <fstream>
 
 namespace cjd::hub::identity {
 namespace {
@@ -91,6 +92,31 @@ int Guardrails::Limit(IdType type) const {
 bool Guardrails::HasRoom(IdType type, int count) const {
   const int limit = Limit(type);
   return limit == 0 || count < limit;
+}
+
+Status ReadGuardrailFile(const std::string& path, bool typed_only,
+                         std::vector<std::pair<IdType, std::string>>* typed,
+                         std::vector<std::string>* any, std::vector<std::string>* ignored) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot read " + path);
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    const size_t colon = line.find(':');
+    if (colon != std::string::npos) {
+      if (auto t = ParseIdType(line.substr(0, colon))) {
+        typed->emplace_back(*t, line.substr(colon + 1));
+        continue;
+      }
+    }
+    if (!typed_only && any != nullptr) {
+      any->push_back(line);
+    } else if (ignored != nullptr) {
+      ignored->push_back(line);
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace cjd::hub::identity

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "hub/identity/identifier.h"
+#include "shared/core/status.h"
 
 namespace cjd::hub::identity {
 
@@ -103,5 +104,14 @@ class Guardrails {
   std::set<std::string> email_locals_;
   std::set<std::string> email_domains_;
 };
+
+// Reads an operator's guardrail file (hub.toml `[identity] blocklist_file` / `shared_file`): one
+// entry per line, "TYPE:VALUE" (a value of one identifier type, appended to `typed`) or, unless
+// `typed_only`, "VALUE" (junk whatever the type, appended to `any`); blank lines and lines
+// starting with '#' are skipped, trailing spaces and CRs dropped. Lines that fit neither form are
+// appended to `ignored` for the caller to report. kNotFound when the file cannot be opened.
+Status ReadGuardrailFile(const std::string& path, bool typed_only,
+                         std::vector<std::pair<IdType, std::string>>* typed,
+                         std::vector<std::string>* any, std::vector<std::string>* ignored);
 
 }  // namespace cjd::hub::identity

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace cjd::hub::identity {
@@ -114,6 +118,39 @@ TEST(Guardrails, ConfigurableBlocklist) {
   EXPECT_EQ(g.Check(IdType::kPhone, "+442079460111").verdict, Verdict::kBlock);
   EXPECT_EQ(g.Check(IdType::kEmail, "test@test.com").verdict, Verdict::kAllow);
   EXPECT_EQ(g.config().blocked.size(), 2u);
+}
+
+TEST(Guardrails, GuardrailFilesReadTypedAndUntypedLinesAndReportTheRest) {
+  const std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                     ("cjd-guardrails-" + std::to_string(::getpid()) + ".txt");
+  {
+    std::ofstream out(path);
+    out << "# the shop's own junk\r\n"
+        << "email:till@shop.example  \n"
+        << "\n"
+        << "phone:+44 7700 900000\n"
+        << "NOT-KNOWN\r\n"
+        << "fax:123\n";  // no such identifier type: a value for every type, or ignored
+  }
+  std::vector<std::pair<IdType, std::string>> typed;
+  std::vector<std::string> any, ignored;
+  ASSERT_TRUE(ReadGuardrailFile(path.string(), false, &typed, &any, &ignored).ok());
+  EXPECT_EQ(typed, (std::vector<std::pair<IdType, std::string>>{
+                       {IdType::kEmail, "till@shop.example"}, {IdType::kPhone, "+44 7700 900000"}}));
+  EXPECT_EQ(any, (std::vector<std::string>{"NOT-KNOWN", "fax:123"}));
+  EXPECT_TRUE(ignored.empty());
+
+  // A shared-identifier file takes typed lines only: the others are reported, not guessed.
+  typed.clear();
+  any.clear();
+  ASSERT_TRUE(ReadGuardrailFile(path.string(), true, &typed, nullptr, &ignored).ok());
+  EXPECT_EQ(typed.size(), 2u);
+  EXPECT_EQ(ignored, (std::vector<std::string>{"NOT-KNOWN", "fax:123"}));
+  std::filesystem::remove(path);
+
+  const Status missing = ReadGuardrailFile(path.string(), false, &typed, &any, &ignored);
+  EXPECT_EQ(missing.code(), Code::kNotFound);
+  EXPECT_NE(missing.message().find(path.string()), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,160 @@
+// Orders, offer redemptions and impressions, and the one-off backfill of redemptions.
+#include "hub/projection/projector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "hub/projection/money.h"
+#include "hub/projection/projector_internal.h"
+
+namespace cjd::hub {
+
+using identity::IdKey;
+using identity::IdType;
+using namespace projector_internal;
+
+Status Projector::ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_t> profile) {
+  const Order& o = *e.order;
+  int64_t sale_lines = 0, return_lines = 0;
+  Money gross, returns;
+  for (const Item& item : o.items) {
+    if (item.quantity > 0 && !item.unit_price.is_zero()) {
+      ++sale_lines;
+      gross += Money::Product(item.quantity, item.unit_price);
+    } else if (item.quantity < 0) {
+      ++return_lines;
+      returns += Money::Product(-item.quantity, item.unit_price);
+    }
+  }
+  st_->get_order.Bind(1, o.order_id);
+  auto row = st_->get_order.Step();
+  if (!row.ok()) {
+    st_->get_order.Reset();
+    return row.status();
+  }
+  if (*row) {
+    sale_lines += st_->get_order.ColumnInt(0);
+    return_lines += st_->get_order.ColumnInt(1);
+    gross += Money::Parse(st_->get_order.ColumnView(2)).value_or(Money());
+    returns += Money::Parse(st_->get_order.ColumnView(3)).value_or(Money());
+    // The order stays with the profile of its first part, whose figures this part changes.
+    const bool anonymous = st_->get_order.ColumnIsNull(4);
+    if (!anonymous) {
+      Changed(st_->get_order.ColumnInt(4));
+      OrdersChanged(st_->get_order.ColumnInt(4));
+    }
+    if (anonymous && profile) OrdersChanged(*profile);
+    st_->get_order.Reset();
+    st_->update_order.Bind(1, o.order_id)
+        .Bind(2, sale_lines)
+        .Bind(3, return_lines)
+        .Bind(4, gross.ToExact())
+        .Bind(5, returns.ToExact());
+    if (profile) {
+      st_->update_order.Bind(6, *profile);
+    } else {
+      st_->update_order.BindNull(6);
+    }
+    CJD_RETURN_IF_ERROR(st_->update_order.Run());
+    // An anonymous order takes the profile of its first identified part; its redemptions too.
+    if (anonymous && profile) {
+      st_->order_redemptions_to.Bind(1, o.order_id).Bind(2, *profile);
+      CJD_RETURN_IF_ERROR(st_->order_redemptions_to.Run());
+    }
+    return AddRedemptions(o);
+  }
+  st_->get_order.Reset();
+  if (profile) OrdersChanged(*profile);
+  st_->insert_order.Bind(1, o.order_id);
+  if (profile) {
+    st_->insert_order.Bind(2, *profile);
+  } else {
+    st_->insert_order.BindNull(2);
+  }
+  st_->insert_order.Bind(3, rowid)
+      .Bind(4, e.occurred_at_ms)
+      .Bind(5, std::string_view(e.occurred_at).substr(0, 10))
+      .Bind(6, e.store_id)
+      .Bind(7, e.channel)
+      .Bind(8, o.currency)
+      .Bind(9, sale_lines)
+      .Bind(10, return_lines)
+      .Bind(11, gross.ToExact())
+      .Bind(12, returns.ToExact());
+  CJD_RETURN_IF_ERROR(st_->insert_order.Run());
+  CJD_RETURN_IF_ERROR(Bump("orders", 1));
+  return AddRedemptions(o);
+}
+
+Status Projector::AddRedemptions(const Order& o) {
+  for (const std::string& offer : RedeemedOffers(o)) {
+    st_->add_redemption.Bind(1, offer).Bind(2, o.order_id);
+    CJD_RETURN_IF_ERROR(st_->add_redemption.Run());
+  }
+  return Status::Ok();
+}
+
+Status Projector::AddImpressions(const Event& e) {
+  // An offer listed twice in one event was shown once.
+  const std::set<std::string> offers(e.offer_ids.begin(), e.offer_ids.end());
+  for (const std::string& offer : offers) {
+    st_->add_impression.Bind(1, offer).Bind(2, e.occurred_at_ms);
+    CJD_RETURN_IF_ERROR(st_->add_impression.Run());
+  }
+  return Status::Ok();
+}
+
+Status Projector::BackfillOffers() {
+  changed_.clear();
+  sqlite::Transaction tx(*db_);
+  CJD_RETURN_IF_ERROR(tx.status());
+  // From scratch, so a backfill interrupted by a crash (rolled back) is simply done again.
+  CJD_RETURN_IF_ERROR(db_->Exec(
+      "DELETE FROM profile_stores; DELETE FROM offer_redemptions; DELETE FROM offer_impressions"));
+  // Every projected event with a profile (stores), and anonymous orders and impressions too.
+  // profile_events.profile_id is always the live profile (merges re-point it, splits move it),
+  // and orders hold each order's current profile: the result is what the incremental upkeep
+  // would have made.
+  auto events = db_->Prepare(
+      "SELECT pe.profile_id, e.body FROM profile_events pe JOIN log.events e "
+      "ON e.id = pe.event_rowid WHERE pe.profile_id IS NOT NULL OR pe.type IN (?1, ?2, ?3) "
+      "ORDER BY pe.event_rowid");
+  if (!events.ok()) return events.status();
+  events->Bind(1, static_cast<int64_t>(EventType::kTransaction))
+      .Bind(2, static_cast<int64_t>(EventType::kOrderCompleted))
+      .Bind(3, static_cast<int64_t>(EventType::kOfferImpression));
+  while (true) {
+    auto row = events->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Result<Event> e = EventFromCanonical(events->ColumnView(1));
+    if (!e.ok()) continue;  // never projected either
+    if (!events->ColumnIsNull(0) && !e->store_id.empty()) {
+      st_->add_store.Bind(1, events->ColumnInt(0)).Bind(2, e->store_id)
+          .Bind(3, e->occurred_at_ms).Bind(4, e->occurred_at_ms).Bind(5, 1);
+      CJD_RETURN_IF_ERROR(st_->add_store.Run());
+    }
+    if (e->order) CJD_RETURN_IF_ERROR(AddRedemptions(*e->order));
+    if (e->type == EventType::kOfferImpression) CJD_RETURN_IF_ERROR(AddImpressions(*e));
+  }
+  auto touched = db_->Prepare(
+      "SELECT profile_id FROM profile_stores UNION "
+      "SELECT profile_id FROM offer_redemptions WHERE profile_id IS NOT NULL");
+  if (!touched.ok()) return touched.status();
+  while (true) {
+    auto row = touched->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Changed(touched->ColumnInt(0));
+  }
+  CJD_RETURN_IF_ERROR(db_->Exec("DELETE FROM meta WHERE key = 'backfill_offers'"));
+  CJD_RETURN_IF_ERROR(tx.Commit());
+  backfill_pending_ = false;
+  PublishChanges();
+  return Status::Ok();
+}
+
+}  // namespace cjd::hub
