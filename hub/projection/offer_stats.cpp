@@ -19,7 +19,7 @@ Result<json> ProfileReader::OfferStats(const std::string& offer_id) {
     return Status::Invalid("must have 1 to 64 characters", "offer_id");
   }
   ReadSnapshot snapshot(*db_, statements_);
-  auto imp = Prepare("SELECT impressions FROM offer_impressions WHERE offer_id = ?1");
+  auto imp = statements_.Get("SELECT impressions FROM offer_impressions WHERE offer_id = ?1");
   if (!imp.ok()) return imp.status();
   (*imp)->Bind(1, offer_id);
   auto ir = (*imp)->Step();
@@ -28,7 +28,7 @@ Result<json> ProfileReader::OfferStats(const std::string& offer_id) {
 
   // Redeeming orders by currency, the one with the most orders first (ties: by code, as the
   // metrics pick their default currency).
-  auto red = Prepare(
+  auto red = statements_.Get(
       "SELECT o.currency, count(*), money_sum(o.gross) FROM offer_redemptions r "
       "JOIN orders o ON o.order_id = r.order_id WHERE r.offer_id = ?1 "
       "GROUP BY o.currency ORDER BY 2 DESC, 1");

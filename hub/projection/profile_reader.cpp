@@ -41,7 +41,7 @@ Result<std::unique_ptr<ProfileReader>> ProfileReader::Open(const std::string& pr
 
 Result<int64_t> ProfileReader::FindByIdentifier(const identity::IdKey& key) {
   ReadSnapshot snapshot(*db_, statements_);
-  auto s = Prepare(
+  auto s = statements_.Get(
       "SELECT coalesce(p.merged_into, p.profile_id) FROM identifiers i "
       "JOIN profiles p ON p.profile_id = i.profile_id WHERE i.id_key = ?1");
   if (!s.ok()) return s.status();
@@ -53,7 +53,7 @@ Result<int64_t> ProfileReader::FindByIdentifier(const identity::IdKey& key) {
 }
 
 Result<json> ProfileReader::Identifiers(int64_t profile_id) {
-  auto s = Prepare(
+  auto s = statements_.Get(
       "SELECT type, value, attached_ms FROM identifiers WHERE profile_id = ?1 "
       "ORDER BY type, attached_ms");
   if (!s.ok()) return s.status();
@@ -73,7 +73,7 @@ Result<json> ProfileReader::Identifiers(int64_t profile_id) {
 }
 
 Result<json> ProfileReader::Traits(int64_t profile_id, int64_t now_ms) {
-  auto p = Prepare(
+  auto p = statements_.Get(
       "SELECT first_seen_ms, last_seen_ms, events, loyalty_scans, channels FROM profiles "
       "WHERE profile_id = ?1");
   if (!p.ok()) return p.status();
@@ -101,7 +101,7 @@ Result<json> ProfileReader::Traits(int64_t profile_id, int64_t now_ms) {
   t["channels"] = channels;
 
   // Orders by currency: the traits use the currency with the most orders.
-  auto o = Prepare(
+  auto o = statements_.Get(
       "SELECT currency, count(*) FILTER (WHERE sale_lines > 0), money_sum(gross), "
       "money_sum(returns), max(occurred_at_ms) FILTER (WHERE sale_lines > 0) FROM orders "
       "WHERE profile_id = ?1 GROUP BY currency "
@@ -133,7 +133,7 @@ Result<json> ProfileReader::Traits(int64_t profile_id, int64_t now_ms) {
   t["days_since_last_order"] =
       last_order_ms ? json((now_ms - *last_order_ms) / 86'400'000) : json(nullptr);
 
-  auto fav = Prepare(
+  auto fav = statements_.Get(
       "SELECT store_id FROM orders WHERE profile_id = ?1 AND sale_lines > 0 AND store_id != '' "
       "GROUP BY store_id "
       "ORDER BY count(*) DESC, max(occurred_at_ms) DESC LIMIT 1");
@@ -142,7 +142,7 @@ Result<json> ProfileReader::Traits(int64_t profile_id, int64_t now_ms) {
   auto fr = (*fav)->Step();
   if (!fr.ok()) return fr.status();
   t["favourite_store"] = *fr ? json((*fav)->ColumnText(0)) : json(nullptr);
-  auto cat = Prepare(
+  auto cat = statements_.Get(
       "SELECT category FROM profile_categories WHERE profile_id = ?1 "
       "ORDER BY quantity DESC, category LIMIT 1");
   if (!cat.ok()) return cat.status();
@@ -168,7 +168,7 @@ Result<json> ProfileReader::Traits(int64_t profile_id, int64_t now_ms) {
 Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_t events_before,
                                     int64_t now_ms) {
   ReadSnapshot snapshot(*db_, statements_);
-  auto p = Prepare(
+  auto p = statements_.Get(
       "SELECT coalesce(merged_into, profile_id), created_ms FROM profiles WHERE profile_id = ?1");
   if (!p.ok()) return p.status();
   (*p)->Bind(1, profile_id);
@@ -189,7 +189,7 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
   if (!ids.ok()) return ids.status();
   out["identifiers"] = std::move(*ids);
 
-  auto a = Prepare("SELECT attributes FROM profiles WHERE profile_id = ?1");
+  auto a = statements_.Get("SELECT attributes FROM profiles WHERE profile_id = ?1");
   if (!a.ok()) return a.status();
   (*a)->Bind(1, live);
   auto ar = (*a)->Step();
@@ -208,7 +208,7 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
   out["traits"] = std::move(*traits);
   out["traits"]["consent"] = std::move(consent);
 
-  auto merged = Prepare("SELECT profile_id FROM profiles WHERE merged_into = ?1 ORDER BY 1");
+  auto merged = statements_.Get("SELECT profile_id FROM profiles WHERE merged_into = ?1 ORDER BY 1");
   if (!merged.ok()) return merged.status();
   (*merged)->Bind(1, live);
   json merged_from = json::array();
@@ -221,7 +221,7 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
   out["merged_from"] = std::move(merged_from);
 
   // Latest events first, paged by event row.
-  auto ev = Prepare(
+  auto ev = statements_.Get(
       "SELECT pe.event_rowid, e.event_id, e.source, e.body FROM profile_events pe "
       "JOIN log.events e ON e.id = pe.event_rowid "
       "WHERE pe.profile_id = ?1 AND (?2 = 0 OR pe.event_rowid < ?2) "
@@ -253,7 +253,7 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
 Result<json> ProfileReader::Counts() {
   json c = {{"profiles", 0}, {"merged_profiles", 0}, {"identifiers", 0}, {"orders", 0}};
   ReadSnapshot snapshot(*db_, statements_);
-  auto s = Prepare(
+  auto s = statements_.Get(
       "SELECT key, value FROM meta "
       "WHERE key IN ('profiles', 'merged_profiles', 'identifiers', 'orders')");
   if (!s.ok()) return s.status();
@@ -264,17 +264,6 @@ Result<json> ProfileReader::Counts() {
     c[(*s)->ColumnText(0)] = (*s)->ColumnInt(1);
   }
   return c;
-}
-
-Result<sqlite::Statement*> ProfileReader::Prepare(const char* sql) {
-  auto it = statements_.find(sql);
-  if (it == statements_.end()) {
-    auto prepared = db_->Prepare(sql);
-    if (!prepared.ok()) return prepared.status();
-    it = statements_.emplace(sql, std::make_unique<sqlite::Statement>(std::move(*prepared))).first;
-  }
-  it->second->Reset();
-  return it->second.get();
 }
 
 }  // namespace cjd::hub

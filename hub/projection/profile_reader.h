@@ -56,16 +56,14 @@ class ProfileReader {
  private:
   ProfileReader(std::unique_ptr<sqlite::Database> db, const IdentityKeys& keys,
                 const RfmModel* rfm)
-      : db_(std::move(db)), keys_(keys), rfm_(rfm) {}
+      : db_(std::move(db)), statements_(*db_), keys_(keys), rfm_(rfm) {}
   Result<nlohmann::json> Identifiers(int64_t profile_id);
-  // The statement for `sql` (a string literal: cached by its address), reset and unbound.
-  Result<sqlite::Statement*> Prepare(const char* sql);
   Result<nlohmann::json> Traits(int64_t profile_id, int64_t now_ms);
 
   std::unique_ptr<sqlite::Database> db_;
+  sqlite::StatementCache statements_;  // after db_: built from it
   const IdentityKeys& keys_;
   const RfmModel* rfm_;
-  std::unordered_map<const char*, std::unique_ptr<sqlite::Statement>> statements_;
 };
 
 }  // namespace cjd::hub

@@ -4,8 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <unordered_map>
 
 #include "shared/storage/sqlite.h"
 
@@ -16,11 +14,10 @@ namespace cjd::hub::reader_internal {
 // Cached statements are reset at the end, so none keeps an old snapshot open between answers.
 class ReadSnapshot {
  public:
-  ReadSnapshot(sqlite::Database& db,
-               std::unordered_map<const char*, std::unique_ptr<sqlite::Statement>>& statements)
+  ReadSnapshot(sqlite::Database& db, sqlite::StatementCache& statements)
       : db_(db), statements_(statements), ok_(db.Exec("BEGIN").ok()) {}
   ~ReadSnapshot() {
-    for (auto& [sql, stmt] : statements_) stmt->Reset();
+    statements_.ResetAll();
     if (ok_) (void)db_.Exec("COMMIT");
   }
   ReadSnapshot(const ReadSnapshot&) = delete;
@@ -28,7 +25,7 @@ class ReadSnapshot {
 
  private:
   sqlite::Database& db_;
-  std::unordered_map<const char*, std::unique_ptr<sqlite::Statement>>& statements_;
+  sqlite::StatementCache& statements_;
   bool ok_;
 };
 

@@ -58,19 +58,8 @@ Result<std::unique_ptr<SegmentStore>> SegmentStore::Open(const std::string& path
   return std::unique_ptr<SegmentStore>(new SegmentStore(std::move(*db)));
 }
 
-Result<sqlite::Statement*> SegmentStore::Prepare(const char* sql) {
-  auto it = statements_.find(sql);
-  if (it == statements_.end()) {
-    auto prepared = db_->Prepare(sql);
-    if (!prepared.ok()) return prepared.status();
-    it = statements_.emplace(sql, std::make_unique<sqlite::Statement>(std::move(*prepared))).first;
-  }
-  it->second->Reset();
-  return it->second.get();
-}
-
 Result<std::vector<SegmentRow>> SegmentStore::List() {
-  auto s = Prepare("SELECT " CJD_SEGMENT_COLUMNS
+  auto s = statements_.Get("SELECT " CJD_SEGMENT_COLUMNS
                    " FROM segments ORDER BY builtin DESC, position, id");
   if (!s.ok()) return s.status();
   std::vector<SegmentRow> out;
@@ -85,7 +74,7 @@ Result<std::vector<SegmentRow>> SegmentStore::List() {
 }
 
 Result<std::optional<SegmentRow>> SegmentStore::Get(std::string_view id) {
-  auto s = Prepare("SELECT " CJD_SEGMENT_COLUMNS " FROM segments WHERE id = ?1");
+  auto s = statements_.Get("SELECT " CJD_SEGMENT_COLUMNS " FROM segments WHERE id = ?1");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, id);
   auto r = (*s)->Step();
@@ -98,7 +87,7 @@ Result<std::optional<SegmentRow>> SegmentStore::Get(std::string_view id) {
 
 Result<std::vector<MemberRow>> SegmentStore::Members(std::string_view id, int64_t after,
                                                      int64_t limit) {
-  auto s = Prepare(
+  auto s = statements_.Get(
       "SELECT profile_id, since_ms FROM segment_members WHERE segment_id = ?1 AND profile_id > ?2 "
       "ORDER BY profile_id LIMIT ?3");
   if (!s.ok()) return s.status();
@@ -115,7 +104,7 @@ Result<std::vector<MemberRow>> SegmentStore::Members(std::string_view id, int64_
 }
 
 Result<std::vector<std::string>> SegmentStore::SegmentsOf(int64_t profile_id) {
-  auto s = Prepare("SELECT segment_id FROM segment_members WHERE profile_id = ?1");
+  auto s = statements_.Get("SELECT segment_id FROM segment_members WHERE profile_id = ?1");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, profile_id);
   std::vector<std::string> out;
@@ -130,7 +119,7 @@ Result<std::vector<std::string>> SegmentStore::SegmentsOf(int64_t profile_id) {
 }
 
 Result<std::vector<int64_t>> SegmentStore::MemberIdsBetween(int64_t lo, int64_t hi) {
-  auto s = Prepare(
+  auto s = statements_.Get(
       "SELECT DISTINCT profile_id FROM segment_members WHERE profile_id > ?1 AND profile_id <= ?2 "
       "ORDER BY profile_id");
   if (!s.ok()) return s.status();
@@ -147,7 +136,7 @@ Result<std::vector<int64_t>> SegmentStore::MemberIdsBetween(int64_t lo, int64_t 
 }
 
 Status SegmentStore::PutDefinition(const SegmentRow& row, int64_t position) {
-  auto s = Prepare(
+  auto s = statements_.Get(
       "INSERT INTO segments (id, name, description, rule, builtin, position, created_ms, "
       "updated_ms, evaluated_ms, members) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, 0) "
       "ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, "
@@ -162,18 +151,18 @@ Status SegmentStore::PutDefinition(const SegmentRow& row, int64_t position) {
 }
 
 Status SegmentStore::DeleteSegment(std::string_view id) {
-  auto m = Prepare("DELETE FROM segment_members WHERE segment_id = ?1");
+  auto m = statements_.Get("DELETE FROM segment_members WHERE segment_id = ?1");
   if (!m.ok()) return m.status();
   (*m)->Bind(1, id);
   CJD_RETURN_IF_ERROR((*m)->Run());
-  auto s = Prepare("DELETE FROM segments WHERE id = ?1");
+  auto s = statements_.Get("DELETE FROM segments WHERE id = ?1");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, id);
   return (*s)->Run();
 }
 
 Result<bool> SegmentStore::Join(std::string_view id, int64_t profile_id, int64_t since_ms) {
-  auto s = Prepare(
+  auto s = statements_.Get(
       "INSERT INTO segment_members (segment_id, profile_id, since_ms) VALUES (?1, ?2, ?3) "
       "ON CONFLICT DO NOTHING");
   if (!s.ok()) return s.status();
@@ -183,7 +172,7 @@ Result<bool> SegmentStore::Join(std::string_view id, int64_t profile_id, int64_t
 }
 
 Result<bool> SegmentStore::Leave(std::string_view id, int64_t profile_id) {
-  auto s = Prepare("DELETE FROM segment_members WHERE segment_id = ?1 AND profile_id = ?2");
+  auto s = statements_.Get("DELETE FROM segment_members WHERE segment_id = ?1 AND profile_id = ?2");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, id).Bind(2, profile_id);
   CJD_RETURN_IF_ERROR((*s)->Run());
@@ -191,14 +180,14 @@ Result<bool> SegmentStore::Leave(std::string_view id, int64_t profile_id) {
 }
 
 Status SegmentStore::AddMembers(std::string_view id, int64_t delta) {
-  auto s = Prepare("UPDATE segments SET members = members + ?2 WHERE id = ?1");
+  auto s = statements_.Get("UPDATE segments SET members = members + ?2 WHERE id = ?1");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, id).Bind(2, delta);
   return (*s)->Run();
 }
 
 Status SegmentStore::SetEvaluated(std::string_view id, int64_t ms) {
-  auto s = Prepare("UPDATE segments SET evaluated_ms = ?2 WHERE id = ?1");
+  auto s = statements_.Get("UPDATE segments SET evaluated_ms = ?2 WHERE id = ?1");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, id).Bind(2, ms);
   return (*s)->Run();

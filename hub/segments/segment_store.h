@@ -68,12 +68,11 @@ class SegmentStore {
   sqlite::Database& db() { return *db_; }
 
  private:
-  explicit SegmentStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
-  // The statement for `sql` (a string literal: cached by its address), reset and unbound.
-  Result<sqlite::Statement*> Prepare(const char* sql);
+  explicit SegmentStore(std::unique_ptr<sqlite::Database> db)
+      : db_(std::move(db)), statements_(*db_) {}
 
   std::unique_ptr<sqlite::Database> db_;
-  std::unordered_map<const char*, std::unique_ptr<sqlite::Statement>> statements_;
+  sqlite::StatementCache statements_;  // after db_: built from it
 };
 
 }  // namespace cjd::hub::segments

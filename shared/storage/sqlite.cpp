@@ -287,4 +287,19 @@ std::string ReadOnlyUri(const std::string& path) {
   return uri + "?mode=ro";
 }
 
+Result<Statement*> StatementCache::Get(const char* sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    auto prepared = db_.Prepare(sql);
+    if (!prepared.ok()) return prepared.status();
+    it = statements_.emplace(sql, std::make_unique<Statement>(std::move(*prepared))).first;
+  }
+  it->second->Reset();
+  return it->second.get();
+}
+
+void StatementCache::ResetAll() {
+  for (auto& [sql, statement] : statements_) statement->Reset();
+}
+
 }  // namespace cjd::sqlite

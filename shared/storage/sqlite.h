@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "shared/core/status.h"
@@ -106,6 +107,21 @@ class Transaction {
   Database& db_;
   Status begin_status_;
   bool done_ = false;
+};
+
+// Statements prepared on first use and kept for the connection's life, keyed by the SQL literal's
+// address (pass string literals only: two equal literals at different addresses are two entries).
+// Get() hands the statement back reset and unbound. Not thread-safe, like the Database.
+class StatementCache {
+ public:
+  explicit StatementCache(Database& db) : db_(db) {}
+  Result<Statement*> Get(const char* sql);
+  // Resets every cached statement, so none keeps a read snapshot open.
+  void ResetAll();
+
+ private:
+  Database& db_;
+  std::unordered_map<const char*, std::unique_ptr<Statement>> statements_;
 };
 
 }  // namespace cjd::sqlite

@@ -278,5 +278,41 @@ TEST_F(SqliteTest, QueryIntWithoutRowIsNotFound) {
   EXPECT_EQ(db->QueryInt("SELECT i FROM t").status().code(), Code::kNotFound);
 }
 
+TEST_F(SqliteTest, StatementCachePreparesOnceAndHandsBackResetStatements) {
+  auto db = OpenOrDie();
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (i INTEGER)").ok());
+  ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (1), (2), (3)").ok());
+  StatementCache cache(*db);
+  static const char* const kSql = "SELECT i FROM t WHERE i >= ?1 ORDER BY i";
+  auto first = cache.Get(kSql);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  (*first)->Bind(1, int64_t{2});
+  auto row = (*first)->Step();
+  ASSERT_TRUE(row.ok() && *row);
+  EXPECT_EQ((*first)->ColumnInt(0), 2);
+  // Half-read: the same literal again is the same statement, reset and with no binding left
+  // (NULL: "i >= NULL" matches nothing).
+  auto again = cache.Get(kSql);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *first);
+  row = (*again)->Step();
+  ASSERT_TRUE(row.ok());
+  EXPECT_FALSE(*row);
+  // A statement left mid-read (it holds a read snapshot) starts over after ResetAll.
+  again = cache.Get(kSql);
+  ASSERT_TRUE(again.ok());
+  (*again)->Bind(1, int64_t{1});
+  ASSERT_TRUE((*again)->Step().ok());
+  EXPECT_EQ((*again)->ColumnInt(0), 1);
+  cache.ResetAll();
+  (*again)->Bind(1, int64_t{1});
+  row = (*again)->Step();
+  ASSERT_TRUE(row.ok() && *row);
+  EXPECT_EQ((*again)->ColumnInt(0), 1);
+  // SQL that does not prepare is an error naming it, and nothing is cached for it.
+  EXPECT_FALSE(cache.Get("SELECT nope FROM t").ok());
+}
+
 }  // namespace
 }  // namespace cjd::sqlite
