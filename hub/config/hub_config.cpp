@@ -57,6 +57,7 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.shared_file = r.Path("identity.shared_file", "");
   c.profiles_path = r.Path("projection.path", "profiles.db");
   c.projection_batch = r.Int("projection.batch", c.projection_batch, 1, 100'000);
+  c.projection_delay_ms = r.Int("projection.batch_delay_ms", c.projection_delay_ms, 0, 10'000);
   c.rfm_refresh_percent =
       r.Int("projection.rfm_refresh_percent", c.rfm_refresh_percent, 0, 100);
   c.rfm_min_interval_s =

@@ -209,6 +209,13 @@ void Projector::Run() {
       MaybeRecomputeRfm(true);
     }
     std::unique_lock lock(wake_mu_);
+    if (n.ok() && *n > 0 && config_.projection_delay_ms > 0) {
+      // A trickle: let what arrives in the next moment share the next commit. Nudges during
+      // the pause are kept (nudged_) and answered right after it.
+      wake_cv_.wait_for(lock, std::chrono::milliseconds(config_.projection_delay_ms),
+                        [this] { return stop_.load(); });
+      if (stop_) break;
+    }
     wake_cv_.wait_for(lock, std::chrono::milliseconds(n.ok() ? 200 : 1000),
                       [this] { return nudged_ || stop_.load(); });
     nudged_ = false;

@@ -103,6 +103,23 @@ Result<FrameHeader> ParseHeader(std::string_view frame) {
   return h;
 }
 
+// One zstd context of each kind per thread, made on first use and reused for every frame (a
+// context per call allocated and cleared its workspace each time: a visible share of a small
+// frame's cost). zstd's one-shot functions reset the context's parameters and state per call.
+struct ZstdContexts {
+  ZSTD_CCtx* c = nullptr;
+  ZSTD_DCtx* d = nullptr;
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+
+ZstdContexts& ThreadZstd() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+
 Status TooLarge(size_t max_plaintext) {
   return {Code::kTooLarge,
           "frame plaintext exceeds the limit of " + std::to_string(max_plaintext) + " bytes"};
@@ -118,8 +135,13 @@ std::string SealFrame(FrameHeader header, std::string_view device_id, std::strin
   header.compressed = false;
   if (compress && plaintext.size() >= kMinCompressSize) {
     compressed.resize(ZSTD_compressBound(plaintext.size()));
-    const size_t n = ZSTD_compress(compressed.data(), compressed.size(), plaintext.data(),
-                                   plaintext.size(), kZstdLevel);
+    ZstdContexts& z = ThreadZstd();
+    if (z.c == nullptr) z.c = ZSTD_createCCtx();
+    const size_t n =
+        z.c == nullptr ? ZSTD_compress(compressed.data(), compressed.size(), plaintext.data(),
+                                       plaintext.size(), kZstdLevel)
+                       : ZSTD_compressCCtx(z.c, compressed.data(), compressed.size(),
+                                           plaintext.data(), plaintext.size(), kZstdLevel);
     if (!ZSTD_isError(n) && n < plaintext.size()) {
       compressed.resize(n);
       header.compressed = true;
@@ -183,7 +205,12 @@ Result<std::string> OpenFrame(std::string_view frame, std::string_view device_id
     }
     if (content > max_plaintext) return TooLarge(max_plaintext);
     std::string plain(static_cast<size_t>(content), '\0');
-    const size_t n = ZSTD_decompress(plain.data(), plain.size(), payload.data(), payload.size());
+    ZstdContexts& z = ThreadZstd();
+    if (z.d == nullptr) z.d = ZSTD_createDCtx();
+    const size_t n =
+        z.d == nullptr
+            ? ZSTD_decompress(plain.data(), plain.size(), payload.data(), payload.size())
+            : ZSTD_decompressDCtx(z.d, plain.data(), plain.size(), payload.data(), payload.size());
     if (ZSTD_isError(n) || n != plain.size()) {
       return Status::Invalid("compressed payload is corrupt");
     }

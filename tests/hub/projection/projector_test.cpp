@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "hub/projection/projection_schema.h"
 #include "hub/projection/rfm.h"
@@ -332,6 +334,44 @@ TEST_F(ProjectorTest, BodiesThatDoNotParseAreQuarantinedNotFatal) {
 
 // The RFM cut points are not recomputed for every sale: an anonymous sale counts nothing, and a
 // customer's sale only once enough customers changed (rfm_schedule.h).
+// [projection] batch_delay_ms: after a batch that projected something the thread pauses, so
+// events trickling in meanwhile share the next commit (one change-feed call) instead of one
+// commit each.
+TEST_F(ProjectorTest, ATrickleSharesOneCommitAfterTheBatchDelay) {
+  StopProjection();
+  config_.projection_delay_ms = 1500;
+  StartProjection();
+  auto wait_for_feed = [&](size_t profiles) {
+    std::set<int64_t> seen;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    std::vector<std::vector<int64_t>> calls;
+    while (seen.size() < profiles && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      for (auto& ids : TakeFeed()) {
+        seen.insert(ids.begin(), ids.end());
+        calls.push_back(ids);
+      }
+    }
+    EXPECT_EQ(seen.size(), profiles);
+    return calls;
+  };
+  Order("T1", R"({"loyalty_id":"L-T1"})", R"([{"sku":"x","quantity":1,"unit_price":"1"}])");
+  projector_->Nudge();
+  EXPECT_EQ(wait_for_feed(1).size(), 1u);  // the first event after a quiet spell: at once
+  const auto first_seen = std::chrono::steady_clock::now();
+  // The thread now pauses 1.5 s: two sales posted (and nudged) in that time are one commit.
+  Order("T2", R"({"loyalty_id":"L-T2"})", R"([{"sku":"x","quantity":1,"unit_price":"2"}])");
+  projector_->Nudge();
+  Order("T3", R"({"loyalty_id":"L-T3"})", R"([{"sku":"x","quantity":1,"unit_price":"3"}])");
+  projector_->Nudge();
+  const auto calls = wait_for_feed(2);
+  EXPECT_EQ(calls.size(), 1u);
+  EXPECT_GT(ProfileOf("loyalty_id:L-T2"), 0);
+  EXPECT_GT(ProfileOf("loyalty_id:L-T3"), 0);
+  // ... and not before the pause ended: 1.5 s after the first commit (seen within 5 ms of it).
+  EXPECT_GE(std::chrono::steady_clock::now() - first_seen, std::chrono::milliseconds(1400));
+}
+
 TEST_F(ProjectorTest, RfmCutPointsWaitForEnoughCustomersToBuy) {
   StopProjection();
   config_.rfm_refresh_percent = 5;
