@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "shared/core/thread_name.h"
 #include "shared/event/event.h"
 
 namespace cjd::agent {
@@ -108,6 +109,7 @@ WriterStats OutboxWriter::Stats() const {
 }
 
 void OutboxWriter::Run() {
+  NameThisThread("outbox-writer");
   std::unique_lock lock(mu_);
   std::chrono::milliseconds backoff(0);  // after a failed commit: acks alone wait this long
   while (true) {

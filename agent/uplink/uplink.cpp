@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "shared/core/thread_name.h"
 #include "shared/protocol/batch_codec.h"
 #include "shared/protocol/envelope.h"
 #include "shared/protocol/offer_update.h"
@@ -321,6 +322,7 @@ void Uplink::SendBatches(int64_t now) {
 }
 
 void Uplink::Run() {
+  NameThisThread("uplink");
   bool was_connected = false;
   int64_t next_heartbeat = 0;
   int64_t last_heartbeat = 0;

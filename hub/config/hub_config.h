@@ -60,7 +60,7 @@ struct HubConfig {
   std::string profiles_path;           // SQLite file of profiles, identities, orders (derived
                                        // from the event log; rebuilt when deleted)
   int64_t projection_batch = 2000;     // events applied per transaction
-  int64_t projection_delay_ms = 100;   // after a batch that projected something, the next waits
+  int64_t projection_delay_ms = 500;   // after a batch that projected something, the next waits
                                        // this long, so a trickle shares one commit (and one
                                        // segment and offer round); 0: at once
   int64_t rfm_refresh_percent = 5;     // RFM cut points recomputed once this % of the customers

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hub/ingest/device_event_check.h"
+#include "shared/core/thread_name.h"
 #include "shared/event/event.h"
 #include "shared/protocol/batch_codec.h"
 #include "shared/protocol/device_status.h"
@@ -150,6 +151,7 @@ IngestStats Ingestor::Stats() const {
 }
 
 void Ingestor::Run() {
+  NameThisThread("ingest");
   std::unique_lock lock(mu_);
   while (true) {
     // While resyncs wait for room in the client, look again soon.

@@ -10,6 +10,7 @@
 #include "hub/offers/device_sync.h"
 #include "hub/offers/offer_ranking.h"
 #include "hub/offers/store_items.h"
+#include "shared/core/thread_name.h"
 #include "shared/event/event.h"
 #include "shared/protocol/device_status.h"
 #include "shared/protocol/offer_update.h"
@@ -265,6 +266,7 @@ std::optional<DeviceOfferSync> OfferPlanner::DeviceSync(const std::string& devic
 // ---- the thread ------------------------------------------------------------------------------
 
 void OfferPlanner::Run() {
+  NameThisThread("offer-planner");
   while (!stop_) {
     bool full = false;
     std::vector<int64_t> changed;

@@ -11,6 +11,7 @@
 #include "hub/projection/money.h"
 #include "hub/projection/projection_schema.h"
 #include "hub/projection/projector_internal.h"
+#include "shared/core/thread_name.h"
 #include "shared/event/json_exact.h"
 
 namespace cjd::hub {
@@ -198,6 +199,7 @@ void Projector::CountOrderChanges() {
 }
 
 void Projector::Run() {
+  NameThisThread("projector");
   while (!stop_) {
     Result<int64_t> n = ApplyBatch();
     if (!n.ok()) {

@@ -11,6 +11,7 @@
 #include "hub/segments/builtin.h"
 #include "hub/segments/facts.h"
 #include "hub/segments/table_facts.h"
+#include "shared/core/thread_name.h"
 
 namespace cjd::hub::segments {
 namespace {
@@ -445,6 +446,7 @@ Status SegmentEngine::RunPending() {
 }
 
 void SegmentEngine::Run() {
+  NameThisThread("segments");
   const auto period = std::chrono::seconds(config_.segments_reevaluate_s);
   auto next_full = std::chrono::steady_clock::now() + period;
   while (true) {

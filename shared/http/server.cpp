@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "shared/core/thread_name.h"
 #include "shared/http/listener.h"
 #include "shared/http/server_state.h"
 #include "shared/http/session.h"
@@ -88,6 +89,7 @@ void RaiseFileLimitFor(size_t connections) {
 }  // namespace
 
 void Server::Impl::RunThread() {
+  NameThisThread("http");
   for (;;) {
     try {
       ioc.run();

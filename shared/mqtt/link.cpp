@@ -6,6 +6,7 @@
 #include <mqtt/async_client.h>
 #include <spdlog/spdlog.h>
 
+#include "shared/core/thread_name.h"
 #include "shared/mqtt/backoff.h"
 #include "shared/mqtt/tls.h"
 
@@ -117,6 +118,7 @@ bool MqttLink::TryConnect() {
 }
 
 void MqttLink::Run() {
+  NameThisThread("mqtt-link");
   Backoff backoff(options_.backoff_min_ms, options_.backoff_max_ms);
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> uniform(0.0, 1.0);

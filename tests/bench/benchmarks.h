@@ -87,6 +87,7 @@ struct TrickleOptions {
   double rate = 20;                   // sales per second
   double idle_s = 5;                  // idle baseline window
   double settle_timeout_s = 1800;     // bound on projecting the seed and settling
+  int64_t batch_delay_ms = -1;       // the hub's [projection] batch_delay_ms; -1: its default
 };
 void RunTrickle(const TrickleOptions& o);
 

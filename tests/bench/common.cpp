@@ -242,6 +242,41 @@ MemFigures ReadMem(pid_t pid) {
   return m;
 }
 
+namespace {
+
+// utime + stime and the name from one /proc stat file ("pid (comm) state ..."); false if unreadable.
+bool ReadStatCpu(const std::string& path, std::string* comm, double* seconds) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto open = text.find('(');
+  const auto close = text.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return false;
+  if (comm != nullptr) *comm = text.substr(open + 1, close - open - 1);
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stoll(f);
+    if (i == 15) stime = std::stoll(f);
+  }
+  *seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return true;
+}
+
+}  // namespace
+
+std::map<std::string, double> ThreadCpuSeconds(pid_t pid) {
+  std::map<std::string, double> out;
+  std::error_code ec;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(dir, ec)) {
+    std::string comm;
+    double s = 0;
+    if (ReadStatCpu((task.path() / "stat").string(), &comm, &s)) out[comm] += s;
+  }
+  return out;
+}
+
 double CpuSeconds(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

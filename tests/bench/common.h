@@ -10,6 +10,7 @@
 #include <functional>
 #include <mutex>
 #include <stdexcept>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -84,6 +85,9 @@ MemFigures ReadMem(pid_t pid);
 
 // utime + stime of a process in seconds (from /proc/PID/stat); -1 if unreadable.
 double CpuSeconds(pid_t pid);
+// The same per thread, summed by thread name (/proc/PID/task/*/stat; the daemons name theirs:
+// ingest, projector, segments, offer-planner, http, MQTTAsync_*, ...).
+std::map<std::string, double> ThreadCpuSeconds(pid_t pid);
 // This process's own CPU time (all threads), seconds.
 double SelfCpuSeconds();
 

@@ -9,7 +9,7 @@
 //   cjd-bench profiles [--profiles 1000000] [--clients 4] [--requests 10000]
 //   cjd-bench offers   [--customers 100000] [--rate 1000] [--duration 20] [--runs 3]
 //   cjd-bench soak     [--minutes 10] [--agents 10] [--broker-every 180] [--hub-every 240]
-//   cjd-bench trickle  [--customers 5000,50000] [--sales 300] [--rate 20]
+//   cjd-bench trickle  [--customers 5000,50000] [--sales 300] [--rate 20] [--batch-delay-ms N]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
 #include <cstdio>
@@ -203,6 +203,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   trickle_cmd->add_option("--idle", trickle_o.idle_s, "seconds of the idle baseline")
       ->check(CLI::Range(1.0, 600.0))
+      ->capture_default_str();
+  trickle_cmd->add_option("--batch-delay-ms", trickle_o.batch_delay_ms,
+                          "the hub's [projection] batch_delay_ms (-1: its default)")
+      ->check(CLI::Range(int64_t{-1}, int64_t{10'000}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   ingest.baseline = !no_baseline;

@@ -69,6 +69,7 @@ class CjdStack {
   pid_t broker_pid() const { return broker_.pid(); }
   BenchBroker& broker() { return broker_; }
   const std::filesystem::path& dir() const { return dir_.path(); }
+  const std::filesystem::path& hub_config() const { return hub_config_; }
   std::string Diagnostics() const;
 
  private:

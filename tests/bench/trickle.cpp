@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,7 @@
 #include "tests/bench/common.h"
 #include "tests/bench/hub_log_seeder.h"
 #include "tests/bench/stack.h"
+#include "tests/integration/fleet_fixture.h"
 #include "tests/support/http_client.h"
 
 namespace cjd::bench {
@@ -156,6 +158,7 @@ struct Phase {
   Idle idle;
   int64_t evaluations = 0, full_passes = 0;
   bool complete = true;
+  std::map<std::string, double> threads;  // CPU s per thread name over the phase
   int64_t errors = 0;
   double PerSaleUs() const {
     return (cpu_s - idle.rate * wall_s - idle.per_poll * polls) /
@@ -175,6 +178,7 @@ Phase Trickle(CjdStack& stack, const std::string& name, int64_t sales, double ra
   const HubState before = State(stack);  // before the CPU is read: not counted
   const pid_t hub = stack.hub_pid();
   const double cpu0 = CpuSeconds(hub);
+  const std::map<std::string, double> threads0 = ThreadCpuSeconds(hub);
   const auto t0 = SteadyClock::now();
   for (int64_t i = 0; i < sales; ++i) {
     CheckInterrupted();
@@ -192,6 +196,11 @@ Phase Trickle(CjdStack& stack, const std::string& name, int64_t sales, double ra
   ph.complete = Settle(stack, before.events_total + sales, 300, &after, &ph.polls);
   ph.wall_s = SecondsSince(t0);
   ph.cpu_s = CpuSeconds(hub) - cpu0;
+  for (const auto& [name, s] : ThreadCpuSeconds(hub)) {
+    const auto it = threads0.find(name);
+    const double d = s - (it == threads0.end() ? 0.0 : it->second);
+    if (d > 0) ph.threads[name] = d;
+  }
   ph.evaluations = after.evaluations - before.evaluations;
   ph.full_passes = after.full_evaluations - before.full_evaluations;
   return ph;
@@ -201,6 +210,8 @@ Phase Trickle(CjdStack& stack, const std::string& name, int64_t sales, double ra
 
 void RunTrickle(const TrickleOptions& o) {
   Out("\n== trickle: hub CPU per sale, one till posting single sales at %.0f/s ==\n", o.rate);
+  Out("  hub [projection] batch_delay_ms: %s\n",
+      o.batch_delay_ms < 0 ? "its default" : std::to_string(o.batch_delay_ms).c_str());
   std::vector<int64_t> counts = o.customers;
   counts.insert(counts.begin(), 0);  // the baseline: no customers yet
   struct Row {
@@ -213,6 +224,10 @@ void RunTrickle(const TrickleOptions& o) {
     CheckInterrupted();
     Out("\n  -- %lld known customers -- %s\n", static_cast<long long>(n), LoadNow().c_str());
     CjdStack stack(StackOptions{});
+    if (o.batch_delay_ms >= 0) {
+      cjd::itest::SetTomlKey(stack.hub_config(), "projection", "batch_delay_ms",
+                             std::to_string(o.batch_delay_ms));
+    }
     const fs::path hub_db = stack.dir() / "hub" / "hub.db";
     const auto ts = SteadyClock::now();
     const int64_t seeded = n > 0 ? SeedCustomers(hub_db, n) : 0;
@@ -254,6 +269,15 @@ void RunTrickle(const TrickleOptions& o) {
           static_cast<long long>(p->evaluations), static_cast<long long>(p->full_passes),
           p->complete ? "" : "; INCOMPLETE (bound reached)",
           p->errors > 0 ? ("; " + std::to_string(p->errors) + " POSTs FAILED").c_str() : "");
+      std::vector<std::pair<double, std::string>> by_thread;
+      for (const auto& [name, s] : p->threads) by_thread.emplace_back(s, name);
+      std::sort(by_thread.rbegin(), by_thread.rend());
+      std::string line;
+      for (const auto& [s, name] : by_thread) {
+        line += " " + name + " " +
+                std::to_string(std::lround(s / static_cast<double>(std::max<int64_t>(1, p->sales)) * 1e6));
+      }
+      Out("    by thread, us/sale (idle and polls not subtracted):%s\n", line.c_str());
     }
     rows.push_back(std::move(row));
     Out("  %s\n", LoadNow().c_str());
