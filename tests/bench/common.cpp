@@ -255,6 +255,7 @@ bool ReadStatCpu(const std::string& path, std::string* comm, double* seconds) {
   std::istringstream fields(text.substr(close + 2));
   std::string f;
   long long utime = 0, stime = 0;
+  // After "pid (comm) ": state is field 3; utime is 14, stime 15.
   for (int i = 3; i <= 15 && fields >> f; ++i) {
     if (i == 14) utime = std::stoll(f);
     if (i == 15) stime = std::stoll(f);
@@ -278,19 +279,8 @@ std::map<std::string, double> ThreadCpuSeconds(pid_t pid) {
 }
 
 double CpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(text.substr(close + 2));
-  std::string f;
-  long long utime = 0, stime = 0;
-  // After "pid (comm) ": state is field 3; utime is 14, stime 15.
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14) utime = std::stoll(f);
-    if (i == 15) stime = std::stoll(f);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  double seconds = 0;
+  return ReadStatCpu("/proc/" + std::to_string(pid) + "/stat", nullptr, &seconds) ? seconds : -1;
 }
 
 double SelfCpuSeconds() {
