@@ -39,32 +39,26 @@ DeviceSyncer::DeviceSyncer(Options options, const KeyPair& hub_keys, const Ident
 
 DeviceSyncer::~DeviceSyncer() = default;
 
-Status DeviceSyncer::Load(sqlite::Database& db, int64_t now_ms) {
-  auto s = db.Prepare(
-      "SELECT device_id, store_id, key_id, public_key, status_json FROM hub.devices");
-  if (!s.ok()) return s.status();
+Status DeviceSyncer::Load(const std::vector<DeviceRow>& devices, int64_t now_ms) {
   std::map<std::string, std::unique_ptr<Device>> next;
-  while (true) {
-    auto row = s->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    const std::string id = s->ColumnText(0);
+  for (const DeviceRow& row : devices) {
+    const std::string& id = row.record.device_id;
     auto it = devices_.find(id);
     if (it != devices_.end()) {  // known: keep its sync state
       next[id] = std::move(it->second);
       continue;
     }
-    auto pub = KeyFromBase64(s->ColumnView(3), "public_key");
+    auto pub = KeyFromBase64(row.record.public_key, "public_key");
     if (!pub.ok()) continue;  // the ingestor logs it
-    auto keys = HubSessionKeys(hub_keys_, *pub, static_cast<uint32_t>(s->ColumnInt(2)));
+    auto keys = HubSessionKeys(hub_keys_, *pub, row.record.key_id);
     if (!keys.ok()) continue;
     auto d = std::make_unique<Device>();
     d->id = id;
-    d->store = s->ColumnText(1);
+    d->store = row.record.store_id;
     d->keys = *keys;
     // The watermark of its last heartbeat before this start; nothing is in flight.
-    if (!s->ColumnIsNull(4)) {
-      auto status = DecodeDeviceStatus(s->ColumnView(4));
+    if (!row.state.status_json.empty()) {
+      auto status = DecodeDeviceStatus(row.state.status_json);
       if (status.ok() && status->offers_version) d->reported = *status->offers_version;
     }
     d->sent = d->reported;

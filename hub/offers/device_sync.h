@@ -18,10 +18,12 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "hub/offers/offer_catalogue.h"
 #include "hub/offers/store_items.h"
 #include "hub/projection/identity_keys.h"
+#include "hub/store/hub_store.h"
 #include "shared/protocol/keys.h"
 #include "shared/storage/sqlite.h"
 
@@ -59,10 +61,10 @@ class DeviceSyncer {
   ~DeviceSyncer();
   void set_publisher(Publisher publisher) { publisher_ = std::move(publisher); }
 
-  // Reads the registered devices (hub.db's `devices`, attached to `db` as `hub`): a new one with
-  // its session keys and the watermark of its last heartbeat (nothing in flight); a known one
-  // keeps its sync state; a removed one is forgotten.
-  Status Load(sqlite::Database& db, int64_t now_ms);
+  // Takes the registered devices (HubStore::ListDevices): a new one with its session keys and
+  // the watermark of its last heartbeat (nothing in flight); a known one keeps its sync state;
+  // a removed one is forgotten.
+  Status Load(const std::vector<DeviceRow>& devices, int64_t now_ms);
   int64_t loaded_ms() const { return loaded_ms_; }
   bool knows(const std::string& device_id) const { return devices_.contains(device_id); }
   // Stores with at least one device.

@@ -10,6 +10,7 @@
 #include "hub/offers/device_sync.h"
 #include "hub/offers/offer_ranking.h"
 #include "hub/offers/store_items.h"
+#include "hub/store/sqlite_hub_store.h"
 #include "shared/core/thread_name.h"
 #include "shared/event/event.h"
 #include "shared/protocol/device_status.h"
@@ -71,12 +72,6 @@ PlannerOptions PlannerOptionsFrom(const HubConfig& config) {
   return o;
 }
 
-// Reads of the other modules' tables (attached read-only).
-struct OfferPlanner::Statements {
-  sqlite::Statement is_member, redemptions, profile_live, profile_stores, loyalty_ids, consent,
-      segment_exists;
-};
-
 // What one round reads once: the offers valid now or later, by store, ranked; and for a full
 // round each referenced segment's members and each limited offer's redemptions.
 struct OfferPlanner::Inputs {
@@ -107,15 +102,15 @@ Status OfferPlanner::Start() {
     if (!db.ok()) return db.status();
     db_ = std::move(*db);
     CJD_RETURN_IF_ERROR(db_->Migrate(kMigrations));
-    for (const auto& [path, schema] :
-         {std::pair{options_.profiles_path, "prof"}, std::pair{options_.segments_path, "seg"},
-          std::pair{options_.store_path, "hub"}}) {
-      auto attach = db_->Prepare(std::string("ATTACH DATABASE ?1 AS ") + schema);
-      if (!attach.ok()) return attach.status();
-      attach->Bind(1, sqlite::ReadOnlyUri(path));
-      CJD_RETURN_IF_ERROR(attach->Run());
-    }
-    CJD_RETURN_IF_ERROR(Prepare());
+    auto profiles = ProfileOfferReader::Open(options_.profiles_path);
+    if (!profiles.ok()) return profiles.status();
+    profiles_ = std::move(*profiles);
+    auto segs = segments::SegmentStore::Open(options_.segments_path, /*read_only=*/true);
+    if (!segs.ok()) return segs.status();
+    segments_ = std::move(*segs);
+    auto devices = SqliteHubStore::Open(options_.store_path);
+    if (!devices.ok()) return devices.status();
+    devices_ = std::move(*devices);
     auto items = StoreItems::Open(*db_);
     if (!items.ok()) return items.status();
     items_ = std::move(*items);
@@ -126,7 +121,9 @@ Status OfferPlanner::Start() {
         DeviceSyncer::Options{options_.resend_after_ms, options_.chunk_items, options_.chunk_bytes},
         hub_keys_, id_keys_, *items_, *catalogue_);
     sync_->set_publisher(publisher_);
-    CJD_RETURN_IF_ERROR(sync_->Load(*db_, clock_->NowMillis()));
+    auto listed = devices_->ListDevices();
+    if (!listed.ok()) return listed.status();
+    CJD_RETURN_IF_ERROR(sync_->Load(*listed, clock_->NowMillis()));
     CJD_RETURN_IF_ERROR(sync_->RenumberStoresBehindDevices());
   }
   stop_ = false;
@@ -140,50 +137,13 @@ void OfferPlanner::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-Status OfferPlanner::Prepare() {
-  st_ = std::make_unique<Statements>();
-  auto prep = [&](sqlite::Statement* out, const char* sql) -> Status {
-    auto s = db_->Prepare(sql);
-    if (!s.ok()) return s.status();
-    *out = std::move(*s);
-    return Status::Ok();
-  };
-  CJD_RETURN_IF_ERROR(prep(&st_->is_member,
-                           "SELECT 1 FROM seg.segment_members "
-                           "WHERE segment_id = ?1 AND profile_id = ?2"));
-  CJD_RETURN_IF_ERROR(prep(&st_->redemptions,
-                           "SELECT count(*) FROM prof.offer_redemptions "
-                           "WHERE profile_id = ?1 AND offer_id = ?2"));
-  CJD_RETURN_IF_ERROR(prep(&st_->profile_live,
-                           "SELECT merged_into IS NULL, "
-                           "coalesce(json_extract(attributes, '$.\"$consent\".v'), 0) "
-                           "FROM prof.profiles WHERE profile_id = ?1"));
-  CJD_RETURN_IF_ERROR(prep(&st_->profile_stores,
-                           "SELECT store_id FROM prof.profile_stores WHERE profile_id = ?1"));
-  CJD_RETURN_IF_ERROR(prep(&st_->loyalty_ids,
-                           "SELECT id_key, value FROM prof.identifiers "
-                           "WHERE profile_id = ?1 AND type = ?2"));
-  CJD_RETURN_IF_ERROR(prep(&st_->consent,
-                           "SELECT p.profile_id, i.id_key, i.value, "
-                           "coalesce(json_extract(p.attributes, '$.\"$consent\".v'), 0) "
-                           "FROM prof.profile_stores ps "
-                           "JOIN prof.profiles p ON p.profile_id = ps.profile_id "
-                           "JOIN prof.identifiers i ON i.profile_id = ps.profile_id AND i.type = ?2 "
-                           "WHERE ps.store_id = ?1 AND p.merged_into IS NULL"));
-  CJD_RETURN_IF_ERROR(prep(&st_->segment_exists, "SELECT 1 FROM seg.segments WHERE id = ?1"));
-  return Status::Ok();
-}
-
 // ---- API -------------------------------------------------------------------------------------
 
 Result<std::pair<OfferRow, bool>> OfferPlanner::PutOffer(const OfferSpec& spec) {
   std::unique_lock lock(write_mu_);
   if (!db_) return Status(Code::kUnavailable, "offers: not started");
   if (spec.segment != kEveryone) {
-    st_->segment_exists.Reset();
-    st_->segment_exists.Bind(1, spec.segment);
-    auto found = st_->segment_exists.Step();
-    st_->segment_exists.Reset();
+    auto found = segments_->Exists(spec.segment);
     if (!found.ok()) return found.status();
     if (!*found)
       return Status::Invalid("segment: no segment \"" + spec.segment + "\" (create it first)",
@@ -316,7 +276,9 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
   }
   for (const auto& [id, r] : reports) reload = reload || !sync_->knows(id);
   if (reload || now - sync_->loaded_ms() > 30'000) {
-    CJD_RETURN_IF_ERROR(sync_->Load(*db_, now));
+    auto listed = devices_->ListDevices();
+    if (!listed.ok()) return listed.status();
+    CJD_RETURN_IF_ERROR(sync_->Load(*listed, now));
     // A store seen for the first time needs its items computed.
     for (const auto& s : sync_->Stores()) full = full || !items_->knows(s);
   }
@@ -327,6 +289,11 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
   full = full || changed.size() > kFullRecomputeAbove;
   Status planned = Status::Ok();
   if (full || !changed.empty()) {
+    // One snapshot of profiles.db for the round: a merge the projector commits meanwhile
+    // cannot land between a customer's liveness and its loyalty ids (it comes as a change).
+    planned = profiles_->BeginSnapshot();
+  }
+  if (planned.ok() && (full || !changed.empty())) {
     auto in = LoadInputs(full);
     if (!in.ok()) {
       planned = in.status();
@@ -338,6 +305,7 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
       planned = RecomputeProfiles(*in, changed);
     }
   }
+  profiles_->EndSnapshot();
   // What was planned before still goes out (and resends still happen) when planning fails.
   Status synced = sync_->Sync(clock_->NowMillis());
   {
@@ -378,34 +346,16 @@ Result<OfferPlanner::Inputs> OfferPlanner::LoadInputs(bool full) {
   }
   if (!full) return in;
   // A full round reads each referenced segment and each limited offer once.
-  auto members = db_->Prepare("SELECT profile_id FROM seg.segment_members WHERE segment_id = ?1");
-  if (!members.ok()) return members.status();
-  auto redeemed = db_->Prepare(
-      "SELECT profile_id, count(*) FROM prof.offer_redemptions "
-      "WHERE offer_id = ?1 AND profile_id IS NOT NULL GROUP BY profile_id");
-  if (!redeemed.ok()) return redeemed.status();
   for (const OfferSpec* o : live) {
     if (o->segment != kEveryone && !in.members.contains(o->segment)) {
-      auto& set = in.members[o->segment];
-      members->Reset();
-      members->Bind(1, o->segment);
-      while (true) {
-        auto row = members->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        set.insert(members->ColumnInt(0));
-      }
+      auto members = segments_->AllMemberIds(o->segment);
+      if (!members.ok()) return members.status();
+      in.members[o->segment] = std::move(*members);
     }
-    if (o->max_per_customer > 0) {
-      auto& counts = in.redeemed[o->id];
-      redeemed->Reset();
-      redeemed->Bind(1, o->id);
-      while (true) {
-        auto row = redeemed->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        counts[redeemed->ColumnInt(0)] = redeemed->ColumnInt(1);
-      }
+    if (o->max_per_customer > 0 && !in.redeemed.contains(o->id)) {
+      auto counts = profiles_->RedemptionsOf(o->id);
+      if (!counts.ok()) return counts.status();
+      in.redeemed[o->id] = std::move(*counts);
     }
   }
   return in;
@@ -434,27 +384,18 @@ class OfferPlanner::PreloadedFacts final : public CustomerFacts {
 // A few changed customers: their facts read one lookup at a time.
 class OfferPlanner::LookupFacts final : public CustomerFacts {
  public:
-  explicit LookupFacts(Statements& st) : st_(st) {}
+  LookupFacts(segments::SegmentStore& segments, ProfileOfferReader& profiles)
+      : segments_(segments), profiles_(profiles) {}
   Result<bool> IsMember(const std::string& segment_id, int64_t profile_id) override {
-    st_.is_member.Reset();
-    st_.is_member.Bind(1, segment_id).Bind(2, profile_id);
-    auto row = st_.is_member.Step();
-    st_.is_member.Reset();
-    if (!row.ok()) return row.status();
-    return *row;
+    return segments_.IsMember(segment_id, profile_id);
   }
   Result<int64_t> Redemptions(const std::string& offer_id, int64_t profile_id) override {
-    st_.redemptions.Reset();
-    st_.redemptions.Bind(1, profile_id).Bind(2, offer_id);
-    auto row = st_.redemptions.Step();
-    if (!row.ok()) return row.status();
-    const int64_t used = *row ? st_.redemptions.ColumnInt(0) : 0;
-    st_.redemptions.Reset();
-    return used;
+    return profiles_.Redemptions(profile_id, offer_id);
   }
 
  private:
-  Statements& st_;
+  segments::SegmentStore& segments_;
+  ProfileOfferReader& profiles_;
 };
 
 Result<std::vector<std::string>> OfferPlanner::RankFor(const Inputs& in, const std::string& store,
@@ -466,7 +407,7 @@ Result<std::vector<std::string>> OfferPlanner::RankFor(const Inputs& in, const s
     return RankForCustomer(it->second, in.now_ms, options_.max_offers_per_customer, profile_id,
                            consent, facts);
   }
-  LookupFacts facts(*st_);
+  LookupFacts facts(*segments_, *profiles_);
   return RankForCustomer(it->second, in.now_ms, options_.max_offers_per_customer, profile_id,
                          consent, facts);
 }
@@ -498,20 +439,15 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
                                    ""};
     const std::vector<std::string>& general = in.general.at(store);
     want[{kGeneralItem, ""}] = {JoinOfferIds(general), std::nullopt, ""};
-    st_->consent.Reset();
-    st_->consent.Bind(1, store).Bind(2, static_cast<int64_t>(identity::IdType::kLoyaltyId));
-    while (true) {
-      auto row = st_->consent.Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      const int64_t profile = st_->consent.ColumnInt(0);
-      auto ranked = RankFor(in, store, profile, st_->consent.ColumnInt(3) != 0);
-      if (!ranked.ok()) return ranked.status();
-      if (*ranked == general) continue;  // the general list serves them
-      want[{kAssignmentItem, std::string(st_->consent.ColumnView(1))}] = {
-          JoinOfferIds(*ranked), profile, std::string(st_->consent.ColumnView(2))};
-    }
-    st_->consent.Reset();
+    CJD_RETURN_IF_ERROR(profiles_->ForEachLoyaltyCustomer(
+        store, [&](const StoreLoyaltyCustomer& c) -> Status {
+          auto ranked = RankFor(in, store, c.profile_id, c.consent);
+          if (!ranked.ok()) return ranked.status();
+          if (*ranked == general) return Status::Ok();  // the general list serves them
+          want[{kAssignmentItem, c.loyalty.key}] = {JoinOfferIds(*ranked), c.profile_id,
+                                                     c.loyalty.sealed};
+          return Status::Ok();
+        }));
 
     // What it holds; write the differences.
     auto have = items_->OfStore(store);
@@ -558,39 +494,15 @@ Status OfferPlanner::RecomputeProfiles(const Inputs& in, const std::vector<int64
   for (const int64_t profile : ids) {
     // What this customer should have: (store, loyalty key) -> (list, sealed id).
     std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> want;
-    st_->profile_live.Reset();
-    st_->profile_live.Bind(1, profile);
-    auto live = st_->profile_live.Step();
-    if (!live.ok()) return live.status();
-    const bool is_live = *live && st_->profile_live.ColumnInt(0) != 0;
-    const bool consent = *live && st_->profile_live.ColumnInt(1) != 0;
-    st_->profile_live.Reset();
-    if (is_live) {
+    auto target = profiles_->Target(profile);
+    if (!target.ok()) return target.status();
+    const bool consent = target->consent;
+    if (target->live) {
       std::vector<std::string> stores;
-      st_->profile_stores.Reset();
-      st_->profile_stores.Bind(1, profile);
-      while (true) {
-        auto row = st_->profile_stores.Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        std::string store = st_->profile_stores.ColumnText(0);
+      for (std::string& store : target->stores) {
         if (in.by_store.contains(store)) stores.push_back(std::move(store));
       }
-      st_->profile_stores.Reset();
-      std::vector<std::pair<std::string, std::string>> loyalty;  // (key, sealed)
-      if (!stores.empty()) {
-        st_->loyalty_ids.Reset();
-        st_->loyalty_ids.Bind(1, profile).Bind(2,
-                                               static_cast<int64_t>(identity::IdType::kLoyaltyId));
-        while (true) {
-          auto row = st_->loyalty_ids.Step();
-          if (!row.ok()) return row.status();
-          if (!*row) break;
-          loyalty.emplace_back(std::string(st_->loyalty_ids.ColumnView(0)),
-                               std::string(st_->loyalty_ids.ColumnView(1)));
-        }
-        st_->loyalty_ids.Reset();
-      }
+      const std::vector<LoyaltyKey>& loyalty = target->loyalty;
       for (const std::string& store : stores) {
         if (loyalty.empty()) break;
         auto ranked = RankFor(in, store, profile, consent);
@@ -598,7 +510,7 @@ Status OfferPlanner::RecomputeProfiles(const Inputs& in, const std::vector<int64
         // The general list as the last full round wrote it (what the devices hold).
         auto g = general_.find(store);
         if (g != general_.end() && JoinOfferIds(*ranked) == g->second) continue;
-        for (const auto& [key, sealed] : loyalty) want[{store, key}] = {JoinOfferIds(*ranked), sealed};
+        for (const LoyaltyKey& id : loyalty) want[{store, id.key}] = {JoinOfferIds(*ranked), id.sealed};
       }
     }
     // What it holds.

@@ -45,6 +45,9 @@
 #include "hub/offers/offer_catalogue.h"
 #include "hub/offers/offer_spec.h"
 #include "hub/projection/identity_keys.h"
+#include "hub/projection/profile_offer_reader.h"
+#include "hub/segments/segment_store.h"
+#include "hub/store/hub_store.h"
 #include "shared/core/clock.h"
 #include "shared/protocol/keys.h"
 #include "shared/storage/sqlite.h"
@@ -69,9 +72,9 @@ struct PlannerStats {
 
 struct PlannerOptions {
   std::string offers_path;          // offers.db
-  std::string profiles_path;        // attached read-only
-  std::string segments_path;        // attached read-only
-  std::string store_path;           // hub.db (devices), attached read-only
+  std::string profiles_path;        // read through ProfileOfferReader
+  std::string segments_path;        // read through SegmentStore (read-only)
+  std::string store_path;           // hub.db: the devices, through HubStore::ListDevices
   int64_t full_interval_ms = 300'000;
   int64_t resend_after_ms = 10'000;
   int64_t tick_ms = 250;            // the thread's longest sleep
@@ -98,8 +101,9 @@ class OfferPlanner {
   // REQUIRES: before Start().
   void set_publisher(Publisher publisher) { publisher_ = std::move(publisher); }
 
-  // Opens offers.db (migrating it), attaches the others and starts the thread. The attached
-  // files must exist (the projector and the segment engine start first).
+  // Opens offers.db (migrating it) and its readers of the other modules' files, and starts the
+  // thread. profiles.db and segments.db must exist (the projector and the segment engine start
+  // first).
   Status Start();
   void Stop();
 
@@ -125,7 +129,6 @@ class OfferPlanner {
   std::optional<DeviceOfferSync> DeviceSync(const std::string& device_id) const;
 
  private:
-  struct Statements;
   struct Desired;
   struct Inputs;
   class PreloadedFacts;
@@ -133,7 +136,6 @@ class OfferPlanner {
 
   void Run();
   Status Round(bool full_requested, std::vector<int64_t> profiles);
-  Status Prepare();
   Result<Inputs> LoadInputs(bool full);
   Status RecomputeAll(const Inputs& in);
   Status RecomputeProfiles(const Inputs& in, const std::vector<int64_t>& ids);
@@ -151,7 +153,10 @@ class OfferPlanner {
 
   std::mutex write_mu_;  // the one writer: rounds and API writes
   std::unique_ptr<sqlite::Database> db_;
-  std::unique_ptr<Statements> st_;
+  // The other modules' data, through the read functions each owns (no ATTACH).
+  std::unique_ptr<ProfileOfferReader> profiles_;
+  std::unique_ptr<segments::SegmentStore> segments_;
+  std::unique_ptr<HubStore> devices_;
   std::unique_ptr<OfferCatalogue> catalogue_;
   std::unique_ptr<StoreItems> items_;
   std::unique_ptr<DeviceSyncer> sync_;

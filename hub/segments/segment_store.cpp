@@ -3,8 +3,8 @@
 namespace cjd::hub::segments {
 namespace {
 
-// Append-only (shared/storage/sqlite.h). The offer planner reads segment_members by ATTACH:
-// changing a column here is a format change for it (hub/segments/README.md).
+// Append-only (shared/storage/sqlite.h). Only this file reads and writes these tables; other
+// modules call SegmentStore's reads (hub/segments/README.md).
 const std::vector<sqlite::Migration> kMigrations = {
     {1, R"sql(
       CREATE TABLE segments (
@@ -130,6 +130,45 @@ Result<std::vector<int64_t>> SegmentStore::MemberIdsBetween(int64_t lo, int64_t 
     if (!r.ok()) return r.status();
     if (!*r) break;
     out.push_back((*s)->ColumnInt(0));
+  }
+  (*s)->Reset();
+  return out;
+}
+
+Result<bool> SegmentStore::Exists(std::string_view id) {
+  auto s = statements_.Get("SELECT 1 FROM segments WHERE id = ?1");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id);
+  auto r = (*s)->Step();
+  (*s)->Reset();
+  if (!r.ok()) return r.status();
+  return *r;
+}
+
+Result<bool> SegmentStore::IsMember(std::string_view id, int64_t profile_id) {
+  auto s = statements_.Get(
+      "SELECT 1 FROM segment_members WHERE segment_id = ?1 AND profile_id = ?2");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id).Bind(2, profile_id);
+  auto r = (*s)->Step();
+  (*s)->Reset();
+  if (!r.ok()) return r.status();
+  return *r;
+}
+
+Result<std::unordered_set<int64_t>> SegmentStore::AllMemberIds(std::string_view id) {
+  auto s = statements_.Get("SELECT profile_id FROM segment_members WHERE segment_id = ?1");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id);
+  std::unordered_set<int64_t> out;
+  while (true) {
+    auto r = (*s)->Step();
+    if (!r.ok()) {
+      (*s)->Reset();
+      return r.status();
+    }
+    if (!*r) break;
+    out.insert((*s)->ColumnInt(0));
   }
   (*s)->Reset();
   return out;

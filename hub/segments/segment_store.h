@@ -1,7 +1,8 @@
 // SegmentStore: segments.db, the segment definitions and their memberships (schema in
 // hub/segments/README.md). One instance per connection, not thread-safe. The hub has one writer
 // (the SegmentEngine's thread, hub/segments/segment_engine.h) and any number of readers (the
-// HTTP API, the offer planner through ATTACH), each with its own connection.
+// HTTP API, the offer planner), each with its own connection. Other modules read segments.db
+// only through the reads below.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "shared/core/status.h"
@@ -50,6 +52,12 @@ class SegmentStore {
   Result<std::vector<std::string>> SegmentsOf(int64_t profile_id);
   // Distinct member profile ids in (lo, hi], ascending.
   Result<std::vector<int64_t>> MemberIdsBetween(int64_t lo, int64_t hi);
+  // Whether a segment `id` is defined.
+  Result<bool> Exists(std::string_view id);
+  // Whether `profile_id` is a member of `id`.
+  Result<bool> IsMember(std::string_view id, int64_t profile_id);
+  // Every member of `id` (one read for a whole pass, e.g. the offer planner's full round).
+  Result<std::unordered_set<int64_t>> AllMemberIds(std::string_view id);
 
   // --- writes (the one writer; the caller opens the transaction where several go together) ---
   // Inserts or replaces a definition; `row.members` and `row.evaluated_ms` are kept from the

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "hub/projection/profile_offer_reader.h"
 #include "tests/hub/projection/projection_fixture.h"
 
 namespace cjd::hub {
@@ -295,6 +296,96 @@ TEST_F(OfferProjectionTest, AProjectionFromBeforeTheOfferTablesIsBackfilledFromT
   CatchUp();
   EXPECT_EQ(OfferTables(), split);
   EXPECT_EQ(StrayRedemptions(), 0);
+}
+
+}  // namespace
+}  // namespace cjd::hub
+
+// ProfileOfferReader: the offer planner's only way into profiles.db.
+namespace cjd::hub {
+namespace {
+
+TEST_F(OfferProjectionTest, ProfileOfferReaderAnswersWhatThePlannerAsks) {
+  LogOffers();
+  CatchUp();
+  const int64_t a = ProfileOf("loyalty_id:L-A");
+  const int64_t b = ProfileOf("email:b@shop.co.uk");
+  ASSERT_NE(a, b);
+  auto opened = ProfileOfferReader::Open(config_.profiles_path);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ProfileOfferReader& reader = **opened;
+  const identity::IdKey la = identity::IdentifierKey(identity::IdType::kLoyaltyId, "L-A",
+                                                     keys_.pepper);
+  const std::string la_key(reinterpret_cast<const char*>(la.data()), la.size());
+
+  auto ta = reader.Target(a);
+  ASSERT_TRUE(ta.ok()) << ta.status().ToString();
+  EXPECT_TRUE(ta->live);
+  EXPECT_FALSE(ta->consent);
+  EXPECT_EQ(std::set<std::string>(ta->stores.begin(), ta->stores.end()),
+            std::set<std::string>({"s1", "s2"}));
+  ASSERT_EQ(ta->loyalty.size(), 1u);
+  EXPECT_EQ(ta->loyalty[0].key, la_key);
+  EXPECT_FALSE(ta->loyalty[0].sealed.empty());
+  EXPECT_EQ(ta->loyalty[0].sealed.find("L-A"), std::string::npos);  // sealed, never plain
+  auto tb = reader.Target(b);
+  ASSERT_TRUE(tb.ok());
+  EXPECT_TRUE(tb->live);
+  EXPECT_TRUE(tb->loyalty.empty());
+  auto none = reader.Target(987654);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->live);
+  EXPECT_TRUE(none->stores.empty());
+
+  EXPECT_EQ(*reader.Redemptions(a, "OF-1"), 2);  // R1, R4
+  EXPECT_EQ(*reader.Redemptions(b, "OF-1"), 2);  // R2, R3
+  EXPECT_EQ(*reader.Redemptions(a, "OF-9"), 0);
+  auto of1 = reader.RedemptionsOf("OF-1");
+  ASSERT_TRUE(of1.ok());
+  EXPECT_EQ(*of1, (std::unordered_map<int64_t, int64_t>{{a, 2}, {b, 2}}));
+
+  auto walk = [&](const std::string& store) {
+    std::vector<std::pair<int64_t, std::string>> seen;
+    Status st = reader.ForEachLoyaltyCustomer(store, [&](const StoreLoyaltyCustomer& c) {
+      seen.emplace_back(c.profile_id, c.loyalty.key);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return seen;
+  };
+  using Seen = std::vector<std::pair<int64_t, std::string>>;
+  EXPECT_EQ(walk("s2"), (Seen{{a, la_key}}));
+  EXPECT_EQ(walk("s3"), Seen{});  // B shops there, with no loyalty id
+  // A failing callback stops the walk with its status.
+  Status stopped = reader.ForEachLoyaltyCustomer(
+      "s2", [](const StoreLoyaltyCustomer&) { return Status::Invalid("stop", "x"); });
+  EXPECT_EQ(stopped.code(), Code::kInvalid);
+
+  // Consent and a merge, as the reader sees them after the projector commits.
+  Log(R"({"type":"consent_update","occurred_at":"2011-02-01T09:00:00Z",
+          "customer":{"loyalty_id":"L-A"},"consent":{"marketing":true}})");
+  Log(R"({"type":"identify","occurred_at":"2011-02-01T10:00:00Z",
+          "customer":{"loyalty_id":"L-A","email":"b@shop.co.uk"}})");
+  CatchUp();
+  const int64_t survivor = ProfileOf("loyalty_id:L-A");
+  const int64_t gone = survivor == a ? b : a;
+  EXPECT_FALSE(reader.Target(gone)->live);
+  auto ts = reader.Target(survivor);
+  ASSERT_TRUE(ts.ok());
+  EXPECT_TRUE(ts->live);
+  EXPECT_TRUE(ts->consent);
+  EXPECT_EQ(walk("s3"), (Seen{{survivor, la_key}}));  // B's store, now the survivor's
+  EXPECT_EQ(*reader.RedemptionsOf("OF-1"), (std::unordered_map<int64_t, int64_t>{{survivor, 4}}));
+
+  // A snapshot holds still while the projector commits.
+  ASSERT_TRUE(reader.BeginSnapshot().ok());
+  EXPECT_EQ(walk("s4"), Seen{});
+  Log(R"({"type":"loyalty_scan","occurred_at":"2011-02-02T10:00:00Z","store_id":"s4",
+          "customer":{"loyalty_id":"L-A"}})");
+  CatchUp();
+  EXPECT_EQ(walk("s4"), Seen{});
+  reader.EndSnapshot();
+  EXPECT_EQ(walk("s4"), (Seen{{survivor, la_key}}));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <map>
 #include <thread>
 #include <set>
+#include <unordered_set>
 
 #include "hub/projection/profile_facts.h"
 #include "hub/projection/profile_reader.h"
@@ -256,6 +257,29 @@ TEST_F(SegmentEngineTest, AMergedProfileLeavesEverySegment) {
   engine_->ProfilesChanged({999'999});
   Run();
   EXPECT_THAT(Members("buyers"), ElementsAre(survivor));
+}
+
+// The reads other modules (the offer planner) call instead of reading segments.db themselves.
+TEST_F(SegmentEngineTest, TheStoreAnswersExistenceAndMembershipForOtherModules) {
+  Create("buyers", "orders >= 1");
+  Order("B1", R"({"email":"ann@example.co.uk"})", "10.00");
+  Order("B2", R"({"loyalty_id":"L-7"})", "20.00");
+  CatchUp();
+  const int64_t ann = ProfileOf("email:ann@example.co.uk");
+  const int64_t card = ProfileOf("loyalty_id:L-7");
+  EXPECT_TRUE(*segments_->Exists("buyers"));
+  EXPECT_TRUE(*segments_->Exists("champions"));  // a built-in
+  EXPECT_FALSE(*segments_->Exists("nobody-made-this"));
+  EXPECT_FALSE(*segments_->IsMember("buyers", ann));
+  EXPECT_TRUE(segments_->AllMemberIds("buyers")->empty());
+  engine_->ProfilesChanged({ann, card});
+  Run();
+  EXPECT_TRUE(*segments_->IsMember("buyers", ann));
+  EXPECT_TRUE(*segments_->IsMember("buyers", card));
+  EXPECT_FALSE(*segments_->IsMember("buyers", 999'999));
+  EXPECT_FALSE(*segments_->IsMember("nobody-made-this", ann));
+  EXPECT_EQ(*segments_->AllMemberIds("buyers"), (std::unordered_set<int64_t>{ann, card}));
+  EXPECT_TRUE(segments_->AllMemberIds("nobody-made-this")->empty());
 }
 
 TEST_F(SegmentEngineTest, AFullEvaluationRemovesMergedMembersNobodyReported) {
