@@ -8,6 +8,7 @@
 
 #include "shared/core/thread_name.h"
 #include "shared/mqtt/backoff.h"
+#include "shared/mqtt/nodelay.h"
 #include "shared/mqtt/tls.h"
 
 namespace cjd {
@@ -94,6 +95,12 @@ bool MqttLink::TryConnect() {
     if (!tok->wait_for(std::chrono::seconds(options_.connect_timeout_s + 2))) {
       connect_failures_.fetch_add(1);
       return false;
+    }
+    // Nagle off on the new connection (nodelay.h: acks and offers would wait ~40 ms for the
+    // broker's delayed ACK at store rates).
+    if (const auto port = BrokerPort(options_.broker)) {
+      const int changed = DisableNagleTowards(*port);
+      spdlog::debug("mqtt: TCP_NODELAY set on {} socket(s) to port {}", changed, *port);
     }
     for (const auto& topic : options_.subscriptions) {
       auto sub = paho_->client->subscribe(topic, 1);
