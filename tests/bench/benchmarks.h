@@ -91,6 +91,17 @@ struct TrickleOptions {
 };
 void RunTrickle(const TrickleOptions& o);
 
+// cjd-bench fleet (tests/bench/fleet.cpp): many simulated tills trickling sales and heartbeats.
+struct FleetOptions {
+  std::vector<int> devices{50, 500};  // device counts, ascending (devices join, none leave)
+  double seconds = 60;                // traffic per phase
+  double rate = 0.1;                  // sales per second per till (one every 10 s)
+  double heartbeat_s = 15;            // as the agent's [uplink] default
+  double idle_s = 5;                  // idle baseline window per phase
+  double ack_timeout_s = 120;         // bound on waiting for acks, then for the hub to settle
+};
+void RunFleet(const FleetOptions& o);
+
 // Imports the UCI Online Retail set `runs` times (skips with a message when the data set is
 // absent); with `metrics`, then times GET /v1/metrics on the hub of the last run.
 void RunImport(const ImportOptions& o, const MetricsOptions* metrics = nullptr);

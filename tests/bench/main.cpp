@@ -10,6 +10,7 @@
 //   cjd-bench offers   [--customers 100000] [--rate 1000] [--duration 20] [--runs 3]
 //   cjd-bench soak     [--minutes 10] [--agents 10] [--broker-every 180] [--hub-every 240]
 //   cjd-bench trickle  [--customers 5000,50000] [--sales 300] [--rate 20] [--batch-delay-ms N]
+//   cjd-bench fleet    [--devices 50,500] [--seconds 60] [--rate 0.1] [--heartbeat 15]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
 #include <cstdio>
@@ -208,6 +209,25 @@ int main(int argc, char** argv) {
                           "the hub's [projection] batch_delay_ms (-1: its default)")
       ->check(CLI::Range(int64_t{-1}, int64_t{10'000}))
       ->capture_default_str();
+  FleetOptions fleet_o;
+  auto* fleet_cmd = app.add_subcommand(
+      "fleet", "many simulated tills (one MQTT client each) trickling sales and heartbeats");
+  fleet_cmd->add_option("--devices", fleet_o.devices, "device counts")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 5'000))
+      ->capture_default_str();
+  fleet_cmd->add_option("--seconds", fleet_o.seconds, "seconds of traffic per device count")
+      ->check(CLI::Range(1.0, 3600.0))
+      ->capture_default_str();
+  fleet_cmd->add_option("--rate", fleet_o.rate, "sales per second per till")
+      ->check(CLI::Range(0.001, 100.0))
+      ->capture_default_str();
+  fleet_cmd->add_option("--heartbeat", fleet_o.heartbeat_s, "seconds between heartbeats")
+      ->check(CLI::Range(1.0, 3600.0))
+      ->capture_default_str();
+  fleet_cmd->add_option("--idle", fleet_o.idle_s, "seconds of the idle baseline per phase")
+      ->check(CLI::Range(1.0, 600.0))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   ingest.baseline = !no_baseline;
   drain.bridge = !no_bridge;
@@ -247,6 +267,8 @@ int main(int argc, char** argv) {
       if (RunSoak(soak_o) != 0) return 1;
     } else if (*trickle_cmd) {
       RunTrickle(trickle_o);
+    } else if (*fleet_cmd) {
+      RunFleet(fleet_o);
     } else if (*all_cmd) {
       std::vector<MemPhase> mem = RunIngest(IngestOptions{});
       auto more = RunDrain(DrainOptions{});

@@ -33,6 +33,7 @@
 #include "tests/bench/benchmarks.h"
 #include "tests/bench/common.h"
 #include "tests/bench/hub_log_seeder.h"
+#include "tests/bench/hub_probe.h"
 #include "tests/bench/stack.h"
 #include "tests/integration/fleet_fixture.h"
 #include "tests/support/http_client.h"
@@ -99,56 +100,7 @@ std::string Sale(const std::string& customer, int64_t n) {
   return buf;
 }
 
-struct HubState {
-  bool ok = false;
-  int64_t events_total = 0, cursor = 0, queued = 0;
-  bool full_running = false;
-  int64_t full_evaluations = 0, evaluations = 0;
-};
-
-HubState State(CjdStack& stack) {
-  const json j = stack.HubStats();
-  HubState s;
-  if (!j.is_object()) return s;
-  s.ok = true;
-  s.events_total = j.value("events_total", int64_t{0});
-  if (j.contains("projection")) s.cursor = j["projection"].value("cursor", int64_t{0});
-  if (j.contains("segments")) {
-    s.queued = j["segments"].value("queued", int64_t{0});
-    s.full_running = j["segments"].value("full_evaluation_running", false);
-    s.full_evaluations = j["segments"].value("full_evaluations", int64_t{0});
-    s.evaluations = j["segments"].value("evaluations", int64_t{0});
-  }
-  return s;
-}
-
-// Polls every 250 ms until the hub holds `events` events, has projected them and the segment
-// engine is idle (also its evaluation count steady over one poll). Bounded by `bound_s`; false when the bound was reached.
-bool Settle(CjdStack& stack, int64_t events, double bound_s, HubState* last, int* polls = nullptr) {
-  // The engine takes its queue in one go, so "queued 0" alone may hide a batch being evaluated:
-  // settled when two polls in a row see the same evaluation count.
-  const auto t0 = SteadyClock::now();
-  int64_t previous_evaluations = -1;
-  while (SecondsSince(t0) < bound_s) {
-    CheckInterrupted();
-    const HubState s = State(stack);
-    if (polls != nullptr) ++*polls;
-    if (s.ok) *last = s;
-    const bool quiet = s.ok && s.events_total >= events && s.cursor >= s.events_total &&
-                       s.queued == 0 && !s.full_running;
-    if (quiet && s.evaluations == previous_evaluations) return true;
-    previous_evaluations = quiet ? s.evaluations : -1;
-    SleepFor(Ms(250));
-  }
-  return false;
-}
-
-// The hub's background cost, measured before the phases: CPU per second idle (no requests) and
-// the CPU one GET /v1/stats costs (it counts the rows of profiles.db: it grows with customers).
-struct Idle {
-  double rate = 0;      // CPU s per s
-  double per_poll = 0;  // CPU s per /v1/stats
-};
+using Idle = HubIdle;
 
 struct Phase {
   std::string name;
@@ -175,7 +127,7 @@ Phase Trickle(CjdStack& stack, const std::string& name, int64_t sales, double ra
   ph.idle = idle;
   std::mt19937_64 rng(seed);
   testing::HttpClient http(stack.agent_port(), std::chrono::seconds(30));
-  const HubState before = State(stack);  // before the CPU is read: not counted
+  const HubState before = ReadHubState(stack);  // before the CPU is read: not counted
   const pid_t hub = stack.hub_pid();
   const double cpu0 = CpuSeconds(hub);
   const std::map<std::string, double> threads0 = ThreadCpuSeconds(hub);
@@ -193,14 +145,10 @@ Phase Trickle(CjdStack& stack, const std::string& name, int64_t sales, double ra
     if (r.status != 202 && r.status != 200) ++ph.errors;
   }
   HubState after;
-  ph.complete = Settle(stack, before.events_total + sales, 300, &after, &ph.polls);
+  ph.complete = SettleHub(stack, before.events_total + sales, 300, &after, &ph.polls);
   ph.wall_s = SecondsSince(t0);
   ph.cpu_s = CpuSeconds(hub) - cpu0;
-  for (const auto& [name, s] : ThreadCpuSeconds(hub)) {
-    const auto it = threads0.find(name);
-    const double d = s - (it == threads0.end() ? 0.0 : it->second);
-    if (d > 0) ph.threads[name] = d;
-  }
+  ph.threads = ThreadCpuSince(hub, threads0);
   ph.evaluations = after.evaluations - before.evaluations;
   ph.full_passes = after.full_evaluations - before.full_evaluations;
   return ph;
@@ -236,24 +184,13 @@ void RunTrickle(const TrickleOptions& o) {
     const auto tp = SteadyClock::now();
     stack.StartAll();
     HubState s;
-    if (!Settle(stack, seeded, o.settle_timeout_s, &s)) {
+    if (!SettleHub(stack, seeded, o.settle_timeout_s, &s)) {
       throw std::runtime_error("the hub did not settle within the bound\n" + stack.Diagnostics());
     }
     Out("  projected and settled in %.1f s (hub CPU %.1f s)\n", SecondsSince(tp),
         CpuSeconds(stack.hub_pid()));
     // Idle baseline: the hub's CPU with no request, then the cost of one /v1/stats.
-    Idle idle;
-    {
-      const double c0 = CpuSeconds(stack.hub_pid());
-      const auto ti = SteadyClock::now();
-      SleepFor(Ms(static_cast<int64_t>(o.idle_s * 1000)));
-      idle.rate = (CpuSeconds(stack.hub_pid()) - c0) / SecondsSince(ti);
-      constexpr int kPolls = 20;
-      const double c1 = CpuSeconds(stack.hub_pid());
-      const auto tq = SteadyClock::now();
-      for (int i = 0; i < kPolls; ++i) (void)State(stack);
-      idle.per_poll = std::max(0.0, (CpuSeconds(stack.hub_pid()) - c1 - idle.rate * SecondsSince(tq)) / kPolls);
-    }
+    const Idle idle = MeasureHubIdle(stack, o.idle_s);
     Out("  idle: %.2f ms CPU per s; one GET /v1/stats %.2f ms CPU\n", idle.rate * 1e3,
         idle.per_poll * 1e3);
     int64_t next_sale = 0;
@@ -269,15 +206,8 @@ void RunTrickle(const TrickleOptions& o) {
           static_cast<long long>(p->evaluations), static_cast<long long>(p->full_passes),
           p->complete ? "" : "; INCOMPLETE (bound reached)",
           p->errors > 0 ? ("; " + std::to_string(p->errors) + " POSTs FAILED").c_str() : "");
-      std::vector<std::pair<double, std::string>> by_thread;
-      for (const auto& [name, s] : p->threads) by_thread.emplace_back(s, name);
-      std::sort(by_thread.rbegin(), by_thread.rend());
-      std::string line;
-      for (const auto& [s, name] : by_thread) {
-        line += " " + name + " " +
-                std::to_string(std::lround(s / static_cast<double>(std::max<int64_t>(1, p->sales)) * 1e6));
-      }
-      Out("    by thread, us/sale (idle and polls not subtracted):%s\n", line.c_str());
+      Out("    by thread, us/sale (idle and polls not subtracted):%s\n",
+          PerUnitByThread(p->threads, p->sales).c_str());
     }
     rows.push_back(std::move(row));
     Out("  %s\n", LoadNow().c_str());

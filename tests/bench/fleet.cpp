@@ -1,0 +1,435 @@
+// cjd-bench fleet: the many-devices shape (issue 10). Hundreds of tills each trickle single
+// sales and heartbeats at store rates into one hub; how much hub CPU an event costs, how fast
+// its ack comes back, and how both grow from 50 to 500 devices. See tests/bench/README.md.
+//
+//   1. a stack (Mosquitto, cjd-hub; no cjd-agent) provisioned with `cjdctl add-device` for the
+//      largest device count (devices dev-NNNN, ten per store store-NNN, kind pos);
+//   2. this process plays the devices: one Paho MQTT client each (its own client id and
+//      connection), the device's own keys from the config cjdctl wrote, a random outbox epoch;
+//      it seals and publishes exactly what an agent publishes (an event batch frame per sale,
+//      a status frame per heartbeat) and opens the sealed acks on each device's down topic;
+//   3. per device count N (ascending; devices join, none leave): the hub's idle CPU with N
+//      connected, then `seconds` of traffic: each device sends a sale every 1/rate s and a
+//      heartbeat every `heartbeat` s, staggered evenly; then waits (bounded) for every ack and
+//      for the hub to settle (stored, projected, segments idle).
+// Hub CPU per event = (utime+stime delta of cjd-hub - idle rate x wall - /v1/stats polls x one
+// poll's CPU) / sales; the heartbeats' cost is included (their count is printed). Ack latency:
+// from the publish call to the ack covering the sale's sequence number arriving here.
+// Every loop is bounded in count and time.
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <thread>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <mqtt/async_client.h>
+#include <sodium.h>
+#include <nlohmann/json.hpp>
+
+#include "shared/event/event.h"
+#include "shared/event/json_exact.h"
+#include "shared/mqtt/nodelay.h"
+#include "shared/protocol/batch_codec.h"
+#include "shared/protocol/envelope.h"
+#include "shared/protocol/keys.h"
+#include "shared/protocol/topics.h"
+#include "tests/bench/benchmarks.h"
+#include "tests/bench/common.h"
+#include "tests/bench/hub_probe.h"
+#include "tests/bench/stack.h"
+#include "tests/integration/fleet_fixture.h"
+#include "tests/support/binaries.h"
+#include "tests/support/process.h"
+#include "tests/support/wait.h"
+
+namespace cjd::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::string DeviceId(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "dev-%04d", i);
+  return buf;
+}
+
+std::string StoreOf(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "store-%03d", i / 10);
+  return buf;
+}
+
+// One simulated device: its keys, its MQTT client and what it has sent and seen acked.
+struct SimDevice {
+  std::string id, store;
+  SessionKeys keys;
+  uint64_t epoch = 0;
+  std::unique_ptr<EventFactory> factory;
+  std::unique_ptr<mqtt::async_client> client;
+  uint64_t next_seq = 1;   // sender thread only
+  uint64_t heartbeats = 0; // sender thread only
+  std::mutex mu;
+  std::map<uint64_t, SteadyClock::time_point> pending;  // seq -> publish time; guarded by mu
+  uint64_t acked = 0;                                   // guarded by mu
+};
+
+// Acks and latencies gathered from Paho's callback thread.
+struct AckSink {
+  std::mutex mu;
+  std::vector<double> latencies_ms;  // guarded by mu
+  std::atomic<int64_t> bad_frames{0};
+  std::atomic<int64_t> acks{0};
+};
+
+void OnDownlink(SimDevice& d, AckSink& sink, const mqtt::const_message_ptr& msg) {
+  const std::string& payload = msg->get_payload_ref().str();
+  FrameHeader h;
+  auto plain = OpenFrame(payload, d.id, d.keys.downlink, &h, 1u << 20);
+  if (!plain.ok()) {
+    ++sink.bad_frames;
+    return;
+  }
+  if (h.kind != FrameKind::kAck && h.kind != FrameKind::kResync) return;
+  // The ack names its epoch; ours is the only one this device ever had.
+  const json j = json::parse(*plain, nullptr, false);
+  if (h.kind == FrameKind::kAck &&
+      (!j.is_object() || j.value("epoch", std::string()) != EpochHex(d.epoch))) {
+    return;
+  }
+  ++sink.acks;
+  const auto now = SteadyClock::now();
+  std::vector<double> seen;
+  {
+    std::lock_guard lock(d.mu);
+    d.acked = std::max(d.acked, h.last_seq);
+    auto end = d.pending.upper_bound(h.last_seq);
+    for (auto it = d.pending.begin(); it != end; ++it) {
+      seen.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
+    }
+    d.pending.erase(d.pending.begin(), end);
+  }
+  if (!seen.empty()) {
+    std::lock_guard lock(sink.mu);
+    sink.latencies_ms.insert(sink.latencies_ms.end(), seen.begin(), seen.end());
+  }
+}
+
+// Connects devices [from, to) to the broker and subscribes each to its down topic. Paho's
+// connect takes about a second to complete on its own, so all are started, then awaited.
+void ConnectAll(std::vector<std::unique_ptr<SimDevice>>& devices, int from, int to,
+                const std::string& uri, AckSink& sink) {
+  auto options = mqtt::connect_options_builder()
+                     .clean_session(true)
+                     .keep_alive_interval(std::chrono::seconds(60))
+                     .connect_timeout(std::chrono::seconds(30))
+                     .automatic_reconnect(false)
+                     .finalize();
+  std::vector<mqtt::token_ptr> tokens;
+  try {
+    for (int i = from; i < to; ++i) {
+      SimDevice& d = *devices[i];
+      mqtt::create_options create(MQTTVERSION_3_1_1);
+      d.client = std::make_unique<mqtt::async_client>(uri, d.id, create, nullptr);
+      SimDevice* dev = &d;
+      AckSink* s = &sink;
+      d.client->set_message_callback(
+          [dev, s](mqtt::const_message_ptr msg) { OnDownlink(*dev, *s, msg); });
+      tokens.push_back(d.client->connect(options));
+    }
+    for (size_t k = 0; k < tokens.size(); ++k) {
+      SimDevice& d = *devices[from + static_cast<int>(k)];
+      if (!tokens[k]->wait_for(std::chrono::seconds(60)) || !d.client->is_connected()) {
+        throw std::runtime_error("fleet: " + d.id + " did not connect to " + uri);
+      }
+    }
+    tokens.clear();
+    for (int i = from; i < to; ++i) {
+      tokens.push_back(devices[i]->client->subscribe(topics::Down(devices[i]->id), 1));
+    }
+    for (size_t k = 0; k < tokens.size(); ++k) {
+      if (!tokens[k]->wait_for(std::chrono::seconds(60))) {
+        throw std::runtime_error("fleet: " + devices[from + static_cast<int>(k)]->id +
+                                 " could not subscribe");
+      }
+    }
+  } catch (const mqtt::exception& e) {
+    throw std::runtime_error(std::string("fleet: MQTT: ") + e.what());
+  }
+  // As cjd-agent's MqttLink does after each connect (shared/mqtt/nodelay.h).
+  if (const auto port = BrokerPort(uri)) DisableNagleTowards(*port);
+}
+
+// One sale as its own frame, exactly as an agent sends a single-event batch.
+bool SendSale(SimDevice& d) {
+  const uint64_t seq = d.next_seq++;
+  auto parsed = ParseJsonExact(d.factory->Make(seq));
+  if (!parsed.ok()) throw std::runtime_error("fleet: bad event text");
+  auto event = ValidateEvent(*parsed);
+  if (!event.ok()) throw std::runtime_error("fleet: invalid event: " + event.status().ToString());
+  WireEvent w;
+  w.seq = seq;
+  w.event_id = event->event_id;
+  w.type = static_cast<uint8_t>(event->type);
+  w.occurred_at_ms = event->occurred_at_ms;
+  w.body = ToCanonicalJson(*event);
+  FrameHeader h;
+  h.kind = FrameKind::kEventBatch;
+  h.key_id = d.keys.key_id;
+  h.first_seq = seq;
+  h.last_seq = seq;
+  const std::string frame = SealFrame(h, d.id, EncodeEventBatch({w}, d.epoch), d.keys.uplink);
+  {
+    std::lock_guard lock(d.mu);
+    d.pending[seq] = SteadyClock::now();
+  }
+  try {
+    d.client->publish(topics::Up(d.id), frame.data(), frame.size(), 1, false);
+    return true;
+  } catch (const mqtt::exception&) {
+    return false;
+  }
+}
+
+bool SendHeartbeat(SimDevice& d) {
+  uint64_t acked = 0;
+  size_t backlog = 0;
+  {
+    std::lock_guard lock(d.mu);
+    acked = d.acked;
+    backlog = d.pending.size();
+  }
+  const json status = {{"online", true},
+                       {"device_id", d.id},
+                       {"store_id", d.store},
+                       {"kind", "pos"},
+                       {"version", "cjd-bench-fleet"},
+                       {"clock_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count()},
+                       {"connected", true},
+                       {"last_seq", d.next_seq - 1},
+                       {"acked_seq", acked},
+                       {"backlog", backlog},
+                       {"epoch", EpochHex(d.epoch)},
+                       {"epoch_confirmed", true}};
+  FrameHeader h;
+  h.kind = FrameKind::kStatus;
+  h.key_id = d.keys.key_id;
+  const std::string frame = SealFrame(h, d.id, status.dump(), d.keys.uplink);
+  ++d.heartbeats;
+  try {
+    d.client->publish(topics::Status(d.id), frame.data(), frame.size(), 1, false);
+    return true;
+  } catch (const mqtt::exception&) {
+    return false;
+  }
+}
+
+struct FleetPhase {
+  int devices = 0;
+  HubIdle idle;
+  int64_t sales = 0, heartbeats = 0, publish_failures = 0, unacked = 0, stored = 0;
+  int polls = 0;
+  double traffic_s = 0, wall_s = 0, cpu_s = 0;
+  bool settled = true;
+  std::vector<double> latencies_ms;  // sorted
+  std::map<std::string, double> threads;
+  double PerEventUs() const {
+    return (cpu_s - idle.rate * wall_s - idle.per_poll * polls) /
+           static_cast<double>(std::max<int64_t>(1, sales)) * 1e6;
+  }
+};
+
+FleetPhase RunPhase(CjdStack& stack, std::vector<std::unique_ptr<SimDevice>>& devices, int n,
+                    const FleetOptions& o, AckSink& sink) {
+  FleetPhase ph;
+  ph.devices = n;
+  ph.idle = MeasureHubIdle(stack, o.idle_s);
+  {
+    std::lock_guard lock(sink.mu);
+    sink.latencies_ms.clear();
+  }
+  const HubState before = ReadHubState(stack);
+  const pid_t hub = stack.hub_pid();
+  const double cpu0 = CpuSeconds(hub);
+  const auto threads0 = ThreadCpuSeconds(hub);
+  const auto t0 = SteadyClock::now();
+  // Device i sends its k-th sale at (k + i/n) / rate and its k-th heartbeat at
+  // (k + i/n) x heartbeat: an even stagger, so the hub sees a steady trickle.
+  const double sale_every = 1.0 / o.rate;
+  struct Due {
+    double at;
+    int device;
+    bool sale;
+  };
+  std::vector<Due> schedule;
+  for (int i = 0; i < n; ++i) {
+    const double offset = static_cast<double>(i) / n;
+    for (double t = offset * sale_every; t < o.seconds; t += sale_every) {
+      schedule.push_back({t, i, true});
+    }
+    for (double t = offset * o.heartbeat_s; t < o.seconds; t += o.heartbeat_s) {
+      schedule.push_back({t, i, false});
+    }
+  }
+  std::sort(schedule.begin(), schedule.end(),
+            [](const Due& a, const Due& b) { return a.at < b.at; });
+  for (const Due& due : schedule) {
+    CheckInterrupted();
+    std::this_thread::sleep_until(t0 + std::chrono::microseconds(static_cast<int64_t>(due.at * 1e6)));
+    SimDevice& d = *devices[due.device];
+    const bool ok = due.sale ? SendSale(d) : SendHeartbeat(d);
+    if (due.sale) ++ph.sales;
+    else ++ph.heartbeats;
+    if (!ok) ++ph.publish_failures;
+  }
+  ph.traffic_s = SecondsSince(t0);
+  // Every sale acked (bounded), then the hub settled.
+  const auto ta = SteadyClock::now();
+  while (SecondsSince(ta) < o.ack_timeout_s) {
+    CheckInterrupted();
+    int64_t waiting = 0;
+    for (int i = 0; i < n; ++i) {
+      std::lock_guard lock(devices[i]->mu);
+      waiting += static_cast<int64_t>(devices[i]->pending.size());
+    }
+    ph.unacked = waiting;
+    if (waiting == 0) break;
+    SleepFor(Ms(20));
+  }
+  HubState after;
+  ph.settled = SettleHub(stack, before.events_total + ph.sales, o.ack_timeout_s, &after, &ph.polls);
+  ph.wall_s = SecondsSince(t0);
+  ph.cpu_s = CpuSeconds(hub) - cpu0;
+  ph.threads = ThreadCpuSince(hub, threads0);
+  ph.stored = after.events_total - before.events_total;
+  {
+    std::lock_guard lock(sink.mu);
+    ph.latencies_ms = sink.latencies_ms;
+  }
+  std::sort(ph.latencies_ms.begin(), ph.latencies_ms.end());
+  return ph;
+}
+
+void RaiseFileLimit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+}  // namespace
+
+void RunFleet(const FleetOptions& o) {
+  std::vector<int> counts = o.devices;
+  std::sort(counts.begin(), counts.end());
+  counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+  const int most = counts.back();
+  Out("\n== fleet: %d simulated tills (one MQTT client and key pair each), a sale every %.1f s "
+      "and a heartbeat every %.0f s per till, %.0f s per phase ==\n",
+      most, 1.0 / o.rate, o.heartbeat_s, o.seconds);
+  if (!InitCrypto().ok()) throw std::runtime_error("libsodium did not start");
+  RaiseFileLimit();  // the broker (our child) and this process each hold one socket per device
+  CjdStack stack(StackOptions{});
+  stack.StartBroker();
+  const fs::path configs = stack.dir() / "fleet";
+  fs::create_directories(configs);
+  const auto tp = SteadyClock::now();
+  std::vector<std::unique_ptr<SimDevice>> devices;
+  for (int i = 0; i < most; ++i) {
+    CheckInterrupted();
+    auto d = std::make_unique<SimDevice>();
+    d->id = DeviceId(i);
+    d->store = StoreOf(i);
+    const fs::path config = configs / (d->id + ".toml");
+    std::string output;
+    const int rc = testing::RunCommand(
+        {testing::CjdctlBinary(), "add-device", "--hub-dir", (stack.dir() / "hub").string(), "--id",
+         d->id, "--store", d->store, "--kind", "pos", "--listen", "127.0.0.1:9", "--out",
+         config.string()},
+        std::chrono::seconds(60), &output);
+    if (rc != 0) throw std::runtime_error("cjdctl add-device failed: " + output);
+    d->keys = itest::DeviceKeysFromConfig(config);
+    randombytes_buf(&d->epoch, sizeof d->epoch);
+    d->epoch |= 1;  // never 0 (legacy)
+    d->factory = std::make_unique<EventFactory>(d->store, d->id, 1000 + i);
+    devices.push_back(std::move(d));
+  }
+  Out("  provisioned %d devices with cjdctl add-device in %.1f s\n", most, SecondsSince(tp));
+  stack.StartHub();
+  if (!testing::WaitUntil([&] { return stack.HubConnected(); }, std::chrono::seconds(30),
+                          std::chrono::milliseconds(50))) {
+    throw std::runtime_error("the hub did not connect to the broker\n" + stack.Diagnostics());
+  }
+  AckSink sink;
+  int connected = 0;
+  std::vector<FleetPhase> phases;
+  for (const int n : counts) {
+    CheckInterrupted();
+    const auto tc = SteadyClock::now();
+    ConnectAll(devices, connected, n, stack.broker().Uri(), sink);
+    connected = n;
+    Out("\n  -- %d devices (%d stores) -- connected in %.1f s; %s\n", n, (n + 9) / 10,
+        SecondsSince(tc), LoadNow().c_str());
+    FleetPhase ph = RunPhase(stack, devices, n, o, sink);
+    const auto& l = ph.latencies_ms;
+    Out("  %lld sales and %lld heartbeats in %.1f s (%.1f sales/s); stored %lld, unacked %lld, "
+        "publish failures %lld%s\n",
+        static_cast<long long>(ph.sales), static_cast<long long>(ph.heartbeats), ph.traffic_s,
+        static_cast<double>(ph.sales) / ph.traffic_s, static_cast<long long>(ph.stored),
+        static_cast<long long>(ph.unacked), static_cast<long long>(ph.publish_failures),
+        ph.settled ? "" : "; hub NOT settled within the bound");
+    Out("  hub: idle %.2f ms CPU/s; phase %.3f s CPU over %.1f s, %d stats polls -> %.0f us per "
+        "sale (heartbeats included, idle and polls subtracted)\n",
+        ph.idle.rate * 1e3, ph.cpu_s, ph.wall_s, ph.polls, ph.PerEventUs());
+    Out("    by thread, us/sale (idle and polls not subtracted):%s\n",
+        PerUnitByThread(ph.threads, ph.sales).c_str());
+    if (!l.empty()) {
+      Out("  ack latency (publish -> ack here), %zu sales: p50 %.2f ms, p90 %.2f, p99 %.2f, "
+          "max %.2f\n",
+          l.size(), Percentile(l, 0.5), Percentile(l, 0.9), Percentile(l, 0.99), l.back());
+    }
+    if (ph.stored != ph.sales) {
+      Out("  WARNING: the hub stored %lld events for %lld sales\n",
+          static_cast<long long>(ph.stored), static_cast<long long>(ph.sales));
+    }
+    phases.push_back(std::move(ph));
+    Out("  %s\n", LoadNow().c_str());
+  }
+  for (auto& d : devices) {
+    if (!d->client) continue;
+    try {
+      if (d->client->is_connected()) d->client->disconnect()->wait_for(std::chrono::seconds(2));
+    } catch (const mqtt::exception&) {
+    }
+  }
+  Out("\n  FLEET RESULT (%.1f sales/s per till, heartbeat every %.0f s, %.0f s per phase; hub "
+      "CPU per sale with heartbeats included, idle subtracted)\n",
+      o.rate, o.heartbeat_s, o.seconds);
+  Out("  %-8s | %-9s | %-12s | %-12s | %-12s | %s\n", "devices", "sales/s", "hub us/sale",
+      "ack p50 ms", "ack p99 ms", "vs the first row (CPU, p99)");
+  for (const FleetPhase& p : phases) {
+    const double p99 = p.latencies_ms.empty() ? 0 : Percentile(p.latencies_ms, 0.99);
+    const double p50 = p.latencies_ms.empty() ? 0 : Percentile(p.latencies_ms, 0.5);
+    const FleetPhase& base = phases.front();
+    const double base_p99 = base.latencies_ms.empty() ? 0 : Percentile(base.latencies_ms, 0.99);
+    Out("  %-8d | %9.1f | %12.0f | %12.2f | %12.2f | %.2fx, %.2fx\n", p.devices,
+        static_cast<double>(p.sales) / p.traffic_s, p.PerEventUs(), p50, p99,
+        p.PerEventUs() / std::max(1.0, base.PerEventUs()), base_p99 > 0 ? p99 / base_p99 : 0.0);
+  }
+}
+
+}  // namespace cjd::bench
