@@ -99,6 +99,7 @@ struct FleetOptions {
   double heartbeat_s = 15;            // as the agent's [uplink] default
   double idle_s = 5;                  // idle baseline window per phase
   double ack_timeout_s = 120;         // bound on waiting for acks, then for the hub to settle
+  bool keep_nagle = false;            // devices leave Nagle on (agents before TCP_NODELAY)
 };
 void RunFleet(const FleetOptions& o);
 

@@ -129,7 +129,7 @@ void OnDownlink(SimDevice& d, AckSink& sink, const mqtt::const_message_ptr& msg)
 // Connects devices [from, to) to the broker and subscribes each to its down topic. Paho's
 // connect takes about a second to complete on its own, so all are started, then awaited.
 void ConnectAll(std::vector<std::unique_ptr<SimDevice>>& devices, int from, int to,
-                const std::string& uri, AckSink& sink) {
+                const std::string& uri, AckSink& sink, bool keep_nagle) {
   auto options = mqtt::connect_options_builder()
                      .clean_session(true)
                      .keep_alive_interval(std::chrono::seconds(60))
@@ -167,7 +167,9 @@ void ConnectAll(std::vector<std::unique_ptr<SimDevice>>& devices, int from, int 
   } catch (const mqtt::exception& e) {
     throw std::runtime_error(std::string("fleet: MQTT: ") + e.what());
   }
-  // As cjd-agent's MqttLink does after each connect (shared/mqtt/nodelay.h).
+  // As cjd-agent's MqttLink does after each connect (shared/mqtt/nodelay.h); --keep-nagle plays
+  // agents from before that change (for an A/B against an older hub build).
+  if (keep_nagle) return;
   if (const auto port = BrokerPort(uri)) DisableNagleTowards(*port);
 }
 
@@ -338,6 +340,7 @@ void RunFleet(const FleetOptions& o) {
   std::sort(counts.begin(), counts.end());
   counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
   const int most = counts.back();
+  Out("  simulated devices: TCP_NODELAY %s\n", o.keep_nagle ? "off (--keep-nagle)" : "on, as cjd-agent");
   Out("\n== fleet: %d simulated tills (one MQTT client and key pair each), a sale every %.1f s "
       "and a heartbeat every %.0f s per till, %.0f s per phase ==\n",
       most, 1.0 / o.rate, o.heartbeat_s, o.seconds);
@@ -380,7 +383,7 @@ void RunFleet(const FleetOptions& o) {
   for (const int n : counts) {
     CheckInterrupted();
     const auto tc = SteadyClock::now();
-    ConnectAll(devices, connected, n, stack.broker().Uri(), sink);
+    ConnectAll(devices, connected, n, stack.broker().Uri(), sink, o.keep_nagle);
     connected = n;
     Out("\n  -- %d devices (%d stores) -- connected in %.1f s; %s\n", n, (n + 9) / 10,
         SecondsSince(tc), LoadNow().c_str());

@@ -225,6 +225,9 @@ int main(int argc, char** argv) {
   fleet_cmd->add_option("--heartbeat", fleet_o.heartbeat_s, "seconds between heartbeats")
       ->check(CLI::Range(1.0, 3600.0))
       ->capture_default_str();
+  fleet_cmd->add_flag("--keep-nagle", fleet_o.keep_nagle,
+                     "the simulated devices leave Nagle on, like agents before TCP_NODELAY (A/B "
+                     "against an older build via CJD_BINARY_DIR)");
   fleet_cmd->add_option("--idle", fleet_o.idle_s, "seconds of the idle baseline per phase")
       ->check(CLI::Range(1.0, 600.0))
       ->capture_default_str();
