@@ -250,5 +250,48 @@ TEST(SourceKey, NamesAreOneToFortySafeCharacters) {
   EXPECT_FALSE(IsValidSourceName("tienda-ñ"));
 }
 
+// A group of heartbeats only is committed without the WAL sync (nothing acked depends on it);
+// the connection is back at synchronous=FULL for the next commit, which carries events.
+TEST_F(SqliteHubStoreTest, AHeartbeatOnlyCommitIsStoredAndEveryOtherCommitStaysFull) {
+  DeviceRecord d;
+  d.device_id = "pos-1";
+  d.store_id = "s1";
+  d.kind = "pos";
+  d.public_key = "k";
+  ASSERT_TRUE(store_->RegisterDevice(d).ok());
+  EXPECT_EQ(*store_->SynchronousMode(), 2);
+  DeviceProgress heartbeat;
+  heartbeat.device_id = "pos-1";
+  heartbeat.last_seen_ms = 5000;
+  heartbeat.status_json = R"({"online":true,"backlog":0})";
+  auto r = store_->CommitIngest({}, {heartbeat}, {}, 5000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*store_->SynchronousMode(), 2);
+  auto devices = store_->ListDevices();
+  ASSERT_TRUE(devices.ok());
+  ASSERT_EQ(devices->size(), 1u);
+  EXPECT_EQ((*devices)[0].state.status_json, R"({"online":true,"backlog":0})");
+  EXPECT_EQ((*devices)[0].state.last_seen_ms, 5000);
+
+  IngestBatch batch;
+  batch.device_id = "pos-1";
+  WireEvent e;
+  e.seq = 1;
+  e.event_id = "ev-1";
+  e.type = static_cast<uint8_t>(EventType::kLoyaltyScan);
+  e.occurred_at_ms = 1'795'428'000'000;
+  e.body = R"({"event_id":"ev-1"})";
+  batch.events = {e};
+  DeviceProgress progress;
+  progress.device_id = "pos-1";
+  progress.last_seen_ms = 6000;
+  progress.epochs = {EpochProgress{0, 1, {}, false}};
+  auto r2 = store_->CommitIngest({batch}, {progress}, {}, 6000);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ(r2->inserted, 1);
+  EXPECT_EQ(*store_->SynchronousMode(), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM events WHERE event_id = 'ev-1'"), 1);
+}
+
 }  // namespace
 }  // namespace cjd::hub
