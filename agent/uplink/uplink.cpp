@@ -1,15 +1,16 @@
+// Uplink: start and stop, the loop (connection changes, ack timeouts, resyncs, heartbeats due)
+// and the sending side (the epoch probe, batches within the go-back-N window). The downlink
+// dispatch is in uplink_downlink.cpp, the status and heartbeat frames in uplink_status.cpp.
 #include "agent/uplink/uplink.h"
 
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "shared/core/thread_name.h"
 #include "shared/protocol/batch_codec.h"
 #include "shared/protocol/envelope.h"
-#include "shared/protocol/offer_update.h"
 #include "shared/protocol/topics.h"
 
 namespace cjd::agent {
@@ -53,7 +54,7 @@ Status Uplink::Start() {
     will_ms_.store(s.now_ms);
     return SealStatus(s);
   };
-  link_ = std::make_unique<MqttLink>(
+  link_ = link_factory_(
       o,
       [this](const std::string& topic, std::string&& payload) {
         std::lock_guard lock(mu_);
@@ -88,164 +89,6 @@ void Uplink::Wake() {
   cv_.notify_one();
 }
 
-UplinkStats Uplink::Stats() const {
-  std::lock_guard lock(mu_);
-  UplinkStats s = stats_;
-  s.connected = link_ && link_->connected();
-  s.reconnects = link_ ? link_->reconnects() : 0;
-  return s;
-}
-
-StatusSnapshot Uplink::Snapshot(bool online) const {
-  const WriterStats w = writer_->Stats();
-  const UplinkStats u = Stats();
-  StatusSnapshot s;
-  s.device_id = config_.device_id;
-  s.store_id = config_.store_id;
-  s.kind = config_.kind;
-  s.online = online;
-  s.connected = u.connected;
-  s.now_ms = clock_->NowMillis();
-  s.will_ms = will_ms_.load();
-  s.started_ms = started_ms_;
-  s.last_seq = w.counters.last_seq;
-  s.acked_seq = w.counters.acked_seq;
-  s.backlog = w.counters.backlog;
-  s.backlog_bytes = w.counters.backlog_bytes;
-  s.budget_bytes = w.budget_bytes;
-  s.oldest_accepted_ms = w.counters.oldest_accepted_ms;
-  s.last_ack_ms = u.last_ack_ms;
-  s.accepted_total = w.accepted_total;
-  s.refused_full = w.refused_full;
-  s.refused_disk_full = w.refused_disk_full;
-  s.duplicates_total = w.duplicates_total;
-  s.batches_sent = u.batches_sent;
-  s.resends = u.resends;
-  s.reconnects = u.reconnects;
-  s.bad_downlink = u.bad_downlink;
-  s.epoch = w.counters.epoch;
-  s.epoch_confirmed = u.epoch_confirmed;
-  s.acks_ignored = u.acks_ignored;
-  s.probes_sent = u.probes_sent;
-  for (const OutboxReset& r : w.resets) {
-    s.outbox_resets.push_back(OutboxResetReport{r.at_ms, r.reason, r.detail, r.epoch});
-  }
-  if (offers_ != nullptr) {
-    const OfferCacheStats o = offers_->Stats();
-    s.offers_enabled = true;
-    s.offers_version = o.applied_version;
-    s.offers_count = o.offers;
-    s.offer_assignments = o.assignments;
-    s.offer_updates_applied = o.updates_applied;
-    s.offer_updates_rejected = o.updates_rejected;
-    s.impressions_recorded = o.impressions_recorded;
-    s.impressions_dropped = o.impressions_dropped;
-  }
-  return s;
-}
-
-std::string Uplink::SealedStatus(bool online) const { return SealStatus(Snapshot(online)); }
-
-std::string Uplink::SealStatus(const StatusSnapshot& s) const {
-  FrameHeader h;
-  h.kind = FrameKind::kStatus;
-  h.key_id = keys_.key_id;
-  return SealFrame(h, config_.device_id, StatusJson(s), keys_.uplink);
-}
-
-void Uplink::PublishStatus(bool online) {
-  link_->Publish(topics::Status(config_.device_id), SealedStatus(online), 1, true);
-}
-
-void Uplink::HandleDownlink(const std::string& payload) {
-  FrameHeader h;
-  auto peeked = PeekFrameHeader(payload);
-  const size_t max_plaintext = peeked.ok() && peeked->kind == FrameKind::kOfferUpdate
-                                   ? kMaxOfferUpdatePlaintext
-                                   : size_t{1} << 20;
-  auto opened = OpenFrame(payload, config_.device_id, keys_.downlink, &h, max_plaintext);
-  if (!opened.ok() || h.key_id != keys_.key_id) {
-    spdlog::warn("uplink: dropped a downlink frame: {}",
-                 opened.ok() ? "unknown key id" : opened.status().ToString());
-    std::lock_guard lock(mu_);
-    ++stats_.bad_downlink;
-    return;
-  }
-  if (h.kind == FrameKind::kOfferUpdate) return HandleOfferUpdate(h, *opened);
-  if (h.kind == FrameKind::kResync) {
-    // The hub (re)connected: what is in flight may be lost with its session. Authenticated by
-    // the seal; a replayed older one (its hub time not after the last one taken) is ignored.
-    const auto body = nlohmann::json::parse(*opened, nullptr, false);
-    const auto t = body.is_object() ? body.find("hub_time_ms") : body.end();
-    if (!body.is_object() || t == body.end() || !t->is_number_integer()) {
-      spdlog::warn("uplink: dropped a resync request without hub_time_ms");
-      std::lock_guard lock(mu_);
-      ++stats_.bad_downlink;
-      return;
-    }
-    const int64_t hub_time = t->get<int64_t>();
-    if (hub_time <= last_resync_hub_ms_) return;
-    last_resync_hub_ms_ = hub_time;
-    resync_ = true;
-  } else if (h.kind != FrameKind::kAck) {  // later: erase commands
-    std::lock_guard lock(mu_);
-    ++stats_.bad_downlink;
-    return;
-  }
-  HandleAck(h, *opened);
-}
-
-void Uplink::HandleAck(const FrameHeader& h, const std::string& plaintext) {
-  const uint64_t ack = h.last_seq;
-  uint64_t ack_epoch = 0;
-  uint64_t held = ack;
-  auto j = nlohmann::json::parse(plaintext, nullptr, false);
-  if (j.is_object()) {
-    if (j.contains("epoch") && j["epoch"].is_string()) {
-      ack_epoch = ParseEpochHex(j["epoch"].get<std::string>()).value_or(0);
-    }
-    if (j.contains("held_seq") && j["held_seq"].is_number_unsigned()) {
-      held = std::max(held, j["held_seq"].get<uint64_t>());
-    }
-  }
-  auto ignore = [this] {
-    std::lock_guard lock(mu_);
-    ++stats_.acks_ignored;
-  };
-  // An ack for an earlier epoch (a late answer to frames sent before a reset): nothing to do.
-  if (epoch_switching_ || ack_epoch != epoch_) return ignore();
-  // The highest sequence this outbox assigned in its epoch: rows read from it, or committed.
-  const uint64_t assigned = std::max(max_read_seq_, writer_->Stats().counters.last_seq);
-  if (held > assigned) {
-    // The hub holds sequence numbers of this epoch that this outbox never assigned: the outbox
-    // went back in time (restored from a backup, or copied). New events would reuse numbers the
-    // hub holds already: start a new epoch and send every waiting row again under it.
-    spdlog::warn("uplink: the hub holds seq {} of epoch {} but this outbox assigned only up to {}: "
-                 "restored from a backup? starting a new epoch",
-                 held, EpochHex(epoch_), assigned);
-    writer_->NewEpoch("restored", "the hub holds seq " + std::to_string(held) + " of epoch " +
-                                      EpochHex(epoch_) + ", the outbox only " +
-                                      std::to_string(assigned));
-    epoch_switching_ = true;
-    epoch_confirmed_ = false;
-    in_flight_.clear();
-    return ignore();
-  }
-  if (!epoch_confirmed_) {
-    epoch_confirmed_ = true;
-    std::lock_guard lock(mu_);
-    stats_.epoch_confirmed = true;
-  }
-  if (ack <= acked_) return;  // an old or repeated ack
-  if (!writer_->Ack(epoch_, ack)) return ignore();
-  acked_ = ack;
-  if (sent_upto_ < acked_) sent_upto_ = acked_;
-  while (!in_flight_.empty() && in_flight_.front().last <= acked_) in_flight_.pop_front();
-  std::lock_guard lock(mu_);
-  stats_.hub_acked_seq = acked_;
-  stats_.last_ack_ms = clock_->NowMillis();
-}
-
 void Uplink::SendProbe(int64_t now) {
   FrameHeader h;
   h.kind = FrameKind::kEventBatch;
@@ -258,34 +101,6 @@ void Uplink::SendProbe(int64_t now) {
   probe_sent_ms_ = now;
   std::lock_guard lock(mu_);
   ++stats_.probes_sent;
-}
-
-void Uplink::HandleOfferUpdate(const FrameHeader& h, const std::string& plaintext) {
-  if (offers_ == nullptr) {
-    spdlog::warn("uplink: dropped an offer update: this agent keeps no offer cache");
-    std::lock_guard lock(mu_);
-    ++stats_.bad_downlink;
-    return;
-  }
-  auto update = DecodeOfferUpdateFrame(h, plaintext);
-  if (!update.ok()) {
-    spdlog::warn("uplink: rejected an offer update: {}", update.status().ToString());
-    offers_->CountRejectedUpdate();
-    return;
-  }
-  auto applied = offers_->Apply(*update);
-  if (!applied.ok()) {
-    spdlog::error("uplink: applying offer update {} failed: {}", update->version,
-                  applied.status().ToString());
-    offers_->CountRejectedUpdate();
-    return;
-  }
-  offers_applied_ = true;
-  offers_bytes_ += plaintext.size();
-  spdlog::info("uplink: offer update {} applied ({} offers, {} assignments new; {} + {} stale); "
-               "offers version {}",
-               applied->update_version, applied->offers_applied, applied->assignments_applied,
-               applied->offers_stale, applied->assignments_stale, applied->applied_version);
 }
 
 uint64_t ClampBatch(uint64_t sent_upto, std::vector<WireEvent>* events) {

@@ -18,7 +18,8 @@
 // and a resync (the hub reconnected) makes it resend what is in flight at once (counted in
 // `resends`, like an ack timeout).
 //
-// Threading: one uplink thread does all the work. MqttLink callbacks only enqueue and wake it.
+// Threading: one uplink thread does all the work. The link's callbacks only enqueue and wake it.
+// The link is an UplinkLink (uplink_link.h): MqttLink in the agent, an in-memory one in tests.
 #pragma once
 
 #include <atomic>
@@ -37,6 +38,7 @@
 #include "agent/outbox/outbox_writer.h"
 #include "agent/status/status_report.h"
 #include "shared/core/clock.h"
+#include "agent/uplink/uplink_link.h"
 #include "shared/mqtt/link.h"
 #include "shared/protocol/batch_codec.h"
 #include "shared/protocol/envelope.h"
@@ -69,6 +71,9 @@ class Uplink {
   ~Uplink();
   Uplink(const Uplink&) = delete;
   Uplink& operator=(const Uplink&) = delete;
+
+  // The link to use instead of MQTT (tests). REQUIRES: before Start().
+  void set_link_factory(UplinkLinkFactory factory) { link_factory_ = std::move(factory); }
 
   // Where kOfferUpdate frames go (verified with the downlink key, then applied). Without a cache
   // they are counted as rejected. REQUIRES: before Start(); `cache` outlives the uplink.
@@ -105,7 +110,8 @@ class Uplink {
   SessionKeys keys_;
   const Clock* clock_;
   const int64_t started_ms_;
-  std::unique_ptr<MqttLink> link_;
+  UplinkLinkFactory link_factory_ = NewMqttUplinkLink;
+  std::unique_ptr<UplinkLink> link_;
   OfferCache* offers_ = nullptr;
   std::atomic<int64_t> will_ms_{0};   // clock of the last will handed to the link (any thread)
 

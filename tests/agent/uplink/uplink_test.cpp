@@ -1,0 +1,351 @@
+// Uplink without a broker (agent/uplink/uplink_link.h): an in-memory link records what the
+// uplink publishes and delivers sealed frames the test builds as the hub would. The outbox is a
+// real SQLite file. Covers the epoch probe, the go-back-N window, acks (of this epoch, of
+// another, of a hub ahead of the outbox), the ack timeout, a sealed resync, forged downlink
+// frames, reconnects and the heartbeats.
+#include "agent/uplink/uplink.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/outbox/outbox_store.h"
+#include "agent/outbox/outbox_writer.h"
+#include "shared/core/clock.h"
+#include "shared/protocol/batch_codec.h"
+#include "shared/protocol/device_status.h"
+#include "shared/protocol/envelope.h"
+#include "shared/protocol/keys.h"
+#include "shared/protocol/topics.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
+
+namespace cjd::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Published {
+  std::string topic;
+  std::string payload;
+  bool retained = false;
+};
+
+// What the test holds of the link: its callbacks, a switch for "connected", what was published.
+struct LinkState {
+  std::mutex mu;
+  MqttLink::MessageFn on_message;
+  MqttLink::StateFn on_state;
+  std::vector<Published> published;
+  std::atomic<bool> connected{true};
+  std::atomic<bool> stopped{false};
+  std::atomic<int64_t> reconnects{0};
+  Published final_message;
+};
+
+class FakeLink final : public UplinkLink {
+ public:
+  explicit FakeLink(LinkState* state) : s_(state) {}
+  Status Start() override { return Status::Ok(); }
+  void Stop(const std::string& topic, const std::string& payload) override {
+    std::lock_guard lock(s_->mu);
+    s_->final_message = {topic, payload, true};
+    s_->stopped = true;
+  }
+  bool Publish(const std::string& topic, const std::string& payload, int qos,
+               bool retained) override {
+    EXPECT_EQ(qos, 1);
+    if (!s_->connected.load()) return false;
+    std::lock_guard lock(s_->mu);
+    s_->published.push_back({topic, payload, retained});
+    return true;
+  }
+  bool connected() const override { return s_->connected.load(); }
+  int64_t reconnects() const override { return s_->reconnects.load(); }
+
+ private:
+  LinkState* s_;
+};
+
+// One event batch frame as the hub reads it.
+struct Batch {
+  uint64_t first = 0, last = 0, epoch = 0;
+  std::vector<uint64_t> seqs;
+};
+
+class UplinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(InitCrypto().ok());
+    const KeyPair device = NewKeyPair();
+    const KeyPair hub = NewKeyPair();
+    auto keys = DeviceSessionKeys(device, hub.public_key, 1);
+    ASSERT_TRUE(keys.ok());
+    keys_ = *keys;
+    config_.device_id = "pos-1";
+    config_.store_id = "s1";
+    config_.kind = "pos";
+    config_.batch_max_events = 1;  // one event per frame: the window is easy to count
+    config_.max_in_flight = 2;
+    config_.ack_timeout_ms = 10'000;
+    config_.heartbeat_s = 3600;     // heartbeats only when the test connects
+    auto store = OutboxStore::Open(dir_.Join("outbox.db"));
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    writer_ = std::make_unique<OutboxWriter>(std::move(*store), 1 << 20, 3'600'000, &clock_);
+    writer_->Start();
+  }
+  void TearDown() override {
+    if (uplink_) uplink_->Stop();
+    writer_->Stop();
+  }
+
+  void Submit(int n) {
+    std::vector<PendingEvent> events;
+    for (int i = 0; i < n; ++i) {
+      events.push_back(PendingEvent{"ev-" + std::to_string(next_++), 1, 1'700'000'000'000,
+                                    R"({"n":)" + std::to_string(i) + "}"});
+    }
+    std::promise<AppendResult> p;
+    writer_->Submit(std::move(events), [&p](AppendResult r) { p.set_value(std::move(r)); });
+    ASSERT_TRUE(p.get_future().get().status.ok());
+  }
+
+  void StartUplink() {
+    auto reader = OutboxReader::Open(dir_.Join("outbox.db"));
+    ASSERT_TRUE(reader.ok());
+    uplink_ = std::make_unique<Uplink>(config_, writer_.get(), std::move(*reader), keys_, &clock_);
+    uplink_->set_link_factory([this](const MqttOptions& o, MqttLink::MessageFn on_message,
+                                     MqttLink::StateFn on_state) -> std::unique_ptr<UplinkLink> {
+      EXPECT_EQ(o.subscriptions, std::vector<std::string>{topics::Down("pos-1")});
+      link_.on_message = std::move(on_message);
+      link_.on_state = std::move(on_state);
+      return std::make_unique<FakeLink>(&link_);
+    });
+    ASSERT_TRUE(uplink_->Start().ok());
+  }
+
+  uint64_t Epoch() { return writer_->Stats().counters.epoch; }
+
+  // The event batch frames published so far, in order.
+  std::vector<Batch> Batches() {
+    std::lock_guard lock(link_.mu);
+    std::vector<Batch> out;
+    for (const Published& p : link_.published) {
+      if (p.topic != topics::Up("pos-1")) continue;
+      FrameHeader h;
+      auto plain = OpenFrame(p.payload, "pos-1", keys_.uplink, &h);
+      EXPECT_TRUE(plain.ok());
+      if (!plain.ok()) continue;
+      Batch b;
+      b.first = h.first_seq;
+      b.last = h.last_seq;
+      auto events = DecodeEventBatch(*plain, &b.epoch);
+      EXPECT_TRUE(events.ok());
+      if (events.ok()) {
+        for (const WireEvent& e : *events) b.seqs.push_back(e.seq);
+      }
+      out.push_back(b);
+    }
+    return out;
+  }
+  std::vector<DeviceStatus> Statuses() {
+    std::lock_guard lock(link_.mu);
+    std::vector<DeviceStatus> out;
+    for (const Published& p : link_.published) {
+      if (p.topic != topics::Status("pos-1")) continue;
+      EXPECT_TRUE(p.retained);
+      FrameHeader h;
+      auto plain = OpenFrame(p.payload, "pos-1", keys_.uplink, &h);
+      EXPECT_TRUE(plain.ok());
+      auto status = DecodeDeviceStatus(*plain);
+      EXPECT_TRUE(status.ok()) << status.status().ToString();
+      if (status.ok()) out.push_back(*status);
+    }
+    return out;
+  }
+  bool WaitBatches(size_t n) {
+    return cjd::testing::WaitUntil([&] { return Batches().size() >= n; }, 5s, 5ms);
+  }
+
+  // A frame from the hub on the device's down topic, sealed with the hub -> device key.
+  void Deliver(FrameKind kind, uint64_t last_seq, const nlohmann::json& body,
+               const SymmetricKey* key = nullptr) {
+    FrameHeader h;
+    h.kind = kind;
+    h.key_id = keys_.key_id;
+    h.last_seq = last_seq;
+    link_.on_message(topics::Down("pos-1"),
+                     SealFrame(h, "pos-1", body.dump(), key ? *key : keys_.downlink));
+  }
+  void Ack(uint64_t epoch, uint64_t acked, uint64_t held = 0) {
+    Deliver(FrameKind::kAck, acked,
+            {{"acked_seq", acked},
+             {"hub_time_ms", clock_.NowMillis()},
+             {"epoch", EpochHex(epoch)},
+             {"held_seq", std::max(acked, held)}});
+  }
+
+  cjd::testing::TempDir dir_;
+  FakeClock clock_;
+  AgentConfig config_;
+  SessionKeys keys_;
+  std::unique_ptr<OutboxWriter> writer_;
+  LinkState link_;
+  std::unique_ptr<Uplink> uplink_;
+  int next_ = 1;
+};
+
+TEST_F(UplinkTest, ProbesFirstThenKeepsTheWindowAndMovesOnWithEachAck) {
+  Submit(5);
+  StartUplink();
+  ASSERT_TRUE(WaitBatches(1));
+  std::vector<Batch> b = Batches();
+  // Nothing but the probe until the hub has said where this epoch stands.
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].first, 0u);
+  EXPECT_EQ(b[0].last, 0u);
+  EXPECT_TRUE(b[0].seqs.empty());
+  EXPECT_EQ(b[0].epoch, Epoch());
+  EXPECT_FALSE(uplink_->Stats().epoch_confirmed);
+
+  Ack(Epoch(), 0);
+  ASSERT_TRUE(WaitBatches(3));
+  std::this_thread::sleep_for(50ms);
+  b = Batches();
+  ASSERT_EQ(b.size(), 3u);  // the window: two frames in flight, no more
+  EXPECT_EQ(b[1].seqs, std::vector<uint64_t>{1});
+  EXPECT_EQ(b[2].seqs, std::vector<uint64_t>{2});
+  EXPECT_EQ(b[2].first, 2u);
+  EXPECT_TRUE(uplink_->Stats().epoch_confirmed);
+
+  Ack(Epoch(), 1);
+  ASSERT_TRUE(WaitBatches(4));
+  EXPECT_EQ(Batches()[3].seqs, std::vector<uint64_t>{3});
+  EXPECT_TRUE(cjd::testing::WaitUntil([&] { return uplink_->Stats().hub_acked_seq == 1; }, 5s,
+                                      5ms));
+  // The ack reaches the outbox: acknowledged rows leave it.
+  Submit(1);
+  EXPECT_TRUE(cjd::testing::WaitUntil(
+      [&] { return writer_->Stats().counters.acked_seq == 1; }, 5s, 5ms));
+  EXPECT_EQ(uplink_->Stats().batches_sent, 3);
+  EXPECT_EQ(uplink_->Stats().probes_sent, 1);
+}
+
+TEST_F(UplinkTest, SilenceBeyondTheAckTimeoutResendsFromTheLastAck) {
+  Submit(3);
+  StartUplink();
+  ASSERT_TRUE(WaitBatches(1));
+  Ack(Epoch(), 0);
+  ASSERT_TRUE(WaitBatches(3));
+  Ack(Epoch(), 1);
+  ASSERT_TRUE(WaitBatches(4));  // 2 and 3 in flight
+  clock_.Advance(config_.ack_timeout_ms + 1);
+  uplink_->Wake();
+  ASSERT_TRUE(WaitBatches(6));
+  const std::vector<Batch> b = Batches();
+  EXPECT_EQ(b[4].seqs, std::vector<uint64_t>{2});  // go back to the last ack + 1
+  EXPECT_EQ(b[5].seqs, std::vector<uint64_t>{3});
+  EXPECT_EQ(uplink_->Stats().resends, 1);
+}
+
+TEST_F(UplinkTest, AcksOfAnotherEpochAndForgedFramesChangeNothing) {
+  Submit(2);
+  StartUplink();
+  ASSERT_TRUE(WaitBatches(1));
+  Ack(Epoch(), 0);
+  ASSERT_TRUE(WaitBatches(3));
+  Ack(Epoch() ^ 0x10, 2);  // another epoch: ignored, counted
+  const SymmetricKey wrong = keys_.uplink;  // not the hub -> device key
+  Deliver(FrameKind::kAck, 2, {{"acked_seq", 2}, {"epoch", EpochHex(Epoch())}}, &wrong);
+  link_.on_message(topics::Down("pos-1"), "not a frame");
+  EXPECT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        const UplinkStats s = uplink_->Stats();
+        return s.acks_ignored == 1 && s.bad_downlink == 2;
+      },
+      5s, 5ms));
+  EXPECT_EQ(uplink_->Stats().hub_acked_seq, 0u);
+  Submit(1);
+  EXPECT_EQ(writer_->Stats().counters.acked_seq, 0u);
+  EXPECT_EQ(writer_->Stats().counters.backlog, 3);
+}
+
+TEST_F(UplinkTest, ASealedResyncResendsWhatIsInFlightAtOnceAndAReplayDoesNot) {
+  Submit(2);
+  StartUplink();
+  ASSERT_TRUE(WaitBatches(1));
+  Ack(Epoch(), 0);
+  ASSERT_TRUE(WaitBatches(3));
+  const nlohmann::json resync = {{"acked_seq", 0}, {"hub_time_ms", 5000}};
+  Deliver(FrameKind::kResync, 0, resync);
+  ASSERT_TRUE(WaitBatches(5));
+  EXPECT_EQ(Batches()[3].seqs, std::vector<uint64_t>{1});
+  EXPECT_EQ(uplink_->Stats().resends, 1);
+  Deliver(FrameKind::kResync, 0, resync);  // replayed: not after the last one taken
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(uplink_->Stats().resends, 1);
+  EXPECT_EQ(Batches().size(), 5u);
+}
+
+TEST_F(UplinkTest, AHubAheadOfTheOutboxMakesItStartANewEpochAndSendEverythingAgain) {
+  Submit(2);
+  StartUplink();
+  ASSERT_TRUE(WaitBatches(1));
+  const uint64_t old_epoch = Epoch();
+  // The hub holds seq 9 of this epoch, which this outbox never assigned (restored backup).
+  Ack(old_epoch, 0, /*held=*/9);
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return Epoch() != old_epoch; }, 5s, 5ms));
+  ASSERT_TRUE(WaitBatches(3));
+  const std::vector<Batch> b = Batches();
+  EXPECT_EQ(b[1].epoch, Epoch());
+  EXPECT_EQ(b[1].seqs, std::vector<uint64_t>{1});
+  EXPECT_EQ(b[2].seqs, std::vector<uint64_t>{2});
+  EXPECT_EQ(writer_->Stats().resets.back().reason, "restored");
+}
+
+TEST_F(UplinkTest, ADisconnectRestartsFromTheLastAckAndHeartbeatsTellTheHub) {
+  Submit(2);
+  StartUplink();
+  ASSERT_TRUE(WaitBatches(1));
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return !Statuses().empty(); }, 5s, 5ms));
+  EXPECT_TRUE(Statuses()[0].online);
+  Ack(Epoch(), 0);
+  ASSERT_TRUE(WaitBatches(3));
+  link_.connected = false;
+  link_.on_state(false);
+  std::this_thread::sleep_for(50ms);
+  link_.connected = true;
+  link_.reconnects = 1;
+  link_.on_state(true);
+  // What was in flight may be lost with the connection: sent again from the last ack (the
+  // epoch stays confirmed: no new probe).
+  ASSERT_TRUE(WaitBatches(5));
+  EXPECT_EQ(Batches()[3].seqs, std::vector<uint64_t>{1});
+  EXPECT_EQ(Batches()[4].seqs, std::vector<uint64_t>{2});
+  EXPECT_EQ(uplink_->Stats().probes_sent, 1);
+  EXPECT_EQ(uplink_->Stats().reconnects, 1);
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return Statuses().size() >= 2; }, 5s, 5ms));
+  const DeviceStatus last = Statuses().back();
+  EXPECT_EQ(last.last_seq, 2u);
+  EXPECT_EQ(last.backlog, 2);
+  uplink_->Stop();
+  // Stopping hands the link a last "offline" status to publish before it disconnects.
+  EXPECT_TRUE(link_.stopped.load());
+  EXPECT_EQ(link_.final_message.topic, topics::Status("pos-1"));
+  FrameHeader h;
+  auto plain = OpenFrame(link_.final_message.payload, "pos-1", keys_.uplink, &h);
+  ASSERT_TRUE(plain.ok());
+  auto final_status = DecodeDeviceStatus(*plain);
+  ASSERT_TRUE(final_status.ok());
+  EXPECT_FALSE(final_status->online);
+  uplink_.reset();
+}
+
+}  // namespace
+}  // namespace cjd::agent
