@@ -60,6 +60,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.batch_max_bytes = r.Int("uplink.batch_max_bytes", c.batch_max_bytes, 1024, 64ll << 20);
   c.max_in_flight = r.Int("uplink.max_in_flight", c.max_in_flight, 1, 1024);
   c.ack_timeout_ms = r.Int("uplink.ack_timeout_ms", c.ack_timeout_ms, 100, 3'600'000);
+  c.linger_ms = r.Int("uplink.linger_ms", c.linger_ms, 0, 10'000);
   c.heartbeat_s = r.Int("uplink.heartbeat_s", c.heartbeat_s, 1, 3600);
   c.log_level = r.String("log.level", c.log_level);
   if (!r.status().ok()) return r.status();

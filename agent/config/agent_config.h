@@ -52,6 +52,9 @@ struct AgentConfig {
   int64_t batch_max_bytes = 1 << 20;
   int64_t max_in_flight = 8;         // batches sent but not yet acknowledged by the hub
   int64_t ack_timeout_ms = 10'000;   // resend from the last ack when the hub stays silent
+  // A batch that is not full waits until this long after the last frame sent, so a burst shares
+  // frames (0: send at once). A lone event after a quiet spell never waits.
+  int64_t linger_ms = 25;
   int64_t heartbeat_s = 15;
   // [log]
   std::string log_level = "info";

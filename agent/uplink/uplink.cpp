@@ -121,6 +121,17 @@ void Uplink::SendBatches(int64_t now) {
     }
     if (scratch_.empty()) return;
     max_read_seq_ = std::max(max_read_seq_, scratch_.back().seq);
+    size_t bytes = 0;
+    for (const WireEvent& e : scratch_) bytes += e.body.size();
+    // Full: as many events as a frame takes, or half its bytes (ReadBatch stops before the
+    // event that would not fit, so a byte-bound batch may end well short of the limit).
+    const bool full = static_cast<int64_t>(scratch_.size()) >= config_.batch_max_events ||
+                      static_cast<int64_t>(bytes) * 2 >= config_.batch_max_bytes;
+    if (!full && config_.linger_ms > 0 && now < last_send_ms_ + config_.linger_ms) {
+      linger_until_ = last_send_ms_ + config_.linger_ms;  // Run() wakes then
+      return;
+    }
+    linger_until_ = 0;
     FrameHeader h;
     h.kind = FrameKind::kEventBatch;
     h.key_id = keys_.key_id;
@@ -131,6 +142,7 @@ void Uplink::SendBatches(int64_t now) {
     if (!link_->Publish(topics::Up(config_.device_id), frame, 1, false)) return;
     in_flight_.push_back(InFlight{h.first_seq, h.last_seq, now});
     sent_upto_ = h.last_seq;
+    last_send_ms_ = now;
     std::lock_guard lock(mu_);
     ++stats_.batches_sent;
   }
@@ -149,6 +161,7 @@ void Uplink::Run() {
     if (!in_flight_.empty())
       wait_ms = std::min(wait_ms, std::max<int64_t>(1, in_flight_.front().sent_ms +
                                                            config_.ack_timeout_ms - now0));
+    if (linger_until_ > 0) wait_ms = std::min(wait_ms, std::max<int64_t>(1, linger_until_ - now0));
     cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 1000)), [this] {
       return stop_ || wake_ || state_changed_ || !downlink_.empty();
     });

@@ -13,6 +13,11 @@
 // hub dedupes by event id). An ack for another epoch, or above the last sequence assigned, never
 // deletes anything; it is counted (acks_ignored).
 //
+// Linger: a batch that is not full goes at most once per `linger_ms` (it waits until that long
+// after the last frame), so a burst (a kiosk's impressions) shares frames instead of costing the
+// hub a commit and an ack each; a full batch goes at once, and so does a lone sale arriving when
+// nothing was sent for `linger_ms`.
+//
 // Downlink: the same thread opens every frame on the device's down topic with the hub -> device
 // key: acks move the outbox on, offer updates are applied to the OfferCache (see offer_cache.h),
 // and a resync (the hub reconnected) makes it resend what is in flight at once (counted in
@@ -138,6 +143,8 @@ class Uplink {
   uint64_t acked_ = 0;
   uint64_t sent_upto_ = 0;
   std::deque<InFlight> in_flight_;
+  int64_t last_send_ms_ = 0;     // when the last batch frame went out
+  int64_t linger_until_ = 0;     // a partial batch waits until then (0: none waiting)
   std::vector<WireEvent> scratch_;
 };
 

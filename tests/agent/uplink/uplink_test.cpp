@@ -349,3 +349,50 @@ TEST_F(UplinkTest, ADisconnectRestartsFromTheLastAckAndHeartbeatsTellTheHub) {
 
 }  // namespace
 }  // namespace cjd::agent
+
+namespace cjd::agent {
+namespace {
+
+// Linger: a batch that is not full waits until linger_ms after the last frame sent; a full batch
+// goes at once, and so does a lone event after a quiet spell.
+TEST_F(UplinkTest, APartialBatchLingersAfterARecentFrameAndAFullOneDoesNot) {
+  config_.batch_max_events = 3;
+  config_.max_in_flight = 8;
+  config_.linger_ms = 5'000;  // on the fake clock
+  Submit(1);
+  StartUplink();
+  ASSERT_TRUE(WaitBatches(1));
+  Ack(Epoch(), 0);
+  ASSERT_TRUE(WaitBatches(2));  // nothing sent for a while: the lone event goes at once
+  EXPECT_EQ(Batches()[1].seqs, std::vector<uint64_t>{1});
+  Submit(1);  // seq 2: a partial batch right after a frame
+  uplink_->Wake();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(Batches().size(), 2u);
+  Submit(2);  // 2, 3, 4: a full batch goes without waiting
+  uplink_->Wake();
+  ASSERT_TRUE(WaitBatches(3));
+  EXPECT_EQ(Batches()[2].seqs, (std::vector<uint64_t>{2, 3, 4}));
+  Submit(1);  // 5: partial again
+  uplink_->Wake();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(Batches().size(), 3u);
+  clock_.Advance(5'001);  // the linger is over
+  uplink_->Wake();
+  ASSERT_TRUE(WaitBatches(4));
+  EXPECT_EQ(Batches()[3].seqs, std::vector<uint64_t>{5});
+  Ack(Epoch(), 5);  // acked or not, only the time since the last frame counts
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return uplink_->Stats().hub_acked_seq == 5; }, 5s,
+                                      5ms));
+  Submit(1);  // 6: partial, right after frame 5: waits
+  uplink_->Wake();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(Batches().size(), 4u);
+  clock_.Advance(5'001);  // a quiet spell: the next lone event goes at once
+  uplink_->Wake();
+  ASSERT_TRUE(WaitBatches(5));
+  EXPECT_EQ(Batches()[4].seqs, std::vector<uint64_t>{6});
+}
+
+}  // namespace
+}  // namespace cjd::agent
