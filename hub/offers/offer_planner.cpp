@@ -439,9 +439,10 @@ Status OfferPlanner::RecomputeAll(const Inputs& in) {
                                    ""};
     const std::vector<std::string>& general = in.general.at(store);
     want[{kGeneralItem, ""}] = {JoinOfferIds(general), std::nullopt, ""};
+    const std::string& store_id = store;  // a lambda may not capture a structured binding (clang)
     CJD_RETURN_IF_ERROR(profiles_->ForEachLoyaltyCustomer(
-        store, [&](const StoreLoyaltyCustomer& c) -> Status {
-          auto ranked = RankFor(in, store, c.profile_id, c.consent);
+        store_id, [&](const StoreLoyaltyCustomer& c) -> Status {
+          auto ranked = RankFor(in, store_id, c.profile_id, c.consent);
           if (!ranked.ok()) return ranked.status();
           if (*ranked == general) return Status::Ok();  // the general list serves them
           want[{kAssignmentItem, c.loyalty.key}] = {JoinOfferIds(*ranked), c.profile_id,
