@@ -161,7 +161,9 @@ void Uplink::Run() {
     if (!in_flight_.empty())
       wait_ms = std::min(wait_ms, std::max<int64_t>(1, in_flight_.front().sent_ms +
                                                            config_.ack_timeout_ms - now0));
-    if (linger_until_ > 0) wait_ms = std::min(wait_ms, std::max<int64_t>(1, linger_until_ - now0));
+    // A lingering batch: wake when its time comes. One whose time passed while the link was down
+    // waits for the next wake like everything else (no 1 ms spin while offline).
+    if (linger_until_ > now0) wait_ms = std::min(wait_ms, linger_until_ - now0);
     cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 1000)), [this] {
       return stop_ || wake_ || state_changed_ || !downlink_.empty();
     });
