@@ -34,9 +34,12 @@ Result<std::unique_ptr<ProfileReader>> ProfileReader::Open(const std::string& pr
                                                            const std::string& log_path,
                                                            const IdentityKeys& keys,
                                                            const RfmModel* rfm) {
-  auto db = OpenProjection(profiles_path, log_path, /*read_only=*/true);
+  auto db = OpenProjection(profiles_path, /*read_only=*/true);
   if (!db.ok()) return db.status();
-  return std::unique_ptr<ProfileReader>(new ProfileReader(std::move(*db), keys, rfm));
+  auto log = OpenSqliteEventLogReader(log_path);
+  if (!log.ok()) return log.status();
+  return std::unique_ptr<ProfileReader>(
+      new ProfileReader(std::move(*db), std::move(*log), keys, rfm));
 }
 
 Result<int64_t> ProfileReader::FindByIdentifier(const identity::IdKey& key) {
@@ -220,31 +223,32 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
   }
   out["merged_from"] = std::move(merged_from);
 
-  // Latest events first, paged by event row.
+  // Latest events first, paged by event row: the ids from the projection, the bodies from the log.
   auto ev = statements_.Get(
-      "SELECT pe.event_rowid, e.event_id, e.source, e.body FROM profile_events pe "
-      "JOIN log.events e ON e.id = pe.event_rowid "
-      "WHERE pe.profile_id = ?1 AND (?2 = 0 OR pe.event_rowid < ?2) "
-      "ORDER BY pe.event_rowid DESC LIMIT ?3");
+      "SELECT event_rowid FROM profile_events "
+      "WHERE profile_id = ?1 AND (?2 = 0 OR event_rowid < ?2) "
+      "ORDER BY event_rowid DESC LIMIT ?3");
   if (!ev.ok()) return ev.status();
   (*ev)->Bind(1, live).Bind(2, events_before).Bind(3, static_cast<int64_t>(events_limit) + 1);
-  json events = json::array();
-  int64_t last_rowid = 0;
-  bool more = false;
+  std::vector<int64_t> rowids;
   while (true) {
     auto e = (*ev)->Step();
     if (!e.ok()) return e.status();
     if (!*e) break;
-    if (static_cast<int>(events.size()) == events_limit) {
-      more = true;
-      break;
-    }
-    last_rowid = (*ev)->ColumnInt(0);
-    json body = ForOutput((*ev)->ColumnView(3));
+    rowids.push_back((*ev)->ColumnInt(0));
+  }
+  (*ev)->Reset();
+  const bool more = static_cast<int>(rowids.size()) > events_limit;
+  if (more) rowids.resize(static_cast<size_t>(events_limit));
+  const int64_t last_rowid = rowids.empty() ? 0 : rowids.back();
+  json events = json::array();
+  CJD_RETURN_IF_ERROR(log_->Visit(rowids, [&](const LoggedEvent& logged) -> Status {
+    json body = ForOutput(logged.body);
     body.erase("occurred_at_ms");
     body.erase("schema");
-    events.push_back({{"source", (*ev)->ColumnText(2)}, {"event", std::move(body)}});
-  }
+    events.push_back({{"source", std::string(logged.source)}, {"event", std::move(body)}});
+    return Status::Ok();
+  }));
   out["events"] = std::move(events);
   out["next_events_before"] = more ? json(last_rowid) : json(nullptr);
   return out;

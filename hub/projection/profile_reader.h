@@ -1,6 +1,7 @@
 // ProfileReader: the read side of the projection for the HTTP API — profiles (identifiers,
-// attributes, traits, latest events) and the value metrics. One instance per connection; the
-// API guards it with a mutex.
+// attributes, traits, latest events) and the value metrics. One instance per connection (and
+// one read-only connection to the event log, for the bodies of the latest events, through the
+// store's EventLogReader); the API guards it with a mutex.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "hub/identity/identifier.h"
 #include "hub/projection/identity_keys.h"
 #include "hub/projection/rfm.h"
+#include "hub/store/event_log_reader.h"
 #include "shared/core/status.h"
 #include "shared/storage/sqlite.h"
 
@@ -54,14 +56,15 @@ class ProfileReader {
   Result<nlohmann::json> OfferStats(const std::string& offer_id);
 
  private:
-  ProfileReader(std::unique_ptr<sqlite::Database> db, const IdentityKeys& keys,
-                const RfmModel* rfm)
-      : db_(std::move(db)), statements_(*db_), keys_(keys), rfm_(rfm) {}
+  ProfileReader(std::unique_ptr<sqlite::Database> db, std::unique_ptr<EventLogReader> log,
+                const IdentityKeys& keys, const RfmModel* rfm)
+      : db_(std::move(db)), statements_(*db_), log_(std::move(log)), keys_(keys), rfm_(rfm) {}
   Result<nlohmann::json> Identifiers(int64_t profile_id);
   Result<nlohmann::json> Traits(int64_t profile_id, int64_t now_ms);
 
   std::unique_ptr<sqlite::Database> db_;
   sqlite::StatementCache statements_;  // after db_: built from it
+  std::unique_ptr<EventLogReader> log_;
   const IdentityKeys& keys_;
   const RfmModel* rfm_;
 };

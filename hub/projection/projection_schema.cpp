@@ -158,19 +158,12 @@ const std::vector<sqlite::Migration> kMigrations = {
 }  // namespace
 
 Result<std::unique_ptr<sqlite::Database>> OpenProjection(const std::string& profiles_path,
-                                                         const std::string& log_path,
                                                          bool read_only) {
   sqlite::OpenOptions options;
   options.synchronous_full = false;  // derived data: rebuilt from the log after a crash
   auto db = sqlite::Database::Open(profiles_path, options);
   if (!db.ok()) return db.status();
   if (!read_only) CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
-  // The log is attached read-only: the projection can never write it, and a projection batch
-  // never takes hub.db's write lock (ingest and collect keep it to themselves).
-  auto attach = (*db)->Prepare("ATTACH DATABASE ?1 AS log");
-  if (!attach.ok()) return attach.status();
-  attach->Bind(1, sqlite::ReadOnlyUri(log_path));
-  CJD_RETURN_IF_ERROR(attach->Run());
   CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA cache_size = -65536"));
   CJD_RETURN_IF_ERROR(RegisterMoneyFunctions((*db)->raw()));
   if (read_only) CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA query_only = 1"));

@@ -11,10 +11,10 @@
 
 namespace cjd::hub {
 
-// Opens (and migrates) the projection at `profiles_path`, attaches the event log `log_path` as
-// schema "log" and registers money_sum(). `read_only` connections serve the API.
+// Opens (and migrates) the projection at `profiles_path` and registers money_sum(). `read_only`
+// connections serve the API. The event log is not attached: it is read through the store's
+// EventLogReader (hub/store/event_log_reader.h).
 Result<std::unique_ptr<sqlite::Database>> OpenProjection(const std::string& profiles_path,
-                                                         const std::string& log_path,
                                                          bool read_only);
 
 }  // namespace cjd::hub

@@ -63,9 +63,13 @@ Projector::Projector(const HubConfig& config, IdentityKeys keys, const Clock* cl
 Projector::~Projector() { Stop(); }
 
 Status Projector::Start() {
-  auto db = OpenProjection(config_.profiles_path, config_.store_path, /*read_only=*/false);
+  auto db = OpenProjection(config_.profiles_path, /*read_only=*/false);
   if (!db.ok()) return db.status();
   db_ = std::move(*db);
+  // The event log, read through the store's reader on a read-only connection of its own.
+  auto log = OpenSqliteEventLogReader(config_.store_path);
+  if (!log.ok()) return log.status();
+  log_ = std::move(*log);
   CJD_RETURN_IF_ERROR(Prepare());
   auto cursor = db_->QueryInt("SELECT coalesce((SELECT value FROM meta WHERE key = 'cursor'), 0)");
   if (!cursor.ok()) return cursor.status();
@@ -117,8 +121,6 @@ Status Projector::Prepare() {
     *s = std::move(*r);
     return Status::Ok();
   };
-  CJD_RETURN_IF_ERROR(prep(&st_->read_events,
-      "SELECT id, body FROM log.events WHERE id > ?1 ORDER BY id LIMIT ?2"));
   CJD_RETURN_IF_ERROR(prep(&st_->find_ident, "SELECT profile_id FROM identifiers WHERE id_key = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->counts,
       "SELECT type, count(*) FROM identifiers WHERE profile_id = ?1 GROUP BY type"));
@@ -239,17 +241,7 @@ Result<int64_t> Projector::ApplyBatch() {
   std::lock_guard lock(write_mu_);
   if (backfill_pending_) CJD_RETURN_IF_ERROR(BackfillOffers());
   std::vector<std::pair<int64_t, std::string>> rows;
-  st_->read_events.Bind(1, cursor_).Bind(2, config_.projection_batch);
-  while (true) {
-    auto row = st_->read_events.Step();
-    if (!row.ok()) {
-      st_->read_events.Reset();
-      return row.status();
-    }
-    if (!*row) break;
-    rows.emplace_back(st_->read_events.ColumnInt(0), st_->read_events.ColumnText(1));
-  }
-  st_->read_events.Reset();
+  CJD_RETURN_IF_ERROR(log_->ReadAfter(cursor_, config_.projection_batch, &rows));
   if (rows.empty()) return 0;
 
   const ProjectorStats before = Stats();

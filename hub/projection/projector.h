@@ -31,6 +31,7 @@
 #include "hub/projection/identity_keys.h"
 #include "hub/projection/rfm.h"
 #include "hub/projection/rfm_schedule.h"
+#include "hub/store/event_log_reader.h"
 #include "shared/core/clock.h"
 #include "shared/event/event.h"
 #include "shared/storage/sqlite.h"
@@ -38,7 +39,7 @@
 namespace cjd::hub {
 
 struct ProjectorStats {
-  int64_t cursor = 0;              // last log.events.id applied
+  int64_t cursor = 0;              // last event log id applied
   int64_t events_applied = 0;      // since start
   int64_t profiles_created = 0;    // since start
   int64_t merges = 0;              // since start
@@ -156,6 +157,7 @@ class Projector {
 
   std::mutex write_mu_;  // the one writer: batches and splits
   std::unique_ptr<sqlite::Database> db_;
+  std::unique_ptr<EventLogReader> log_;  // hub.db's event log, through the store's reads
   struct Statements;
   std::unique_ptr<Statements> st_;
   int64_t cursor_ = 0;

@@ -79,20 +79,24 @@ Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
 }
 
 Status Projector::RebuildProfile(int64_t profile_id) {
-  auto events = db_->Prepare(
-      "SELECT e.body FROM profile_events pe JOIN log.events e ON e.id = pe.event_rowid "
-      "WHERE pe.profile_id = ?1 ORDER BY pe.event_rowid");
-  if (!events.ok()) return events.status();
-  events->Bind(1, profile_id);
+  // The profile's events in log order: their ids from the projection, their bodies from the log.
+  auto ids = db_->Prepare(
+      "SELECT event_rowid FROM profile_events WHERE profile_id = ?1 ORDER BY event_rowid");
+  if (!ids.ok()) return ids.status();
+  ids->Bind(1, profile_id);
+  std::vector<int64_t> rowids;
+  while (true) {
+    auto row = ids->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    rowids.push_back(ids->ColumnInt(0));
+  }
   ProfileRow p;
   std::map<std::string, int64_t> categories;
   std::map<std::string, StoreSeen> stores;
-  while (true) {
-    auto row = events->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    Result<Event> e = EventFromCanonical(events->ColumnView(0));
-    if (!e.ok()) continue;
+  CJD_RETURN_IF_ERROR(log_->Visit(rowids, [&](const LoggedEvent& logged) -> Status {
+    Result<Event> e = EventFromCanonical(logged.body);
+    if (!e.ok()) return Status::Ok();
     p.Add(*e);
     if (!e->store_id.empty()) stores[e->store_id].Add(e->occurred_at_ms);
     if (e->order) {
@@ -102,7 +106,8 @@ Status Projector::RebuildProfile(int64_t profile_id) {
         }
       }
     }
-  }
+    return Status::Ok();
+  }));
   CJD_RETURN_IF_ERROR(WriteProfile(st_->update_profile, profile_id, p));
   auto del = db_->Prepare("DELETE FROM profile_categories WHERE profile_id = ?1");
   if (!del.ok()) return del.status();

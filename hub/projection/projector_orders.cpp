@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
+#include <vector>
 
 #include "hub/projection/money.h"
 #include "hub/projection/projector_internal.h"
@@ -118,27 +120,46 @@ Status Projector::BackfillOffers() {
   // profile_events.profile_id is always the live profile (merges re-point it, splits move it),
   // and orders hold each order's current profile: the result is what the incremental upkeep
   // would have made.
-  auto events = db_->Prepare(
-      "SELECT pe.profile_id, e.body FROM profile_events pe JOIN log.events e "
-      "ON e.id = pe.event_rowid WHERE pe.profile_id IS NOT NULL OR pe.type IN (?1, ?2, ?3) "
-      "ORDER BY pe.event_rowid");
-  if (!events.ok()) return events.status();
-  events->Bind(1, static_cast<int64_t>(EventType::kTransaction))
-      .Bind(2, static_cast<int64_t>(EventType::kOrderCompleted))
-      .Bind(3, static_cast<int64_t>(EventType::kOfferImpression));
+  // In log order, a chunk of ids at a time: the ids and profiles from the projection, the
+  // bodies from the log.
+  auto chunk = db_->Prepare(
+      "SELECT event_rowid, profile_id FROM profile_events WHERE event_rowid > ?1 AND "
+      "(profile_id IS NOT NULL OR type IN (?2, ?3, ?4)) ORDER BY event_rowid LIMIT 4096");
+  if (!chunk.ok()) return chunk.status();
+  int64_t after = 0;
   while (true) {
-    auto row = events->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    Result<Event> e = EventFromCanonical(events->ColumnView(1));
-    if (!e.ok()) continue;  // never projected either
-    if (!events->ColumnIsNull(0) && !e->store_id.empty()) {
-      st_->add_store.Bind(1, events->ColumnInt(0)).Bind(2, e->store_id)
-          .Bind(3, e->occurred_at_ms).Bind(4, e->occurred_at_ms).Bind(5, 1);
-      CJD_RETURN_IF_ERROR(st_->add_store.Run());
+    chunk->Bind(1, after)
+        .Bind(2, static_cast<int64_t>(EventType::kTransaction))
+        .Bind(3, static_cast<int64_t>(EventType::kOrderCompleted))
+        .Bind(4, static_cast<int64_t>(EventType::kOfferImpression));
+    std::vector<int64_t> ids;
+    std::vector<std::optional<int64_t>> profiles;  // nullopt: anonymous
+    while (true) {
+      auto row = chunk->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ids.push_back(chunk->ColumnInt(0));
+      profiles.push_back(chunk->ColumnIsNull(1) ? std::nullopt
+                                                  : std::optional<int64_t>(chunk->ColumnInt(1)));
     }
-    if (e->order) CJD_RETURN_IF_ERROR(AddRedemptions(*e->order));
-    if (e->type == EventType::kOfferImpression) CJD_RETURN_IF_ERROR(AddImpressions(*e));
+    chunk->Reset();
+    if (ids.empty()) break;
+    after = ids.back();
+    size_t at = 0;  // ids are ascending and Visit keeps their order (skipping none it holds)
+    CJD_RETURN_IF_ERROR(log_->Visit(ids, [&](const LoggedEvent& logged) -> Status {
+      while (at < ids.size() && ids[at] != logged.id) ++at;
+      const std::optional<int64_t> profile_id = at < ids.size() ? profiles[at] : std::nullopt;
+      Result<Event> e = EventFromCanonical(logged.body);
+      if (!e.ok()) return Status::Ok();  // never projected either
+      if (profile_id && !e->store_id.empty()) {
+        st_->add_store.Bind(1, *profile_id).Bind(2, e->store_id)
+            .Bind(3, e->occurred_at_ms).Bind(4, e->occurred_at_ms).Bind(5, 1);
+        CJD_RETURN_IF_ERROR(st_->add_store.Run());
+      }
+      if (e->order) CJD_RETURN_IF_ERROR(AddRedemptions(*e->order));
+      if (e->type == EventType::kOfferImpression) CJD_RETURN_IF_ERROR(AddImpressions(*e));
+      return Status::Ok();
+    }));
   }
   auto touched = db_->Prepare(
       "SELECT profile_id FROM profile_stores UNION "

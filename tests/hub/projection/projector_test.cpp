@@ -403,7 +403,7 @@ TEST_F(ProjectorTest, RfmCutPointsWaitForEnoughCustomersToBuy) {
 // SQLite's memory jump by 35 MB at each recompute with ~300,000 orders).
 TEST_F(ProjectorTest, RfmFiguresStreamFromAnIndexWithoutATemporaryBTree) {
   CatchUp();  // migrated
-  auto db = OpenProjection(config_.profiles_path, config_.store_path, /*read_only=*/true);
+  auto db = OpenProjection(config_.profiles_path, /*read_only=*/true);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   auto plan = (*db)->Prepare(std::string("EXPLAIN QUERY PLAN ") + kRfmFiguresQuery);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
