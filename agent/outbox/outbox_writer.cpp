@@ -7,7 +7,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "shared/core/thread_name.h"
 #include "shared/event/event.h"
 
 namespace cjd::agent {
@@ -40,23 +39,16 @@ OutboxWriter::OutboxWriter(std::unique_ptr<OutboxStore> store, int64_t budget_by
 
 OutboxWriter::~OutboxWriter() { Stop(); }
 
-void OutboxWriter::Start() { thread_ = std::thread([this] { Run(); }); }
+void OutboxWriter::Start() { worker_.Start("outbox-writer", [this] { Run(); }); }
 
-void OutboxWriter::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void OutboxWriter::Stop() { worker_.Stop(); }  // the loop drains the queue first
 
 void OutboxWriter::Submit(std::vector<PendingEvent> events, Done done) {
   {
-    std::lock_guard lock(mu_);
-    if (!stop_) {
+    std::lock_guard lock(worker_.mu());
+    if (!worker_.stopping()) {
       queue_.push_back(Request{std::move(events), std::move(done)});
-      cv_.notify_one();
+      worker_.Notify();
       return;
     }
   }
@@ -64,18 +56,18 @@ void OutboxWriter::Submit(std::vector<PendingEvent> events, Done done) {
 }
 
 bool OutboxWriter::Ack(uint64_t epoch, uint64_t seq) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(worker_.mu());
   if (epoch != stats_.counters.epoch || new_epoch_) return false;
   if (seq > pending_ack_) pending_ack_ = seq;
-  cv_.notify_one();
+  worker_.Notify();
   return true;
 }
 
 void OutboxWriter::NewEpoch(std::string reason, std::string detail) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(worker_.mu());
   new_epoch_ = EpochRequest{std::move(reason), std::move(detail)};
   pending_ack_ = 0;
-  cv_.notify_one();
+  worker_.Notify();
 }
 
 void OutboxWriter::SetTelemetryLimits(std::string fs_path, int64_t min_free_bytes) {
@@ -99,31 +91,30 @@ std::string OutboxWriter::TelemetryRefusal(int64_t bytes) const {
 }
 
 void OutboxWriter::SetOnCommit(std::function<void()> fn) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(worker_.mu());
   on_commit_ = std::move(fn);
 }
 
 WriterStats OutboxWriter::Stats() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(worker_.mu());
   return stats_;
 }
 
 void OutboxWriter::Run() {
-  NameThisThread("outbox-writer");
-  std::unique_lock lock(mu_);
+  std::unique_lock lock(worker_.mu());
   std::chrono::milliseconds backoff(0);  // after a failed commit: acks alone wait this long
   while (true) {
     if (backoff.count() > 0) {
       // Requests are still served at once (they get a clear answer); a pending ack is retried
       // when the backoff ends, not in a busy loop while the disk stays full.
-      cv_.wait_for(lock, backoff, [this] { return stop_ || !queue_.empty(); });
+      worker_.WaitFor(lock, backoff, [this] { return !queue_.empty(); });
     } else {
-      cv_.wait_for(lock, std::chrono::seconds(60), [this] {
-        return stop_ || !queue_.empty() || pending_ack_ > stats_.counters.acked_seq ||
+      worker_.WaitFor(lock, std::chrono::seconds(60), [this] {
+        return !queue_.empty() || pending_ack_ > stats_.counters.acked_seq ||
                new_epoch_;
       });
     }
-    if (stop_ && queue_.empty()) break;
+    if (worker_.stopping() && queue_.empty()) break;
     std::deque<Request> group;
     group.swap(queue_);
     std::optional<EpochRequest> new_epoch;
@@ -208,7 +199,7 @@ bool OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack,
   }
   std::function<void()> notify;
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(worker_.mu());
     stats_.counters = store_->counters();
     stats_.resets = store_->resets();
     if (new_epoch && !st.ok()) new_epoch_ = new_epoch;  // retried at the next group

@@ -16,7 +16,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -24,12 +23,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "agent/outbox/outbox_store.h"
 #include "shared/core/clock.h"
 #include "shared/core/status.h"
+#include "shared/core/worker_thread.h"
 
 namespace cjd::agent {
 
@@ -102,15 +101,12 @@ class OutboxWriter {
   const int64_t dedupe_window_ms_;
   const Clock* clock_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Request> queue_;   // guarded by mu_
-  uint64_t pending_ack_ = 0;    // guarded by mu_ (in stats_.counters.epoch)
-  std::optional<EpochRequest> new_epoch_;  // guarded by mu_
-  bool stop_ = false;           // guarded by mu_
-  WriterStats stats_;           // guarded by mu_ (a copy published after each group)
-  std::function<void()> on_commit_;  // guarded by mu_
-  std::thread thread_;
+  WorkerThread worker_;         // its mu() guards what is marked "guarded by mu"
+  std::deque<Request> queue_;   // guarded by mu
+  uint64_t pending_ack_ = 0;    // guarded by mu (in stats_.counters.epoch)
+  std::optional<EpochRequest> new_epoch_;  // guarded by mu
+  WriterStats stats_;           // guarded by mu (a copy published after each group)
+  std::function<void()> on_commit_;  // guarded by mu
   int64_t last_prune_ms_ = 0;   // writer thread only
   std::string fs_path_;         // set before Start(), then read-only
   int64_t min_free_bytes_ = 0;  // set before Start(), then read-only

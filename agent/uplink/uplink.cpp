@@ -8,7 +8,6 @@
 #endif
 #include <spdlog/spdlog.h>
 
-#include "shared/core/thread_name.h"
 #include "shared/protocol/batch_codec.h"
 #include "shared/protocol/envelope.h"
 #include "shared/protocol/topics.h"
@@ -57,36 +56,31 @@ Status Uplink::Start() {
   link_ = link_factory_(
       o,
       [this](const std::string& topic, std::string&& payload) {
-        std::lock_guard lock(mu_);
+        std::lock_guard lock(worker_.mu());
         if (topic != topics::Down(config_.device_id)) return;
         if (downlink_.size() < 10'000) downlink_.push_back(std::move(payload));
-        cv_.notify_one();
+        worker_.Notify();
       },
       [this](bool) {
-        std::lock_guard lock(mu_);
+        std::lock_guard lock(worker_.mu());
         state_changed_ = true;
-        cv_.notify_one();
+        worker_.Notify();
       });
   CJD_RETURN_IF_ERROR(link_->Start());
-  thread_ = std::thread([this] { Run(); });
+  worker_.Start("uplink", [this] { Run(); });
   return Status::Ok();
 }
 
 void Uplink::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stop_) return;
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!worker_.RequestStop()) return;  // stopped already
+  worker_.Stop();
   if (link_) link_->Stop(topics::Status(config_.device_id), SealedStatus(false));
 }
 
 void Uplink::Wake() {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(worker_.mu());
   wake_ = true;
-  cv_.notify_one();
+  worker_.Notify();
 }
 
 void Uplink::SendProbe(int64_t now) {
@@ -99,7 +93,7 @@ void Uplink::SendProbe(int64_t now) {
                                       keys_.uplink);
   if (!link_->Publish(topics::Up(config_.device_id), frame, 1, false)) return;
   probe_sent_ms_ = now;
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(worker_.mu());
   ++stats_.probes_sent;
 }
 
@@ -143,19 +137,18 @@ void Uplink::SendBatches(int64_t now) {
     in_flight_.push_back(InFlight{h.first_seq, h.last_seq, now});
     sent_upto_ = h.last_seq;
     last_send_ms_ = now;
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(worker_.mu());
     ++stats_.batches_sent;
   }
 }
 
 void Uplink::Run() {
-  NameThisThread("uplink");
   bool was_connected = false;
   int64_t next_heartbeat = 0;
   int64_t last_heartbeat = 0;
   std::deque<std::string> frames;
-  std::unique_lock lock(mu_);
-  while (!stop_) {
+  std::unique_lock lock(worker_.mu());
+  while (!worker_.stopping()) {
     const int64_t now0 = clock_->NowMillis();
     int64_t wait_ms = std::max<int64_t>(1, next_heartbeat - now0);
     if (!in_flight_.empty())
@@ -164,10 +157,10 @@ void Uplink::Run() {
     // A lingering batch: wake when its time comes. One whose time passed while the link was down
     // waits for the next wake like everything else (no 1 ms spin while offline).
     if (linger_until_ > now0) wait_ms = std::min(wait_ms, linger_until_ - now0);
-    cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 1000)), [this] {
-      return stop_ || wake_ || state_changed_ || !downlink_.empty();
+    worker_.WaitFor(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 1000)), [this] {
+      return wake_ || state_changed_ || !downlink_.empty();
     });
-    if (stop_) break;
+    if (worker_.stopping()) break;
     wake_ = false;
     state_changed_ = false;
     frames.swap(downlink_);
@@ -202,7 +195,7 @@ void Uplink::Run() {
         sent_upto_ = acked_;
         max_read_seq_ = c.last_seq;
         in_flight_.clear();
-        std::lock_guard stats_lock(mu_);
+        std::lock_guard stats_lock(worker_.mu());
         stats_.hub_acked_seq = acked_;
         stats_.epoch_confirmed = true;
       }
@@ -222,7 +215,7 @@ void Uplink::Run() {
       spdlog::info("uplink: the hub reconnected, resending from {}", acked_ + 1);
       in_flight_.clear();
       sent_upto_ = acked_;
-      std::lock_guard stats_lock(mu_);
+      std::lock_guard stats_lock(worker_.mu());
       ++stats_.resends;
     }
     if (connected && !epoch_confirmed_) {
@@ -238,7 +231,7 @@ void Uplink::Run() {
                      acked_ + 1);
         in_flight_.clear();
         sent_upto_ = acked_;
-        std::lock_guard stats_lock(mu_);
+        std::lock_guard stats_lock(worker_.mu());
         ++stats_.resends;
       }
       SendBatches(now);

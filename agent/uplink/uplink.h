@@ -28,13 +28,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "agent/config/agent_config.h"
@@ -43,6 +41,7 @@
 #include "agent/outbox/outbox_writer.h"
 #include "agent/status/status_report.h"
 #include "shared/core/clock.h"
+#include "shared/core/worker_thread.h"
 #include "agent/uplink/uplink_link.h"
 #include "shared/mqtt/link.h"
 #include "shared/protocol/batch_codec.h"
@@ -120,17 +119,14 @@ class Uplink {
   OfferCache* offers_ = nullptr;
   std::atomic<int64_t> will_ms_{0};   // clock of the last will handed to the link (any thread)
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> downlink_;  // guarded by mu_: raw frames from the broker
-  bool wake_ = false;                 // guarded by mu_
-  bool state_changed_ = false;        // guarded by mu_
-  bool stop_ = false;                 // guarded by mu_
-  UplinkStats stats_;                 // guarded by mu_
+  WorkerThread worker_;               // its mu() guards what is marked "guarded by mu"
+  std::deque<std::string> downlink_;  // guarded by mu: raw frames from the broker
+  bool wake_ = false;                 // guarded by mu
+  bool state_changed_ = false;        // guarded by mu
+  UplinkStats stats_;                 // guarded by mu
   // Uplink thread only: offer updates applied since the loop last looked, and their size.
   bool offers_applied_ = false;
   size_t offers_bytes_ = 0;
-  std::thread thread_;
 
   // Uplink thread only.
   bool resync_ = false;               // a sealed kResync arrived: resend what is in flight

@@ -23,7 +23,7 @@ void Uplink::HandleDownlink(const std::string& payload) {
   if (!opened.ok() || h.key_id != keys_.key_id) {
     spdlog::warn("uplink: dropped a downlink frame: {}",
                  opened.ok() ? "unknown key id" : opened.status().ToString());
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(worker_.mu());
     ++stats_.bad_downlink;
     return;
   }
@@ -35,7 +35,7 @@ void Uplink::HandleDownlink(const std::string& payload) {
     const auto t = body.is_object() ? body.find("hub_time_ms") : body.end();
     if (!body.is_object() || t == body.end() || !t->is_number_integer()) {
       spdlog::warn("uplink: dropped a resync request without hub_time_ms");
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(worker_.mu());
       ++stats_.bad_downlink;
       return;
     }
@@ -44,7 +44,7 @@ void Uplink::HandleDownlink(const std::string& payload) {
     last_resync_hub_ms_ = hub_time;
     resync_ = true;
   } else if (h.kind != FrameKind::kAck) {  // later: erase commands
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(worker_.mu());
     ++stats_.bad_downlink;
     return;
   }
@@ -65,7 +65,7 @@ void Uplink::HandleAck(const FrameHeader& h, const std::string& plaintext) {
     }
   }
   auto ignore = [this] {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(worker_.mu());
     ++stats_.acks_ignored;
   };
   // An ack for an earlier epoch (a late answer to frames sent before a reset): nothing to do.
@@ -89,7 +89,7 @@ void Uplink::HandleAck(const FrameHeader& h, const std::string& plaintext) {
   }
   if (!epoch_confirmed_) {
     epoch_confirmed_ = true;
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(worker_.mu());
     stats_.epoch_confirmed = true;
   }
   if (ack <= acked_) return;  // an old or repeated ack
@@ -97,7 +97,7 @@ void Uplink::HandleAck(const FrameHeader& h, const std::string& plaintext) {
   acked_ = ack;
   if (sent_upto_ < acked_) sent_upto_ = acked_;
   while (!in_flight_.empty() && in_flight_.front().last <= acked_) in_flight_.pop_front();
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(worker_.mu());
   stats_.hub_acked_seq = acked_;
   stats_.last_ack_ms = clock_->NowMillis();
 }
@@ -105,7 +105,7 @@ void Uplink::HandleAck(const FrameHeader& h, const std::string& plaintext) {
 void Uplink::HandleOfferUpdate(const FrameHeader& h, const std::string& plaintext) {
   if (offers_ == nullptr) {
     spdlog::warn("uplink: dropped an offer update: this agent keeps no offer cache");
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(worker_.mu());
     ++stats_.bad_downlink;
     return;
   }

@@ -9,7 +9,7 @@
 namespace cjd::agent {
 
 UplinkStats Uplink::Stats() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(worker_.mu());
   UplinkStats s = stats_;
   s.connected = link_ && link_->connected();
   s.reconnects = link_ ? link_->reconnects() : 0;

@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include "hub/ingest/device_event_check.h"
-#include "shared/core/thread_name.h"
 #include "shared/event/event.h"
 #include "shared/protocol/batch_codec.h"
 #include "shared/protocol/device_status.h"
@@ -99,7 +98,7 @@ Status Ingestor::Start() {
   link_ = link_factory_(
       o,
       [this](const std::string& topic, std::string&& payload) {
-        std::lock_guard lock(mu_);
+        std::lock_guard lock(worker_.mu());
         if (static_cast<int64_t>(queue_.size()) >= config_.max_queue_frames ||
             queue_bytes_ + static_cast<int64_t>(payload.size()) > config_.max_queue_bytes) {
           ++dropped_overload_;
@@ -107,23 +106,23 @@ Status Ingestor::Start() {
         }
         queue_bytes_ += static_cast<int64_t>(payload.size());
         queue_.push_back(Incoming{topic, std::move(payload)});
-        cv_.notify_one();
+        worker_.Notify();
       },
       [this](bool connected) {
         {
-          std::lock_guard lock(mu_);
+          std::lock_guard lock(worker_.mu());
           stats_.connected = connected;
         }
         // Runs on the link's connector thread, after subscribing: the ingest thread tells each
         // agent, sealed on its own down topic, to resend what may have been lost while the hub
         // was away (a forged hint on a shared topic could make the whole fleet resend).
         if (connected) {
-          std::lock_guard lock(mu_);
+          std::lock_guard lock(worker_.mu());
           resync_requested_ = true;
-          cv_.notify_one();
+          worker_.Notify();
         }
       });
-  thread_ = std::thread([this] { Run(); });
+  worker_.Start("ingest", [this] { Run(); });
   CJD_RETURN_IF_ERROR(link_->Start());
   spdlog::info("ingest: {} devices known; subscribing on {}", devices_.size(), config_.broker);
   return Status::Ok();
@@ -131,12 +130,7 @@ Status Ingestor::Start() {
 
 void Ingestor::Stop() {
   if (link_) link_->Stop();
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  worker_.Stop();  // the loop commits what is queued first
 }
 
 bool Ingestor::Publish(const std::string& topic, const std::string& payload) {
@@ -144,26 +138,25 @@ bool Ingestor::Publish(const std::string& topic, const std::string& payload) {
 }
 
 IngestStats Ingestor::Stats() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(worker_.mu());
   IngestStats s = stats_;
   s.queue = static_cast<int64_t>(queue_.size());
   return s;
 }
 
 void Ingestor::Run() {
-  NameThisThread("ingest");
-  std::unique_lock lock(mu_);
+  std::unique_lock lock(worker_.mu());
   while (true) {
     // While resyncs wait for room in the client, look again soon.
     const auto wait = resync_queue_.empty() ? std::chrono::milliseconds(1000)
                                             : std::chrono::milliseconds(50);
-    cv_.wait_for(lock, wait, [this] {
-      return stop_ || !queue_.empty() || dropped_overload_ > 0 || resync_requested_;
+    worker_.WaitFor(lock, wait, [this] {
+      return !queue_.empty() || dropped_overload_ > 0 || resync_requested_;
     });
     const bool resync = resync_requested_;
     resync_requested_ = false;
     if (queue_.empty() && dropped_overload_ == 0) {
-      if (stop_) break;
+      if (worker_.stopping()) break;
       lock.unlock();
       if (resync) QueueResyncs();
       SendResyncs();
@@ -197,7 +190,7 @@ void Ingestor::Run() {
     } catch (const std::exception& e) {
       // E.g. a listener hook throwing after the commit: log, count, keep ingesting.
       spdlog::error("ingest: a group of {} frames failed: {}", frames.size(), e.what());
-      std::lock_guard stats_lock(mu_);
+      std::lock_guard stats_lock(worker_.mu());
       ++stats_.rejected["internal"];
     }
     lock.lock();
@@ -236,7 +229,7 @@ void Ingestor::SendResyncs() {
                           SealFrame(h, id, body.dump(), d.keys.downlink, false))) {
         return;
       }
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(worker_.mu());
       ++stats_.resyncs_sent;
     }
     resync_queue_.pop_front();
@@ -525,7 +518,7 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
     for (const auto& [id, status] : group.statuses) on_device_status_(id, status);
   }
 
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(worker_.mu());
   stats_.groups += 1;
   stats_.batches_committed += static_cast<int64_t>(group.batches.size());
   stats_.duplicate_frames += group.duplicate_frames;

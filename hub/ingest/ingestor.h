@@ -11,7 +11,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -20,7 +19,6 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <unordered_map>
 
 #include "hub/config/hub_config.h"
@@ -30,6 +28,7 @@
 #include "hub/ingest/status_freshness.h"
 #include "hub/store/hub_store.h"
 #include "shared/core/clock.h"
+#include "shared/core/worker_thread.h"
 #include "shared/mqtt/link.h"
 #include "shared/protocol/envelope.h"
 #include "shared/protocol/keys.h"
@@ -131,15 +130,12 @@ class Ingestor {
   IngestLinkFactory link_factory_ = NewMqttIngestLink;
   std::unique_ptr<IngestLink> link_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Incoming> queue_;        // guarded by mu_
-  int64_t queue_bytes_ = 0;           // guarded by mu_: payload bytes in queue_
-  bool stop_ = false;                 // guarded by mu_
-  bool resync_requested_ = false;     // guarded by mu_: connected, tell the devices to resend
-  IngestStats stats_;                 // guarded by mu_
-  int64_t dropped_overload_ = 0;      // guarded by mu_, not yet persisted
-  std::thread thread_;
+  WorkerThread worker_;               // its mu() guards what is marked "guarded by mu"
+  std::deque<Incoming> queue_;        // guarded by mu
+  int64_t queue_bytes_ = 0;           // guarded by mu: payload bytes in queue_
+  bool resync_requested_ = false;     // guarded by mu: connected, tell the devices to resend
+  IngestStats stats_;                 // guarded by mu
+  int64_t dropped_overload_ = 0;      // guarded by mu, not yet persisted
 
   // Ingest thread only.
   std::unordered_map<std::string, std::unique_ptr<Device>> devices_;

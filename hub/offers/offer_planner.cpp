@@ -11,7 +11,6 @@
 #include "hub/offers/offer_ranking.h"
 #include "hub/offers/store_items.h"
 #include "hub/store/sqlite_hub_store.h"
-#include "shared/core/thread_name.h"
 #include "shared/event/event.h"
 #include "shared/protocol/device_status.h"
 #include "shared/protocol/offer_update.h"
@@ -126,16 +125,11 @@ Status OfferPlanner::Start() {
     CJD_RETURN_IF_ERROR(sync_->Load(*listed, clock_->NowMillis()));
     CJD_RETURN_IF_ERROR(sync_->RenumberStoresBehindDevices());
   }
-  stop_ = false;
-  if (options_.run_thread) thread_ = std::thread([this] { Run(); });
+  if (options_.run_thread) worker_.Start("offer-planner", [this] { Run(); });
   return Status::Ok();
 }
 
-void OfferPlanner::Stop() {
-  stop_ = true;
-  wake_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void OfferPlanner::Stop() { worker_.Stop(); }
 
 // ---- API -------------------------------------------------------------------------------------
 
@@ -154,10 +148,10 @@ Result<std::pair<OfferRow, bool>> OfferPlanner::PutOffer(const OfferSpec& spec) 
   if (!put->changed) return std::pair{put->row, false};
   lock.unlock();
   {
-    std::lock_guard wake(wake_mu_);
+    std::lock_guard wake(worker_.mu());
     full_requested_ = true;
   }
-  wake_cv_.notify_all();
+  worker_.Notify();
   return std::pair{put->row, put->created};
 }
 
@@ -168,10 +162,10 @@ Result<OfferRow> OfferPlanner::DeleteOffer(const std::string& id) {
   if (!row.ok()) return row.status();
   lock.unlock();
   {
-    std::lock_guard wake(wake_mu_);
+    std::lock_guard wake(worker_.mu());
     full_requested_ = true;
   }
-  wake_cv_.notify_all();
+  worker_.Notify();
   return row;
 }
 
@@ -191,10 +185,10 @@ Result<OfferRow> OfferPlanner::GetOffer(const std::string& id) {
 void OfferPlanner::ProfilesChanged(const std::vector<int64_t>& ids) {
   if (ids.empty()) return;
   {
-    std::lock_guard lock(wake_mu_);
+    std::lock_guard lock(worker_.mu());
     changed_.insert(changed_.end(), ids.begin(), ids.end());
   }
-  wake_cv_.notify_all();
+  worker_.Notify();
 }
 
 void OfferPlanner::DeviceStatus(const std::string& device_id, const std::string& status_json) {
@@ -205,10 +199,10 @@ void OfferPlanner::DeviceStatus(const std::string& device_id, const std::string&
   // The agent's last will (online: false) is built when it connects: its watermark is old.
   if (!status->online || !status->offers_version) return;  // or an agent without offers
   {
-    std::lock_guard lock(wake_mu_);
+    std::lock_guard lock(worker_.mu());
     reports_[device_id] = {*status->offers_version, clock_->NowMillis()};
   }
-  wake_cv_.notify_all();
+  worker_.Notify();
 }
 
 PlannerStats OfferPlanner::Stats() const {
@@ -226,16 +220,15 @@ std::optional<DeviceOfferSync> OfferPlanner::DeviceSync(const std::string& devic
 // ---- the thread ------------------------------------------------------------------------------
 
 void OfferPlanner::Run() {
-  NameThisThread("offer-planner");
-  while (!stop_) {
+  while (!worker_.stopping()) {
     bool full = false;
     std::vector<int64_t> changed;
     {
-      std::unique_lock lock(wake_mu_);
-      wake_cv_.wait_for(lock, std::chrono::milliseconds(options_.tick_ms), [&] {
-        return stop_ || full_requested_ || !changed_.empty() || !reports_.empty();
+      std::unique_lock lock(worker_.mu());
+      worker_.WaitFor(lock, std::chrono::milliseconds(options_.tick_ms), [&] {
+        return full_requested_ || !changed_.empty() || !reports_.empty();
       });
-      if (stop_) break;
+      if (worker_.stopping()) break;
       full = full_requested_;
       full_requested_ = false;
       changed.swap(changed_);
@@ -244,10 +237,10 @@ void OfferPlanner::Run() {
     if (!st.ok()) {
       spdlog::error("offers: planning round failed (a full round follows in 5 s): {}",
                     st.ToString());
-      std::unique_lock lock(wake_mu_);
+      std::unique_lock lock(worker_.mu());
       full_requested_ = true;  // a full round repairs whatever the failed one left undone
       // Back off: a lasting error (disk full) must not spin this thread.
-      wake_cv_.wait_for(lock, std::chrono::seconds(5), [&] { return stop_.load(); });
+      worker_.SleepFor(lock, std::chrono::seconds(5));
     }
   }
 }
@@ -256,7 +249,7 @@ Status OfferPlanner::RunOnce() {
   bool full = false;
   std::vector<int64_t> changed;
   {
-    std::lock_guard lock(wake_mu_);
+    std::lock_guard lock(worker_.mu());
     full = full_requested_;
     full_requested_ = false;
     changed.swap(changed_);
@@ -271,7 +264,7 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
   std::map<std::string, std::pair<uint64_t, int64_t>> reports;
   bool reload = false;
   {
-    std::lock_guard wake(wake_mu_);
+    std::lock_guard wake(worker_.mu());
     reports.swap(reports_);
   }
   for (const auto& [id, r] : reports) reload = reload || !sync_->knows(id);

@@ -26,7 +26,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -34,7 +33,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -49,6 +47,7 @@
 #include "hub/segments/segment_store.h"
 #include "hub/store/hub_store.h"
 #include "shared/core/clock.h"
+#include "shared/core/worker_thread.h"
 #include "shared/protocol/keys.h"
 #include "shared/storage/sqlite.h"
 
@@ -168,14 +167,11 @@ class OfferPlanner {
   PlannerStats stats_;
   std::map<std::string, DeviceOfferSync> sync_view_;  // guarded by stats_mu_
 
-  std::mutex wake_mu_;
-  std::condition_variable wake_cv_;
-  bool full_requested_ = true;                       // guarded by wake_mu_
-  std::vector<int64_t> changed_;                     // guarded by wake_mu_
-  std::map<std::string, std::pair<uint64_t, int64_t>> reports_;  // id -> (W, at ms); wake_mu_
-  bool reload_devices_ = false;                      // guarded by wake_mu_
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  WorkerThread worker_;
+  bool full_requested_ = true;                       // guarded by worker_.mu()
+  std::vector<int64_t> changed_;                     // guarded by worker_.mu()
+  std::map<std::string, std::pair<uint64_t, int64_t>> reports_;  // id -> (W, at ms); worker_.mu()
+  bool reload_devices_ = false;                      // guarded by worker_.mu()
 };
 
 }  // namespace cjd::hub::offers

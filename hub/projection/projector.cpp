@@ -11,7 +11,6 @@
 #include "hub/projection/money.h"
 #include "hub/projection/projection_schema.h"
 #include "hub/projection/projector_internal.h"
-#include "shared/core/thread_name.h"
 #include "shared/event/json_exact.h"
 
 namespace cjd::hub {
@@ -89,23 +88,18 @@ Status Projector::Start() {
     const std::optional<RfmCuts> cuts = rfm_->cuts();
     rfm_schedule_.Computed(now, cuts ? cuts->customers : 0);
   }
-  stop_ = false;
-  thread_ = std::thread([this] { Run(); });
+  worker_.Start("projector", [this] { Run(); });
   return Status::Ok();
 }
 
-void Projector::Stop() {
-  stop_ = true;
-  wake_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Projector::Stop() { worker_.Stop(); }
 
 void Projector::Nudge() {
   {
-    std::lock_guard lock(wake_mu_);
+    std::lock_guard lock(worker_.mu());
     nudged_ = true;
   }
-  wake_cv_.notify_one();
+  worker_.Notify();
 }
 
 ProjectorStats Projector::Stats() const {
@@ -201,8 +195,7 @@ void Projector::CountOrderChanges() {
 }
 
 void Projector::Run() {
-  NameThisThread("projector");
-  while (!stop_) {
+  while (!worker_.stopping()) {
     Result<int64_t> n = ApplyBatch();
     if (!n.ok()) {
       spdlog::error("projection: {}", n.status().ToString());
@@ -212,16 +205,15 @@ void Projector::Run() {
     } else {
       MaybeRecomputeRfm(true);
     }
-    std::unique_lock lock(wake_mu_);
+    std::unique_lock lock(worker_.mu());
     if (n.ok() && *n > 0 && config_.projection_delay_ms > 0) {
       // A trickle: let what arrives in the next moment share the next commit. Nudges during
       // the pause are kept (nudged_) and answered right after it.
-      wake_cv_.wait_for(lock, std::chrono::milliseconds(config_.projection_delay_ms),
-                        [this] { return stop_.load(); });
-      if (stop_) break;
+      worker_.SleepFor(lock, std::chrono::milliseconds(config_.projection_delay_ms));
+      if (worker_.stopping()) break;
     }
-    wake_cv_.wait_for(lock, std::chrono::milliseconds(n.ok() ? 200 : 1000),
-                      [this] { return nudged_ || stop_.load(); });
+    worker_.WaitFor(lock, std::chrono::milliseconds(n.ok() ? 200 : 1000),
+                    [this] { return nudged_; });
     nudged_ = false;
   }
 }

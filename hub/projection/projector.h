@@ -13,7 +13,6 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,7 +20,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "hub/config/hub_config.h"
@@ -33,6 +31,7 @@
 #include "hub/projection/rfm_schedule.h"
 #include "hub/store/event_log_reader.h"
 #include "shared/core/clock.h"
+#include "shared/core/worker_thread.h"
 #include "shared/event/event.h"
 #include "shared/storage/sqlite.h"
 
@@ -176,11 +175,8 @@ class Projector {
   mutable std::mutex stats_mu_;
   ProjectorStats stats_;
 
-  std::mutex wake_mu_;
-  std::condition_variable wake_cv_;
-  bool nudged_ = false;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  bool nudged_ = false;  // guarded by worker_.mu()
+  WorkerThread worker_;
 };
 
 }  // namespace cjd::hub

@@ -11,7 +11,6 @@
 #include "hub/segments/builtin.h"
 #include "hub/segments/facts.h"
 #include "hub/segments/table_facts.h"
-#include "shared/core/thread_name.h"
 
 namespace cjd::hub::segments {
 namespace {
@@ -75,21 +74,15 @@ Status SegmentEngine::Start(bool thread) {
     CJD_RETURN_IF_ERROR(LoadSegments());
   }
   {
-    std::lock_guard lock(queue_mu_);
-    stop_ = false;
+    std::lock_guard lock(worker_.mu());
     restart_requested_ = true;  // catch up on whatever changed while we were down
   }
-  if (thread) thread_ = std::thread([this] { Run(); });
+  if (thread) worker_.Start("segments", [this] { Run(); });
   return Status::Ok();
 }
 
 void SegmentEngine::Stop() {
-  {
-    std::lock_guard lock(queue_mu_);
-    stop_ = true;
-  }
-  wake_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  worker_.Stop();
   std::lock_guard lock(write_mu_);
   live_chunk_.reset();
   profiles_.reset();
@@ -100,26 +93,26 @@ void SegmentEngine::Stop() {
 void SegmentEngine::ProfilesChanged(const std::vector<int64_t>& ids) {
   if (ids.empty()) return;
   {
-    std::lock_guard lock(queue_mu_);
+    std::lock_guard lock(worker_.mu());
     queue_.insert(queue_.end(), ids.begin(), ids.end());
   }
-  wake_cv_.notify_one();
+  worker_.Notify();
 }
 
 void SegmentEngine::EvaluateAll() {
   {
-    std::lock_guard lock(queue_mu_);
+    std::lock_guard lock(worker_.mu());
     full_requested_ = true;
   }
-  wake_cv_.notify_one();
+  worker_.Notify();
 }
 
 void SegmentEngine::RequestRestart() {
   {
-    std::lock_guard lock(queue_mu_);
+    std::lock_guard lock(worker_.mu());
     restart_requested_ = true;
   }
-  wake_cv_.notify_one();
+  worker_.Notify();
 }
 
 Status SegmentEngine::RegisterBuiltins() {
@@ -373,7 +366,7 @@ Status SegmentEngine::Step(bool* idle) {
   std::vector<int64_t> queued;
   bool start_pass = false;
   {
-    std::lock_guard lock(queue_mu_);
+    std::lock_guard lock(worker_.mu());
     queued.swap(queue_);
     if (restart_requested_) {
       start_pass = true;
@@ -407,7 +400,7 @@ Status SegmentEngine::Step(bool* idle) {
   {
     std::lock_guard lock(write_mu_);
     if (!pass_) {
-      std::lock_guard qlock(queue_mu_);
+      std::lock_guard qlock(worker_.mu());
       if (full_requested_) {
         start_pass = true;
         full_requested_ = false;
@@ -446,15 +439,14 @@ Status SegmentEngine::RunPending() {
 }
 
 void SegmentEngine::Run() {
-  NameThisThread("segments");
   const auto period = std::chrono::seconds(config_.segments_reevaluate_s);
   auto next_full = std::chrono::steady_clock::now() + period;
   while (true) {
     bool idle = true;
     Status st = Step(&idle);
     if (!st.ok()) spdlog::error("segments: {}", st.ToString());
-    std::unique_lock lock(queue_mu_);
-    if (stop_) return;
+    std::unique_lock lock(worker_.mu());
+    if (worker_.stopping()) return;
     if (std::chrono::steady_clock::now() >= next_full) {
       next_full = std::chrono::steady_clock::now() + period;
       bool running = false;
@@ -466,14 +458,14 @@ void SegmentEngine::Run() {
       continue;
     }
     if (!st.ok()) {
-      wake_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
+      worker_.SleepFor(lock, std::chrono::seconds(1));
       continue;
     }
     if (!idle) continue;  // more may be waiting (the next chunk)
-    wake_cv_.wait_until(lock, next_full, [this] {
-      return stop_ || !queue_.empty() || full_requested_ || restart_requested_;
+    worker_.WaitUntil(lock, next_full, [this] {
+      return !queue_.empty() || full_requested_ || restart_requested_;
     });
-    if (stop_) return;
+    if (worker_.stopping()) return;
   }
 }
 
@@ -483,7 +475,7 @@ SegmentEngineStats SegmentEngine::Stats() const {
     std::lock_guard lock(stats_mu_);
     s = stats_;
   }
-  std::lock_guard lock(queue_mu_);
+  std::lock_guard lock(worker_.mu());
   s.queued = static_cast<int64_t>(queue_.size());
   return s;
 }

@@ -19,7 +19,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -27,7 +26,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "hub/config/hub_config.h"
@@ -37,6 +35,7 @@
 #include "hub/segments/rule.h"
 #include "hub/segments/segment_store.h"
 #include "shared/core/clock.h"
+#include "shared/core/worker_thread.h"
 #include "shared/storage/sqlite.h"
 
 namespace cjd::hub::segments {
@@ -154,17 +153,13 @@ class SegmentEngine {
   int64_t generation_ = 0;                           // guarded by write_mu_
   std::optional<Pass> pass_;                         // guarded by write_mu_
 
-  mutable std::mutex queue_mu_;
-  std::condition_variable wake_cv_;
-  std::vector<int64_t> queue_;   // guarded by queue_mu_
-  bool full_requested_ = false;  // guarded by queue_mu_: start a pass after the current one
-  bool restart_requested_ = false;  // guarded by queue_mu_: start a pass now (rules changed)
-  bool stop_ = false;            // guarded by queue_mu_
+  WorkerThread worker_;          // its mu() guards what is marked "guarded by queue_mu"
+  std::vector<int64_t> queue_;   // guarded by queue_mu
+  bool full_requested_ = false;  // guarded by queue_mu: start a pass after the current one
+  bool restart_requested_ = false;  // guarded by queue_mu: start a pass now (rules changed)
 
   mutable std::mutex stats_mu_;
   SegmentEngineStats stats_;     // guarded by stats_mu_
-
-  std::thread thread_;
 };
 
 }  // namespace cjd::hub::segments

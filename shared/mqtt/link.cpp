@@ -6,7 +6,6 @@
 #include <mqtt/async_client.h>
 #include <spdlog/spdlog.h>
 
-#include "shared/core/thread_name.h"
 #include "shared/mqtt/backoff.h"
 #include "shared/mqtt/nodelay.h"
 #include "shared/mqtt/tls.h"
@@ -24,10 +23,10 @@ class MqttLink::Callback final : public virtual mqtt::callback {
     spdlog::warn("mqtt: connection lost{}{}", cause.empty() ? "" : ": ", cause);
     link_->connected_.store(false);
     {
-      std::lock_guard lock(link_->mu_);
+      std::lock_guard lock(link_->worker_.mu());
       link_->lost_ = true;
     }
-    link_->cv_.notify_all();
+    link_->worker_.Notify();
     if (link_->on_state_) link_->on_state_(false);
   }
   void message_arrived(mqtt::const_message_ptr msg) override {
@@ -59,7 +58,7 @@ Status MqttLink::Start() {
   }
   callback_ = std::make_unique<Callback>(this);
   paho_->client->set_callback(*callback_);
-  thread_ = std::thread([this] { Run(); });
+  worker_.Start("mqtt-link", [this] { Run(); });
   return Status::Ok();
 }
 
@@ -125,14 +124,13 @@ bool MqttLink::TryConnect() {
 }
 
 void MqttLink::Run() {
-  NameThisThread("mqtt-link");
   Backoff backoff(options_.backoff_min_ms, options_.backoff_max_ms);
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  std::unique_lock lock(mu_);
-  while (!stop_) {
+  std::unique_lock lock(worker_.mu());
+  while (!worker_.stopping()) {
     if (connected_.load()) {
-      cv_.wait(lock, [this] { return stop_ || lost_; });
+      worker_.Wait(lock, [this] { return lost_; });
       // connection_lost may have raced with the connect bookkeeping below and had its
       // connected_=false overwritten: lost_ is the word that counts.
       if (lost_) connected_.store(false);
@@ -142,7 +140,7 @@ void MqttLink::Run() {
     lock.unlock();
     bool ok = TryConnect();
     lock.lock();
-    if (stop_) break;
+    if (worker_.stopping()) break;
     // The connection may have dropped between the subscribe and here (connection_lost set
     // lost_): count that as a failed attempt, never as connected.
     if (ok && (lost_ || !paho_->client->is_connected())) ok = false;
@@ -158,7 +156,7 @@ void MqttLink::Run() {
       continue;
     }
     const int64_t delay = backoff.Next(uniform(rng));
-    cv_.wait_for(lock, std::chrono::milliseconds(delay), [this] { return stop_; });
+    worker_.SleepFor(lock, std::chrono::milliseconds(delay));
   }
 }
 
@@ -175,13 +173,8 @@ bool MqttLink::Publish(const std::string& topic, const std::string& payload, int
 }
 
 void MqttLink::Stop(const std::string& final_topic, const std::string& final_payload) {
-  {
-    std::lock_guard lock(mu_);
-    if (stop_) return;
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!worker_.RequestStop()) return;  // stopped already
+  worker_.Stop();
   if (!paho_->client) return;
   try {
     if (paho_->client->is_connected()) {

@@ -8,15 +8,14 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "shared/core/status.h"
+#include "shared/core/worker_thread.h"
 
 namespace cjd {
 
@@ -76,13 +75,12 @@ class MqttLink {
   MessageFn on_message_;
   StateFn on_state_;
   struct Paho;
+  // The connector thread; declared before the client, so its mutex (which the client's callback
+  // takes) outlives it. ~MqttLink stops (joins) it first.
+  WorkerThread worker_;
   std::unique_ptr<Callback> callback_;  // declared before paho_: outlives the client
   std::unique_ptr<Paho> paho_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;          // guarded by mu_
-  bool lost_ = false;          // guarded by mu_: the connection dropped, reconnect
+  bool lost_ = false;          // guarded by worker_.mu(): the connection dropped, reconnect
   std::atomic<bool> connected_{false};
   std::atomic<int64_t> reconnects_{0};
   std::atomic<int64_t> connect_failures_{0};
