@@ -337,6 +337,17 @@ void Fleet::InitHub(int offline_after_s) {
   SetTomlKey(hub_config_, "fleet", "offline_after_s", std::to_string(offline_after_s));
 }
 
+std::string Fleet::AddSource(const std::string& name) {
+  if (hub_config_.empty()) throw std::logic_error("InitHub() before AddSource()");
+  std::string output;
+  const int rc = RunCjdctl({"add-source", "--hub-dir", hub_dir_.string(), "--name", name}, &output);
+  if (rc != 0) throw std::runtime_error("cjdctl add-source failed (" + std::to_string(rc) + "): " + output);
+  // The output holds stdout and stderr together: the key is the line starting "cjds_".
+  const size_t at = output.find("cjds_");
+  if (at == std::string::npos) throw std::runtime_error("cjdctl add-source printed no key: " + output);
+  return output.substr(at, output.find('\n', at) - at);
+}
+
 void Fleet::StartHub() {
   hub_ = Process::Start({cjd::testing::HubBinary(), "--config", hub_config_.string()},
                         hub_dir_ / "hub.log");

@@ -143,6 +143,9 @@ class Fleet {
 
   // Hub: `cjdctl init-hub` into dir()/hub, [fleet] offline_after_s = `offline_after_s`.
   void InitHub(int offline_after_s = 10);
+  // `cjdctl add-source --name NAME` into the hub's folder (after InitHub): the source's key for
+  // POST /v1/collect. Throws when cjdctl fails or prints no key.
+  std::string AddSource(const std::string& name);
   // Starts cjd-hub and waits for /healthz (fails the test on timeout or exit).
   void StartHub();
   // kill -9 the hub.

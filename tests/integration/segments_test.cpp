@@ -27,15 +27,7 @@ class Segments : public ::testing::Test {
     if (!Mosquitto::Available()) GTEST_SKIP() << Mosquitto::UnavailableReason();
     fleet_.StartBroker();
     fleet_.InitHub();
-    std::string out;
-    const int rc = cjd::testing::RunCommand(
-        {cjd::testing::CjdctlBinary(), "add-source", "--hub-dir",
-         fleet_.hub_config().parent_path().string(), "--name", "webshop"},
-        60s, &out);
-    ASSERT_EQ(rc, 0) << out;
-    const size_t at = out.find("cjds_");
-    ASSERT_NE(at, std::string::npos) << out;
-    key_ = out.substr(at, out.find('\n', at) - at);
+    key_ = fleet_.AddSource("webshop");
     SetTomlKey(fleet_.hub_config(), "segments", "reevaluate_seconds", "1");
     fleet_.StartHub();
     hub_ = std::make_unique<HttpClient>(fleet_.hub_port(), 30s);
