@@ -56,160 +56,207 @@ Status ValidateMetricsQuery(const MetricsQuery& q) {
   return Status::Ok();
 }
 
+const char* const kMetricsOrdersQuery =
+    "SELECT profile_id, currency, local_date, store_id, channel, sale_lines, return_lines, "
+    "gross, returns FROM orders ORDER BY profile_id, currency, local_date";
+
+namespace {
+
+// What one pass gathers for one currency (the answer picks the currency afterwards).
+struct MonthAgg {
+  int64_t customers = 0;  // profiles with a sale order in the month
+  int64_t orders = 0;
+  Money gross, returns;
+};
+struct TopEntry {
+  Money gross, returns;
+  int64_t orders = 0;
+  int64_t profile_id = 0;
+};
+// Ranks TopEntry best first: more gross, then the smaller profile id.
+bool Better(const TopEntry& a, const TopEntry& b) {
+  if (a.gross == b.gross) return a.profile_id < b.profile_id;
+  return b.gross < a.gross;
+}
+struct CurrencyAcc {
+  int64_t sale_orders_all = 0;  // every sale order in this currency (chooses the currency)
+  // Store totals: orders in the range and filters, with or without a customer.
+  int64_t total_orders = 0, anonymous_orders = 0, credit_notes = 0;
+  Money total_gross, total_returns;
+  // Customers: profiles with orders in the range and filters.
+  int64_t customers = 0, orders = 0, repeat = 0, new_customers = 0;
+  Money gross, returns;
+  std::map<std::string, MonthAgg> months;            // months with customer orders in range
+  std::map<std::string, int64_t> first_by_month;     // every month, not only the range
+  std::vector<TopEntry> top;                         // a heap (worst on top), at most q.top
+};
+
+}  // namespace
+
 Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
   CJD_RETURN_IF_ERROR(ValidateMetricsQuery(q));
   ReadSnapshot snapshot(*db_, statements_);
-  // The currency: as asked, or the one with the most orders.
-  std::string currency = q.currency;
-  json other_currencies = json::object();
-  {
-    auto s = db_->Prepare(
-        "SELECT currency, count(*) FILTER (WHERE sale_lines > 0) FROM orders GROUP BY currency "
-        "ORDER BY 2 DESC, 1");
-    if (!s.ok()) return s.status();
-    while (true) {
-      auto r = s->Step();
-      if (!r.ok()) return r.status();
-      if (!*r) break;
-      if (currency.empty()) currency = s->ColumnText(0);
-      if (s->ColumnText(0) != currency) other_currencies[s->ColumnText(0)] = s->ColumnInt(1);
-    }
-  }
-  // ?1 currency, ?2 store, ?3 channel, ?4 from, ?5 to ('' = open).
-  const char* kFilter =
-      " currency = ?1 AND (?2 = '' OR store_id = ?2) AND (?3 = '' OR channel = ?3) ";
-  const char* kDates = " AND (?4 = '' OR local_date >= ?4) AND (?5 = '' OR local_date < ?5) ";
-  auto bind = [&](sqlite::Statement& s) {
-    s.Bind(1, currency).Bind(2, q.store).Bind(3, q.channel).Bind(4, q.from).Bind(5, q.to);
+  // One pass over every order, from the covering index orders_by_profile (migration 6): each
+  // customer's orders in (currency, local date) order, anonymous ones first (NULL profile). No
+  // lookup into the table, no temporary B-tree, one customer's figures in memory at a time.
+  auto s = statements_.Get(kMetricsOrdersQuery);
+  if (!s.ok()) return s.status();
+  std::map<std::string, CurrencyAcc> acc;
+  auto in_range = [&](std::string_view date) {
+    return (q.from.empty() || date >= q.from) && (q.to.empty() || date < q.to);
   };
-
-  // Store totals: every order, with or without a customer.
-  json totals;
-  {
-    auto s = db_->Prepare(std::string(
-        "SELECT count(*) FILTER (WHERE sale_lines > 0), money_sum(gross), money_sum(returns), "
-        "count(*) FILTER (WHERE sale_lines > 0 AND profile_id IS NULL), "
-        "count(*) FILTER (WHERE sale_lines = 0 AND return_lines > 0) FROM orders WHERE") +
-        kFilter + kDates);
-    if (!s.ok()) return s.status();
-    bind(*s);
-    auto r = s->Step();
+  // The customer being read: one (profile, currency) group of rows.
+  bool open = false;
+  int64_t pid = 0;
+  std::string currency;
+  CurrencyAcc* cur = nullptr;
+  bool first_seen = false;   // the group's first sale order (all time, filters) was found
+  int64_t range_orders = 0;  // the group's sale orders in the range
+  bool range_any = false;    // any order (sale or return) in the range
+  Money range_gross, range_returns;
+  std::string last_month;    // the last month counted for this customer
+  auto close = [&] {
+    if (!open || !range_any) return;
+    cur->gross += range_gross;
+    cur->returns += range_returns;
+    if (range_orders == 0) return;
+    ++cur->customers;
+    cur->orders += range_orders;
+    if (range_orders >= 2) ++cur->repeat;
+    if (q.top > 0) {
+      TopEntry e{range_gross, range_returns, range_orders, pid};
+      if (static_cast<int>(cur->top.size()) < q.top) {
+        cur->top.push_back(e);
+        std::push_heap(cur->top.begin(), cur->top.end(), Better);
+      } else if (Better(e, cur->top.front())) {
+        std::pop_heap(cur->top.begin(), cur->top.end(), Better);
+        cur->top.back() = e;
+        std::push_heap(cur->top.begin(), cur->top.end(), Better);
+      }
+    }
+  };
+  while (true) {
+    auto r = (*s)->Step();
     if (!r.ok()) return r.status();
-    const Money gross = Money::Parse(s->ColumnView(1)).value_or(Money());
-    const Money returns = Money::Parse(s->ColumnView(2)).value_or(Money());
-    totals["orders"] = s->ColumnInt(0);
-    totals["revenue_gross"] = gross.ToFixed(2);
-    totals["revenue_net"] = (gross - returns).ToFixed(2);
-    totals["returns_value"] = returns.ToFixed(2);
-    totals["anonymous_orders"] = s->ColumnInt(3);
-    totals["credit_notes"] = s->ColumnInt(4);
+    if (!*r) break;
+    const bool anonymous = (*s)->ColumnIsNull(0);
+    const int64_t row_pid = anonymous ? 0 : (*s)->ColumnInt(0);
+    const std::string_view row_currency = (*s)->ColumnView(1);
+    const bool sale = (*s)->ColumnInt(5) > 0;
+    if (!open || anonymous || row_pid != pid || row_currency != currency) {
+      close();
+      open = !anonymous;
+      pid = row_pid;
+      currency.assign(row_currency);
+      cur = &acc[currency];
+      first_seen = false;
+      range_orders = 0;
+      range_any = false;
+      range_gross = Money();
+      range_returns = Money();
+      last_month.clear();
+    }
+    if (sale) ++cur->sale_orders_all;
+    if ((!q.store.empty() && (*s)->ColumnView(3) != q.store) ||
+        (!q.channel.empty() && (*s)->ColumnView(4) != q.channel)) {
+      continue;
+    }
+    const std::string_view date = (*s)->ColumnView(2);
+    if (!anonymous && sale && !first_seen) {  // rows come in date order: the first sale
+      first_seen = true;
+      ++cur->first_by_month[std::string(date.substr(0, 7))];
+      if (in_range(date)) ++cur->new_customers;
+    }
+    if (!in_range(date)) continue;
+    const Money gross = Money::Parse((*s)->ColumnView(7)).value_or(Money());
+    const Money returns = Money::Parse((*s)->ColumnView(8)).value_or(Money());
+    if (sale) {
+      ++cur->total_orders;
+      if (anonymous) ++cur->anonymous_orders;
+    } else if ((*s)->ColumnInt(6) > 0) {
+      ++cur->credit_notes;
+    }
+    cur->total_gross += gross;
+    cur->total_returns += returns;
+    if (anonymous) continue;
+    range_any = true;
+    range_gross += gross;
+    range_returns += returns;
+    MonthAgg& m = cur->months[std::string(date.substr(0, 7))];
+    m.gross += gross;
+    m.returns += returns;
+    if (sale) {
+      ++range_orders;
+      ++m.orders;
+      if (date.substr(0, 7) != last_month) {
+        ++m.customers;
+        last_month.assign(date.substr(0, 7));
+      }
+    }
   }
+  close();
 
-  // Per month and profile, in the range: the customer figures and the monthly series.
-  struct Agg {
-    int64_t orders = 0;
-    Money gross, returns;
-  };
-  std::map<int64_t, Agg> per_profile;
-  struct MonthAgg {
-    std::set<int64_t> customers;
-    int64_t orders = 0;
-    Money gross, returns;
-    int64_t new_customers = 0;
-  };
-  std::map<std::string, MonthAgg> months;
-  {
-    auto s = db_->Prepare(std::string(
-        "SELECT substr(local_date, 1, 7), profile_id, count(*) FILTER (WHERE sale_lines > 0), "
-        "money_sum(gross), money_sum(returns) FROM orders WHERE profile_id IS NOT NULL AND") +
-        kFilter + kDates + " GROUP BY 1, 2");
-    if (!s.ok()) return s.status();
-    bind(*s);
-    while (true) {
-      auto r = s->Step();
-      if (!r.ok()) return r.status();
-      if (!*r) break;
-      const std::string month = s->ColumnText(0);
-      const int64_t pid = s->ColumnInt(1);
-      const int64_t n = s->ColumnInt(2);
-      const Money g = Money::Parse(s->ColumnView(3)).value_or(Money());
-      const Money ret = Money::Parse(s->ColumnView(4)).value_or(Money());
-      Agg& a = per_profile[pid];
-      a.orders += n;
-      a.gross += g;
-      a.returns += ret;
-      MonthAgg& m = months[month];
-      if (n > 0) m.customers.insert(pid);
-      m.orders += n;
-      m.gross += g;
-      m.returns += ret;
+  // The currency: as asked, or the one with the most sale orders (ties: alphabetical).
+  std::string chosen = q.currency;
+  if (chosen.empty()) {
+    int64_t best = -1;
+    for (const auto& [c, a] : acc) {
+      if (a.sale_orders_all > best) {
+        best = a.sale_orders_all;
+        chosen = c;
+      }
     }
   }
-  // First orders (over all time, same store/channel/currency): new customers and growth.
-  int64_t new_customers = 0;
-  std::map<std::string, int64_t> first_by_month;  // every month, not only the range
-  {
-    auto s = db_->Prepare(std::string(
-        "SELECT min(local_date) FROM orders WHERE profile_id IS NOT NULL AND sale_lines > 0 AND") +
-        kFilter + " GROUP BY profile_id");
-    if (!s.ok()) return s.status();
-    s->Bind(1, currency).Bind(2, q.store).Bind(3, q.channel);
-    while (true) {
-      auto r = s->Step();
-      if (!r.ok()) return r.status();
-      if (!*r) break;
-      const std::string first = s->ColumnText(0);
-      ++first_by_month[first.substr(0, 7)];
-      if ((q.from.empty() || first >= q.from) && (q.to.empty() || first < q.to)) ++new_customers;
-    }
+  json other_currencies = json::object();
+  for (const auto& [c, a] : acc) {
+    if (c != chosen) other_currencies[c] = a.sale_orders_all;
   }
+  static const CurrencyAcc kNone;
+  auto found = acc.find(chosen);
+  const CurrencyAcc& a = found == acc.end() ? kNone : found->second;
 
-  int64_t customers = 0, orders = 0, repeat = 0;
-  Money gross, returns;
-  std::vector<std::pair<int64_t, const Agg*>> ranked;
-  for (const auto& [pid, a] : per_profile) {
-    gross += a.gross;
-    returns += a.returns;
-    if (a.orders > 0) {
-      ++customers;
-      orders += a.orders;
-      if (a.orders >= 2) ++repeat;
-      ranked.emplace_back(pid, &a);
-    }
-  }
-  const Money net = gross - returns;
+  json totals;
+  totals["orders"] = a.total_orders;
+  totals["revenue_gross"] = a.total_gross.ToFixed(2);
+  totals["revenue_net"] = (a.total_gross - a.total_returns).ToFixed(2);
+  totals["returns_value"] = a.total_returns.ToFixed(2);
+  totals["anonymous_orders"] = a.anonymous_orders;
+  totals["credit_notes"] = a.credit_notes;
+
+  const Money net = a.gross - a.returns;
   json out;
-  out["currency"] = currency.empty() ? json(nullptr) : json(currency);
+  out["currency"] = chosen.empty() ? json(nullptr) : json(chosen);
   out["from"] = q.from.empty() ? json(nullptr) : json(q.from);
   out["to"] = q.to.empty() ? json(nullptr) : json(q.to);
   out["store"] = q.store.empty() ? json(nullptr) : json(q.store);
   out["channel"] = q.channel.empty() ? json(nullptr) : json(q.channel);
-  out["customers"] = customers;
-  out["orders"] = orders;
-  out["revenue_gross"] = gross.ToFixed(2);
+  out["customers"] = a.customers;
+  out["orders"] = a.orders;
+  out["revenue_gross"] = a.gross.ToFixed(2);
   out["revenue_net"] = net.ToFixed(2);
-  out["average_order_value"] = orders > 0 ? json(gross.DivideToFixed(orders, 2)) : json(nullptr);
-  out["purchase_frequency"] = Ratio(orders, customers);
-  out["repeat_purchase_rate"] = Ratio(repeat, customers);
-  out["repeat_customers"] = repeat;
-  out["clv_gross"] = customers > 0 ? json(gross.DivideToFixed(customers, 2)) : json(nullptr);
-  out["clv_net"] = customers > 0 ? json(net.DivideToFixed(customers, 2)) : json(nullptr);
-  out["new_customers"] = new_customers;
+  out["average_order_value"] =
+      a.orders > 0 ? json(a.gross.DivideToFixed(a.orders, 2)) : json(nullptr);
+  out["purchase_frequency"] = Ratio(a.orders, a.customers);
+  out["repeat_purchase_rate"] = Ratio(a.repeat, a.customers);
+  out["repeat_customers"] = a.repeat;
+  out["clv_gross"] = a.customers > 0 ? json(a.gross.DivideToFixed(a.customers, 2)) : json(nullptr);
+  out["clv_net"] = a.customers > 0 ? json(net.DivideToFixed(a.customers, 2)) : json(nullptr);
+  out["new_customers"] = a.new_customers;
   out["store_totals"] = std::move(totals);
 
-  // Monthly series over the months with orders in the range.
+  // Monthly series over the months with customer orders in the range.
   json monthly = json::array();
   int64_t cumulative = 0;
-  auto first_it = first_by_month.begin();
-  for (auto& [month, m] : months) {
-    while (first_it != first_by_month.end() && first_it->first < month) {
+  auto first_it = a.first_by_month.begin();
+  for (const auto& [month, m] : a.months) {
+    while (first_it != a.first_by_month.end() && first_it->first < month) {
       cumulative += first_it->second;
       ++first_it;
     }
-    const int64_t fresh = first_by_month.count(month) ? first_by_month[month] : 0;
-    const int64_t c = static_cast<int64_t>(m.customers.size());
+    auto fresh_it = a.first_by_month.find(month);
+    const int64_t fresh = fresh_it == a.first_by_month.end() ? 0 : fresh_it->second;
     monthly.push_back({{"month", month},
-                       {"customers", c},
+                       {"customers", m.customers},
                        {"orders", m.orders},
                        {"revenue_gross", m.gross.ToFixed(2)},
                        {"revenue_net", (m.gross - m.returns).ToFixed(2)},
@@ -221,21 +268,19 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
   }
   out["monthly"] = std::move(monthly);
 
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    if (a.second->gross == b.second->gross) return a.first < b.first;
-    return b.second->gross < a.second->gross;
-  });
+  std::vector<TopEntry> ranked = a.top;
+  std::sort(ranked.begin(), ranked.end(), Better);
   json top = json::array();
-  for (size_t i = 0; i < ranked.size() && static_cast<int>(i) < q.top; ++i) {
-    Result<json> ids = Identifiers(ranked[i].first);
+  for (const TopEntry& e : ranked) {
+    Result<json> ids = Identifiers(e.profile_id);
     if (!ids.ok()) return ids.status();
     json slim = json::array();
     for (const json& id : *ids) slim.push_back({{"type", id["type"]}, {"value", id["value"]}});
-    top.push_back({{"profile_id", ranked[i].first},
+    top.push_back({{"profile_id", e.profile_id},
                    {"identifiers", std::move(slim)},
-                   {"orders", ranked[i].second->orders},
-                   {"revenue_gross", ranked[i].second->gross.ToFixed(2)},
-                   {"revenue_net", (ranked[i].second->gross - ranked[i].second->returns).ToFixed(2)}});
+                   {"orders", e.orders},
+                   {"revenue_gross", e.gross.ToFixed(2)},
+                   {"revenue_net", (e.gross - e.returns).ToFixed(2)}});
   }
   out["top_customers"] = std::move(top);
   out["other_currencies"] = std::move(other_currencies);

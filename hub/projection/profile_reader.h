@@ -33,6 +33,10 @@ struct MetricsQuery {
 // Checks the query's values (field names the parameter).
 Status ValidateMetricsQuery(const MetricsQuery& q);
 
+// The one read of orders behind Metrics: every order, each customer's in (currency, local date)
+// order. Exposed so a test can check its plan (a covering index, no temporary B-tree).
+extern const char* const kMetricsOrdersQuery;
+
 class ProfileReader {
  public:
   static Result<std::unique_ptr<ProfileReader>> Open(const std::string& profiles_path,

@@ -9,8 +9,8 @@
 
 namespace cjd::hub::reader_internal {
 
-// A read transaction: every query of one answer sees the same snapshot of profiles.db and the
-// attached log, even while the projector commits a batch in between.
+// A read transaction: every query of one answer sees the same snapshot of profiles.db, even while
+// the projector commits a batch in between.
 // Cached statements are reset at the end, so none keeps an old snapshot open between answers.
 class ReadSnapshot {
  public:

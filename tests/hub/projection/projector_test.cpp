@@ -5,7 +5,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <random>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -254,6 +258,189 @@ TEST_F(ProjectorTest, MetricsFollowTheDefinitions) {
   EXPECT_EQ(reader_->Metrics(bad).status().field(), "from");
   bad.from = "2011-02-32";
   EXPECT_EQ(reader_->Metrics(bad).status().field(), "from");
+}
+
+// GET /v1/metrics against a computation written here from the README's definitions, over 600
+// generated orders (customers with several orders, anonymous ones, credit notes, returns, two
+// currencies, four stores, two channels), for ranges, stores, channels and a currency.
+TEST_F(ProjectorTest, MetricsEqualAnIndependentComputationForEveryFilter) {
+  struct Gen {
+    int customer = 0;  // 0: anonymous
+    std::string date, store, channel, currency;
+    int64_t gross = 0, returns = 0;  // cents
+    bool sale = false, credit = false;
+  };
+  std::vector<Gen> orders;
+  std::mt19937_64 rng(42);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  for (int i = 0; i < 600; ++i) {
+    Gen g;
+    g.customer = pick(10) == 0 ? 0 : 1 + pick(40);
+    char date[16];
+    std::snprintf(date, sizeof date, "2011-%02d-%02d", 1 + pick(12), 1 + pick(28));
+    g.date = date;
+    g.store = "s" + std::to_string(1 + pick(4));
+    g.channel = pick(3) == 0 ? "web" : "store";
+    g.currency = pick(10) == 0 ? "EUR" : "GBP";
+    std::string items;
+    const int kind = pick(8);  // 0: credit note, 1: sale with a return, else a sale
+    auto item = [&](int quantity) {
+      const int cents = 1 + pick(5000);
+      if (quantity > 0) g.gross += quantity * cents; else g.returns += -quantity * cents;
+      char buf[96];
+      std::snprintf(buf, sizeof buf, R"(%s{"sku":"x","quantity":%d,"unit_price":"%d.%02d"})",
+                    items.empty() ? "" : ",", quantity, cents / 100, cents % 100);
+      items += buf;
+    };
+    if (kind == 0) {
+      item(-1 - pick(2));
+      g.credit = true;
+    } else {
+      item(1 + pick(3));
+      if (pick(2) == 0) item(1);
+      if (kind == 1) item(-1);
+      g.sale = true;
+    }
+    Log(R"({"type":"order_completed","occurred_at":")" + g.date + R"(T10:00:00Z","store_id":")" +
+        g.store + R"(","channel":")" + g.channel + R"(")" +
+        (g.customer == 0 ? "" : R"(,"customer":{"customer_id":"K)" + std::to_string(g.customer) + R"("})") +
+        R"(,"order":{"order_id":"G)" + std::to_string(i) + R"(","currency":")" + g.currency +
+        R"(","items":[)" + items + "]}}");
+    orders.push_back(g);
+  }
+  CatchUp();
+
+  auto money = [](int64_t cents) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%lld.%02lld", cents < 0 ? "-" : "",
+                  static_cast<long long>(std::llabs(cents) / 100),
+                  static_cast<long long>(std::llabs(cents) % 100));
+    return std::string(buf);
+  };
+  std::vector<MetricsQuery> queries(7);
+  queries[1].from = "2011-03";
+  queries[1].to = "2011-07";
+  queries[2].store = "s2";
+  queries[3].channel = "web";
+  queries[4].currency = "EUR";
+  queries[5].from = "2011-02-10";
+  queries[5].to = "2011-02-20";
+  queries[5].store = "s1";
+  queries[6].channel = "store";
+  queries[6].from = "2011-06";
+  for (MetricsQuery q : queries) {
+    q.top = 5;
+    SCOPED_TRACE("from=" + q.from + " to=" + q.to + " store=" + q.store + " channel=" + q.channel +
+                 " currency=" + q.currency);
+    const std::string currency = q.currency.empty() ? "GBP" : q.currency;
+    auto filtered = [&](const Gen& g) {
+      return g.currency == currency && (q.store.empty() || g.store == q.store) &&
+             (q.channel.empty() || g.channel == q.channel);
+    };
+    auto in_range = [&](const std::string& d) {
+      return (q.from.empty() || d >= q.from) && (q.to.empty() || d < q.to);
+    };
+    std::map<int, std::string> first_sale;  // customer -> date of the first sale order
+    for (const Gen& g : orders) {
+      if (g.customer == 0 || !g.sale || !filtered(g)) continue;
+      auto [it, fresh] = first_sale.emplace(g.customer, g.date);
+      if (!fresh && g.date < it->second) it->second = g.date;
+    }
+    std::map<int, int64_t> sales_of, gross_of;
+    int64_t gross = 0, returns = 0, total_orders = 0, anonymous = 0, credits = 0;
+    int64_t total_gross = 0;
+    struct Month {
+      std::set<int> customers;
+      int64_t orders = 0, gross = 0, returns = 0;
+    };
+    std::map<std::string, Month> months;
+    for (const Gen& g : orders) {
+      if (!filtered(g) || !in_range(g.date)) continue;
+      total_gross += g.gross;
+      if (g.sale) ++total_orders;
+      if (g.sale && g.customer == 0) ++anonymous;
+      if (g.credit) ++credits;
+      if (g.customer == 0) continue;
+      gross += g.gross;
+      returns += g.returns;
+      Month& m = months[g.date.substr(0, 7)];
+      m.gross += g.gross;
+      m.returns += g.returns;
+      gross_of[g.customer] += g.gross;
+      if (g.sale) {
+        ++sales_of[g.customer];
+        ++m.orders;
+        m.customers.insert(g.customer);
+      }
+    }
+    int64_t customers = 0, order_count = 0, repeat = 0, fresh = 0;
+    std::vector<int64_t> top;
+    for (const auto& [c, n] : sales_of) {
+      ++customers;
+      order_count += n;
+      if (n >= 2) ++repeat;
+      top.push_back(gross_of[c]);
+    }
+    for (const auto& [c, d] : first_sale) fresh += in_range(d) ? 1 : 0;
+    std::sort(top.rbegin(), top.rend());
+
+    const json m = Metrics(q);
+    EXPECT_EQ(m["currency"], currency);
+    EXPECT_EQ(m["customers"], customers);
+    EXPECT_EQ(m["orders"], order_count);
+    EXPECT_EQ(m["repeat_customers"], repeat);
+    EXPECT_EQ(m["new_customers"], fresh);
+    EXPECT_EQ(m["revenue_gross"], money(gross));
+    EXPECT_EQ(m["revenue_net"], money(gross - returns));
+    EXPECT_EQ(m["store_totals"]["orders"], total_orders);
+    EXPECT_EQ(m["store_totals"]["anonymous_orders"], anonymous);
+    EXPECT_EQ(m["store_totals"]["credit_notes"], credits);
+    EXPECT_EQ(m["store_totals"]["revenue_gross"], money(total_gross));
+    ASSERT_EQ(m["monthly"].size(), months.size());
+    size_t k = 0;
+    for (const auto& [month, mm] : months) {
+      const json& row = m["monthly"][k++];
+      EXPECT_EQ(row["month"], month);
+      EXPECT_EQ(row["customers"], static_cast<int64_t>(mm.customers.size()));
+      EXPECT_EQ(row["orders"], mm.orders);
+      EXPECT_EQ(row["revenue_gross"], money(mm.gross));
+      EXPECT_EQ(row["revenue_net"], money(mm.gross - mm.returns));
+      int64_t new_in_month = 0, before = 0;
+      for (const auto& [c, d] : first_sale) {
+        if (d.substr(0, 7) == month) ++new_in_month;
+        if (d.substr(0, 7) < month) ++before;
+      }
+      EXPECT_EQ(row["new_customers"], new_in_month);
+      EXPECT_EQ(row["customers_before"], before);
+    }
+    ASSERT_EQ(m["top_customers"].size(), std::min<size_t>(5, top.size()));
+    for (size_t i = 0; i < m["top_customers"].size(); ++i) {
+      EXPECT_EQ(m["top_customers"][i]["revenue_gross"], money(top[i]));
+    }
+    int64_t other = 0;
+    for (const Gen& g : orders) other += g.sale && g.currency != currency ? 1 : 0;
+    ASSERT_TRUE(m["other_currencies"].contains(currency == "GBP" ? "EUR" : "GBP"));
+    EXPECT_EQ(m["other_currencies"][currency == "GBP" ? "EUR" : "GBP"], other);
+  }
+}
+
+// GET /v1/metrics reads every order from the covering index, in order: no table lookups and no
+// temporary B-tree (schema migration 6), whatever the number of orders.
+TEST_F(ProjectorTest, MetricsReadOrdersFromACoveringIndexWithoutATemporaryBTree) {
+  CatchUp();  // migrated
+  auto db = OpenProjection(config_.profiles_path, /*read_only=*/true);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto plan = (*db)->Prepare(std::string("EXPLAIN QUERY PLAN ") + kMetricsOrdersQuery);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  std::string details;
+  while (true) {
+    auto r = plan->Step();
+    ASSERT_TRUE(r.ok());
+    if (!*r) break;
+    details += plan->ColumnText(3) + "\n";
+  }
+  EXPECT_THAT(details, ::testing::HasSubstr("COVERING INDEX orders_by_profile")) << details;
+  EXPECT_THAT(details, ::testing::Not(::testing::HasSubstr("TEMP B-TREE"))) << details;
 }
 
 TEST_F(ProjectorTest, DeletingTheProjectionRebuildsTheSameFromTheLog) {
