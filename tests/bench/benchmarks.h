@@ -48,6 +48,11 @@ struct ImportOptions {
 
 struct MetricsOptions {
   int requests = 20;                  // of each kind (healthz, metrics, metrics with a range)
+  // > 0: instead of the Online Retail import, this many generated orders of `customers`
+  // customers written straight into the log (RunSyntheticMetrics).
+  int64_t orders = 0;
+  int64_t customers = 500'000;
+  double projection_timeout_s = 1800;
 };
 
 struct ProfilesOptions {

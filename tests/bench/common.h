@@ -120,6 +120,8 @@ class MemSampler {
 // ---- conditions -------------------------------------------------------------------------------
 
 std::string NowUtc();  // "2026-05-01T12:00:00Z"
+// SplitMix64: a deterministic 64-bit mix for generated data.
+uint64_t SplitMix(uint64_t x);
 // Machine and build, one "key: value" per line: nproc, CPU model, memory, kernel, filesystem of
 // the temporary directory, build type, mosquitto version.
 std::string Conditions();

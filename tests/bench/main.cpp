@@ -108,6 +108,12 @@ int main(int argc, char** argv) {
                        "then the metrics benchmark on the hub of the last run");
   auto* metrics_cmd = app.add_subcommand(
       "metrics", "one import, then GET /v1/metrics (whole range and 2011-06..09) vs /healthz");
+  metrics_cmd->add_option("--orders", metrics_o.orders,
+                          "generated orders written into the log instead of the Online Retail "
+                          "import (0: the import)")
+      ->check(CLI::Range(int64_t{0}, int64_t{20'000'000}));
+  metrics_cmd->add_option("--customers", metrics_o.customers, "customers of the generated orders")
+      ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
   metrics_cmd->add_option("--requests", metrics_o.requests, "requests of each kind")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
