@@ -23,6 +23,24 @@ namespace {
 
 using json = nlohmann::json;
 
+// SQLite's plan for `sql` on a read-only connection to the projection, one line per step.
+std::string QueryPlan(const std::string& profiles_path, const char* sql) {
+  auto db = OpenProjection(profiles_path, /*read_only=*/true);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  if (!db.ok()) return "";
+  auto plan = (*db)->Prepare(std::string("EXPLAIN QUERY PLAN ") + sql);
+  EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+  if (!plan.ok()) return "";
+  std::string details;
+  while (true) {
+    auto r = plan->Step();
+    EXPECT_TRUE(r.ok());
+    if (!r.ok() || !*r) break;
+    details += plan->ColumnText(3) + "\n";
+  }
+  return details;
+}
+
 TEST_F(ProjectorTest, OrdersOfOneCustomerMakeOneProfileWithExactTraits) {
   Order("A1", R"({"customer_id":"17850"})",
         R"([{"sku":"x","quantity":6,"unit_price":"2.55","category":"candles"},
@@ -428,17 +446,7 @@ TEST_F(ProjectorTest, MetricsEqualAnIndependentComputationForEveryFilter) {
 // temporary B-tree (schema migration 6), whatever the number of orders.
 TEST_F(ProjectorTest, MetricsReadOrdersFromACoveringIndexWithoutATemporaryBTree) {
   CatchUp();  // migrated
-  auto db = OpenProjection(config_.profiles_path, /*read_only=*/true);
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
-  auto plan = (*db)->Prepare(std::string("EXPLAIN QUERY PLAN ") + kMetricsOrdersQuery);
-  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
-  std::string details;
-  while (true) {
-    auto r = plan->Step();
-    ASSERT_TRUE(r.ok());
-    if (!*r) break;
-    details += plan->ColumnText(3) + "\n";
-  }
+  const std::string details = QueryPlan(config_.profiles_path, kMetricsOrdersQuery);
   EXPECT_THAT(details, ::testing::HasSubstr("COVERING INDEX orders_by_profile")) << details;
   EXPECT_THAT(details, ::testing::Not(::testing::HasSubstr("TEMP B-TREE"))) << details;
 }
@@ -590,17 +598,7 @@ TEST_F(ProjectorTest, RfmCutPointsWaitForEnoughCustomersToBuy) {
 // SQLite's memory jump by 35 MB at each recompute with ~300,000 orders).
 TEST_F(ProjectorTest, RfmFiguresStreamFromAnIndexWithoutATemporaryBTree) {
   CatchUp();  // migrated
-  auto db = OpenProjection(config_.profiles_path, /*read_only=*/true);
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
-  auto plan = (*db)->Prepare(std::string("EXPLAIN QUERY PLAN ") + kRfmFiguresQuery);
-  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
-  std::string details;
-  while (true) {
-    auto r = plan->Step();
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    if (!*r) break;
-    details += plan->ColumnText(3) + "\n";
-  }
+  const std::string details = QueryPlan(config_.profiles_path, kRfmFiguresQuery);
   EXPECT_NE(details.find("orders_by_profile"), std::string::npos) << details;
   EXPECT_EQ(details.find("TEMP B-TREE"), std::string::npos) << details;
 }
