@@ -12,32 +12,6 @@ nlohmann::json TimeOrNull(int64_t ms) {
   return ms > 0 ? nlohmann::json(FormatRfc3339(ms)) : nlohmann::json();
 }
 
-// A heartbeat is whatever JSON object the device sealed: a member of the wrong type, or a number
-// out of range, reads as absent (nlohmann's value() would throw, and one device would break the
-// whole fleet view).
-std::optional<int64_t> IntMember(const nlohmann::json& status, const char* key) {
-  auto it = status.find(key);
-  if (it == status.end() || !it->is_number_integer()) return std::nullopt;
-  if (it->is_number_unsigned() &&
-      it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    return std::nullopt;
-  }
-  return it->get<int64_t>();
-}
-
-int64_t IntOr(const nlohmann::json& status, const char* key, int64_t fallback) {
-  return IntMember(status, key).value_or(fallback);
-}
-
-bool BoolOr(const nlohmann::json& status, const char* key, bool fallback) {
-  auto it = status.find(key);
-  return it != status.end() && it->is_boolean() ? it->get<bool>() : fallback;
-}
-
-std::string StringOr(const nlohmann::json& status, const char* key) {
-  auto it = status.find(key);
-  return it != status.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 }  // namespace
 
 nlohmann::json DeviceEntry(const DeviceRow& row, int64_t now_ms, int64_t offline_after_ms) {

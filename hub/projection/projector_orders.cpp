@@ -146,7 +146,7 @@ Status Projector::BackfillOffers() {
     if (ids.empty()) break;
     after = ids.back();
     size_t at = 0;  // ids are ascending and Visit keeps their order (skipping none it holds)
-    CJD_RETURN_IF_ERROR(log_->Visit(ids, [&](const LoggedEvent& logged) -> Status {
+    const Status visited = log_->Visit(ids, [&](const LoggedEvent& logged) -> Status {
       while (at < ids.size() && ids[at] != logged.id) ++at;
       const std::optional<int64_t> profile_id = at < ids.size() ? profiles[at] : std::nullopt;
       Result<Event> e = EventFromCanonical(logged.body);
@@ -159,7 +159,8 @@ Status Projector::BackfillOffers() {
       if (e->order) CJD_RETURN_IF_ERROR(AddRedemptions(*e->order));
       if (e->type == EventType::kOfferImpression) CJD_RETURN_IF_ERROR(AddImpressions(*e));
       return Status::Ok();
-    }));
+    });
+    CJD_RETURN_IF_ERROR(visited);
   }
   auto touched = db_->Prepare(
       "SELECT profile_id FROM profile_stores UNION "
