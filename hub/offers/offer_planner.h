@@ -25,7 +25,6 @@
 // and DeviceStatus only queue and wake.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>

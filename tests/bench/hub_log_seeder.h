@@ -1,6 +1,7 @@
 // Writes events straight into a stopped hub's log (hub.db) the way the hub's collect path stores
 // them (source "bench", seq NULL, body = the canonical JSON), for benchmarks that need a large
-// store quickly; Finish() adds them to the hub's counters. Used by `profiles` and `trickle`.
+// store quickly; Finish() adds them to the hub's counters. Used by `profiles`, `trickle` and
+// `metrics --orders`.
 #pragma once
 
 #include <sqlite3.h>

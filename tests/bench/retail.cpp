@@ -5,7 +5,8 @@
 //            identities, traits current); baseline: reading and assembling the same files in
 //            this process without HTTP.
 //   metrics  GET /v1/metrics over that import (whole range and a 3-month range) against GET
-//            /healthz on the same connection.
+//            /healthz on the same connection; with --orders N, over N generated orders written
+//            straight into the log instead (whole range, a quarter, a store, a channel).
 //   profiles N identify events written straight into hub.db's event log, projected by a real
 //            cjd-hub (timed), then profile lookups by identifier and by id from 4 keep-alive
 //            clients, against /healthz from the same clients.
