@@ -86,9 +86,15 @@ Status Hub::Start() {
   ingestor_ = std::make_unique<Ingestor>(config_, std::move(*ingest_store), clock_);
   api_ = std::make_unique<HubApi>(config_, std::move(*api_store), std::move(*collect_store),
                                   ingestor_.get(), clock_);
+  // Named tokens with roles, and the audit log (access.db; `cjdctl add-token`).
+  auto access = access::AccessStore::OpenWithKeyFile(config_.access_path, config_.audit_key_file);
+  if (!access.ok()) return access.status();
+  api_->set_access(std::move(*access));
   api_->set_profile_api(profile_api_.get());
   api_->set_segment_api(segment_api_.get());
   api_->set_offer_api(offer_api_.get(), planner_.get());
+  privacy_api_ = std::make_unique<PrivacyApi>(profile_api_.get(), segment_api_.get(), clock_);
+  api_->set_privacy_api(privacy_api_.get());
   if (planner_) {
     planner_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,
                                                          const std::string& payload) {
@@ -142,6 +148,7 @@ void Hub::Stop() {
   server_.reset();
   workers_.reset();
   api_.reset();
+  privacy_api_.reset();
   segment_api_.reset();
   segments_.reset();
   offer_api_.reset();

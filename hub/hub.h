@@ -9,6 +9,7 @@
 #include "hub/config/hub_config.h"
 #include "hub/http/hub_api.h"
 #include "hub/http/offer_api.h"
+#include "hub/http/privacy_api.h"
 #include "hub/http/profile_api.h"
 #include "hub/http/segment_api.h"
 #include "hub/offers/offer_planner.h"
@@ -50,6 +51,7 @@ class Hub {
   std::unique_ptr<segments::SegmentEngine> segments_;
   std::unique_ptr<ProfileApi> profile_api_;
   std::unique_ptr<SegmentApi> segment_api_;
+  std::unique_ptr<PrivacyApi> privacy_api_;
   std::unique_ptr<offers::OfferPlanner> planner_;
   std::unique_ptr<OfferApi> offer_api_;
   std::unique_ptr<HubApi> api_;

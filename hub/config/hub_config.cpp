@@ -73,6 +73,8 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.offers_resend_after_s = r.Int("offers.resend_after_s", c.offers_resend_after_s, 1, 86'400);
   c.offers_per_customer = static_cast<int>(
       r.Int("offers.per_customer", c.offers_per_customer, 1, 50));
+  c.access_path = r.Path("access.path", "access.db");
+  c.audit_key_file = r.Path("access.audit_key_file", "audit.key");
   c.log_level = r.String("log.level", c.log_level);
   if (!r.status().ok()) return r.status();
   if (c.token.size() < 16)

@@ -78,6 +78,10 @@ struct HubConfig {
   int64_t offers_full_interval_s = 300;  // every store recomputed at least this often
   int64_t offers_resend_after_s = 10;  // a heartbeat this long after a send still behind: resend
   int offers_per_customer = 10;        // offers in one customer's ranked list (<= 50)
+  // [access] (see hub/access/README.md)
+  std::string access_path;             // SQLite file of named API tokens and the audit log
+  std::string audit_key_file;          // 32-byte secret the audit log's chain is keyed with;
+                                       // created on first use when missing
   // [log]
   std::string log_level = "info";
 };

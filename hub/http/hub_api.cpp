@@ -1,11 +1,14 @@
 #include "hub/http/hub_api.h"
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdint>
 #include <string_view>
 
+#include "hub/access/masking.h"
+#include "hub/access/roles.h"
 #include "hub/collect/collect_request.h"
 #include "hub/collect/source_key.h"
 #include "hub/fleet/fleet_view.h"
@@ -24,7 +27,10 @@ http::Response Unauthorized(std::string_view what) {
 }
 
 constexpr std::string_view kNoAdminToken =
-    "missing or invalid admin token (Authorization: Bearer TOKEN)";
+    "missing, invalid or revoked hub token (Authorization: Bearer TOKEN): the admin token of "
+    "hub.toml or one from cjdctl add-token";
+constexpr int kDefaultAuditLimit = 100;
+constexpr int kMaxAuditLimit = 1000;
 constexpr std::string_view kNoSourceKey =
     "missing or invalid source key (Authorization: Bearer SOURCE_KEY)";
 
@@ -65,6 +71,14 @@ bool IsUtf8(std::string_view s) {
   return true;
 }
 
+std::string Hex(std::string_view bytes) {
+  std::string out(bytes.size() * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                 bytes.size());
+  out.pop_back();
+  return out;
+}
+
 }  // namespace
 
 std::optional<http::Response> HubApi::Authorize(const http::Request& head) {
@@ -82,8 +96,105 @@ std::optional<http::Response> HubApi::Authorize(const http::Request& head) {
     if (!source->has_value()) return Unauthorized(kNoSourceKey);
     return std::nullopt;
   }
-  if (!TokensEqual(head.BearerToken(), config_.token)) return Unauthorized(kNoAdminToken);
+  auto admitted = Admit(head);
+  if (auto* refused = std::get_if<http::Response>(&admitted)) return std::move(*refused);
   return std::nullopt;
+}
+
+std::variant<HubApi::Caller, http::Response> HubApi::Admit(const http::Request& head) {
+  const std::string token = head.BearerToken();
+  if (TokensEqual(token, config_.token)) return Caller{"admin", access::Role::kAdmin};
+  std::optional<Caller> caller;
+  if (access_ != nullptr && token.rfind(access::kTokenPrefix, 0) == 0) {
+    std::lock_guard lock(access_mu_);
+    auto found = access_->FindToken(token);
+    if (!found.ok()) return http::ErrorFromStatus(found.status());
+    if (found->has_value()) caller = Caller{(*found)->name, (*found)->role};
+  }
+  if (!caller) return Unauthorized(kNoAdminToken);
+  if (auto why = access::Forbidden(caller->role, head.method, head.path)) {
+    return http::JsonError(403, "forbidden", *why);
+  }
+  return *caller;
+}
+
+void HubApi::Audit(const Caller& caller, const http::Request& req, int status) {
+  if (access_ == nullptr) return;
+  access::AuditEntry e;
+  e.at_ms = clock_->NowMillis();
+  e.actor = caller.name;
+  e.role = std::string(access::RoleName(caller.role));
+  // The path, never the query (it may carry an identifier); paths are mostly ids.
+  e.target = IsUtf8(req.path) && req.path.size() <= 512 ? req.path : "(path not shown: not UTF-8 "
+                                                                      "or over 512 bytes)";
+  e.action = req.method + " " + e.target;
+  e.status = status;
+  // The id a change names in its body (a segment's, an offer's), except in rights requests,
+  // whose bodies name people.
+  nlohmann::json detail = nlohmann::json::object();
+  if (req.path.rfind("/v1/privacy", 0) != 0 && !req.body.empty()) {
+    const auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_object()) {
+      const auto id = body.find("id");
+      if (id != body.end() && id->is_string() && id->get_ref<const std::string&>().size() <= 100) {
+        detail["id"] = *id;
+      }
+    }
+  }
+  e.detail = detail.dump();
+  Result<access::AuditEntry> stored = Status::Internal("unset");
+  {
+    std::lock_guard lock(access_mu_);
+    stored = access_->Append(std::move(e));
+  }
+  if (!stored.ok()) {
+    spdlog::error("audit: could not record {} {} by {}: {}", req.method, req.path, caller.name,
+                  stored.status().ToString());
+  }
+}
+
+http::Response HubApi::AuditLog(const http::Request& req) {
+  if (req.method != "GET") return http::JsonError(405, "method_not_allowed", "use GET");
+  int64_t after = 0;
+  int64_t limit = kDefaultAuditLimit;
+  for (const auto& [name, value] : req.query) {
+    const auto n = http::ParseCount(value);
+    if (name == "after") {
+      if (!n) return http::InvalidField("after", "must be an entry number (next_after)");
+      after = *n;
+    } else if (name == "limit") {
+      if (!n || *n < 1 || *n > kMaxAuditLimit) {
+        return http::InvalidField("limit", "must be an integer from 1 to 1000");
+      }
+      limit = *n;
+    } else {
+      return http::InvalidField(name, "unknown parameter; expected after, limit");
+    }
+  }
+  if (access_ == nullptr) return http::JsonError(503, "unavailable", "no audit log configured");
+  Result<std::vector<access::AuditEntry>> page = Status::Internal("unset");
+  {
+    std::lock_guard lock(access_mu_);
+    page = access_->ReadAudit(after, static_cast<int>(limit) + 1);
+  }
+  if (!page.ok()) return http::ErrorFromStatus(page.status());
+  const bool more = static_cast<int64_t>(page->size()) > limit;
+  if (more) page->pop_back();
+  nlohmann::json entries = nlohmann::json::array();
+  for (const access::AuditEntry& e : *page) {
+    entries.push_back({{"seq", e.seq},
+                       {"at", FormatRfc3339(e.at_ms)},
+                       {"actor", e.actor},
+                       {"role", e.role},
+                       {"action", e.action},
+                       {"target", e.target},
+                       {"status", e.status},
+                       {"detail", nlohmann::json::parse(e.detail, nullptr, false)},
+                       {"mac", Hex(e.mac)}});
+  }
+  nlohmann::json out = {{"entries", std::move(entries)},
+                        {"next_after", more ? nlohmann::json(page->back().seq) : nlohmann::json()}};
+  return {200, out.dump()};
 }
 
 void HubApi::Handle(http::Request&& req, http::Responder respond) {
@@ -97,32 +208,52 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
     }
     return respond(Collect(req));
   }
-  if (!TokensEqual(req.BearerToken(), config_.token)) return respond(Unauthorized(kNoAdminToken));
+  auto admitted = Admit(req);
+  if (auto* refused = std::get_if<http::Response>(&admitted)) return respond(std::move(*refused));
+  const Caller caller = std::get<Caller>(admitted);
+  http::Response answer = Route(req);
+  if (caller.role == access::Role::kAnalyst && answer.status == 200 &&
+      answer.content_type == "application/json") {
+    auto doc = nlohmann::json::parse(answer.body, nullptr, false);
+    if (!doc.is_discarded()) {
+      access::MaskPersonalData(doc);
+      answer.body = doc.dump();
+    }
+  }
+  if (access::Audited(req.method, req.path)) Audit(caller, req, answer.status);
+  respond(std::move(answer));
+}
+
+http::Response HubApi::Route(const http::Request& req) {
   // Query names and values are quoted back in answers (metrics filters, ids), and JSON text
   // must be UTF-8: refuse other bytes here, once for every endpoint, naming the parameter.
   for (const auto& [name, value] : req.query) {
     if (!IsUtf8(name) || !IsUtf8(value)) {
-      return respond(http::JsonError(400, "invalid", "query parameter is not valid UTF-8",
-                                     IsUtf8(name) ? name : "query"));
+      return http::JsonError(400, "invalid", "query parameter is not valid UTF-8",
+                             IsUtf8(name) ? name : "query");
     }
   }
   if (!IsUtf8(req.path)) {
-    return respond(http::JsonError(400, "invalid", "request path is not valid UTF-8", "path"));
+    return http::JsonError(400, "invalid", "request path is not valid UTF-8", "path");
   }
   if (req.path == "/v1/stats" || req.path == "/v1/devices") {
-    if (req.method != "GET") return respond(http::JsonError(405, "method_not_allowed", "use GET"));
-    return respond(req.path == "/v1/stats" ? Stats() : Devices());
+    if (req.method != "GET") return http::JsonError(405, "method_not_allowed", "use GET");
+    return req.path == "/v1/stats" ? Stats() : Devices();
   }
+  if (req.path == "/v1/audit") return AuditLog(req);
   if (profile_api_ != nullptr && ProfileApi::Owns(req.path)) {
-    return respond(profile_api_->Handle(req));
+    return profile_api_->Handle(req);
   }
   if (segment_api_ != nullptr && SegmentApi::Owns(req.path)) {
-    return respond(segment_api_->Handle(req));
+    return segment_api_->Handle(req);
   }
   if (offer_api_ != nullptr && OfferApi::Owns(req.path)) {
-    return respond(offer_api_->Handle(req));
+    return offer_api_->Handle(req);
   }
-  respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
+  if (privacy_api_ != nullptr && PrivacyApi::Owns(req.path)) {
+    return privacy_api_->Handle(req);
+  }
+  return http::JsonError(404, "not_found", "no such endpoint: " + req.path);
 }
 
 Result<std::optional<std::string>> HubApi::AuthenticateSource(const std::string& key) {

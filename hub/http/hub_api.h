@@ -1,14 +1,19 @@
 // The hub's HTTP API. /healthz is open; POST /v1/collect needs a source key
 // ("Authorization: Bearer cjds_...", from `cjdctl add-source`); every other /v1/ endpoint needs
-// the admin token ("Authorization: Bearer ADMIN_TOKEN").
+// a hub token ("Authorization: Bearer TOKEN"): hub.toml's admin token, or a named token from
+// `cjdctl add-token` whose role allows the request (hub/access/roles.h; 403 otherwise). Answers
+// to the analyst role have personal values masked (hub/access/masking.h); every change made
+// through the API and every rights request goes to the audit log (hub/access/access_store.h).
 //
 //   POST /v1/collect  events from a collect source (hub/collect/collect_request.h); 202 once
 //                     committed
 //   GET /v1/stats     events_total, events_by_type, rejected_by_reason, ingest figures
 //   GET /v1/devices   one entry per device (see fleet/fleet_view.h)
+//   GET /v1/audit?after=SEQ&limit=N   audit entries after SEQ, oldest first (admin)
 //   /v1/profiles..., GET /v1/metrics   see http/profile_api.h
 //   /v1/segments...   see http/segment_api.h
 //   /v1/offers...     see http/offer_api.h
+//   /v1/privacy...    see http/privacy_api.h
 //   GET /healthz
 //
 // Threading: Authorize runs on the HTTP server's I/O threads; Handle on the hub's HTTP worker pool
@@ -23,9 +28,12 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <variant>
 
+#include "hub/access/access_store.h"
 #include "hub/config/hub_config.h"
 #include "hub/http/offer_api.h"
+#include "hub/http/privacy_api.h"
 #include "hub/http/profile_api.h"
 #include "hub/http/segment_api.h"
 #include "hub/ingest/ingestor.h"
@@ -51,6 +59,8 @@ class HubApi {
 
   // Profiles and metrics (/v1/profiles..., /v1/metrics). REQUIRES: before the server starts.
   void set_profile_api(ProfileApi* api) { profile_api_ = api; }
+  // Rights requests (/v1/privacy/...). REQUIRES: before the server starts.
+  void set_privacy_api(PrivacyApi* api) { privacy_api_ = api; }
   // Segments (/v1/segments...). REQUIRES: before the server starts.
   void set_segment_api(SegmentApi* api) { segment_api_ = api; }
   // Offers (/v1/offers...) and the offer sync state in /v1/devices. REQUIRES: before the server
@@ -60,6 +70,10 @@ class HubApi {
     planner_ = planner;
   }
 
+  // Named tokens and the audit log (access.db). Without it only hub.toml's admin token works
+  // and nothing is audited. REQUIRES: before the server starts.
+  void set_access(std::unique_ptr<access::AccessStore> store) { access_ = std::move(store); }
+
   // The header stage (http::Authorizer): answers before the body is read whatever the head
   // decides (no such endpoint, wrong method on /v1/collect, missing or invalid key or token, a
   // body sent to /healthz); nullopt lets the request through to Handle. Thread: an I/O thread.
@@ -68,6 +82,18 @@ class HubApi {
   void Handle(http::Request&& req, http::Responder respond);
 
  private:
+  struct Caller {
+    std::string name;
+    access::Role role;
+  };
+  // Who sent `head` and whether that role may: the caller, or the 401/403 answer.
+  std::variant<Caller, http::Response> Admit(const http::Request& head);
+  // Records one audited request with the status answered (errors are logged, not fatal: the
+  // request has been carried out).
+  void Audit(const Caller& caller, const http::Request& req, int status);
+  http::Response AuditLog(const http::Request& req);
+  // Every /v1/ endpoint but collect, for an admitted caller.
+  http::Response Route(const http::Request& req);
   http::Response Collect(const http::Request& req);
   http::Response Stats();
   http::Response Devices();
@@ -83,9 +109,12 @@ class HubApi {
   // store (a source added while the hub runs works at its first request).
   std::mutex sources_mu_;
   std::unordered_map<std::string, std::string> sources_;  // guarded by sources_mu_
+  std::mutex access_mu_;
+  std::unique_ptr<access::AccessStore> access_;  // guarded by access_mu_; may be null
   std::function<void()> on_events_committed_;
   ProfileApi* profile_api_ = nullptr;
   SegmentApi* segment_api_ = nullptr;
+  PrivacyApi* privacy_api_ = nullptr;
   OfferApi* offer_api_ = nullptr;
   const offers::OfferPlanner* planner_ = nullptr;
   const Ingestor* ingestor_;

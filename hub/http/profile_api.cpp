@@ -1,6 +1,5 @@
 #include "hub/http/profile_api.h"
 
-#include <charconv>
 
 #include "shared/event/json_exact.h"
 
@@ -11,16 +10,12 @@ using json = nlohmann::json;
 
 // A positive decimal id from a path segment or query value.
 std::optional<int64_t> ParseId(std::string_view s) {
-  int64_t v = 0;
-  if (s.empty() || s.size() > 18) return std::nullopt;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
+  const auto v = http::ParseCount(s);
+  if (!v || *v == 0) return std::nullopt;
   return v;
 }
 
-http::Response Invalid(std::string field, std::string message) {
-  return http::ErrorFromStatus(Status::Invalid(std::move(message), std::move(field)));
-}
+constexpr auto Invalid = http::InvalidField;
 
 std::string Param(const http::Request& req, const char* name) {
   auto it = req.query.find(name);
@@ -91,20 +86,41 @@ http::Response ProfileApi::GetProfile(const http::Request& req, int64_t profile_
   return {200, profile->dump()};
 }
 
-http::Response ProfileApi::FindProfile(const http::Request& req) {
-  const std::string text = Param(req, "identifier");
+Result<int64_t> ProfileApi::FindByIdentifier(const std::string& text) {
   if (text.empty()) {
-    return Invalid("identifier", "is required: ?identifier=TYPE:VALUE (for example email:ann@example.com)");
+    return Status::Invalid(
+        "is required: ?identifier=TYPE:VALUE (for example email:ann@example.com)", "identifier");
   }
   auto parsed = identity::ParseTypedIdentifier(text, normalize_);
-  if (!parsed.ok()) return Invalid("identifier", parsed.status().message());
+  if (!parsed.ok()) return Status::Invalid(parsed.status().message(), "identifier");
   const identity::IdKey key =
       identity::IdentifierKey(parsed->first, parsed->second, projector_->keys().pepper);
-  Result<int64_t> pid = Status::Internal("unset");
-  {
-    std::lock_guard lock(reader_mu_);
-    pid = reader_->FindByIdentifier(key);
+  std::lock_guard lock(reader_mu_);
+  return reader_->FindByIdentifier(key);
+}
+
+Result<json> ProfileApi::FullProfile(int64_t profile_id) {
+  constexpr int kPage = 1000;
+  std::lock_guard lock(reader_mu_);
+  Result<json> doc = reader_->Profile(profile_id, kPage, 0, clock_->NowMillis());
+  if (!doc.ok()) return doc;
+  // Later pages of the live profile (a merge between two reads moves events into it; a split
+  // moves some out: the pages stay ordered by event row either way).
+  const int64_t live = (*doc)["profile_id"].get<int64_t>();
+  while (!(*doc)["next_events_before"].is_null()) {
+    Result<json> page =
+        reader_->Profile(live, kPage, (*doc)["next_events_before"].get<int64_t>(),
+                         clock_->NowMillis());
+    if (!page.ok()) return page;
+    for (json& e : (*page)["events"]) (*doc)["events"].push_back(std::move(e));
+    (*doc)["next_events_before"] = (*page)["next_events_before"];
   }
+  doc->erase("next_events_before");
+  return doc;
+}
+
+http::Response ProfileApi::FindProfile(const http::Request& req) {
+  Result<int64_t> pid = FindByIdentifier(Param(req, "identifier"));
   if (!pid.ok()) return http::ErrorFromStatus(pid.status());
   return GetProfile(req, *pid);
 }

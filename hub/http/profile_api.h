@@ -34,6 +34,12 @@ class ProfileApi {
   nlohmann::json StatsJson();
   // GET /v1/offers/{id}/stats (served by OfferApi): impressions, redemptions, revenue.
   Result<nlohmann::json> OfferStats(const std::string& offer_id);
+  // The live profile holding `identifier` ("TYPE:VALUE", normalised first): kInvalid on field
+  // "identifier" when malformed, kNotFound when no profile holds it.
+  Result<int64_t> FindByIdentifier(const std::string& identifier);
+  // The profile document of GET /v1/profiles/{id} with every event, newest first (read in
+  // pages of 1,000). For rights requests (GET /v1/privacy/export).
+  Result<nlohmann::json> FullProfile(int64_t profile_id);
 
  private:
   http::Response GetProfile(const http::Request& req, int64_t profile_id);

@@ -1,6 +1,5 @@
 #include "hub/http/segment_api.h"
 
-#include <charconv>
 
 #include "shared/event/event.h"
 #include "shared/event/json_exact.h"
@@ -15,17 +14,8 @@ constexpr const char* kSegments = "/v1/segments";
 constexpr int64_t kDefaultMembersLimit = 1000;
 constexpr int64_t kMaxMembersLimit = 10'000;
 
-std::optional<int64_t> ParseCount(std::string_view s) {
-  int64_t v = 0;
-  if (s.empty() || s.size() > 18) return std::nullopt;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return std::nullopt;
-  return v;
-}
-
-http::Response Invalid(std::string field, std::string message) {
-  return http::ErrorFromStatus(Status::Invalid(std::move(message), std::move(field)));
-}
+using http::ParseCount;
+constexpr auto Invalid = http::InvalidField;
 
 // kConflict with the field kept (ErrorFromStatus drops it for 409).
 http::Response Error(const Status& st) {
@@ -136,6 +126,11 @@ http::Response SegmentApi::GetOne(const std::string& id) {
   if (!row.ok()) return http::ErrorFromStatus(row.status());
   if (!*row) return http::JsonError(404, "not_found", "no segment \"" + id + "\"", "id");
   return {200, SegmentJson(**row).dump()};
+}
+
+Result<std::vector<std::string>> SegmentApi::SegmentsOf(int64_t profile_id) {
+  std::lock_guard lock(reader_mu_);
+  return reader_->SegmentsOf(profile_id);
 }
 
 http::Response SegmentApi::Delete(const std::string& id) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +34,8 @@ class SegmentApi {
   http::Response Handle(const http::Request& req);
   // Figures for /v1/stats "segments".
   nlohmann::json StatsJson();
+  // The segments `profile_id` is a member of, by id (for rights requests).
+  Result<std::vector<std::string>> SegmentsOf(int64_t profile_id);
 
  private:
   http::Response Create(const http::Request& req);

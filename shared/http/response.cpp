@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <charconv>
 
 #include "shared/http/server.h"
 
@@ -58,6 +59,18 @@ Response JsonError(int status, std::string_view code, std::string_view message,
   response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   response.content_type = "application/json";
   return response;
+}
+
+Response InvalidField(std::string field, std::string message) {
+  return ErrorFromStatus(Status::Invalid(std::move(message), std::move(field)));
+}
+
+std::optional<int64_t> ParseCount(std::string_view s) {
+  int64_t v = 0;
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return std::nullopt;
+  return v;
 }
 
 Response ErrorFromStatus(const Status& status) {

@@ -61,6 +61,11 @@ Response JsonError(int status, std::string_view code, std::string_view message,
                    std::string_view field = {});
 // Maps a Status to the usual error response (kInvalid -> 400 with the field, kFull -> 507, ...).
 Response ErrorFromStatus(const Status& status);
+// 400 {"error": {"code": "invalid", "message", "field"}}.
+Response InvalidField(std::string field, std::string message);
+// A non-negative decimal integer of at most 18 digits (a query value, a path segment): no sign,
+// no spaces, nothing after it; nullopt otherwise.
+std::optional<int64_t> ParseCount(std::string_view s);
 
 struct ServerOptions {
   HostPort listen{"127.0.0.1", 0};

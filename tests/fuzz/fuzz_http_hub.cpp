@@ -66,6 +66,8 @@ uint16_t HubPort() {
     c.profiles_path = dir + "/profiles.db";
     c.segments_path = dir + "/segments.db";
     c.offers_path = dir + "/offers.db";
+    c.access_path = dir + "/access.db";
+    c.audit_key_file = dir + "/audit.key";
     Provision(c.store_path);
     auto* h = new hub::Hub(c);  // lives until the process ends
     Status st = h->Start();

@@ -1,11 +1,13 @@
-// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, init-ca, issue-cert,
-// import, report, segments, offers.
+// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, add-token,
+// revoke-token, list-tokens, audit verify, init-ca, issue-cert, import, report, segments, offers.
 #include <cstdio>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "shared/core/private_files.h"
+#include "shared/event/event.h"
+#include "tools/cjdctl/access_command.h"
 #include "tools/cjdctl/offers_command.h"
 #include "tools/cjdctl/pki/certificate_authority.h"
 #include "tools/cjdctl/provision.h"
@@ -75,6 +77,23 @@ int main(int argc, char** argv) {
   issue->add_option("--out-dir", cert_out_dir, "where NAME.crt and NAME.key go (default: --ca-dir)");
   issue->add_flag("--force", cert_force, "replace existing NAME.crt/NAME.key");
 
+  cjd::ctl::TokenOptions tok;
+  auto* add_token = app.add_subcommand(
+      "add-token", "create a named hub API token with a role; prints it as the only line on stdout");
+  add_token->add_option("--hub-dir", tok.hub_dir, "hub directory (from init-hub)")->required();
+  add_token->add_option("--role", tok.role, "admin, analyst or privacy")->required();
+  add_token->add_option("--name", tok.name, "token name, e.g. marketing-dashboard")->required();
+  auto* revoke_token = app.add_subcommand("revoke-token", "revoke a named hub API token");
+  revoke_token->add_option("--hub-dir", tok.hub_dir, "hub directory (from init-hub)")->required();
+  revoke_token->add_option("--name", tok.name, "token name")->required();
+  auto* list_tokens = app.add_subcommand("list-tokens", "the hub's named API tokens (no secrets)");
+  list_tokens->add_option("--hub-dir", tok.hub_dir, "hub directory (from init-hub)")->required();
+  auto* audit = app.add_subcommand("audit", "the hub's audit log");
+  auto* audit_verify = audit->add_subcommand(
+      "verify", "check the audit log's hash chain; names the first broken entry (exit 1)");
+  audit_verify->add_option("--hub-dir", tok.hub_dir, "hub directory (from init-hub)")->required();
+  audit->require_subcommand(1);
+
   cjd::ctl::AddSourceOptions src;
   auto* add_source = app.add_subcommand(
       "add-source", "register a collect source; prints its key as the only line on stdout");
@@ -125,6 +144,45 @@ int main(int argc, char** argv) {
     if (!st.ok()) return Fail("issue-cert", st);
     std::printf("%s certificate for %s written to %s (key %s, mode 0600)\n",
                 cert_server ? "server" : "client", cert.name.c_str(), crt.c_str(), key.c_str());
+    return 0;
+  }
+  if (*add_token) {
+    auto token = cjd::ctl::AddToken(tok);
+    if (!token.ok()) return Fail("add-token", token.status());
+    std::fprintf(stderr, "%s token %s created; it follows on stdout (shown only once)\n",
+                 tok.role.c_str(), tok.name.c_str());
+    std::printf("%s\n", token->c_str());
+    return 0;
+  }
+  if (*revoke_token) {
+    const cjd::Status st = cjd::ctl::RevokeToken(tok);
+    if (!st.ok()) return Fail("revoke-token", st);
+    std::printf("token %s revoked\n", tok.name.c_str());
+    return 0;
+  }
+  if (*list_tokens) {
+    auto tokens = cjd::ctl::ListTokens(tok.hub_dir);
+    if (!tokens.ok()) return Fail("list-tokens", tokens.status());
+    std::printf("%-40s %-8s %-24s %s\n", "NAME", "ROLE", "CREATED", "REVOKED");
+    for (const auto& t : *tokens) {
+      std::printf("%-40s %-8s %-24s %s\n", t.name.c_str(),
+                  std::string(cjd::hub::access::RoleName(t.role)).c_str(),
+                  cjd::FormatRfc3339(t.created_ms).c_str(),
+                  t.revoked_ms ? cjd::FormatRfc3339(*t.revoked_ms).c_str() : "-");
+    }
+    return 0;
+  }
+  if (*audit_verify) {
+    auto verdict = cjd::ctl::VerifyAudit(tok.hub_dir);
+    if (!verdict.ok()) return Fail("audit verify", verdict.status());
+    if (verdict->first_bad) {
+      std::fprintf(stderr, "cjdctl audit verify: BROKEN at entry %lld of %lld: %s\n",
+                   static_cast<long long>(*verdict->first_bad),
+                   static_cast<long long>(verdict->entries), verdict->problem.c_str());
+      return 1;
+    }
+    std::printf("audit log intact: %lld entries, chain verified\n",
+                static_cast<long long>(verdict->entries));
     return 0;
   }
   if (*add_source) {

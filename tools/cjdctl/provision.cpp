@@ -225,20 +225,26 @@ Result<std::string> AddDevice(const AddDeviceOptions& o) {
   return token;
 }
 
-Result<std::string> AddSource(const AddSourceOptions& o) {
-  CJD_RETURN_IF_ERROR(InitCrypto());
-  if (!hub::IsValidSourceName(o.name))
-    return Status::Invalid("--name: must be 1-40 characters of A-Z a-z 0-9 . _ -", "--name");
-  const fs::path config = fs::path(o.hub_dir) / "hub.toml";
+Result<hub::HubConfig> LoadHubDir(const std::string& hub_dir) {
+  const fs::path config = fs::path(hub_dir) / "hub.toml";
   if (!fs::exists(config)) {
-    return Status(Code::kNotFound, "no hub in " + o.hub_dir + " (" + config.string() +
+    return Status(Code::kNotFound, "no hub in " + hub_dir + " (" + config.string() +
                                        " is missing; run cjdctl init-hub first)");
   }
   auto hub = hub::LoadHubConfig(config.string());
   if (!hub.ok()) {
-    return Status(hub.status().code(),
-                  "hub config in " + o.hub_dir + ": " + hub.status().message());
+    return Status(hub.status().code(), "hub config in " + hub_dir + ": " + hub.status().message(),
+                  hub.status().field());
   }
+  return hub;
+}
+
+Result<std::string> AddSource(const AddSourceOptions& o) {
+  CJD_RETURN_IF_ERROR(InitCrypto());
+  if (!hub::IsValidSourceName(o.name))
+    return Status::Invalid("--name: must be 1-40 characters of A-Z a-z 0-9 . _ -", "--name");
+  auto hub = LoadHubDir(o.hub_dir);
+  if (!hub.ok()) return hub.status();
   auto store = hub::SqliteHubStore::Open(hub->store_path);
   if (!store.ok()) return store.status();
   const std::string key = hub::NewSourceKey();

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "hub/config/hub_config.h"
 #include "shared/core/status.h"
 
 namespace cjd::ctl {
@@ -41,6 +42,10 @@ struct AddDeviceOptions {
 // (the hub's broker identity). Nothing is registered or written when the certificate cannot be
 // made or its files already exist.
 Result<std::string> AddDevice(const AddDeviceOptions& o);
+
+// The hub configuration of `hub_dir` (its hub.toml): kNotFound naming the file when there is no
+// hub there, the config's own error prefixed with the folder otherwise.
+Result<hub::HubConfig> LoadHubDir(const std::string& hub_dir);
 
 struct AddSourceOptions {
   std::string hub_dir;
