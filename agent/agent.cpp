@@ -17,7 +17,8 @@ Status Agent::Start() {
   auto keys = DeviceSessionKeys(config_.device_keys, config_.hub_public_key, config_.key_id);
   if (!keys.ok()) return keys.status();
 
-  auto offers = OfferCache::Open(config_.offers_path);
+  auto offers = OfferCache::Open(config_.offers_path,
+                                 OfferCache::LookupKey(config_.device_keys.secret_key));
   if (!offers.ok()) return offers.status();
   offers_ = std::move(*offers);
 

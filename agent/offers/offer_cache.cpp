@@ -1,5 +1,7 @@
 #include "agent/offers/offer_cache.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 namespace cjd::agent {
@@ -40,22 +42,61 @@ const std::vector<sqlite::Migration> kMigrations = {
       -- keeps its version; an assignment with no offers means "nothing for this customer".
       ALTER TABLE assignments ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
     )sql"},
+    {3, R"sql(
+      -- Customers by keyed hash, no loyalty id kept (offer_cache.h). The old rows go (their
+      -- pages zeroed: secure_delete) and the watermark with them, so the hub sends every
+      -- assignment again; offers and the general list stay.
+      DROP TABLE assignments;
+      CREATE TABLE assignments (
+        customer_key BLOB PRIMARY KEY,
+        offers       TEXT    NOT NULL,
+        version      INTEGER NOT NULL,
+        deleted      INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+      UPDATE meta SET value = 0 WHERE key = 'applied_version';
+    )sql"},
 };
 
 }  // namespace
 
-OfferCache::OfferCache(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+OfferCache::OfferCache(std::unique_ptr<sqlite::Database> db,
+                       const std::array<uint8_t, 32>& lookup_key)
+    : db_(std::move(db)), lookup_key_(lookup_key) {}
 
 OfferCache::~OfferCache() = default;
 
-Result<std::unique_ptr<OfferCache>> OfferCache::Open(const std::string& path) {
+std::array<uint8_t, 32> OfferCache::LookupKey(const std::array<uint8_t, 32>& device_secret) {
+  static constexpr char kContext[] = "cjd-offer-cache-customer-key-v1";
+  std::array<uint8_t, 32> out{};
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(kContext),
+                     sizeof kContext - 1, device_secret.data(), device_secret.size());
+  return out;
+}
+
+OfferCache::CustomerKey OfferCache::KeyOf(std::string_view loyalty_id) const {
+  CustomerKey k{};
+  crypto_generichash(k.data(), k.size(), reinterpret_cast<const unsigned char*>(loyalty_id.data()),
+                     loyalty_id.size(), lookup_key_.data(), lookup_key_.size());
+  return k;
+}
+
+Result<std::unique_ptr<OfferCache>> OfferCache::Open(const std::string& path,
+                                                     const std::array<uint8_t, 32>& lookup_key) {
   sqlite::OpenOptions options;
   options.wal = true;
   options.synchronous_full = true;
   auto db = sqlite::Database::Open(path, options);
   if (!db.ok()) return db.status();
+  // Deleted and replaced rows are overwritten, not left in free pages (the migration from plain
+  // loyalty ids included); the checkpoint then leaves no old page in the WAL either.
+  CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA secure_delete = ON"));
+  const auto before = (*db)->QueryInt("PRAGMA user_version");
+  if (!before.ok()) return before.status();
   CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
-  std::unique_ptr<OfferCache> cache(new OfferCache(std::move(*db)));
+  if (*before > 0 && *before < 3) {
+    CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  }
+  std::unique_ptr<OfferCache> cache(new OfferCache(std::move(*db), lookup_key));
   CJD_RETURN_IF_ERROR(cache->Prepare());
   CJD_RETURN_IF_ERROR(cache->Load());
   return cache;
@@ -80,8 +121,8 @@ Status OfferCache::Prepare() {
       "max_per_customer = excluded.max_per_customer, version = excluded.version, "
       "deleted = excluded.deleted WHERE excluded.version > offers.version"));
   CJD_RETURN_IF_ERROR(prep(&upsert_assignment_,
-      "INSERT INTO assignments (loyalty_id, offers, version, deleted) VALUES (?1, ?2, ?3, ?4) "
-      "ON CONFLICT (loyalty_id) DO UPDATE SET offers = excluded.offers, "
+      "INSERT INTO assignments (customer_key, offers, version, deleted) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT (customer_key) DO UPDATE SET offers = excluded.offers, "
       "version = excluded.version, deleted = excluded.deleted "
       "WHERE excluded.version > assignments.version"));
   CJD_RETURN_IF_ERROR(prep(&upsert_general_,
@@ -147,7 +188,7 @@ Status OfferCache::Load() {
     offers_[slot] = std::move(o);
   }
   auto assignments =
-      db_->Prepare("SELECT loyalty_id, offers, version, deleted FROM assignments");
+      db_->Prepare("SELECT customer_key, offers, version, deleted FROM assignments");
   if (!assignments.ok()) return assignments.status();
   while (true) {
     auto row = assignments->Step();
@@ -160,7 +201,11 @@ Status OfferCache::Load() {
       r.slots = SlotsLocked(SplitOfferIds(assignments->ColumnView(1)));
       ++live_assignments_;
     }
-    assignments_.emplace(assignments->ColumnText(0), std::move(r));
+    const std::string_view key = assignments->ColumnView(0);
+    CustomerKey k{};
+    if (key.size() != k.size()) continue;  // not one of ours: the hub resends what is missing
+    std::memcpy(k.data(), key.data(), k.size());
+    assignments_.emplace(k, std::move(r));
   }
   auto general = db_->Prepare("SELECT offers, version FROM general");
   if (!general.ok()) return general.status();
@@ -180,6 +225,7 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
   stats.update_version = update.version;
   std::vector<const OfferRecord*> new_offers;
   std::vector<const OfferAssignment*> new_assignments;
+  std::vector<CustomerKey> new_keys;  // of new_assignments, in order
   for (const auto& o : update.offers) {
     const OfferRecord* held = Held(o.id);
     if (held != nullptr && held->version >= o.version) {
@@ -189,12 +235,14 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
     new_offers.push_back(&o);
   }
   for (const auto& a : update.assignments) {
-    auto it = assignments_.find(a.loyalty_id);
+    const CustomerKey key = KeyOf(a.loyalty_id);
+    auto it = assignments_.find(key);
     if (it != assignments_.end() && it->second.version >= a.version) {
       ++stats.assignments_stale;
       continue;
     }
     new_assignments.push_back(&a);
+    new_keys.push_back(key);
   }
   const bool general_newer = update.general && update.general->version > general_.version;
   // The contiguous watermark: (base, version] continues what is held, or waits for the gap.
@@ -240,8 +288,10 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
         .Bind(12, int64_t{o->deleted});
     CJD_RETURN_IF_ERROR(upsert_offer_.Run());
   }
-  for (const OfferAssignment* a : new_assignments) {
-    upsert_assignment_.Bind(1, a->loyalty_id)
+  for (size_t i = 0; i < new_assignments.size(); ++i) {
+    const OfferAssignment* a = new_assignments[i];
+    upsert_assignment_.BindBlob(1, std::string_view(reinterpret_cast<const char*>(new_keys[i].data()),
+                                                    new_keys[i].size()))
         .Bind(2, a->deleted ? std::string() : JoinOfferIds(a->offers))
         .Bind(3, static_cast<int64_t>(a->version))
         .Bind(4, int64_t{a->deleted});
@@ -271,8 +321,9 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
     }
     live_offers_ += (o->deleted ? 0 : 1) - (was_live ? 1 : 0);
   }
-  for (const OfferAssignment* a : new_assignments) {
-    Ranked& r = assignments_[a->loyalty_id];
+  for (size_t i = 0; i < new_assignments.size(); ++i) {
+    const OfferAssignment* a = new_assignments[i];
+    Ranked& r = assignments_[new_keys[i]];
     const bool was_live = r.version != 0 && !r.deleted;
     r.version = a->version;
     r.deleted = a->deleted;
@@ -297,6 +348,7 @@ Result<ApplyStats> OfferCache::Apply(const OfferUpdate& update) {
 
 std::vector<OfferView> OfferCache::Lookup(std::string_view loyalty_id, int64_t now_ms) const {
   std::vector<OfferView> out;
+  const CustomerKey key = loyalty_id.empty() ? CustomerKey{} : KeyOf(loyalty_id);
   std::shared_lock lock(mu_);
   auto serve = [&](const Ranked& list, bool personal) {
     out.reserve(list.slots.size());
@@ -309,7 +361,7 @@ std::vector<OfferView> OfferCache::Lookup(std::string_view loyalty_id, int64_t n
     }
   };
   if (!loyalty_id.empty()) {
-    auto it = assignments_.find(loyalty_id);
+    auto it = assignments_.find(key);
     // The customer's own list is complete (the hub ranks the offers for everyone into it too):
     // served as it is, even when nothing in it can be shown now — the general list may hold
     // offers they may not have (redeemed up to the limit).

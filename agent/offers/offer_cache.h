@@ -11,20 +11,27 @@
 //   offers      (id PK, title, text, valid_from[_ms], valid_until[_ms], priority,
 //                requires_consent, max_per_customer, version, deleted)  -- deleted rows are
 //                tombstones that keep their version
-//   assignments (loyalty_id PK, offers = ranked ids joined by ',', version, deleted)
+//   assignments (customer_key PK, offers = ranked ids joined by ',', version, deleted)
+//                customer_key = BLAKE2b-128 of the loyalty id keyed with a secret derived from
+//                the device's key (LookupKey): the cache answers by loyalty id without holding
+//                one, so a copy of offers.db names nobody (issue 11). The file is opened with
+//                secure_delete, so replaced rows leave no bytes behind in free pages.
 //   general     (single row: offers, version)
 //   meta        (applied_version: the contiguous watermark W of offer_update.h — every item the
 //                hub changed up to W is held — reported in the heartbeat as offers_version)
 //
-// Lookup() never touches SQLite: it reads the in-memory mirror under a shared lock (Apply holds
-// the exclusive lock only while mirroring a committed update). Offer ids are interned, so a
-// customer's assignment costs a small vector of 32-bit slots.
+// Lookup() never touches SQLite: it hashes the loyalty id and reads the in-memory mirror under a
+// shared lock (Apply holds the exclusive lock only while mirroring a committed update). Offer ids
+// are interned, so a customer's assignment costs a 16-byte key and a small vector of 32-bit
+// slots.
 //
 // Threading: every method is thread-safe. Apply() calls are serialised.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -72,7 +79,13 @@ struct OfferCacheStats {
 class OfferCache {
  public:
   // Opens (creating or migrating) the SQLite file and loads it into memory.
-  static Result<std::unique_ptr<OfferCache>> Open(const std::string& path);
+  // `lookup_key`: 32 secret bytes the customer keys are made with (LookupKey of the device's
+  // secret key). An offers.db written before customer keys (plain loyalty ids) is migrated by
+  // dropping its assignments and its watermark: the hub sends them again.
+  static Result<std::unique_ptr<OfferCache>> Open(const std::string& path,
+                                                  const std::array<uint8_t, 32>& lookup_key);
+  // The cache's lookup key for a device: BLAKE2b-256 keyed with its secret key.
+  static std::array<uint8_t, 32> LookupKey(const std::array<uint8_t, 32>& device_secret);
   ~OfferCache();
   OfferCache(const OfferCache&) = delete;
   OfferCache& operator=(const OfferCache&) = delete;
@@ -103,13 +116,22 @@ class OfferCache {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  using CustomerKey = std::array<uint8_t, 16>;
+  struct CustomerKeyHash {  // the key is a keyed hash already: its first 8 bytes will do
+    size_t operator()(const CustomerKey& k) const {
+      size_t h;
+      std::memcpy(&h, k.data(), sizeof h);
+      return h;
+    }
+  };
   struct Ranked {
     uint64_t version = 0;
     bool deleted = false;         // assignments: removed (the general list applies)
     std::vector<uint32_t> slots;  // indexes into offers_, best first
   };
 
-  explicit OfferCache(std::unique_ptr<sqlite::Database> db);
+  OfferCache(std::unique_ptr<sqlite::Database> db, const std::array<uint8_t, 32>& lookup_key);
+  CustomerKey KeyOf(std::string_view loyalty_id) const;
   Status Prepare();
   Status Load();
   // REQUIRES: mu_ held exclusively (or no reader exists yet).
@@ -130,11 +152,12 @@ class OfferCache {
   mutable std::shared_mutex mu_;        // guards the mirror below (written under apply_mu_ too)
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index_;
   std::vector<OfferRecord> offers_;     // by slot; version 0 = referenced but never received
-  std::unordered_map<std::string, Ranked, StringHash, std::equal_to<>> assignments_;
+  std::unordered_map<CustomerKey, Ranked, CustomerKeyHash> assignments_;
   Ranked general_;
   int64_t live_offers_ = 0;
   int64_t live_assignments_ = 0;
 
+  const std::array<uint8_t, 32> lookup_key_;
   std::atomic<uint64_t> applied_version_{0};
   std::atomic<int64_t> updates_applied_{0};
   std::atomic<int64_t> updates_rejected_{0};

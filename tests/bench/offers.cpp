@@ -224,7 +224,8 @@ InProcess RunInProcess(const OffersOptions& o, const std::vector<OfferUpdate>& u
                        int64_t now_ms) {
   InProcess r;
   testing::TempDir dir("cjd-bench-offers-cache-");
-  auto cache = agent::OfferCache::Open(dir.Join("offers.db").string());
+  auto cache = agent::OfferCache::Open(dir.Join("offers.db").string(),
+                                       agent::OfferCache::LookupKey(NewKeyPair().secret_key));
   if (!cache.ok()) throw std::runtime_error(cache.status().ToString());
   // Through the codec as the agent receives them (the decoder fills valid_*_ms).
   {

@@ -17,7 +17,7 @@ namespace {
 using namespace cjd;
 
 // A kiosk's cache: one offer for customer L-100 and a general list, valid until 2099.
-void FillOfferCache(const std::string& path) {
+void FillOfferCache(const std::string& path, const SecretKey& device_secret) {
   OfferUpdate u;
   u.version = 3;
   OfferRecord o;
@@ -36,7 +36,7 @@ void FillOfferCache(const std::string& path) {
   u.general = GeneralOffers{{"o-1"}, 3};
   auto decoded = DecodeOfferUpdate(EncodeOfferUpdate(u));  // fills the *_ms fields
   if (!decoded.ok()) fuzz::Fail("offer update: " + decoded.status().ToString());
-  auto cache = agent::OfferCache::Open(path);
+  auto cache = agent::OfferCache::Open(path, agent::OfferCache::LookupKey(device_secret));
   if (!cache.ok()) fuzz::Fail("offer cache: " + cache.status().ToString());
   auto applied = (*cache)->Apply(*decoded);
   if (!applied.ok()) fuzz::Fail("offer cache apply: " + applied.status().ToString());
@@ -62,7 +62,7 @@ uint16_t AgentPort() {
     c.offers_path = dir + "/offers.db";
     c.budget_bytes = 64ll << 20;
     if (!InitCrypto().ok()) fuzz::Fail("libsodium");
-    FillOfferCache(c.offers_path);
+    FillOfferCache(c.offers_path, c.device_keys.secret_key);
     auto* a = new agent::Agent(c);  // lives until the process ends
     Status st = a->Start();
     if (!st.ok()) fuzz::Fail("agent start: " + st.ToString());

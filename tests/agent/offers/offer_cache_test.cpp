@@ -47,11 +47,13 @@ std::vector<std::string> Ids(const std::vector<OfferView>& v) {
   return out;
 }
 
+const std::array<uint8_t, 32> kLookupKey = OfferCache::LookupKey(std::array<uint8_t, 32>{7, 7, 7});
+
 class OfferCacheTest : public ::testing::Test {
  protected:
   std::string Path() { return dir_.Join("offers.db"); }
   std::unique_ptr<OfferCache> Open() {
-    auto c = OfferCache::Open(Path());
+    auto c = OfferCache::Open(Path(), kLookupKey);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? std::move(*c) : nullptr;
   }
@@ -271,6 +273,77 @@ TEST_F(OfferCacheTest, RestartKeepsTheCache) {
   EXPECT_EQ(cache->applied_version(), 7u);
 }
 
+// Every byte of offers.db and its WAL, as a stolen disk would give them.
+std::string FileBytes(const std::string& path) {
+  std::string all;
+  for (const std::string& p : {path, path + "-wal", path + "-journal"}) {
+    std::ifstream in(p, std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return all;
+}
+
+TEST_F(OfferCacheTest, TheFilesHoldNoLoyaltyIdOnlyKeyedHashes) {
+  const std::vector<std::string> ids = {"LOY-SECRET-0001", "LOY-SECRET-0002", "4929123456781"};
+  {
+    auto cache = Open();
+    std::vector<OfferAssignment> assignments;
+    for (size_t i = 0; i < ids.size(); ++i) assignments.push_back({ids[i], {"a"}, i + 1});
+    ASSERT_TRUE(cache->Apply(Update(1, {Offer("a", 1), Offer("g", 1)}, assignments,
+                                    GeneralOffers{{"g"}, 1}))
+                    .ok());
+    // Replaced and removed rows leave nothing behind either (secure_delete).
+    ASSERT_TRUE(cache->Apply(Update(2, {}, {{ids[0], {"g"}, 9}, {ids[1], {}, 9, true}})).ok());
+    EXPECT_EQ(Ids(cache->Lookup(ids[0], clock_.NowMillis())), Names{"g"});
+    const std::string bytes = FileBytes(Path());
+    for (const std::string& id : ids) EXPECT_EQ(bytes.find(id), std::string::npos) << id;
+  }
+  auto cache = Open();  // and after a restart, from the keyed rows alone
+  EXPECT_EQ(Ids(cache->Lookup(ids[2], clock_.NowMillis())), Names{"a"});
+  EXPECT_EQ(Ids(cache->Lookup(ids[0], clock_.NowMillis())), Names{"g"});
+  EXPECT_EQ(Ids(cache->Lookup("LOY-OTHER", clock_.NowMillis())), Names{"g"});
+  // Another device's key finds none of this device's customers.
+  cache.reset();
+  auto other = OfferCache::Open(Path(), OfferCache::LookupKey(std::array<uint8_t, 32>{8}));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(Ids((*other)->Lookup(ids[2], clock_.NowMillis())), Names{"g"});
+}
+
+TEST_F(OfferCacheTest, ACacheOfPlainLoyaltyIdsIsWipedAndItsWatermarkReset) {
+  // offers.db as agents before customer keys wrote it (schema 2), with a plain loyalty id.
+  {
+    auto db = sqlite::Database::Open(Path(), {});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(R"sql(
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO meta VALUES ('applied_version', 9);
+      CREATE TABLE offers (id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL,
+        valid_from TEXT NOT NULL, valid_from_ms INTEGER NOT NULL, valid_until TEXT NOT NULL,
+        valid_until_ms INTEGER NOT NULL, priority INTEGER NOT NULL,
+        requires_consent INTEGER NOT NULL, max_per_customer INTEGER NOT NULL,
+        version INTEGER NOT NULL, deleted INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO offers VALUES ('g', 'General', 't', '2026-01-01T00:00:00Z', 1767225600000,
+        '2099-01-01T00:00:00Z', 4070908800000, 1, 0, 0, 1, 0);
+      CREATE TABLE assignments (loyalty_id TEXT PRIMARY KEY, offers TEXT NOT NULL,
+        version INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+      INSERT INTO assignments VALUES ('LOY-OLD-PLAIN-777', 'g', 5, 0);
+      CREATE TABLE general (one INTEGER PRIMARY KEY CHECK (one = 1), offers TEXT NOT NULL,
+        version INTEGER NOT NULL);
+      INSERT INTO general VALUES (1, 'g', 1);
+      PRAGMA user_version = 2;
+    )sql").ok());
+  }
+  ASSERT_NE(FileBytes(Path()).find("LOY-OLD-PLAIN-777"), std::string::npos);
+  auto cache = Open();
+  ASSERT_NE(cache, nullptr);
+  EXPECT_EQ(cache->applied_version(), 0u);  // the hub sends every assignment again
+  EXPECT_EQ(cache->Stats().assignments, 0);
+  EXPECT_EQ(Ids(cache->Lookup("LOY-OLD-PLAIN-777", clock_.NowMillis())), Names{"g"});
+  EXPECT_EQ(FileBytes(Path()).find("LOY-OLD-PLAIN-777"), std::string::npos);
+  ASSERT_TRUE(cache->Apply(Update(9, {}, {{"LOY-OLD-PLAIN-777", {"g"}, 5}})).ok());
+  EXPECT_EQ(cache->Stats().assignments, 1);
+}
+
 TEST_F(OfferCacheTest, CorruptedUpdateIsRejectedAndNothingApplied) {
   ASSERT_TRUE(InitCrypto().ok());
   auto cache = Open();
@@ -297,10 +370,10 @@ TEST_F(OfferCacheTest, CorruptedUpdateIsRejectedAndNothingApplied) {
     auto raw = sqlite::Database::Open(Path());
     ASSERT_TRUE(raw.ok());
     ASSERT_TRUE((*raw)->Exec("CREATE TRIGGER poison BEFORE INSERT ON assignments "
-                             "WHEN NEW.loyalty_id = 'poison' BEGIN SELECT RAISE(ABORT, 'no'); END")
+                             "WHEN NEW.offers = 'poison' BEGIN SELECT RAISE(ABORT, 'no'); END")
                     .ok());
   }
-  auto r = cache->Apply(Update(3, {Offer("b", 1)}, {{"L1", {"b"}, 1}, {"poison", {"b"}, 1}},
+  auto r = cache->Apply(Update(3, {Offer("b", 1)}, {{"L1", {"b"}, 1}, {"L2", {"poison"}, 1}},
                                GeneralOffers{{"b"}, 3}));
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(cache->applied_version(), 1u);

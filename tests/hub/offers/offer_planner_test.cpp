@@ -84,7 +84,8 @@ class OfferPlannerTest : public ::testing::Test {
     auto session = DeviceSessionKeys(k->keys, hub_keys_.public_key, 1);
     ASSERT_TRUE(session.ok());
     k->session = *session;
-    auto cache = agent::OfferCache::Open(dir_.Join(id + ".offers.db").string());
+    auto cache = agent::OfferCache::Open(dir_.Join(id + ".offers.db").string(),
+                                         agent::OfferCache::LookupKey(k->keys.secret_key));
     ASSERT_TRUE(cache.ok());
     k->cache = std::move(*cache);
     DeviceRecord r;
