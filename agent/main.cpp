@@ -1,6 +1,10 @@
 // cjd-agent: the store agent. Thin main: parse flags, load the config, run until SIGTERM.
 #include <cstdio>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -13,6 +17,13 @@
 int main(int argc, char** argv) {
   // Everything this process creates (outbox and offer cache) is for its owner only.
   cjd::RestrictFileCreation();
+#ifdef __GLIBC__
+  // Buffers over 256 KiB (an offer update's plaintext, a batch being sealed) are mapped and
+  // unmapped on their own instead of being carved from the heap: glibc's default raises this
+  // threshold after the first such free, after which each one leaves a hole the small-object
+  // heap cannot give back. Measured: VmRSS right after a 100,000-customer cache fill.
+  mallopt(M_MMAP_THRESHOLD, 256 << 10);
+#endif
   CLI::App app{"cjd-agent: captures POS and kiosk events offline and forwards them to the hub"};
   std::string config_path;
   app.add_option("--config", config_path, "agent config (TOML)")->required();
