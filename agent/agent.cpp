@@ -48,6 +48,8 @@ Status Agent::Start() {
   options.max_connections = static_cast<size_t>(config_.http_max_connections);
   options.header_timeout_ms = static_cast<int>(config_.http_header_timeout_ms);
   options.request_timeout_ms = static_cast<int>(config_.http_request_timeout_ms);
+  options.request_metrics = api_->request_metrics();
+  options.route_label = AgentRouteLabel;
   server_ = std::make_unique<http::Server>(
       options,
       [api = api_.get()](http::Request&& req, http::Responder respond) {

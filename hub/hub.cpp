@@ -118,6 +118,8 @@ Status Hub::Start() {
   options.max_connections = static_cast<size_t>(config_.http_max_connections);
   options.header_timeout_ms = static_cast<int>(config_.http_header_timeout_ms);
   options.request_timeout_ms = static_cast<int>(config_.http_request_timeout_ms);
+  options.request_metrics = api_->request_metrics();
+  options.route_label = HubRouteLabel;
   // Handlers run on the worker pool (a collect commit or a metrics query may take a while); the
   // I/O threads keep reading, writing and answering /healthz.
   workers_ = std::make_unique<http::WorkerPool>(config_.http_workers);

@@ -29,6 +29,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.kind = r.String("device.kind", "pos");
   c.listen = r.Address("http.listen", "127.0.0.1:8081");
   c.token = r.RequireString("http.token");
+  c.metrics_token = r.String("metrics.token", "");
   c.max_body_bytes = r.Int("http.max_body_bytes", c.max_body_bytes, 1024, 64ll << 20);
   c.max_events_per_request = r.Int("http.max_events_per_request", c.max_events_per_request, 1, 100000);
   c.http_threads = static_cast<int>(r.Int("http.threads", c.http_threads, 1, 64));
@@ -81,6 +82,9 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
     return Status::Invalid("device.kind: must be \"pos\" or \"kiosk\"", "device.kind");
   if (c.token.size() < 16)
     return Status::Invalid("http.token: must be at least 16 characters", "http.token");
+  if (!c.metrics_token.empty() && c.metrics_token.size() < 16)
+    return Status::Invalid("metrics.token: must be at least 16 characters (or absent)",
+                           "metrics.token");
   CJD_RETURN_IF_ERROR(CheckMqttTls(c.broker, c.mqtt_ca_file, c.mqtt_cert_file, c.mqtt_key_file));
   return c;
 }

@@ -56,6 +56,8 @@ struct AgentConfig {
   // frames (0: send at once). A lone event after a quiet spell never waits.
   int64_t linger_ms = 25;
   int64_t heartbeat_s = 15;
+  // [metrics]
+  std::string metrics_token;           // GET /metrics: open when empty, else this bearer token
   // [log]
   std::string log_level = "info";
 };

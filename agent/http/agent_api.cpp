@@ -20,7 +20,20 @@ http::Response Unauthorized() {
 
 }  // namespace
 
+std::optional<http::Response> AgentApi::RefuseMetrics(const http::Request& head) const {
+  if (head.method != "GET") return http::JsonError(405, "method_not_allowed", "use GET");
+  if (http::HasBody(head)) return http::JsonError(400, "bad_request", "/metrics takes no body");
+  if (config_.metrics_token.empty() || TokensEqual(head.BearerToken(), config_.metrics_token)) {
+    return std::nullopt;
+  }
+  http::Response r = http::JsonError(401, "unauthorized",
+                                     "missing or invalid metrics token ([metrics] token)");
+  r.headers["WWW-Authenticate"] = "Bearer";
+  return r;
+}
+
 std::optional<http::Response> AgentApi::Authorize(const http::Request& head) const {
+  if (head.path == "/metrics") return RefuseMetrics(head);
   if (head.path == "/healthz" || head.path == "/v1/status") {
     if (!http::HasBody(head)) return std::nullopt;
     return http::JsonError(400, "bad_request", head.path + " takes no request body");
@@ -36,6 +49,10 @@ void AgentApi::Handle(http::Request&& req, http::Responder respond) {
   if (req.path == "/healthz") {
     respond({200, R"({"status":"ok"})"});
     return;
+  }
+  if (req.path == "/metrics") {
+    if (auto refused = RefuseMetrics(req)) return respond(std::move(*refused));
+    return respond(Prometheus());
   }
   if (req.path == "/v1/status") {
     if (req.method != "GET") return respond(http::JsonError(405, "method_not_allowed", "use GET"));

@@ -42,6 +42,7 @@
 #include "agent/status/status_report.h"
 #include "shared/core/clock.h"
 #include "shared/core/worker_thread.h"
+#include "shared/http/prometheus.h"
 #include "agent/uplink/uplink_link.h"
 #include "shared/mqtt/link.h"
 #include "shared/protocol/batch_codec.h"
@@ -91,6 +92,8 @@ class Uplink {
   UplinkStats Stats() const;
   // The full status (outbox and uplink figures), for GET /v1/status and the heartbeat.
   StatusSnapshot Snapshot(bool online) const;
+  // From a batch's (last) send to its ack, in the clock's milliseconds (GET /metrics).
+  const prom::Histogram& ack_latency() const { return ack_latency_; }
 
  private:
   struct InFlight {
@@ -139,6 +142,7 @@ class Uplink {
   uint64_t acked_ = 0;
   uint64_t sent_upto_ = 0;
   std::deque<InFlight> in_flight_;
+  prom::Histogram ack_latency_;  // thread-safe on its own
   int64_t last_send_ms_ = 0;     // when the last batch frame went out
   int64_t linger_until_ = 0;     // a partial batch waits until then (0: none waiting)
   std::vector<WireEvent> scratch_;

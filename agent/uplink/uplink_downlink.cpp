@@ -98,10 +98,15 @@ void Uplink::HandleAck(const FrameHeader& h, const std::string& plaintext) {
   if (!writer_->Ack(epoch_, ack)) return ignore();
   acked_ = ack;
   if (sent_upto_ < acked_) sent_upto_ = acked_;
-  while (!in_flight_.empty() && in_flight_.front().last <= acked_) in_flight_.pop_front();
+  const int64_t now = clock_->NowMillis();
+  while (!in_flight_.empty() && in_flight_.front().last <= acked_) {
+    ack_latency_.Observe(static_cast<double>(std::max<int64_t>(0, now - in_flight_.front().sent_ms)) /
+                         1000.0);
+    in_flight_.pop_front();
+  }
   std::lock_guard lock(worker_.mu());
   stats_.hub_acked_seq = acked_;
-  stats_.last_ack_ms = clock_->NowMillis();
+  stats_.last_ack_ms = now;
 }
 
 void Uplink::HandleOfferUpdate(const FrameHeader& h, const std::string& plaintext) {

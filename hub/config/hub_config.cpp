@@ -75,10 +75,14 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
       r.Int("offers.per_customer", c.offers_per_customer, 1, 50));
   c.access_path = r.Path("access.path", "access.db");
   c.audit_key_file = r.Path("access.audit_key_file", "audit.key");
+  c.metrics_token = r.String("metrics.token", "");
   c.log_level = r.String("log.level", c.log_level);
   if (!r.status().ok()) return r.status();
   if (c.token.size() < 16)
     return Status::Invalid("http.token: must be at least 16 characters", "http.token");
+  if (!c.metrics_token.empty() && c.metrics_token.size() < 16)
+    return Status::Invalid("metrics.token: must be at least 16 characters (or absent)",
+                           "metrics.token");
   CJD_RETURN_IF_ERROR(CheckMqttTls(c.broker, c.mqtt_ca_file, c.mqtt_cert_file, c.mqtt_key_file));
 
   auto pub = KeyFromBase64(public_key, "keys.public_key");

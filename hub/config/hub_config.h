@@ -82,6 +82,9 @@ struct HubConfig {
   std::string access_path;             // SQLite file of named API tokens and the audit log
   std::string audit_key_file;          // 32-byte secret the audit log's chain is keyed with;
                                        // created on first use when missing
+  // [metrics]
+  std::string metrics_token;           // GET /metrics: open when empty, else this bearer token
+                                       // (or the admin token) is required
   // [log]
   std::string log_level = "info";
 };

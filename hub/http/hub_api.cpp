@@ -86,6 +86,7 @@ std::optional<http::Response> HubApi::Authorize(const http::Request& head) {
     if (!http::HasBody(head)) return std::nullopt;
     return http::JsonError(400, "bad_request", "/healthz takes no request body");
   }
+  if (head.path == "/metrics") return RefuseMetrics(head);
   if (head.path.rfind("/v1/", 0) != 0) {
     return http::JsonError(404, "not_found", "no such endpoint: " + head.path);
   }
@@ -197,8 +198,23 @@ http::Response HubApi::AuditLog(const http::Request& req) {
   return {200, out.dump()};
 }
 
+std::optional<http::Response> HubApi::RefuseMetrics(const http::Request& head) const {
+  if (head.method != "GET") return http::JsonError(405, "method_not_allowed", "use GET");
+  if (http::HasBody(head)) return http::JsonError(400, "bad_request", "/metrics takes no body");
+  if (config_.metrics_token.empty()) return std::nullopt;
+  const std::string token = head.BearerToken();
+  if (TokensEqual(token, config_.metrics_token) || TokensEqual(token, config_.token)) {
+    return std::nullopt;
+  }
+  return Unauthorized("missing or invalid metrics token ([metrics] token of hub.toml)");
+}
+
 void HubApi::Handle(http::Request&& req, http::Responder respond) {
   if (req.path == "/healthz") return respond({200, R"({"status":"ok"})"});
+  if (req.path == "/metrics") {
+    if (auto refused = RefuseMetrics(req)) return respond(std::move(*refused));
+    return respond(Prometheus());
+  }
   if (req.path.rfind("/v1/", 0) != 0) {
     return respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
   }

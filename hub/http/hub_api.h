@@ -15,6 +15,7 @@
 //   /v1/offers...     see http/offer_api.h
 //   /v1/privacy...    see http/privacy_api.h
 //   GET /healthz
+//   GET /metrics      Prometheus text format (hub_metrics.cpp); no token unless [metrics] token
 //
 // Threading: Authorize runs on the HTTP server's I/O threads; Handle on the hub's HTTP worker pool
 // (http.workers threads; /healthz on an I/O thread), several at once. The read and write store
@@ -42,6 +43,9 @@
 #include "shared/http/server.h"
 
 namespace cjd::hub {
+
+// The route template of a request for metrics labels ("/v1/profiles/{id}", "other").
+std::string HubRouteLabel(const http::Request& head);
 
 class HubApi {
  public:
@@ -80,6 +84,9 @@ class HubApi {
   std::optional<http::Response> Authorize(const http::Request& head);
   // Checks again what Authorize checked (it may be called without it).
   void Handle(http::Request&& req, http::Responder respond);
+  // Where the HTTP server counts requests (ServerOptions::request_metrics); GET /metrics shows
+  // them.
+  prom::RequestMetrics* request_metrics() { return &request_metrics_; }
 
  private:
   struct Caller {
@@ -92,6 +99,10 @@ class HubApi {
   // request has been carried out).
   void Audit(const Caller& caller, const http::Request& req, int status);
   http::Response AuditLog(const http::Request& req);
+  // GET /metrics (hub_metrics.cpp).
+  http::Response Prometheus();
+  // nullopt when `head` may read /metrics, else the refusal.
+  std::optional<http::Response> RefuseMetrics(const http::Request& head) const;
   // Every /v1/ endpoint but collect, for an admitted caller.
   http::Response Route(const http::Request& req);
   http::Response Collect(const http::Request& req);
@@ -120,6 +131,7 @@ class HubApi {
   const Ingestor* ingestor_;
   const Clock* clock_;
   const int64_t started_ms_;
+  prom::RequestMetrics request_metrics_;
 };
 
 }  // namespace cjd::hub

@@ -110,6 +110,7 @@ struct StoreCounters {
   std::map<std::string, int64_t> events_by_type;
   std::map<std::string, int64_t> rejected_by_reason;
   int64_t duplicate_events = 0;
+  int64_t last_event_rowid = 0;  // the log's head (rows are never deleted): projection lag
 };
 
 class HubStore {

@@ -462,6 +462,9 @@ Result<StoreCounters> SqliteHubStore::Counters() {
     else if (name.rfind("type:", 0) == 0) c.events_by_type[name.substr(5)] = v;
     else if (name.rfind("rejected:", 0) == 0) c.rejected_by_reason[name.substr(9)] = v;
   }
+  auto head = db_->QueryInt("SELECT coalesce(max(rowid), 0) FROM events");
+  if (!head.ok()) return head.status();
+  c.last_event_rowid = *head;
   return c;
 }
 

@@ -21,6 +21,7 @@
 
 #include "shared/config/config.h"
 #include "shared/core/status.h"
+#include "shared/http/prometheus.h"
 
 namespace cjd::http {
 
@@ -81,6 +82,11 @@ struct ServerOptions {
   // At the cap a new connection replaces the longest-idle one (waiting for a request header, or
   // draining after a refusal); it is refused only when every connection is busy with a request.
   size_t max_connections = 1024;
+  // Optional: every answered request is counted here (refusals at the header stage, 400/413/431
+  // included), under the label route_label gives its head ("other" when unset or for a request
+  // whose head could not be read). Neither may block; both are called on I/O threads.
+  prom::RequestMetrics* request_metrics = nullptr;
+  std::function<std::string(const Request& head)> route_label;
 };
 
 class Server {

@@ -179,6 +179,9 @@ void Session::DoRead() {
 void Session::OnReadHeader(beast::error_code ec, std::size_t bytes) {
   // Evicted to make room for a newcomer while waiting: Evict() closes the socket.
   if (!state_->LeaveIdle(this)) return;
+  started_ = std::chrono::steady_clock::now();
+  route_ = "other";
+  method_.clear();
   if (ec) return OnRead(ec, bytes);  // one place decides between 400, 413, 431 and closing
   const auto& header = parser_->get();
   version_ = header.version();
@@ -192,9 +195,11 @@ void Session::OnReadHeader(beast::error_code ec, std::size_t bytes) {
       it->second += Std(field.value());
     }
   }
+  method_ = request_.method;
   if (!ParseTarget(Std(header.target()), &request_)) {
     return AnswerHead(JsonError(400, "bad_request", "malformed request target"));
   }
+  if (state_->options().route_label) route_ = state_->options().route_label(request_);
   if (const Authorizer& authorize = state_->authorize()) {
     std::optional<Response> refusal;
     try {
@@ -314,6 +319,12 @@ void Session::DoWrite(Response&& response, bool close) {
       continue;  // never let a header break the framing
     }
     res.set(name, value);
+  }
+  if (prom::RequestMetrics* metrics = state_->options().request_metrics) {
+    const auto elapsed = std::chrono::steady_clock::now() - started_;
+    metrics->Observe(route_, method_.empty() ? "unknown" : method_,
+                     static_cast<int>(res.result_int()),
+                     std::chrono::duration<double>(elapsed).count());
   }
   res.body() = std::move(response.body);
   res.keep_alive(!close);

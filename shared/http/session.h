@@ -18,6 +18,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,6 +93,11 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;      // of the request being answered
   bool keep_alive_ = false;    // the request asked to keep the connection open
   bool linger_ = false;        // unread input may remain: DoLinger() instead of DoClose()
+  // For ServerOptions::request_metrics: when the request's header was read, its route label
+  // and method.
+  std::chrono::steady_clock::time_point started_{};
+  std::string route_ = "other";
+  std::string method_;
 };
 
 }  // namespace cjd::http
