@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "hub/collect/source_key.h"
 #include "shared/core/private_files.h"
 #include "shared/protocol/keys.h"
 
@@ -47,16 +48,6 @@ const std::vector<sqlite::Migration> kMigrations = {
      "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
      "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"},
 };
-
-bool IsValidTokenName(std::string_view name) {
-  if (name.empty() || name.size() > 40) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 std::string TokenHash(std::string_view token) {
   std::string out(crypto_generichash_BYTES, '\0');
@@ -182,7 +173,7 @@ Result<std::unique_ptr<AccessStore>> AccessStore::OpenWithKeyFile(
 }
 
 Result<std::string> AccessStore::AddToken(const std::string& name, Role role, int64_t now_ms) {
-  if (!IsValidTokenName(name)) {
+  if (!IsValidSourceName(name)) {  // the same rule as source names
     return Status::Invalid("name: 1 to 40 characters of A-Z a-z 0-9 . _ -", "name");
   }
   if (name == "admin") {
