@@ -11,8 +11,9 @@ bool Under(std::string_view path, std::string_view prefix) {
 
 // What the analyst role reads. Journeys and the dashboard's other reads join this list as they
 // are built.
-constexpr std::string_view kAnalystReads[] = {"/v1/metrics",  "/v1/profiles", "/v1/segments",
-                                              "/v1/offers",   "/v1/devices",  "/v1/stats"};
+constexpr std::string_view kAnalystReads[] = {"/v1/metrics", "/v1/profiles", "/v1/segments",
+                                              "/v1/offers",  "/v1/devices",  "/v1/stats",
+                                              "/v1/alerts"};
 
 constexpr std::string_view kPrivacy = "/v1/privacy";
 

@@ -76,6 +76,14 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.access_path = r.Path("access.path", "access.db");
   c.audit_key_file = r.Path("access.audit_key_file", "audit.key");
   c.metrics_token = r.String("metrics.token", "");
+  c.alert_offline_minutes =
+      r.Int("alerts.offline_minutes", c.alert_offline_minutes, 0, 7 * 24 * 60);
+  c.alert_backlog_minutes =
+      r.Int("alerts.backlog_minutes", c.alert_backlog_minutes, 0, 7 * 24 * 60);
+  c.alert_clock_skew_seconds =
+      r.Int("alerts.clock_skew_seconds", c.alert_clock_skew_seconds, 0, 86'400);
+  c.alert_offers_behind_minutes =
+      r.Int("alerts.offers_behind_minutes", c.alert_offers_behind_minutes, 0, 7 * 24 * 60);
   c.log_level = r.String("log.level", c.log_level);
   if (!r.status().ok()) return r.status();
   if (c.token.size() < 16)

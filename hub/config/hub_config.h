@@ -82,6 +82,11 @@ struct HubConfig {
   std::string access_path;             // SQLite file of named API tokens and the audit log
   std::string audit_key_file;          // 32-byte secret the audit log's chain is keyed with;
                                        // created on first use when missing
+  // [alerts] (hub/fleet/fleet_alerts.h)
+  int64_t alert_offline_minutes = 10;
+  int64_t alert_backlog_minutes = 15;
+  int64_t alert_clock_skew_seconds = 120;
+  int64_t alert_offers_behind_minutes = 10;
   // [metrics]
   std::string metrics_token;           // GET /metrics: open when empty, else this bearer token
                                        // (or the admin token) is required

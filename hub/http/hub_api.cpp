@@ -11,6 +11,7 @@
 #include "hub/access/roles.h"
 #include "hub/collect/collect_request.h"
 #include "hub/collect/source_key.h"
+#include "hub/fleet/fleet_alerts.h"
 #include "hub/fleet/fleet_view.h"
 #include "shared/event/event.h"
 #include "shared/protocol/keys.h"
@@ -252,8 +253,9 @@ http::Response HubApi::Route(const http::Request& req) {
   if (!IsUtf8(req.path)) {
     return http::JsonError(400, "invalid", "request path is not valid UTF-8", "path");
   }
-  if (req.path == "/v1/stats" || req.path == "/v1/devices") {
+  if (req.path == "/v1/stats" || req.path == "/v1/devices" || req.path == "/v1/alerts") {
     if (req.method != "GET") return http::JsonError(405, "method_not_allowed", "use GET");
+    if (req.path == "/v1/alerts") return Alerts();
     return req.path == "/v1/stats" ? Stats() : Devices();
   }
   if (req.path == "/v1/audit") return AuditLog(req);
@@ -366,22 +368,42 @@ http::Response HubApi::Stats() {
   return {200, j.dump()};
 }
 
-http::Response HubApi::Devices() {
+Result<nlohmann::json> HubApi::Fleet(int64_t now_ms) {
   Result<std::vector<DeviceRow>> rows = Status::Internal("unset");
   {
     std::lock_guard lock(store_mu_);
     rows = store_->ListDevices();
   }
-  if (!rows.ok()) return http::ErrorFromStatus(rows.status());
-  nlohmann::json fleet = FleetJson(*rows, clock_->NowMillis(), config_.offline_after_s * 1000);
-  if (planner_ != nullptr) {
-    // The version the hub wants each device to hold, beside the one it reported.
-    for (auto& d : fleet["devices"]) {
-      auto sync = planner_->DeviceSync(d["device_id"].get<std::string>());
-      d["offers_target"] = sync ? nlohmann::json(sync->target) : nlohmann::json();
-    }
+  if (!rows.ok()) return rows.status();
+  nlohmann::json fleet = FleetJson(*rows, now_ms, config_.offline_after_s * 1000);
+  for (auto& d : fleet["devices"]) {
+    // The version the hub wants each device to hold, beside the one it reported, and when the
+    // hub last sent it an update.
+    auto sync = planner_ != nullptr ? planner_->DeviceSync(d["device_id"].get<std::string>())
+                                    : std::nullopt;
+    d["offers_target"] = sync ? nlohmann::json(sync->target) : nlohmann::json();
+    d["offers_sent_at"] = sync && sync->sent_ms > 0 ? nlohmann::json(FormatRfc3339(sync->sent_ms))
+                                                    : nlohmann::json();
   }
-  return {200, fleet.dump()};
+  return fleet;
+}
+
+http::Response HubApi::Devices() {
+  auto fleet = Fleet(clock_->NowMillis());
+  if (!fleet.ok()) return http::ErrorFromStatus(fleet.status());
+  return {200, fleet->dump()};
+}
+
+http::Response HubApi::Alerts() {
+  const int64_t now = clock_->NowMillis();
+  auto fleet = Fleet(now);
+  if (!fleet.ok()) return http::ErrorFromStatus(fleet.status());
+  AlertThresholds t;
+  t.offline_minutes = config_.alert_offline_minutes;
+  t.backlog_minutes = config_.alert_backlog_minutes;
+  t.clock_skew_seconds = config_.alert_clock_skew_seconds;
+  t.offers_behind_minutes = config_.alert_offers_behind_minutes;
+  return {200, FleetAlerts(*fleet, t, now).dump()};
 }
 
 }  // namespace cjd::hub

@@ -9,6 +9,7 @@
 //                     committed
 //   GET /v1/stats     events_total, events_by_type, rejected_by_reason, ingest figures
 //   GET /v1/devices   one entry per device (see fleet/fleet_view.h)
+//   GET /v1/alerts    devices offline, behind, skewed or missing offers (fleet/fleet_alerts.h)
 //   GET /v1/audit?after=SEQ&limit=N   audit entries after SEQ, oldest first (admin)
 //   /v1/profiles..., GET /v1/metrics   see http/profile_api.h
 //   /v1/segments...   see http/segment_api.h
@@ -108,6 +109,9 @@ class HubApi {
   http::Response Collect(const http::Request& req);
   http::Response Stats();
   http::Response Devices();
+  http::Response Alerts();
+  // FleetJson with each device's offers_target and offers_sent_at.
+  Result<nlohmann::json> Fleet(int64_t now_ms);
   // The name of the source whose key `key` is; nullopt for no such key.
   Result<std::optional<std::string>> AuthenticateSource(const std::string& key);
 

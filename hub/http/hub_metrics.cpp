@@ -26,7 +26,7 @@ double Num(const json& j, const char* key) {
 std::string HubRouteLabel(const http::Request& head) {
   static const std::set<std::string, std::less<>> kExact = {
       "/healthz",     "/metrics",         "/v1/collect",       "/v1/stats",
-      "/v1/devices",  "/v1/audit",        "/v1/metrics",       "/v1/profiles",
+      "/v1/devices",  "/v1/alerts",       "/v1/audit",        "/v1/metrics",       "/v1/profiles",
       "/v1/segments", "/v1/offers",       "/v1/privacy/export", "/v1/privacy/erasures"};
   const std::string& p = head.path;
   if (kExact.count(p) > 0) return p;

@@ -103,7 +103,7 @@ Status DeviceSyncer::RenumberStoresBehindDevices() {
 
 std::map<std::string, DeviceOfferSync> DeviceSyncer::View() const {
   std::map<std::string, DeviceOfferSync> view;
-  for (const auto& [id, d] : devices_) view[id] = {items_.version(d->store), d->reported, d->sent};
+  for (const auto& [id, d] : devices_) view[id] = {items_.version(d->store), d->reported, d->sent, d->sent_ms};
   return view;
 }
 

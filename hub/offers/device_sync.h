@@ -34,6 +34,7 @@ struct DeviceOfferSync {
   uint64_t target = 0;    // the store's current version
   uint64_t reported = 0;  // the device's watermark from its last heartbeat
   uint64_t sent = 0;      // the highest version sent
+  int64_t sent_ms = 0;    // when an update was last sent to it (0: never in this run)
 };
 
 class DeviceSyncer {

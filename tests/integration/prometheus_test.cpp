@@ -69,6 +69,7 @@ TEST_F(Prometheus, HubAndAgentExposeWhatHappenedAndPromtoolAcceptsIt) {
     GTEST_SKIP() << "promtool not installed (Debian package prometheus; tests/run.sh installs it)";
   }
   const std::string key = fleet_.AddSource("webshop");
+  SetTomlKey(fleet_.hub_config(), "alerts", "offline_minutes", "0");
   StartHub();
   FleetAgent& pos = fleet_.AddDevice("pos-7", "store-9", "pos");
   ASSERT_TRUE(fleet_.StartAgent(pos));
@@ -153,6 +154,13 @@ TEST_F(Prometheus, HubAndAgentExposeWhatHappenedAndPromtoolAcceptsIt) {
       60s))
       << scrape.body;
   EXPECT_EQ(SampleValue(scrape.body, "cjd_hub_devices_online"), 0);
+  // ... and GET /v1/alerts lists it ([alerts] offline_minutes = 0 here).
+  HttpResponse alerts = hub_->Get("/v1/alerts", fleet_.hub_token());
+  ASSERT_EQ(alerts.status, 200) << alerts.body;
+  ASSERT_EQ(alerts.Json()["count"], 1) << alerts.body;
+  EXPECT_EQ(alerts.Json()["alerts"][0]["kind"], "device_offline");
+  EXPECT_EQ(alerts.Json()["alerts"][0]["device_id"], "pos-7");
+  EXPECT_EQ(alerts.Json()["thresholds"]["offline_minutes"], 0);
 }
 
 // The example scrape config and alert rules in device-configs/ are what Prometheus accepts, and
