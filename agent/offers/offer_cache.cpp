@@ -87,9 +87,9 @@ Result<std::unique_ptr<OfferCache>> OfferCache::Open(const std::string& path,
   options.synchronous_full = true;
   auto db = sqlite::Database::Open(path, options);
   if (!db.ok()) return db.status();
-  // Deleted and replaced rows are overwritten, not left in free pages (the migration from plain
-  // loyalty ids included); the checkpoint then leaves no old page in the WAL either.
-  CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA secure_delete = ON"));
+  // Deleted and replaced rows are overwritten, not left in free pages (secure_delete, on for
+  // every connection: sqlite.h), the migration from plain loyalty ids included; the checkpoint
+  // then leaves no old page in the WAL either.
   const auto before = (*db)->QueryInt("PRAGMA user_version");
   if (!before.ok()) return before.status();
   CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));

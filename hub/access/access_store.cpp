@@ -147,8 +147,6 @@ Result<std::unique_ptr<AccessStore>> AccessStore::Open(const std::string& path,
   if (audit_key.size() != kKeyBytes) return Status::Invalid("the audit key must be 32 bytes");
   auto db = sqlite::Database::Open(path, {});
   if (!db.ok()) return db.status();
-  // Revoked tokens' hashes and anything else deleted leave no bytes behind in free pages.
-  CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA secure_delete = ON"));
   CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
   return std::unique_ptr<AccessStore>(new AccessStore(std::move(*db), audit_key));
 }

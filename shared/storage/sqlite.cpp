@@ -170,6 +170,12 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   if (!st.ok()) return fail(st);
   st = db->Exec("PRAGMA foreign_keys=ON");
   if (!st.ok()) return fail(st);
+  if (!options.read_only) {
+    // Explicit both ways: Debian builds SQLite with SQLITE_SECURE_DELETE (on by default), other
+    // builds do not.
+    st = db->Exec(options.secure_delete ? "PRAGMA secure_delete=ON" : "PRAGMA secure_delete=OFF");
+    if (!st.ok()) return fail(st);
+  }
   // Fail now, not on the first query, if the file is not a database or cannot be read.
   Result<int64_t> version = db->QueryInt("PRAGMA user_version");
   if (!version.ok()) return fail(version.status());

@@ -55,6 +55,11 @@ struct OpenOptions {
   bool synchronous_full = true;   // PRAGMA synchronous=FULL (else NORMAL)
   int busy_timeout_ms = 5000;
   bool read_only = false;
+  // PRAGMA secure_delete=ON: deleted and overwritten content is zeroed in the file (cells and
+  // freed pages), so personal data that was deleted does not linger in free pages. Every store of
+  // this project holds personal data at some point, hence on by default (Debian's SQLite has it
+  // on by default too; set explicitly for other builds).
+  bool secure_delete = true;
 };
 
 // One migration: applied in order of `version` inside a transaction; the applied version is kept
