@@ -191,23 +191,26 @@ TEST_F(Access, RolesMaskRefuseAndEveryChangeIsAudited) {
     actions.push_back(e["actor"].get<std::string>() + " " + e["action"].get<std::string>() + " " +
                       std::to_string(e["status"].get<int>()));
   }
-  ASSERT_EQ(entries.size(), 8u) << log.body;
+  ASSERT_EQ(entries.size(), 12u) << log.body;
   EXPECT_THAT(actions[0], ::testing::MatchesRegex("cjdctl:.* add-token 0"));
   EXPECT_EQ(entries[0]["target"], "marketing");
   EXPECT_EQ(entries[0]["detail"]["role"], "analyst");
   EXPECT_EQ(entries[1]["target"], "dpo");
+  // What the analyst tried and was refused (its reads are not entries, nor are unknown tokens).
+  EXPECT_EQ(actions[2], "marketing POST /v1/segments 403");
+  EXPECT_EQ(actions[3], "marketing DELETE /v1/offers/anything 403");
+  EXPECT_EQ(actions[4], "marketing POST /v1/privacy/erasures 403");
+  EXPECT_EQ(actions[5], "marketing GET /v1/privacy/export 403");
   // Rights requests, reads included, under the privacy token's name; never the identifier.
-  EXPECT_EQ(actions[2], "dpo GET /v1/privacy/export 200");
-  EXPECT_EQ(actions[3], "dpo GET /v1/privacy/export 404");
-  EXPECT_EQ(actions[4], "dpo GET /v1/privacy/export 400");
+  EXPECT_EQ(actions[6], "dpo GET /v1/privacy/export 200");
+  EXPECT_EQ(actions[7], "dpo GET /v1/privacy/export 404");
+  EXPECT_EQ(actions[8], "dpo GET /v1/privacy/export 400");
   EXPECT_EQ(log.body.find("okafor"), std::string::npos) << log.body;
-  EXPECT_EQ(actions[5], "admin POST /v1/segments 201");
-  EXPECT_EQ(entries[5]["detail"]["id"], "big-spenders");
-  EXPECT_EQ(actions[6], "admin DELETE /v1/segments/big-spenders 200");
-  EXPECT_THAT(actions[7], ::testing::MatchesRegex("cjdctl:.* revoke-token 0"));
+  EXPECT_EQ(actions[9], "admin POST /v1/segments 201");
+  EXPECT_EQ(entries[9]["detail"]["id"], "big-spenders");
+  EXPECT_EQ(actions[10], "admin DELETE /v1/segments/big-spenders 200");
+  EXPECT_THAT(actions[11], ::testing::MatchesRegex("cjdctl:.* revoke-token 0"));
   for (size_t i = 0; i < entries.size(); ++i) EXPECT_EQ(entries[i]["seq"], i + 1);
-  // Refused requests and reads change nothing and are not entries.
-  for (const json& e : entries) EXPECT_NE(e["actor"], "marketing") << e.dump();
   // Paged.
   HttpResponse page = hub_->Get("/v1/audit?after=2&limit=2", fleet_.hub_token());
   ASSERT_EQ(page.status, 200);
@@ -220,7 +223,7 @@ TEST_F(Access, RolesMaskRefuseAndEveryChangeIsAudited) {
   // The real chain verifies; one altered entry (by someone with the file, triggers dropped) is
   // found and named, while the hub keeps running.
   ASSERT_EQ(Cjdctl({"audit", "verify", "--hub-dir", HubDir()}, &out), 0) << out;
-  EXPECT_THAT(out, ::testing::HasSubstr("8 entries"));
+  EXPECT_THAT(out, ::testing::HasSubstr("12 entries"));
   {
     auto db = sqlite::Database::Open((fleet_.hub_config().parent_path() / "access.db").string(),
                                      {});
