@@ -19,7 +19,9 @@
 #   7. creates a segment (store and web shoppers) and two offers with cjdctl; shows the kiosk
 #      serving the segment's offer to that customer only, and still answering with the broker
 #      stopped; shows the offer's impressions at the hub;
-#   8. prints a summary with ready-to-paste curl lines, then keeps everything running until
+#   8. adds an analyst token and shows its masked view and a refused change, the audit log and its
+#      check, and the Prometheus metrics and fleet alerts;
+#   9. prints a summary with ready-to-paste curl lines, then keeps everything running until
 #      Ctrl-C, and then stops what it started and removes the temporary directory.
 #
 # Options and environment:
@@ -654,6 +656,30 @@ wait_for "every agent's backlog (the kiosk's impressions too) reaching the hub" 
 info "cjdctl offers stats candles-15 (impressions from the kiosk, redemptions from orders):"
 "$CTL_BIN" offers stats candles-15 --hub "http://127.0.0.1:$HUB_PORT" --token "$HUB_TOKEN" 2>&1 | sed 's/^/     /'
 
+section "Access: roles, masked answers, the audit log, Prometheus"
+ANALYST=$("$CTL_BIN" add-token --hub-dir "$T/hub" --role analyst --name marketing 2>>"$T/logs/cjdctl.log") \
+  || die "cjdctl add-token failed" "$T/logs/cjdctl.log"
+ok "cjdctl add-token --role analyst --name marketing: a token that reads, with personal data masked"
+MASKED=$("${CURL[@]}" -f -H "Authorization: Bearer $ANALYST" \
+         "http://127.0.0.1:$HUB_PORT/v1/profiles?identifier=loyalty_id:L100001&events_limit=1") \
+  || die "GET /v1/profiles with the analyst token failed" "${LOG[hub]}"
+info "the analyst's view of Anna: $(jq -c '{profile_id, identifiers: [.identifiers[] | "\(.type)=\(.value)"], attributes, orders: .traits.orders, gross: .traits.revenue_gross}' <<<"$MASKED")"
+if grep -qi -e anna -e L100001 <<<"$MASKED"; then die "the analyst's answer names the customer" "${LOG[hub]}"; fi
+code=$("${CURL[@]}" -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $ANALYST" \
+       -H 'Content-Type: application/json' --data-binary '{"id":"x","rule":"orders >= 1"}' \
+       "http://127.0.0.1:$HUB_PORT/v1/segments" || true)
+[ "$code" = "403" ] || die "the analyst token was not refused a change (HTTP ${code:-none})" "${LOG[hub]}"
+ok "the analyst may not change anything: POST /v1/segments -> 403"
+info "GET /v1/audit (who changed what, chained by a keyed hash):"
+hub_get "/v1/audit?limit=20" | jq -r '.entries[] | "#\(.seq) \(.at) \(.actor) \(.action) -> \(.status)"' | sed 's/^/     /'
+"$CTL_BIN" audit verify --hub-dir "$T/hub" 2>&1 | sed 's/^/     /'
+"$CTL_BIN" audit verify --hub-dir "$T/hub" >/dev/null 2>&1 || die "cjdctl audit verify failed" "${LOG[hub]}"
+ok "cjdctl audit verify: the chain is intact"
+METRICS=$("${CURL[@]}" -f "http://127.0.0.1:$HUB_PORT/metrics") || die "GET /metrics failed" "${LOG[hub]}"
+info "GET /metrics (Prometheus, no token needed, no personal data), a few series:"
+grep -E '^cjd_hub_(events_total|devices_online|projection_lag_events|profiles) |^cjd_hub_device_online' <<<"$METRICS" | sed 's/^/     /'
+info "GET /v1/alerts: $(hub_get /v1/alerts | jq -c '{count, kinds: [.alerts[].kind]}')"
+
 section "Summary"
 STATS=$(hub_get /v1/stats) || die "GET /v1/stats failed" "${LOG[hub]}"
 FLEET=$(hub_get /v1/devices) || die "GET /v1/devices failed" "${LOG[hub]}"
@@ -693,6 +719,8 @@ info "  hub fleet:    curl -s -H 'Authorization: Bearer $HUB_TOKEN' http://127.0
 info "  a customer:   curl -s -H 'Authorization: Bearer $HUB_TOKEN' 'http://127.0.0.1:$HUB_PORT/v1/profiles?identifier=loyalty_id:L100042' | jq"
 info "  metrics:      $CTL_BIN report --hub http://127.0.0.1:$HUB_PORT --token $HUB_TOKEN"
 info "  offers:       $CTL_BIN offers list --hub http://127.0.0.1:$HUB_PORT --token $HUB_TOKEN"
+info "  prometheus:   curl -s http://127.0.0.1:$HUB_PORT/metrics; curl -s http://127.0.0.1:${APORT[kiosk-1]}/metrics"
+info "  audit log:    curl -s -H 'Authorization: Bearer $HUB_TOKEN' http://127.0.0.1:$HUB_PORT/v1/audit | jq"
 info "  kiosk offers: curl -s -H 'Authorization: Bearer ${TOKEN[kiosk-1]}' 'http://127.0.0.1:${APORT[kiosk-1]}/v1/offers?loyalty_id=L100001' | jq"
 for dev in "${DEVICES[@]}"; do
   info "$(printf '  %-8s      curl -s http://127.0.0.1:%s/v1/status | jq' "$dev" "${APORT[$dev]}")"
