@@ -2,7 +2,9 @@
 // contract.
 //
 // Shutdown order matters because a Responder may outlive the server:
-//   1. stop the io_context and join its threads (no handler runs any more);
+//   1. stop the io_context and join its threads (no handler runs any more), then close the post
+//      gate (ServerState::PostIfOpen), waiting for a Responder that is posting from another
+//      thread;
 //   2. close the acceptor and every session, detaching each PendingReply so that a late
 //      Responder call finds nothing to post to;
 //   3. (~Server) destroy the io_context, which destroys the handlers still queued and with them
@@ -138,6 +140,7 @@ void Server::Stop() {
   impl_->ioc.stop();
   for (std::thread& t : impl_->threads) t.join();
   impl_->threads.clear();
+  impl_->state->ClosePosts();  // waits for a Responder posting from another thread
   if (impl_->listener != nullptr) impl_->listener->CloseForStop();
   std::vector<std::shared_ptr<Session>> sessions = impl_->state->BeginStop();
   for (const auto& session : sessions) session->CloseForStop();

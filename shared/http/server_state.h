@@ -63,6 +63,23 @@ class ServerState {
   // False when it was evicted before (the caller stops; its socket is being closed).
   bool LeaveIdle(const Session* session) { return SetIdle(session, false); }
 
+  // Runs `post` (which reaches the io_context: an executor copy, a post) unless the server has
+  // stopped, and returns whether it ran. Stop() closes the gate after joining the I/O threads and
+  // before the io_context can be destroyed; closing waits for a post in progress, so a Responder
+  // called from another thread never touches the io_context (or its strand service) while or
+  // after ~Server destroys it.
+  template <class F>
+  bool PostIfOpen(F&& post) {
+    std::lock_guard<std::mutex> lock(post_mu_);
+    if (posts_closed_) return false;
+    post();
+    return true;
+  }
+  void ClosePosts() {
+    std::lock_guard<std::mutex> lock(post_mu_);
+    posts_closed_ = true;
+  }
+
   // Marks the server as stopping (no more sessions) and returns the sessions still alive.
   std::vector<std::shared_ptr<Session>> BeginStop() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -109,6 +126,8 @@ class ServerState {
   const Authorizer authorize_;
   std::mutex mu_;
   bool stopping_ = false;                                // GUARDED_BY(mu_)
+  std::mutex post_mu_;  // PostIfOpen / ClosePosts
+  bool posts_closed_ = false;  // guarded by post_mu_
   uint64_t idle_clock_ = 0;                              // GUARDED_BY(mu_)
   size_t evicted_ = 0;                                   // GUARDED_BY(mu_); entries with evicted
   std::unordered_map<const Session*, Entry> sessions_;  // GUARDED_BY(mu_)

@@ -118,12 +118,19 @@ void PendingReply::Deliver(std::optional<Response> response) {
   std::lock_guard<std::mutex> lock(mu_);
   if (session_ == nullptr) return;  // already answered, or the server stopped
   std::shared_ptr<Session> session = std::move(session_);
-  auto executor = session->stream_.get_executor();
+  // Kept here: the posted handler may run and destroy the session before this returns.
+  const std::shared_ptr<ServerState> state = session->state_;
   // Posted (never run inline) even from the session's own strand, so that a handler calling the
   // Responder synchronously returns before the write starts. Posting happens under mu_, so once
-  // Detach() has run no handler can reach the (stopped) io_context any more.
-  net::post(executor, [session = std::move(session), response = std::move(response)]() mutable {
-    session->OnResponse(std::move(response));
+  // Detach() has run no handler can reach the (stopped) io_context any more; and inside the
+  // server's post gate, so that the executor copy is gone before Stop() lets the io_context be
+  // destroyed (a Responder answering from a worker thread while the server is torn down). When
+  // the gate is closed the server is stopping: Stop() holds the session and closes it.
+  state->PostIfOpen([&] {
+    auto executor = session->stream_.get_executor();
+    net::post(executor, [session = std::move(session), response = std::move(response)]() mutable {
+      session->OnResponse(std::move(response));
+    });
   });
 }
 
