@@ -3,10 +3,10 @@
 // store and kind (ids only: nothing personal), and the HTTP request metrics the server keeps.
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <set>
 #include <string_view>
 
-#include "hub/fleet/fleet_view.h"
 #include "hub/http/hub_api.h"
 #include "shared/event/event.h"
 #include "shared/storage/memory_report.h"
@@ -57,14 +57,13 @@ std::string HubRouteLabel(const http::Request& head) {
 
 http::Response HubApi::Prometheus() {
   Result<StoreCounters> counters = Status::Internal("unset");
-  Result<std::vector<DeviceRow>> rows = Status::Internal("unset");
   {
     std::lock_guard lock(store_mu_);
     counters = store_->Counters();
-    if (counters.ok()) rows = store_->ListDevices();
   }
   if (!counters.ok()) return http::ErrorFromStatus(counters.status());
-  if (!rows.ok()) return http::ErrorFromStatus(rows.status());
+  const Result<json> fleet = Fleet(clock_->NowMillis());
+  if (!fleet.ok()) return http::ErrorFromStatus(fleet.status());
   prom::Writer w;
   w.Family("cjd_build_info", "gauge", "The running cjd-hub's version (always 1)");
   w.Sample("cjd_build_info", {{"program", "cjd-hub"}, {"version", CJD_VERSION}}, 1);
@@ -144,42 +143,46 @@ http::Response HubApi::Prometheus() {
             Num(o, "devices_current"));
   }
 
-  const json fleet = FleetJson(*rows, clock_->NowMillis(), config_.offline_after_s * 1000);
+  // Per device, from the fleet view; a family skips a device without the figure.
   struct DeviceFamily {
     const char* name;
     const char* help;
+    std::optional<double> (*value)(const json& device);
   };
-  const DeviceFamily kFamilies[] = {
-      {"cjd_hub_device_online", "1 when the device's last heartbeat said online and is fresh"},
-      {"cjd_hub_device_backlog_events", "Events the device holds that the hub has not acked"},
-      {"cjd_hub_device_backlog_age_seconds", "Age of the device's oldest unacked event"},
-      {"cjd_hub_device_last_seen_timestamp_seconds", "When the hub last heard from the device"},
-      {"cjd_hub_device_clock_skew_seconds", "The device's clock minus the hub's"},
+  static constexpr DeviceFamily kFamilies[] = {
+      {"cjd_hub_device_online", "1 when the device's last heartbeat said online and is fresh",
+       [](const json& d) -> std::optional<double> { return d.value("online", false) ? 1 : 0; }},
+      {"cjd_hub_device_backlog_events", "Events the device holds that the hub has not acked",
+       [](const json& d) -> std::optional<double> { return Num(d, "backlog"); }},
+      {"cjd_hub_device_backlog_age_seconds", "Age of the device's oldest unacked event",
+       [](const json& d) -> std::optional<double> { return Num(d, "backlog_age_s"); }},
+      {"cjd_hub_device_last_seen_timestamp_seconds", "When the hub last heard from the device",
+       [](const json& d) -> std::optional<double> {
+         const auto it = d.find("last_seen");
+         if (it == d.end() || !it->is_string()) return std::nullopt;
+         const Result<int64_t> ms = ParseRfc3339(it->get<std::string>());
+         return ms.ok() ? std::optional<double>(static_cast<double>(*ms) / 1000.0) : std::nullopt;
+       }},
+      {"cjd_hub_device_clock_skew_seconds", "The device's clock minus the hub's",
+       [](const json& d) -> std::optional<double> {
+         const auto it = d.find("clock_skew_ms");
+         if (it == d.end() || !it->is_number()) return std::nullopt;
+         return it->get<double>() / 1000.0;
+       }},
   };
   for (const DeviceFamily& f : kFamilies) {
     w.Family(f.name, "gauge", f.help);
-    for (const json& d : fleet["devices"]) {
-      const prom::Labels labels = {{"device", d.value("device_id", "")},
-                                   {"store", d.value("store_id", "")},
-                                   {"kind", d.value("kind", "")}};
-      const std::string_view name(f.name);
-      if (name == "cjd_hub_device_online") {
-        w.Sample(f.name, labels, d.value("online", false) ? 1 : 0);
-      } else if (name == "cjd_hub_device_backlog_events") {
-        w.Sample(f.name, labels, Num(d, "backlog"));
-      } else if (name == "cjd_hub_device_backlog_age_seconds") {
-        w.Sample(f.name, labels, Num(d, "backlog_age_s"));
-      } else if (name == "cjd_hub_device_last_seen_timestamp_seconds") {
-        const auto& seen = d["last_seen"];
-        if (!seen.is_string()) continue;
-        const Result<int64_t> ms = ParseRfc3339(seen.get<std::string>());
-        if (ms.ok()) w.Sample(f.name, labels, static_cast<double>(*ms) / 1000.0);
-      } else if (d["clock_skew_ms"].is_number()) {
-        w.Sample(f.name, labels, Num(d, "clock_skew_ms") / 1000.0);
-      }
+    for (const json& d : (*fleet)["devices"]) {
+      const std::optional<double> v = f.value(d);
+      if (!v) continue;
+      w.Sample(f.name,
+               {{"device", d.value("device_id", "")},
+                {"store", d.value("store_id", "")},
+                {"kind", d.value("kind", "")}},
+               *v);
     }
   }
-  w.Gauge("cjd_hub_devices_online", "Devices online", Num(fleet, "online"));
+  w.Gauge("cjd_hub_devices_online", "Devices online", Num(*fleet, "online"));
   const MemoryReport mem = ReadMemoryReport();
   w.Gauge("cjd_hub_resident_memory_bytes", "The hub's resident set size",
           static_cast<double>(mem.rss_bytes));
