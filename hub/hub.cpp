@@ -63,6 +63,18 @@ Status Hub::Start() {
           planner->ProfilesChanged(ids);
         });
   }
+  // Rights requests (privacy.db): erasures run on their own thread; suppression must hold from
+  // the projector's first batch.
+  auto erasure_store = privacy::ErasureStore::Open(config_.privacy_path);
+  if (!erasure_store.ok()) return erasure_store.status();
+  auto eraser_log = SqliteHubStore::Open(config_.store_path);
+  if (!eraser_log.ok()) return eraser_log.status();
+  eraser_ = std::make_unique<privacy::Eraser>(config_, projector_.get(), std::move(*eraser_log),
+                                              std::move(*erasure_store), clock_);
+  projector_->set_on_suppressed_events([e = eraser_.get()](std::vector<int64_t> rows) {
+    e->SuppressedEvents(std::move(rows));
+  });
+  CJD_RETURN_IF_ERROR(eraser_->LoadSuppression());
   CJD_RETURN_IF_ERROR(projector_->Start());
   CJD_RETURN_IF_ERROR(segments_->Start());
   auto segment_reader = segments::SegmentStore::Open(config_.segments_path, /*read_only=*/true);
@@ -93,18 +105,28 @@ Status Hub::Start() {
   api_->set_profile_api(profile_api_.get());
   api_->set_segment_api(segment_api_.get());
   api_->set_offer_api(offer_api_.get(), planner_.get());
-  privacy_api_ = std::make_unique<PrivacyApi>(profile_api_.get(), segment_api_.get(), clock_);
+  privacy_api_ = std::make_unique<PrivacyApi>(profile_api_.get(), segment_api_.get(),
+                                              eraser_.get(), clock_);
   api_->set_privacy_api(privacy_api_.get());
+  eraser_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,
+                                                       const std::string& payload) {
+    return ingestor->Publish(topic, payload);
+  });
+  ingestor_->set_on_erase_receipt(
+      [e = eraser_.get()](const std::string& device_id, const EraseReceipt& receipt) {
+        e->Receipt(device_id, receipt);
+      });
   if (planner_) {
     planner_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,
                                                          const std::string& payload) {
       return ingestor->Publish(topic, payload);
     });
-    ingestor_->set_on_device_status(
-        [planner = planner_.get()](const std::string& device_id, const std::string& status) {
-          planner->DeviceStatus(device_id, status);
-        });
   }
+  ingestor_->set_on_device_status([planner = planner_.get(), eraser = eraser_.get()](
+                                      const std::string& device_id, const std::string& status) {
+    if (planner != nullptr) planner->DeviceStatus(device_id, status);
+    eraser->DeviceSeen(device_id);
+  });
   auto on_commit = [projector = projector_.get(), hook = on_events_committed_] {
     projector->Nudge();
     if (hook) hook();
@@ -134,6 +156,7 @@ Status Hub::Start() {
       [api = api_.get()](const http::Request& head) { return api->Authorize(head); });
   CJD_RETURN_IF_ERROR(server_->Start());
   CJD_RETURN_IF_ERROR(ingestor_->Start());
+  eraser_->Start();  // after the ingestor: it sends erase commands through it
   if (planner_) CJD_RETURN_IF_ERROR(planner_->Start());
   spdlog::info("hub listening on {}:{}, store {}, profiles {}, segments {}", config_.listen.host,
                server_->port(), config_.store_path, config_.profiles_path, config_.segments_path);
@@ -144,6 +167,7 @@ void Hub::Stop() {
   if (server_) server_->Stop();
   if (workers_) workers_->Stop();  // before the APIs its jobs use go away
   if (planner_) planner_->Stop();
+  if (eraser_) eraser_->Stop();  // before the ingestor it publishes through
   if (ingestor_) ingestor_->Stop();
   if (segments_) segments_->Stop();
   if (projector_) projector_->Stop();
@@ -151,6 +175,7 @@ void Hub::Stop() {
   workers_.reset();
   api_.reset();
   privacy_api_.reset();
+  eraser_.reset();
   segment_api_.reset();
   segments_.reset();
   offer_api_.reset();

@@ -13,6 +13,7 @@
 #include "hub/http/profile_api.h"
 #include "hub/http/segment_api.h"
 #include "hub/offers/offer_planner.h"
+#include "hub/privacy/eraser.h"
 #include "hub/projection/projector.h"
 #include "hub/projection/rfm.h"
 #include "hub/ingest/ingestor.h"
@@ -51,6 +52,7 @@ class Hub {
   std::unique_ptr<segments::SegmentEngine> segments_;
   std::unique_ptr<ProfileApi> profile_api_;
   std::unique_ptr<SegmentApi> segment_api_;
+  std::unique_ptr<privacy::Eraser> eraser_;
   std::unique_ptr<PrivacyApi> privacy_api_;
   std::unique_ptr<offers::OfferPlanner> planner_;
   std::unique_ptr<OfferApi> offer_api_;

@@ -389,4 +389,30 @@ OfferCacheStats OfferCache::Stats() const {
   return s;
 }
 
+Result<bool> OfferCache::Forget(std::string_view loyalty_id) {
+  std::lock_guard apply(apply_mu_);
+  const CustomerKey key = KeyOf(loyalty_id);
+  bool live = false;
+  {
+    std::shared_lock read(mu_);
+    auto it = assignments_.find(key);
+    if (it == assignments_.end()) return false;
+    live = !it->second.deleted;
+  }
+  auto s = db_->Prepare(
+      "UPDATE assignments SET deleted = 1, offers = '' WHERE customer_key = ?1");
+  if (!s.ok()) return s.status();
+  s->BindBlob(1, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+  CJD_RETURN_IF_ERROR(s->Run());
+  {
+    std::unique_lock write(mu_);
+    Ranked& r = assignments_[key];
+    r.deleted = true;
+    r.slots.clear();
+    if (live) --live_assignments_;
+  }
+  CJD_RETURN_IF_ERROR(db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  return live;
+}
+
 }  // namespace cjd::agent

@@ -102,6 +102,11 @@ class OfferCache {
   // the general list. Memory only.
   std::vector<OfferView> Lookup(std::string_view loyalty_id, int64_t now_ms) const;
 
+  // Erasure (issue 11): the assignment of `loyalty_id`, if held, is removed (marked deleted at
+  // its version, so an older update cannot bring it back; the general list applies) and the
+  // WAL emptied. True when a live assignment was removed.
+  Result<bool> Forget(std::string_view loyalty_id);
+
   uint64_t applied_version() const { return applied_version_.load(); }
   OfferCacheStats Stats() const;
 

@@ -1,5 +1,7 @@
 #include "agent/outbox/outbox_store.h"
 
+#include "shared/event/event.h"
+
 #include <random>
 
 namespace cjd::agent {
@@ -286,6 +288,42 @@ Status OutboxReader::ReadBatch(uint64_t after_seq, int64_t max_events, int64_t m
   }
   read_.Reset();
   return Status::Ok();
+}
+
+Result<int64_t> OutboxStore::Redact(const std::function<bool(std::string_view body)>& matches) {
+  CJD_RETURN_IF_ERROR(Begin());
+  int64_t changed = 0;
+  Status st = [&]() -> Status {
+    auto read = db_->Prepare("SELECT seq, body FROM outbox ORDER BY seq");
+    if (!read.ok()) return read.status();
+    auto write = db_->Prepare("UPDATE outbox SET body = ?2 WHERE seq = ?1");
+    if (!write.ok()) return write.status();
+    std::vector<std::pair<int64_t, std::string>> rewrites;
+    while (true) {
+      auto row = read->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      const std::string_view body = read->ColumnView(1);
+      if (!matches(body)) continue;
+      std::string redacted = RedactedEventJson(body);
+      if (redacted != body) rewrites.emplace_back(read->ColumnInt(0), std::move(redacted));
+    }
+    read->Reset();
+    for (const auto& [seq, body] : rewrites) {
+      write->Bind(1, seq).BindBlob(2, body);
+      CJD_RETURN_IF_ERROR(write->Run());
+      ++changed;
+    }
+    return Status::Ok();
+  }();
+  if (!st.ok()) {
+    Rollback();
+    return st;
+  }
+  CJD_RETURN_IF_ERROR(Commit());
+  CJD_RETURN_IF_ERROR(LoadCounters());  // the rows are smaller now
+  CJD_RETURN_IF_ERROR(db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  return changed;
 }
 
 }  // namespace cjd::agent

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,6 +73,12 @@ class OutboxStore {
   // hub are renumbered 1..n in their order (they are sent again under the new epoch; the hub
   // dedupes by event id), acked_seq becomes 0, and the reset is recorded.
   Status StartNewEpoch(int64_t now_ms, const std::string& reason, const std::string& detail);
+
+  // Erasure (issue 11): rewrites every waiting row whose body `matches` without its person
+  // (RedactedEventJson) in one transaction of its own, then empties the WAL so no copy of the
+  // old rows is left in it (secure_delete zeroes them in the file). Returns the rows rewritten.
+  // REQUIRES: not inside Begin()/Commit().
+  Result<int64_t> Redact(const std::function<bool(std::string_view body)>& matches);
 
   const OutboxCounters& counters() const { return counters_; }
   // The latest resets, oldest first (at most kMaxResetsKept).

@@ -70,6 +70,13 @@ void OutboxWriter::NewEpoch(std::string reason, std::string detail) {
   worker_.Notify();
 }
 
+void OutboxWriter::Redact(std::function<bool(std::string_view body)> matches,
+                          std::function<void(Result<int64_t>)> done) {
+  std::lock_guard lock(worker_.mu());
+  redactions_.push_back({std::move(matches), std::move(done)});
+  worker_.Notify();
+}
+
 void OutboxWriter::SetTelemetryLimits(std::string fs_path, int64_t min_free_bytes) {
   fs_path_ = std::move(fs_path);
   min_free_bytes_ = min_free_bytes;
@@ -111,8 +118,20 @@ void OutboxWriter::Run() {
     } else {
       worker_.WaitFor(lock, std::chrono::seconds(60), [this] {
         return !queue_.empty() || pending_ack_ > stats_.counters.acked_seq ||
-               new_epoch_;
+               new_epoch_ || !redactions_.empty();
       });
+    }
+    if (!redactions_.empty()) {
+      std::vector<RedactRequest> redactions;
+      redactions.swap(redactions_);
+      lock.unlock();
+      for (RedactRequest& r : redactions) r.done(store_->Redact(r.matches));
+      lock.lock();
+      stats_.counters = store_->counters();
+      if (queue_.empty() && pending_ack_ <= stats_.counters.acked_seq && !new_epoch_ &&
+          !worker_.stopping()) {
+        continue;
+      }
     }
     if (worker_.stopping() && queue_.empty()) break;
     std::deque<Request> group;

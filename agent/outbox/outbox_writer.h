@@ -70,6 +70,10 @@ class OutboxWriter {
   // Thread-safe. Starts a new epoch at the next group (OutboxStore::StartNewEpoch), before the
   // requests queued with it; the uplink sees it done when Stats().counters.epoch changes.
   void NewEpoch(std::string reason, std::string detail);
+  // Thread-safe. Erasure: rewrites the waiting rows whose body `matches` without their person
+  // (OutboxStore::Redact) on the writer thread before the next group; `done` gets the count.
+  void Redact(std::function<bool(std::string_view body)> matches,
+              std::function<void(Result<int64_t>)> done);
   // Telemetry limits (see the top of this file): `fs_path` is a file or folder on the outbox's
   // file system; `min_free_bytes` 0 disables the free-space check. REQUIRES: before Start().
   void SetTelemetryLimits(std::string fs_path, int64_t min_free_bytes);
@@ -104,6 +108,11 @@ class OutboxWriter {
   std::deque<Request> queue_;   // guarded by mu
   uint64_t pending_ack_ = 0;    // guarded by mu (in stats_.counters.epoch)
   std::optional<EpochRequest> new_epoch_;  // guarded by mu
+  struct RedactRequest {
+    std::function<bool(std::string_view)> matches;
+    std::function<void(Result<int64_t>)> done;
+  };
+  std::vector<RedactRequest> redactions_;  // guarded by mu
   WriterStats stats_;           // guarded by mu (a copy published after each group)
   std::function<void()> on_commit_;  // guarded by mu
   int64_t last_prune_ms_ = 0;   // writer thread only

@@ -59,6 +59,7 @@ struct UplinkStats {
   int64_t resends = 0;
   int64_t reconnects = 0;
   int64_t bad_downlink = 0;   // downlink frames that failed to open
+  int64_t erasures_done = 0;  // erase commands carried out and answered with a receipt
   int64_t acks_ignored = 0;   // acks for another epoch or above the last sequence assigned
   int64_t probes_sent = 0;    // epoch probes (empty batches) sent
   bool epoch_confirmed = false;  // the hub answered for this epoch; batches may go
@@ -105,6 +106,7 @@ class Uplink {
   void HandleDownlink(const std::string& payload);
   void HandleAck(const FrameHeader& h, const std::string& plaintext);
   void HandleOfferUpdate(const FrameHeader& h, const std::string& plaintext);
+  void HandleErase(const std::string& plaintext);
   void SendProbe(int64_t now);
   void SendBatches(int64_t now);
   void PublishStatus(bool online);

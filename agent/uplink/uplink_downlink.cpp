@@ -9,7 +9,10 @@
 
 #include <thread>
 
+#include "agent/privacy/device_eraser.h"
 #include "shared/protocol/batch_codec.h"
+#include "shared/protocol/erase_command.h"
+#include "shared/protocol/topics.h"
 #include "shared/protocol/envelope.h"
 #include "shared/protocol/offer_update.h"
 
@@ -45,7 +48,9 @@ void Uplink::HandleDownlink(const std::string& payload) {
     if (hub_time <= last_resync_hub_ms_) return;
     last_resync_hub_ms_ = hub_time;
     resync_ = true;
-  } else if (h.kind != FrameKind::kAck) {  // later: erase commands
+  } else if (h.kind == FrameKind::kErase) {
+    return HandleErase(*opened);
+  } else if (h.kind != FrameKind::kAck) {
     std::lock_guard lock(worker_.mu());
     ++stats_.bad_downlink;
     return;
@@ -141,6 +146,32 @@ void Uplink::HandleOfferUpdate(const FrameHeader& h, const std::string& plaintex
                "offers version {}",
                applied->update_version, applied->offers_applied, applied->assignments_applied,
                applied->offers_stale, applied->assignments_stale, applied->applied_version);
+}
+
+void Uplink::HandleErase(const std::string& plaintext) {
+  // Sealed with this device's key, so from the hub: still decoded strictly.
+  Result<EraseCommand> command = DecodeEraseCommand(plaintext);
+  if (!command.ok()) {
+    spdlog::warn("uplink: dropped an erase command: {}", command.status().ToString());
+    std::lock_guard lock(worker_.mu());
+    ++stats_.bad_downlink;
+    return;
+  }
+  // Done again when repeated (the hub resends until it has the receipt): the same result.
+  Result<EraseReceipt> receipt = EraseOnDevice(*command, writer_, offers_);
+  if (!receipt.ok()) {
+    // No receipt: the hub sends the command again later.
+    spdlog::error("uplink: erasure {} failed: {}", command->erasure_id, receipt.status().ToString());
+    return;
+  }
+  FrameHeader h;
+  h.kind = FrameKind::kEraseReceipt;
+  h.key_id = keys_.key_id;
+  const std::string frame =
+      SealFrame(h, config_.device_id, EncodeEraseReceipt(*receipt), keys_.uplink, false);
+  if (link_) link_->Publish(topics::Up(config_.device_id), frame, 1, false);
+  std::lock_guard lock(worker_.mu());
+  ++stats_.erasures_done;
 }
 
 }  // namespace cjd::agent

@@ -75,6 +75,9 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
       r.Int("offers.per_customer", c.offers_per_customer, 1, 50));
   c.access_path = r.Path("access.path", "access.db");
   c.audit_key_file = r.Path("access.audit_key_file", "audit.key");
+  c.privacy_path = r.Path("privacy.path", "privacy.db");
+  c.erasure_deadline_minutes =
+      r.Int("privacy.erasure_deadline_minutes", c.erasure_deadline_minutes, 1, 30 * 24 * 60);
   c.metrics_token = r.String("metrics.token", "");
   c.alert_offline_minutes =
       r.Int("alerts.offline_minutes", c.alert_offline_minutes, 0, 7 * 24 * 60);

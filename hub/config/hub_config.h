@@ -82,6 +82,9 @@ struct HubConfig {
   std::string access_path;             // SQLite file of named API tokens and the audit log
   std::string audit_key_file;          // 32-byte secret the audit log's chain is keyed with;
                                        // created on first use when missing
+  // [privacy] (see hub/privacy/README.md)
+  std::string privacy_path;            // SQLite file of erasure requests and their receipts
+  int64_t erasure_deadline_minutes = 60;  // a request is "met" when done within this
   // [alerts] (hub/fleet/fleet_alerts.h)
   int64_t alert_offline_minutes = 10;
   int64_t alert_backlog_minutes = 15;

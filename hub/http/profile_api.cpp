@@ -99,6 +99,14 @@ Result<int64_t> ProfileApi::FindByIdentifier(const std::string& text) {
   return reader_->FindByIdentifier(key);
 }
 
+Result<bool> ProfileApi::ProfileExists(int64_t profile_id) {
+  std::lock_guard lock(reader_mu_);
+  Result<json> doc = reader_->Profile(profile_id, 0, 0, clock_->NowMillis());
+  if (doc.ok()) return true;
+  if (doc.status().code() == Code::kNotFound) return false;
+  return doc.status();
+}
+
 Result<json> ProfileApi::FullProfile(int64_t profile_id) {
   constexpr int kPage = 1000;
   std::lock_guard lock(reader_mu_);

@@ -41,6 +41,9 @@ class ProfileApi {
   // pages of 1,000). For rights requests (GET /v1/privacy/export).
   Result<nlohmann::json> FullProfile(int64_t profile_id);
 
+  // True when `profile_id` names a profile (live, or merged into one).
+  Result<bool> ProfileExists(int64_t profile_id);
+
  private:
   http::Response GetProfile(const http::Request& req, int64_t profile_id);
   http::Response FindProfile(const http::Request& req);

@@ -1,5 +1,7 @@
 #include "hub/ingest/ingestor.h"
 
+#include "shared/protocol/erase_command.h"
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -40,6 +42,7 @@ struct Ingestor::Group {
   int64_t duplicate_frames = 0;
   std::vector<std::pair<Device*, Nonce>> nonces;
   std::set<Nonce> nonce_set;   // every nonce of this group, to catch a frame twice in one group
+  std::vector<std::pair<std::string, EraseReceipt>> receipts;  // (device id, receipt)
 };
 
 Ingestor::Ingestor(const HubConfig& config, std::unique_ptr<HubStore> store, const Clock* clock)
@@ -310,7 +313,10 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
   }
   const bool is_status = parsed->channel == topics::Channel::kStatus;
   const FrameKind expected = is_status ? FrameKind::kStatus : FrameKind::kEventBatch;
-  if (header->kind != expected) return Reject(group, "malformed", in.topic, "unexpected frame kind");
+  const bool is_receipt = !is_status && header->kind == FrameKind::kEraseReceipt;
+  if (header->kind != expected && !is_receipt) {
+    return Reject(group, "malformed", in.topic, "unexpected frame kind");
+  }
   // [0, 0] is an epoch probe (an empty batch: the device asks where its epoch stands).
   const bool probe = !is_status && header->first_seq == 0 && header->last_seq == 0;
   if (!is_status && !probe &&
@@ -359,6 +365,19 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
     group.nonces.emplace_back(d, nonce);
     group.statuses[d->record.device_id] = std::move(*plain);
     group.seen[d->record.device_id] = now;
+    return;
+  }
+
+  if (is_receipt) {
+    // A device's receipt for an erasure (privacy::Eraser); sealed, still decoded strictly.
+    if (nonce_seen) return Reject(group, "replay", in.topic, "frame already received");
+    auto receipt = DecodeEraseReceipt(*plain);
+    if (!receipt.ok()) {
+      return Reject(group, "malformed", in.topic, "erase receipt: " + receipt.status().ToString());
+    }
+    group.nonces.emplace_back(d, nonce);
+    group.seen[d->record.device_id] = now;
+    group.receipts.emplace_back(d->record.device_id, std::move(*receipt));
     return;
   }
 
@@ -455,6 +474,7 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
   std::set<std::string> touched;
   for (const auto& [key, t] : group.trackers) touched.insert(key.first);
   for (const auto& [id, s] : group.statuses) touched.insert(id);
+  for (const auto& [id, r] : group.receipts) touched.insert(id);
   for (const std::string& id : touched) {
     Device& d = *devices_.at(id);
     DeviceProgress p;
@@ -516,6 +536,9 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
   if (result->inserted > 0 && on_events_committed_) on_events_committed_();
   if (on_device_status_) {
     for (const auto& [id, status] : group.statuses) on_device_status_(id, status);
+  }
+  if (on_erase_receipt_) {
+    for (const auto& [id, receipt] : group.receipts) on_erase_receipt_(id, receipt);
   }
 
   std::lock_guard lock(worker_.mu());

@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "hub/config/hub_config.h"
+#include "shared/protocol/erase_command.h"
 #include "hub/ingest/ingest_link.h"
 #include "hub/ingest/reject_log.h"
 #include "hub/ingest/sequence_tracker.h"
@@ -78,6 +79,13 @@ class Ingestor {
     on_device_status_ = std::move(hook);
   }
 
+  // Called on the ingest thread with each verified erase receipt (FrameKind::kEraseReceipt on a
+  // device's uplink topic) once the group is committed. Must be quick. REQUIRES: before Start().
+  void set_on_erase_receipt(
+      std::function<void(const std::string& device_id, const EraseReceipt& receipt)> hook) {
+    on_erase_receipt_ = std::move(hook);
+  }
+
   // Replaces the MQTT link (tests drive the ingestor in memory). REQUIRES: before Start().
   void set_link_factory(IngestLinkFactory factory) { link_factory_ = std::move(factory); }
 
@@ -126,6 +134,7 @@ class Ingestor {
   const Clock* clock_;
   std::function<void()> on_events_committed_;
   std::function<void(const std::string&, const std::string&)> on_device_status_;
+  std::function<void(const std::string&, const EraseReceipt&)> on_erase_receipt_;
   IngestLinkFactory link_factory_ = NewMqttIngestLink;
   std::unique_ptr<IngestLink> link_;
 

@@ -239,6 +239,7 @@ Result<int64_t> Projector::ApplyBatch() {
   const ProjectorStats before = Stats();
   changed_.clear();  // a failed batch may have left ids of changes that were rolled back
   orders_changed_.clear();
+  suppressed_rows_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   const int64_t now_ms = clock_->NowMillis();
@@ -261,6 +262,11 @@ Result<int64_t> Projector::ApplyBatch() {
     stats_.events_applied += static_cast<int64_t>(rows.size());
   }
   PublishChanges();
+  if (!suppressed_rows_.empty()) {
+    std::vector<int64_t> rows_out;
+    rows_out.swap(suppressed_rows_);
+    if (on_suppressed_events_) on_suppressed_events_(std::move(rows_out));
+  }
   return static_cast<int64_t>(rows.size());
 }
 
@@ -269,6 +275,11 @@ void Projector::PublishChanges() {
   const std::vector<int64_t> ids(changed_.begin(), changed_.end());  // a set: sorted, unique
   changed_.clear();
   if (on_profiles_changed_) on_profiles_changed_(ids);
+}
+
+void Projector::Suppress(const std::vector<IdKey>& keys) {
+  std::lock_guard lock(suppressed_mu_);
+  suppressed_.insert(keys.begin(), keys.end());
 }
 
 Status Projector::Bump(const char* counter, int64_t delta) {
@@ -342,6 +353,11 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
     add(IdType::kAnonymousId, e.customer->anonymous_id);
   }
   if (e.order && e.order->payment) add(IdType::kCardFingerprint, e.order->payment->card_fingerprint);
+  if (!carried.empty() && HasSuppressed(carried, [](const Carried& c) { return c.key; })) {
+    // A suppressed person (an erasure with "suppress"): the event is kept without them.
+    carried.clear();
+    suppressed_rows_.push_back(rowid);
+  }
 
   identity::PlanInput input;
   std::set<int64_t> named;

@@ -55,6 +55,16 @@ struct SplitResult {
   int64_t moved_events = 0;
 };
 
+// What Projector::Erase removed: the person's profile and where its data was.
+struct ErasedPerson {
+  int64_t profile_id = 0;                // the live profile erased; 0: nobody held the keys
+  std::vector<int64_t> profile_ids;      // it and every profile merged into it, sorted
+  std::vector<int64_t> event_rowids;     // the log's events that were the person's, sorted
+  std::vector<std::string> store_ids;    // the stores where the person was seen, sorted
+  std::vector<std::pair<int, std::string>> identifiers;  // (identity::IdType, value) it held
+  int64_t orders = 0;                    // orders that stay, now anonymous
+};
+
 // The identity policy from the hub config (guardrails, normalisation).
 identity::Guardrails MakeGuardrails(const HubConfig& config);
 
@@ -77,6 +87,16 @@ class Projector {
   // kNotFound when the profile or merge does not exist, kConflict when the merge does not belong
   // to the profile or was undone already.
   Result<SplitResult> Split(int64_t profile_id, int64_t merge_id);
+
+  // Erasure (issue 11). Applies what the log holds, then removes the person from the projection
+  // in one transaction: the live profile `profile_id` (a merged id names its survivor; 0: the
+  // profile holding any of `keys`) and every profile merged into it lose their rows, identifiers,
+  // categories, stores, merge records and kept-apart pairs; their events and orders stay as
+  // anonymous ones (store totals and revenue unchanged, the person leaves customer metrics).
+  // The change feed names every erased id (segments drop the memberships, the offer planner the
+  // assignments). Nobody holding the keys is not an error: profile_id 0 comes back.
+  // kNotFound only for a `profile_id` that never existed.
+  Result<ErasedPerson> Erase(int64_t profile_id, const std::vector<identity::IdKey>& keys);
 
   ProjectorStats Stats() const;
   // The RFM model to keep current: computed at Start(), then recomputed on the schedule of
@@ -117,6 +137,16 @@ class Projector {
     on_rfm_rescored_ = std::move(hook);
   }
   const IdentityKeys& keys() const { return keys_; }
+
+  // Suppression (an erasure with "suppress", issue 11): from now on an event carrying any of
+  // these keyed hashes is projected without its person (as an anonymous event), and after its
+  // batch commits its log id goes to `on_suppressed_events` (same thread and rules as
+  // on_profiles_changed), which redacts it in the log. Thread-safe.
+  void Suppress(const std::vector<identity::IdKey>& keys);
+  // REQUIRES: set before Start().
+  void set_on_suppressed_events(std::function<void(std::vector<int64_t>)> hook) {
+    on_suppressed_events_ = std::move(hook);
+  }
 
  private:
   struct Resolved;
@@ -164,6 +194,19 @@ class Projector {
   std::function<void(const std::vector<int64_t>&)> on_profiles_changed_;
   std::function<void()> on_rfm_changed_;
   std::function<void(const std::vector<int64_t>&)> on_rfm_rescored_;
+  template <class T, class KeyOf>
+  bool HasSuppressed(const std::vector<T>& items, KeyOf key_of) {
+    std::lock_guard lock(suppressed_mu_);
+    if (suppressed_.empty()) return false;
+    for (const T& item : items) {
+      if (suppressed_.count(key_of(item)) > 0) return true;
+    }
+    return false;
+  }
+  std::mutex suppressed_mu_;
+  std::set<identity::IdKey> suppressed_;  // guarded by suppressed_mu_
+  std::vector<int64_t> suppressed_rows_;  // guarded by write_mu_: this batch's suppressed events
+  std::function<void(std::vector<int64_t>)> on_suppressed_events_;
   std::set<int64_t> changed_;  // guarded by write_mu_: profiles changed in the open transaction
   std::set<int64_t> orders_changed_;  // guarded by write_mu_: same, for orders
   RfmSchedule rfm_schedule_;          // guarded by write_mu_

@@ -145,6 +145,16 @@ class HubStore {
                                              int64_t received_ms) = 0;
 
   virtual Result<StoreCounters> Counters() = 0;
+
+  // Erasure (issue 11): rewrites each of the log's events `ids` without its personal part
+  // (RedactedEventJson, shared/event/event.h) in one transaction. The rows keep their ids,
+  // types, times and every non-personal field (store totals stay); the bytes they held are
+  // zeroed in the file (secure_delete). Returns how many rows changed (an id the log does not
+  // hold, or a row redacted already, is skipped).
+  virtual Result<int64_t> RedactEvents(const std::vector<int64_t>& ids) = 0;
+  // Copies the write-ahead log back and empties it, so no earlier version of a redacted row
+  // stays in it. False when a reader's snapshot kept part of it (retry later).
+  virtual Result<bool> TruncateWal() = 0;
 };
 
 }  // namespace cjd::hub

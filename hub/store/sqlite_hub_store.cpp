@@ -468,4 +468,43 @@ Result<StoreCounters> SqliteHubStore::Counters() {
   return c;
 }
 
+Result<int64_t> SqliteHubStore::RedactEvents(const std::vector<int64_t>& ids) {
+  int64_t changed = 0;
+  {
+    sqlite::Transaction tx(*db_);
+    if (!tx.status().ok()) return tx.status();
+    auto read = db_->Prepare("SELECT body FROM events WHERE id = ?1");
+    if (!read.ok()) return read.status();
+    auto write = db_->Prepare("UPDATE events SET body = ?2 WHERE id = ?1");
+    if (!write.ok()) return write.status();
+    for (int64_t id : ids) {
+      read->Bind(1, id);
+      auto row = read->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) {
+        read->Reset();
+        continue;
+      }
+      const std::string body = read->ColumnText(0);
+      read->Reset();
+      std::string redacted = RedactedEventJson(body);
+      if (redacted == body) continue;
+      write->Bind(1, id).Bind(2, redacted);
+      CJD_RETURN_IF_ERROR(write->Run());
+      ++changed;
+    }
+    CJD_RETURN_IF_ERROR(tx.Commit());
+  }
+  return changed;
+}
+
+Result<bool> SqliteHubStore::TruncateWal() {
+  auto ck = db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (!ck.ok()) return ck.status();
+  auto row = ck->Step();
+  if (!row.ok()) return row.status();
+  // (busy, log frames, checkpointed frames): busy = 0 and the log emptied.
+  return *row && ck->ColumnInt(0) == 0 && ck->ColumnInt(1) <= 0;
+}
+
 }  // namespace cjd::hub

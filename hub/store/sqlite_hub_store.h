@@ -31,6 +31,8 @@ class SqliteHubStore final : public HubStore {
                                      const std::vector<CollectEvent>& events,
                                      int64_t received_ms) override;
   Result<StoreCounters> Counters() override;
+  Result<int64_t> RedactEvents(const std::vector<int64_t>& ids) override;
+  Result<bool> TruncateWal() override;
   // PRAGMA synchronous of this connection (2: FULL, what every commit but a heartbeats-only one
   // uses; see CommitIngest). For tests.
   Result<int64_t> SynchronousMode() { return db_->QueryInt("PRAGMA synchronous"); }

@@ -139,6 +139,7 @@ std::string ToCanonicalJson(const Event& e) {
     }
     out.push_back(']');
   }
+  if (e.redacted) out += ",\"redacted\":true";
   out.push_back('}');
   return out;
 }

@@ -149,6 +149,7 @@ struct Event {
   std::string attributes;        // identify only: canonical JSON object text, empty when absent
   std::optional<bool> marketing_consent;  // consent_update only
   std::vector<std::string> offer_ids;     // offer_impression only
+  bool redacted = false;  // stored body redacted by an erasure (RedactedEventJson): no customer
 };
 
 // Validates one event object (from ParseJsonExact). On failure the Status is kInvalid with
@@ -165,6 +166,14 @@ Result<std::vector<Event>> ValidateEventBody(const nlohmann::json& j, size_t max
 // order, no whitespace. EventFromCanonical(ToCanonicalJson(e)) == e.
 std::string ToCanonicalJson(const Event& e);
 Result<Event> EventFromCanonical(std::string_view json_text);
+
+// Erasure (issue 11): the canonical event `json_text` without the person -- its `customer`
+// object, an identify's `attributes` and an order's `payment.card_fingerprint` removed, and
+// `"redacted":true` added. EventFromCanonical reads such a body as an anonymous event (an
+// identify, consent update or loyalty scan then carries nobody); every other field stays, so
+// store totals and order values are unchanged. Text that is not a JSON object, or is redacted
+// already, comes back as it was.
+std::string RedactedEventJson(std::string_view json_text);
 
 // Canonical JSON text of any value from ParseJsonExact: object keys sorted, no whitespace,
 // numbers as written (raw numbers keep their text).

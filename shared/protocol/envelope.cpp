@@ -86,7 +86,9 @@ Result<FrameHeader> ParseHeader(std::string_view frame) {
       kind != static_cast<uint8_t>(FrameKind::kAck) &&
       kind != static_cast<uint8_t>(FrameKind::kStatus) &&
       kind != static_cast<uint8_t>(FrameKind::kOfferUpdate) &&
-      kind != static_cast<uint8_t>(FrameKind::kResync)) {
+      kind != static_cast<uint8_t>(FrameKind::kResync) &&
+      kind != static_cast<uint8_t>(FrameKind::kErase) &&
+      kind != static_cast<uint8_t>(FrameKind::kEraseReceipt)) {
     return Status::Invalid("unknown frame kind " + std::to_string(kind));
   }
   const uint8_t flags = static_cast<uint8_t>(frame[5]);

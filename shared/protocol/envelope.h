@@ -40,6 +40,10 @@ enum class FrameKind : uint8_t {
                     //   last_seq = the highest contiguous sequence the hub holds (an ack too),
                     //   plaintext JSON {"acked_seq": N, "hub_time_ms": T}; sealed per device on
                     //   its own down topic, so nobody else can make a device resend
+  kErase = 6,       // hub -> device: an erasure request (erase_command.h); first_seq = last_seq
+                    //   = 0; sealed per device on its own down topic
+  kEraseReceipt = 7,  // device -> hub, on its uplink topic: the erasure is done on the device
+                      //   (erase_command.h); first_seq = last_seq = 0
 };
 
 struct FrameHeader {

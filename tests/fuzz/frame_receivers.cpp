@@ -10,6 +10,7 @@
 #include "shared/core/clock.h"
 #include "shared/event/event.h"
 #include "shared/protocol/batch_codec.h"
+#include "shared/protocol/erase_command.h"
 #include "shared/protocol/offer_update.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -64,13 +65,24 @@ void HubReceives(std::string_view frame) {
   auto peeked = PeekFrameHeader(frame);
   if (!peeked.ok()) return;
   (void)FrameNonce(frame);
-  if (peeked->kind != FrameKind::kEventBatch && peeked->kind != FrameKind::kStatus) return;
+  if (peeked->kind != FrameKind::kEventBatch && peeked->kind != FrameKind::kStatus &&
+      peeked->kind != FrameKind::kEraseReceipt) {
+    return;
+  }
   FrameHeader h;
   auto plain = OpenFrame(frame, kDeviceId, TestKey(), &h, size_t{16} << 20);
   if (!plain.ok()) return;
   CJD_FUZZ_CHECK(h.kind == peeked->kind && h.first_seq <= h.last_seq,
                  "the opened header differs from the peeked one");
   if (h.kind == FrameKind::kEventBatch) return HubBatch(h, *plain);
+  if (h.kind == FrameKind::kEraseReceipt) {
+    auto receipt = DecodeEraseReceipt(*plain);
+    if (receipt.ok()) {
+      CJD_FUZZ_CHECK(DecodeEraseReceipt(EncodeEraseReceipt(*receipt)).ok(),
+                     "a decoded erase receipt does not survive its own encoding");
+    }
+    return;
+  }
   // The ingestor takes a status only when it is a JSON object.
   auto j = nlohmann::json::parse(*plain, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return;
@@ -88,6 +100,13 @@ void AgentReceives(std::string_view frame) {
   if (h.kind == FrameKind::kOfferUpdate) {
     auto update = DecodeOfferUpdateFrame(h, *plain);
     if (update.ok()) (void)EncodeOfferUpdate(*update);
+  }
+  if (h.kind == FrameKind::kErase) {
+    auto command = DecodeEraseCommand(*plain);
+    if (command.ok()) {
+      CJD_FUZZ_CHECK(DecodeEraseCommand(EncodeEraseCommand(*command)).ok(),
+                     "a decoded erase command does not survive its own encoding");
+    }
   }
   // kAck: the agent reads only the header's last_seq; the JSON body is diagnostics.
 }

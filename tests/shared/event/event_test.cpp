@@ -710,5 +710,61 @@ TEST(CanonicalJson, EventFromCanonicalAcceptsMissingMilliseconds) {
   EXPECT_EQ(e->occurred_at_ms, 1'795'443'156'000);
 }
 
+// Erasure: a redacted body keeps everything but the person, and reads back as anonymous.
+TEST(RedactedEventJson, RemovesThePersonAndKeepsTheRest) {
+  json sale = {{"type", "transaction"}, {"event_id", "e1"},
+               {"occurred_at", "2026-11-23T10:00:00+01:00"}, {"store_id", "S1"},
+               {"customer", {{"loyalty_id", "LOY-1"}, {"email", "ann@example.com"}}},
+               {"order", {{"order_id", "o-1"}, {"currency", "EUR"},
+                          {"items", {{{"sku", "A"}, {"quantity", 2}, {"unit_price", "3.10"}}}},
+                          {"payment", {{"method", "card"}, {"card_fingerprint", "fp-9"}}}}}};
+  Result<Event> e = ValidateEvent(sale);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const std::string stored = ToCanonicalJson(*e);
+  const std::string redacted = RedactedEventJson(stored);
+  for (const char* gone : {"LOY-1", "ann@example.com", "fp-9", "customer"}) {
+    EXPECT_EQ(redacted.find(gone), std::string::npos) << gone << " in " << redacted;
+  }
+  Result<Event> back = EventFromCanonical(redacted);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->redacted);
+  EXPECT_FALSE(back->customer.has_value());
+  ASSERT_TRUE(back->order.has_value());
+  EXPECT_EQ(back->order->order_id, "o-1");
+  EXPECT_EQ(back->order->items.size(), 1u);
+  EXPECT_EQ(back->order->payment->method, "card");
+  EXPECT_EQ(back->store_id, "S1");
+  EXPECT_EQ(back->occurred_at_ms, e->occurred_at_ms);
+  // Redacting twice changes nothing; the canonical form of the redacted event reads back.
+  EXPECT_EQ(RedactedEventJson(redacted), redacted);
+  Result<Event> again = EventFromCanonical(ToCanonicalJson(*back));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->redacted);
+
+  // Types that need a customer read back without one.
+  json identify = {{"type", "identify"}, {"occurred_at", "2026-11-23T10:00:00Z"},
+                   {"customer", {{"email", "ann@example.com"}}},
+                   {"attributes", {{"first_name", "Ann"}}}};
+  json scan = {{"type", "loyalty_scan"}, {"occurred_at", "2026-11-23T10:00:00Z"},
+               {"store_id", "S1"}, {"customer", {{"loyalty_id", "LOY-1"}}}};
+  for (const json& j : {identify, scan}) {
+    Result<Event> v = ValidateEvent(j);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    const std::string r = RedactedEventJson(ToCanonicalJson(*v));
+    EXPECT_EQ(r.find("Ann"), std::string::npos) << r;
+    EXPECT_EQ(r.find("LOY-1"), std::string::npos) << r;
+    Result<Event> b = EventFromCanonical(r);
+    ASSERT_TRUE(b.ok()) << r << ": " << b.status().ToString();
+    EXPECT_FALSE(b->customer.has_value());
+    EXPECT_TRUE(b->attributes.empty());
+  }
+  // Clients cannot send "redacted", and a redacted body with a customer is refused.
+  json forged = scan;
+  forged["redacted"] = true;
+  EXPECT_FALSE(ValidateEvent(forged).ok());
+  EXPECT_FALSE(EventFromCanonical(forged.dump()).ok());
+  EXPECT_EQ(RedactedEventJson("not json"), "not json");
+}
+
 }  // namespace
 }  // namespace cjd

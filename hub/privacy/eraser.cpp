@@ -1,0 +1,404 @@
+#include "hub/privacy/eraser.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "hub/identity/identifier.h"
+#include "hub/projection/identity_keys.h"
+#include "shared/core/thread_name.h"
+#include "shared/protocol/envelope.h"
+#include "shared/protocol/topics.h"
+
+namespace cjd::hub::privacy {
+namespace {
+
+using json = nlohmann::json;
+
+std::string NewErasureId() {
+  unsigned char raw[10];
+  randombytes_buf(raw, sizeof raw);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "era_";
+  for (unsigned char b : raw) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+std::string KeyString(const identity::IdKey& k) {
+  return std::string(reinterpret_cast<const char*>(k.data()), k.size());
+}
+
+identity::IdKey KeyOf(std::string_view bytes) {
+  identity::IdKey k{};
+  std::copy_n(bytes.begin(), std::min(bytes.size(), k.size()), k.begin());
+  return k;
+}
+
+}  // namespace
+
+Eraser::Eraser(const HubConfig& config, Projector* projector, std::unique_ptr<HubStore> log,
+               std::unique_ptr<ErasureStore> store, const Clock* clock)
+    : config_(config),
+      projector_(projector),
+      clock_(clock),
+      normalize_{config.default_country},
+      log_(std::move(log)),
+      store_(std::move(store)) {}
+
+Eraser::~Eraser() { Stop(); }
+
+Status Eraser::LoadSuppression() {
+  Result<std::vector<std::string>> keys = [&] {
+    std::lock_guard lock(store_mu_);
+    return store_->SuppressedKeys();
+  }();
+  if (!keys.ok()) return keys.status();
+  std::vector<identity::IdKey> ids;
+  for (const std::string& k : *keys) ids.push_back(KeyOf(k));
+  projector_->Suppress(ids);
+  return Status::Ok();
+}
+
+void Eraser::Start() {
+  {
+    std::lock_guard lock(worker_.mu());
+    wake_ = true;  // resume what a previous run left pending
+  }
+  worker_.Start("privacy", [this] { Run(); });
+}
+
+void Eraser::Stop() { worker_.Stop(); }
+
+Result<ErasureRequest> Eraser::Request(const std::string& identifier, int64_t profile_id,
+                                       bool suppress) {
+  ErasureRequest r;
+  std::string sealed;
+  if (!identifier.empty()) {
+    auto parsed = identity::ParseTypedIdentifier(identifier, normalize_);
+    if (!parsed.ok()) return Status::Invalid(parsed.status().message(), "identifier");
+    r.subject_type = static_cast<int>(parsed->first);
+    r.subject_key =
+        KeyString(identity::IdentifierKey(parsed->first, parsed->second, projector_->keys().pepper));
+    sealed = SealValue(projector_->keys(),
+                       json::array({json::array({r.subject_type, parsed->second})}).dump());
+  } else {
+    r.profile_id = profile_id;
+  }
+  r.id = NewErasureId();
+  r.suppress = suppress;
+  r.requested_ms = clock_->NowMillis();
+  r.deadline_ms = r.requested_ms + config_.erasure_deadline_minutes * 60'000;
+  {
+    std::lock_guard lock(store_mu_);
+    CJD_RETURN_IF_ERROR(store_->Add(r, sealed));
+  }
+  {
+    std::lock_guard lock(worker_.mu());
+    wake_ = true;
+  }
+  worker_.Notify();
+  return r;
+}
+
+Result<std::optional<ErasureRequest>> Eraser::Get(const std::string& id) {
+  std::lock_guard lock(store_mu_);
+  return store_->Get(id);
+}
+
+Result<std::vector<ErasureRequest>> Eraser::List(int64_t after_seq, int limit) {
+  std::lock_guard lock(store_mu_);
+  return store_->List(after_seq, limit);
+}
+
+void Eraser::SuppressedEvents(std::vector<int64_t> rows) {
+  {
+    std::lock_guard lock(worker_.mu());
+    redact_rows_.insert(redact_rows_.end(), rows.begin(), rows.end());
+    wake_ = true;
+  }
+  worker_.Notify();
+}
+
+void Eraser::Run() {
+  while (!worker_.stopping()) {
+    {
+      std::unique_lock lock(worker_.mu());
+      worker_.WaitFor(lock, std::chrono::seconds(30), [&] {
+        return wake_ || !seen_devices_.empty() || !receipts_.empty();
+      });
+      if (worker_.stopping()) return;
+      wake_ = false;
+    }
+    Status st = RunPending();
+    if (st.ok()) {
+      std::lock_guard work(work_mu_);
+      st = HandleReceipts();
+      std::set<std::string> seen;
+      {
+        std::lock_guard lock(worker_.mu());
+        seen.swap(seen_devices_);
+      }
+      for (const std::string& d : seen) {
+        if (!st.ok()) break;
+        st = SendOwed(d, false);
+      }
+    }
+    if (!st.ok()) {
+      spdlog::error("privacy: erasure failed, retrying in 30 s: {}", st.ToString());
+    }
+  }
+}
+
+Status Eraser::RunPending() {
+  std::lock_guard work(work_mu_);
+  CJD_RETURN_IF_ERROR(RedactQueued());
+  Result<std::vector<ErasureRequest>> pending = [&] {
+    std::lock_guard lock(store_mu_);
+    return store_->HubPending();
+  }();
+  if (!pending.ok()) return pending.status();
+  for (const ErasureRequest& r : *pending) {
+    if (worker_.stopping()) break;
+    CJD_RETURN_IF_ERROR(Process(r));
+  }
+  return Status::Ok();
+}
+
+Status Eraser::RedactQueued() {
+  std::vector<int64_t> rows;
+  {
+    std::lock_guard lock(worker_.mu());
+    rows.swap(redact_rows_);
+  }
+  if (rows.empty()) return Status::Ok();
+  Result<int64_t> n = log_->RedactEvents(rows);
+  if (!n.ok()) {
+    std::lock_guard lock(worker_.mu());
+    redact_rows_.insert(redact_rows_.end(), rows.begin(), rows.end());
+    return n.status();
+  }
+  spdlog::info("privacy: {} events of suppressed people redacted in the log", *n);
+  TruncateWals();
+  return Status::Ok();
+}
+
+void Eraser::TruncateWals() {
+  // A reader between two statements can hold the old pages for a moment: a few tries.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    Result<bool> done = log_->TruncateWal();
+    if (done.ok() && *done) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  spdlog::warn("privacy: hub.db's WAL could not be emptied now (busy readers); the next "
+               "checkpoint overwrites it");
+}
+
+Status Eraser::Process(const ErasureRequest& r) {
+  std::vector<identity::IdKey> keys;
+  if (!r.subject_key.empty()) keys.push_back(KeyOf(r.subject_key));
+  Result<ErasedPerson> erased = projector_->Erase(r.profile_id, keys);
+  if (!erased.ok() && erased.status().code() != Code::kNotFound) return erased.status();
+  ErasedPerson person = erased.ok() ? std::move(*erased) : ErasedPerson{};
+
+  Result<int64_t> redacted = log_->RedactEvents(person.event_rowids);
+  if (!redacted.ok()) return redacted.status();
+  TruncateWals();
+
+  // Who must confirm: the devices of the stores where the person was seen; every device when
+  // nobody held the identifier (its events may wait in any outbox).
+  Result<std::vector<DeviceRow>> devices = log_->ListDevices();
+  if (!devices.ok()) return devices.status();
+  const std::set<std::string> stores(person.store_ids.begin(), person.store_ids.end());
+  std::vector<std::string> device_ids;
+  for (const DeviceRow& d : *devices) {
+    if (person.profile_id == 0 ? r.profile_id == 0 : stores.count(d.record.store_id) > 0) {
+      device_ids.push_back(d.record.device_id);
+    }
+  }
+
+  // The values the devices' commands carry, and with suppress the hashes to keep: the person's
+  // identifiers and the one asked for.
+  json values = json::array();
+  std::vector<std::string> suppress_keys;
+  std::set<std::string> seen;
+  auto add = [&](int type, const std::string& value) {
+    const auto key = KeyString(
+        identity::IdentifierKey(static_cast<identity::IdType>(type), value, projector_->keys().pepper));
+    if (!seen.insert(key).second) return;
+    values.push_back(json::array({type, value}));
+    if (r.suppress) suppress_keys.push_back(key);
+  };
+  for (const auto& [type, value] : person.identifiers) add(type, value);
+  {
+    Result<std::string> subject = [&] {
+      std::lock_guard lock(store_mu_);
+      return store_->SealedSubject(r.id);
+    }();
+    if (!subject.ok()) return subject.status();
+    if (!subject->empty()) {
+      Result<std::string> plain = OpenValue(projector_->keys(), *subject);
+      if (plain.ok()) {
+        json parsed = json::parse(*plain, nullptr, false);
+        if (parsed.is_array()) {
+          for (const json& pair : parsed) add(pair[0].get<int>(), pair[1].get<std::string>());
+        }
+      }
+    }
+  }
+  if (r.suppress) {
+    std::vector<identity::IdKey> ids;
+    for (const std::string& k : suppress_keys) ids.push_back(KeyOf(k));
+    projector_->Suppress(ids);
+  }
+  const std::string sealed = SealValue(projector_->keys(), values.dump());
+  const int64_t now = clock_->NowMillis();
+  {
+    std::lock_guard lock(store_mu_);
+    CJD_RETURN_IF_ERROR(store_->CompleteHub(r.id, now, person.profile_id, *redacted, device_ids,
+                                            sealed, suppress_keys));
+  }
+  spdlog::info("privacy: erasure {} done on the hub in {} ms (profile {}, {} events redacted, "
+               "{} devices to confirm)",
+               r.id, now - r.requested_ms, person.profile_id, *redacted, device_ids.size());
+  for (const std::string& d : device_ids) CJD_RETURN_IF_ERROR(SendOwed(d, true));
+  return Status::Ok();
+}
+
+void Eraser::DeviceSeen(const std::string& device_id) {
+  {
+    std::lock_guard lock(worker_.mu());
+    seen_devices_.insert(device_id);
+  }
+  worker_.Notify();
+}
+
+void Eraser::Receipt(const std::string& device_id, const EraseReceipt& receipt) {
+  {
+    std::lock_guard lock(worker_.mu());
+    receipts_.emplace_back(device_id, receipt);
+  }
+  worker_.Notify();
+}
+
+Result<SessionKeys> Eraser::DeviceKeys(const std::string& device_id) {
+  auto it = device_keys_.find(device_id);
+  if (it != device_keys_.end()) return it->second;
+  auto device = log_->FindDevice(device_id);
+  if (!device.ok()) return device.status();
+  if (!*device) return Status::NotFound("no device " + device_id);
+  auto pub = KeyFromBase64((*device)->public_key, "public_key");
+  if (!pub.ok()) return pub.status();
+  auto keys = HubSessionKeys(config_.keys, *pub, (*device)->key_id);
+  if (!keys.ok()) return keys.status();
+  device_keys_.emplace(device_id, *keys);
+  return *keys;
+}
+
+Status Eraser::SendOwed(const std::string& device_id, bool now_anyway) {
+  if (!publish_) return Status::Ok();
+  Result<std::vector<ErasureStore::Owed>> owed = [&] {
+    std::lock_guard lock(store_mu_);
+    return store_->OwedTo(device_id);
+  }();
+  if (!owed.ok()) return owed.status();
+  const int64_t now = clock_->NowMillis();
+  for (const ErasureStore::Owed& o : *owed) {
+    if (!now_anyway && o.sent_ms != 0 && now - o.sent_ms < kResendAfterMs) continue;
+    Result<std::string> plain = OpenValue(projector_->keys(), o.sealed_values);
+    if (!plain.ok()) return plain.status();
+    json values = json::parse(*plain, nullptr, false);
+    EraseCommand command;
+    command.erasure_id = o.erasure_id;
+    command.default_country = config_.default_country;
+    if (values.is_array()) {
+      for (const json& pair : values) {
+        command.identifiers.emplace_back(
+            identity::IdTypeName(static_cast<identity::IdType>(pair[0].get<int>())),
+            pair[1].get<std::string>());
+      }
+    }
+    if (command.identifiers.size() > kMaxEraseIdentifiers) {
+      command.identifiers.resize(kMaxEraseIdentifiers);
+    }
+    if (command.identifiers.empty()) continue;  // nothing a device could hold
+    Result<SessionKeys> keys = DeviceKeys(device_id);
+    if (!keys.ok()) {
+      spdlog::warn("privacy: no keys for device {}: {}", device_id, keys.status().ToString());
+      continue;
+    }
+    FrameHeader h;
+    h.kind = FrameKind::kErase;
+    h.key_id = keys->key_id;
+    const std::string frame =
+        SealFrame(h, device_id, EncodeEraseCommand(command), keys->downlink, false);
+    if (!publish_(topics::Down(device_id), frame)) return Status::Ok();  // at its next heartbeat
+    std::lock_guard lock(store_mu_);
+    CJD_RETURN_IF_ERROR(store_->MarkSent(o.erasure_id, device_id, now));
+  }
+  return Status::Ok();
+}
+
+Status Eraser::HandleReceipts() {
+  std::vector<std::pair<std::string, EraseReceipt>> receipts;
+  {
+    std::lock_guard lock(worker_.mu());
+    receipts.swap(receipts_);
+  }
+  for (const auto& [device_id, receipt] : receipts) {
+    const int64_t now = clock_->NowMillis();
+    Result<bool> taken = [&] {
+      std::lock_guard lock(store_mu_);
+      return store_->DeviceDone(receipt.erasure_id, device_id, now);
+    }();
+    if (!taken.ok()) return taken.status();
+    if (!*taken) continue;  // not asked of this device, or a repeated receipt
+    spdlog::info("privacy: erasure {} confirmed by device {} ({} outbox rows redacted, {} offer "
+                 "assignments removed)",
+                 receipt.erasure_id, device_id, receipt.outbox_redacted, receipt.offers_removed);
+    Result<std::string> values = [&] {
+      std::lock_guard lock(store_mu_);
+      return store_->ValuesIfAllDone(receipt.erasure_id);
+    }();
+    if (!values.ok()) return values.status();
+    if (values->empty()) continue;
+    CJD_RETURN_IF_ERROR(Sweep(receipt.erasure_id, *values));
+  }
+  return Status::Ok();
+}
+
+Status Eraser::Sweep(const std::string& id, const std::string& sealed_values) {
+  Result<std::string> plain = OpenValue(projector_->keys(), sealed_values);
+  std::vector<identity::IdKey> keys;
+  if (plain.ok()) {
+    json values = json::parse(*plain, nullptr, false);
+    if (values.is_array()) {
+      for (const json& pair : values) {
+        keys.push_back(identity::IdentifierKey(static_cast<identity::IdType>(pair[0].get<int>()),
+                                               pair[1].get<std::string>(),
+                                               projector_->keys().pepper));
+      }
+    }
+  }
+  // Events that were in flight from a device when the hub part ran may have brought the person
+  // back: erase again (nothing to do is the usual case).
+  for (int round = 0; round < 8 && !keys.empty(); ++round) {
+    Result<ErasedPerson> again = projector_->Erase(0, keys);
+    if (!again.ok()) return again.status();
+    if (again->profile_id == 0) break;
+    Result<int64_t> redacted = log_->RedactEvents(again->event_rowids);
+    if (!redacted.ok()) return redacted.status();
+    spdlog::info("privacy: erasure {}: profile {} made by late events erased too", id,
+                 again->profile_id);
+  }
+  TruncateWals();
+  std::lock_guard lock(store_mu_);
+  return store_->DropValues(id);
+}
+
+}  // namespace cjd::hub::privacy

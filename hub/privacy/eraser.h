@@ -1,0 +1,115 @@
+// Eraser: carries out erasure requests (issue 11, `POST /v1/privacy/erasures`) on its own thread
+// ("privacy"), in the order they were made; pending ones resume after a restart.
+//
+// The hub part of one request, each step idempotent (a crash between steps repeats them):
+//  1. the projection applies what the log holds, then erases the person (Projector::Erase: the
+//     profile and every profile merged into it, identifiers, attributes, categories, stores,
+//     merge records; events and orders stay as anonymous ones). The change feed takes the
+//     person out of every segment and the offer planner drops its assignments, which the kiosks
+//     then drop (the planner's tombstones);
+//  2. the log's rows of the person are rewritten without the person (HubStore::RedactEvents)
+//     and the WAL of hub.db and profiles.db is emptied (secure_delete zeroes the old bytes);
+//  3. the devices that must confirm are recorded: every device of every store where the person
+//     was seen (kiosks there hold its assignments; tills may hold its unsent events), or every
+//     device when no profile held the identifier (its events may still be in an outbox); with
+//     "suppress", the keyed hashes of the person's identifiers are kept and the projection
+//     drops the person from any later event (which is then redacted in the log as well).
+// The device part: each device listed gets a sealed erase command (FrameKind::kErase on its
+// down topic, sealed with its downlink key) at once, and again at its next heartbeat while no
+// receipt came (at most every kResendAfterMs): an offline device gets it when it reconnects.
+// Its sealed receipt (FrameKind::kEraseReceipt, verified by the ingestor) marks it done. After
+// the last receipt the hub part runs once more over the person's identifiers (an event that was
+// in flight from a device when the hub part ran is erased too), then the identifiers sealed for
+// the commands are dropped.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <set>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hub/config/hub_config.h"
+#include "hub/privacy/erasure_store.h"
+#include "hub/projection/projector.h"
+#include "hub/store/hub_store.h"
+#include "shared/core/clock.h"
+#include "shared/core/worker_thread.h"
+#include "shared/protocol/erase_command.h"
+#include "shared/protocol/keys.h"
+
+namespace cjd::hub::privacy {
+
+class Eraser {
+ public:
+  // `log` is a write connection of its own to the event store (hub.db).
+  Eraser(const HubConfig& config, Projector* projector, std::unique_ptr<HubStore> log,
+         std::unique_ptr<ErasureStore> store, const Clock* clock);
+  ~Eraser();
+  Eraser(const Eraser&) = delete;
+  Eraser& operator=(const Eraser&) = delete;
+
+  // Hands the suppressed hashes to the projector. REQUIRES: before the projector starts (its
+  // suppression must hold from the first batch), projector->set_on_suppressed_events wired to
+  // SuppressedEvents.
+  Status LoadSuppression();
+  // Starts the thread, which resumes pending requests. REQUIRES: the projector started.
+  void Start();
+  void Stop();
+
+  // A new request, by `identifier` ("TYPE:VALUE") or by `profile_id` (exactly one). kInvalid
+  // naming `identifier` for one that does not parse or normalise.
+  Result<ErasureRequest> Request(const std::string& identifier, int64_t profile_id, bool suppress);
+  Result<std::optional<ErasureRequest>> Get(const std::string& id);
+  Result<std::vector<ErasureRequest>> List(int64_t after_seq, int limit);
+
+  // From the projector (its thread): log rows of suppressed people to redact.
+  void SuppressedEvents(std::vector<int64_t> rows);
+
+  // Runs every pending request now, on the caller's thread. For tests and tools.
+  Status RunPending();
+
+  // Sends the erase commands (REQUIRES: before Start()); false when the broker did not take one.
+  void set_publisher(std::function<bool(const std::string& topic, const std::string& payload)> p) {
+    publish_ = std::move(p);
+  }
+  // From the ingest thread: a device's verified heartbeat (commands it still owes a receipt for
+  // are sent again) and a verified receipt. Both only enqueue.
+  void DeviceSeen(const std::string& device_id);
+  void Receipt(const std::string& device_id, const EraseReceipt& receipt);
+
+  static constexpr int64_t kResendAfterMs = 10'000;
+
+ private:
+  void Run();
+  Status Process(const ErasureRequest& r);
+  Status RedactQueued();
+  void TruncateWals();
+  // Sends what `device_id` owes (throttled by kResendAfterMs unless `now_anyway`).
+  Status SendOwed(const std::string& device_id, bool now_anyway);
+  Status HandleReceipts();
+  // The hub part again over the identifiers sealed in `sealed_values`.
+  Status Sweep(const std::string& id, const std::string& sealed_values);
+  Result<SessionKeys> DeviceKeys(const std::string& device_id);
+
+  const HubConfig& config_;
+  Projector* projector_;
+  const Clock* clock_;
+  identity::NormalizeOptions normalize_;
+  std::mutex work_mu_;                  // one request processed at a time
+  std::unique_ptr<HubStore> log_;       // guarded by work_mu_
+  std::mutex store_mu_;
+  std::unique_ptr<ErasureStore> store_;  // guarded by store_mu_
+  WorkerThread worker_;
+  bool wake_ = false;                    // guarded by worker_.mu()
+  std::vector<int64_t> redact_rows_;     // guarded by worker_.mu()
+  std::set<std::string> seen_devices_;   // guarded by worker_.mu()
+  std::vector<std::pair<std::string, EraseReceipt>> receipts_;  // guarded by worker_.mu()
+  std::function<bool(const std::string&, const std::string&)> publish_;
+  std::map<std::string, SessionKeys> device_keys_;  // privacy thread (under work_mu_)
+};
+
+}  // namespace cjd::hub::privacy

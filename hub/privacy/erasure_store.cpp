@@ -1,0 +1,290 @@
+#include "hub/privacy/erasure_store.h"
+
+#include <algorithm>
+
+namespace cjd::hub::privacy {
+namespace {
+
+const std::vector<sqlite::Migration> kMigrations = {
+    {1, R"sql(
+      CREATE TABLE erasures (
+        seq              INTEGER PRIMARY KEY,
+        id               TEXT NOT NULL UNIQUE,
+        subject_type     INTEGER NOT NULL,      -- identity::IdType; -1: asked by profile id
+        subject_key      BLOB,                  -- keyed hash of the identifier asked for
+        subject_sealed   BLOB,                  -- its value, sealed; NULL once done everywhere
+        profile_id       INTEGER NOT NULL,      -- asked by profile id (0: by identifier)
+        suppress         INTEGER NOT NULL,
+        requested_ms     INTEGER NOT NULL,
+        deadline_ms      INTEGER NOT NULL,
+        hub_done_ms      INTEGER,               -- NULL while the hub part is pending
+        erased_profile   INTEGER NOT NULL DEFAULT 0,
+        events_redacted  INTEGER NOT NULL DEFAULT 0,
+        values_sealed    BLOB                   -- the person's identifiers for the devices'
+                                                -- commands, sealed; NULL once every device is done
+      );
+      CREATE INDEX erasures_hub_pending ON erasures (seq) WHERE hub_done_ms IS NULL;
+      CREATE TABLE erasure_devices (
+        erasure_id  TEXT NOT NULL,
+        device_id   TEXT NOT NULL,
+        sent_ms     INTEGER NOT NULL DEFAULT 0,
+        done_ms     INTEGER,                    -- NULL until its receipt
+        PRIMARY KEY (erasure_id, device_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX erasure_devices_owed ON erasure_devices (device_id) WHERE done_ms IS NULL;
+      -- "suppress": the keyed hashes of a person's identifiers; their future events are
+      -- projected without the person and redacted in the log.
+      CREATE TABLE suppressed (
+        id_key      BLOB PRIMARY KEY,
+        erasure_id  TEXT NOT NULL,
+        at_ms       INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    )sql"},
+};
+
+constexpr const char* kColumns =
+    "seq, id, subject_type, subject_key, profile_id, suppress, requested_ms, deadline_ms, "
+    "hub_done_ms, erased_profile, events_redacted FROM erasures ";
+
+ErasureRequest FromRow(const sqlite::Statement& s) {
+  ErasureRequest r;
+  r.seq = s.ColumnInt(0);
+  r.id = s.ColumnText(1);
+  r.subject_type = static_cast<int>(s.ColumnInt(2));
+  if (!s.ColumnIsNull(3)) r.subject_key = std::string(s.ColumnView(3));
+  r.profile_id = s.ColumnInt(4);
+  r.suppress = s.ColumnInt(5) != 0;
+  r.requested_ms = s.ColumnInt(6);
+  r.deadline_ms = s.ColumnInt(7);
+  r.hub_done = !s.ColumnIsNull(8);
+  r.hub_done_ms = r.hub_done ? s.ColumnInt(8) : 0;
+  r.erased_profile = s.ColumnInt(9);
+  r.events_redacted = s.ColumnInt(10);
+  return r;
+}
+
+}  // namespace
+
+bool ErasureRequest::done() const {
+  return hub_done && std::all_of(devices.begin(), devices.end(),
+                                 [](const ErasureDevice& d) { return d.done; });
+}
+
+int64_t ErasureRequest::done_ms() const {
+  if (!done()) return 0;
+  int64_t last = hub_done_ms;
+  for (const ErasureDevice& d : devices) last = std::max(last, d.done_ms);
+  return last;
+}
+
+Result<std::unique_ptr<ErasureStore>> ErasureStore::Open(const std::string& path) {
+  auto db = sqlite::Database::Open(path);
+  if (!db.ok()) return db.status();
+  CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
+  return std::unique_ptr<ErasureStore>(new ErasureStore(std::move(*db)));
+}
+
+Status ErasureStore::Add(const ErasureRequest& r, const std::string& sealed_subject) {
+  auto s = db_->Prepare(
+      "INSERT INTO erasures (id, subject_type, subject_key, subject_sealed, profile_id, suppress, "
+      "requested_ms, deadline_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+      "ON CONFLICT (id) DO NOTHING");
+  if (!s.ok()) return s.status();
+  s->Bind(1, r.id).Bind(2, static_cast<int64_t>(r.subject_type));
+  if (r.subject_key.empty()) s->BindNull(3); else s->BindBlob(3, r.subject_key);
+  if (sealed_subject.empty()) s->BindNull(4); else s->BindBlob(4, sealed_subject);
+  s->Bind(5, r.profile_id).Bind(6, r.suppress ? 1 : 0).Bind(7, r.requested_ms)
+      .Bind(8, r.deadline_ms);
+  CJD_RETURN_IF_ERROR(s->Run());
+  if (db_->Changes() == 0) return Status(Code::kConflict, "erasure id in use: " + r.id);
+  return Status::Ok();
+}
+
+Status ErasureStore::LoadDevices(ErasureRequest* r) {
+  auto s = db_->Prepare(
+      "SELECT device_id, sent_ms, done_ms FROM erasure_devices WHERE erasure_id = ?1 "
+      "ORDER BY device_id");
+  if (!s.ok()) return s.status();
+  s->Bind(1, r->id);
+  r->devices.clear();
+  while (true) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    ErasureDevice d;
+    d.device_id = s->ColumnText(0);
+    d.sent_ms = s->ColumnInt(1);
+    d.done = !s->ColumnIsNull(2);
+    d.done_ms = d.done ? s->ColumnInt(2) : 0;
+    r->devices.push_back(std::move(d));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<ErasureRequest>> ErasureStore::Query(const char* sql, int64_t a, int64_t b) {
+  auto s = db_->Prepare(std::string("SELECT ") + kColumns + sql);
+  if (!s.ok()) return s.status();
+  s->Bind(1, a).Bind(2, b);
+  std::vector<ErasureRequest> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(FromRow(*s));
+  }
+  for (ErasureRequest& r : out) CJD_RETURN_IF_ERROR(LoadDevices(&r));
+  return out;
+}
+
+Result<std::optional<ErasureRequest>> ErasureStore::Get(const std::string& id) {
+  auto s = db_->Prepare(std::string("SELECT ") + kColumns + "WHERE id = ?1");
+  if (!s.ok()) return s.status();
+  s->Bind(1, id);
+  auto row = s->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<ErasureRequest>();
+  ErasureRequest r = FromRow(*s);
+  CJD_RETURN_IF_ERROR(LoadDevices(&r));
+  return std::optional<ErasureRequest>(std::move(r));
+}
+
+Result<std::vector<ErasureRequest>> ErasureStore::List(int64_t after_seq, int limit) {
+  return Query("WHERE seq > ?1 ORDER BY seq LIMIT ?2", after_seq, limit);
+}
+
+Result<std::vector<ErasureRequest>> ErasureStore::HubPending() {
+  return Query("WHERE hub_done_ms IS NULL AND ?1 = ?1 AND ?2 = ?2 ORDER BY seq", 0, 0);
+}
+
+Result<std::string> ErasureStore::SealedSubject(const std::string& id) {
+  auto s = db_->Prepare("SELECT subject_sealed FROM erasures WHERE id = ?1");
+  if (!s.ok()) return s.status();
+  s->Bind(1, id);
+  auto row = s->Step();
+  if (!row.ok()) return row.status();
+  if (!*row || s->ColumnIsNull(0)) return std::string();
+  return std::string(s->ColumnView(0));
+}
+
+Status ErasureStore::CompleteHub(const std::string& id, int64_t done_ms, int64_t erased_profile,
+                                 int64_t events_redacted,
+                                 const std::vector<std::string>& device_ids,
+                                 const std::string& sealed_values,
+                                 const std::vector<std::string>& suppress_keys) {
+  sqlite::Transaction tx(*db_);
+  CJD_RETURN_IF_ERROR(tx.status());
+  auto s = db_->Prepare(
+      "UPDATE erasures SET hub_done_ms = ?2, erased_profile = ?3, events_redacted = ?4, "
+      "values_sealed = ?5, subject_sealed = CASE WHEN ?6 THEN subject_sealed END "
+      "WHERE id = ?1 AND hub_done_ms IS NULL");
+  if (!s.ok()) return s.status();
+  s->Bind(1, id).Bind(2, done_ms).Bind(3, erased_profile).Bind(4, events_redacted);
+  if (device_ids.empty()) s->BindNull(5); else s->BindBlob(5, sealed_values);
+  s->Bind(6, device_ids.empty() ? 0 : 1);
+  CJD_RETURN_IF_ERROR(s->Run());
+  if (db_->Changes() == 0) return Status::NotFound("no pending erasure " + id);
+  auto dev = db_->Prepare(
+      "INSERT OR IGNORE INTO erasure_devices (erasure_id, device_id) VALUES (?1, ?2)");
+  if (!dev.ok()) return dev.status();
+  for (const std::string& d : device_ids) {
+    dev->Bind(1, id).Bind(2, d);
+    CJD_RETURN_IF_ERROR(dev->Run());
+  }
+  auto sup = db_->Prepare(
+      "INSERT OR IGNORE INTO suppressed (id_key, erasure_id, at_ms) VALUES (?1, ?2, ?3)");
+  if (!sup.ok()) return sup.status();
+  for (const std::string& k : suppress_keys) {
+    sup->BindBlob(1, k).Bind(2, id).Bind(3, done_ms);
+    CJD_RETURN_IF_ERROR(sup->Run());
+  }
+  return tx.Commit();
+}
+
+Result<std::vector<ErasureStore::Owed>> ErasureStore::OwedTo(const std::string& device_id) {
+  auto s = db_->Prepare(
+      "SELECT e.id, e.values_sealed, d.sent_ms FROM erasure_devices d "
+      "JOIN erasures e ON e.id = d.erasure_id "
+      "WHERE d.device_id = ?1 AND d.done_ms IS NULL AND e.values_sealed IS NOT NULL "
+      "ORDER BY e.seq");
+  if (!s.ok()) return s.status();
+  s->Bind(1, device_id);
+  std::vector<Owed> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back({s->ColumnText(0), std::string(s->ColumnView(1)), s->ColumnInt(2)});
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> ErasureStore::DevicesOwing() {
+  auto s = db_->Prepare(
+      "SELECT DISTINCT device_id FROM erasure_devices WHERE done_ms IS NULL ORDER BY device_id");
+  if (!s.ok()) return s.status();
+  std::vector<std::string> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(s->ColumnText(0));
+  }
+  return out;
+}
+
+Status ErasureStore::MarkSent(const std::string& id, const std::string& device_id,
+                              int64_t sent_ms) {
+  auto s = db_->Prepare(
+      "UPDATE erasure_devices SET sent_ms = ?3 WHERE erasure_id = ?1 AND device_id = ?2");
+  if (!s.ok()) return s.status();
+  s->Bind(1, id).Bind(2, device_id).Bind(3, sent_ms);
+  return s->Run();
+}
+
+Result<bool> ErasureStore::DeviceDone(const std::string& id, const std::string& device_id,
+                                      int64_t done_ms) {
+  auto s = db_->Prepare(
+      "UPDATE erasure_devices SET done_ms = ?3 WHERE erasure_id = ?1 AND device_id = ?2 "
+      "AND done_ms IS NULL");
+  if (!s.ok()) return s.status();
+  s->Bind(1, id).Bind(2, device_id).Bind(3, done_ms);
+  CJD_RETURN_IF_ERROR(s->Run());
+  return db_->Changes() > 0;
+}
+
+Result<std::string> ErasureStore::ValuesIfAllDone(const std::string& id) {
+  auto s = db_->Prepare(
+      "SELECT values_sealed FROM erasures WHERE id = ?1 AND hub_done_ms IS NOT NULL AND "
+      "values_sealed IS NOT NULL AND NOT EXISTS (SELECT 1 FROM erasure_devices "
+      "WHERE erasure_id = ?1 AND done_ms IS NULL)");
+  if (!s.ok()) return s.status();
+  s->Bind(1, id);
+  auto row = s->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::string();
+  return std::string(s->ColumnView(0));
+}
+
+Status ErasureStore::DropValues(const std::string& id) {
+  auto s = db_->Prepare(
+      "UPDATE erasures SET values_sealed = NULL, subject_sealed = NULL WHERE id = ?1");
+  if (!s.ok()) return s.status();
+  s->Bind(1, id);
+  CJD_RETURN_IF_ERROR(s->Run());
+  return db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+Result<std::vector<std::string>> ErasureStore::SuppressedKeys() {
+  auto s = db_->Prepare("SELECT id_key FROM suppressed");
+  if (!s.ok()) return s.status();
+  std::vector<std::string> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.emplace_back(s->ColumnView(0));
+  }
+  return out;
+}
+
+}  // namespace cjd::hub::privacy
