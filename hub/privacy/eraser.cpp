@@ -96,7 +96,9 @@ Result<ErasureRequest> Eraser::Request(const std::string& identifier, int64_t pr
   r.deadline_ms = r.requested_ms + config_.erasure_deadline_minutes * 60'000;
   {
     std::lock_guard lock(store_mu_);
-    CJD_RETURN_IF_ERROR(store_->Add(r, sealed));
+    Result<int64_t> seq = store_->Add(r, sealed);
+    if (!seq.ok()) return seq.status();
+    r.seq = *seq;
   }
   {
     std::lock_guard lock(worker_.mu());
@@ -163,9 +165,36 @@ Status Eraser::RunPending() {
     return store_->HubPending();
   }();
   if (!pending.ok()) return pending.status();
-  for (const ErasureRequest& r : *pending) {
-    if (worker_.stopping()) break;
-    CJD_RETURN_IF_ERROR(Process(r));
+  if (pending->empty()) return Status::Ok();
+  Result<std::vector<DeviceRow>> devices = log_->ListDevices();
+  if (!devices.ok()) return devices.status();
+  // In chunks: each request's hub part, then one emptying of the WALs for the chunk, then the
+  // requests are marked done (so "done" always means no copy is left in a WAL) and the devices
+  // get their commands.
+  constexpr size_t kChunk = 256;
+  for (size_t at = 0; at < pending->size() && !worker_.stopping(); at += kChunk) {
+    std::vector<HubDone> chunk;
+    for (size_t i = at; i < std::min(pending->size(), at + kChunk); ++i) {
+      Result<HubDone> done = Process((*pending)[i], *devices);
+      if (!done.ok()) return done.status();
+      chunk.push_back(std::move(*done));
+    }
+    TruncateWals();
+    projector_->TruncateWal();
+    const int64_t now = clock_->NowMillis();
+    for (const HubDone& d : chunk) {
+      {
+        std::lock_guard lock(store_mu_);
+        CJD_RETURN_IF_ERROR(store_->CompleteHub(d.id, now, d.profile_id, d.redacted, d.device_ids,
+                                                d.sealed, d.suppress_keys));
+      }
+      spdlog::info("privacy: erasure {} done on the hub in {} ms (profile {}, {} events "
+                   "redacted, {} devices to confirm)",
+                   d.id, now - d.requested_ms, d.profile_id, d.redacted, d.device_ids.size());
+    }
+    std::set<std::string> targets;
+    for (const HubDone& d : chunk) targets.insert(d.device_ids.begin(), d.device_ids.end());
+    for (const std::string& device : targets) CJD_RETURN_IF_ERROR(SendOwed(device, true));
   }
   return Status::Ok();
 }
@@ -199,24 +228,23 @@ void Eraser::TruncateWals() {
                "checkpoint overwrites it");
 }
 
-Status Eraser::Process(const ErasureRequest& r) {
+Result<Eraser::HubDone> Eraser::Process(const ErasureRequest& r,
+                                        const std::vector<DeviceRow>& devices) {
   std::vector<identity::IdKey> keys;
   if (!r.subject_key.empty()) keys.push_back(KeyOf(r.subject_key));
   Result<ErasedPerson> erased = projector_->Erase(r.profile_id, keys);
   if (!erased.ok() && erased.status().code() != Code::kNotFound) return erased.status();
   ErasedPerson person = erased.ok() ? std::move(*erased) : ErasedPerson{};
 
-  Result<int64_t> redacted = log_->RedactEvents(person.event_rowids);
+  Result<int64_t> redacted = person.event_rowids.empty() ? Result<int64_t>(int64_t{0})
+                                                         : log_->RedactEvents(person.event_rowids);
   if (!redacted.ok()) return redacted.status();
-  TruncateWals();
 
   // Who must confirm: the devices of the stores where the person was seen; every device when
   // nobody held the identifier (its events may wait in any outbox).
-  Result<std::vector<DeviceRow>> devices = log_->ListDevices();
-  if (!devices.ok()) return devices.status();
   const std::set<std::string> stores(person.store_ids.begin(), person.store_ids.end());
   std::vector<std::string> device_ids;
-  for (const DeviceRow& d : *devices) {
+  for (const DeviceRow& d : devices) {
     if (person.profile_id == 0 ? r.profile_id == 0 : stores.count(d.record.store_id) > 0) {
       device_ids.push_back(d.record.device_id);
     }
@@ -256,18 +284,15 @@ Status Eraser::Process(const ErasureRequest& r) {
     for (const std::string& k : suppress_keys) ids.push_back(KeyOf(k));
     projector_->Suppress(ids);
   }
-  const std::string sealed = SealValue(projector_->keys(), values.dump());
-  const int64_t now = clock_->NowMillis();
-  {
-    std::lock_guard lock(store_mu_);
-    CJD_RETURN_IF_ERROR(store_->CompleteHub(r.id, now, person.profile_id, *redacted, device_ids,
-                                            sealed, suppress_keys));
-  }
-  spdlog::info("privacy: erasure {} done on the hub in {} ms (profile {}, {} events redacted, "
-               "{} devices to confirm)",
-               r.id, now - r.requested_ms, person.profile_id, *redacted, device_ids.size());
-  for (const std::string& d : device_ids) CJD_RETURN_IF_ERROR(SendOwed(d, true));
-  return Status::Ok();
+  HubDone done;
+  done.id = r.id;
+  done.requested_ms = r.requested_ms;
+  done.profile_id = person.profile_id;
+  done.redacted = *redacted;
+  done.device_ids = std::move(device_ids);
+  done.sealed = SealValue(projector_->keys(), values.dump());
+  done.suppress_keys = std::move(suppress_keys);
+  return done;
 }
 
 void Eraser::DeviceSeen(const std::string& device_id) {
@@ -397,6 +422,7 @@ Status Eraser::Sweep(const std::string& id, const std::string& sealed_values) {
                  again->profile_id);
   }
   TruncateWals();
+  projector_->TruncateWal();
   std::lock_guard lock(store_mu_);
   return store_->DropValues(id);
 }

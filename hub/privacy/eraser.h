@@ -85,7 +85,17 @@ class Eraser {
 
  private:
   void Run();
-  Status Process(const ErasureRequest& r);
+  // The hub part of one request, up to marking it done.
+  struct HubDone {
+    std::string id;
+    int64_t requested_ms = 0;
+    int64_t profile_id = 0;
+    int64_t redacted = 0;
+    std::vector<std::string> device_ids;
+    std::string sealed;
+    std::vector<std::string> suppress_keys;
+  };
+  Result<HubDone> Process(const ErasureRequest& r, const std::vector<DeviceRow>& devices);
   Status RedactQueued();
   void TruncateWals();
   // Sends what `device_id` owes (throttled by kResendAfterMs unless `now_anyway`).

@@ -84,7 +84,7 @@ Result<std::unique_ptr<ErasureStore>> ErasureStore::Open(const std::string& path
   return std::unique_ptr<ErasureStore>(new ErasureStore(std::move(*db)));
 }
 
-Status ErasureStore::Add(const ErasureRequest& r, const std::string& sealed_subject) {
+Result<int64_t> ErasureStore::Add(const ErasureRequest& r, const std::string& sealed_subject) {
   auto s = db_->Prepare(
       "INSERT INTO erasures (id, subject_type, subject_key, subject_sealed, profile_id, suppress, "
       "requested_ms, deadline_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
@@ -97,7 +97,7 @@ Status ErasureStore::Add(const ErasureRequest& r, const std::string& sealed_subj
       .Bind(8, r.deadline_ms);
   CJD_RETURN_IF_ERROR(s->Run());
   if (db_->Changes() == 0) return Status(Code::kConflict, "erasure id in use: " + r.id);
-  return Status::Ok();
+  return db_->LastInsertRowid();
 }
 
 Status ErasureStore::LoadDevices(ErasureRequest* r) {

@@ -49,9 +49,9 @@ class ErasureStore {
  public:
   static Result<std::unique_ptr<ErasureStore>> Open(const std::string& path);
 
-  // A new request (hub part pending). `sealed_subject` is the sealed identifier value (empty
-  // when asked by profile id). kConflict for an id in use.
-  Status Add(const ErasureRequest& request, const std::string& sealed_subject);
+  // A new request (hub part pending); returns its seq. `sealed_subject` is the sealed
+  // identifier value (empty when asked by profile id). kConflict for an id in use.
+  Result<int64_t> Add(const ErasureRequest& request, const std::string& sealed_subject);
   Result<std::optional<ErasureRequest>> Get(const std::string& id);
   // Requests with seq above `after_seq`, oldest first, at most `limit`.
   Result<std::vector<ErasureRequest>> List(int64_t after_seq, int limit);

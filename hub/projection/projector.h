@@ -97,6 +97,10 @@ class Projector {
   // assignments). Nobody holding the keys is not an error: profile_id 0 comes back.
   // kNotFound only for a `profile_id` that never existed.
   Result<ErasedPerson> Erase(int64_t profile_id, const std::vector<identity::IdKey>& keys);
+  // Copies profiles.db's WAL back and empties it (after erasures: no earlier version of an
+  // erased row stays in it). Retries briefly while readers hold old pages; logs when it could
+  // not.
+  void TruncateWal();
 
   ProjectorStats Stats() const;
   // The RFM model to keep current: computed at Start(), then recomputed on the schedule of

@@ -2,6 +2,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "hub/projection/identity_keys.h"
 #include "hub/projection/projector.h"
@@ -135,13 +137,24 @@ Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKe
   CJD_RETURN_IF_ERROR(tx.Commit());
   CountOrderChanges();
   PublishChanges();
-  // The WAL holds the rows as they were until a checkpoint copies the new pages back; empty it
-  // (best effort: a reader's snapshot can keep part of it until the next checkpoint).
-  Status ck = db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  if (!ck.ok()) spdlog::warn("privacy: profiles.db checkpoint: {}", ck.ToString());
   spdlog::info("privacy: profile {} erased ({} profiles, {} events, {} orders kept anonymous)",
                live, out.profile_ids.size(), out.event_rowids.size(), out.orders);
   return out;
+}
+
+void Projector::TruncateWal() {
+  std::lock_guard lock(write_mu_);
+  // A reader between two statements can hold old pages for a moment: a few tries.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    auto ck = db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (ck.ok()) {
+      auto row = ck->Step();
+      if (row.ok() && *row && ck->ColumnInt(0) == 0 && ck->ColumnInt(1) <= 0) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  spdlog::warn("privacy: profiles.db's WAL could not be emptied now (busy readers); the next "
+               "checkpoint overwrites it");
 }
 
 }  // namespace cjd::hub

@@ -117,6 +117,16 @@ void RunProfiles(const ProfilesOptions& o);
 
 // cjd-bench soak (tests/bench/soak.cpp): N agents under steady traffic with periodic broker and
 // hub restarts; RSS and open fds of every process sampled; exactly-once checked at the end.
+// cjd-bench erasure (tests/bench/erasure.cpp): rights requests end to end.
+struct ErasureOptions {
+  int devices = 50;        // real cjd-agent processes, all asked to confirm each round trip
+  int requests = 20;       // sequential round trips
+  int64_t bulk = 10'000;   // web customers erased in bulk (hub part only); 0: skip
+  int clients = 8;         // threads posting the bulk requests
+  int bulk_timeout_s = 600;  // bound on the bulk's processing
+};
+void RunErasure(const ErasureOptions& o);
+
 struct SoakOptions {
   double minutes = 10;                // length of the traffic phase
   int agents = 10;

@@ -11,6 +11,7 @@
 //   cjd-bench soak     [--minutes 10] [--agents 10] [--broker-every 180] [--hub-every 240]
 //   cjd-bench trickle  [--customers 5000,50000] [--sales 300] [--rate 20] [--batch-delay-ms N]
 //   cjd-bench fleet    [--devices 50,500] [--seconds 60] [--rate 0.1] [--heartbeat 15]
+//   cjd-bench erasure  [--devices 50] [--requests 20] [--bulk 10000] [--clients 8]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
 #include <cstdio>
@@ -166,6 +167,25 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
 
+  ErasureOptions erasure_o;
+  auto* erasure_cmd = app.add_subcommand(
+      "erasure", "erasure requests: round trips to every device, and a bulk of them on the hub");
+  erasure_cmd->add_option("--devices", erasure_o.devices, "real agents, each confirms")
+      ->check(CLI::Range(1, 500))
+      ->capture_default_str();
+  erasure_cmd->add_option("--requests", erasure_o.requests, "sequential round trips")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  erasure_cmd->add_option("--bulk", erasure_o.bulk, "customers erased in bulk (0: skip)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}))
+      ->capture_default_str();
+  erasure_cmd->add_option("--clients", erasure_o.clients, "threads posting the bulk")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  erasure_cmd->add_option("--bulk-timeout", erasure_o.bulk_timeout_s, "seconds")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+
   SoakOptions soak_o;
   auto* soak_cmd = app.add_subcommand(
       "soak", "N agents, steady traffic, periodic broker and hub restarts: RSS/fd growth, exactly once");
@@ -272,6 +292,8 @@ int main(int argc, char** argv) {
       RunProfiles(profiles_o);
     } else if (*offers_cmd) {
       RunOffers(offers_o);
+    } else if (*erasure_cmd) {
+      RunErasure(erasure_o);
     } else if (*soak_cmd) {
       if (RunSoak(soak_o) != 0) return 1;
     } else if (*trickle_cmd) {

@@ -86,6 +86,7 @@ class Privacy : public ::testing::Test {
     if (r.status != 202) return json();
     const json accepted = r.Json();
     EXPECT_EQ(accepted["state"], "pending");
+    EXPECT_GT(accepted["seq"].get<int64_t>(), 0);
     const std::string id = accepted["id"];
     json doc;
     EXPECT_TRUE(cjd::testing::WaitUntil(

@@ -361,7 +361,7 @@ TEST_F(EnvelopeTest, PeekValidatesStructure) {
   expect_invalid(0, 'X');     // magic
   expect_invalid(3, '2');     // magic "CJD2"
   expect_invalid(4, '\x00');  // kind 0
-  expect_invalid(4, '\x06');  // kind 6 (1-5 are known)
+  expect_invalid(4, '\x08');  // kind 8 (1-7 are known)
   expect_invalid(5, '\x02');  // unknown flag
   expect_invalid(5, '\x81');  // unknown flag with the known one
   expect_invalid(17, '\x0a');  // first_seq 10 > last_seq 9
