@@ -74,6 +74,10 @@ class IngestorTest : public ::testing::Test {
 
   void Start(std::unique_ptr<HubStore> store) {
     ingestor_ = std::make_unique<Ingestor>(config_, std::move(store), &clock_);
+    ingestor_->set_on_erase_receipt([this](const std::string& device, const EraseReceipt& r) {
+      std::lock_guard lock(receipts_mu_);
+      receipts_.emplace_back(device, r.erasure_id);
+    });
     ingestor_->set_link_factory(
         [this](const MqttOptions&, MqttLink::MessageFn on_message, MqttLink::StateFn on_state) {
           wire_.on_message = std::move(on_message);
@@ -165,6 +169,8 @@ class IngestorTest : public ::testing::Test {
   Wire wire_;
   std::unique_ptr<Ingestor> ingestor_;
   int64_t groups_and_rejections_ = 0;
+  std::mutex receipts_mu_;
+  std::vector<std::pair<std::string, std::string>> receipts_;  // (device, erasure id)
 };
 
 TEST_F(IngestorTest, CommitsAcksAndPinsAReplayExactly) {
@@ -199,6 +205,45 @@ TEST_F(IngestorTest, CommitsAcksAndPinsAReplayExactly) {
 
 // The crash of issue 9: a sealed status whose `online` is a string threw inside the ingest
 // thread (std::terminate), at every start since the broker redelivers the retained status.
+// Erase receipts: verified, decoded strictly, handed on once; a replay or a malformed one is
+// rejected and counted, and ingest goes on.
+TEST_F(IngestorTest, EraseReceiptsAreVerifiedAndHandedOnOnce) {
+  auto receipt = [&](const std::string& json) {
+    FrameHeader h;
+    h.kind = FrameKind::kEraseReceipt;
+    h.key_id = keys_.key_id;
+    return SealFrame(h, "pos-1", json, keys_.uplink);
+  };
+  const std::string good = receipt(R"({"erasure_id":"era_0123456789abcdef0123","outbox_redacted":2})");
+  Deliver(topics::Up("pos-1"), good);
+  Settle(1);
+  Deliver(topics::Up("pos-1"), good);  // the very frame again
+  Settle(2);
+  EXPECT_EQ(Rejected("replay"), 1);
+  Deliver(topics::Up("pos-1"), receipt(R"({"erasure_id":"era_1","outbox_redacted":2})"));
+  Settle(3);
+  Deliver(topics::Up("pos-1"), receipt(R"({"erasure_id":"era_0123456789abcdef0123","x":1})"));
+  Settle(4);
+  EXPECT_EQ(Rejected("malformed"), 2);
+  // Sealed with another key (a device's key cannot speak for another): a bad seal.
+  FrameHeader h;
+  h.kind = FrameKind::kEraseReceipt;
+  h.key_id = keys_.key_id;
+  Deliver(topics::Up("pos-1"),
+          SealFrame(h, "pos-1", R"({"erasure_id":"era_0123456789abcdef0123"})", keys_.downlink));
+  Settle(5);
+  EXPECT_EQ(Rejected("bad_seal"), 1);
+  {
+    std::lock_guard lock(receipts_mu_);
+    ASSERT_EQ(receipts_.size(), 1u);
+    EXPECT_EQ(receipts_[0].first, "pos-1");
+    EXPECT_EQ(receipts_[0].second, "era_0123456789abcdef0123");
+  }
+  Deliver(topics::Up("pos-1"), Batch(1, 1, {Scan("e1", 1)}));
+  Settle(6);
+  EXPECT_EQ(ingestor_->Stats().events_inserted, 1);
+}
+
 TEST_F(IngestorTest, IllTypedStatusIsMalformedAndIngestGoesOn) {
   Deliver(topics::Status("pos-1"), Status(R"({"online":"yes","clock_ms":5})"));
   Settle(1);
