@@ -680,6 +680,35 @@ info "GET /metrics (Prometheus, no token needed, no personal data), a few series
 grep -E '^cjd_hub_(events_total|devices_online|projection_lag_events|profiles) |^cjd_hub_device_online' <<<"$METRICS" | sed 's/^/     /'
 info "GET /v1/alerts: $(hub_get /v1/alerts | jq -c '{count, kinds: [.alerts[].kind]}')"
 
+section "Right to be forgotten: one request reaches the hub and every device"
+info "Anna asks to be forgotten: POST /v1/privacy/erasures {\"identifier\": \"loyalty_id:L100001\"}"
+ERASURE=$("${CURL[@]}" -f -X POST -H "Authorization: Bearer $HUB_TOKEN" -H 'Content-Type: application/json' \
+          --data-binary '{"identifier":"loyalty_id:L100001"}' "http://127.0.0.1:$HUB_PORT/v1/privacy/erasures") \
+  || die "POST /v1/privacy/erasures failed" "${LOG[hub]}"
+ERASURE_ID=$(jq -r .id <<<"$ERASURE")
+ok "202: request $ERASURE_ID, $(jq -r .state <<<"$ERASURE"), deadline $(jq -r .deadline <<<"$ERASURE")"
+erasure_done() { hub_get "/v1/privacy/erasures/$ERASURE_ID" | jq -e '.state == "done"' >/dev/null 2>&1; }
+wait_for "the hub and every device holding Anna's data confirming the erasure" 60 hub erasure_done
+info "GET /v1/privacy/erasures/$ERASURE_ID:"
+hub_get "/v1/privacy/erasures/$ERASURE_ID" | jq -r '"hub: profile \(.hub.profile_id) erased, \(.hub.events_redacted) events of the log rewritten without her, done \(.hub.done_at)",
+  (.devices[] | "\(.device_id): \(.state) \(.done_at)"), "met the deadline: \(.met)"' | sed 's/^/     /'
+code=$("${CURL[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $HUB_TOKEN" \
+       "http://127.0.0.1:$HUB_PORT/v1/profiles?identifier=loyalty_id:L100001" || true)
+[ "$code" = "404" ] || die "Anna's profile is still there (HTTP ${code:-none})" "${LOG[hub]}"
+ok "GET /v1/profiles?identifier=loyalty_id:L100001 -> 404; her orders stay in the store totals, anonymous"
+HELD=""
+for f in "$T"/hub/* "${LOG[hub]}" "$T"/pos-1/* "$T"/pos-2/* "$T"/kiosk-1/* "${LOG[pos-1]}" "${LOG[pos-2]}" "${LOG[kiosk-1]}"; do
+  [ -f "$f" ] || continue
+  if grep -a -q -i -e L100001 -e anna.meyer "$f"; then HELD="$HELD $f"; fi
+done
+[ -z "$HELD" ] || die "Anna's loyalty id or email is still in:$HELD"
+ok "no byte of her loyalty id or email in any file of the hub or the agents (databases, WAL, logs)"
+info "if she scans her card again, that is a new visit (record it or not: \"suppress\": true drops her"
+info "future events); kiosk-1 no longer holds her personal offers:"
+anna_general() { kiosk_offers L100001 | jq -e '[.offers[].id] == ["welcome-coffee"]' >/dev/null 2>&1; }
+wait_for "kiosk-1 dropping Anna's personal offers" 60 kiosk-1 anna_general
+ok "kiosk-1 now shows L100001 only the general offers"
+
 section "Summary"
 STATS=$(hub_get /v1/stats) || die "GET /v1/stats failed" "${LOG[hub]}"
 FLEET=$(hub_get /v1/devices) || die "GET /v1/devices failed" "${LOG[hub]}"

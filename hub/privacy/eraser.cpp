@@ -375,7 +375,9 @@ Status Eraser::HandleReceipts() {
     std::lock_guard lock(worker_.mu());
     receipts.swap(receipts_);
   }
-  for (const auto& [device_id, receipt] : receipts) {
+  for (const auto& item : receipts) {
+    const std::string& device_id = item.first;  // (not a structured binding: lambdas use it)
+    const EraseReceipt& receipt = item.second;
     const int64_t now = clock_->NowMillis();
     Result<bool> taken = [&] {
       std::lock_guard lock(store_mu_);
