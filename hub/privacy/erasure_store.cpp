@@ -63,6 +63,20 @@ ErasureRequest FromRow(const sqlite::Statement& s) {
   return r;
 }
 
+// The first column of every row of `sql` (no parameters), as bytes.
+Result<std::vector<std::string>> FirstColumn(sqlite::Database& db, const char* sql) {
+  auto s = db.Prepare(sql);
+  if (!s.ok()) return s.status();
+  std::vector<std::string> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.emplace_back(s->ColumnView(0));
+  }
+  return out;
+}
+
 }  // namespace
 
 bool ErasureRequest::done() const {
@@ -219,17 +233,8 @@ Result<std::vector<ErasureStore::Owed>> ErasureStore::OwedTo(const std::string& 
 }
 
 Result<std::vector<std::string>> ErasureStore::DevicesOwing() {
-  auto s = db_->Prepare(
-      "SELECT DISTINCT device_id FROM erasure_devices WHERE done_ms IS NULL ORDER BY device_id");
-  if (!s.ok()) return s.status();
-  std::vector<std::string> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(s->ColumnText(0));
-  }
-  return out;
+  return FirstColumn(
+      *db_, "SELECT DISTINCT device_id FROM erasure_devices WHERE done_ms IS NULL ORDER BY device_id");
 }
 
 Status ErasureStore::MarkSent(const std::string& id, const std::string& device_id,
@@ -275,16 +280,7 @@ Status ErasureStore::DropValues(const std::string& id) {
 }
 
 Result<std::vector<std::string>> ErasureStore::SuppressedKeys() {
-  auto s = db_->Prepare("SELECT id_key FROM suppressed");
-  if (!s.ok()) return s.status();
-  std::vector<std::string> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.emplace_back(s->ColumnView(0));
-  }
-  return out;
+  return FirstColumn(*db_, "SELECT id_key FROM suppressed");
 }
 
 }  // namespace cjd::hub::privacy
