@@ -129,6 +129,23 @@ http::Response HubApi::Prometheus() {
     w.Gauge("cjd_hub_segment_queue_profiles", "Changed profiles waiting for evaluation",
             Num(s, "queued"));
   }
+  if (privacy_api_ != nullptr && privacy_api_->eraser() != nullptr) {
+    const auto c = privacy_api_->eraser()->Counts();
+    if (c.ok()) {
+      w.Counter("cjd_hub_erasure_requests_total", "Erasure requests made",
+                static_cast<double>(c->requests));
+      w.Gauge("cjd_hub_erasures_pending",
+              "Erasure requests not done yet (the hub's part or a device's receipt missing)",
+              static_cast<double>(c->pending));
+      w.Gauge("cjd_hub_erasures_hub_pending", "Erasure requests whose hub part is not done",
+              static_cast<double>(c->hub_pending));
+      w.Gauge("cjd_hub_erasures_overdue", "Erasure requests not done by their deadline",
+              static_cast<double>(c->overdue));
+      w.Gauge("cjd_hub_erasure_receipts_owed",
+              "Devices' receipts still owed for erasure requests (one per request and device)",
+              static_cast<double>(c->receipts_owed));
+    }
+  }
   if (offer_api_ != nullptr) {
     const json o = offer_api_->StatsJson();
     w.Gauge("cjd_hub_offers", "Offers defined and not deleted", Num(o, "offers"));

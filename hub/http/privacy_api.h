@@ -35,6 +35,7 @@ class PrivacyApi {
       : profiles_(profiles), segments_(segments), eraser_(eraser), clock_(clock) {}
 
   static bool Owns(const std::string& path);
+  privacy::Eraser* eraser() const { return eraser_; }
   http::Response Handle(const http::Request& req);
 
  private:

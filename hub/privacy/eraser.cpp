@@ -118,6 +118,11 @@ Result<std::vector<ErasureRequest>> Eraser::List(int64_t after_seq, int limit) {
   return store_->List(after_seq, limit);
 }
 
+Result<ErasureStore::Counts> Eraser::Counts() {
+  std::lock_guard lock(store_mu_);
+  return store_->Count(clock_->NowMillis());
+}
+
 void Eraser::SuppressedEvents(std::vector<int64_t> rows) {
   {
     std::lock_guard lock(worker_.mu());

@@ -65,6 +65,8 @@ class Eraser {
   Result<ErasureRequest> Request(const std::string& identifier, int64_t profile_id, bool suppress);
   Result<std::optional<ErasureRequest>> Get(const std::string& id);
   Result<std::vector<ErasureRequest>> List(int64_t after_seq, int limit);
+  // For GET /metrics.
+  Result<ErasureStore::Counts> Counts();
 
   // From the projector (its thread): log rows of suppressed people to redact.
   void SuppressedEvents(std::vector<int64_t> rows);

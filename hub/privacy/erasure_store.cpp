@@ -279,6 +279,30 @@ Status ErasureStore::DropValues(const std::string& id) {
   return db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
+Result<ErasureStore::Counts> ErasureStore::Count(int64_t now_ms) {
+  auto s = db_->Prepare(
+      "WITH open AS (SELECT e.deadline_ms FROM erasures e WHERE e.hub_done_ms IS NULL OR EXISTS "
+      "  (SELECT 1 FROM erasure_devices d WHERE d.erasure_id = e.id AND d.done_ms IS NULL)) "
+      "SELECT (SELECT count(*) FROM erasures), "
+      "       (SELECT count(*) FROM erasures WHERE hub_done_ms IS NULL), "
+      "       (SELECT count(*) FROM open), "
+      "       (SELECT count(*) FROM open WHERE deadline_ms < ?1), "
+      "       (SELECT count(*) FROM erasure_devices WHERE done_ms IS NULL)");
+  if (!s.ok()) return s.status();
+  s->Bind(1, now_ms);
+  auto row = s->Step();
+  if (!row.ok()) return row.status();
+  Counts c;
+  if (*row) {
+    c.requests = s->ColumnInt(0);
+    c.hub_pending = s->ColumnInt(1);
+    c.pending = s->ColumnInt(2);
+    c.overdue = s->ColumnInt(3);
+    c.receipts_owed = s->ColumnInt(4);
+  }
+  return c;
+}
+
 Result<std::vector<std::string>> ErasureStore::SuppressedKeys() {
   return FirstColumn(*db_, "SELECT id_key FROM suppressed");
 }

@@ -84,6 +84,15 @@ class ErasureStore {
   Result<std::string> ValuesIfAllDone(const std::string& id);
   Status DropValues(const std::string& id);
 
+  struct Counts {
+    int64_t requests = 0;        // ever made
+    int64_t hub_pending = 0;     // hub part not done
+    int64_t pending = 0;         // not done (hub part or a device's receipt missing)
+    int64_t overdue = 0;         // not done, past their deadline at `now_ms`
+    int64_t receipts_owed = 0;   // (request, device) pairs without a receipt
+  };
+  Result<Counts> Count(int64_t now_ms);
+
   // Every suppressed keyed hash (16 bytes each).
   Result<std::vector<std::string>> SuppressedKeys();
 

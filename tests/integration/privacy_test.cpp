@@ -195,6 +195,11 @@ TEST_F(Privacy, ErasureReachesEveryDeviceAndLeavesNoPersonalByte) {
       << doc.dump() << fleet_.Diagnostics();
   EXPECT_EQ(device_state("till-3"), "pending");
   EXPECT_EQ(doc["state"], "pending");
+  // Operations see it in Prometheus: one request open, one receipt owed, none overdue.
+  const std::string metrics = hub_->Get("/metrics").body;
+  EXPECT_NE(metrics.find("\ncjd_hub_erasures_pending 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\ncjd_hub_erasure_receipts_owed 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("\ncjd_hub_erasures_overdue 0\n"), std::string::npos);
   EXPECT_TRUE(doc["met"].is_null());  // the deadline (an hour) has not passed
 
   // Gone from the hub's answers; the figures keep her orders as anonymous ones.
@@ -231,6 +236,7 @@ TEST_F(Privacy, ErasureReachesEveryDeviceAndLeavesNoPersonalByte) {
       << doc.dump() << fleet_.Diagnostics();
   EXPECT_EQ(doc["met"], true);
   EXPECT_FALSE(doc["done_at"].is_null());
+  EXPECT_NE(hub_->Get("/metrics").body.find("\ncjd_hub_erasures_pending 0\n"), std::string::npos);
   ASSERT_TRUE(fleet_.WaitBacklogDrained(offline)) << fleet_.Diagnostics();
   ASSERT_TRUE(fleet_.WaitHubEventsTotal(6)) << fleet_.Diagnostics();
   WaitProjected(6);
