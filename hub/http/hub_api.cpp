@@ -123,7 +123,8 @@ std::variant<HubApi::Caller, http::Response> HubApi::Admit(const http::Request& 
   return *caller;
 }
 
-void HubApi::Audit(const Caller& caller, const http::Request& req, int status) {
+void HubApi::Audit(const Caller& caller, const http::Request& req, int status,
+                   const http::Response* answer) {
   if (access_ == nullptr) return;
   access::AuditEntry e;
   e.at_ms = clock_->NowMillis();
@@ -145,6 +146,11 @@ void HubApi::Audit(const Caller& caller, const http::Request& req, int status) {
         detail["id"] = *id;
       }
     }
+  }
+  // An erasure request is named by the id the hub gave it (never by the person).
+  if (answer != nullptr && answer->status == 202 && req.path == "/v1/privacy/erasures") {
+    const auto doc = nlohmann::json::parse(answer->body, nullptr, false);
+    if (doc.is_object() && doc.contains("id") && doc["id"].is_string()) detail["id"] = doc["id"];
   }
   e.detail = detail.dump();
   Result<access::AuditEntry> stored = Status::Internal("unset");
@@ -240,7 +246,7 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
       answer.body = doc.dump();
     }
   }
-  if (access::Audited(req.method, req.path)) Audit(caller, req, answer.status);
+  if (access::Audited(req.method, req.path)) Audit(caller, req, answer.status, &answer);
   respond(std::move(answer));
 }
 

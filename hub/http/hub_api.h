@@ -98,7 +98,9 @@ class HubApi {
   std::variant<Caller, http::Response> Admit(const http::Request& head);
   // Records one audited request with the status answered (errors are logged, not fatal: the
   // request has been carried out).
-  void Audit(const Caller& caller, const http::Request& req, int status);
+  // `answer`: the response, when there is one (a new erasure request's id is taken from it).
+  void Audit(const Caller& caller, const http::Request& req, int status,
+             const http::Response* answer = nullptr);
   http::Response AuditLog(const http::Request& req);
   // GET /metrics (hub_metrics.cpp).
   http::Response Prometheus();

@@ -268,6 +268,20 @@ TEST_F(Privacy, ErasureReachesEveryDeviceAndLeavesNoPersonalByte) {
   ASSERT_EQ(list.status, 200);
   ASSERT_EQ(list.Json()["erasures"].size(), 1u);
   EXPECT_EQ(list.Json()["erasures"][0]["id"], id);
+  // The audit log names the request by its id, never by the person.
+  HttpResponse audit = hub_->Get("/v1/audit", token);
+  ASSERT_EQ(audit.status, 200);
+  bool found = false;
+  const json entries = audit.Json()["entries"];
+  for (const json& e : entries) {
+    if (e["action"] == "POST /v1/privacy/erasures") {
+      found = true;
+      EXPECT_EQ(e["status"], 202);
+      EXPECT_EQ(e["detail"]["id"], id) << e.dump();
+    }
+  }
+  EXPECT_TRUE(found) << audit.body.substr(0, 2000);
+  EXPECT_EQ(audit.body.find("Okafor"), std::string::npos);
 }
 
 TEST_F(Privacy, UnknownIdentifierReachesEveryDeviceAndSuppressKeepsThePersonOut) {
