@@ -42,6 +42,44 @@ identity::IdKey KeyOf(std::string_view bytes) {
 
 }  // namespace
 
+std::string Eraser::ProgressOf(const ErasedPerson& p) const {
+  json ids = json::array();
+  for (const auto& [type, value] : p.identifiers) ids.push_back(json::array({type, value}));
+  const json doc = {{"profile_id", p.profile_id},
+                    {"events", p.event_rowids},
+                    {"stores", p.store_ids},
+                    {"identifiers", std::move(ids)}};
+  return SealValue(projector_->keys(), doc.dump());
+}
+
+Result<ErasedPerson> Eraser::PersonFromProgress(const std::string& sealed) const {
+  Result<std::string> plain = OpenValue(projector_->keys(), sealed);
+  if (!plain.ok()) return plain.status();
+  const json doc = json::parse(*plain, nullptr, false);
+  if (!doc.is_object()) return Status::Internal("an erasure's saved progress does not parse");
+  ErasedPerson p;
+  p.profile_id = doc.value("profile_id", int64_t{0});
+  for (const json& e : doc.value("events", json::array())) p.event_rowids.push_back(e.get<int64_t>());
+  for (const json& st : doc.value("stores", json::array())) p.store_ids.push_back(st.get<std::string>());
+  for (const json& pair : doc.value("identifiers", json::array())) {
+    p.identifiers.emplace_back(pair[0].get<int>(), pair[1].get<std::string>());
+  }
+  return p;
+}
+
+void Eraser::Merge(ErasedPerson more, ErasedPerson* into) {
+  if (into->profile_id == 0) into->profile_id = more.profile_id;
+  auto join = [](auto& a, auto& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    std::sort(a.begin(), a.end());
+    a.erase(std::unique(a.begin(), a.end()), a.end());
+  };
+  join(into->event_rowids, more.event_rowids);
+  join(into->store_ids, more.store_ids);
+  join(into->identifiers, more.identifiers);
+  into->orders = std::max(into->orders, more.orders);
+}
+
 Eraser::Eraser(const HubConfig& config, Projector* projector, std::unique_ptr<HubStore> log,
                std::unique_ptr<ErasureStore> store, const Clock* clock)
     : config_(config),
@@ -237,9 +275,30 @@ Result<Eraser::HubDone> Eraser::Process(const ErasureRequest& r,
                                         const std::vector<DeviceRow>& devices) {
   std::vector<identity::IdKey> keys;
   if (!r.subject_key.empty()) keys.push_back(KeyOf(r.subject_key));
+  // First what would be erased, recorded (sealed) before anything changes: after a restart
+  // between the projection's erasure and the log's redaction, the record still names the rows,
+  // stores and identifiers that the projection no longer holds. A record saved by an earlier
+  // attempt is taken as it is.
+  Result<std::string> saved = [&] {
+    std::lock_guard lock(store_mu_);
+    return store_->Progress(r.id);
+  }();
+  if (!saved.ok()) return saved.status();
+  ErasedPerson person;
+  if (!saved->empty()) {
+    Result<ErasedPerson> loaded = PersonFromProgress(*saved);
+    if (!loaded.ok()) return loaded.status();
+    person = std::move(*loaded);
+  } else {
+    Result<ErasedPerson> plan = projector_->Erase(r.profile_id, keys, /*dry_run=*/true);
+    if (!plan.ok() && plan.status().code() != Code::kNotFound) return plan.status();
+    if (plan.ok()) person = std::move(*plan);
+    std::lock_guard lock(store_mu_);
+    CJD_RETURN_IF_ERROR(store_->SaveProgress(r.id, ProgressOf(person)));
+  }
   Result<ErasedPerson> erased = projector_->Erase(r.profile_id, keys);
   if (!erased.ok() && erased.status().code() != Code::kNotFound) return erased.status();
-  ErasedPerson person = erased.ok() ? std::move(*erased) : ErasedPerson{};
+  if (erased.ok()) Merge(std::move(*erased), &person);  // events that came in between
 
   Result<int64_t> redacted = person.event_rowids.empty() ? Result<int64_t>(int64_t{0})
                                                          : log_->RedactEvents(person.event_rowids);

@@ -98,6 +98,10 @@ class Eraser {
     std::vector<std::string> suppress_keys;
   };
   Result<HubDone> Process(const ErasureRequest& r, const std::vector<DeviceRow>& devices);
+  // The saved progress of a request's hub part (ErasureStore::SaveProgress), sealed.
+  std::string ProgressOf(const ErasedPerson& person) const;
+  Result<ErasedPerson> PersonFromProgress(const std::string& sealed) const;
+  static void Merge(ErasedPerson more, ErasedPerson* into);
   Status RedactQueued();
   void TruncateWals();
   // Sends what `device_id` owes (throttled by kResendAfterMs unless `now_anyway`).

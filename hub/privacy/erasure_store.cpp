@@ -40,6 +40,12 @@ const std::vector<sqlite::Migration> kMigrations = {
         at_ms       INTEGER NOT NULL
       ) WITHOUT ROWID;
     )sql"},
+    {2, R"sql(
+      -- What the hub part found before it changed anything (sealed JSON: the profile, its log
+      -- rows, stores and identifiers), so a restart between the projection's erasure and the
+      -- log's redaction still redacts them. NULL once the hub part is done.
+      ALTER TABLE erasures ADD COLUMN progress BLOB;
+    )sql"},
 };
 
 constexpr const char* kColumns =
@@ -170,6 +176,23 @@ Result<std::vector<ErasureRequest>> ErasureStore::HubPending() {
   return Query("WHERE hub_done_ms IS NULL AND ?1 = ?1 AND ?2 = ?2 ORDER BY seq", 0, 0);
 }
 
+Status ErasureStore::SaveProgress(const std::string& id, const std::string& sealed) {
+  auto s = db_->Prepare("UPDATE erasures SET progress = ?2 WHERE id = ?1 AND hub_done_ms IS NULL");
+  if (!s.ok()) return s.status();
+  s->Bind(1, id).BindBlob(2, sealed);
+  return s->Run();
+}
+
+Result<std::string> ErasureStore::Progress(const std::string& id) {
+  auto s = db_->Prepare("SELECT progress FROM erasures WHERE id = ?1");
+  if (!s.ok()) return s.status();
+  s->Bind(1, id);
+  auto row = s->Step();
+  if (!row.ok()) return row.status();
+  if (!*row || s->ColumnIsNull(0)) return std::string();
+  return std::string(s->ColumnView(0));
+}
+
 Result<std::string> ErasureStore::SealedSubject(const std::string& id) {
   auto s = db_->Prepare("SELECT subject_sealed FROM erasures WHERE id = ?1");
   if (!s.ok()) return s.status();
@@ -189,8 +212,8 @@ Status ErasureStore::CompleteHub(const std::string& id, int64_t done_ms, int64_t
   CJD_RETURN_IF_ERROR(tx.status());
   auto s = db_->Prepare(
       "UPDATE erasures SET hub_done_ms = ?2, erased_profile = ?3, events_redacted = ?4, "
-      "values_sealed = ?5, subject_sealed = CASE WHEN ?6 THEN subject_sealed END "
-      "WHERE id = ?1 AND hub_done_ms IS NULL");
+      "values_sealed = ?5, subject_sealed = CASE WHEN ?6 THEN subject_sealed END, "
+      "progress = NULL WHERE id = ?1 AND hub_done_ms IS NULL");
   if (!s.ok()) return s.status();
   s->Bind(1, id).Bind(2, done_ms).Bind(3, erased_profile).Bind(4, events_redacted);
   if (device_ids.empty()) s->BindNull(5); else s->BindBlob(5, sealed_values);

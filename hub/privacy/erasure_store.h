@@ -57,6 +57,10 @@ class ErasureStore {
   Result<std::vector<ErasureRequest>> List(int64_t after_seq, int limit);
   // Requests whose hub part is pending, oldest first (resumed after a restart).
   Result<std::vector<ErasureRequest>> HubPending();
+  // What the hub part found before changing anything (sealed; empty when none was saved).
+  // Dropped when the hub part is done.
+  Status SaveProgress(const std::string& id, const std::string& sealed);
+  Result<std::string> Progress(const std::string& id);
   // The sealed identifier the request named (empty when asked by profile id).
   Result<std::string> SealedSubject(const std::string& id);
 

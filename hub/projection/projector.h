@@ -96,7 +96,10 @@ class Projector {
   // The change feed names every erased id (segments drop the memberships, the offer planner the
   // assignments). Nobody holding the keys is not an error: profile_id 0 comes back.
   // kNotFound only for a `profile_id` that never existed.
-  Result<ErasedPerson> Erase(int64_t profile_id, const std::vector<identity::IdKey>& keys);
+  // `dry_run`: what would be erased, nothing changed (the eraser records it first, so a crash
+  // between the erasure and the log's redaction loses nothing it must still redact).
+  Result<ErasedPerson> Erase(int64_t profile_id, const std::vector<identity::IdKey>& keys,
+                             bool dry_run = false);
   // Copies profiles.db's WAL back and empties it (after erasures: no earlier version of an
   // erased row stays in it). Retries briefly while readers hold old pages; logs when it could
   // not.

@@ -33,7 +33,8 @@ Result<std::vector<int64_t>> Ints(sqlite::Database& db, const char* sql, int64_t
 
 }  // namespace
 
-Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKey>& keys) {
+Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKey>& keys,
+                                      bool dry_run) {
   CJD_RETURN_IF_ERROR(CatchUp().status());
   std::lock_guard lock(write_mu_);
   ErasedPerson out;
@@ -99,6 +100,7 @@ Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKe
       if (value.ok()) out.identifiers.emplace_back(static_cast<int>(s->ColumnInt(0)), *value);
     }
   }
+  if (dry_run) return out;  // nothing written: the transaction only read
   auto run = [&](const char* sql) -> Result<int64_t> {
     auto s = db_->Prepare(sql);
     if (!s.ok()) return s.status();

@@ -35,6 +35,10 @@ TEST(ErasureStore, ReceiptsCompleteARequestAndOnlyListedDevicesCount) {
   ASSERT_TRUE(pending.ok());
   ASSERT_EQ(pending->size(), 1u);
   EXPECT_EQ(*s.SealedSubject("era_00000000000000000001"), "SEALED-SUBJECT");
+  // The hub part's saved progress is kept until the hub part is done.
+  EXPECT_EQ(*s.Progress("era_00000000000000000001"), "");
+  ASSERT_TRUE(s.SaveProgress("era_00000000000000000001", "SEALED-PROGRESS").ok());
+  EXPECT_EQ(*s.Progress("era_00000000000000000001"), "SEALED-PROGRESS");
 
   ASSERT_TRUE(s.CompleteHub("era_00000000000000000001", 2000, 42, 5, {"till-1", "kiosk-1"},
                             "SEALED-VALUES", {})
@@ -42,6 +46,7 @@ TEST(ErasureStore, ReceiptsCompleteARequestAndOnlyListedDevicesCount) {
   EXPECT_EQ(s.CompleteHub("era_00000000000000000001", 2001, 42, 5, {}, "", {}).code(),
             Code::kNotFound);  // done already
   EXPECT_TRUE(s.HubPending()->empty());
+  EXPECT_EQ(*s.Progress("era_00000000000000000001"), "");
   auto owed = s.OwedTo("till-1");
   ASSERT_TRUE(owed.ok());
   ASSERT_EQ(owed->size(), 1u);
@@ -79,6 +84,7 @@ TEST(ErasureStore, ReceiptsCompleteARequestAndOnlyListedDevicesCount) {
     bytes << in.rdbuf();
     EXPECT_EQ(bytes.str().find("SEALED-VALUES"), std::string::npos) << file;
     EXPECT_EQ(bytes.str().find("SEALED-SUBJECT"), std::string::npos) << file;
+    EXPECT_EQ(bytes.str().find("SEALED-PROGRESS"), std::string::npos) << file;
   }
 }
 
