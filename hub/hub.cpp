@@ -17,13 +17,6 @@ Status Hub::Start() {
   CJD_RETURN_IF_ERROR(InitCrypto());
   // One bound for every SQLite connection of the process (page caches recycle above it).
   if (config_.sqlite_memory_mib > 0) SetSqliteMemoryLimit(config_.sqlite_memory_mib << 20);
-  auto ingest_store = SqliteHubStore::Open(config_.store_path);
-  if (!ingest_store.ok()) return ingest_store.status();
-  auto api_store = SqliteHubStore::Open(config_.store_path);
-  if (!api_store.ok()) return api_store.status();
-  auto collect_store = SqliteHubStore::Open(config_.store_path);
-  if (!collect_store.ok()) return collect_store.status();
-
   // The projection: profiles.db, derived from the event log.
   {
     std::error_code ec;
@@ -39,7 +32,40 @@ Status Hub::Start() {
   }
   auto keys = LoadOrCreateIdentityKeys(config_.identity_key_file);
   if (!keys.ok()) return keys.status();
+  // The event log's personal data is sealed under data keys an erasure destroys (keys.db,
+  // wrapped by the master key file): every connection that writes or reads events uses it.
+  {
+    EventVault::Options vo;
+    vo.keys_path = config_.keys_path;
+    vo.master_key_file = config_.master_key_file;
+    vo.pepper = keys->pepper;
+    vo.normalize.default_country = config_.default_country;
+    auto vault = EventVault::Open(std::move(vo));
+    if (!vault.ok()) return vault.status();
+    vault_ = std::move(*vault);
+  }
+  auto ingest_store = SqliteHubStore::Open(config_.store_path, vault_);
+  if (!ingest_store.ok()) return ingest_store.status();
+  auto api_store = SqliteHubStore::Open(config_.store_path, vault_);
+  if (!api_store.ok()) return api_store.status();
+  auto collect_store = SqliteHubStore::Open(config_.store_path, vault_);
+  if (!collect_store.ok()) return collect_store.status();
+  // Rows stored whole before sealing existed are sealed in place before anything reads them.
+  {
+    int64_t total = 0;
+    while (true) {
+      Result<int64_t> n = (*ingest_store)->SealPlaintext(2000);
+      if (!n.ok()) return n.status();
+      if (*n == 0) break;
+      total += *n;
+    }
+    if (total > 0) {
+      (void)(*ingest_store)->TruncateWal();
+      spdlog::info("sealed the personal part of {} events stored before sealing", total);
+    }
+  }
   projector_ = std::make_unique<Projector>(config_, *keys, clock_);
+  projector_->set_event_vault(vault_);
   projector_->set_rfm(&rfm_);
   // Segments: membership kept current from the projection's change feed (segments.db). Created
   // before the projector starts so the feed reaches it from the first commit; started after, as
@@ -67,10 +93,11 @@ Status Hub::Start() {
   // the projector's first batch.
   auto erasure_store = privacy::ErasureStore::Open(config_.privacy_path);
   if (!erasure_store.ok()) return erasure_store.status();
-  auto eraser_log = SqliteHubStore::Open(config_.store_path);
+  auto eraser_log = SqliteHubStore::Open(config_.store_path, vault_);
   if (!eraser_log.ok()) return eraser_log.status();
   eraser_ = std::make_unique<privacy::Eraser>(config_, projector_.get(), std::move(*eraser_log),
                                               std::move(*erasure_store), clock_);
+  eraser_->set_event_vault(vault_);
   projector_->set_on_suppressed_events([e = eraser_.get()](std::vector<int64_t> rows) {
     e->SuppressedEvents(std::move(rows));
   });
@@ -82,10 +109,10 @@ Status Hub::Start() {
   segment_api_ = std::make_unique<SegmentApi>(segments_.get(), std::move(*segment_reader));
 
   auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, projector_->keys(),
-                                    &rfm_);
+                                    &rfm_, vault_);
   if (!reader.ok()) return reader.status();
   auto metrics_reader = ProfileReader::Open(config_.profiles_path, config_.store_path,
-                                            projector_->keys(), &rfm_);
+                                            projector_->keys(), &rfm_, vault_);
   if (!metrics_reader.ok()) return metrics_reader.status();
   profile_api_ = std::make_unique<ProfileApi>(config_, std::move(*reader),
                                               std::move(*metrics_reader), projector_.get(), clock_);
@@ -111,6 +138,10 @@ Status Hub::Start() {
   eraser_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,
                                                        const std::string& payload) {
     return ingestor->Publish(topic, payload);
+  });
+  ingestor_->set_on_probe([e = eraser_.get()](const std::string& device_id,
+                                               const SessionKeys& device_keys) {
+    return e->DeviceProbed(device_id, device_keys);
   });
   ingestor_->set_on_erase_receipt(
       [e = eraser_.get()](const std::string& device_id, const EraseReceipt& receipt) {

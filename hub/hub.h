@@ -48,6 +48,7 @@ class Hub {
   std::function<void()> on_events_committed_;
   std::unique_ptr<Ingestor> ingestor_;
   RfmModel rfm_;
+  std::shared_ptr<EventVault> vault_;  // seals the event log's personal parts (keys.db)
   std::unique_ptr<Projector> projector_;
   std::unique_ptr<segments::SegmentEngine> segments_;
   std::unique_ptr<ProfileApi> profile_api_;

@@ -681,6 +681,11 @@ grep -E '^cjd_hub_(events_total|devices_online|projection_lag_events|profiles) |
 info "GET /v1/alerts: $(hub_get /v1/alerts | jq -c '{count, kinds: [.alerts[].kind]}')"
 
 section "Right to be forgotten: one request reaches the hub and every device"
+# A copy of the hub's event log as a backup would take it, before the erasure.
+mkdir -p "$T/backup"
+cp "$T"/hub/hub.db* "$T/backup/"
+if grep -a -q -i -e L100001 -e anna.meyer "$T"/backup/*; then die "the hub's log holds Anna in plain text" "${LOG[hub]}"; fi
+ok "a copy of hub.db taken now holds no plain byte of Anna: her events' personal part is sealed under her own data keys (keys.db, wrapped by master.key)"
 info "Anna asks to be forgotten: POST /v1/privacy/erasures {\"identifier\": \"loyalty_id:L100001\"}"
 ERASURE=$("${CURL[@]}" -f -X POST -H "Authorization: Bearer $HUB_TOKEN" -H 'Content-Type: application/json' \
           --data-binary '{"identifier":"loyalty_id:L100001"}' "http://127.0.0.1:$HUB_PORT/v1/privacy/erasures") \
@@ -703,6 +708,9 @@ for f in "$T"/hub/* "${LOG[hub]}" "$T"/pos-1/* "$T"/pos-2/* "$T"/kiosk-1/* "${LO
 done
 [ -z "$HELD" ] || die "Anna's loyalty id or email is still in:$HELD"
 ok "no byte of her loyalty id or email in any file of the hub or the agents (databases, WAL, logs)"
+info "her data keys are destroyed: the sealed part of her events in the copy taken before opens nowhere now"
+ROTATED=$("$CTL_BIN" rotate-master-key --hub-dir "$T/hub" 2>&1) || die "cjdctl rotate-master-key failed: $ROTATED" "${LOG[hub]}"
+ok "cjdctl rotate-master-key, hub running: $ROTATED"
 info "if she scans her card again, that is a new visit (record it or not: \"suppress\": true drops her"
 info "future events); kiosk-1 no longer holds her personal offers:"
 anna_general() { kiosk_offers L100001 | jq -e '[.offers[].id] == ["welcome-coffee"]' >/dev/null 2>&1; }

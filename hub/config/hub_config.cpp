@@ -76,6 +76,8 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.access_path = r.Path("access.path", "access.db");
   c.audit_key_file = r.Path("access.audit_key_file", "audit.key");
   c.privacy_path = r.Path("privacy.path", "privacy.db");
+  c.keys_path = r.Path("privacy.keys_path", "keys.db");
+  c.master_key_file = r.Path("privacy.master_key_file", "master.key");
   c.erasure_deadline_minutes =
       r.Int("privacy.erasure_deadline_minutes", c.erasure_deadline_minutes, 1, 30 * 24 * 60);
   c.metrics_token = r.String("metrics.token", "");

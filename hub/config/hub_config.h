@@ -85,6 +85,8 @@ struct HubConfig {
   // [privacy] (see hub/privacy/README.md)
   std::string privacy_path;            // SQLite file of erasure requests and their receipts
   int64_t erasure_deadline_minutes = 60;  // a request is "met" when done within this
+  std::string keys_path;               // SQLite file of the event log's data keys (keys.db)
+  std::string master_key_file;         // the master key wrapping them (0600; outside every db)
   // [alerts] (hub/fleet/fleet_alerts.h)
   int64_t alert_offline_minutes = 10;
   int64_t alert_backlog_minutes = 15;

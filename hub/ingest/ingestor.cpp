@@ -43,6 +43,7 @@ struct Ingestor::Group {
   std::vector<std::pair<Device*, Nonce>> nonces;
   std::set<Nonce> nonce_set;   // every nonce of this group, to catch a frame twice in one group
   std::vector<std::pair<std::string, EraseReceipt>> receipts;  // (device id, receipt)
+  std::set<std::string> probed;  // devices that sent a probe (they wait for its ack to send)
 };
 
 Ingestor::Ingestor(const HubConfig& config, std::unique_ptr<HubStore> store, const Clock* clock)
@@ -227,7 +228,10 @@ void Ingestor::SendResyncs() {
                              {"epoch", EpochHex(d.current_epoch)},
                              {"held_seq", t.held()}};
       const std::string& id = it->first;
-      // Not taken (not connected, or the client's queue is full): try again shortly.
+      // A resync lets the device send too (it is an ack): what the hub owes it goes first, and
+      // the resync only once all of it was taken. Not taken (not connected, or the client's
+      // queue is full): try again shortly.
+      if (on_probe_ && !on_probe_(id, d.keys)) return;
       if (!link_->Publish(topics::Down(id),
                           SealFrame(h, id, body.dump(), d.keys.downlink, false))) {
         return;
@@ -417,6 +421,7 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
   if (h.last_seq == 0 && events->empty()) {
     group.nonces.emplace_back(d, nonce);
     group.seen[d->record.device_id] = now;
+    group.probed.insert(d->record.device_id);
     return;
   }
   if (tracker.Covers(h.first_seq, h.last_seq)) {
@@ -522,6 +527,11 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
   for (const auto& [key, tracker] : group.trackers) {
     const std::string& id = key.first;
     const Device& d = *devices_.at(id);
+    // A device probes when it (re)connects and sends nothing before this ack: what the hub owes
+    // it (erase commands) is published first, on the same topic, so it arrives first.
+    // When not all of it could be published, no ack: the device probes again after its ack
+    // timeout, and gets it all then.
+    if (on_probe_ && group.probed.count(id) > 0 && !on_probe_(id, d.keys)) continue;
     FrameHeader h;
     h.kind = FrameKind::kAck;
     h.key_id = d.keys.key_id;

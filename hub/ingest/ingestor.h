@@ -86,6 +86,17 @@ class Ingestor {
     on_erase_receipt_ = std::move(hook);
   }
 
+  // Called on the ingest thread, before the ack, for each device that sent a probe (an agent
+  // probes when it (re)connects and sends nothing before that ack), and before each resync the
+  // hub sends when it (re)connects: what it publishes to the device's down topic arrives before
+  // the frame that lets the device send. `keys` are the device's. Must be quick. Returns false
+  // when not everything owed could be published: the ack (or resync) is then held back.
+  // REQUIRES: before Start().
+  void set_on_probe(
+      std::function<bool(const std::string& device_id, const SessionKeys& keys)> hook) {
+    on_probe_ = std::move(hook);
+  }
+
   // Replaces the MQTT link (tests drive the ingestor in memory). REQUIRES: before Start().
   void set_link_factory(IngestLinkFactory factory) { link_factory_ = std::move(factory); }
 
@@ -135,6 +146,7 @@ class Ingestor {
   std::function<void()> on_events_committed_;
   std::function<void(const std::string&, const std::string&)> on_device_status_;
   std::function<void(const std::string&, const EraseReceipt&)> on_erase_receipt_;
+  std::function<bool(const std::string&, const SessionKeys&)> on_probe_;
   IngestLinkFactory link_factory_ = NewMqttIngestLink;
   std::unique_ptr<IngestLink> link_;
 

@@ -343,6 +343,14 @@ Result<Eraser::HubDone> Eraser::Process(const ErasureRequest& r,
       }
     }
   }
+  // Crypto-shredding: the data keys of every one of those identifiers are destroyed, so their
+  // events' sealed parts open nowhere again, in this hub.db or any earlier copy of it.
+  if (vault_ != nullptr) {
+    std::vector<identity::IdKey> shred;
+    for (const std::string& k : seen) shred.push_back(KeyOf(k));
+    Result<int64_t> destroyed = vault_->Destroy(shred);
+    if (!destroyed.ok()) return destroyed.status();
+  }
   if (r.suppress) {
     std::vector<identity::IdKey> ids;
     for (const std::string& k : suppress_keys) ids.push_back(KeyOf(k));
@@ -389,7 +397,18 @@ Result<SessionKeys> Eraser::DeviceKeys(const std::string& device_id) {
   return *keys;
 }
 
-Status Eraser::SendOwed(const std::string& device_id, bool now_anyway) {
+bool Eraser::DeviceProbed(const std::string& device_id, const SessionKeys& keys) {
+  bool all_sent = true;
+  Status st = SendOwed(device_id, /*now_anyway=*/true, &keys, &all_sent);
+  if (!st.ok()) {
+    spdlog::warn("privacy: commands owed to {} not sent: {}", device_id, st.ToString());
+    return false;
+  }
+  return all_sent;
+}
+
+Status Eraser::SendOwed(const std::string& device_id, bool now_anyway, const SessionKeys* keys_in,
+                        bool* all_sent) {
   if (!publish_) return Status::Ok();
   Result<std::vector<ErasureStore::Owed>> owed = [&] {
     std::lock_guard lock(store_mu_);
@@ -416,7 +435,7 @@ Status Eraser::SendOwed(const std::string& device_id, bool now_anyway) {
       command.identifiers.resize(kMaxEraseIdentifiers);
     }
     if (command.identifiers.empty()) continue;  // nothing a device could hold
-    Result<SessionKeys> keys = DeviceKeys(device_id);
+    Result<SessionKeys> keys = keys_in != nullptr ? Result<SessionKeys>(*keys_in) : DeviceKeys(device_id);
     if (!keys.ok()) {
       spdlog::warn("privacy: no keys for device {}: {}", device_id, keys.status().ToString());
       continue;
@@ -426,7 +445,10 @@ Status Eraser::SendOwed(const std::string& device_id, bool now_anyway) {
     h.key_id = keys->key_id;
     const std::string frame =
         SealFrame(h, device_id, EncodeEraseCommand(command), keys->downlink, false);
-    if (!publish_(topics::Down(device_id), frame)) return Status::Ok();  // at its next heartbeat
+    if (!publish_(topics::Down(device_id), frame)) {  // at its next heartbeat
+      if (all_sent != nullptr) *all_sent = false;
+      return Status::Ok();
+    }
     std::lock_guard lock(store_mu_);
     CJD_RETURN_IF_ERROR(store_->MarkSent(o.erasure_id, device_id, now));
   }
@@ -477,7 +499,12 @@ Status Eraser::Sweep(const std::string& id, const std::string& sealed_values) {
     }
   }
   // Events that were in flight from a device when the hub part ran may have brought the person
-  // back: erase again (nothing to do is the usual case).
+  // back: erase again (nothing to do is the usual case), and destroy the data keys such events
+  // were sealed under (created anew after the first destruction).
+  if (vault_ != nullptr && !keys.empty()) {
+    Result<int64_t> destroyed = vault_->Destroy(keys);
+    if (!destroyed.ok()) return destroyed.status();
+  }
   for (int round = 0; round < 8 && !keys.empty(); ++round) {
     Result<ErasedPerson> again = projector_->Erase(0, keys);
     if (!again.ok()) return again.status();

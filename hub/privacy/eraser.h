@@ -56,6 +56,8 @@ class Eraser {
   // suppression must hold from the first batch), projector->set_on_suppressed_events wired to
   // SuppressedEvents.
   Status LoadSuppression();
+  // The vault whose data keys an erasure destroys (crypto-shredding). Set before Start.
+  void set_event_vault(std::shared_ptr<EventVault> vault) { vault_ = std::move(vault); }
   // Starts the thread, which resumes pending requests. REQUIRES: the projector started.
   void Start();
   void Stop();
@@ -81,6 +83,11 @@ class Eraser {
   // From the ingest thread: a device's verified heartbeat (commands it still owes a receipt for
   // are sent again) and a verified receipt. Both only enqueue.
   void DeviceSeen(const std::string& device_id);
+  // From the ingest thread, before it acks a device's probe (sent when the device (re)connects,
+  // before anything else): the commands the device owes a receipt for are published at once,
+  // under `keys`, so they reach it before the ack that lets it send its waiting events.
+  // False when not all of them could be published (the caller holds back its ack).
+  bool DeviceProbed(const std::string& device_id, const SessionKeys& keys);
   void Receipt(const std::string& device_id, const EraseReceipt& receipt);
 
   static constexpr int64_t kResendAfterMs = 10'000;
@@ -104,15 +111,20 @@ class Eraser {
   static void Merge(ErasedPerson more, ErasedPerson* into);
   Status RedactQueued();
   void TruncateWals();
-  // Sends what `device_id` owes (throttled by kResendAfterMs unless `now_anyway`).
-  Status SendOwed(const std::string& device_id, bool now_anyway);
   Status HandleReceipts();
   // The hub part again over the identifiers sealed in `sealed_values`.
   Status Sweep(const std::string& id, const std::string& sealed_values);
   Result<SessionKeys> DeviceKeys(const std::string& device_id);
+  // Publishes the commands `device_id` owes a receipt for (all of them with `now_anyway`, else
+  // those not sent for kResendAfterMs). `keys`: the device's, or null to look them up (privacy
+  // thread only: log_ and device_keys_ are its own).
+  // `all_sent` (may be null): set false when a publish was not taken.
+  Status SendOwed(const std::string& device_id, bool now_anyway, const SessionKeys* keys = nullptr,
+                  bool* all_sent = nullptr);
 
   const HubConfig& config_;
   Projector* projector_;
+  std::shared_ptr<EventVault> vault_;
   const Clock* clock_;
   identity::NormalizeOptions normalize_;
   std::mutex work_mu_;                  // one request processed at a time

@@ -11,6 +11,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "shared/event/event.h"
+#include "shared/event/json_exact.h"
+
 namespace cjd::hub {
 namespace {
 constexpr char kContext[crypto_kdf_CONTEXTBYTES + 1] = "cjdident";
@@ -95,6 +98,47 @@ Result<std::string> OpenValue(const IdentityKeys& keys, std::string_view sealed)
           sealed.size() - crypto_secretbox_xchacha20poly1305_NONCEBYTES, nonce,
           keys.seal_key.data()) != 0) {
     return Status::Internal("sealed identifier does not open with identity.key");
+  }
+  return out;
+}
+
+std::string SealAttributes(const IdentityKeys& keys, const nlohmann::json& attributes) {
+  nlohmann::json stored = nlohmann::json::object();
+  nlohmann::json personal = nlohmann::json::object();
+  if (attributes.is_object()) {
+    for (auto it = attributes.begin(); it != attributes.end(); ++it) {
+      if (it.key() == "$sealed") continue;
+      if (!it.key().empty() && it.key()[0] == '$') stored[it.key()] = it.value();
+      else personal[it.key()] = it.value();
+    }
+  }
+  if (!personal.empty()) {
+    const std::string sealed = SealValue(keys, CanonicalJsonValue(personal));
+    stored["$sealed"] = Base64(reinterpret_cast<const uint8_t*>(sealed.data()), sealed.size());
+  }
+  return CanonicalJsonValue(stored);
+}
+
+nlohmann::json OpenAttributes(const IdentityKeys& keys, std::string_view stored) {
+  Result<nlohmann::json> parsed = ParseJsonExact(stored);
+  if (!parsed.ok() || !parsed->is_object()) return nlohmann::json::object();
+  nlohmann::json out = std::move(*parsed);
+  auto it = out.find("$sealed");
+  if (it == out.end()) return out;
+  const std::string text = it->is_string() ? it->get<std::string>() : std::string();
+  out.erase(it);
+  std::string bytes(text.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size(), text.data(),
+                        text.size(), nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return out;
+  }
+  bytes.resize(len);
+  Result<std::string> plain = OpenValue(keys, bytes);
+  if (!plain.ok()) return out;
+  Result<nlohmann::json> personal = ParseJsonExact(*plain);
+  if (personal.ok() && personal->is_object()) {
+    for (auto p = personal->begin(); p != personal->end(); ++p) out[p.key()] = p.value();
   }
   return out;
 }

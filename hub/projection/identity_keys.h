@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "hub/identity/identifier.h"
 #include "shared/core/status.h"
 
@@ -28,5 +30,13 @@ IdentityKeys DeriveIdentityKeys(const std::array<uint8_t, 32>& master);
 // nonce (24 bytes) || ciphertext.
 std::string SealValue(const IdentityKeys& keys, std::string_view plain);
 Result<std::string> OpenValue(const IdentityKeys& keys, std::string_view sealed);
+
+// A profile's attributes as profiles.db stores them (canonical JSON text): the hub's own keys
+// ("$consent", which SQL reads) as they are, every customer attribute sealed into one
+// "$sealed" value (base64 of SealValue of their canonical JSON), so the file holds no plain PII.
+std::string SealAttributes(const IdentityKeys& keys, const nlohmann::json& attributes);
+// The whole attributes object again (text stored before sealing is read as it is). An empty
+// object for text that is not one or a seal that does not open.
+nlohmann::json OpenAttributes(const IdentityKeys& keys, std::string_view stored);
 
 }  // namespace cjd::hub

@@ -1,16 +1,19 @@
 #include "hub/projection/profile_facts.h"
 
+#include "shared/event/event.h"
+
 namespace cjd::hub {
 
 using json = nlohmann::json;
 
-void PublicAttributes(std::string_view stored, json* attributes, json* consent,
-                      std::optional<int64_t>* consent_ms) {
+void PublicAttributes(const IdentityKeys& keys, std::string_view stored, json* attributes,
+                      json* consent, std::optional<int64_t>* consent_ms) {
   *attributes = json::object();
   *consent = nullptr;
   consent_ms->reset();
   // Raw numbers of the canonical text become JSON numbers, as the document shows them.
-  json j = json::parse(stored, nullptr, /*allow_exceptions=*/false);
+  json j = json::parse(CanonicalJsonValue(OpenAttributes(keys, stored)), nullptr,
+                       /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return;
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (!it.value().is_object() || !it.value().contains("v")) continue;
@@ -31,7 +34,7 @@ struct ProfileFactsReader::Statements {
 };
 
 Result<std::unique_ptr<ProfileFactsReader>> ProfileFactsReader::Open(
-    const std::string& profiles_path, const RfmModel* rfm) {
+    const std::string& profiles_path, const IdentityKeys& keys, const RfmModel* rfm) {
   sqlite::OpenOptions ro;
   ro.read_only = true;
   auto db = sqlite::Database::Open(profiles_path, ro);
@@ -60,12 +63,13 @@ Result<std::unique_ptr<ProfileFactsReader>> ProfileFactsReader::Open(
       "SELECT category FROM profile_categories WHERE profile_id = ?1 "
       "ORDER BY quantity DESC, category LIMIT 1"));
   return std::unique_ptr<ProfileFactsReader>(
-      new ProfileFactsReader(std::move(*db), std::move(st), rfm));
+      new ProfileFactsReader(std::move(*db), std::move(st), keys, rfm));
 }
 
 ProfileFactsReader::ProfileFactsReader(std::unique_ptr<sqlite::Database> db,
-                                       std::unique_ptr<Statements> st, const RfmModel* rfm)
-    : db_(std::move(db)), st_(std::move(st)), rfm_(rfm) {}
+                                       std::unique_ptr<Statements> st,
+                                       const IdentityKeys& keys, const RfmModel* rfm)
+    : db_(std::move(db)), st_(std::move(st)), keys_(keys), rfm_(rfm) {}
 
 ProfileFactsReader::~ProfileFactsReader() { End(); }
 
@@ -123,7 +127,7 @@ Result<std::optional<ProfileFactsRow>> ProfileFactsReader::Read(int64_t profile_
     }
     if (needs.attributes) {
       std::optional<int64_t> consent_ms;
-      PublicAttributes(p.ColumnView(6), &row.attributes, &row.consent, &consent_ms);
+      PublicAttributes(keys_, p.ColumnView(6), &row.attributes, &row.consent, &consent_ms);
     }
     p.Reset();
   }

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hub/projection/identity_keys.h"
 #include "hub/projection/money.h"
 #include "hub/projection/rfm.h"
 #include "shared/core/status.h"
@@ -51,14 +52,17 @@ struct ProfileFactsRow {
 // The public attributes of a stored attributes text (projector's {"name": {"v": value, "t":
 // ms}} form): `*attributes` gets every name not starting with '$' whose value is not null;
 // `*consent` the marketing consent ("$consent"), null when none; `*consent_ms` its time.
-void PublicAttributes(std::string_view stored, nlohmann::json* attributes, nlohmann::json* consent,
+// The stored text is opened with `keys` (attributes are sealed at rest: SealAttributes).
+void PublicAttributes(const IdentityKeys& keys, std::string_view stored,
+                      nlohmann::json* attributes, nlohmann::json* consent,
                       std::optional<int64_t>* consent_ms);
 
 class ProfileFactsReader {
  public:
-  // Opens its own read-only connection to profiles.db. `rfm` (may be null: no scores) must
-  // outlive the reader.
+  // Opens its own read-only connection to profiles.db. `keys` (which open the sealed
+  // attributes) and `rfm` (may be null: no scores) must outlive the reader.
   static Result<std::unique_ptr<ProfileFactsReader>> Open(const std::string& profiles_path,
+                                                          const IdentityKeys& keys,
                                                           const RfmModel* rfm);
 
   // Reads are grouped in snapshots: everything between Begin() and End() sees one state of
@@ -71,7 +75,7 @@ class ProfileFactsReader {
  private:
   struct Statements;
   ProfileFactsReader(std::unique_ptr<sqlite::Database> db, std::unique_ptr<Statements> st,
-                     const RfmModel* rfm);
+                     const IdentityKeys& keys, const RfmModel* rfm);
 
  public:
   ~ProfileFactsReader();
@@ -81,6 +85,7 @@ class ProfileFactsReader {
  private:
   std::unique_ptr<sqlite::Database> db_;
   std::unique_ptr<Statements> st_;
+  const IdentityKeys& keys_;
   const RfmModel* rfm_;
   bool in_snapshot_ = false;
 };

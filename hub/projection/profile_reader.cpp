@@ -33,10 +33,11 @@ json TimeOrNull(int64_t ms, bool present) {
 Result<std::unique_ptr<ProfileReader>> ProfileReader::Open(const std::string& profiles_path,
                                                            const std::string& log_path,
                                                            const IdentityKeys& keys,
-                                                           const RfmModel* rfm) {
+                                                           const RfmModel* rfm,
+                                                           std::shared_ptr<EventVault> vault) {
   auto db = OpenProjection(profiles_path, /*read_only=*/true);
   if (!db.ok()) return db.status();
-  auto log = OpenSqliteEventLogReader(log_path);
+  auto log = OpenSqliteEventLogReader(log_path, std::move(vault));
   if (!log.ok()) return log.status();
   return std::unique_ptr<ProfileReader>(
       new ProfileReader(std::move(*db), std::move(*log), keys, rfm));
@@ -201,7 +202,7 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
   json consent = {{"marketing", nullptr}, {"updated_at", nullptr}};
   if (*ar) {
     std::optional<int64_t> consent_ms;
-    PublicAttributes((*a)->ColumnView(0), &attributes, &consent["marketing"], &consent_ms);
+    PublicAttributes(keys_, (*a)->ColumnView(0), &attributes, &consent["marketing"], &consent_ms);
     if (consent_ms) consent["updated_at"] = FormatRfc3339(*consent_ms);
   }
   out["attributes"] = std::move(attributes);

@@ -42,7 +42,8 @@ class ProfileReader {
   static Result<std::unique_ptr<ProfileReader>> Open(const std::string& profiles_path,
                                                      const std::string& log_path,
                                                      const IdentityKeys& keys,
-                                                     const RfmModel* rfm);
+                                                     const RfmModel* rfm,
+                                                     std::shared_ptr<EventVault> vault = nullptr);
 
   // The profile as JSON; a merged profile answers with its survivor ("redirected_from").
   // `events_limit` latest events, before event row `events_before` (0: the newest).

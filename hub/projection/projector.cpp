@@ -66,10 +66,11 @@ Status Projector::Start() {
   if (!db.ok()) return db.status();
   db_ = std::move(*db);
   // The event log, read through the store's reader on a read-only connection of its own.
-  auto log = OpenSqliteEventLogReader(config_.store_path);
+  auto log = OpenSqliteEventLogReader(config_.store_path, vault_);
   if (!log.ok()) return log.status();
   log_ = std::move(*log);
   CJD_RETURN_IF_ERROR(Prepare());
+  CJD_RETURN_IF_ERROR(SealStoredAttributes());
   auto cursor = db_->QueryInt("SELECT coalesce((SELECT value FROM meta WHERE key = 'cursor'), 0)");
   if (!cursor.ok()) return cursor.status();
   cursor_ = *cursor;
@@ -89,6 +90,36 @@ Status Projector::Start() {
     rfm_schedule_.Computed(now, cuts ? cuts->customers : 0);
   }
   worker_.Start("projector", [this] { Run(); });
+  return Status::Ok();
+}
+
+// Profiles written before attributes were sealed at rest hold them in plain text: each is read
+// and written again (sealed), in one transaction, before the thread starts.
+Status Projector::SealStoredAttributes() {
+  std::vector<int64_t> ids;
+  {
+    auto find = db_->Prepare(
+        "SELECT profile_id FROM profiles WHERE attributes <> '{}' AND "
+        "instr(attributes, '\"$sealed\"') = 0 AND "
+        "EXISTS (SELECT 1 FROM json_each(profiles.attributes) WHERE substr(key, 1, 1) <> '$')");
+    if (!find.ok()) return find.status();
+    while (true) {
+      auto row = find->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ids.push_back(find->ColumnInt(0));
+    }
+  }
+  if (ids.empty()) return Status::Ok();
+  sqlite::Transaction tx(*db_);
+  if (!tx.status().ok()) return tx.status();
+  for (int64_t id : ids) {
+    Result<ProfileRow> p = ReadProfile(st_->get_profile, id, keys_);
+    if (!p.ok()) return p.status();
+    CJD_RETURN_IF_ERROR(WriteProfile(st_->update_profile, id, *p, keys_));
+  }
+  CJD_RETURN_IF_ERROR(tx.Commit());
+  spdlog::info("projection: sealed the attributes of {} profiles stored before sealing", ids.size());
   return Status::Ok();
 }
 
@@ -458,14 +489,14 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
 }
 
 Status Projector::TouchProfile(int64_t profile_id, const Event& e) {
-  Result<ProfileRow> p = ReadProfile(st_->get_profile, profile_id);
+  Result<ProfileRow> p = ReadProfile(st_->get_profile, profile_id, keys_);
   if (!p.ok()) return p.status();
   if (p->events == 0) {
     p->first_seen_ms = std::numeric_limits<int64_t>::max();
     p->last_seen_ms = std::numeric_limits<int64_t>::min();
   }
   p->Add(e);
-  CJD_RETURN_IF_ERROR(WriteProfile(st_->update_profile, profile_id, *p));
+  CJD_RETURN_IF_ERROR(WriteProfile(st_->update_profile, profile_id, *p, keys_));
   if (!e.store_id.empty()) {
     st_->add_store.Bind(1, profile_id).Bind(2, e.store_id).Bind(3, e.occurred_at_ms)
         .Bind(4, e.occurred_at_ms).Bind(5, 1);

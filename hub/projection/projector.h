@@ -77,6 +77,9 @@ class Projector {
 
   // Opens profiles.db (migrating it) and starts the thread.
   Status Start();
+  // The vault that opens the event log's sealed personal parts (hub/store/event_vault.h). Set
+  // before Start; without one, sealed events read as redacted.
+  void set_event_vault(std::shared_ptr<EventVault> vault) { vault_ = std::move(vault); }
   void Stop();
   // Wakes the thread: new events were committed.
   void Nudge();
@@ -156,6 +159,7 @@ class Projector {
   }
 
  private:
+  Status SealStoredAttributes();
   struct Resolved;
   void Run();
   Result<int64_t> ApplyBatch();  // events applied
@@ -193,6 +197,7 @@ class Projector {
   std::mutex write_mu_;  // the one writer: batches and splits
   std::unique_ptr<sqlite::Database> db_;
   std::unique_ptr<EventLogReader> log_;  // hub.db's event log, through the store's reads
+  std::shared_ptr<EventVault> vault_;    // opens the log's sealed personal parts
   struct Statements;
   std::unique_ptr<Statements> st_;
   int64_t cursor_ = 0;

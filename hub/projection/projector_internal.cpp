@@ -11,7 +11,8 @@ std::set<std::string> RedeemedOffers(const Order& o) {
   return offers;
 }
 
-Result<ProfileRow> ReadProfile(sqlite::Statement& get, int64_t profile_id) {
+Result<ProfileRow> ReadProfile(sqlite::Statement& get, int64_t profile_id,
+                               const IdentityKeys& keys) {
   get.Bind(1, profile_id);
   auto row = get.Step();
   if (!row.ok() || !*row) {
@@ -32,13 +33,13 @@ Result<ProfileRow> ReadProfile(sqlite::Statement& get, int64_t profile_id) {
     p.channels.insert(channels.substr(start, comma - start));
     start = comma + 1;
   }
-  Result<nlohmann::json> attrs = ParseJsonExact(get.ColumnView(5));
+  p.attributes = OpenAttributes(keys, get.ColumnView(5));
   get.Reset();
-  if (attrs.ok() && attrs->is_object()) p.attributes = std::move(*attrs);
   return p;
 }
 
-Status WriteProfile(sqlite::Statement& update, int64_t profile_id, const ProfileRow& p) {
+Status WriteProfile(sqlite::Statement& update, int64_t profile_id, const ProfileRow& p,
+                    const IdentityKeys& keys) {
   const bool empty = p.events == 0;
   update.Bind(1, profile_id)
       .Bind(2, empty ? 0 : p.first_seen_ms)
@@ -46,7 +47,7 @@ Status WriteProfile(sqlite::Statement& update, int64_t profile_id, const Profile
       .Bind(4, p.events)
       .Bind(5, p.loyalty_scans)
       .Bind(6, p.ChannelsText())
-      .Bind(7, CanonicalJsonValue(p.attributes));
+      .Bind(7, SealAttributes(keys, p.attributes));
   return update.Run();
 }
 

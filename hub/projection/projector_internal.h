@@ -133,8 +133,10 @@ struct StoreSeen {
 std::set<std::string> RedeemedOffers(const Order& o);
 
 // A profile's row of `profiles`, read with and written by the projector's statements.
-Result<ProfileRow> ReadProfile(sqlite::Statement& get, int64_t profile_id);
-Status WriteProfile(sqlite::Statement& update, int64_t profile_id, const ProfileRow& p);
+// Attributes are sealed at rest (SealAttributes, identity_keys.h) under `keys`.
+Result<ProfileRow> ReadProfile(sqlite::Statement& get, int64_t profile_id, const IdentityKeys& keys);
+Status WriteProfile(sqlite::Statement& update, int64_t profile_id, const ProfileRow& p,
+                    const IdentityKeys& keys);
 
 }  // namespace projector_internal
 }  // namespace cjd::hub

@@ -70,12 +70,12 @@ Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
                           "WHERE (profile_id = ?2 OR merged_into = ?2) AND ?3 = ?3"));
   CJD_RETURN_IF_ERROR(Bump("profiles", -1));
   CJD_RETURN_IF_ERROR(Bump("merged_profiles", 1));
-  Result<ProfileRow> s = ReadProfile(st_->get_profile, survivor);
+  Result<ProfileRow> s = ReadProfile(st_->get_profile, survivor, keys_);
   if (!s.ok()) return s.status();
-  Result<ProfileRow> a = ReadProfile(st_->get_profile, absorbed);
+  Result<ProfileRow> a = ReadProfile(st_->get_profile, absorbed, keys_);
   if (!a.ok()) return a.status();
   if (s->events == 0) *s = *a; else if (a->events > 0) s->Fold(*a);
-  return WriteProfile(st_->update_profile, survivor, *s);
+  return WriteProfile(st_->update_profile, survivor, *s, keys_);
 }
 
 Status Projector::RebuildProfile(int64_t profile_id) {
@@ -108,7 +108,7 @@ Status Projector::RebuildProfile(int64_t profile_id) {
     }
     return Status::Ok();
   }));
-  CJD_RETURN_IF_ERROR(WriteProfile(st_->update_profile, profile_id, p));
+  CJD_RETURN_IF_ERROR(WriteProfile(st_->update_profile, profile_id, p, keys_));
   auto del = db_->Prepare("DELETE FROM profile_categories WHERE profile_id = ?1");
   if (!del.ok()) return del.status();
   del->Bind(1, profile_id);

@@ -56,7 +56,7 @@ Status SegmentEngine::Start(bool thread) {
     auto store = SegmentStore::Open(config_.segments_path);
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
-    auto facts = ProfileFactsReader::Open(config_.profiles_path, rfm_);
+    auto facts = ProfileFactsReader::Open(config_.profiles_path, keys_, rfm_);
     if (!facts.ok()) return facts.status();
     facts_ = std::move(*facts);
     sqlite::OpenOptions ro;

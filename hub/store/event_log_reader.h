@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "hub/store/event_vault.h"
 #include "shared/core/status.h"
 
 namespace cjd::hub {
@@ -45,7 +46,10 @@ class EventLogReader {
 };
 
 // The SQLite log at `hub_db_path`, opened read-only: a reader can never write the log, and never
-// takes its write lock from ingest and collect.
-Result<std::unique_ptr<EventLogReader>> OpenSqliteEventLogReader(const std::string& hub_db_path);
+// takes its write lock from ingest and collect. Sealed personal parts are opened with `vault`
+// (event_vault.h); an event whose keys were destroyed, or read without a vault, comes back
+// marked redacted (RedactedEventJson).
+Result<std::unique_ptr<EventLogReader>> OpenSqliteEventLogReader(
+    const std::string& hub_db_path, std::shared_ptr<EventVault> vault = nullptr);
 
 }  // namespace cjd::hub

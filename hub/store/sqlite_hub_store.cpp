@@ -100,6 +100,16 @@ const std::vector<sqlite::Migration> kMigrations = {
       -- The epoch a device event was sent under (NULL: collect events and legacy device events).
       ALTER TABLE events ADD COLUMN epoch INTEGER;
     )sql"},
+    {5, R"sql(
+      -- Issue 11: the personal part of an event, sealed (hub/store/event_vault.h): `body` then
+      -- holds the rest, `pii` the sealed part and `pii_keys` the ids of its data keys.
+      ALTER TABLE events ADD COLUMN pii BLOB;
+      ALTER TABLE events ADD COLUMN pii_keys TEXT;
+      CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      -- Rows written before sealing existed: sealed in place at the next start (SealPlaintext).
+      INSERT INTO store_meta (key, value) SELECT 'plain_through', coalesce(max(id), 0) FROM events;
+      INSERT INTO store_meta (key, value) VALUES ('sealed_through', 0);
+    )sql"},
 };
 
 int64_t EpochToSql(uint64_t epoch) { return static_cast<int64_t>(epoch); }
@@ -107,11 +117,12 @@ uint64_t EpochFromSql(int64_t v) { return static_cast<uint64_t>(v); }
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteHubStore>> SqliteHubStore::Open(const std::string& path) {
+Result<std::unique_ptr<SqliteHubStore>> SqliteHubStore::Open(const std::string& path,
+                                                             std::shared_ptr<EventVault> vault) {
   auto db = sqlite::Database::Open(path, {});
   if (!db.ok()) return db.status();
   CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
-  std::unique_ptr<SqliteHubStore> store(new SqliteHubStore(std::move(*db)));
+  std::unique_ptr<SqliteHubStore> store(new SqliteHubStore(std::move(*db), std::move(vault)));
   CJD_RETURN_IF_ERROR(store->Prepare());
   return store;
 }
@@ -125,7 +136,8 @@ Status SqliteHubStore::Prepare() {
   };
   CJD_RETURN_IF_ERROR(prep(&insert_event_,
       "INSERT INTO events (event_id, source, seq, type, occurred_at_ms, received_at_ms, body, "
-      "epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (source, event_id) DO NOTHING"));
+      "epoch, pii, pii_keys) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+      "ON CONFLICT (source, event_id) DO NOTHING"));
   CJD_RETURN_IF_ERROR(prep(&add_counter_,
       "INSERT INTO counters (name, value) VALUES (?1, ?2) "
       "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"));
@@ -236,19 +248,31 @@ Result<std::vector<SourceRecord>> SqliteHubStore::ListSources() {
 Result<IngestResult> SqliteHubStore::CommitCollect(const std::string& source,
                                                    const std::vector<CollectEvent>& events,
                                                    int64_t received_ms) {
+  std::vector<VaultedEvent> sealed;
+  {
+    std::vector<std::string_view> bodies;
+    std::vector<EventRef> refs;
+    for (const CollectEvent& e : events) {
+      bodies.push_back(e.body);
+      refs.push_back(EventRef{source, e.event_id});
+    }
+    CJD_RETURN_IF_ERROR(SealAll(bodies, refs, &sealed));
+  }
   sqlite::Transaction tx(*db_);
   if (!tx.status().ok()) return tx.status();
   IngestResult result;
   std::map<EventType, int64_t> by_type;
-  for (const CollectEvent& e : events) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    const CollectEvent& e = events[i];
     insert_event_.Bind(1, e.event_id)
         .Bind(2, source)
         .BindNull(3)
         .Bind(4, EventTypeName(e.type))
         .Bind(5, e.occurred_at_ms)
         .Bind(6, received_ms)
-        .Bind(7, e.body)
+        .Bind(7, sealed[i].body)
         .BindNull(8);
+    BindPii(sealed[i]);
     CJD_RETURN_IF_ERROR(insert_event_.Run());
     if (db_->Changes() == 1) {
       ++result.inserted;
@@ -358,22 +382,42 @@ Status SqliteHubStore::AddEventCounters(const IngestResult& result,
   return Status::Ok();
 }
 
+Status SqliteHubStore::SealAll(const std::vector<std::string_view>& bodies,
+                               const std::vector<EventRef>& refs, std::vector<VaultedEvent>* out) {
+  if (vault_ != nullptr) return vault_->Seal(bodies, refs, out);
+  out->clear();
+  for (std::string_view b : bodies) out->push_back(VaultedEvent{std::string(b), {}, {}});
+  return Status::Ok();
+}
+
+void SqliteHubStore::BindPii(const VaultedEvent& v) {
+  if (v.pii.empty()) {
+    insert_event_.BindNull(9).BindNull(10);
+  } else {
+    insert_event_.BindBlob(9, v.pii).Bind(10, v.pii_keys);
+  }
+}
+
 Status SqliteHubStore::WriteIngest(const std::vector<IngestBatch>& batches,
                                    const std::vector<DeviceProgress>& progress,
                                    const std::map<std::string, int64_t>& rejected,
-                                   int64_t received_ms, IngestResult* result) {
+                                   int64_t received_ms, const std::vector<VaultedEvent>& sealed,
+                                   IngestResult* result) {
   std::map<EventType, int64_t> by_type;
+  size_t k = 0;
   for (const IngestBatch& b : batches) {
     for (const WireEvent& e : b.events) {
       const auto type_name = EventTypeName(static_cast<EventType>(e.type));
+      const VaultedEvent& v = sealed[k++];
       insert_event_.Bind(1, e.event_id)
           .Bind(2, b.device_id)
           .Bind(3, static_cast<int64_t>(e.seq))
           .Bind(4, type_name)
           .Bind(5, e.occurred_at_ms)
           .Bind(6, received_ms)
-          .Bind(7, e.body);
+          .Bind(7, v.body);
       if (b.epoch != 0) insert_event_.Bind(8, EpochToSql(b.epoch)); else insert_event_.BindNull(8);
+      BindPii(v);
       CJD_RETURN_IF_ERROR(insert_event_.Run());
       if (db_->Changes() == 1) {
         ++result->inserted;
@@ -429,6 +473,20 @@ Result<IngestResult> SqliteHubStore::CommitIngest(const std::vector<IngestBatch>
   // next FULL commit or checkpoint), which in a fleet saves a sync per heartbeat (a third of
   // the frames of `cjd-bench fleet`). Every other commit keeps synchronous=FULL: acks promise it.
   const bool heartbeats_only = batches.empty() && rejected.empty();
+  // The personal parts sealed first (the vault's keys.db commits any new data key before the
+  // events that need it).
+  std::vector<VaultedEvent> sealed;
+  {
+    std::vector<std::string_view> bodies;
+    std::vector<EventRef> refs;
+    for (const IngestBatch& b : batches) {
+      for (const WireEvent& e : b.events) {
+        bodies.push_back(e.body);
+        refs.push_back(EventRef{b.device_id, e.event_id});
+      }
+    }
+    CJD_RETURN_IF_ERROR(SealAll(bodies, refs, &sealed));
+  }
   struct RestoreFull {
     sqlite::Database* db = nullptr;
     ~RestoreFull() {
@@ -442,7 +500,7 @@ Result<IngestResult> SqliteHubStore::CommitIngest(const std::vector<IngestBatch>
   sqlite::Transaction tx(*db_);
   if (!tx.status().ok()) return tx.status();
   IngestResult result;
-  CJD_RETURN_IF_ERROR(WriteIngest(batches, progress, rejected, received_ms, &result));
+  CJD_RETURN_IF_ERROR(WriteIngest(batches, progress, rejected, received_ms, sealed, &result));
   CJD_RETURN_IF_ERROR(tx.Commit());
   return result;
 }
@@ -473,9 +531,10 @@ Result<int64_t> SqliteHubStore::RedactEvents(const std::vector<int64_t>& ids) {
   {
     sqlite::Transaction tx(*db_);
     if (!tx.status().ok()) return tx.status();
-    auto read = db_->Prepare("SELECT body FROM events WHERE id = ?1");
+    auto read = db_->Prepare("SELECT body, pii IS NOT NULL FROM events WHERE id = ?1");
     if (!read.ok()) return read.status();
-    auto write = db_->Prepare("UPDATE events SET body = ?2 WHERE id = ?1");
+    auto write = db_->Prepare(
+        "UPDATE events SET body = ?2, pii = NULL, pii_keys = NULL WHERE id = ?1");
     if (!write.ok()) return write.status();
     for (int64_t id : ids) {
       read->Bind(1, id);
@@ -486,8 +545,10 @@ Result<int64_t> SqliteHubStore::RedactEvents(const std::vector<int64_t>& ids) {
         continue;
       }
       const std::string body = read->ColumnText(0);
+      const bool sealed = read->ColumnInt(1) != 0;
       read->Reset();
-      std::string redacted = RedactedEventJson(body);
+      // A sealed row's body holds no person already: it is marked, and its sealed part dropped.
+      std::string redacted = sealed ? MarkRedacted(body) : RedactedEventJson(body);
       if (redacted == body) continue;
       write->Bind(1, id).Bind(2, redacted);
       CJD_RETURN_IF_ERROR(write->Run());
@@ -496,6 +557,55 @@ Result<int64_t> SqliteHubStore::RedactEvents(const std::vector<int64_t>& ids) {
     CJD_RETURN_IF_ERROR(tx.Commit());
   }
   return changed;
+}
+
+Result<int64_t> SqliteHubStore::SealPlaintext(int limit) {
+  if (vault_ == nullptr) return Status::Invalid("sealing needs the vault", "privacy.keys_path");
+  auto through = db_->QueryInt("SELECT value FROM store_meta WHERE key = 'plain_through'");
+  if (!through.ok()) return through.status();
+  auto done = db_->QueryInt("SELECT value FROM store_meta WHERE key = 'sealed_through'");
+  if (!done.ok()) return done.status();
+  if (*done >= *through) return int64_t{0};
+  auto read = db_->Prepare(
+      "SELECT id, source, event_id, body FROM events WHERE id > ?1 AND id <= ?2 AND pii IS NULL "
+      "ORDER BY id LIMIT ?3");
+  if (!read.ok()) return read.status();
+  read->Bind(1, *done).Bind(2, *through).Bind(3, static_cast<int64_t>(limit));
+  std::vector<int64_t> ids;
+  std::vector<std::string> sources, event_ids, bodies;
+  while (true) {
+    auto row = read->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    ids.push_back(read->ColumnInt(0));
+    sources.push_back(read->ColumnText(1));
+    event_ids.push_back(read->ColumnText(2));
+    bodies.push_back(read->ColumnText(3));
+  }
+  read->Reset();
+  std::vector<std::string_view> views(bodies.begin(), bodies.end());
+  std::vector<EventRef> refs;
+  for (size_t i = 0; i < ids.size(); ++i) refs.push_back(EventRef{sources[i], event_ids[i]});
+  std::vector<VaultedEvent> sealed;
+  CJD_RETURN_IF_ERROR(vault_->Seal(views, refs, &sealed));
+  const int64_t last = ids.empty() ? *through : ids.back();
+  sqlite::Transaction tx(*db_);
+  if (!tx.status().ok()) return tx.status();
+  auto write = db_->Prepare("UPDATE events SET body = ?2, pii = ?3, pii_keys = ?4 WHERE id = ?1");
+  if (!write.ok()) return write.status();
+  int64_t changed = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (sealed[i].pii.empty()) continue;
+    write->Bind(1, ids[i]).Bind(2, sealed[i].body).BindBlob(3, sealed[i].pii).Bind(4, sealed[i].pii_keys);
+    CJD_RETURN_IF_ERROR(write->Run());
+    ++changed;
+  }
+  auto mark = db_->Prepare("UPDATE store_meta SET value = ?1 WHERE key = 'sealed_through'");
+  if (!mark.ok()) return mark.status();
+  mark->Bind(1, ids.size() < static_cast<size_t>(limit) ? *through : last);
+  CJD_RETURN_IF_ERROR(mark->Run());
+  CJD_RETURN_IF_ERROR(tx.Commit());
+  return ids.empty() ? int64_t{0} : static_cast<int64_t>(ids.size());
 }
 
 Result<bool> SqliteHubStore::TruncateWal() {

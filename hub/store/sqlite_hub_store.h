@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "hub/store/event_vault.h"
 #include "hub/store/hub_store.h"
 #include "shared/storage/sqlite.h"
 
@@ -14,7 +15,10 @@ namespace cjd::hub {
 
 class SqliteHubStore final : public HubStore {
  public:
-  static Result<std::unique_ptr<SqliteHubStore>> Open(const std::string& path);
+  // With a `vault`, the personal part of every event written is sealed (event_vault.h); without
+  // one (tools, tests of other parts) bodies are stored whole.
+  static Result<std::unique_ptr<SqliteHubStore>> Open(const std::string& path,
+                                                      std::shared_ptr<EventVault> vault = nullptr);
 
   Status RegisterDevice(const DeviceRecord& device) override;
   Result<std::optional<DeviceRecord>> FindDevice(const std::string& device_id) override;
@@ -33,17 +37,24 @@ class SqliteHubStore final : public HubStore {
   Result<StoreCounters> Counters() override;
   Result<int64_t> RedactEvents(const std::vector<int64_t>& ids) override;
   Result<bool> TruncateWal() override;
+  // Seals, in place, up to `limit` rows written before sealing existed (whole bodies), and
+  // records how far it got. Returns how many rows it read: 0 when none is left.
+  Result<int64_t> SealPlaintext(int limit);
   // PRAGMA synchronous of this connection (2: FULL, what every commit but a heartbeats-only one
   // uses; see CommitIngest). For tests.
   Result<int64_t> SynchronousMode() { return db_->QueryInt("PRAGMA synchronous"); }
 
  private:
-  explicit SqliteHubStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+  SqliteHubStore(std::unique_ptr<sqlite::Database> db, std::shared_ptr<EventVault> vault)
+      : db_(std::move(db)), vault_(std::move(vault)) {}
+  Status SealAll(const std::vector<std::string_view>& bodies, const std::vector<EventRef>& refs,
+                 std::vector<VaultedEvent>* out);
+  void BindPii(const VaultedEvent& v);
   Status Prepare();
   Status WriteIngest(const std::vector<IngestBatch>& batches,
                      const std::vector<DeviceProgress>& progress,
                      const std::map<std::string, int64_t>& rejected, int64_t received_ms,
-                     IngestResult* result);
+                     const std::vector<VaultedEvent>& sealed, IngestResult* result);
   Status AddCounter(const std::string& name, int64_t delta);
   // Adds events_total, duplicate_events and type:NAME counters. REQUIRES: inside a transaction.
   Status AddEventCounters(const IngestResult& result, const std::map<EventType, int64_t>& by_type);
@@ -51,6 +62,7 @@ class SqliteHubStore final : public HubStore {
   Result<bool> NameTaken(const std::string& name, bool is_device);
 
   std::unique_ptr<sqlite::Database> db_;
+  std::shared_ptr<EventVault> vault_;
   sqlite::Statement insert_event_, add_counter_, update_progress_, update_current_,
       upsert_epoch_, delete_ranges_,
       insert_range_, update_status_, find_device_, find_source_;

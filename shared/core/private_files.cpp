@@ -20,9 +20,6 @@ Status Fail(const std::string& what, const std::string& path) {
 }  // namespace
 
 Status WriteSecretFile(const std::string& path, const std::string& content) {
-  const std::filesystem::path target(path);
-  const std::string dir =
-      target.has_parent_path() ? target.parent_path().string() : std::string(".");
   std::string tmpl = path + ".tmp-XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
@@ -56,7 +53,12 @@ Status WriteSecretFile(const std::string& path, const std::string& content) {
     return st;
   }
   // The rename is durable only once the directory entry is.
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return SyncDirectoryOf(path);
+}
+
+Status SyncDirectoryOf(const std::string& path) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return Fail("open the directory of", path);
   const int rc = ::fsync(dfd);
   ::close(dfd);

@@ -17,6 +17,9 @@ namespace cjd {
 // temporary file is removed).
 Status WriteSecretFile(const std::string& path, const std::string& content);
 
+// fsyncs the directory holding `path`, so a rename into it is durable. kIo naming the path.
+Status SyncDirectoryOf(const std::string& path);
+
 // umask(077) for the whole process. Call first thing in main().
 void RestrictFileCreation();
 

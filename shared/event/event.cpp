@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "shared/event/json_exact.h"
+#include "shared/event/json_scan.h"
 
 namespace cjd {
 namespace {
@@ -540,6 +542,16 @@ Result<Event> EventFromCanonical(std::string_view json_text) {
   if (auto it = j.find("redacted"); it != j.end()) {
     if (*it != true) return Status::Invalid("must be true" + Got(*it), "redacted");
     if (j.contains("customer")) return Status::Invalid("a redacted event has no customer", "customer");
+    if (j.contains("attributes")) {
+      return Status::Invalid("a redacted event has no attributes", "attributes");
+    }
+    if (auto order = j.find("order"); order != j.end() && order->is_object()) {
+      if (auto pay = order->find("payment"); pay != order->end() && pay->is_object() &&
+                                             pay->contains("card_fingerprint")) {
+        return Status::Invalid("a redacted event has no card fingerprint",
+                               "order.payment.card_fingerprint");
+      }
+    }
     redacted = true;
     j.erase(it);
     j["customer"] = {{"loyalty_id", "redacted"}};
@@ -579,6 +591,244 @@ std::string RedactedEventJson(std::string_view json_text) {
   }
   j["redacted"] = true;
   return CanonicalJsonValue(j);
+}
+
+namespace {
+
+// The DOM versions of SplitPersonal and JoinPersonal, for what the scanner does not read.
+PersonalSplit SplitPersonalDom(std::string_view json_text) {
+  PersonalSplit out;
+  Result<nlohmann::json> parsed = ParseJsonExact(json_text);
+  if (!parsed.ok() || !parsed->is_object() || parsed->contains("redacted")) {
+    out.rest = std::string(json_text);
+    return out;
+  }
+  nlohmann::json& j = *parsed;
+  nlohmann::json personal = nlohmann::json::object();
+  if (auto it = j.find("customer"); it != j.end()) {
+    personal["customer"] = std::move(*it);
+    j.erase(it);
+  }
+  if (auto it = j.find("attributes"); it != j.end()) {
+    personal["attributes"] = std::move(*it);
+    j.erase(it);
+  }
+  if (auto order = j.find("order"); order != j.end() && order->is_object()) {
+    if (auto pay = order->find("payment"); pay != order->end() && pay->is_object()) {
+      if (auto card = pay->find("card_fingerprint"); card != pay->end()) {
+        personal["card_fingerprint"] = std::move(*card);
+        pay->erase(card);
+      }
+    }
+  }
+  if (personal.empty()) {
+    out.rest = std::string(json_text);
+    return out;
+  }
+  out.rest = CanonicalJsonValue(j);
+  out.personal = CanonicalJsonValue(personal);
+  return out;
+}
+
+Result<std::string> JoinPersonalDom(std::string_view rest, std::string_view personal) {
+  Result<nlohmann::json> body = ParseJsonExact(rest);
+  if (!body.ok()) return body.status();
+  Result<nlohmann::json> part = ParseJsonExact(personal);
+  if (!part.ok()) return part.status();
+  if (!body->is_object()) return Status::Invalid("the stored event is not an object", "body");
+  if (!part->is_object()) return Status::Invalid("the sealed part is not an object", "pii");
+  nlohmann::json& j = *body;
+  for (auto& [key, value] : part->items()) {
+    if (key == "card_fingerprint") {
+      auto order = j.find("order");
+      if (order == j.end() || !order->is_object()) {
+        return Status::Invalid("a card fingerprint without an order", "pii");
+      }
+      (*order)["payment"]["card_fingerprint"] = std::move(value);
+    } else if (key == "customer" || key == "attributes") {
+      j[key] = std::move(value);
+    } else {
+      return Status::Invalid("unknown field in the sealed part: " + key, "pii");
+    }
+  }
+  return CanonicalJsonValue(j);
+}
+
+// "{" + members + "}", skipping the ones `drop` names, with `replace` substituted for `order`'s.
+std::string Rebuild(const std::vector<JsonMember>& members,
+                    const std::function<bool(const JsonMember&)>& drop,
+                    std::string_view replaced_key = {}, std::string_view replacement = {}) {
+  std::string out = "{";
+  size_t size = 2 + replacement.size();
+  for (const JsonMember& m : members) size += m.text.size() + 1;
+  out.reserve(size);
+  for (const JsonMember& m : members) {
+    if (drop(m)) continue;
+    if (out.size() > 1) out.push_back(',');
+    if (!replaced_key.empty() && m.key == replaced_key) {
+      out.push_back('"');
+      out.append(m.key);
+      out.append("\":");
+      out.append(replacement);
+    } else {
+      out.append(m.text);
+    }
+  }
+  out.push_back('}');
+  return out;
+}
+
+// `text` (an object) with `members` inserted first.
+std::string Prepend(std::string_view text, std::string_view members) {
+  const size_t open = text.find('{');
+  std::string out;
+  out.reserve(text.size() + members.size() + 1);
+  out.append(text.substr(0, open + 1));
+  out.append(members);
+  size_t k = open + 1;
+  while (k < text.size() && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n' || text[k] == '\r')) ++k;
+  if (k < text.size() && text[k] != '}') out.push_back(',');
+  out.append(text.substr(open + 1));
+  return out;
+}
+
+}  // namespace
+
+// The scanner's way (json_scan.h): members moved as text, nothing parsed or printed, so the cost
+// does not grow with the order's items. Keys it cannot read as written go the DOM's way.
+PersonalSplit SplitPersonal(std::string_view json_text) {
+  std::vector<JsonMember> top;
+  if (!ScanObject(json_text, &top)) return SplitPersonalDom(json_text);
+  const JsonMember* customer = nullptr;
+  const JsonMember* attributes = nullptr;
+  const JsonMember* order = nullptr;
+  for (const JsonMember& m : top) {
+    const JsonMember** slot = m.key == "customer"     ? &customer
+                              : m.key == "attributes" ? &attributes
+                              : m.key == "order"      ? &order
+                                                      : nullptr;
+    if (m.key == "redacted") return SplitPersonalDom(json_text);
+    if (slot == nullptr) continue;
+    if (*slot != nullptr) return SplitPersonalDom(json_text);  // a duplicate: the DOM decides
+    *slot = &m;
+  }
+  std::string_view card;
+  std::string new_order;
+  // Only an order that names a card is read member by member (items are most of an event).
+  if (order != nullptr && !order->value.empty() && order->value.front() == '{' &&
+      order->value.find("card_fingerprint") != std::string_view::npos) {
+    std::vector<JsonMember> order_members;
+    if (!ScanObject(order->value, &order_members)) return SplitPersonalDom(json_text);
+    const JsonMember* payment = nullptr;
+    for (const JsonMember& m : order_members) {
+      if (m.key != "payment") continue;
+      if (payment != nullptr) return SplitPersonalDom(json_text);
+      payment = &m;
+    }
+    if (payment != nullptr && !payment->value.empty() && payment->value.front() == '{') {
+      std::vector<JsonMember> pay_members;
+      if (!ScanObject(payment->value, &pay_members)) return SplitPersonalDom(json_text);
+      int cards = 0;
+      for (const JsonMember& m : pay_members) {
+        if (m.key == "card_fingerprint") {
+          card = m.value;
+          ++cards;
+        }
+      }
+      if (cards > 1) return SplitPersonalDom(json_text);
+      if (cards == 1) {
+        const std::string new_payment = Rebuild(
+            pay_members, [](const JsonMember& m) { return m.key == "card_fingerprint"; });
+        new_order = Rebuild(order_members, [](const JsonMember&) { return false; }, "payment",
+                            new_payment);
+      }
+    }
+  }
+  PersonalSplit out;
+  if (customer == nullptr && attributes == nullptr && card.empty()) {
+    out.rest = std::string(json_text);
+    return out;
+  }
+  out.rest = Rebuild(
+      top,
+      [&](const JsonMember& m) { return &m == customer || &m == attributes; },
+      new_order.empty() ? std::string_view() : std::string_view("order"), new_order);
+  // Keys in sorted order, as CanonicalJsonValue would write them.
+  out.personal = "{";
+  auto add = [&](std::string_view key, std::string_view value) {
+    if (out.personal.size() > 1) out.personal.push_back(',');
+    out.personal.push_back('"');
+    out.personal.append(key);
+    out.personal.append("\":");
+    out.personal.append(value);
+  };
+  if (attributes != nullptr) add("attributes", attributes->value);
+  if (!card.empty()) add("card_fingerprint", card);
+  if (customer != nullptr) add("customer", customer->value);
+  out.personal.push_back('}');
+  return out;
+}
+
+Result<std::string> JoinPersonal(std::string_view rest, std::string_view personal) {
+  std::vector<JsonMember> parts;
+  std::vector<JsonMember> top;
+  if (!ScanObject(personal, &parts) || !ScanObject(rest, &top)) {
+    return JoinPersonalDom(rest, personal);
+  }
+  std::string first;   // customer and attributes, first members of the event
+  std::string_view card;
+  for (const JsonMember& p : parts) {
+    if (p.key == "customer" || p.key == "attributes") {
+      if (!first.empty()) first.push_back(',');
+      first.append(p.text);
+    } else if (p.key == "card_fingerprint") {
+      card = p.value;
+    } else {
+      return Status::Invalid("unknown field in the sealed part: " + std::string(p.key), "pii");
+    }
+  }
+  for (const JsonMember& m : top) {
+    if (m.key == "customer" || m.key == "attributes") return JoinPersonalDom(rest, personal);
+  }
+  if (card.empty()) return first.empty() ? std::string(rest) : Prepend(rest, first);
+  // The card goes back into order.payment.
+  const JsonMember* order = nullptr;
+  for (const JsonMember& m : top) {
+    if (m.key == "order") order = &m;
+  }
+  std::vector<JsonMember> order_members;
+  if (order == nullptr || !ScanObject(order->value, &order_members)) {
+    return JoinPersonalDom(rest, personal);
+  }
+  const JsonMember* payment = nullptr;
+  for (const JsonMember& m : order_members) {
+    if (m.key == "payment") payment = &m;
+  }
+  if (payment == nullptr || payment->value.empty() || payment->value.front() != '{') {
+    return JoinPersonalDom(rest, personal);
+  }
+  std::string card_member = "\"card_fingerprint\":";
+  card_member.append(card);
+  const std::string new_order =
+      Rebuild(order_members, [](const JsonMember&) { return false; }, "payment",
+              Prepend(payment->value, card_member));
+  std::string joined =
+      Rebuild(top, [](const JsonMember&) { return false; }, "order", new_order);
+  return first.empty() ? joined : Prepend(joined, first);
+}
+
+std::string MarkRedacted(std::string_view rest) {
+  std::vector<JsonMember> top;
+  if (!ScanObject(rest, &top)) {
+    Result<nlohmann::json> parsed = ParseJsonExact(rest);
+    if (!parsed.ok() || !parsed->is_object()) return std::string(rest);
+    (*parsed)["redacted"] = true;
+    return CanonicalJsonValue(*parsed);
+  }
+  for (const JsonMember& m : top) {
+    if (m.key == "redacted") return std::string(rest);
+  }
+  return Prepend(rest, "\"redacted\":true");
 }
 
 }  // namespace cjd

@@ -175,6 +175,24 @@ Result<Event> EventFromCanonical(std::string_view json_text);
 // already, comes back as it was.
 std::string RedactedEventJson(std::string_view json_text);
 
+// Sealing at rest (issue 11): the canonical event `json_text` split into the part without the
+// person (the fields RedactedEventJson removes, but not marked redacted; every other member kept
+// as written) and the person's part, `{"attributes":..,"card_fingerprint":"..","customer":{..}}`
+// with only the fields it had; empty when it had none (or `json_text` is not an unredacted JSON
+// object: kept whole in `rest`). Members are moved as text (shared/event/json_scan.h): the cost
+// does not grow with the order's size.
+struct PersonalSplit {
+  std::string rest;
+  std::string personal;
+};
+PersonalSplit SplitPersonal(std::string_view json_text);
+// The event again from the two parts: the same members as the original (customer and attributes
+// first, the card first in its payment), so the same event to any JSON reader. kInvalid when
+// either part is not a JSON object.
+Result<std::string> JoinPersonal(std::string_view rest, std::string_view personal);
+// `rest` of SplitPersonal marked as redacted, as RedactedEventJson would have written it.
+std::string MarkRedacted(std::string_view rest);
+
 // Canonical JSON text of any value from ParseJsonExact: object keys sorted, no whitespace,
 // numbers as written (raw numbers keep their text).
 std::string CanonicalJsonValue(const nlohmann::json& j);

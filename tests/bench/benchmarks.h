@@ -127,6 +127,14 @@ struct ErasureOptions {
 };
 void RunErasure(const ErasureOptions& o);
 
+// cjd-bench sealing (tests/bench/sealing.cpp): the event log's sealing vs the same import
+// without it, in the same run.
+struct SealingOptions {
+  int repeats = 5;   // runs of each; medians
+  int batch = 500;   // events per commit (one collect request's worth)
+};
+void RunSealing(const SealingOptions& o);
+
 struct SoakOptions {
   double minutes = 10;                // length of the traffic phase
   int agents = 10;

@@ -12,6 +12,7 @@
 //   cjd-bench trickle  [--customers 5000,50000] [--sales 300] [--rate 20] [--batch-delay-ms N]
 //   cjd-bench fleet    [--devices 50,500] [--seconds 60] [--rate 0.1] [--heartbeat 15]
 //   cjd-bench erasure  [--devices 50] [--requests 20] [--bulk 10000] [--clients 8]
+//   cjd-bench sealing  [--repeats 5] [--batch 500]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
 #include <cstdio>
@@ -167,6 +168,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
 
+  SealingOptions sealing_o;
+  auto* sealing_cmd = app.add_subcommand(
+      "sealing", "the UCI set committed to the event log with and without sealing (same run)");
+  sealing_cmd->add_option("--repeats", sealing_o.repeats, "runs of each (median)")
+      ->check(CLI::Range(1, 50))
+      ->capture_default_str();
+  sealing_cmd->add_option("--batch", sealing_o.batch, "events per commit")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   ErasureOptions erasure_o;
   auto* erasure_cmd = app.add_subcommand(
       "erasure", "erasure requests: round trips to every device, and a bulk of them on the hub");
@@ -294,6 +304,8 @@ int main(int argc, char** argv) {
       RunOffers(offers_o);
     } else if (*erasure_cmd) {
       RunErasure(erasure_o);
+    } else if (*sealing_cmd) {
+      RunSealing(sealing_o);
     } else if (*soak_cmd) {
       if (RunSoak(soak_o) != 0) return 1;
     } else if (*trickle_cmd) {

@@ -33,6 +33,7 @@
 #include "tests/bench/broker.h"
 #include "tests/bench/common.h"
 #include "tests/bench/hub_log_seeder.h"
+#include "tests/bench/uci.h"
 #include "tests/support/binaries.h"
 #include "tests/support/http_client.h"
 #include "tests/support/ports.h"
@@ -47,10 +48,8 @@ using nlohmann::json;
 using testing::HttpClient;
 using testing::Process;
 
-namespace {
-
 // The mapping of the UCI columns, as in tests/tools/import/online_retail_test.cpp.
-constexpr const char* kUciMap =
+const char* const kUciMap =
     "order_id=InvoiceNo,customer_id=CustomerID,occurred_at=InvoiceDate,sku=StockCode,"
     "description=Description,quantity=Quantity,unit_price=UnitPrice,country=Country";
 
@@ -81,6 +80,18 @@ std::vector<std::string> UciFiles(std::string* why_not) {
   }
   return files;
 }
+
+import::AssemblerOptions UciOptions() {
+  import::AssemblerOptions o;
+  o.source = "uci";
+  o.currency = "GBP";
+  Result<import::TimeZone> tz = import::TimeZone::Load("Europe/London");
+  if (!tz.ok()) throw std::runtime_error("Europe/London: " + tz.status().ToString());
+  o.time_zone = *tz;
+  return o;
+}
+
+namespace {
 
 std::string TrimWs(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
@@ -266,15 +277,6 @@ struct ReadBaseline {
   import::AssemblerStats stats;
 };
 
-import::AssemblerOptions UciOptions() {
-  import::AssemblerOptions o;
-  o.source = "uci";
-  o.currency = "GBP";
-  Result<import::TimeZone> tz = import::TimeZone::Load("Europe/London");
-  if (!tz.ok()) throw std::runtime_error("Europe/London: " + tz.status().ToString());
-  o.time_zone = *tz;
-  return o;
-}
 
 ReadBaseline RunReadBaseline(const std::vector<std::string>& files) {
   Result<import::FieldMap> map = import::ParseFieldMap(kUciMap);

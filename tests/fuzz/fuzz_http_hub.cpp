@@ -68,6 +68,9 @@ uint16_t HubPort() {
     c.offers_path = dir + "/offers.db";
     c.access_path = dir + "/access.db";
     c.audit_key_file = dir + "/audit.key";
+    c.privacy_path = dir + "/privacy.db";
+    c.keys_path = dir + "/keys.db";
+    c.master_key_file = dir + "/master.key";
     Provision(c.store_path);
     auto* h = new hub::Hub(c);  // lives until the process ends
     Status st = h->Start();

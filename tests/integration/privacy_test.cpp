@@ -14,8 +14,13 @@
 #include <sstream>
 #include <string>
 
+#include "hub/store/event_log_reader.h"
+#include "hub/store/event_vault.h"
+#include "shared/protocol/keys.h"
 #include "tests/integration/fleet_fixture.h"
+#include "tests/support/binaries.h"
 #include "tests/support/ports.h"
+#include "tests/support/process.h"
 #include "tests/support/wait.h"
 
 namespace cjd::itest {
@@ -159,11 +164,40 @@ TEST_F(Privacy, ErasureReachesEveryDeviceAndLeavesNoPersonalByte) {
   ASSERT_EQ(grace.status, 200);
   const int64_t grace_id = grace.Json()["profile_id"];
 
-  // Before: the hub's log and the offline till's outbox hold her in plain text.
+  // Before: the offline till's outbox holds her in plain text (it needs her until it sends);
+  // the hub's files never do, not even before the erasure: its log holds her sealed under
+  // keys an erasure destroys. A copy of the hub's folder taken now is kept for later.
   const std::vector<std::string> needles = {kEmail, "grace.okafor@example-mail.com", kPhone,
                                             "+442079460958", kLoyalty, kCard, kFirstName};
-  EXPECT_FALSE(FindBytes(HubDir(), needles).empty());
+  EXPECT_THAT(FindBytes(HubDir(), needles), ::testing::IsEmpty());
+  EXPECT_THAT(FindBytes(HubDir(), {kOtherEmail}), ::testing::IsEmpty());
   EXPECT_FALSE(FindBytes(offline.config.parent_path(), needles).empty());
+  const std::filesystem::path copy = HubDir().parent_path() / "hub-copy-before-erasure";
+  std::filesystem::create_directories(copy);
+  for (const char* f : {"hub.db", "hub.db-wal"}) {
+    if (std::filesystem::exists(HubDir() / f)) std::filesystem::copy_file(HubDir() / f, copy / f);
+  }
+  auto read_copy = [&] {
+    // The copy's log read with the hub's keys as they are now.
+    EXPECT_TRUE(cjd::InitCrypto().ok());
+    cjd::hub::EventVault::Options vo;
+    vo.keys_path = (HubDir() / "keys.db").string();
+    vo.master_key_file = (HubDir() / "master.key").string();
+    auto vault = cjd::hub::EventVault::Open(vo);
+    EXPECT_TRUE(vault.ok()) << vault.status().ToString();
+    auto reader = cjd::hub::OpenSqliteEventLogReader((copy / "hub.db").string(), *vault);
+    EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+    std::vector<std::pair<int64_t, std::string>> rows;
+    EXPECT_TRUE((*reader)->ReadAfter(0, 1000, &rows).ok());
+    std::string all;
+    for (const auto& r : rows) all += r.second + "\n";
+    return all;
+  };
+  {
+    const std::string readable = read_copy();
+    EXPECT_NE(readable.find(kEmail), std::string::npos);  // sealed, not lost
+    EXPECT_NE(readable.find(kOtherEmail), std::string::npos);
+  }
 
   const json hub_done = Erase(json{{"identifier", std::string("email:") + kEmail}});
   ASSERT_FALSE(hub_done.is_null());
@@ -222,8 +256,11 @@ TEST_F(Privacy, ErasureReachesEveryDeviceAndLeavesNoPersonalByte) {
   EXPECT_EQ(hub_->Get(std::string("/v1/privacy/export?identifier=email:") + kEmail, token).status,
             404);
 
-  // The offline till reconnects: it gets the command, its unsent sale arrives without her, it
-  // confirms, and the request is done.
+  // The offline till reconnects: it gets the command before it sends anything (the hub answers
+  // its probe with what it owes first), so its unsent sale arrives without her -- the hub never
+  // makes a profile of her again --, it confirms, and the request is done.
+  const int64_t created_before =
+      fleet_.HubStats()["projection"]["profiles_created"].get<int64_t>();
   fleet_.KillAgent(offline);
   SetTomlKey(offline.config, "mqtt", "broker", TomlQuote(real_broker));
   ASSERT_TRUE(fleet_.StartAgent(offline));
@@ -246,6 +283,8 @@ TEST_F(Privacy, ErasureReachesEveryDeviceAndLeavesNoPersonalByte) {
             before["store_totals"]["orders"].get<int64_t>() + 1);
   EXPECT_EQ(hub_->Get(std::string("/v1/profiles?identifier=loyalty_id:") + kLoyalty, token).status,
             404);
+  EXPECT_EQ(fleet_.HubStats()["projection"]["profiles_created"].get<int64_t>(), created_before)
+      << "the offline till's sale reached the hub with her";
 
   // No byte of hers in any file of the hub's folder or any agent's (databases, their WAL,
   // logs), as sent and as normalised.
@@ -253,8 +292,14 @@ TEST_F(Privacy, ErasureReachesEveryDeviceAndLeavesNoPersonalByte) {
   for (FleetAgent* a : {&till1, &kiosk, &till2, &offline, &far}) {
     EXPECT_THAT(FindBytes(a->config.parent_path(), needles), ::testing::IsEmpty()) << a->id;
   }
-  // Bob's is still there (the scan finds what is present).
-  EXPECT_FALSE(FindBytes(HubDir(), {kOtherEmail}).empty());
+  // The copy taken before the erasure holds none of her values in plain text, and with her keys
+  // destroyed its sealed parts no longer open: she is gone from it too. Bob's still open.
+  EXPECT_THAT(FindBytes(copy, needles), ::testing::IsEmpty());
+  {
+    const std::string readable = read_copy();
+    for (const std::string& n : needles) EXPECT_EQ(readable.find(n), std::string::npos) << n;
+    EXPECT_NE(readable.find(kOtherEmail), std::string::npos);
+  }
 
   // The request survives a restart.
   fleet_.KillHub();
@@ -372,4 +417,104 @@ TEST_F(Privacy, BadRequestsNameTheField) {
 }
 
 }  // namespace
+// A till whose network drops stays up with a sale of hers in its outbox; meanwhile she is erased.
+// When its link comes back it gets the erase command, its sale reaches the hub, the request is
+// done and she is nowhere. The command normally arrives before the till sends anything (the hub
+// answers its probe with it first), but not always: in about one run in eight under a loaded
+// machine the sale still arrived with her first (a subscription that becomes active between the
+// command and the ack, or a stale ack taken as the probe's answer; see hub/privacy/README.md), and
+// the hub's last pass then erased her again. So this checks the outcome, not the order.
+TEST_F(Privacy, AReconnectingDeviceErasesBeforeItSendsAnything) {
+  FleetAgent& till = fleet_.AddDevice("till-1", "S1");
+  ASSERT_TRUE(fleet_.StartAgent(till));
+  HttpClient agent(till.port, 30s);
+  json sale = MakeTransaction("S1");
+  sale["customer"] = {{"loyalty_id", "LR-5"}};
+  ASSERT_EQ(PostEvents(agent, till.token, sale).status, 202);
+  WaitProjected(1);
+  const int64_t created = fleet_.HubStats()["projection"]["profiles_created"].get<int64_t>();
+  ASSERT_EQ(created, 1);
+
+  fleet_.broker().Stop();
+  ASSERT_TRUE(fleet_.WaitAgentConnected(till, false)) << fleet_.Diagnostics();
+  json unsent = MakeTransaction("S1");
+  unsent["customer"] = {{"loyalty_id", "LR-5"}};
+  ASSERT_EQ(PostEvents(agent, till.token, unsent).status, 202);
+  const json hub_done = Erase(json{{"identifier", "loyalty_id:LR-5"}});
+  ASSERT_FALSE(hub_done.is_null());
+  ASSERT_EQ(hub_done["devices"].size(), 1u) << hub_done.dump();
+  const std::string id = hub_done["id"];
+
+  fleet_.broker().Restart();
+  json doc;
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        doc = hub_->Get("/v1/privacy/erasures/" + id, fleet_.hub_token()).Json();
+        return doc["state"] == "done";
+      },
+      60s))
+      << doc.dump() << fleet_.Diagnostics();
+  ASSERT_TRUE(fleet_.WaitBacklogDrained(till)) << fleet_.Diagnostics();
+  WaitProjected(2);
+  const json m = hub_->Get("/v1/metrics", fleet_.hub_token()).Json();
+  EXPECT_EQ(m["store_totals"]["orders"], 2) << m.dump();
+  EXPECT_EQ(m["customers"], 0) << m.dump();
+  EXPECT_EQ(hub_->Get("/v1/profiles?identifier=loyalty_id:LR-5", fleet_.hub_token()).status, 404);
+  EXPECT_THAT(FindBytes(HubDir(), {"LR-5"}), ::testing::IsEmpty());
+  EXPECT_THAT(FindBytes(till.config.parent_path(), {"LR-5"}), ::testing::IsEmpty());
+}
+
+// `cjdctl rotate-master-key` while the hub runs: events before and after it stay readable, across
+// a restart under the new key alone; the old key opens nothing.
+TEST_F(Privacy, MasterKeyRotationNeedsNoDowntime) {
+  const std::string token = fleet_.hub_token();
+  Collect({{"type", "identify"},
+           {"occurred_at", "2026-11-20T10:00:00Z"},
+           {"customer", {{"email", "ada.before@fastpost.net"}}},
+           {"attributes", {{"first_name", "Ada"}}}});
+  WaitProjected(1);
+  const std::string old_key = cjd::testing::ReadFile(HubDir() / "master.key");
+  ASSERT_FALSE(old_key.empty());
+  std::string out;
+  ASSERT_EQ(cjd::testing::RunCommand({cjd::testing::CjdctlBinary(), "rotate-master-key", "--hub-dir",
+                        HubDir().string()},
+                       60s, &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("1 data keys re-wrapped"), std::string::npos) << out;
+  EXPECT_NE(cjd::testing::ReadFile(HubDir() / "master.key"), old_key);
+  // The running hub seals a new customer's event under the new master.
+  Collect({{"type", "identify"},
+           {"occurred_at", "2026-11-21T10:00:00Z"},
+           {"customer", {{"email", "bea.after@fastpost.net"}}},
+           {"attributes", {{"first_name", "Bea"}}}});
+  WaitProjected(2);
+  // The rotation is in the audit log.
+  bool audited = false;
+  const json audit = hub_->Get("/v1/audit", token).Json();
+  for (const json& e : audit["entries"]) {
+    if (e["action"] == "rotate-master-key") audited = true;
+  }
+  EXPECT_TRUE(audited) << audit.dump();
+  // After a restart (new master only), both people's events open: the export shows them whole.
+  fleet_.KillHub();
+  fleet_.StartHub();
+  hub_ = std::make_unique<HttpClient>(fleet_.hub_port(), 30s);
+  for (const char* email : {"ada.before@fastpost.net", "bea.after@fastpost.net"}) {
+    HttpResponse r =
+        hub_->Get(std::string("/v1/privacy/export?identifier=email:") + email, token);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find(email), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("\"redacted\""), std::string::npos) << r.body;
+  }
+  // The old master key no longer opens keys.db: the hub refuses to start with it, naming the key.
+  fleet_.KillHub();
+  { std::ofstream(HubDir() / "master.key", std::ios::trunc) << old_key; }
+  std::string refused;
+  EXPECT_NE(cjd::testing::RunCommand({cjd::testing::HubBinary(), "--config", fleet_.hub_config().string()}, 30s,
+                       &refused),
+            0);
+  EXPECT_NE(refused.find("privacy.master_key_file"), std::string::npos) << refused;
+}
+
 }  // namespace cjd::itest

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "hub/config/hub_config.h"
+#include "hub/store/event_vault.h"
 #include "shared/core/clock.h"
 #include "shared/protocol/keys.h"
 #include "tools/cjdctl/provision.h"
@@ -75,6 +76,19 @@ Result<hub::access::AuditVerdict> VerifyAudit(const std::string& hub_dir) {
   auto store = OpenAccess(hub_dir);
   if (!store.ok()) return store.status();
   return (*store)->Verify();
+}
+
+Result<int64_t> RotateMasterKey(const std::string& hub_dir) {
+  CJD_RETURN_IF_ERROR(InitCrypto());
+  auto hub = LoadHubDir(hub_dir);
+  if (!hub.ok()) return hub.status();
+  auto n = hub::RotateMasterKey(hub->keys_path, hub->master_key_file);
+  if (!n.ok()) return n.status();
+  auto store = AccessStore::OpenWithKeyFile(hub->access_path, hub->audit_key_file);
+  if (!store.ok()) return store.status();
+  CJD_RETURN_IF_ERROR(Audit(**store, "rotate-master-key", hub->master_key_file,
+                            "{\"keys\":" + std::to_string(*n) + "}"));
+  return n;
 }
 
 }  // namespace cjd::ctl

@@ -26,4 +26,8 @@ Result<std::vector<hub::access::TokenRecord>> ListTokens(const std::string& hub_
 // Walks the audit chain with the hub's audit key.
 Result<hub::access::AuditVerdict> VerifyAudit(const std::string& hub_dir);
 
+// Re-wraps the hub's data keys under a new master key (hub/store/event_vault.h RotateMasterKey),
+// audited. Returns the number of keys re-wrapped.
+Result<int64_t> RotateMasterKey(const std::string& hub_dir);
+
 }  // namespace cjd::ctl

@@ -1,5 +1,5 @@
 // cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, add-token,
-// revoke-token, list-tokens, audit verify, init-ca, issue-cert, import, report, segments, offers.
+// revoke-token, list-tokens, audit verify, rotate-master-key, init-ca, issue-cert, import, report, segments, offers.
 #include <cstdio>
 #include <iostream>
 
@@ -93,6 +93,10 @@ int main(int argc, char** argv) {
       "verify", "check the audit log's hash chain; names the first broken entry (exit 1)");
   audit_verify->add_option("--hub-dir", tok.hub_dir, "hub directory (from init-hub)")->required();
   audit->require_subcommand(1);
+  auto* rotate_master = app.add_subcommand(
+      "rotate-master-key",
+      "re-wrap the event log's data keys (keys.db) under a new master key; the hub may keep running");
+  rotate_master->add_option("--hub-dir", tok.hub_dir, "hub directory (from init-hub)")->required();
 
   cjd::ctl::AddSourceOptions src;
   auto* add_source = app.add_subcommand(
@@ -183,6 +187,12 @@ int main(int argc, char** argv) {
     }
     std::printf("audit log intact: %lld entries, chain verified\n",
                 static_cast<long long>(verdict->entries));
+    return 0;
+  }
+  if (*rotate_master) {
+    auto n = cjd::ctl::RotateMasterKey(tok.hub_dir);
+    if (!n.ok()) return Fail("rotate-master-key", n.status());
+    std::printf("master key rotated: %lld data keys re-wrapped\n", static_cast<long long>(*n));
     return 0;
   }
   if (*add_source) {

@@ -198,6 +198,48 @@ TEST_F(ProjectorTest, MarketingConsentIsTheLatestChoiceAndFollowsMerges) {
   EXPECT_EQ(Profile(ProfileOf("loyalty_id:L-1"))["traits"]["consent"]["marketing"], true);
 }
 
+TEST_F(ProjectorTest, AttributesAreSealedAtRestAndConsentStaysReadableBySql) {
+  Log(R"({"type":"identify","occurred_at":"2026-11-01T10:00:00Z",
+          "customer":{"loyalty_id":"L-9"},"attributes":{"first_name":"Philippa","tier":"gold"}})");
+  Log(R"({"type":"consent_update","occurred_at":"2026-11-02T10:00:00Z",
+          "customer":{"loyalty_id":"L-9"},"consent":{"marketing":true}})");
+  CatchUp();
+  const int64_t id = ProfileOf("loyalty_id:L-9");
+  json p = Profile(id);
+  EXPECT_EQ(p["attributes"]["first_name"], "Philippa");
+  EXPECT_EQ(p["attributes"]["tier"], "gold");
+  const std::string where = " FROM profiles WHERE profile_id = " + std::to_string(id);
+  const std::vector<std::string> stored = Rows("SELECT attributes" + where);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].find("Philippa"), std::string::npos) << stored[0];
+  EXPECT_NE(stored[0].find("$sealed"), std::string::npos);
+  // The offer planner's SQL reads consent from the column as it is.
+  EXPECT_EQ(Rows("SELECT json_extract(attributes, '$.\"$consent\".v')" + where),
+            std::vector<std::string>{"1"});
+  // A merge keeps them (read, merged and sealed again).
+  Log(R"({"type":"identify","occurred_at":"2026-11-03T10:00:00Z",
+          "customer":{"loyalty_id":"L-9","email":"pip@shop.co.uk"},"attributes":{"city":"Leeds"}})");
+  CatchUp();
+  p = Profile(ProfileOf("email:pip@shop.co.uk"));
+  EXPECT_EQ(p["attributes"]["first_name"], "Philippa");
+  EXPECT_EQ(p["attributes"]["city"], "Leeds");
+
+  // A profile stored before sealing (plain attributes) is sealed when the projection starts.
+  StopProjection();
+  {
+    auto db = sqlite::Database::Open(config_.profiles_path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("UPDATE profiles SET attributes = "
+                            "'{\"$consent\":{\"t\":1,\"v\":true},\"nick\":{\"t\":1,\"v\":\"Plainly\"}}'"
+                            " WHERE profile_id = " + std::to_string(id)).ok());
+  }
+  StartProjection();
+  const std::vector<std::string> resealed = Rows("SELECT attributes" + where);
+  ASSERT_EQ(resealed.size(), 1u);
+  EXPECT_EQ(resealed[0].find("Plainly"), std::string::npos) << resealed[0];
+  EXPECT_EQ(Profile(id)["attributes"]["nick"], "Plainly");
+}
+
 TEST_F(ProjectorTest, JunkIdentifiersNeverLinkPeople) {
   Order("C1", R"({"email":"test@test.com","customer_id":"1001"})",
         R"([{"sku":"x","quantity":1,"unit_price":"1"}])");

@@ -468,7 +468,7 @@ TEST_F(SegmentEngineTest, FactsFromTheTablesEqualTheDocumentsFacts) {
   Log(R"({"type":"identify","occurred_at":"2011-03-06T10:00:00Z",
           "customer":{"customer_id":"C2","email":"m@shop.co.uk"}})");  // a merge
   CatchUp();
-  auto facts = ProfileFactsReader::Open(config_.profiles_path, &rfm_);
+  auto facts = ProfileFactsReader::Open(config_.profiles_path, keys_, &rfm_);
   ASSERT_TRUE(facts.ok()) << facts.status().ToString();
   const ProfileFactsNeeds all;
   const int64_t now = clock_.NowMillis();

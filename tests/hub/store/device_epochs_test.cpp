@@ -107,6 +107,8 @@ TEST_F(DeviceEpochsTest, MigrationFourKeepsPreEpochProgressAsEpochZero) {
         "last_seq INTEGER NOT NULL, PRIMARY KEY (device_id, first_seq)) WITHOUT ROWID;"
         "INSERT INTO seq_ranges VALUES ('pos-1', 12, 14);"
         "ALTER TABLE devices DROP COLUMN epoch; ALTER TABLE events DROP COLUMN epoch;"
+        "ALTER TABLE events DROP COLUMN pii; ALTER TABLE events DROP COLUMN pii_keys;"
+        "DROP TABLE store_meta;"
         "UPDATE devices SET acked_seq = 10; PRAGMA user_version = 3;").ok());
   }
   auto s = SqliteHubStore::Open(path());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "shared/event/json_exact.h"
+#include "shared/event/json_scan.h"
 
 namespace cjd {
 namespace {
@@ -764,6 +765,107 @@ TEST(RedactedEventJson, RemovesThePersonAndKeepsTheRest) {
   EXPECT_FALSE(ValidateEvent(forged).ok());
   EXPECT_FALSE(EventFromCanonical(forged.dump()).ok());
   EXPECT_EQ(RedactedEventJson("not json"), "not json");
+}
+
+}  // namespace
+}  // namespace cjd
+
+namespace cjd {
+namespace {
+
+// Sealing at rest: the split moves the person's members as text; the join gives the same event.
+TEST(SplitPersonal, MovesThePersonOutAndJoinGivesTheSameEventBack) {
+  using nlohmann::json;
+  json sale = {{"type", "transaction"}, {"event_id", "e1"},
+               {"occurred_at", "2026-11-23T10:00:00+01:00"}, {"store_id", "S1"},
+               {"customer", {{"loyalty_id", "LOY-1"}, {"email", "ann@example.com"}}},
+               {"order", {{"order_id", "o-1"}, {"currency", "EUR"},
+                          {"items", {{{"sku", "A}{\"]["}, {"quantity", 2}, {"unit_price", "3.10"}}}},
+                          {"payment", {{"method", "card"}, {"card_fingerprint", "fp-9"}}}}}};
+  Result<Event> e = ValidateEvent(sale);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const std::string stored = ToCanonicalJson(*e);
+  PersonalSplit split = SplitPersonal(stored);
+  for (const char* gone : {"LOY-1", "ann@example.com", "fp-9", "customer"}) {
+    EXPECT_EQ(split.rest.find(gone), std::string::npos) << gone << " in " << split.rest;
+  }
+  EXPECT_NE(split.personal.find("fp-9"), std::string::npos);
+  Result<std::string> joined = JoinPersonal(split.rest, split.personal);
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  EXPECT_EQ(json::parse(*joined), json::parse(stored));
+  Result<Event> back = EventFromCanonical(*joined);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(ToCanonicalJson(*back), stored);
+  // Marked redacted, the rest reads as RedactedEventJson's body does.
+  EXPECT_EQ(json::parse(MarkRedacted(split.rest)), json::parse(RedactedEventJson(stored)));
+  EXPECT_EQ(MarkRedacted(MarkRedacted(split.rest)), MarkRedacted(split.rest));
+}
+
+TEST(SplitPersonal, ARedactedEventCarriesNoAttributesOrCard) {
+  // A device may send a redacted event (its outbox was redacted); nothing personal may ride on it
+  // unsealed.
+  const std::string base =
+      R"({"occurred_at":"2026-11-23T10:00:00Z","redacted":true,"schema":1,"store_id":"S1",)";
+  auto card = EventFromCanonical(
+      base + R"("type":"transaction","order":{"order_id":"o","currency":"EUR","items":[)"
+             R"({"sku":"A","quantity":1,"unit_price":"1.00"}],"payment":{"method":"card",)"
+             R"("card_fingerprint":"fp"}}})");
+  ASSERT_FALSE(card.ok());
+  EXPECT_EQ(card.status().field(), "order.payment.card_fingerprint");
+  auto attrs = EventFromCanonical(base + R"("type":"identify","attributes":{"first_name":"A"}})");
+  ASSERT_FALSE(attrs.ok());
+  EXPECT_EQ(attrs.status().field(), "attributes");
+}
+
+TEST(SplitPersonal, TextTheScannerCannotReadAsWrittenGoesTheParsersWay) {
+  using nlohmann::json;
+  const std::vector<std::string> bodies = {
+      // A key spelt with an escape must not hide the customer.
+      R"({"cust\u006fmer":{"email":"esc@example.com"},"type":"identify"})",
+      // Whitespace, nested objects and strings full of brackets and quotes.
+      " { \"type\" : \"identify\" , \"customer\" : { \"email\" : \"w\\\"s}@example.com\" } ,"
+      " \"attributes\" : {\"n\":[1,{\"a\":\"]\"}]} } ",
+      // Nothing personal, and an order without a payment.
+      R"({"order":{"items":[]},"type":"transaction"})",
+      // A payment with only the card.
+      R"({"order":{"payment":{"card_fingerprint":"fp-only"}},"type":"transaction"})",
+  };
+  for (const std::string& body : bodies) {
+    PersonalSplit split = SplitPersonal(body);
+    for (const char* gone : {"esc@example.com", "w\\\"s}", "fp-only"}) {
+      EXPECT_EQ(split.rest.find(gone), std::string::npos) << gone << " in " << split.rest;
+    }
+    if (split.personal.empty()) {
+      EXPECT_EQ(split.rest, body);
+      continue;
+    }
+    Result<std::string> joined = JoinPersonal(split.rest, split.personal);
+    ASSERT_TRUE(joined.ok()) << body;
+    EXPECT_EQ(json::parse(*joined), json::parse(body)) << body;
+  }
+  // Malformed parts are refused, not guessed at.
+  EXPECT_FALSE(JoinPersonal(R"({"type":"x"})", R"({"nobody":1})").ok());
+  EXPECT_FALSE(JoinPersonal(R"({"type":"x"})", R"({"customer":)").ok());
+}
+
+TEST(ScanObject, ReadsMembersAndRefusesWhatIsNotOneObject) {
+  std::vector<JsonMember> m;
+  ASSERT_TRUE(ScanObject(R"( {"a":1,"b":{"c":[1,"]"]},"d":"x\"y"} )", &m));
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[1].key, "b");
+  EXPECT_EQ(m[1].value, R"({"c":[1,"]"]})");
+  EXPECT_EQ(m[2].text, R"("d":"x\"y")");
+  ASSERT_TRUE(ScanObject("{}", &m));
+  EXPECT_TRUE(m.empty());
+  for (const char* bad : {"", "[]", "{", R"({"a":1,})", R"({"a" 1})", R"({"a":})", R"({"a":"x)",
+                          R"({"a":{"b":1})", R"({"a":1}x)", R"({"\u0061":1})", R"({a:1})"}) {
+    EXPECT_FALSE(ScanObject(bad, &m)) << bad;
+  }
+  std::string_view v;
+  EXPECT_TRUE(PlainString(R"("abc")", &v));
+  EXPECT_EQ(v, "abc");
+  EXPECT_FALSE(PlainString(R"("a\"c")", &v));
+  EXPECT_FALSE(PlainString("abc", &v));
 }
 
 }  // namespace
