@@ -206,6 +206,7 @@ void Uplink::Run() {
       sent_upto_ = acked_;
       was_connected = connected;
       probe_sent_ms_ = 0;
+      heard_since_connect_ = false;
       if (connected) next_heartbeat = 0;
     }
     if (hub_restarted) probe_sent_ms_ = 0;
@@ -218,8 +219,11 @@ void Uplink::Run() {
       std::lock_guard stats_lock(worker_.mu());
       ++stats_.resends;
     }
-    if (connected && !epoch_confirmed_) {
-      // Nothing goes before the hub has said where this epoch stands (see uplink.h).
+    if (connected && erase_failed_) {
+      // Nothing leaves while the outbox may still hold a person the hub asked to erase.
+    } else if (connected && (!epoch_confirmed_ || !heard_since_connect_)) {
+      // Nothing goes before the hub has said where this epoch stands (see uplink.h), and, after
+      // each (re)connect, before the hub has answered: its erase commands come first.
       if (!epoch_switching_ &&
           (probe_sent_ms_ == 0 || now - probe_sent_ms_ > config_.ack_timeout_ms)) {
         SendProbe(now);

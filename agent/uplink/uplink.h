@@ -6,7 +6,10 @@
 // ack timeout, sending restarts from the last ack; the hub ignores what it already holds.
 //
 // Epochs (batch_codec.h): frames carry the outbox's epoch and acks name the epoch they are for.
-// At start the uplink sends nothing but a probe until the hub has said where this epoch stands:
+// After each (re)connect the uplink sends nothing but a probe until the hub has answered it; the
+// hub publishes the erase commands the device owes a receipt for before that answer, so an outbox
+// kept offline is redacted before any of it leaves (hub/privacy/README.md). At start the probe
+// also learns where this epoch stands:
 // if the hub holds sequences of it that this outbox never assigned (held_seq > last_seq: the
 // outbox was restored from a backup, or copied), new events would reuse numbers the hub already
 // holds, so the outbox starts a new epoch first (its waiting rows renumbered and sent again; the
@@ -138,6 +141,13 @@ class Uplink {
   int64_t last_resync_hub_ms_ = 0;    // hub time of the last resync taken (replays are older)
   uint64_t epoch_ = 0;           // the outbox epoch the frames carry
   bool epoch_confirmed_ = false; // the hub answered a probe or a batch for epoch_
+  // The hub answered since this connection began. Until then only a probe goes: the hub sends
+  // what it owes the device (erase commands) before that answer, so an outbox is redacted
+  // before any of it leaves after a time offline.
+  bool heard_since_connect_ = false;
+  // An erase command failed on this device: nothing is sent until one succeeds (the hub resends
+  // the command until it has a receipt).
+  bool erase_failed_ = false;
   bool epoch_switching_ = false; // a new epoch was asked of the writer, not yet started
   int64_t probe_sent_ms_ = 0;    // 0: send one at the next turn
   uint64_t max_read_seq_ = 0;    // highest sequence read from the outbox in this epoch

@@ -77,6 +77,8 @@ void Uplink::HandleAck(const FrameHeader& h, const std::string& plaintext) {
   };
   // An ack for an earlier epoch (a late answer to frames sent before a reset): nothing to do.
   if (epoch_switching_ || ack_epoch != epoch_) return ignore();
+  // The hub answered on this connection (what it owed the device came before this).
+  heard_since_connect_ = true;
   // The highest sequence this outbox assigned in its epoch: rows read from it, or committed.
   const uint64_t assigned = std::max(max_read_seq_, writer_->Stats().counters.last_seq);
   if (held > assigned) {
@@ -160,10 +162,14 @@ void Uplink::HandleErase(const std::string& plaintext) {
   // Done again when repeated (the hub resends until it has the receipt): the same result.
   Result<EraseReceipt> receipt = EraseOnDevice(*command, writer_, offers_);
   if (!receipt.ok()) {
-    // No receipt: the hub sends the command again later.
-    spdlog::error("uplink: erasure {} failed: {}", command->erasure_id, receipt.status().ToString());
+    // No receipt: the hub sends the command again later. Until one succeeds nothing is sent:
+    // the outbox may still hold the person.
+    spdlog::error("uplink: erasure {} failed: {}; holding back the outbox until it is done",
+                  command->erasure_id, receipt.status().ToString());
+    erase_failed_ = true;
     return;
   }
+  erase_failed_ = false;
   FrameHeader h;
   h.kind = FrameKind::kEraseReceipt;
   h.key_id = keys_.key_id;
