@@ -83,6 +83,10 @@ void Uplink::Wake() {
   worker_.Notify();
 }
 
+// Probes re-sent on one connection (every ack timeout while the hub is slow): the answer to any
+// of the recent ones counts.
+constexpr size_t kMaxProbesRemembered = 16;
+
 void Uplink::SendProbe(int64_t now) {
   FrameHeader h;
   h.kind = FrameKind::kEventBatch;
@@ -93,6 +97,8 @@ void Uplink::SendProbe(int64_t now) {
                                       keys_.uplink);
   if (!link_->Publish(topics::Up(config_.device_id), frame, 1, false)) return;
   probe_sent_ms_ = now;
+  probes_.push_back(NonceHex(FrameNonce(frame)));
+  if (probes_.size() > kMaxProbesRemembered) probes_.pop_front();
   std::lock_guard lock(worker_.mu());
   ++stats_.probes_sent;
 }
@@ -200,13 +206,18 @@ void Uplink::Run() {
         stats_.epoch_confirmed = true;
       }
     }
-    if (connected != was_connected) {
+    // A drop and reconnect between two turns leaves `connected` as it was: the link's reconnect
+    // count tells.
+    const int64_t reconnects = link_->reconnects();
+    if (connected != was_connected || reconnects != link_reconnects_) {
+      link_reconnects_ = reconnects;
       // Whatever was in flight may be lost with the connection: resend from the last ack.
       in_flight_.clear();
       sent_upto_ = acked_;
       was_connected = connected;
       probe_sent_ms_ = 0;
       heard_since_connect_ = false;
+      probes_.clear();
       if (connected) next_heartbeat = 0;
     }
     if (hub_restarted) probe_sent_ms_ = 0;

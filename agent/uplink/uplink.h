@@ -141,10 +141,14 @@ class Uplink {
   int64_t last_resync_hub_ms_ = 0;    // hub time of the last resync taken (replays are older)
   uint64_t epoch_ = 0;           // the outbox epoch the frames carry
   bool epoch_confirmed_ = false; // the hub answered a probe or a batch for epoch_
-  // The hub answered since this connection began. Until then only a probe goes: the hub sends
-  // what it owes the device (erase commands) before that answer, so an outbox is redacted
-  // before any of it leaves after a time offline.
+  // The hub answered a probe sent on this connection. Until then only a probe goes: the hub
+  // sends what it owes the device (erase commands) before that answer, so an outbox is redacted
+  // before any of it leaves after a time offline. Only an ack naming one of `probes_` counts: an
+  // ack or resync answering a frame of an earlier connection may arrive after the reconnect, and
+  // the owed commands did not necessarily come before it.
   bool heard_since_connect_ = false;
+  std::deque<std::string> probes_;  // nonces (hex) of the probes sent on this connection
+  int64_t link_reconnects_ = 0;     // the link's reconnect count when this connection was seen
   // An erase command failed on this device: nothing is sent until one succeeds (the hub resends
   // the command until it has a receipt).
   bool erase_failed_ = false;

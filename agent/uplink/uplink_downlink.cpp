@@ -4,6 +4,7 @@
 // offer cache. Runs on the uplink thread (uplink.cpp).
 #include "agent/uplink/uplink.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -62,8 +63,13 @@ void Uplink::HandleAck(const FrameHeader& h, const std::string& plaintext) {
   const uint64_t ack = h.last_seq;
   uint64_t ack_epoch = 0;
   uint64_t held = ack;
+  bool answers_probe = false;
   auto j = nlohmann::json::parse(plaintext, nullptr, false);
   if (j.is_object()) {
+    if (const auto p = j.find("probe"); p != j.end() && p->is_string()) {
+      answers_probe = std::find(probes_.begin(), probes_.end(), p->get<std::string>()) !=
+                      probes_.end();
+    }
     if (j.contains("epoch") && j["epoch"].is_string()) {
       ack_epoch = ParseEpochHex(j["epoch"].get<std::string>()).value_or(0);
     }
@@ -77,8 +83,8 @@ void Uplink::HandleAck(const FrameHeader& h, const std::string& plaintext) {
   };
   // An ack for an earlier epoch (a late answer to frames sent before a reset): nothing to do.
   if (epoch_switching_ || ack_epoch != epoch_) return ignore();
-  // The hub answered on this connection (what it owed the device came before this).
-  heard_since_connect_ = true;
+  // The hub answered a probe of this connection (what it owed the device came before this).
+  if (answers_probe) heard_since_connect_ = true;
   // The highest sequence this outbox assigned in its epoch: rows read from it, or committed.
   const uint64_t assigned = std::max(max_read_seq_, writer_->Stats().counters.last_seq);
   if (held > assigned) {

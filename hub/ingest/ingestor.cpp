@@ -43,7 +43,9 @@ struct Ingestor::Group {
   std::vector<std::pair<Device*, Nonce>> nonces;
   std::set<Nonce> nonce_set;   // every nonce of this group, to catch a frame twice in one group
   std::vector<std::pair<std::string, EraseReceipt>> receipts;  // (device id, receipt)
-  std::set<std::string> probed;  // devices that sent a probe (they wait for its ack to send)
+  // Devices that sent a probe, with the probe's nonce: they wait for the ack that names it
+  // before sending anything (the ack of a frame from an earlier connection does not count).
+  std::map<std::string, Nonce> probed;
 };
 
 Ingestor::Ingestor(const HubConfig& config, std::unique_ptr<HubStore> store, const Clock* clock)
@@ -421,7 +423,7 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
   if (h.last_seq == 0 && events->empty()) {
     group.nonces.emplace_back(d, nonce);
     group.seen[d->record.device_id] = now;
-    group.probed.insert(d->record.device_id);
+    group.probed[d->record.device_id] = nonce;
     return;
   }
   if (tracker.Covers(h.first_seq, h.last_seq)) {
@@ -531,7 +533,8 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
     // it (erase commands) is published first, on the same topic, so it arrives first.
     // When not all of it could be published, no ack: the device probes again after its ack
     // timeout, and gets it all then.
-    if (on_probe_ && group.probed.count(id) > 0 && !on_probe_(id, d.keys)) continue;
+    const auto probe = group.probed.find(id);
+    if (on_probe_ && probe != group.probed.end() && !on_probe_(id, d.keys)) continue;
     FrameHeader h;
     h.kind = FrameKind::kAck;
     h.key_id = d.keys.key_id;
@@ -540,6 +543,9 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
                            {"hub_time_ms", now},
                            {"epoch", EpochHex(key.second)},
                            {"held_seq", tracker.held()}};
+    // The answer to a probe names it: the device counts only that as the hub's answer on its
+    // current connection.
+    if (probe != group.probed.end()) body["probe"] = NonceHex(probe->second);
     link_->Publish(topics::Down(id), SealFrame(h, id, body.dump(), d.keys.downlink, false));
   }
   // After the acks, so a slow listener never delays the agents.

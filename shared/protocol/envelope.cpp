@@ -171,6 +171,12 @@ Nonce FrameNonce(std::string_view frame) {
   return nonce;
 }
 
+std::string NonceHex(const Nonce& nonce) {
+  char hex[kNonceSize * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, nonce.data(), nonce.size());
+  return std::string(hex, kNonceSize * 2);
+}
+
 Result<std::string> OpenFrame(std::string_view frame, std::string_view device_id,
                               const SymmetricKey& key, FrameHeader* header_out,
                               size_t max_plaintext) {

@@ -75,6 +75,9 @@ Result<FrameHeader> PeekFrameHeader(std::string_view frame);
 // The nonce of a frame (for replay detection). REQUIRES: PeekFrameHeader(frame).ok().
 Nonce FrameNonce(std::string_view frame);
 
+// A nonce as 48 lowercase hex digits (an ack names the probe it answers by it).
+std::string NonceHex(const Nonce& nonce);
+
 // Verifies and decrypts; decompresses when the header says so (bounded by `max_plaintext`).
 // kCrypto if the seal fails, kInvalid if the frame is malformed, kTooLarge if it would expand
 // past `max_plaintext`.

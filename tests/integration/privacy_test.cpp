@@ -456,6 +456,11 @@ TEST_F(Privacy, AReconnectingDeviceErasesBeforeItSendsAnything) {
       << doc.dump() << fleet_.Diagnostics();
   ASSERT_TRUE(fleet_.WaitBacklogDrained(till)) << fleet_.Diagnostics();
   WaitProjected(2);
+  // The order: the unsent sale left the till only after the till had erased her from it. Had it
+  // left first, the projection would have made her a profile again (and the eraser's last pass
+  // erased it afterwards).
+  EXPECT_EQ(fleet_.HubStats()["projection"]["profiles_created"].get<int64_t>(), created)
+      << fleet_.Diagnostics();
   const json m = hub_->Get("/v1/metrics", fleet_.hub_token()).Json();
   EXPECT_EQ(m["store_totals"]["orders"], 2) << m.dump();
   EXPECT_EQ(m["customers"], 0) << m.dump();

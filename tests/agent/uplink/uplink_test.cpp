@@ -10,6 +10,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -183,12 +184,31 @@ class UplinkTest : public ::testing::Test {
     link_.on_message(topics::Down("pos-1"),
                      SealFrame(h, "pos-1", body.dump(), key ? *key : keys_.downlink));
   }
-  void Ack(uint64_t epoch, uint64_t acked, uint64_t held = 0) {
-    Deliver(FrameKind::kAck, acked,
-            {{"acked_seq", acked},
-             {"hub_time_ms", clock_.NowMillis()},
-             {"epoch", EpochHex(epoch)},
-             {"held_seq", std::max(acked, held)}});
+  // The nonce (hex) of the last probe the uplink published ("" if none): the hub's answer to a
+  // probe names it.
+  std::string LastProbe() {
+    std::lock_guard lock(link_.mu);
+    for (auto p = link_.published.rbegin(); p != link_.published.rend(); ++p) {
+      if (p->topic != topics::Up("pos-1")) continue;
+      FrameHeader h;
+      auto plain = OpenFrame(p->payload, "pos-1", keys_.uplink, &h);
+      if (!plain.ok() || h.kind != FrameKind::kEventBatch || h.last_seq != 0) continue;
+      auto events = DecodeEventBatch(*plain);
+      if (events.ok() && events->empty()) return NonceHex(FrameNonce(p->payload));
+    }
+    return "";
+  }
+  // An ack as the hub sends it; by default the answer to the last probe (naming it), as the hub
+  // answers a probe, with `probe` = "" an ack of batches only.
+  void Ack(uint64_t epoch, uint64_t acked, uint64_t held = 0,
+           std::optional<std::string> probe = std::nullopt) {
+    nlohmann::json body = {{"acked_seq", acked},
+                           {"hub_time_ms", clock_.NowMillis()},
+                           {"epoch", EpochHex(epoch)},
+                           {"held_seq", std::max(acked, held)}};
+    const std::string named = probe.value_or(LastProbe());
+    if (!named.empty()) body["probe"] = named;
+    Deliver(FrameKind::kAck, acked, body);
   }
 
   cjd::testing::TempDir dir_;
@@ -235,6 +255,30 @@ TEST_F(UplinkTest, ProbesFirstThenKeepsTheWindowAndMovesOnWithEachAck) {
       [&] { return writer_->Stats().counters.acked_seq == 1; }, 5s, 5ms));
   EXPECT_EQ(uplink_->Stats().batches_sent, 3);
   EXPECT_EQ(uplink_->Stats().probes_sent, 1);
+}
+
+TEST_F(UplinkTest, AReconnectBetweenTwoTurnsStillProbesBeforeSending) {
+  Submit(2);
+  StartUplink();
+  ASSERT_TRUE(WaitBatches(1));
+  Ack(Epoch(), 0);
+  ASSERT_TRUE(WaitBatches(3));
+  Ack(Epoch(), 2);
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return uplink_->Stats().hub_acked_seq == 2; }, 5s,
+                                      5ms));
+  // The link dropped and came back before the uplink looked: `connected` never read false, the
+  // reconnect count moved.
+  link_.reconnects = 1;
+  link_.on_state(true);
+  ASSERT_TRUE(WaitBatches(4));
+  EXPECT_TRUE(Batches()[3].seqs.empty());  // a probe, and nothing after it
+  Submit(1);
+  uplink_->Wake();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(Batches().size(), 4u);
+  Ack(Epoch(), 2);
+  ASSERT_TRUE(WaitBatches(5));
+  EXPECT_EQ(Batches()[4].seqs, std::vector<uint64_t>{3});
 }
 
 TEST_F(UplinkTest, SilenceBeyondTheAckTimeoutResendsFromTheLastAck) {
@@ -315,6 +359,7 @@ TEST_F(UplinkTest, ADisconnectRestartsFromTheLastAckAndHeartbeatsTellTheHub) {
   ASSERT_TRUE(WaitBatches(1));
   ASSERT_TRUE(cjd::testing::WaitUntil([&] { return !Statuses().empty(); }, 5s, 5ms));
   EXPECT_TRUE(Statuses()[0].online);
+  const std::string probe_before_drop = LastProbe();
   Ack(Epoch(), 0);
   ASSERT_TRUE(WaitBatches(3));
   link_.connected = false;
@@ -331,7 +376,15 @@ TEST_F(UplinkTest, ADisconnectRestartsFromTheLastAckAndHeartbeatsTellTheHub) {
   EXPECT_EQ(Batches().size(), 4u);
   EXPECT_TRUE(Batches()[3].seqs.empty());  // the probe
   EXPECT_EQ(uplink_->Stats().probes_sent, 2);
-  Ack(Epoch(), 0);
+  // An ack that arrives now but answers frames of the earlier connection (batches, or the probe
+  // sent then) is not the hub's answer to this connection: the erase commands the hub owes may
+  // not have come before it. Nothing goes.
+  const std::string first_probe = probe_before_drop;
+  Ack(Epoch(), 0, 0, /*probe=*/"");
+  Ack(Epoch(), 0, 0, first_probe);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(Batches().size(), 4u);
+  Ack(Epoch(), 0);  // names this connection's probe
   ASSERT_TRUE(WaitBatches(6));
   EXPECT_EQ(Batches()[4].seqs, std::vector<uint64_t>{1});
   EXPECT_EQ(Batches()[5].seqs, std::vector<uint64_t>{2});

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "hub/store/sqlite_hub_store.h"
 #include "shared/event/event.h"
 #include "shared/event/json_exact.h"
@@ -77,6 +79,14 @@ class IngestorTest : public ::testing::Test {
     ingestor_->set_on_erase_receipt([this](const std::string& device, const EraseReceipt& r) {
       std::lock_guard lock(receipts_mu_);
       receipts_.emplace_back(device, r.erasure_id);
+    });
+    ingestor_->set_on_probe([this](const std::string& device, const SessionKeys&) {
+      // What the hub owes the device (erase commands) goes on its down topic before the ack.
+      std::lock_guard lock(wire_.mu);
+      ++probes_seen_;
+      if (!owed_published_) return false;
+      wire_.published.emplace_back(topics::Down(device), "owed");
+      return true;
     });
     ingestor_->set_link_factory(
         [this](const MqttOptions&, MqttLink::MessageFn on_message, MqttLink::StateFn on_state) {
@@ -151,7 +161,7 @@ class IngestorTest : public ::testing::Test {
     std::lock_guard lock(wire_.mu);
     std::vector<FrameHeader> out;
     for (const auto& [topic, payload] : wire_.published) {
-      if (topic != topics::Down("pos-1")) continue;
+      if (topic != topics::Down("pos-1") || payload == "owed") continue;  // frames only
       FrameHeader h;
       EXPECT_TRUE(OpenFrame(payload, "pos-1", keys_.downlink, &h).ok());
       out.push_back(h);
@@ -161,6 +171,24 @@ class IngestorTest : public ::testing::Test {
 
   int64_t Rejected(const std::string& reason) { return ingestor_->Stats().rejected[reason]; }
 
+  // The payloads on the device's down topic: "owed" for the probe hook's, else the opened JSON.
+  std::vector<nlohmann::json> DownlinkBodies() {
+    std::lock_guard lock(wire_.mu);
+    std::vector<nlohmann::json> out;
+    for (const auto& [topic, payload] : wire_.published) {
+      if (topic != topics::Down("pos-1")) continue;
+      if (payload == "owed") {
+        out.push_back("owed");
+        continue;
+      }
+      FrameHeader h;
+      auto plain = OpenFrame(payload, "pos-1", keys_.downlink, &h);
+      EXPECT_TRUE(plain.ok());
+      out.push_back(plain.ok() ? nlohmann::json::parse(*plain) : nlohmann::json());
+    }
+    return out;
+  }
+
   TempDir dir_{"cjd-ingestor-"};
   HubConfig config_;
   KeyPair device_;
@@ -169,6 +197,8 @@ class IngestorTest : public ::testing::Test {
   Wire wire_;
   std::unique_ptr<Ingestor> ingestor_;
   int64_t groups_and_rejections_ = 0;
+  bool owed_published_ = true;  // guarded by wire_.mu: what the probe hook answers
+  int probes_seen_ = 0;         // guarded by wire_.mu
   std::mutex receipts_mu_;
   std::vector<std::pair<std::string, std::string>> receipts_;  // (device, erasure id)
 };
@@ -201,6 +231,39 @@ TEST_F(IngestorTest, CommitsAcksAndPinsAReplayExactly) {
   const std::vector<FrameHeader> acks = Downlink();
   ASSERT_EQ(acks.size(), 3u);
   for (const FrameHeader& h : acks) EXPECT_EQ(h.last_seq, 2u);
+}
+
+// A probe (an empty frame [0, 0]) is what an agent sends after each (re)connect, and it sends
+// nothing else before the ack that names it: what the hub owes the device goes first, and when
+// not all of it could go, no ack.
+TEST_F(IngestorTest, AProbeIsAnsweredAfterWhatIsOwedAndTheAnswerNamesIt) {
+  {
+    std::lock_guard lock(wire_.mu);
+    owed_published_ = false;
+  }
+  Deliver(topics::Up("pos-1"), Batch(0, 0, {}));
+  Settle(1);
+  EXPECT_TRUE(DownlinkBodies().empty());
+  {
+    std::lock_guard lock(wire_.mu);
+    EXPECT_EQ(probes_seen_, 1);
+    owed_published_ = true;
+  }
+  const std::string probe = Batch(0, 0, {});
+  Deliver(topics::Up("pos-1"), probe);
+  Settle(2);
+  std::vector<nlohmann::json> down = DownlinkBodies();
+  ASSERT_EQ(down.size(), 2u);
+  EXPECT_EQ(down[0], "owed");
+  EXPECT_EQ(down[1]["probe"], NonceHex(FrameNonce(probe))) << down[1].dump();
+  EXPECT_EQ(down[1]["acked_seq"], 0);
+  // The ack of a batch names no probe (an agent takes it for the answer to none).
+  Deliver(topics::Up("pos-1"), Batch(1, 1, {Scan("e1", 1)}));
+  Settle(3);
+  down = DownlinkBodies();
+  ASSERT_EQ(down.size(), 3u);
+  EXPECT_FALSE(down[2].contains("probe")) << down[2].dump();
+  EXPECT_EQ(down[2]["acked_seq"], 1);
 }
 
 // The crash of issue 9: a sealed status whose `online` is a string threw inside the ingest
