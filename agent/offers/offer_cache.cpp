@@ -94,7 +94,8 @@ Result<std::unique_ptr<OfferCache>> OfferCache::Open(const std::string& path,
   if (!before.ok()) return before.status();
   CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
   if (*before > 0 && *before < 3) {
-    CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+    Result<bool> emptied = (*db)->TruncateWal();
+    if (!emptied.ok()) return emptied.status();
   }
   std::unique_ptr<OfferCache> cache(new OfferCache(std::move(*db), lookup_key));
   CJD_RETURN_IF_ERROR(cache->Prepare());
@@ -411,7 +412,9 @@ Result<bool> OfferCache::Forget(std::string_view loyalty_id) {
     r.slots.clear();
     if (live) --live_assignments_;
   }
-  CJD_RETURN_IF_ERROR(db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  Result<bool> emptied = db_->TruncateWal();
+  if (!emptied.ok()) return emptied.status();
+  if (!*emptied) return Status::Io("offer cache: the WAL could not be emptied (busy readers)");
   return live;
 }
 

@@ -322,7 +322,11 @@ Result<int64_t> OutboxStore::Redact(const std::function<bool(std::string_view bo
   }
   CJD_RETURN_IF_ERROR(Commit());
   CJD_RETURN_IF_ERROR(LoadCounters());  // the rows are smaller now
-  CJD_RETURN_IF_ERROR(db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  // The redacted rows' old bytes must not stay in the WAL: an erasure fails (and is sent again
+  // by the hub) rather than report done with them there.
+  Result<bool> emptied = db_->TruncateWal();
+  if (!emptied.ok()) return emptied.status();
+  if (!*emptied) return Status::Io("outbox: the WAL could not be emptied (busy readers)");
   return changed;
 }
 

@@ -261,12 +261,9 @@ Status Eraser::RedactQueued() {
 }
 
 void Eraser::TruncateWals() {
-  // A reader between two statements can hold the old pages for a moment: a few tries.
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    Result<bool> done = log_->TruncateWal();
-    if (done.ok() && *done) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  // Waits for readers up to twice the busy timeout (sqlite::Database::TruncateWal).
+  Result<bool> done = log_->TruncateWal();
+  if (done.ok() && *done) return;
   spdlog::warn("privacy: hub.db's WAL could not be emptied now (busy readers); the next "
                "checkpoint overwrites it");
 }

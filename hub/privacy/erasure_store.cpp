@@ -299,7 +299,10 @@ Status ErasureStore::DropValues(const std::string& id) {
   if (!s.ok()) return s.status();
   s->Bind(1, id);
   CJD_RETURN_IF_ERROR(s->Run());
-  return db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  Result<bool> emptied = db_->TruncateWal();
+  if (!emptied.ok()) return emptied.status();
+  if (!*emptied) return Status::Io("privacy.db: the WAL could not be emptied (busy readers)");
+  return Status::Ok();
 }
 
 Result<ErasureStore::Counts> ErasureStore::Count(int64_t now_ms) {

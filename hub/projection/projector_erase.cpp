@@ -146,15 +146,9 @@ Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKe
 
 void Projector::TruncateWal() {
   std::lock_guard lock(write_mu_);
-  // A reader between two statements can hold old pages for a moment: a few tries.
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    auto ck = db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
-    if (ck.ok()) {
-      auto row = ck->Step();
-      if (row.ok() && *row && ck->ColumnInt(0) == 0 && ck->ColumnInt(1) <= 0) return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  // Waits for readers up to twice the busy timeout (sqlite::Database::TruncateWal).
+  Result<bool> done = db_->TruncateWal();
+  if (done.ok() && *done) return;
   spdlog::warn("privacy: profiles.db's WAL could not be emptied now (busy readers); the next "
                "checkpoint overwrites it");
 }

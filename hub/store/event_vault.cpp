@@ -134,11 +134,14 @@ Status SetMeta(sqlite::Database& db, const char* key, const std::string& value) 
   return stmt->Run();
 }
 
+// Empties keys.db's WAL: a destroyed (or re-wrapped) key's old bytes must not stay in it. Still
+// busy after the tries: an error, so the caller does it again (Destroy is repeated by the
+// eraser until it succeeds, and finds nothing more to delete but checkpoints again).
 Status Checkpoint(sqlite::Database& db) {
-  auto ck = db.Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
-  if (!ck.ok()) return ck.status();
-  auto row = ck->Step();
-  return row.ok() ? Status::Ok() : row.status();
+  Result<bool> emptied = db.TruncateWal();
+  if (!emptied.ok()) return emptied.status();
+  if (!*emptied) return Status::Io("keys.db: the WAL could not be emptied (busy readers)");
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<sqlite::Database>> OpenKeys(const std::string& path) {

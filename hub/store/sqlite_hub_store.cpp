@@ -608,13 +608,6 @@ Result<int64_t> SqliteHubStore::SealPlaintext(int limit) {
   return ids.empty() ? int64_t{0} : static_cast<int64_t>(ids.size());
 }
 
-Result<bool> SqliteHubStore::TruncateWal() {
-  auto ck = db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
-  if (!ck.ok()) return ck.status();
-  auto row = ck->Step();
-  if (!row.ok()) return row.status();
-  // (busy, log frames, checkpointed frames): busy = 0 and the log emptied.
-  return *row && ck->ColumnInt(0) == 0 && ck->ColumnInt(1) <= 0;
-}
+Result<bool> SqliteHubStore::TruncateWal() { return db_->TruncateWal(); }
 
 }  // namespace cjd::hub

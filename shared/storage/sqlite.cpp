@@ -5,9 +5,11 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 #include <utility>
 
 namespace cjd::sqlite {
@@ -244,6 +246,19 @@ Status Database::Migrate(const std::vector<Migration>& migrations) {
     if (!st.ok()) return {st.code(), where + st.message()};
   }
   return Status::Ok();
+}
+
+Result<bool> Database::TruncateWal(int attempts, int pause_ms) {
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    Result<Statement> ck = Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (!ck.ok()) return ck.status();
+    Result<bool> row = ck->Step();
+    if (!row.ok()) return row.status();
+    // (busy, log frames, checkpointed frames): busy = 0 and the log emptied (-1: no WAL).
+    if (*row && ck->ColumnInt(0) == 0 && ck->ColumnInt(1) <= 0) return true;
+  }
+  return false;
 }
 
 Result<int64_t> Database::QueryInt(std::string_view sql) {

@@ -83,6 +83,12 @@ class Database {
   Status Migrate(const std::vector<Migration>& migrations);
   // A single integer from a query with no parameters (e.g. "SELECT count(*) FROM t").
   Result<int64_t> QueryInt(std::string_view sql);
+  // Checkpoints the WAL into the database and empties it (wal_checkpoint(TRUNCATE)), so no
+  // deleted or overwritten page stays in it. Each try waits for readers of other connections up
+  // to the connection's busy timeout (OpenOptions::busy_timeout_ms); up to `attempts` tries,
+  // `pause_ms` apart. True when the WAL was emptied (or the database has none), false when
+  // readers kept it busy on every try; an error only when SQLite fails.
+  Result<bool> TruncateWal(int attempts = 2, int pause_ms = 50);
 
   int64_t Changes() const;
   int64_t LastInsertRowid() const;

@@ -124,7 +124,7 @@ TEST_F(Access, RolesMaskRefuseAndEveryChangeIsAudited) {
   EXPECT_EQ(metrics.Json()["customers"], 1);
   EXPECT_EQ(metrics.Json()["revenue_gross"], hub_->Get("/v1/metrics", fleet_.hub_token()).Json()["revenue_gross"]);
   for (const HttpResponse* r : {&masked, &metrics}) {
-    for (const std::string secret : {std::string(kEmail), std::string("grace.okafor"),
+    for (const std::string& secret : {std::string(kEmail), std::string("grace.okafor"),
                                      std::string("79460958"), std::string(kLoyalty),
                                      std::string(kFirstName)}) {
       EXPECT_EQ(r->body.find(secret), std::string::npos) << secret << " in " << r->body;

@@ -95,6 +95,35 @@ TEST_F(SqliteTest, DeletedRowsLeaveNoBytesBehindBySecureDelete) {
       << "without secure_delete SQLite left no deleted bytes: the test above proves nothing";
 }
 
+// TruncateWal empties the WAL, and says so; a reader holding a snapshot keeps it from doing so
+// (false after its tries, not an error), and once the reader is gone it succeeds.
+TEST_F(SqliteTest, TruncateWalEmptiesTheWalAndSaysWhenReadersKeepItBusy) {
+  OpenOptions quick;
+  quick.busy_timeout_ms = 100;  // each try waits this long for the reader
+  auto db = OpenOrDie(quick);
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)").ok());
+  ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (1, 'a'), (2, 'b')").ok());
+  const std::filesystem::path wal = DbPath() + "-wal";
+  ASSERT_GT(std::filesystem::file_size(wal), 0u);
+  auto emptied = db->TruncateWal();
+  ASSERT_TRUE(emptied.ok()) << emptied.status().ToString();
+  EXPECT_TRUE(*emptied);
+  EXPECT_EQ(std::filesystem::file_size(wal), 0u);
+
+  auto reader = OpenOrDie();
+  ASSERT_TRUE(reader->Exec("BEGIN").ok());
+  EXPECT_EQ(QueryText(*reader, "SELECT v FROM t WHERE k = 1"), "a");  // a snapshot is held
+  ASSERT_TRUE(db->Exec("UPDATE t SET v = 'secret' WHERE k = 1").ok());
+  emptied = db->TruncateWal(/*attempts=*/3, /*pause_ms=*/5);
+  ASSERT_TRUE(emptied.ok()) << emptied.status().ToString();
+  EXPECT_FALSE(*emptied);
+  ASSERT_TRUE(reader->Exec("COMMIT").ok());
+  emptied = db->TruncateWal(3, 5);
+  ASSERT_TRUE(emptied.ok()) << emptied.status().ToString();
+  EXPECT_TRUE(*emptied);
+  EXPECT_EQ(std::filesystem::file_size(wal), 0u);
+}
+
 TEST_F(SqliteTest, OpenFailureIsIoAndNamesThePath) {
   const std::string path = (dir_ / "no-such-dir" / "x.db").string();
   auto db = Database::Open(path);
