@@ -418,12 +418,11 @@ TEST_F(Privacy, BadRequestsNameTheField) {
 
 }  // namespace
 // A till whose network drops stays up with a sale of hers in its outbox; meanwhile she is erased.
-// When its link comes back it gets the erase command, its sale reaches the hub, the request is
-// done and she is nowhere. The command normally arrives before the till sends anything (the hub
-// answers its probe with it first), but not always: in about one run in eight under a loaded
-// machine the sale still arrived with her first (a subscription that becomes active between the
-// command and the ack, or a stale ack taken as the probe's answer; see hub/privacy/README.md), and
-// the hub's last pass then erased her again. So this checks the outcome, not the order.
+// When its link comes back it gets the erase command before it sends anything (the hub publishes
+// it before the ack that names the till's probe, and the till sends nothing before that ack), so
+// its sale reaches the hub without her, the request is done and she is nowhere. The order is
+// checked through the projection: had the sale left with her, it would have made her a profile
+// again (the hub's last pass would then have erased it, so the outcome alone would not tell).
 TEST_F(Privacy, AReconnectingDeviceErasesBeforeItSendsAnything) {
   FleetAgent& till = fleet_.AddDevice("till-1", "S1");
   ASSERT_TRUE(fleet_.StartAgent(till));
