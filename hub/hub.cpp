@@ -71,9 +71,22 @@ Status Hub::Start() {
   // before the projector starts so the feed reaches it from the first commit; started after, as
   // it reads profiles.db.
   segments_ = std::make_unique<segments::SegmentEngine>(config_, projector_->keys(), &rfm_, clock_);
-  projector_->set_on_profiles_changed([s = segments_.get()](const std::vector<int64_t>& ids) {
-    s->ProfilesChanged(ids);
-  });
+  // Journeys: timelines and sessions (journeys.db), fed by the log up to the projection's cursor
+  // and told by the change feed which profiles' events moved (merges, splits, erasures).
+  {
+    journeys::JourneysOptions jo;
+    jo.path = config_.journeys_path;
+    jo.profiles_path = config_.profiles_path;
+    jo.log_path = config_.store_path;
+    jo.sessions.gap_ms = config_.session_gap_minutes * 60'000;
+    jo.sessions.cap_ms = config_.session_cap_hours * 3'600'000;
+    journeys_ = std::make_unique<journeys::Journeys>(std::move(jo));
+  }
+  projector_->set_on_profiles_changed(
+      [s = segments_.get(), j = journeys_.get()](const std::vector<int64_t>& ids) {
+        s->ProfilesChanged(ids);
+        j->ProfilesChanged(ids);
+      });
   // A new set of RFM cut points re-evaluates only the customers whose score it moved.
   projector_->set_on_rfm_rescored([s = segments_.get()](const std::vector<int64_t>& ids) {
     s->ProfilesChanged(ids);
@@ -104,6 +117,7 @@ Status Hub::Start() {
   CJD_RETURN_IF_ERROR(eraser_->LoadSuppression());
   CJD_RETURN_IF_ERROR(projector_->Start());
   CJD_RETURN_IF_ERROR(segments_->Start());
+  CJD_RETURN_IF_ERROR(journeys_->Start());
   auto segment_reader = segments::SegmentStore::Open(config_.segments_path, /*read_only=*/true);
   if (!segment_reader.ok()) return segment_reader.status();
   segment_api_ = std::make_unique<SegmentApi>(segments_.get(), std::move(*segment_reader));
@@ -135,6 +149,12 @@ Status Hub::Start() {
   privacy_api_ = std::make_unique<PrivacyApi>(profile_api_.get(), segment_api_.get(),
                                               eraser_.get(), clock_);
   api_->set_privacy_api(privacy_api_.get());
+  {
+    auto journey_segments = segments::SegmentStore::Open(config_.segments_path, /*read_only=*/true);
+    if (!journey_segments.ok()) return journey_segments.status();
+    journey_api_ = std::make_unique<JourneyApi>(journeys_.get(), std::move(*journey_segments));
+    api_->set_journey_api(journey_api_.get());
+  }
   eraser_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,
                                                        const std::string& payload) {
     return ingestor->Publish(topic, payload);
@@ -158,8 +178,10 @@ Status Hub::Start() {
     if (planner != nullptr) planner->DeviceStatus(device_id, status);
     eraser->DeviceSeen(device_id);
   });
-  auto on_commit = [projector = projector_.get(), hook = on_events_committed_] {
+  auto on_commit = [projector = projector_.get(), j = journeys_.get(),
+                    hook = on_events_committed_] {
     projector->Nudge();
+    j->Nudge();
     if (hook) hook();
   };
   ingestor_->set_on_events_committed(on_commit);
@@ -201,6 +223,7 @@ void Hub::Stop() {
   if (eraser_) eraser_->Stop();  // before the ingestor it publishes through
   if (ingestor_) ingestor_->Stop();
   if (segments_) segments_->Stop();
+  if (journeys_) journeys_->Stop();
   if (projector_) projector_->Stop();
   server_.reset();
   workers_.reset();
@@ -208,6 +231,8 @@ void Hub::Stop() {
   privacy_api_.reset();
   eraser_.reset();
   segment_api_.reset();
+  journey_api_.reset();
+  journeys_.reset();
   segments_.reset();
   offer_api_.reset();
   planner_.reset();

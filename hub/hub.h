@@ -8,6 +8,7 @@
 
 #include "hub/config/hub_config.h"
 #include "hub/http/hub_api.h"
+#include "hub/http/journey_api.h"
 #include "hub/http/offer_api.h"
 #include "hub/http/privacy_api.h"
 #include "hub/http/profile_api.h"
@@ -17,6 +18,7 @@
 #include "hub/projection/projector.h"
 #include "hub/projection/rfm.h"
 #include "hub/ingest/ingestor.h"
+#include "hub/journeys/journeys.h"
 #include "hub/segments/segment_engine.h"
 #include "shared/core/clock.h"
 #include "shared/http/server.h"
@@ -57,6 +59,8 @@ class Hub {
   std::unique_ptr<PrivacyApi> privacy_api_;
   std::unique_ptr<offers::OfferPlanner> planner_;
   std::unique_ptr<OfferApi> offer_api_;
+  std::unique_ptr<journeys::Journeys> journeys_;
+  std::unique_ptr<JourneyApi> journey_api_;
   std::unique_ptr<HubApi> api_;
   std::unique_ptr<http::WorkerPool> workers_;  // runs the API's handlers (database work)
   std::unique_ptr<http::Server> server_;

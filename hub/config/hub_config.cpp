@@ -66,6 +66,10 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.segments_reevaluate_s =
       r.Int("segments.reevaluate_seconds", c.segments_reevaluate_s, 1, 7 * 86'400);
   c.segments_chunk = r.Int("segments.chunk", c.segments_chunk, 1, 100'000);
+  c.journeys_path = r.Path("journeys.path", "journeys.db");
+  c.session_gap_minutes =
+      r.Int("journeys.session_gap_minutes", c.session_gap_minutes, 1, 24 * 60);
+  c.session_cap_hours = r.Int("journeys.session_cap_hours", c.session_cap_hours, 1, 7 * 24);
   c.offers_enabled = r.Bool("offers.enabled", c.offers_enabled);
   c.offers_path = r.Path("offers.path", "offers.db");
   c.offers_full_interval_s =

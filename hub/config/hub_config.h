@@ -72,6 +72,11 @@ struct HubConfig {
                                        // except the segments created through the API)
   int64_t segments_reevaluate_s = 3600;  // full re-evaluation period (time-dependent fields)
   int64_t segments_chunk = 1000;       // profiles evaluated per transaction
+  // [journeys] (see hub/journeys/README.md)
+  std::string journeys_path;           // SQLite file of touches (derived from the log and the
+                                       // projection; rebuilt when deleted)
+  int64_t session_gap_minutes = 30;    // inactivity that ends a session
+  int64_t session_cap_hours = 24;      // no session lasts longer
   // [offers] (see hub/offers/README.md)
   bool offers_enabled = true;          // false: no planner, no downlink offers, /v1/offers 503
   std::string offers_path;             // SQLite file of offers and what each store holds

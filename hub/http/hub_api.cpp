@@ -268,6 +268,9 @@ http::Response HubApi::Route(const http::Request& req) {
     return req.path == "/v1/stats" ? Stats() : Devices();
   }
   if (req.path == "/v1/audit") return AuditLog(req);
+  if (journey_api_ != nullptr && JourneyApi::Owns(req.path)) {
+    return journey_api_->Handle(req);
+  }
   if (profile_api_ != nullptr && ProfileApi::Owns(req.path)) {
     return profile_api_->Handle(req);
   }
@@ -366,6 +369,7 @@ http::Response HubApi::Stats() {
                  {"resyncs_sent", ingest.resyncs_sent}};
   if (profile_api_ != nullptr) j["projection"] = profile_api_->StatsJson();
   if (segment_api_ != nullptr) j["segments"] = segment_api_->StatsJson();
+  if (journey_api_ != nullptr) j["journeys"] = journey_api_->StatsJson();
   if (offer_api_ != nullptr) j["offers"] = offer_api_->StatsJson();
   const MemoryReport mem = ReadMemoryReport();
   j["memory"] = {{"rss_bytes", mem.rss_bytes},

@@ -34,6 +34,7 @@
 
 #include "hub/access/access_store.h"
 #include "hub/config/hub_config.h"
+#include "hub/http/journey_api.h"
 #include "hub/http/offer_api.h"
 #include "hub/http/privacy_api.h"
 #include "hub/http/profile_api.h"
@@ -66,6 +67,7 @@ class HubApi {
   void set_profile_api(ProfileApi* api) { profile_api_ = api; }
   // Rights requests (/v1/privacy/...). REQUIRES: before the server starts.
   void set_privacy_api(PrivacyApi* api) { privacy_api_ = api; }
+  void set_journey_api(JourneyApi* api) { journey_api_ = api; }
   // Segments (/v1/segments...). REQUIRES: before the server starts.
   void set_segment_api(SegmentApi* api) { segment_api_ = api; }
   // Offers (/v1/offers...) and the offer sync state in /v1/devices. REQUIRES: before the server
@@ -132,6 +134,7 @@ class HubApi {
   ProfileApi* profile_api_ = nullptr;
   SegmentApi* segment_api_ = nullptr;
   PrivacyApi* privacy_api_ = nullptr;
+  JourneyApi* journey_api_ = nullptr;
   OfferApi* offer_api_ = nullptr;
   const offers::OfferPlanner* planner_ = nullptr;
   const Ingestor* ingestor_;

@@ -69,6 +69,7 @@ uint16_t HubPort() {
     c.access_path = dir + "/access.db";
     c.audit_key_file = dir + "/audit.key";
     c.privacy_path = dir + "/privacy.db";
+    c.journeys_path = dir + "/journeys.db";
     c.keys_path = dir + "/keys.db";
     c.master_key_file = dir + "/master.key";
     Provision(c.store_path);

@@ -262,6 +262,50 @@ TEST(OnlineRetailEndToEnd, HubMetricsEqualAnIndependentComputation) {
         << k;
     EXPECT_EQ(t["orders"], customers[ranking[k].second].orders) << k;
   }
+  // Retention (issue 12): cohorts by the month of each customer's first order (credit notes
+  // are not orders) and of their first invoice of any kind, against the raw rows.
+  {
+    std::map<std::string, std::set<std::string>> order_months, any_months;  // customer -> months
+    for (const auto& [id, inv] : invoices) {
+      if (bad.count(id) || inv.customer.empty()) continue;
+      any_months[inv.customer].insert(inv.month);
+      if (inv.sale_lines > 0) order_months[inv.customer].insert(inv.month);
+    }
+    auto index = [](const std::string& month) {
+      return std::stoi(month.substr(0, 4)) * 12 + std::stoi(month.substr(5, 2)) - 1;
+    };
+    auto expected = [&](const std::map<std::string, std::set<std::string>>& by_customer) {
+      int last = 0;
+      for (const auto& [c, ms] : by_customer) last = std::max(last, index(*ms.rbegin()));
+      std::map<std::string, std::pair<int64_t, std::vector<int64_t>>> cohorts;
+      for (const auto& [c, ms] : by_customer) {
+        auto& [n, retained] = cohorts[*ms.begin()];
+        ++n;
+        const int first = index(*ms.begin());
+        retained.resize(static_cast<size_t>(last - first + 1), 0);
+        for (const std::string& month : ms) ++retained[static_cast<size_t>(index(month) - first)];
+      }
+      json list = json::array();
+      for (const auto& [month, c] : cohorts) {
+        list.push_back({{"cohort", month}, {"customers", c.first}, {"retained", c.second}});
+      }
+      return list;
+    };
+    ASSERT_TRUE(cjd::testing::WaitUntil(
+        [&] {
+          json s = fleet.HubStats();
+          return s["journeys"]["cursor"] == s["projection"]["cursor"];
+        },
+        120s));
+    r = hub.Get("/v1/retention?cohort=first_order_month&period=month", fleet.hub_token());
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json orders_cohorts = expected(order_months);
+    EXPECT_EQ(orders_cohorts.size(), 13u);
+    EXPECT_EQ(r.Json()["cohorts"], orders_cohorts);
+    r = hub.Get("/v1/retention?cohort=first_seen_month&period=month", fleet.hub_token());
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.Json()["cohorts"], expected(any_months));
+  }
   // `cjdctl report` against the real hub prints the same figures as tables.
   {
     std::string report;

@@ -1,0 +1,398 @@
+#include "hub/http/journey_api.h"
+
+#include <set>
+
+#include "hub/journeys/attribution.h"
+
+namespace cjd::hub {
+namespace {
+
+using json = nlohmann::json;
+using namespace journeys;
+
+constexpr size_t kMaxSteps = 20;
+constexpr int64_t kMaxWindowDays = 366;
+
+// "YYYY-MM-DD", or "YYYY-MM" for the month's first day.
+Result<int32_t> ParseDay(const std::string& text, const std::string& field) {
+  std::string t = text;
+  if (t.size() == 7) t += "-01";
+  if (t.size() != 10) {
+    return Status::Invalid(field + ": expected YYYY-MM-DD or YYYY-MM, got \"" +
+                               text.substr(0, 40) + "\"",
+                           field);
+  }
+  auto d = DayNumber(t);
+  if (!d.ok()) return Status::Invalid(field + ": " + d.status().message(), field);
+  return d;
+}
+
+Result<Period> ParsePeriod(const std::optional<std::string>& from,
+                           const std::optional<std::string>& to) {
+  Period p;
+  if (from && !from->empty()) {
+    auto d = ParseDay(*from, "from");
+    if (!d.ok()) return d.status();
+    p.from_day = *d;
+  }
+  if (to && !to->empty()) {
+    auto d = ParseDay(*to, "to");
+    if (!d.ok()) return d.status();
+    p.to_day = *d;
+  }
+  if (p.from_day && p.to_day && *p.to_day <= *p.from_day) {
+    return Status::Invalid("to: must be after from (from is inclusive, to exclusive)", "to");
+  }
+  return p;
+}
+
+std::optional<std::string> Query(const http::Request& req, const char* name) {
+  auto it = req.query.find(name);
+  if (it == req.query.end()) return std::nullopt;
+  return it->second;
+}
+
+Status OnlyParams(const http::Request& req, std::initializer_list<std::string_view> names) {
+  for (const auto& [name, value] : req.query) {
+    bool known = false;
+    for (std::string_view n : names) known = known || n == name;
+    if (!known) return Status::Invalid("unknown query parameter \"" + name + "\"", name);
+  }
+  return Status::Ok();
+}
+
+Result<StepSpec> ParseStep(const json& j, const std::string& field) {
+  if (!j.is_object()) return Status::Invalid(field + ": expected an object", field);
+  StepSpec s;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() != "type" && it.key() != "where") {
+      return Status::Invalid(field + ": unknown field \"" + it.key() + "\"",
+                             field + "." + it.key());
+    }
+  }
+  auto type = j.find("type");
+  if (type == j.end() || !type->is_string()) {
+    return Status::Invalid(field + ".type: required, an event type name", field + ".type");
+  }
+  auto t = EventTypeFromName(type->get<std::string>());
+  if (!t) {
+    return Status::Invalid(field + ".type: unknown event type \"" +
+                               type->get<std::string>().substr(0, 40) + "\"",
+                           field + ".type");
+  }
+  s.type = *t;
+  auto where = j.find("where");
+  if (where != j.end() && !where->is_null()) {
+    if (!where->is_object()) {
+      return Status::Invalid(field + ".where: expected an object", field + ".where");
+    }
+    for (auto w = where->begin(); w != where->end(); ++w) {
+      const std::string f = field + ".where." + w.key();
+      std::string value;
+      if (w->is_string()) {
+        value = w->get<std::string>();
+      } else if (w->is_number() || w->is_boolean()) {
+        value = w->is_boolean() ? (w->get<bool>() ? "true" : "false") : w->dump();
+      } else {
+        return Status::Invalid(f + ": expected a string, number or boolean", f);
+      }
+      if (value.empty() || value.size() > 256) {
+        return Status::Invalid(f + ": 1 to 256 characters", f);
+      }
+      std::string key = w.key();
+      static const std::set<std::string, std::less<>> kFields = {"sku", "category", "url",
+                                                                 "store_id", "channel"};
+      if (key.empty() || key.size() > 64) return Status::Invalid(f + ": bad field name", f);
+      if (kFields.count(key) == 0 && key.rfind("properties.", 0) != 0) key = "properties." + key;
+      if (key == "properties.") return Status::Invalid(f + ": bad field name", f);
+      s.where.push_back({key, value});
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<FunnelQuery> ParseFunnelQuery(const json& body, std::string* segment) {
+  if (!body.is_object()) return Status::Invalid("the body must be a JSON object", "body");
+  static const std::set<std::string, std::less<>> kKeys = {
+      "steps", "order", "window_days", "count_by", "from", "to", "exclude", "breakdown",
+      "segment"};
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (kKeys.count(it.key()) == 0) {
+      return Status::Invalid("unknown field \"" + it.key() + "\"", it.key());
+    }
+  }
+  FunnelQuery q;
+  auto steps = body.find("steps");
+  if (steps == body.end() || !steps->is_array() || steps->empty() || steps->size() > kMaxSteps) {
+    return Status::Invalid("steps: required, an array of 1 to 20 steps", "steps");
+  }
+  for (size_t i = 0; i < steps->size(); ++i) {
+    auto s = ParseStep((*steps)[i], "steps[" + std::to_string(i) + "]");
+    if (!s.ok()) return s.status();
+    q.steps.push_back(std::move(*s));
+  }
+  if (auto ex = body.find("exclude"); ex != body.end() && !ex->is_null()) {
+    if (!ex->is_array() || ex->size() > kMaxSteps) {
+      return Status::Invalid("exclude: an array of at most 20 events", "exclude");
+    }
+    for (size_t i = 0; i < ex->size(); ++i) {
+      auto s = ParseStep((*ex)[i], "exclude[" + std::to_string(i) + "]");
+      if (!s.ok()) return s.status();
+      q.exclude.push_back(std::move(*s));
+    }
+  }
+  auto text = [&](const char* key, std::string* out) -> Status {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return Status::Ok();
+    if (!it->is_string()) return Status::Invalid(std::string(key) + ": expected a string", key);
+    *out = it->get<std::string>();
+    return Status::Ok();
+  };
+  std::string order = "sequential", count_by = "person", breakdown, from, to;
+  CJD_RETURN_IF_ERROR(text("order", &order));
+  CJD_RETURN_IF_ERROR(text("count_by", &count_by));
+  CJD_RETURN_IF_ERROR(text("breakdown", &breakdown));
+  CJD_RETURN_IF_ERROR(text("from", &from));
+  CJD_RETURN_IF_ERROR(text("to", &to));
+  CJD_RETURN_IF_ERROR(text("segment", segment));
+  if (order == "sequential") {
+    q.order = FunnelOrder::kSequential;
+  } else if (order == "strict") {
+    q.order = FunnelOrder::kStrict;
+  } else if (order == "any") {
+    q.order = FunnelOrder::kAny;
+  } else {
+    return Status::Invalid("order: one of sequential, strict, any", "order");
+  }
+  if (count_by == "person") {
+    q.count_by = CountBy::kPerson;
+  } else if (count_by == "session") {
+    q.count_by = CountBy::kSession;
+  } else {
+    return Status::Invalid("count_by: one of person, session", "count_by");
+  }
+  if (breakdown.empty()) {
+    q.breakdown = Breakdown::kNone;
+  } else if (breakdown == "channel") {
+    q.breakdown = Breakdown::kChannel;
+  } else if (breakdown == "store") {
+    q.breakdown = Breakdown::kStore;
+  } else if (breakdown == "segment") {
+    q.breakdown = Breakdown::kSegment;
+  } else {
+    return Status::Invalid("breakdown: one of channel, store, segment", "breakdown");
+  }
+  if (auto w = body.find("window_days"); w != body.end() && !w->is_null()) {
+    if (!w->is_number_integer() || w->get<int64_t>() < 1 || w->get<int64_t>() > kMaxWindowDays) {
+      return Status::Invalid("window_days: an integer from 1 to 366", "window_days");
+    }
+    q.window_ms = w->get<int64_t>() * 86'400'000;
+  }
+  auto period = ParsePeriod(from, to);
+  if (!period.ok()) return period.status();
+  q.period = *period;
+  return q;
+}
+
+Result<AttributionQuery> ParseAttributionQuery(const json& body, std::string* segment) {
+  if (!body.is_object()) return Status::Invalid("the body must be a JSON object", "body");
+  static const std::set<std::string, std::less<>> kKeys = {
+      "models", "from", "to", "lookback_days", "currency", "half_life_days", "first_share",
+      "last_share", "segment"};
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (kKeys.count(it.key()) == 0) {
+      return Status::Invalid("unknown field \"" + it.key() + "\"", it.key());
+    }
+  }
+  AttributionQuery q;
+  if (auto m = body.find("models"); m != body.end() && !m->is_null()) {
+    if (!m->is_array() || m->empty() || m->size() > 6) {
+      return Status::Invalid("models: an array of model names", "models");
+    }
+    for (size_t i = 0; i < m->size(); ++i) {
+      const json& v = (*m)[i];
+      const std::string f = "models[" + std::to_string(i) + "]";
+      if (!v.is_string() || !ModelFromName(v.get<std::string>())) {
+        return Status::Invalid(f + ": one of first_touch, last_touch, linear, time_decay, "
+                                   "position_based, markov", f);
+      }
+      q.models.push_back(v.get<std::string>());
+    }
+  } else {
+    q.models = {"first_touch", "last_touch", "linear", "time_decay", "position_based", "markov"};
+  }
+  std::optional<std::string> from, to;
+  for (const char* key : {"from", "to", "currency", "segment"}) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) continue;
+    if (!it->is_string()) return Status::Invalid(std::string(key) + ": expected a string", key);
+    const std::string v = it->get<std::string>();
+    if (std::string_view(key) == "from") from = v;
+    if (std::string_view(key) == "to") to = v;
+    if (std::string_view(key) == "currency") q.currency = v;
+    if (std::string_view(key) == "segment") *segment = v;
+  }
+  auto period = ParsePeriod(from, to);
+  if (!period.ok()) return period.status();
+  q.period = *period;
+  if (auto l = body.find("lookback_days"); l != body.end() && !l->is_null()) {
+    if (!l->is_number_integer() || l->get<int64_t>() < 1 || l->get<int64_t>() > 366) {
+      return Status::Invalid("lookback_days: an integer from 1 to 366", "lookback_days");
+    }
+    q.lookback_ms = l->get<int64_t>() * 86'400'000;
+  }
+  for (auto [key, out] : {std::pair<const char*, double*>{"half_life_days", &q.half_life_days},
+                          {"first_share", &q.first_share},
+                          {"last_share", &q.last_share}}) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) continue;
+    if (!it->is_number()) return Status::Invalid(std::string(key) + ": expected a number", key);
+    *out = it->get<double>();
+  }
+  return q;
+}
+
+JourneyApi::JourneyApi(Journeys* journeys, std::unique_ptr<segments::SegmentStore> segments)
+    : journeys_(journeys), segments_(std::move(segments)) {}
+
+bool JourneyApi::Owns(const std::string& path) {
+  return path == "/v1/metrics/web" || path == "/v1/funnels/query" || path == "/v1/retention" ||
+         path == "/v1/journeys/sessions" || path == "/v1/attribution/query";
+}
+
+json JourneyApi::StatsJson() const {
+  const JourneysStats s = journeys_->Stats();
+  return {{"cursor", s.cursor}, {"touches", s.touches}, {"persons", s.persons}, {"moved", s.moved}};
+}
+
+http::Response JourneyApi::Handle(const http::Request& req) {
+  const bool post = req.path == "/v1/funnels/query" || req.path == "/v1/attribution/query";
+  if (req.method != (post ? "POST" : "GET")) {
+    return http::JsonError(405, "method_not_allowed", post ? "use POST" : "use GET");
+  }
+  if (req.path == "/v1/metrics/web") return WebMetrics(req);
+  if (req.path == "/v1/funnels/query") return Funnel(req);
+  if (req.path == "/v1/retention") return Retention(req);
+  if (req.path == "/v1/attribution/query") return Attribution(req);
+  return Sessions(req);
+}
+
+Result<std::unordered_set<int64_t>> JourneyApi::Members(const std::string& id) {
+  std::lock_guard lock(segments_mu_);
+  auto exists = segments_->Exists(id);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return Status::Invalid("segment: no segment \"" + id.substr(0, 64) + "\"", "segment");
+  return segments_->AllMemberIds(id);
+}
+
+http::Response JourneyApi::WebMetrics(const http::Request& req) {
+  if (Status st = OnlyParams(req, {"from", "to", "channel", "store", "segment"}); !st.ok()) {
+    return http::ErrorFromStatus(st);
+  }
+  auto period = ParsePeriod(Query(req, "from"), Query(req, "to"));
+  if (!period.ok()) return http::ErrorFromStatus(period.status());
+  WebQuery q;
+  q.period = *period;
+  q.channel = Query(req, "channel").value_or("");
+  q.store = Query(req, "store").value_or("");
+  std::optional<std::unordered_set<int64_t>> members;
+  if (auto seg = Query(req, "segment"); seg && !seg->empty()) {
+    auto m = Members(*seg);
+    if (!m.ok()) return http::ErrorFromStatus(m.status());
+    members = std::move(*m);
+  }
+  json out = journeys_->WebMetrics(q, members ? &*members : nullptr);
+  out["from"] = Query(req, "from").value_or("");
+  out["to"] = Query(req, "to").value_or("");
+  return {200, out.dump()};
+}
+
+http::Response JourneyApi::Funnel(const http::Request& req) {
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return http::InvalidField("body", "the body is not valid JSON");
+  std::string segment;
+  auto q = ParseFunnelQuery(body, &segment);
+  if (!q.ok()) return http::ErrorFromStatus(q.status());
+  std::optional<std::unordered_set<int64_t>> members;
+  if (!segment.empty()) {
+    auto m = Members(segment);
+    if (!m.ok()) return http::ErrorFromStatus(m.status());
+    members = std::move(*m);
+  }
+  SegmentMembers groups;
+  if (q->breakdown == Breakdown::kSegment) {
+    std::vector<segments::SegmentRow> rows;
+    {
+      std::lock_guard lock(segments_mu_);
+      auto list = segments_->List();
+      if (!list.ok()) return http::ErrorFromStatus(list.status());
+      rows = std::move(*list);
+    }
+    for (const auto& row : rows) {
+      auto m = Members(row.id);
+      if (!m.ok()) return http::ErrorFromStatus(m.status());
+      groups.emplace_back(row.id, std::move(*m));
+    }
+  }
+  json out = journeys_->Funnel(*q, members ? &*members : nullptr, &groups);
+  return {200, out.dump()};
+}
+
+http::Response JourneyApi::Retention(const http::Request& req) {
+  if (Status st = OnlyParams(req, {"cohort", "period", "segment"}); !st.ok()) {
+    return http::ErrorFromStatus(st);
+  }
+  const std::string cohort = Query(req, "cohort").value_or("first_order_month");
+  const std::string period = Query(req, "period").value_or("month");
+  RetentionCohort c;
+  if (cohort == "first_order_month") {
+    c = RetentionCohort::kFirstOrderMonth;
+  } else if (cohort == "first_seen_month") {
+    c = RetentionCohort::kFirstSeenMonth;
+  } else {
+    return http::InvalidField("cohort", "cohort: one of first_order_month, first_seen_month");
+  }
+  RetentionPeriod p;
+  if (period == "month") {
+    p = RetentionPeriod::kMonth;
+  } else if (period == "week") {
+    p = RetentionPeriod::kWeek;
+  } else {
+    return http::InvalidField("period", "period: one of month, week");
+  }
+  std::optional<std::unordered_set<int64_t>> members;
+  if (auto seg = Query(req, "segment"); seg && !seg->empty()) {
+    auto m = Members(*seg);
+    if (!m.ok()) return http::ErrorFromStatus(m.status());
+    members = std::move(*m);
+  }
+  return {200, journeys_->Retention(c, p, members ? &*members : nullptr).dump()};
+}
+
+http::Response JourneyApi::Attribution(const http::Request& req) {
+  json body = json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
+  if (body.is_discarded()) return http::InvalidField("body", "the body is not valid JSON");
+  std::string segment;
+  auto q = ParseAttributionQuery(body, &segment);
+  if (!q.ok()) return http::ErrorFromStatus(q.status());
+  std::optional<std::unordered_set<int64_t>> members;
+  if (!segment.empty()) {
+    auto m = Members(segment);
+    if (!m.ok()) return http::ErrorFromStatus(m.status());
+    members = std::move(*m);
+  }
+  auto out = journeys_->Attribution(*q, members ? &*members : nullptr);
+  if (!out.ok()) return http::ErrorFromStatus(out.status());
+  return {200, out->dump()};
+}
+
+http::Response JourneyApi::Sessions(const http::Request& req) {
+  if (Status st = OnlyParams(req, {"profile_id"}); !st.ok()) return http::ErrorFromStatus(st);
+  auto id = http::ParseCount(Query(req, "profile_id").value_or(""));
+  if (!id || *id <= 0) return http::InvalidField("profile_id", "profile_id: a profile id");
+  return {200, json{{"profile_id", *id}, {"touches", journeys_->Timeline(*id)}}.dump()};
+}
+
+}  // namespace cjd::hub

@@ -1,0 +1,51 @@
+// The hub's journey endpoints (admin or analyst token; HubApi routes here):
+//
+//   GET  /v1/metrics/web?from=&to=&channel=&store=&segment=
+//   POST /v1/funnels/query                     body: the funnel (hub/journeys/README.md)
+//   GET  /v1/retention?cohort=first_order_month|first_seen_month&period=month|week&segment=
+//   POST /v1/attribution/query                 body: models, period, lookback (README.md)
+//   GET  /v1/journeys/sessions?profile_id=N    one person's touches and sessions
+//
+// Every bad parameter or body field is a 400 naming it.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "hub/journeys/journeys.h"
+#include "hub/segments/segment_store.h"
+#include "shared/http/server.h"
+
+namespace cjd::hub {
+
+class JourneyApi {
+ public:
+  JourneyApi(journeys::Journeys* journeys, std::unique_ptr<segments::SegmentStore> segments);
+
+  static bool Owns(const std::string& path);
+  http::Response Handle(const http::Request& req);
+  // For /v1/stats: the log cursor read, touches, persons, touches moved since start.
+  nlohmann::json StatsJson() const;
+
+ private:
+  http::Response WebMetrics(const http::Request& req);
+  http::Response Funnel(const http::Request& req);
+  http::Response Retention(const http::Request& req);
+  http::Response Sessions(const http::Request& req);
+  http::Response Attribution(const http::Request& req);
+  // The members of segment `id` (400 on field "segment" when no such segment).
+  Result<std::unordered_set<int64_t>> Members(const std::string& id);
+
+  journeys::Journeys* journeys_;
+  std::mutex segments_mu_;
+  std::unique_ptr<segments::SegmentStore> segments_;  // guarded by segments_mu_ (read-only)
+};
+
+// Parses an attribution query body; kInvalid naming the field.
+Result<journeys::AttributionQuery> ParseAttributionQuery(const nlohmann::json& body,
+                                                          std::string* segment);
+// Parses a funnel query body; kInvalid naming the field ("steps[1].type") when it is wrong.
+// `segment` receives the optional "segment" filter.
+Result<journeys::FunnelQuery> ParseFunnelQuery(const nlohmann::json& body, std::string* segment);
+
+}  // namespace cjd::hub

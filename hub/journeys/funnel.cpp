@@ -1,0 +1,231 @@
+// JourneyIndex::Funnel: POST /v1/funnels/query over the in-memory timelines. For each person (or
+// session) every touch that can start the funnel in the period starts an attempt; the attempt
+// that gets furthest counts (the earliest of equals). README.md has the order modes and figures.
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "hub/journeys/journey_index.h"
+
+namespace cjd::hub::journeys {
+namespace {
+
+struct Compiled {
+  EventType type;
+  bool impossible = false;  // names a value never seen: matches nothing
+  std::optional<uint32_t> channel, store;
+  std::vector<uint32_t> attrs;
+  std::optional<std::string> url_prefix;
+};
+
+struct Attempt {
+  size_t depth = 0;
+  std::vector<int64_t> at;  // per step reached: the time it was reached
+  const JourneyIndex::Touch* start = nullptr;
+};
+
+struct Tally {
+  std::vector<int64_t> count;
+  std::vector<std::vector<int64_t>> seconds_ms;  // per step: time from the previous step
+  explicit Tally(size_t n) : count(n, 0), seconds_ms(n) {}
+  void Add(const Attempt& a) {
+    for (size_t k = 0; k < a.depth; ++k) {
+      ++count[k];
+      if (k > 0) seconds_ms[k].push_back(a.at[k] - a.at[k - 1]);
+    }
+  }
+  nlohmann::json Json() {
+    nlohmann::json steps = nlohmann::json::array();
+    for (size_t k = 0; k < count.size(); ++k) {
+      auto ratio = [](int64_t a, int64_t b) -> nlohmann::json {
+        if (b == 0) return nullptr;
+        return static_cast<double>(a) / static_cast<double>(b);
+      };
+      auto rank = [&](double p) -> nlohmann::json {
+        auto& v = seconds_ms[k];
+        if (v.empty()) return nullptr;
+        std::sort(v.begin(), v.end());
+        // Nearest rank: the value at rank ceil(p * n).
+        size_t r = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
+        r = std::clamp<size_t>(r, 1, v.size());
+        return static_cast<double>(v[r - 1]) / 1000.0;
+      };
+      steps.push_back(
+          {{"step", k + 1},
+           {"count", count[k]},
+           {"conversion_from_previous", k == 0 ? ratio(count[0], count[0]) : ratio(count[k], count[k - 1])},
+           {"conversion_from_first", ratio(count[k], count[0])},
+           {"drop_off", k == 0 ? 0 : count[k - 1] - count[k]},
+           {"drop_off_rate", k == 0 ? nlohmann::json(nullptr) : ratio(count[k - 1] - count[k], count[k - 1])},
+           {"median_seconds_to_convert", k == 0 ? nlohmann::json(nullptr) : rank(0.5)},
+           {"p90_seconds_to_convert", k == 0 ? nlohmann::json(nullptr) : rank(0.9)}});
+    }
+    return steps;
+  }
+};
+
+}  // namespace
+
+nlohmann::json JourneyIndex::Funnel(const FunnelQuery& q, PersonFilter filter,
+                                    const SegmentMembers* segments) const {
+  auto compile = [&](const StepSpec& s) {
+    Compiled c;
+    c.type = s.type;
+    for (const Condition& w : s.where) {
+      if (w.key == "url") {
+        c.url_prefix = UrlPath(w.value);
+        continue;
+      }
+      std::optional<uint32_t> id;
+      if (w.key == "channel" || w.key == "store_id") {
+        id = Find(w.value);
+        if (!id) {
+          c.impossible = true;
+        } else if (w.key == "channel") {
+          c.channel = *id;
+        } else {
+          c.store = *id;
+        }
+        continue;
+      }
+      id = Find(w.key + kAttrSep + w.value);
+      if (!id) {
+        c.impossible = true;
+      } else {
+        c.attrs.push_back(*id);
+      }
+    }
+    return c;
+  };
+  std::vector<Compiled> steps, exclude;
+  for (const StepSpec& s : q.steps) steps.push_back(compile(s));
+  for (const StepSpec& s : q.exclude) exclude.push_back(compile(s));
+  auto match = [&](const Compiled& c, const Touch& t) {
+    if (c.impossible || t.type != c.type) return false;
+    if (c.channel && t.channel != *c.channel) return false;
+    if (c.store && t.store != *c.store) return false;
+    for (uint32_t a : c.attrs) {
+      if (!HasAttr(t, a)) return false;
+    }
+    if (c.url_prefix) {
+      if (t.url == 0) return false;
+      const std::string& u = Text(t.url);
+      const std::string& p = *c.url_prefix;
+      if (u.compare(0, p.size(), p) != 0) return false;
+      // A prefix ends at a path boundary: "/p" matches "/p" and "/p/1", not "/pq".
+      if (u.size() > p.size() && p != "/" && u[p.size()] != '/') return false;
+    }
+    return true;
+  };
+  auto excluded = [&](const Touch& t) {
+    for (const Compiled& c : exclude) {
+      if (match(c, t)) return true;
+    }
+    return false;
+  };
+  const size_t n = steps.size();
+
+  // The best attempt in one sequence of touches (a person's, or one session's).
+  auto best_in = [&](const std::vector<const Touch*>& seq) {
+    Attempt best;
+    for (size_t i = 0; i < seq.size() && best.depth < n; ++i) {
+      const Touch& s = *seq[i];
+      if (!q.period.Contains(s.local_day)) continue;
+      Attempt a;
+      a.start = &s;
+      a.at.assign(n, 0);
+      if (q.order == FunnelOrder::kAny) {
+        std::vector<bool> got(n, false);
+        bool any = false;
+        for (size_t j = i; j < seq.size(); ++j) {
+          const Touch& t = *seq[j];
+          if (t.at_ms - s.at_ms > q.window_ms) break;
+          bool used = false;
+          for (size_t k = 0; k < n && !used; ++k) {
+            if (!got[k] && match(steps[k], t)) {
+              got[k] = used = true;
+              a.at[k] = t.at_ms;
+            }
+          }
+          if (j == i && !used) break;  // an attempt starts on a step's touch
+          any = true;
+          if (!used && excluded(t)) break;
+        }
+        if (!any) continue;
+        // Steps count in the order given: step k is reached when steps 1..k all were; it is
+        // reached at the latest of their times.
+        int64_t reached = 0;
+        while (a.depth < n && got[a.depth]) {
+          reached = std::max(reached, a.at[a.depth]);
+          a.at[a.depth] = reached;
+          ++a.depth;
+        }
+      } else {
+        if (!match(steps[0], s)) continue;
+        a.at[0] = s.at_ms;
+        a.depth = 1;
+        for (size_t j = i + 1; j < seq.size() && a.depth < n; ++j) {
+          const Touch& t = *seq[j];
+          if (t.at_ms - s.at_ms > q.window_ms) break;
+          if (match(steps[a.depth], t)) {
+            a.at[a.depth++] = t.at_ms;
+          } else if (q.order == FunnelOrder::kStrict || excluded(t)) {
+            break;
+          }
+        }
+      }
+      if (a.depth > best.depth) best = std::move(a);
+    }
+    return best;
+  };
+
+  // Every unit's best attempt, with its person.
+  std::vector<std::pair<int64_t, Attempt>> units;
+  std::vector<const Touch*> seq;
+  std::vector<std::vector<const Touch*>> by_session;
+  for (const auto& [id, person] : persons_) {
+    if (filter != nullptr && filter->count(id) == 0) continue;
+    if (q.count_by == CountBy::kPerson) {
+      seq.clear();
+      for (const Touch& t : person.touches) seq.push_back(&t);
+      Attempt a = best_in(seq);
+      if (a.depth > 0) units.emplace_back(id, std::move(a));
+    } else {
+      by_session.assign(static_cast<size_t>(person.sessions), {});
+      for (const Touch& t : person.touches) by_session[static_cast<size_t>(t.session)].push_back(&t);
+      for (const auto& s : by_session) {
+        Attempt a = best_in(s);
+        if (a.depth > 0) units.emplace_back(id, std::move(a));
+      }
+    }
+  }
+
+  Tally total(n);
+  for (const auto& [id, a] : units) total.Add(a);
+  nlohmann::json out;
+  out["steps"] = total.Json();
+  if (q.breakdown != Breakdown::kNone) {
+    std::map<std::string, Tally> groups;
+    if (q.breakdown == Breakdown::kSegment) {
+      for (const auto& [segment, members] : segments ? *segments : SegmentMembers{}) {
+        Tally t(n);
+        for (const auto& [id, a] : units) {
+          if (members.count(id) > 0) t.Add(a);
+        }
+        groups.emplace(segment, std::move(t));
+      }
+    } else {
+      for (const auto& [id, a] : units) {
+        const std::string& key =
+            Text(q.breakdown == Breakdown::kChannel ? a.start->channel : a.start->store);
+        groups.try_emplace(key, n).first->second.Add(a);
+      }
+    }
+    nlohmann::json b = nlohmann::json::array();
+    for (auto& [value, tally] : groups) b.push_back({{"value", value}, {"steps", tally.Json()}});
+    out["breakdown"] = std::move(b);
+  }
+  return out;
+}
+
+}  // namespace cjd::hub::journeys

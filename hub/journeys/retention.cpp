@@ -1,0 +1,64 @@
+// JourneyIndex::Retention: GET /v1/retention. A person's cohort is the period of their first
+// order (an order with a sale line: credit notes are not orders here) or of their first touch of
+// any kind; retained[k] counts the cohort's persons with an order (or any touch) in cohort + k.
+// Periods are calendar months or Monday-based weeks of the touches' local dates.
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "hub/journeys/journey_index.h"
+
+namespace cjd::hub::journeys {
+
+nlohmann::json JourneyIndex::Retention(RetentionCohort cohort, RetentionPeriod period,
+                                       PersonFilter filter) const {
+  const bool orders_only = cohort == RetentionCohort::kFirstOrderMonth;
+  const bool weeks = period == RetentionPeriod::kWeek;
+  std::unordered_map<int32_t, int32_t> period_of_day;  // few thousand days: the text once each
+  auto period_of = [&](int32_t day) {
+    auto it = period_of_day.find(day);
+    if (it != period_of_day.end()) return it->second;
+    const int32_t p = weeks ? WeekNumber(day) : MonthNumber(day);
+    period_of_day.emplace(day, p);
+    return p;
+  };
+  struct Cohort {
+    int64_t customers = 0;
+    std::vector<int64_t> retained;
+  };
+  std::map<int32_t, Cohort> cohorts;
+  int32_t last = INT32_MIN;
+  std::vector<int32_t> periods;
+  for (const auto& [id, person] : persons_) {
+    if (filter != nullptr && filter->count(id) == 0) continue;
+    periods.clear();
+    for (const Touch& t : person.touches) {
+      if (orders_only && !t.order) continue;
+      periods.push_back(period_of(t.local_day));
+    }
+    if (periods.empty()) continue;
+    std::sort(periods.begin(), periods.end());
+    periods.erase(std::unique(periods.begin(), periods.end()), periods.end());
+    Cohort& c = cohorts[periods.front()];
+    ++c.customers;
+    const auto span = static_cast<size_t>(periods.back() - periods.front()) + 1;
+    if (c.retained.size() < span) c.retained.resize(span, 0);
+    for (int32_t p : periods) ++c.retained[static_cast<size_t>(p - periods.front())];
+    last = std::max(last, periods.back());
+  }
+  nlohmann::json out;
+  out["cohort"] = orders_only ? "first_order_month" : "first_seen_month";
+  out["period"] = weeks ? "week" : "month";
+  nlohmann::json list = nlohmann::json::array();
+  for (auto& [p, c] : cohorts) {
+    // Every period from the cohort's to the last one in the data, zeros included.
+    c.retained.resize(static_cast<size_t>(last - p) + 1, 0);
+    list.push_back({{"cohort", weeks ? WeekText(p) : MonthText(p)},
+                    {"customers", c.customers},
+                    {"retained", c.retained}});
+  }
+  out["cohorts"] = std::move(list);
+  return out;
+}
+
+}  // namespace cjd::hub::journeys
