@@ -82,11 +82,12 @@ Status Hub::Start() {
     jo.sessions.cap_ms = config_.session_cap_hours * 3'600'000;
     journeys_ = std::make_unique<journeys::Journeys>(std::move(jo));
   }
-  projector_->set_on_profiles_changed(
-      [s = segments_.get(), j = journeys_.get()](const std::vector<int64_t>& ids) {
-        s->ProfilesChanged(ids);
-        j->ProfilesChanged(ids);
-      });
+  projector_->set_on_profiles_changed([s = segments_.get()](const std::vector<int64_t>& ids) {
+    s->ProfilesChanged(ids);
+  });
+  projector_->set_on_events_moved([j = journeys_.get()](const std::vector<int64_t>& ids) {
+    j->ProfilesChanged(ids);
+  });
   // A new set of RFM cut points re-evaluates only the customers whose score it moved.
   projector_->set_on_rfm_rescored([s = segments_.get()](const std::vector<int64_t>& ids) {
     s->ProfilesChanged(ids);

@@ -4,8 +4,8 @@
 // One thread follows the event log (EventLogReader, its own cursor in journeys.db) up to the
 // projection's cursor, and asks the projection which live profile each event belongs to
 // (ProfileEventReader): it never reads an event before its person is known, and never opens
-// another module's tables. The projection's change feed (ProfilesChanged) names the profiles a
-// merge, split or erasure changed; their events are re-read and moved, so a merged person's web
+// another module's tables. The projection's feed of moved events (ProfilesChanged) names the
+// profiles a merge, split or erasure changed; their events are re-read and moved, so a merged person's web
 // visits and store sales become one timeline, and an erased person's touches are deleted. At
 // start the whole mapping is compared once with the projection (a feed lost in a crash).
 //
@@ -60,7 +60,8 @@ class Journeys {
   void Stop();
   // New events were committed or projected.
   void Nudge();
-  // The projection's change feed: these profiles' events may belong to another person now.
+  // The projection's feed of moved events (Projector::set_on_events_moved: merges, splits,
+  // erasures): these profiles' events may belong to another person now.
   void ProfilesChanged(const std::vector<int64_t>& ids);
   // Reads everything the projection has applied, on the caller's thread; returns the cursor.
   Result<int64_t> CatchUp();

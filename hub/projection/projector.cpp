@@ -268,7 +268,8 @@ Result<int64_t> Projector::ApplyBatch() {
   if (rows.empty()) return 0;
 
   const ProjectorStats before = Stats();
-  changed_.clear();  // a failed batch may have left ids of changes that were rolled back
+  changed_.clear();
+  events_moved_.clear();  // a failed batch may have left ids of changes that were rolled back
   orders_changed_.clear();
   suppressed_rows_.clear();
   sqlite::Transaction tx(*db_);
@@ -302,6 +303,11 @@ Result<int64_t> Projector::ApplyBatch() {
 }
 
 void Projector::PublishChanges() {
+  if (!events_moved_.empty()) {
+    const std::vector<int64_t> moved(events_moved_.begin(), events_moved_.end());
+    events_moved_.clear();
+    if (on_events_moved_) on_events_moved_(moved);
+  }
   if (changed_.empty()) return;
   const std::vector<int64_t> ids(changed_.begin(), changed_.end());  // a set: sorted, unique
   changed_.clear();

@@ -135,6 +135,13 @@ class Projector {
   void set_on_profiles_changed(std::function<void(const std::vector<int64_t>&)> hook) {
     on_profiles_changed_ = std::move(hook);
   }
+  // A narrower feed (same thread and rules): the profiles whose *events* moved in the commit --
+  // both profiles of a merge and of a split, and every erased one -- for consumers that keep
+  // something per event (journeys); a profile merely touched by a new event is not named.
+  // REQUIRES: set before Start().
+  void set_on_events_moved(std::function<void(const std::vector<int64_t>&)> hook) {
+    on_events_moved_ = std::move(hook);
+  }
   // Called (same thread and rules) after each successful RFM recompute: any profile's rfm
   // scores may have moved, without its data changing. REQUIRES: set before Start().
   void set_on_rfm_changed(std::function<void()> hook) { on_rfm_changed_ = std::move(hook); }
@@ -183,6 +190,7 @@ class Projector {
   // REQUIRES: write_mu_ is held. Records that `profile_id`'s data changes in the open
   // transaction; PublishChanges() hands the set to the hook after the commit.
   void Changed(int64_t profile_id) { changed_.insert(profile_id); }
+  void EventsMoved(int64_t profile_id) { events_moved_.insert(profile_id); }
   // REQUIRES: write_mu_ is held. `profile_id`'s orders change in the open transaction (counted
   // by the RFM schedule after the commit).
   void OrdersChanged(int64_t profile_id) { orders_changed_.insert(profile_id); }
@@ -205,6 +213,7 @@ class Projector {
   RfmModel* rfm_ = nullptr;
   std::function<void(const std::vector<int64_t>&)> on_profiles_changed_;
   std::function<void()> on_rfm_changed_;
+  std::function<void(const std::vector<int64_t>&)> on_events_moved_;
   std::function<void(const std::vector<int64_t>&)> on_rfm_rescored_;
   template <class T, class KeyOf>
   bool HasSuppressed(const std::vector<T>& items, KeyOf key_of) {
@@ -221,6 +230,7 @@ class Projector {
   std::function<void(std::vector<int64_t>)> on_suppressed_events_;
   std::set<int64_t> changed_;  // guarded by write_mu_: profiles changed in the open transaction
   std::set<int64_t> orders_changed_;  // guarded by write_mu_: same, for orders
+  std::set<int64_t> events_moved_;    // guarded by write_mu_: same, whose events moved
   RfmSchedule rfm_schedule_;          // guarded by write_mu_
   // After a commit: counts the customers whose orders changed. REQUIRES: write_mu_ is held.
   void CountOrderChanges();

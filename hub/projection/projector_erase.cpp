@@ -63,6 +63,8 @@ Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKe
   out.profile_id = live;
 
   changed_.clear();
+
+  events_moved_.clear();
   orders_changed_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
@@ -134,7 +136,10 @@ Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKe
   CJD_RETURN_IF_ERROR(Bump("profiles", -1));
   CJD_RETURN_IF_ERROR(Bump("merged_profiles", -static_cast<int64_t>(out.profile_ids.size() - 1)));
   CJD_RETURN_IF_ERROR(Bump("identifiers", -*removed_ids));
-  for (int64_t id : out.profile_ids) Changed(id);
+  for (int64_t id : out.profile_ids) {
+    Changed(id);
+    EventsMoved(id);
+  }
   if (out.orders > 0) OrdersChanged(live);
   CJD_RETURN_IF_ERROR(tx.Commit());
   CountOrderChanges();

@@ -30,6 +30,8 @@ Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
   const int64_t merge_id = db_->LastInsertRowid();
   Changed(survivor);
   Changed(absorbed);
+  EventsMoved(survivor);
+  EventsMoved(absorbed);
   OrdersChanged(survivor);
   OrdersChanged(absorbed);
   auto run = [&](const char* sql) -> Status {
@@ -223,6 +225,7 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
     ~RestoreSync() { (void)db.Exec("PRAGMA synchronous = NORMAL"); }
   } restore_sync{*db_};
   changed_.clear();
+  events_moved_.clear();
   orders_changed_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
@@ -280,6 +283,8 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   CJD_RETURN_IF_ERROR(RebuildProfile(plan->restore));
   Changed(plan->from);
   Changed(plan->restore);
+  EventsMoved(plan->from);
+  EventsMoved(plan->restore);
   OrdersChanged(plan->from);
   OrdersChanged(plan->restore);
   CJD_RETURN_IF_ERROR(tx.Commit());
