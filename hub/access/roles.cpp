@@ -15,7 +15,8 @@ constexpr std::string_view kAnalystReads[] = {"/v1/metrics", "/v1/profiles", "/v
                                               "/v1/offers",  "/v1/devices",  "/v1/stats",
                                               "/v1/alerts",  "/v1/retention", "/v1/journeys"};
 // Questions asked with POST (a funnel is too large for a query string): reads all the same.
-constexpr std::string_view kAnalystQueries[] = {"/v1/funnels/query", "/v1/attribution/query"};
+constexpr std::string_view kAnalystQueries[] = {"/v1/funnels/query", "/v1/attribution/query",
+                                                "/v1/paths/query"};
 
 constexpr std::string_view kPrivacy = "/v1/privacy";
 

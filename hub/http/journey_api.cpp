@@ -254,12 +254,67 @@ Result<AttributionQuery> ParseAttributionQuery(const json& body, std::string* se
   return q;
 }
 
+Result<PathQuery> ParsePathQuery(const json& body, std::string* segment) {
+  if (!body.is_object()) return Status::Invalid("the body must be a JSON object", "body");
+  static const std::set<std::string, std::less<>> kKeys = {"start", "end", "length", "top",
+                                                           "count_by", "from", "to", "segment"};
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (kKeys.count(it.key()) == 0) {
+      return Status::Invalid("unknown field \"" + it.key() + "\"", it.key());
+    }
+  }
+  PathQuery q;
+  const bool has_start = body.contains("start") && !body["start"].is_null();
+  const bool has_end = body.contains("end") && !body["end"].is_null();
+  if (has_start == has_end) {
+    return Status::Invalid("start: give exactly one of start and end", has_start ? "end" : "start");
+  }
+  auto step = ParseStep(has_start ? body["start"] : body["end"], has_start ? "start" : "end");
+  if (!step.ok()) return step.status();
+  (has_start ? q.start : q.end) = std::move(*step);
+  auto integer = [&](const char* key, int lo, int hi, int* out) -> Status {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return Status::Ok();
+    if (!it->is_number_integer() || it->get<int64_t>() < lo || it->get<int64_t>() > hi) {
+      return Status::Invalid(std::string(key) + ": an integer from " + std::to_string(lo) +
+                                 " to " + std::to_string(hi),
+                             key);
+    }
+    *out = static_cast<int>(it->get<int64_t>());
+    return Status::Ok();
+  };
+  CJD_RETURN_IF_ERROR(integer("length", 2, 10, &q.length));
+  CJD_RETURN_IF_ERROR(integer("top", 1, 100, &q.top));
+  std::optional<std::string> from, to;
+  for (const char* key : {"count_by", "from", "to", "segment"}) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) continue;
+    if (!it->is_string()) return Status::Invalid(std::string(key) + ": expected a string", key);
+    const std::string v = it->get<std::string>();
+    const std::string_view k(key);
+    if (k == "count_by") {
+      if (v != "person" && v != "session") {
+        return Status::Invalid("count_by: one of person, session", "count_by");
+      }
+      q.count_by = v == "person" ? CountBy::kPerson : CountBy::kSession;
+    }
+    if (k == "from") from = v;
+    if (k == "to") to = v;
+    if (k == "segment") *segment = v;
+  }
+  auto period = ParsePeriod(from, to);
+  if (!period.ok()) return period.status();
+  q.period = *period;
+  return q;
+}
+
 JourneyApi::JourneyApi(Journeys* journeys, std::unique_ptr<segments::SegmentStore> segments)
     : journeys_(journeys), segments_(std::move(segments)) {}
 
 bool JourneyApi::Owns(const std::string& path) {
   return path == "/v1/metrics/web" || path == "/v1/funnels/query" || path == "/v1/retention" ||
-         path == "/v1/journeys/sessions" || path == "/v1/attribution/query";
+         path == "/v1/journeys/sessions" || path == "/v1/attribution/query" ||
+         path == "/v1/paths/query" || path == "/v1/journeys/lifecycle";
 }
 
 json JourneyApi::StatsJson() const {
@@ -268,7 +323,8 @@ json JourneyApi::StatsJson() const {
 }
 
 http::Response JourneyApi::Handle(const http::Request& req) {
-  const bool post = req.path == "/v1/funnels/query" || req.path == "/v1/attribution/query";
+  const bool post = req.path == "/v1/funnels/query" || req.path == "/v1/attribution/query" ||
+                    req.path == "/v1/paths/query";
   if (req.method != (post ? "POST" : "GET")) {
     return http::JsonError(405, "method_not_allowed", post ? "use POST" : "use GET");
   }
@@ -276,6 +332,8 @@ http::Response JourneyApi::Handle(const http::Request& req) {
   if (req.path == "/v1/funnels/query") return Funnel(req);
   if (req.path == "/v1/retention") return Retention(req);
   if (req.path == "/v1/attribution/query") return Attribution(req);
+  if (req.path == "/v1/paths/query") return Paths(req);
+  if (req.path == "/v1/journeys/lifecycle") return Lifecycle(req);
   return Sessions(req);
 }
 
@@ -386,6 +444,43 @@ http::Response JourneyApi::Attribution(const http::Request& req) {
   auto out = journeys_->Attribution(*q, members ? &*members : nullptr);
   if (!out.ok()) return http::ErrorFromStatus(out.status());
   return {200, out->dump()};
+}
+
+Result<std::optional<std::unordered_set<int64_t>>> JourneyApi::Filter(const std::string& segment) {
+  if (segment.empty()) return std::optional<std::unordered_set<int64_t>>();
+  auto m = Members(segment);
+  if (!m.ok()) return m.status();
+  return std::optional<std::unordered_set<int64_t>>(std::move(*m));
+}
+
+http::Response JourneyApi::Paths(const http::Request& req) {
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return http::InvalidField("body", "the body is not valid JSON");
+  std::string segment;
+  auto q = ParsePathQuery(body, &segment);
+  if (!q.ok()) return http::ErrorFromStatus(q.status());
+  auto members = Filter(segment);
+  if (!members.ok()) return http::ErrorFromStatus(members.status());
+  return {200, journeys_->Paths(*q, *members ? &**members : nullptr).dump()};
+}
+
+http::Response JourneyApi::Lifecycle(const http::Request& req) {
+  if (Status st = OnlyParams(req, {"period", "activity", "segment"}); !st.ok()) {
+    return http::ErrorFromStatus(st);
+  }
+  const std::string period = Query(req, "period").value_or("month");
+  const std::string activity = Query(req, "activity").value_or("order");
+  if (period != "month" && period != "week") {
+    return http::InvalidField("period", "period: one of month, week");
+  }
+  if (activity != "order" && activity != "any") {
+    return http::InvalidField("activity", "activity: one of order, any");
+  }
+  auto members = Filter(Query(req, "segment").value_or(""));
+  if (!members.ok()) return http::ErrorFromStatus(members.status());
+  return {200, journeys_->Lifecycle(period == "week" ? RetentionPeriod::kWeek : RetentionPeriod::kMonth,
+                                    activity == "order", *members ? &**members : nullptr)
+                   .dump()};
 }
 
 http::Response JourneyApi::Sessions(const http::Request& req) {

@@ -4,6 +4,8 @@
 //   POST /v1/funnels/query                     body: the funnel (hub/journeys/README.md)
 //   GET  /v1/retention?cohort=first_order_month|first_seen_month&period=month|week&segment=
 //   POST /v1/attribution/query                 body: models, period, lookback (README.md)
+//   POST /v1/paths/query                       body: start or end event, length, top
+//   GET  /v1/journeys/lifecycle?period=month|week&activity=order|any&segment=
 //   GET  /v1/journeys/sessions?profile_id=N    one person's touches and sessions
 //
 // Every bad parameter or body field is a 400 naming it.
@@ -33,6 +35,10 @@ class JourneyApi {
   http::Response Retention(const http::Request& req);
   http::Response Sessions(const http::Request& req);
   http::Response Attribution(const http::Request& req);
+  http::Response Paths(const http::Request& req);
+  http::Response Lifecycle(const http::Request& req);
+  // The members of the optional query parameter or body field "segment" (nullopt: everyone).
+  Result<std::optional<std::unordered_set<int64_t>>> Filter(const std::string& segment);
   // The members of segment `id` (400 on field "segment" when no such segment).
   Result<std::unordered_set<int64_t>> Members(const std::string& id);
 
@@ -44,6 +50,8 @@ class JourneyApi {
 // Parses an attribution query body; kInvalid naming the field.
 Result<journeys::AttributionQuery> ParseAttributionQuery(const nlohmann::json& body,
                                                           std::string* segment);
+// Parses a paths query body; kInvalid naming the field.
+Result<journeys::PathQuery> ParsePathQuery(const nlohmann::json& body, std::string* segment);
 // Parses a funnel query body; kInvalid naming the field ("steps[1].type") when it is wrong.
 // `segment` receives the optional "segment" filter.
 Result<journeys::FunnelQuery> ParseFunnelQuery(const nlohmann::json& body, std::string* segment);

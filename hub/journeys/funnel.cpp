@@ -10,14 +10,6 @@
 namespace cjd::hub::journeys {
 namespace {
 
-struct Compiled {
-  EventType type;
-  bool impossible = false;  // names a value never seen: matches nothing
-  std::optional<uint32_t> channel, store;
-  std::vector<uint32_t> attrs;
-  std::optional<std::string> url_prefix;
-};
-
 struct Attempt {
   size_t depth = 0;
   std::vector<int64_t> at;  // per step reached: the time it was reached
@@ -66,59 +58,62 @@ struct Tally {
 
 }  // namespace
 
-nlohmann::json JourneyIndex::Funnel(const FunnelQuery& q, PersonFilter filter,
-                                    const SegmentMembers* segments) const {
-  auto compile = [&](const StepSpec& s) {
-    Compiled c;
-    c.type = s.type;
-    for (const Condition& w : s.where) {
-      if (w.key == "url") {
-        c.url_prefix = UrlPath(w.value);
-        continue;
-      }
-      std::optional<uint32_t> id;
-      if (w.key == "channel" || w.key == "store_id") {
-        id = Find(w.value);
-        if (!id) {
-          c.impossible = true;
-        } else if (w.key == "channel") {
-          c.channel = *id;
-        } else {
-          c.store = *id;
-        }
-        continue;
-      }
-      id = Find(w.key + kAttrSep + w.value);
+JourneyIndex::CompiledStep JourneyIndex::Compile(const StepSpec& s) const {
+  CompiledStep c;
+  c.type = s.type;
+  for (const Condition& w : s.where) {
+    if (w.key == "url") {
+      c.url_prefix = UrlPath(w.value);
+      continue;
+    }
+    std::optional<uint32_t> id;
+    if (w.key == "channel" || w.key == "store_id") {
+      id = Find(w.value);
       if (!id) {
         c.impossible = true;
+      } else if (w.key == "channel") {
+        c.channel = *id;
       } else {
-        c.attrs.push_back(*id);
+        c.store = *id;
       }
+      continue;
     }
-    return c;
-  };
-  std::vector<Compiled> steps, exclude;
-  for (const StepSpec& s : q.steps) steps.push_back(compile(s));
-  for (const StepSpec& s : q.exclude) exclude.push_back(compile(s));
-  auto match = [&](const Compiled& c, const Touch& t) {
-    if (c.impossible || t.type != c.type) return false;
-    if (c.channel && t.channel != *c.channel) return false;
-    if (c.store && t.store != *c.store) return false;
-    for (uint32_t a : c.attrs) {
-      if (!HasAttr(t, a)) return false;
+    id = Find(w.key + kAttrSep + w.value);
+    if (!id) {
+      c.impossible = true;
+    } else {
+      c.attrs.push_back(*id);
     }
-    if (c.url_prefix) {
-      if (t.url == 0) return false;
-      const std::string& u = Text(t.url);
-      const std::string& p = *c.url_prefix;
-      if (u.compare(0, p.size(), p) != 0) return false;
-      // A prefix ends at a path boundary: "/p" matches "/p" and "/p/1", not "/pq".
-      if (u.size() > p.size() && p != "/" && u[p.size()] != '/') return false;
-    }
-    return true;
-  };
+  }
+  return c;
+}
+
+bool JourneyIndex::Matches(const CompiledStep& c, const Touch& t) const {
+  if (c.impossible || t.type != c.type) return false;
+  if (c.channel && t.channel != *c.channel) return false;
+  if (c.store && t.store != *c.store) return false;
+  for (uint32_t a : c.attrs) {
+    if (!HasAttr(t, a)) return false;
+  }
+  if (c.url_prefix) {
+    if (t.url == 0) return false;
+    const std::string& u = Text(t.url);
+    const std::string& p = *c.url_prefix;
+    if (u.compare(0, p.size(), p) != 0) return false;
+    // A prefix ends at a path boundary: "/p" matches "/p" and "/p/1", not "/pq".
+    if (u.size() > p.size() && p != "/" && u[p.size()] != '/') return false;
+  }
+  return true;
+}
+
+nlohmann::json JourneyIndex::Funnel(const FunnelQuery& q, PersonFilter filter,
+                                    const SegmentMembers* segments) const {
+  std::vector<CompiledStep> steps, exclude;
+  for (const StepSpec& s : q.steps) steps.push_back(Compile(s));
+  for (const StepSpec& s : q.exclude) exclude.push_back(Compile(s));
+  auto match = [&](const CompiledStep& c, const Touch& t) { return Matches(c, t); };
   auto excluded = [&](const Touch& t) {
-    for (const Compiled& c : exclude) {
+    for (const CompiledStep& c : exclude) {
       if (match(c, t)) return true;
     }
     return false;

@@ -76,6 +76,15 @@ struct AttributionQuery {
   double half_life_days = 7, first_share = 0.4, last_share = 0.4;
 };
 
+struct PathQuery {
+  std::optional<StepSpec> start;     // paths from the first touch matching it...
+  std::optional<StepSpec> end;       // ... or to the first touch matching it (one of the two)
+  int length = 4;                    // touches per path, 2..10 (a path may end sooner)
+  int top = 10;                      // 1..100
+  CountBy count_by = CountBy::kPerson;
+  Period period;                     // the start (end) touch's local date
+};
+
 enum class RetentionCohort { kFirstOrderMonth, kFirstSeenMonth };
 enum class RetentionPeriod { kMonth, kWeek };
 
@@ -112,6 +121,10 @@ class JourneyIndex {
                         const SegmentMembers* segments) const;
   nlohmann::json Retention(RetentionCohort cohort, RetentionPeriod period,
                            PersonFilter persons) const;
+  // The lifecycle of each period: new, returning, resurrecting, dormant persons (README).
+  nlohmann::json Lifecycle(RetentionPeriod period, bool orders_only, PersonFilter persons) const;
+  // The most common paths from or to an event.
+  nlohmann::json Paths(const PathQuery& q, PersonFilter persons) const;
   // Order revenue attributed to touchpoints (attribution.h); kInvalid naming an option.
   Result<nlohmann::json> Attribution(const AttributionQuery& q, PersonFilter persons) const;
 
@@ -142,6 +155,16 @@ class JourneyIndex {
   // For the queries' files.
   const std::unordered_map<int64_t, Person>& persons_map() const { return persons_; }
   bool HasAttr(const Touch& t, uint32_t attr) const;
+  // A step resolved against the interned strings, for matching in a scan.
+  struct CompiledStep {
+    EventType type;
+    bool impossible = false;  // names a value never seen: matches nothing
+    std::optional<uint32_t> channel, store;
+    std::vector<uint32_t> attrs;
+    std::optional<std::string> url_prefix;
+  };
+  CompiledStep Compile(const StepSpec& s) const;
+  bool Matches(const CompiledStep& c, const Touch& t) const;
 
  private:
   uint32_t Intern(std::string_view s);

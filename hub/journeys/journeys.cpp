@@ -238,6 +238,17 @@ Result<nlohmann::json> Journeys::Attribution(const AttributionQuery& q,
   return index_.Attribution(q, persons);
 }
 
+nlohmann::json Journeys::Lifecycle(RetentionPeriod period, bool orders_only,
+                                   PersonFilter persons) const {
+  std::shared_lock lock(index_mu_);
+  return index_.Lifecycle(period, orders_only, persons);
+}
+
+nlohmann::json Journeys::Paths(const PathQuery& q, PersonFilter persons) const {
+  std::shared_lock lock(index_mu_);
+  return index_.Paths(q, persons);
+}
+
 nlohmann::json Journeys::Timeline(int64_t profile_id) const {
   std::shared_lock lock(index_mu_);
   return index_.Timeline(profile_id);

@@ -74,6 +74,8 @@ class Journeys {
   nlohmann::json Retention(RetentionCohort cohort, RetentionPeriod period,
                            PersonFilter persons) const;
   nlohmann::json Timeline(int64_t profile_id) const;
+  nlohmann::json Lifecycle(RetentionPeriod period, bool orders_only, PersonFilter persons) const;
+  nlohmann::json Paths(const PathQuery& q, PersonFilter persons) const;
   Result<nlohmann::json> Attribution(const AttributionQuery& q, PersonFilter persons) const;
 
  private:

@@ -61,4 +61,68 @@ nlohmann::json JourneyIndex::Retention(RetentionCohort cohort, RetentionPeriod p
   return out;
 }
 
+// Lifecycle, per period (as PostHog's): an active person is *new* in their first active period,
+// *returning* when also active in the period before, *resurrecting* when active again after a
+// gap; *dormant* counts the persons active in the period before and not in this one.
+nlohmann::json JourneyIndex::Lifecycle(RetentionPeriod period, bool orders_only,
+                                       PersonFilter filter) const {
+  const bool weeks = period == RetentionPeriod::kWeek;
+  std::unordered_map<int32_t, int32_t> period_of_day;
+  auto period_of = [&](int32_t day) {
+    auto it = period_of_day.find(day);
+    if (it != period_of_day.end()) return it->second;
+    const int32_t p = weeks ? WeekNumber(day) : MonthNumber(day);
+    period_of_day.emplace(day, p);
+    return p;
+  };
+  struct Counts {
+    int64_t fresh = 0, returning = 0, resurrecting = 0, dormant = 0;
+  };
+  std::map<int32_t, Counts> by_period;
+  int32_t first = INT32_MAX, last = INT32_MIN;
+  std::vector<int32_t> periods;
+  std::vector<int32_t> dormant;
+  for (const auto& [id, person] : persons_) {
+    if (filter != nullptr && filter->count(id) == 0) continue;
+    periods.clear();
+    for (const Touch& t : person.touches) {
+      if (orders_only && !t.order) continue;
+      periods.push_back(period_of(t.local_day));
+    }
+    if (periods.empty()) continue;
+    std::sort(periods.begin(), periods.end());
+    periods.erase(std::unique(periods.begin(), periods.end()), periods.end());
+    first = std::min(first, periods.front());
+    last = std::max(last, periods.back());
+    for (size_t i = 0; i < periods.size(); ++i) {
+      Counts& c = by_period[periods[i]];
+      if (i == 0) {
+        ++c.fresh;
+      } else if (periods[i - 1] == periods[i] - 1) {
+        ++c.returning;
+      } else {
+        ++c.resurrecting;
+      }
+      if (i + 1 == periods.size() || periods[i + 1] != periods[i] + 1) {
+        dormant.push_back(periods[i] + 1);
+      }
+    }
+  }
+  for (int32_t p : dormant) {
+    if (p <= last) ++by_period[p].dormant;
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (int32_t p = first; p <= last && first != INT32_MAX; ++p) {
+    const Counts& c = by_period[p];
+    list.push_back({{"period", weeks ? WeekText(p) : MonthText(p)},
+                    {"new", c.fresh},
+                    {"returning", c.returning},
+                    {"resurrecting", c.resurrecting},
+                    {"dormant", c.dormant}});
+  }
+  return {{"period", weeks ? "week" : "month"},
+          {"activity", orders_only ? "order" : "any"},
+          {"periods", std::move(list)}};
+}
+
 }  // namespace cjd::hub::journeys

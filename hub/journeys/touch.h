@@ -52,6 +52,10 @@ std::string WeekText(int32_t week);
 // and "/p/1" are one page.
 std::string UrlPath(std::string_view url);
 
+// The clean-up of URLs in path labels: UrlPath, then every segment that is an id (all digits,
+// or 16+ characters with a digit) becomes ":id" ("/p/123/reviews" -> "/p/:id/reviews").
+std::string PathLabelUrl(std::string_view path);
+
 // The separator of an attribute's key and value (a byte no valid JSON key or value text holds
 // unescaped).
 inline constexpr char kAttrSep = '\x1f';

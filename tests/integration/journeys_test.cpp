@@ -393,6 +393,12 @@ TEST_F(Journeys, ALoginJoinsTheTimelinesAndALateStoreSaleIsPlacedByItsTime) {
   EXPECT_EQ(a["currency"], "EUR");
   EXPECT_EQ(a["models"]["linear"]["channels"][0],
             (json{{"channel", "web"}, {"revenue", "49.90"}, {"conversions", 1.0}}));
+  // The paths from the first product view, and the lifecycle of buyers.
+  const json paths = Post("/v1/paths/query", {{"start", {{"type", "product_view"}}}, {"length", 3}});
+  EXPECT_EQ(paths["paths"][0]["path"],
+            json::array({"product_view", "add_to_cart", "transaction"}));
+  const json life = Get("/v1/journeys/lifecycle?period=month&activity=order");
+  EXPECT_EQ(life["periods"][0]["new"], 1);
   // Retention: first order in March.
   const json r = Get("/v1/retention?cohort=first_order_month&period=month");
   EXPECT_EQ(r["cohorts"], json::parse(R"([{"cohort": "2026-03", "customers": 1,
@@ -435,6 +441,11 @@ TEST_F(Journeys, BadQueriesNameTheFieldAndTheAnalystMayAsk) {
                              t)),
             "last_share");
   EXPECT_EQ(hub_->Get("/v1/funnels/query", t).status, 405);
+  EXPECT_EQ(field(hub_->Post("/v1/paths/query", R"({"length": 3})", t)), "start");
+  EXPECT_EQ(field(hub_->Post("/v1/paths/query", R"({"start": {"type": "page_view"}, "top": 0})",
+                             t)),
+            "top");
+  EXPECT_EQ(field(hub_->Get("/v1/journeys/lifecycle?activity=sometimes", t)), "activity");
 
   // The analyst role asks questions (POST included) but changes nothing.
   std::string out;

@@ -337,5 +337,49 @@ TEST_F(Timelines, AttributionOfAStoreSaleToWebEmailAndStoreTouchesToTheCent) {
   EXPECT_EQ(revenue("markov", "store"), "40.00");
 }
 
+TEST_F(Timelines, LifecycleNewReturningResurrectingDormant) {
+  for (const char* at : {"2026-01-10", "2026-02-10", "2026-04-10"}) {
+    Add(1, std::string(at) + "T10:00:00Z", EventType::kTransaction, "store").order = true;
+  }
+  Add(2, "2026-02-11T10:00:00Z", EventType::kTransaction, "store").order = true;
+  Add(3, "2026-01-12T10:00:00Z", EventType::kTransaction, "store").order = true;
+  Add(3, "2026-03-12T10:00:00Z", EventType::kTransaction, "store").order = true;
+  Flush();
+  const json l = index_.Lifecycle(RetentionPeriod::kMonth, true, nullptr);
+  EXPECT_EQ(l["periods"], json::parse(R"([
+    {"period": "2026-01", "new": 2, "returning": 0, "resurrecting": 0, "dormant": 0},
+    {"period": "2026-02", "new": 1, "returning": 1, "resurrecting": 0, "dormant": 1},
+    {"period": "2026-03", "new": 0, "returning": 0, "resurrecting": 1, "dormant": 2},
+    {"period": "2026-04", "new": 0, "returning": 0, "resurrecting": 1, "dormant": 1}])"));
+}
+
+TEST_F(Timelines, TopPathsFromAndToAnEventWithCleanedUrls) {
+  Add(1, "2026-03-02T10:00:00Z", EventType::kPageView).url = "/p/1";
+  Add(1, "2026-03-02T10:00:05Z", EventType::kPageView).url = "/p/1";  // a reload: one step
+  Add(1, "2026-03-02T10:01:00Z", EventType::kProductView).url = "/product/123";
+  Add(1, "2026-03-02T10:02:00Z", EventType::kAddToCart);
+  Add(1, "2026-03-02T10:03:00Z", EventType::kOrderCompleted);
+  Add(2, "2026-03-02T11:00:00Z", EventType::kPageView).url = "/p/1";
+  Add(2, "2026-03-02T11:01:00Z", EventType::kProductView).url = "/product/456";
+  Add(2, "2026-03-02T11:02:00Z", EventType::kAddToCart);
+  Add(3, "2026-03-02T11:00:00Z", EventType::kPageView).url = "/about";
+  Flush();
+  PathQuery q;
+  q.start = StepSpec{EventType::kPageView, {{"url", "/p"}}};
+  q.length = 3;
+  json p = index_.Paths(q, nullptr);
+  EXPECT_EQ(p["total"], 2);
+  ASSERT_EQ(p["paths"].size(), 1u);
+  EXPECT_EQ(p["paths"][0]["path"],
+            json::array({"page_view /p/:id", "product_view /product/:id", "add_to_cart"}));
+  EXPECT_EQ(p["paths"][0]["count"], 2);
+  q.start.reset();
+  q.end = StepSpec{EventType::kOrderCompleted, {}};
+  q.length = 2;
+  p = index_.Paths(q, nullptr);
+  EXPECT_EQ(p["paths"][0]["path"], json::array({"add_to_cart", "order_completed"}));
+  EXPECT_EQ(p["paths"][0]["count"], 1);
+}
+
 }  // namespace
 }  // namespace cjd::hub::journeys
