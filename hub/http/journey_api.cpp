@@ -117,7 +117,7 @@ Result<FunnelQuery> ParseFunnelQuery(const json& body, std::string* segment) {
   if (!body.is_object()) return Status::Invalid("the body must be a JSON object", "body");
   static const std::set<std::string, std::less<>> kKeys = {
       "steps", "order", "window_days", "count_by", "from", "to", "exclude", "breakdown",
-      "segment"};
+      "segment", "pain_points"};
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (kKeys.count(it.key()) == 0) {
       return Status::Invalid("unknown field \"" + it.key() + "\"", it.key());
@@ -183,6 +183,10 @@ Result<FunnelQuery> ParseFunnelQuery(const json& body, std::string* segment) {
     q.breakdown = Breakdown::kSegment;
   } else {
     return Status::Invalid("breakdown: one of channel, store, segment", "breakdown");
+  }
+  if (auto pp = body.find("pain_points"); pp != body.end() && !pp->is_null()) {
+    if (!pp->is_boolean()) return Status::Invalid("pain_points: true or false", "pain_points");
+    q.pain_points = pp->get<bool>();
   }
   if (auto w = body.find("window_days"); w != body.end() && !w->is_null()) {
     if (!w->is_number_integer() || w->get<int64_t>() < 1 || w->get<int64_t>() > kMaxWindowDays) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "hub/journeys/journey_index.h"
 
@@ -199,6 +200,86 @@ nlohmann::json JourneyIndex::Funnel(const FunnelQuery& q, PersonFilter filter,
   for (const auto& [id, a] : units) total.Add(a);
   nlohmann::json out;
   out["steps"] = total.Json();
+  if (q.pain_points && n >= 2) {
+    // The transitions by drop-off, then for the worst one what the persons (sessions) who
+    // dropped there met, after reaching its first step and before the next step or the window's
+    // end, against those who went on: event types, item and property values, channel, store,
+    // page. Odds ratio of dropping off with the feature against without (0.5 added to each
+    // cell, Haldane), features met by at least 2 who dropped, best first.
+    std::vector<size_t> order_by_drop(n - 1);
+    for (size_t k = 0; k + 1 < n; ++k) order_by_drop[k] = k;
+    std::stable_sort(order_by_drop.begin(), order_by_drop.end(), [&](size_t a, size_t b) {
+      return total.count[a] - total.count[a + 1] > total.count[b] - total.count[b + 1];
+    });
+    nlohmann::json transitions = nlohmann::json::array();
+    for (size_t k : order_by_drop) {
+      const int64_t lost = total.count[k] - total.count[k + 1];
+      transitions.push_back(
+          {{"from_step", k + 1},
+           {"to_step", k + 2},
+           {"drop_off", lost},
+           {"drop_off_rate", total.count[k] == 0 ? nlohmann::json(nullptr)
+                                                 : nlohmann::json(static_cast<double>(lost) /
+                                                                  static_cast<double>(total.count[k]))}});
+    }
+    const size_t worst = order_by_drop.front();
+    std::map<std::string, std::pair<int64_t, int64_t>> seen;  // feature -> (dropped, went on)
+    int64_t dropped = 0, went_on = 0;
+    std::set<std::string> features;
+    for (const auto& [id, a] : units) {
+      if (a.depth <= worst) continue;  // never reached the transition's first step
+      const bool lost = a.depth == worst + 1;
+      (lost ? dropped : went_on) += 1;
+      const int64_t from = a.at[worst];
+      const int64_t until = lost ? a.start->at_ms + q.window_ms : a.at[worst + 1];
+      features.clear();
+      for (const Touch& t : persons_.at(id).touches) {
+        if (t.at_ms <= from || t.at_ms > until || (!lost && t.at_ms == until)) continue;
+        if (q.count_by == CountBy::kSession && t.session != a.start->session) continue;
+        features.insert("type=" + std::string(EventTypeName(t.type)));
+        if (t.channel != 0) features.insert("channel=" + Text(t.channel));
+        if (t.store != 0) features.insert("store_id=" + Text(t.store));
+        if (t.url != 0) features.insert("url=" + PathLabelUrl(Text(t.url)));
+        for (uint32_t i = 0; i < t.attr_count; ++i) {
+          std::string f = Text(attrs_[t.attr_begin + i]);
+          std::replace(f.begin(), f.end(), kAttrSep, '=');
+          features.insert(std::move(f));
+        }
+      }
+      for (const std::string& f : features) {
+        auto& c = seen[f];
+        (lost ? c.first : c.second) += 1;
+      }
+    }
+    struct Factor {
+      std::string feature;
+      int64_t a, b, c, d;
+      double odds;
+    };
+    std::vector<Factor> factors;
+    for (const auto& [f, c] : seen) {
+      if (c.first < 2) continue;
+      const int64_t a = c.first, b = dropped - c.first, cc = c.second, d = went_on - c.second;
+      const double odds = ((a + 0.5) / (cc + 0.5)) / ((b + 0.5) / (d + 0.5));
+      if (odds > 1.0) factors.push_back({f, a, b, cc, d, odds});
+    }
+    std::stable_sort(factors.begin(), factors.end(),
+                     [](const Factor& x, const Factor& y) { return x.odds > y.odds; });
+    nlohmann::json list = nlohmann::json::array();
+    for (size_t i = 0; i < factors.size() && i < 20; ++i) {
+      const Factor& f = factors[i];
+      list.push_back({{"feature", f.feature},
+                      {"dropped_with", f.a},
+                      {"dropped_without", f.b},
+                      {"continued_with", f.c},
+                      {"continued_without", f.d},
+                      {"odds_ratio", f.odds}});
+    }
+    out["pain_points"] = {{"transitions", std::move(transitions)},
+                          {"worst", {{"from_step", worst + 1}, {"to_step", worst + 2},
+                                     {"dropped", dropped}, {"continued", went_on}}},
+                          {"factors", std::move(list)}};
+  }
   if (q.breakdown != Breakdown::kNone) {
     std::map<std::string, Tally> groups;
     if (q.breakdown == Breakdown::kSegment) {

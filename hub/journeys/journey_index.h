@@ -60,6 +60,7 @@ struct FunnelQuery {
   CountBy count_by = CountBy::kPerson;
   Period period;                     // the first step's local date
   Breakdown breakdown = Breakdown::kNone;
+  bool pain_points = false;          // add "pain_points" (README)
 };
 
 struct WebQuery {

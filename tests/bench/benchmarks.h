@@ -135,6 +135,15 @@ struct SealingOptions {
 };
 void RunSealing(const SealingOptions& o);
 
+// cjd-bench journeys (tests/bench/journeys.cpp): funnel, web metrics and retention over the
+// in-memory timelines against hand-written SQL over the same touches, same run.
+struct JourneysOptions {
+  int64_t events = 10'000'000;
+  int64_t persons = 1'000'000;
+  int repeats = 5;
+};
+void RunJourneys(const JourneysOptions& o);
+
 struct SoakOptions {
   double minutes = 10;                // length of the traffic phase
   int agents = 10;

@@ -13,6 +13,7 @@
 //   cjd-bench fleet    [--devices 50,500] [--seconds 60] [--rate 0.1] [--heartbeat 15]
 //   cjd-bench erasure  [--devices 50] [--requests 20] [--bulk 10000] [--clients 8]
 //   cjd-bench sealing  [--repeats 5] [--batch 500]
+//   cjd-bench journeys [--events 10000000] [--persons 1000000] [--repeats 5]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
 #include <cstdio>
@@ -177,6 +178,18 @@ int main(int argc, char** argv) {
   sealing_cmd->add_option("--batch", sealing_o.batch, "events per commit")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
+  JourneysOptions journeys_o;
+  auto* journeys_cmd = app.add_subcommand(
+      "journeys", "funnel, web metrics, retention over N events against hand-written SQL");
+  journeys_cmd->add_option("--events", journeys_o.events, "touches generated")
+      ->check(CLI::Range(int64_t{1000}, int64_t{50'000'000}))
+      ->capture_default_str();
+  journeys_cmd->add_option("--persons", journeys_o.persons, "persons they belong to")
+      ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}))
+      ->capture_default_str();
+  journeys_cmd->add_option("--repeats", journeys_o.repeats, "runs of each question (median)")
+      ->check(CLI::Range(1, 50))
+      ->capture_default_str();
   ErasureOptions erasure_o;
   auto* erasure_cmd = app.add_subcommand(
       "erasure", "erasure requests: round trips to every device, and a bulk of them on the hub");
@@ -306,6 +319,8 @@ int main(int argc, char** argv) {
       RunErasure(erasure_o);
     } else if (*sealing_cmd) {
       RunSealing(sealing_o);
+    } else if (*journeys_cmd) {
+      RunJourneys(journeys_o);
     } else if (*soak_cmd) {
       if (RunSoak(soak_o) != 0) return 1;
     } else if (*trickle_cmd) {

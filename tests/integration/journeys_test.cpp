@@ -332,6 +332,55 @@ TEST_F(Journeys, OttoSampleEqualsAnIndependentComputation) {
   const json one = Post("/v1/funnels/query",
                         {{"steps", {{{"type", "product_view"}, {"where", {{"sku", aid}}}}}}});
   EXPECT_EQ(one["steps"][0]["count"], viewed_it.size());
+
+  // cjdctl prints the same as tables.
+  const std::string hub_url = "http://127.0.0.1:" + std::to_string(fleet_.hub_port());
+  std::string out;
+  ASSERT_EQ(cjd::testing::RunCommand({cjd::testing::CjdctlBinary(), "funnel", "--hub", hub_url,
+                                      "--token", fleet_.hub_token(), "--step", "product_view",
+                                      "--step", "add_to_cart", "--step", "order_completed",
+                                      "--window-days", "7"},
+                                     60s, &out),
+            0)
+      << out;
+  const json seq7 = Post("/v1/funnels/query",
+                         {{"steps", {{{"type", "product_view"}}, {{"type", "add_to_cart"}},
+                                     {{"type", "order_completed"}}}},
+                          {"window_days", 7}});
+  for (size_t k = 0; k < 3; ++k) {
+    const std::string name = std::to_string(k + 1) + " " +
+                             std::vector<std::string>{"product_view", "add_to_cart",
+                                                      "order_completed"}[k];
+    const size_t row = out.find(name);
+    ASSERT_NE(row, std::string::npos) << out;
+    const std::string line = out.substr(row, out.find('\n', row) - row);
+    EXPECT_NE(line.find(" " + seq7["steps"][k]["count"].dump() + " "), std::string::npos)
+        << line;
+  }
+  ASSERT_EQ(cjd::testing::RunCommand({cjd::testing::CjdctlBinary(), "report", "web", "--hub",
+                                      hub_url, "--token", fleet_.hub_token()},
+                                     60s, &out),
+            0)
+      << out;
+  auto value_of = [&](const std::string& key) {
+    const size_t at = out.find("\n  " + key + " ");
+    if (at == std::string::npos) return std::string("<missing>");
+    const std::string line = out.substr(at + 1, out.find('\n', at + 1) - at - 1);
+    return line.substr(line.find_last_of(' ') + 1);
+  };
+  EXPECT_EQ(value_of("product_views"), "800") << out;
+  EXPECT_EQ(value_of("sessions"), std::to_string(n_sessions)) << out;
+  // A bad step names the flag; a bad query the hub's field.
+  EXPECT_EQ(cjd::testing::RunCommand({cjd::testing::CjdctlBinary(), "funnel", "--hub", hub_url,
+                                      "--token", fleet_.hub_token(), "--step", "page_view:sku"},
+                                     60s, &out),
+            2);
+  EXPECT_NE(out.find("--step 1"), std::string::npos) << out;
+  EXPECT_EQ(cjd::testing::RunCommand({cjd::testing::CjdctlBinary(), "funnel", "--hub", hub_url,
+                                      "--token", fleet_.hub_token(), "--step", "teleport"},
+                                     60s, &out),
+            1);
+  EXPECT_NE(out.find("steps[0].type"), std::string::npos) << out;
 }
 
 TEST_F(Journeys, ALoginJoinsTheTimelinesAndALateStoreSaleIsPlacedByItsTime) {

@@ -41,7 +41,8 @@ RemoteCommands::RemoteCommands(CLI::App& app) {
 
   ReportOptions& re = report_options_;
   report_ = app.add_subcommand("report", "print the hub's customer metrics (GET /v1/metrics)");
-  report_->add_option("--hub", re.hub, "hub URL, http://HOST:PORT")->required();
+  // Not required here: `report web` has its own (RunReport says when it is missing).
+  report_->add_option("--hub", re.hub, "hub URL, http://HOST:PORT");
   AddTokenOptions(report_, &re.token, &re.token_file, "the hub's admin token");
   report_->add_option("--from", re.from, "first day or month, YYYY-MM-DD or YYYY-MM (inclusive)");
   report_->add_option("--to", re.to, "end day or month, YYYY-MM-DD or YYYY-MM (exclusive)");
@@ -50,6 +51,36 @@ RemoteCommands::RemoteCommands(CLI::App& app) {
   report_->add_option("--currency", re.currency, "only this currency");
   report_->add_option("--top", re.top, "number of top customers")->check(CLI::Range(1, 1000));
   report_->add_flag("--json", re.json, "print the hub's JSON unchanged");
+  report_->require_subcommand(0, 1);
+  WebReportOptions& we = web_options_;
+  report_web_ = report_->add_subcommand(
+      "web", "print the web and commerce metrics (GET /v1/metrics/web) and their daily series");
+  report_web_->add_option("--hub", we.hub, "hub URL, http://HOST:PORT")->required();
+  AddTokenOptions(report_web_, &we.token, &we.token_file, "an admin or analyst token");
+  report_web_->add_option("--from", we.from, "first day or month (inclusive)");
+  report_web_->add_option("--to", we.to, "end day or month (exclusive)");
+  report_web_->add_option("--channel", we.channel, "only this channel");
+  report_web_->add_option("--store", we.store, "only this store");
+  report_web_->add_option("--segment", we.segment, "only this segment's members");
+  report_web_->add_flag("--json", we.json, "print the hub's JSON unchanged");
+
+  FunnelOptions& fu = funnel_options_;
+  funnel_ = app.add_subcommand("funnel", "ask a funnel (POST /v1/funnels/query), print a table");
+  funnel_->add_option("--hub", fu.hub, "hub URL, http://HOST:PORT")->required();
+  AddTokenOptions(funnel_, &fu.token, &fu.token_file, "an admin or analyst token");
+  funnel_->add_option("--step", fu.steps,
+                      "a step, in order: TYPE or TYPE:KEY=VALUE,... (keys: sku, category, url, "
+                      "store_id, channel, or an event property)")
+      ->required();
+  funnel_->add_option("--order", fu.order, "sequential (default), strict or any");
+  funnel_->add_option("--window-days", fu.window_days, "every step within N days of the first")
+      ->check(CLI::Range(1, 366));
+  funnel_->add_option("--count-by", fu.count_by, "person (default) or session");
+  funnel_->add_option("--from", fu.from, "first step on or after this day (YYYY-MM-DD)");
+  funnel_->add_option("--to", fu.to, "first step before this day (YYYY-MM-DD)");
+  funnel_->add_option("--breakdown", fu.breakdown, "channel, store or segment");
+  funnel_->add_option("--segment", fu.segment, "only this segment's members");
+  funnel_->add_flag("--json", fu.json, "print the hub's JSON unchanged");
 
   SegmentsOptions& se = segments_options_;
   segments_ = app.add_subcommand("segments", "list, create and export the hub's segments");
@@ -80,7 +111,7 @@ RemoteCommands::RemoteCommands(CLI::App& app) {
 }
 
 bool RemoteCommands::Selected() const {
-  return import_->parsed() || report_->parsed() || segments_->parsed();
+  return import_->parsed() || report_->parsed() || funnel_->parsed() || segments_->parsed();
 }
 
 namespace {
@@ -102,6 +133,16 @@ int RemoteCommands::Run() const {
     o.retry.max_attempts = retry_attempts_;
     o.request_timeout = std::chrono::seconds(timeout_s_);
     return RunImport(o, std::cout, std::cerr);
+  }
+  if (report_web_->parsed()) {
+    WebReportOptions o = web_options_;
+    if (!Resolve("report web", &o.token, o.token_file)) return 2;
+    return RunWebReport(o, std::cout, std::cerr);
+  }
+  if (funnel_->parsed()) {
+    FunnelOptions o = funnel_options_;
+    if (!Resolve("funnel", &o.token, o.token_file)) return 2;
+    return RunFunnel(o, std::cout, std::cerr);
   }
   if (report_->parsed()) {
     ReportOptions o = report_options_;

@@ -1,10 +1,11 @@
-// The command-line wiring (CLI11) of the subcommands that talk to a running hub: `import` and
-// `report` and `segments`. main.cpp creates one RemoteCommands before parsing and runs it if one was chosen.
+// The command-line wiring (CLI11) of the subcommands that talk to a running hub: `import`,
+// `report` (and `report web`), `funnel` and `segments`. main.cpp creates one RemoteCommands before parsing and runs it if one was chosen.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include "tools/cjdctl/import_command.h"
+#include "tools/cjdctl/journeys_command.h"
 #include "tools/cjdctl/report_command.h"
 #include "tools/cjdctl/segments_command.h"
 
@@ -24,6 +25,10 @@ class RemoteCommands {
   CLI::App* report_ = nullptr;
   ImportCommandOptions import_options_;
   ReportOptions report_options_;
+  CLI::App* report_web_ = nullptr;
+  WebReportOptions web_options_;
+  CLI::App* funnel_ = nullptr;
+  FunnelOptions funnel_options_;
   CLI::App* segments_ = nullptr;
   CLI::App* segments_list_ = nullptr;
   CLI::App* segments_create_ = nullptr;

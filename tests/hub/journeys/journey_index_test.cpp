@@ -3,6 +3,8 @@
 // retention, the web metrics and attribution over a web-and-store path, exact to the cent.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "hub/journeys/journey_index.h"
 #include "shared/event/event.h"
 
@@ -379,6 +381,43 @@ TEST_F(Timelines, TopPathsFromAndToAnEventWithCleanedUrls) {
   p = index_.Paths(q, nullptr);
   EXPECT_EQ(p["paths"][0]["path"], json::array({"add_to_cart", "order_completed"}));
   EXPECT_EQ(p["paths"][0]["count"], 1);
+}
+
+TEST_F(Timelines, PainPointsRankAPlantedCauseFirst) {
+  // 20 shoppers start checkout. Ten then contact support about a declined payment and never
+  // order; eight order; two leave without a word. Everyone views a page in between, on a phone
+  // or a desktop alike (not a cause).
+  for (int i = 0; i < 20; ++i) {
+    const int64_t p = i + 1;
+    char day[40];
+    std::snprintf(day, sizeof day, "2026-03-%02dT10:", i + 1);
+    Add(p, std::string(day) + "00:00Z", EventType::kCheckoutStarted);
+    Add(p, std::string(day) + "01:00Z", EventType::kPageView, "web",
+        {std::string("properties.device") + kAttrSep + (i % 2 ? "mobile" : "desktop")});
+    if (i < 10) {
+      Add(p, std::string(day) + "02:00Z", EventType::kSupportContact, "support",
+          {std::string("properties.reason") + kAttrSep + "payment_declined"});
+    } else if (i < 18) {
+      Add(p, std::string(day) + "05:00Z", EventType::kOrderCompleted).order = true;
+    }
+  }
+  Flush();
+  FunnelQuery q;
+  q.steps = {{EventType::kCheckoutStarted, {}}, {EventType::kOrderCompleted, {}}};
+  q.pain_points = true;
+  const json pp = index_.Funnel(q, nullptr, nullptr)["pain_points"];
+  EXPECT_EQ(pp["worst"], json::parse(R"({"from_step": 1, "to_step": 2, "dropped": 12,
+                                         "continued": 8})"));
+  ASSERT_GE(pp["factors"].size(), 2u) << pp.dump();
+  const std::set<std::string> cause = {"properties.reason=payment_declined",
+                                       "type=support_contact", "channel=support"};
+  EXPECT_TRUE(cause.count(pp["factors"][0]["feature"].get<std::string>())) << pp.dump();
+  EXPECT_EQ(pp["factors"][0]["dropped_with"], 10);
+  EXPECT_EQ(pp["factors"][0]["continued_with"], 0);
+  EXPECT_NEAR(pp["factors"][0]["odds_ratio"].get<double>(), (10.5 / 0.5) / (2.5 / 8.5), 1e-9);
+  for (const json& f : pp["factors"]) {
+    EXPECT_NE(f["feature"], "properties.device=mobile") << "no more likely to drop: " << f;
+  }
 }
 
 }  // namespace
