@@ -612,6 +612,14 @@ ok "store and web activity are one customer"
 info "cjdctl report (GET /v1/metrics; definitions in hub/projection/README.md):"
 "$CTL_BIN" report --hub "http://127.0.0.1:$HUB_PORT" --token "$HUB_TOKEN" --top 5 2>&1 | sed 's/^/     /' \
   || die "cjdctl report failed" "${LOG[hub]}"
+journeys_caught_up() {
+  hub_get /v1/stats | jq -e '.journeys.cursor == .projection.cursor' >/dev/null 2>&1
+}
+wait_for "the hub's journeys catching up" 30 hub journeys_caught_up
+info "cjdctl funnel (POST /v1/funnels/query: page view -> cart -> order, across web and store; hub/journeys/README.md):"
+"$CTL_BIN" funnel --hub "http://127.0.0.1:$HUB_PORT" --token "$HUB_TOKEN" --step page_view \
+  --step add_to_cart --step order_completed --window-days 7 2>&1 | sed 's/^/     /' \
+  || die "cjdctl funnel failed" "${LOG[hub]}"
 
 section "Offers at the kiosk: chosen by the hub, served by the kiosk even offline"
 "$CTL_BIN" segments create omnichannel 'channels contains "web" and loyalty_scans >= 1' \
