@@ -80,6 +80,9 @@ Status Hub::Start() {
     jo.log_path = config_.store_path;
     jo.sessions.gap_ms = config_.session_gap_minutes * 60'000;
     jo.sessions.cap_ms = config_.session_cap_hours * 3'600'000;
+    jo.stages.retention_orders = config_.stage_retention_orders;
+    jo.stages.advocacy_orders = config_.stage_advocacy_orders;
+    jo.stages.window_ms = config_.stage_window_days * 86'400'000;
     journeys_ = std::make_unique<journeys::Journeys>(std::move(jo));
   }
   projector_->set_on_profiles_changed([s = segments_.get()](const std::vector<int64_t>& ids) {
@@ -87,6 +90,16 @@ Status Hub::Start() {
   });
   projector_->set_on_events_moved([j = journeys_.get()](const std::vector<int64_t>& ids) {
     j->ProfilesChanged(ids);
+  });
+  // Journey stages as segment fields: read from the timelines; a changed timeline re-evaluates
+  // its person when some rule reads a stage.
+  segments_->set_journey_stage([j = journeys_.get()](int64_t id, int64_t now) {
+    const auto [current, furthest] = j->StageOf(id, now);
+    auto name = [](int s) { return s < 0 ? std::string() : std::string(journeys::kStageNames[s]); };
+    return std::pair{name(current), name(furthest)};
+  });
+  journeys_->set_on_persons_changed([s = segments_.get()](const std::vector<int64_t>& ids) {
+    if (s->uses_journey_stage()) s->ProfilesChanged(ids);
   });
   // A new set of RFM cut points re-evaluates only the customers whose score it moved.
   projector_->set_on_rfm_rescored([s = segments_.get()](const std::vector<int64_t>& ids) {
@@ -131,6 +144,13 @@ Status Hub::Start() {
   if (!metrics_reader.ok()) return metrics_reader.status();
   profile_api_ = std::make_unique<ProfileApi>(config_, std::move(*reader),
                                               std::move(*metrics_reader), projector_.get(), clock_);
+  profile_api_->set_journey_stage([j = journeys_.get()](int64_t id, int64_t now) {
+    const auto [current, furthest] = j->StageOf(id, now);
+    auto name = [](int s) {
+      return s < 0 ? nlohmann::json(nullptr) : nlohmann::json(journeys::kStageNames[s]);
+    };
+    return nlohmann::json{{"current", name(current)}, {"furthest", name(furthest)}};
+  });
 
   offer_api_ = std::make_unique<OfferApi>(
       planner_.get(), [api = profile_api_.get()](const std::string& id) {
@@ -153,7 +173,8 @@ Status Hub::Start() {
   {
     auto journey_segments = segments::SegmentStore::Open(config_.segments_path, /*read_only=*/true);
     if (!journey_segments.ok()) return journey_segments.status();
-    journey_api_ = std::make_unique<JourneyApi>(journeys_.get(), std::move(*journey_segments));
+    journey_api_ =
+        std::make_unique<JourneyApi>(journeys_.get(), std::move(*journey_segments), clock_);
     api_->set_journey_api(journey_api_.get());
   }
   eraser_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,

@@ -70,6 +70,10 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.session_gap_minutes =
       r.Int("journeys.session_gap_minutes", c.session_gap_minutes, 1, 24 * 60);
   c.session_cap_hours = r.Int("journeys.session_cap_hours", c.session_cap_hours, 1, 7 * 24);
+  c.stage_retention_orders =
+      r.Int("journeys.retention_orders", c.stage_retention_orders, 2, 1'000'000);
+  c.stage_advocacy_orders = r.Int("journeys.advocacy_orders", c.stage_advocacy_orders, 2, 1'000'000);
+  c.stage_window_days = r.Int("journeys.stage_window_days", c.stage_window_days, 1, 3660);
   c.offers_enabled = r.Bool("offers.enabled", c.offers_enabled);
   c.offers_path = r.Path("offers.path", "offers.db");
   c.offers_full_interval_s =

@@ -77,6 +77,9 @@ struct HubConfig {
                                        // projection; rebuilt when deleted)
   int64_t session_gap_minutes = 30;    // inactivity that ends a session
   int64_t session_cap_hours = 24;      // no session lasts longer
+  int64_t stage_retention_orders = 2;  // journey stage "retention": this many orders
+  int64_t stage_advocacy_orders = 5;   // ... "advocacy"
+  int64_t stage_window_days = 90;      // the current stage counts activity this recent
   // [offers] (see hub/offers/README.md)
   bool offers_enabled = true;          // false: no planner, no downlink offers, /v1/offers 503
   std::string offers_path;             // SQLite file of offers and what each store holds

@@ -29,7 +29,8 @@ std::string HubRouteLabel(const http::Request& head) {
       "/v1/devices",  "/v1/alerts",       "/v1/audit",        "/v1/metrics",       "/v1/profiles",
       "/v1/segments", "/v1/offers",       "/v1/privacy/export", "/v1/privacy/erasures",
       "/v1/metrics/web", "/v1/funnels/query", "/v1/retention", "/v1/journeys/sessions",
-      "/v1/attribution/query", "/v1/paths/query", "/v1/journeys/lifecycle"};
+      "/v1/attribution/query", "/v1/paths/query", "/v1/journeys/lifecycle",
+      "/v1/journeys/stages"};
   const std::string& p = head.path;
   if (kExact.count(p) > 0) return p;
   // /v1/{profiles|segments|offers}/{id}[/{split|members|stats}], /v1/privacy/erasures/{id}

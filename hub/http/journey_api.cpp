@@ -312,13 +312,15 @@ Result<PathQuery> ParsePathQuery(const json& body, std::string* segment) {
   return q;
 }
 
-JourneyApi::JourneyApi(Journeys* journeys, std::unique_ptr<segments::SegmentStore> segments)
-    : journeys_(journeys), segments_(std::move(segments)) {}
+JourneyApi::JourneyApi(Journeys* journeys, std::unique_ptr<segments::SegmentStore> segments,
+                       const Clock* clock)
+    : journeys_(journeys), clock_(clock), segments_(std::move(segments)) {}
 
 bool JourneyApi::Owns(const std::string& path) {
   return path == "/v1/metrics/web" || path == "/v1/funnels/query" || path == "/v1/retention" ||
          path == "/v1/journeys/sessions" || path == "/v1/attribution/query" ||
-         path == "/v1/paths/query" || path == "/v1/journeys/lifecycle";
+         path == "/v1/paths/query" || path == "/v1/journeys/lifecycle" ||
+         path == "/v1/journeys/stages";
 }
 
 json JourneyApi::StatsJson() const {
@@ -338,6 +340,7 @@ http::Response JourneyApi::Handle(const http::Request& req) {
   if (req.path == "/v1/attribution/query") return Attribution(req);
   if (req.path == "/v1/paths/query") return Paths(req);
   if (req.path == "/v1/journeys/lifecycle") return Lifecycle(req);
+  if (req.path == "/v1/journeys/stages") return Stages(req);
   return Sessions(req);
 }
 
@@ -484,6 +487,21 @@ http::Response JourneyApi::Lifecycle(const http::Request& req) {
   if (!members.ok()) return http::ErrorFromStatus(members.status());
   return {200, journeys_->Lifecycle(period == "week" ? RetentionPeriod::kWeek : RetentionPeriod::kMonth,
                                     activity == "order", *members ? &**members : nullptr)
+                   .dump()};
+}
+
+http::Response JourneyApi::Stages(const http::Request& req) {
+  if (Status st = OnlyParams(req, {"period", "segment"}); !st.ok()) {
+    return http::ErrorFromStatus(st);
+  }
+  const std::string period = Query(req, "period").value_or("month");
+  if (period != "month" && period != "week") {
+    return http::InvalidField("period", "period: one of month, week");
+  }
+  auto members = Filter(Query(req, "segment").value_or(""));
+  if (!members.ok()) return http::ErrorFromStatus(members.status());
+  return {200, journeys_->Stages(period == "week" ? RetentionPeriod::kWeek : RetentionPeriod::kMonth,
+                                 clock_->NowMillis(), *members ? &**members : nullptr)
                    .dump()};
 }
 

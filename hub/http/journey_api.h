@@ -6,6 +6,7 @@
 //   POST /v1/attribution/query                 body: models, period, lookback (README.md)
 //   POST /v1/paths/query                       body: start or end event, length, top
 //   GET  /v1/journeys/lifecycle?period=month|week&activity=order|any&segment=
+//   GET  /v1/journeys/stages?period=month|week&segment=
 //   GET  /v1/journeys/sessions?profile_id=N    one person's touches and sessions
 //
 // Every bad parameter or body field is a 400 naming it.
@@ -16,13 +17,15 @@
 
 #include "hub/journeys/journeys.h"
 #include "hub/segments/segment_store.h"
+#include "shared/core/clock.h"
 #include "shared/http/server.h"
 
 namespace cjd::hub {
 
 class JourneyApi {
  public:
-  JourneyApi(journeys::Journeys* journeys, std::unique_ptr<segments::SegmentStore> segments);
+  JourneyApi(journeys::Journeys* journeys, std::unique_ptr<segments::SegmentStore> segments,
+             const Clock* clock = Clock::Real());
 
   static bool Owns(const std::string& path);
   http::Response Handle(const http::Request& req);
@@ -37,12 +40,14 @@ class JourneyApi {
   http::Response Attribution(const http::Request& req);
   http::Response Paths(const http::Request& req);
   http::Response Lifecycle(const http::Request& req);
+  http::Response Stages(const http::Request& req);
   // The members of the optional query parameter or body field "segment" (nullopt: everyone).
   Result<std::optional<std::unordered_set<int64_t>>> Filter(const std::string& segment);
   // The members of segment `id` (400 on field "segment" when no such segment).
   Result<std::unordered_set<int64_t>> Members(const std::string& id);
 
   journeys::Journeys* journeys_;
+  const Clock* clock_;
   std::mutex segments_mu_;
   std::unique_ptr<segments::SegmentStore> segments_;  // guarded by segments_mu_ (read-only)
 };

@@ -83,6 +83,10 @@ http::Response ProfileApi::GetProfile(const http::Request& req, int64_t profile_
     profile = reader_->Profile(profile_id, events_limit, before, clock_->NowMillis());
   }
   if (!profile.ok()) return http::ErrorFromStatus(profile.status());
+  if (journey_stage_ && profile->contains("profile_id")) {
+    (*profile)["journey_stage"] =
+        journey_stage_((*profile)["profile_id"].get<int64_t>(), clock_->NowMillis());
+  }
   return {200, profile->dump()};
 }
 

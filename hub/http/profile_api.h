@@ -8,6 +8,7 @@
 // See hub/projection/README.md for the JSON documents and the metric definitions.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -41,6 +42,11 @@ class ProfileApi {
   // pages of 1,000). For rights requests (GET /v1/privacy/export).
   Result<nlohmann::json> FullProfile(int64_t profile_id);
 
+  // The profile document's "journey_stage" ({"current", "furthest"}), from the journeys module.
+  void set_journey_stage(std::function<nlohmann::json(int64_t, int64_t)> fn) {
+    journey_stage_ = std::move(fn);
+  }
+
   // True when `profile_id` names a profile (live, or merged into one).
   Result<bool> ProfileExists(int64_t profile_id);
 
@@ -58,6 +64,7 @@ class ProfileApi {
   std::unique_ptr<ProfileReader> metrics_reader_;  // guarded by metrics_mu_
   Projector* projector_;
   const Clock* clock_;
+  std::function<nlohmann::json(int64_t, int64_t)> journey_stage_;
 };
 
 }  // namespace cjd::hub

@@ -86,6 +86,16 @@ struct PathQuery {
   Period period;                     // the start (end) touch's local date
 };
 
+// Journey stages, in order (README: the rules). kStageNone: no touch at all.
+inline constexpr int kStageNone = -1;
+inline constexpr const char* kStageNames[] = {"awareness", "consideration", "purchase",
+                                              "retention", "advocacy"};
+struct StageRules {
+  int64_t retention_orders = 2;  // orders that make a customer "retention"
+  int64_t advocacy_orders = 5;   // ... and "advocacy"
+  int64_t window_ms = 90LL * 86'400'000;  // the current stage: activity within this
+};
+
 enum class RetentionCohort { kFirstOrderMonth, kFirstSeenMonth };
 enum class RetentionPeriod { kMonth, kWeek };
 
@@ -122,6 +132,12 @@ class JourneyIndex {
                         const SegmentMembers* segments) const;
   nlohmann::json Retention(RetentionCohort cohort, RetentionPeriod period,
                            PersonFilter persons) const;
+  // A person's (current, furthest) stage at `now_ms` (kStageNone when none).
+  std::pair<int, int> StageOf(int64_t profile_id, int64_t now_ms) const;
+  // GET /v1/journeys/stages: the distribution now, and per period the persons who had reached
+  // each stage by its end, with stage-to-stage conversion.
+  nlohmann::json Stages(RetentionPeriod period, int64_t now_ms, PersonFilter persons) const;
+  void set_stage_rules(StageRules rules) { stage_rules_ = rules; }
   // The lifecycle of each period: new, returning, resurrecting, dormant persons (README).
   nlohmann::json Lifecycle(RetentionPeriod period, bool orders_only, PersonFilter persons) const;
   // The most common paths from or to an event.
@@ -172,7 +188,11 @@ class JourneyIndex {
   void Recompute(Person& p) const;
   void Insert(int64_t profile_id, const Touch& t);
 
+  // The stage `touches` reach (only those at or after `since_ms` count).
+  int StageFrom(const std::vector<Touch>& touches, int64_t since_ms) const;
+
   SessionOptions options_;
+  StageRules stage_rules_;
   std::vector<std::string> strings_{std::string()};
   std::unordered_map<std::string, uint32_t> string_ids_;
   std::vector<uint32_t> attrs_;                       // interned "key\x1fvalue" lists

@@ -11,7 +11,9 @@
 namespace cjd::hub::journeys {
 
 Journeys::Journeys(JourneysOptions options)
-    : options_(std::move(options)), index_(options_.sessions) {}
+    : options_(std::move(options)), index_(options_.sessions) {
+  index_.set_stage_rules(options_.stages);
+}
 
 Journeys::~Journeys() { Stop(); }
 
@@ -210,6 +212,17 @@ Result<bool> Journeys::Step() {
     index_.Settle();
   }
   moved_ += static_cast<int64_t>(moves.size());
+  if (on_persons_changed_) {
+    std::vector<int64_t> persons;
+    for (const TouchRecord& t : touches) persons.push_back(t.profile_id);
+    for (const auto& [rowid, profile] : moves) {
+      if (profile > 0) persons.push_back(profile);
+    }
+    persons.insert(persons.end(), changed.begin(), changed.end());
+    std::sort(persons.begin(), persons.end());
+    persons.erase(std::unique(persons.begin(), persons.end()), persons.end());
+    if (!persons.empty()) on_persons_changed_(persons);
+  }
   cursor_ = next_cursor;
   cursor_seen_ = cursor_;
   return true;
@@ -247,6 +260,17 @@ nlohmann::json Journeys::Lifecycle(RetentionPeriod period, bool orders_only,
 nlohmann::json Journeys::Paths(const PathQuery& q, PersonFilter persons) const {
   std::shared_lock lock(index_mu_);
   return index_.Paths(q, persons);
+}
+
+std::pair<int, int> Journeys::StageOf(int64_t profile_id, int64_t now_ms) const {
+  std::shared_lock lock(index_mu_);
+  return index_.StageOf(profile_id, now_ms);
+}
+
+nlohmann::json Journeys::Stages(RetentionPeriod period, int64_t now_ms,
+                                PersonFilter persons) const {
+  std::shared_lock lock(index_mu_);
+  return index_.Stages(period, now_ms, persons);
 }
 
 nlohmann::json Journeys::Timeline(int64_t profile_id) const {

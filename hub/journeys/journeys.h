@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -37,6 +38,7 @@ struct JourneysOptions {
   std::string profiles_path;  // profiles.db (read-only)
   std::string log_path;       // hub.db (read-only)
   SessionOptions sessions;
+  StageRules stages;
   int batch = 5000;           // log events per transaction
 };
 
@@ -76,6 +78,14 @@ class Journeys {
   nlohmann::json Timeline(int64_t profile_id) const;
   nlohmann::json Lifecycle(RetentionPeriod period, bool orders_only, PersonFilter persons) const;
   nlohmann::json Paths(const PathQuery& q, PersonFilter persons) const;
+  std::pair<int, int> StageOf(int64_t profile_id, int64_t now_ms) const;
+  nlohmann::json Stages(RetentionPeriod period, int64_t now_ms, PersonFilter persons) const;
+  // Called on the journeys thread after each round that changed timelines, with the persons
+  // whose touches changed (their stage may have moved). Must only record or enqueue.
+  // REQUIRES: before Start().
+  void set_on_persons_changed(std::function<void(const std::vector<int64_t>&)> hook) {
+    on_persons_changed_ = std::move(hook);
+  }
   Result<nlohmann::json> Attribution(const AttributionQuery& q, PersonFilter persons) const;
 
  private:
@@ -95,6 +105,7 @@ class Journeys {
   bool reconciled_ = false;       // under step_mu_
   std::vector<int64_t> changed_;  // guarded by worker_.mu()
   bool nudged_ = false;           // guarded by worker_.mu()
+  std::function<void(const std::vector<int64_t>&)> on_persons_changed_;
   std::atomic<int64_t> moved_{0};
   std::atomic<int64_t> cursor_seen_{0};
   WorkerThread worker_;

@@ -102,6 +102,7 @@ ProfileFacts FactsFromProfileJson(const json& profile) {
   const json& traits = traits_p != nullptr ? *traits_p : kNull;
   for (const KnownField& f : KnownFields()) {
     if (f.name.starts_with("rfm.") || f.name == "consent") continue;
+    if (f.name.starts_with("journey_stage")) continue;  // below: not a trait
     const json* v = Member(traits, std::string(f.name).c_str());
     facts.Set(std::string(f.name), v != nullptr ? TypedFact(*v, f.type) : FactValue());
   }
@@ -109,6 +110,14 @@ ProfileFacts FactsFromProfileJson(const json& profile) {
   for (const char* part : {"recency", "frequency", "monetary"}) {
     const json* v = rfm != nullptr ? Member(*rfm, part) : nullptr;
     facts.Set(std::string("rfm.") + part, v != nullptr ? NumberFact(*v) : FactValue());
+  }
+  // The journey stage sits beside the traits ("journey_stage": {"current", "furthest"}), set by
+  // the journeys module; a document without it (a test's) has no stage facts, like the tables'.
+  if (const json* stage = Member(profile, "journey_stage"); stage != nullptr && stage->is_object()) {
+    const json* current = Member(*stage, "current");
+    const json* furthest = Member(*stage, "furthest");
+    facts.Set("journey_stage", current != nullptr && current->is_string() ? FactValue(current->get<std::string>()) : FactValue());
+    facts.Set("journey_stage_furthest", furthest != nullptr && furthest->is_string() ? FactValue(furthest->get<std::string>()) : FactValue());
   }
   const json* consent = Member(traits, "consent");
   if (consent != nullptr && consent->is_object()) consent = Member(*consent, "marketing");

@@ -26,6 +26,8 @@ constexpr std::array kFields = {
     KnownField{"rfm.frequency", FieldType::kNumber},
     KnownField{"rfm.monetary", FieldType::kNumber},
     KnownField{"consent", FieldType::kBool},
+    KnownField{"journey_stage", FieldType::kString},
+    KnownField{"journey_stage_furthest", FieldType::kString},
 };
 
 bool IsAttributePath(std::string_view rest) {

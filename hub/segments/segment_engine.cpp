@@ -174,6 +174,9 @@ void SegmentEngine::UpdateNeeds() {
     fields.insert(fields.end(), f.begin(), f.end());
   }
   needs_ = NeedsOf(fields);
+  uses_stage_ = std::any_of(fields.begin(), fields.end(), [](const std::string& f) {
+    return f == "journey_stage" || f == "journey_stage_furthest";
+  });
 }
 
 Result<PutSegmentResult> SegmentEngine::Put(const SegmentDefinition& def) {
@@ -276,7 +279,12 @@ Status SegmentEngine::EvaluateBatch(const std::vector<int64_t>& ids) {
       Result<std::optional<ProfileFactsRow>> row = facts_->Read(id, needs_);
       if (!row.ok()) return row.status();
       if (*row) {
-        const ProfileFacts facts = FactsFromRow(**row, needs_, now);
+        ProfileFacts facts = FactsFromRow(**row, needs_, now);
+        if (uses_stage_ && stage_reader_) {
+          auto [current, furthest] = stage_reader_(id, now);
+          facts.Set("journey_stage", current.empty() ? FactValue() : FactValue(current));
+          facts.Set("journey_stage_furthest", furthest.empty() ? FactValue() : FactValue(furthest));
+        }
         for (const Compiled& c : rules_) {
           if (c.rule.Matches(facts)) want.insert(c.id);
         }

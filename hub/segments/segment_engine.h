@@ -82,6 +82,14 @@ class SegmentEngine {
   // Called on the engine thread after each commit, with every profile evaluated in it (members
   // or not: consent or redemptions may have changed for them too). Must not call Put/Delete.
   // REQUIRES: before Start().
+  // The journey stage fields (`journey_stage`, `journey_stage_furthest`: hub/journeys), read
+  // from the journeys module for a profile at `now_ms`: (current, furthest) stage names, empty
+  // when none. REQUIRES: before Start().
+  using StageReader = std::function<std::pair<std::string, std::string>(int64_t, int64_t)>;
+  void set_journey_stage(StageReader reader) { stage_reader_ = std::move(reader); }
+  // True when some rule reads a journey stage (the journeys module then names the persons whose
+  // timelines changed, so those rules follow their stage).
+  bool uses_journey_stage() const { return uses_stage_.load(); }
   void set_on_members_changed(std::function<void(const std::vector<int64_t>&)> hook) {
     on_members_changed_ = std::move(hook);
   }
@@ -142,6 +150,8 @@ class SegmentEngine {
   const RfmModel* rfm_;
   const Clock* clock_;
   std::function<void(const std::vector<int64_t>&)> on_members_changed_;
+  StageReader stage_reader_;
+  std::atomic<bool> uses_stage_{false};
 
   std::mutex write_mu_;  // the one writer: evaluation batches and API writes
   std::unique_ptr<SegmentStore> store_;              // guarded by write_mu_

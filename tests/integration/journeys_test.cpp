@@ -448,6 +448,24 @@ TEST_F(Journeys, ALoginJoinsTheTimelinesAndALateStoreSaleIsPlacedByItsTime) {
             json::array({"product_view", "add_to_cart", "transaction"}));
   const json life = Get("/v1/journeys/lifecycle?period=month&activity=order");
   EXPECT_EQ(life["periods"][0]["new"], 1);
+  // Her journey stage: she bought (furthest "purchase"); nothing in the last 90 days of the
+  // real clock, so no current stage. A segment rule can select on it.
+  const json profile = Get("/v1/profiles/" + std::to_string(id));
+  EXPECT_EQ(profile["journey_stage"]["furthest"], "purchase") << profile.dump();
+  EXPECT_TRUE(profile["journey_stage"]["current"].is_null()) << profile.dump();
+  Post("/v1/segments", {{"id", "bought-once"}, {"rule", "journey_stage_furthest = \"purchase\""}},
+       201);
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        const json m = Get("/v1/segments/bought-once/members");
+        return m.contains("members") && m["members"].size() == 1 &&
+               m["members"][0]["profile_id"] == id;
+      },
+      30s))
+      << Get("/v1/segments/bought-once/members").dump();
+  const json stages = Get("/v1/journeys/stages?period=month");
+  EXPECT_EQ(stages["furthest"]["purchase"], 1);
+  EXPECT_EQ(stages["periods"].back()["reached"]["purchase"], 1);
   // Retention: first order in March.
   const json r = Get("/v1/retention?cohort=first_order_month&period=month");
   EXPECT_EQ(r["cohorts"], json::parse(R"([{"cohort": "2026-03", "customers": 1,

@@ -420,5 +420,41 @@ TEST_F(Timelines, PainPointsRankAPlantedCauseFirst) {
   }
 }
 
+TEST_F(Timelines, StagesCurrentAndFurthestAndTheirConversionOverTime) {
+  Add(1, "2026-03-01T10:00:00Z", EventType::kPageView);
+  Add(2, "2026-03-01T10:00:00Z", EventType::kPageView);
+  Add(2, "2026-03-01T10:01:00Z", EventType::kProductView);
+  for (const char* at : {"2026-03-02", "2026-04-02"}) {
+    Add(3, std::string(at) + "T10:00:00Z", EventType::kTransaction, "store").order = true;
+  }
+  for (int i = 1; i <= 5; ++i) {
+    Add(4, "2026-04-0" + std::to_string(i) + "T10:00:00Z", EventType::kOrderCompleted).order = true;
+  }
+  Add(5, "2025-01-05T10:00:00Z", EventType::kTransaction, "store").order = true;  // long ago
+  Add(5, "2026-04-01T10:00:00Z", EventType::kEmailOpened, "email");
+  Flush();
+  const int64_t now = Ms("2026-04-10T00:00:00Z");
+  EXPECT_EQ(index_.StageOf(1, now), (std::pair<int, int>{0, 0}));
+  EXPECT_EQ(index_.StageOf(2, now), (std::pair<int, int>{1, 1}));
+  EXPECT_EQ(index_.StageOf(3, now), (std::pair<int, int>{3, 3}));
+  EXPECT_EQ(index_.StageOf(4, now), (std::pair<int, int>{4, 4}));
+  EXPECT_EQ(index_.StageOf(5, now), (std::pair<int, int>{0, 2}));  // bought once, 15 months ago
+  EXPECT_EQ(index_.StageOf(99, now), (std::pair<int, int>{kStageNone, kStageNone}));
+  const json s = index_.Stages(RetentionPeriod::kMonth, now, nullptr);
+  EXPECT_EQ(s["furthest"], json::parse(R"({"none": 0, "awareness": 1, "consideration": 1,
+      "purchase": 1, "retention": 1, "advocacy": 1})"));
+  EXPECT_EQ(s["current"]["awareness"], 2);
+  // By the end of March 2026: 4 aware (1, 2, 3, 5), 3 considered or beyond... person 3's store
+  // sale is a purchase (no consideration touch needed: stages are cumulative).
+  const json& march = s["periods"][14];
+  EXPECT_EQ(march["period"], "2026-03");
+  EXPECT_EQ(march["reached"], json::parse(R"({"awareness": 4, "consideration": 3,
+      "purchase": 2, "retention": 0, "advocacy": 0})"));
+  EXPECT_DOUBLE_EQ(march["conversion"]["awareness_to_consideration"].get<double>(), 0.75);
+  const json& april = s["periods"][15];
+  EXPECT_EQ(april["reached"]["advocacy"], 1);
+  EXPECT_EQ(april["reached"]["retention"], 2);
+}
+
 }  // namespace
 }  // namespace cjd::hub::journeys
