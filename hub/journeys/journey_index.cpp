@@ -48,7 +48,8 @@ void JourneyIndex::Remove(int64_t rowid) {
 
 void JourneyIndex::Move(int64_t rowid, int64_t profile_id) {
   auto w = where_.find(rowid);
-  if (w == where_.end() || w->second == profile_id || profile_id <= 0) return;
+  if (profile_id <= 0) return Remove(rowid);
+  if (w == where_.end() || w->second == profile_id) return;
   auto p = persons_.find(w->second);
   if (p == persons_.end()) return;
   auto& v = p->second.touches;

@@ -112,7 +112,8 @@ class JourneyIndex {
   // profile removes it. Sessions of the persons changed are recomputed by Settle().
   void Put(const TouchRecord& t);
   void Remove(int64_t rowid);
-  // Moves a held touch to `profile_id` (> 0), its fields unchanged; nothing when not held.
+  // Moves a held touch to `profile_id`, its fields unchanged (0: nobody, the touch is removed);
+  // nothing when not held.
   void Move(int64_t rowid, int64_t profile_id);
   // The persons whose touches changed since the last Settle get their sessions recomputed.
   void Settle();

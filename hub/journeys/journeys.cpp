@@ -114,13 +114,7 @@ Status Journeys::Reconcile() {
   if (moves.empty()) return Status::Ok();
   CJD_RETURN_IF_ERROR(store_->Apply({}, moves, 0));
   std::unique_lock lock(index_mu_);
-  for (const auto& [rowid, profile] : moves) {
-    if (profile == 0) {
-      index_.Remove(rowid);
-    } else {
-      index_.Move(rowid, profile);
-    }
-  }
+  for (const auto& [rowid, profile] : moves) index_.Move(rowid, profile);
   index_.Settle();
   moved_ += static_cast<int64_t>(moves.size());
   return Status::Ok();
@@ -202,13 +196,7 @@ Result<bool> Journeys::Step() {
   {
     std::unique_lock lock(index_mu_);
     for (const TouchRecord& t : touches) index_.Put(t);
-    for (const auto& [rowid, profile] : moves) {
-      if (profile == 0) {
-        index_.Remove(rowid);
-      } else {
-        index_.Move(rowid, profile);
-      }
-    }
+    for (const auto& [rowid, profile] : moves) index_.Move(rowid, profile);
     index_.Settle();
   }
   moved_ += static_cast<int64_t>(moves.size());

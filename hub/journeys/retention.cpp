@@ -14,14 +14,7 @@ nlohmann::json JourneyIndex::Retention(RetentionCohort cohort, RetentionPeriod p
                                        PersonFilter filter) const {
   const bool orders_only = cohort == RetentionCohort::kFirstOrderMonth;
   const bool weeks = period == RetentionPeriod::kWeek;
-  std::unordered_map<int32_t, int32_t> period_of_day;  // few thousand days: the text once each
-  auto period_of = [&](int32_t day) {
-    auto it = period_of_day.find(day);
-    if (it != period_of_day.end()) return it->second;
-    const int32_t p = weeks ? WeekNumber(day) : MonthNumber(day);
-    period_of_day.emplace(day, p);
-    return p;
-  };
+  PeriodOfDay period_of(weeks);
   struct Cohort {
     int64_t customers = 0;
     std::vector<int64_t> retained;
@@ -53,7 +46,7 @@ nlohmann::json JourneyIndex::Retention(RetentionCohort cohort, RetentionPeriod p
   for (auto& [p, c] : cohorts) {
     // Every period from the cohort's to the last one in the data, zeros included.
     c.retained.resize(static_cast<size_t>(last - p) + 1, 0);
-    list.push_back({{"cohort", weeks ? WeekText(p) : MonthText(p)},
+    list.push_back({{"cohort", period_of.Text(p)},
                     {"customers", c.customers},
                     {"retained", c.retained}});
   }
@@ -67,14 +60,7 @@ nlohmann::json JourneyIndex::Retention(RetentionCohort cohort, RetentionPeriod p
 nlohmann::json JourneyIndex::Lifecycle(RetentionPeriod period, bool orders_only,
                                        PersonFilter filter) const {
   const bool weeks = period == RetentionPeriod::kWeek;
-  std::unordered_map<int32_t, int32_t> period_of_day;
-  auto period_of = [&](int32_t day) {
-    auto it = period_of_day.find(day);
-    if (it != period_of_day.end()) return it->second;
-    const int32_t p = weeks ? WeekNumber(day) : MonthNumber(day);
-    period_of_day.emplace(day, p);
-    return p;
-  };
+  PeriodOfDay period_of(weeks);
   struct Counts {
     int64_t fresh = 0, returning = 0, resurrecting = 0, dormant = 0;
   };
@@ -114,7 +100,7 @@ nlohmann::json JourneyIndex::Lifecycle(RetentionPeriod period, bool orders_only,
   nlohmann::json list = nlohmann::json::array();
   for (int32_t p = first; p <= last && first != INT32_MAX; ++p) {
     const Counts& c = by_period[p];
-    list.push_back({{"period", weeks ? WeekText(p) : MonthText(p)},
+    list.push_back({{"period", period_of.Text(p)},
                     {"new", c.fresh},
                     {"returning", c.returning},
                     {"resurrecting", c.resurrecting},

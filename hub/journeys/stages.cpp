@@ -68,14 +68,7 @@ nlohmann::json JourneyIndex::Stages(RetentionPeriod period, int64_t now_ms,
   std::array<int64_t, 6> current{}, furthest{};
   // Per period: persons who first reached each stage in it.
   std::map<int32_t, std::array<int64_t, 5>> first_reached;
-  std::unordered_map<int32_t, int32_t> period_of_day;
-  auto period_of = [&](int32_t day) {
-    auto it = period_of_day.find(day);
-    if (it != period_of_day.end()) return it->second;
-    const int32_t p = weeks ? WeekNumber(day) : MonthNumber(day);
-    period_of_day.emplace(day, p);
-    return p;
-  };
+  PeriodOfDay period_of(weeks);
   for (const auto& [id, person] : persons_) {
     if (filter != nullptr && filter->count(id) == 0) continue;
     const auto [cur, far] = std::pair{StageFrom(person.touches, now_ms - stage_rules_.window_ms),
@@ -119,7 +112,7 @@ nlohmann::json JourneyIndex::Stages(RetentionPeriod period, int64_t now_ms,
                                                    static_cast<double>(reached[s - 1]));
         }
       }
-      periods.push_back({{"period", weeks ? WeekText(p) : MonthText(p)},
+      periods.push_back({{"period", period_of.Text(p)},
                          {"reached", std::move(r)},
                          {"conversion", std::move(conv)}});
     }

@@ -99,6 +99,14 @@ std::string MonthText(int32_t month) {
 
 std::string WeekText(int32_t week) { return DayText(week * 7 - 3); }
 
+int32_t PeriodOfDay::operator()(int32_t day) {
+  auto it = cache_.find(day);
+  if (it != cache_.end()) return it->second;
+  const int32_t p = weeks_ ? WeekNumber(day) : MonthNumber(day);
+  cache_.emplace(day, p);
+  return p;
+}
+
 std::string UrlPath(std::string_view url) {
   const size_t scheme = url.find("://");
   if (scheme != std::string_view::npos && scheme < 16) {

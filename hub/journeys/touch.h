@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "shared/core/status.h"
@@ -46,6 +47,19 @@ int32_t MonthNumber(int32_t day);
 int32_t WeekNumber(int32_t day);
 std::string MonthText(int32_t month);
 std::string WeekText(int32_t week);
+
+// The month or week of a day number, computed once per distinct day (a scan meets few days and
+// many touches), and the period's label.
+class PeriodOfDay {
+ public:
+  explicit PeriodOfDay(bool weeks) : weeks_(weeks) {}
+  int32_t operator()(int32_t day);
+  std::string Text(int32_t period) const { return weeks_ ? WeekText(period) : MonthText(period); }
+
+ private:
+  bool weeks_;
+  std::unordered_map<int32_t, int32_t> cache_;
+};
 
 // The URL clean-up of paths and filters: the scheme and host dropped, the query and fragment
 // dropped, a trailing slash dropped (except the root), so "https://shop.example/p/1/?utm=x"
