@@ -175,6 +175,7 @@ Status Hub::Start() {
     if (!journey_segments.ok()) return journey_segments.status();
     journey_api_ =
         std::make_unique<JourneyApi>(journeys_.get(), std::move(*journey_segments), clock_);
+    journey_api_->set_profile_facts(config_.profiles_path, &projector_->keys());
     api_->set_journey_api(journey_api_.get());
   }
   eraser_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,

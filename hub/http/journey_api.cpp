@@ -1,6 +1,9 @@
 #include "hub/http/journey_api.h"
 
+#include <map>
 #include <set>
+
+#include <spdlog/spdlog.h>
 
 #include "hub/journeys/attribution.h"
 
@@ -401,8 +404,73 @@ http::Response JourneyApi::Funnel(const http::Request& req) {
       groups.emplace_back(row.id, std::move(*m));
     }
   }
-  json out = journeys_->Funnel(*q, members ? &*members : nullptr, &groups);
+  journeys::PersonFeatures features;
+  if (q->pain_points) {
+    features = [this](const std::vector<int64_t>& ids) { return FeaturesOf(ids); };
+  }
+  json out = journeys_->Funnel(*q, members ? &*members : nullptr, &groups, &features);
   return {200, out.dump()};
+}
+
+std::unordered_map<int64_t, std::vector<std::string>> JourneyApi::FeaturesOf(
+    const std::vector<int64_t>& persons) {
+  std::unordered_map<int64_t, std::vector<std::string>> out;
+  {
+    std::lock_guard lock(segments_mu_);
+    for (const int64_t id : persons) {
+      auto of = segments_->SegmentsOf(id);
+      if (!of.ok()) {
+        spdlog::warn("pain points: segments of {}: {}", id, of.status().ToString());
+        break;
+      }
+      for (const std::string& s : *of) out[id].push_back("segment=" + s);
+    }
+  }
+  if (keys_ == nullptr || profiles_path_.empty()) return out;
+  std::lock_guard lock(facts_mu_);
+  if (!facts_) {
+    auto opened = ProfileFactsReader::Open(profiles_path_, *keys_, /*rfm=*/nullptr);
+    if (!opened.ok()) {
+      spdlog::warn("pain points: profiles: {}", opened.status().ToString());
+      return out;
+    }
+    facts_ = std::move(*opened);
+  }
+  // Attribute values, kept only when enough persons hold them.
+  ProfileFactsNeeds needs;
+  needs.orders = needs.favourite_store = needs.favourite_category = false;
+  needs.attributes = true;
+  std::map<std::string, std::vector<int64_t>> holders;
+  if (Status st = facts_->Begin(); !st.ok()) {
+    spdlog::warn("pain points: profiles: {}", st.ToString());
+    return out;
+  }
+  for (const int64_t id : persons) {
+    auto row = facts_->Read(id, needs);
+    if (!row.ok()) {
+      spdlog::warn("pain points: profile {}: {}", id, row.status().ToString());
+      break;
+    }
+    if (!*row) continue;
+    for (const auto& [name, value] : (*row)->attributes.items()) {
+      std::string text;
+      if (value.is_string()) {
+        text = value.get<std::string>();
+      } else if (value.is_boolean() || value.is_number()) {
+        text = value.dump();
+      } else {
+        continue;  // objects and lists: no single value to count
+      }
+      if (text.empty() || text.size() > 100 || name.size() > 100) continue;
+      holders["attributes." + name + "=" + text].push_back(id);
+    }
+  }
+  facts_->End();
+  for (auto& [feature, ids] : holders) {
+    if (static_cast<int64_t>(ids.size()) < kMinAttributeHolders) continue;
+    for (const int64_t id : ids) out[id].push_back(feature);
+  }
+  return out;
 }
 
 http::Response JourneyApi::Retention(const http::Request& req) {

@@ -108,7 +108,8 @@ bool JourneyIndex::Matches(const CompiledStep& c, const Touch& t) const {
 }
 
 nlohmann::json JourneyIndex::Funnel(const FunnelQuery& q, PersonFilter filter,
-                                    const SegmentMembers* segments) const {
+                                    const SegmentMembers* segments,
+                                    const PersonFeatures* person_features) const {
   std::vector<CompiledStep> steps, exclude;
   for (const StepSpec& s : q.steps) steps.push_back(Compile(s));
   for (const StepSpec& s : q.exclude) exclude.push_back(Compile(s));
@@ -223,32 +224,56 @@ nlohmann::json JourneyIndex::Funnel(const FunnelQuery& q, PersonFilter filter,
                                                                   static_cast<double>(total.count[k]))}});
     }
     const size_t worst = order_by_drop.front();
-    std::map<std::string, std::pair<int64_t, int64_t>> seen;  // feature -> (dropped, went on)
+    // Per unit at the worst transition: dropped or not, and the features it met.
+    struct Unit {
+      int64_t person;
+      bool lost;
+      std::set<std::string> features;
+    };
+    std::vector<Unit> met;
     int64_t dropped = 0, went_on = 0;
-    std::set<std::string> features;
     for (const auto& [id, a] : units) {
       if (a.depth <= worst) continue;  // never reached the transition's first step
       const bool lost = a.depth == worst + 1;
       (lost ? dropped : went_on) += 1;
       const int64_t from = a.at[worst];
       const int64_t until = lost ? a.start->at_ms + q.window_ms : a.at[worst + 1];
-      features.clear();
+      Unit u{id, lost, {}};
       for (const Touch& t : persons_.at(id).touches) {
         if (t.at_ms <= from || t.at_ms > until || (!lost && t.at_ms == until)) continue;
         if (q.count_by == CountBy::kSession && t.session != a.start->session) continue;
-        features.insert("type=" + std::string(EventTypeName(t.type)));
-        if (t.channel != 0) features.insert("channel=" + Text(t.channel));
-        if (t.store != 0) features.insert("store_id=" + Text(t.store));
-        if (t.url != 0) features.insert("url=" + PathLabelUrl(Text(t.url)));
+        u.features.insert("type=" + std::string(EventTypeName(t.type)));
+        if (t.channel != 0) u.features.insert("channel=" + Text(t.channel));
+        if (t.store != 0) u.features.insert("store_id=" + Text(t.store));
+        if (t.url != 0) u.features.insert("url=" + PathLabelUrl(Text(t.url)));
         for (uint32_t i = 0; i < t.attr_count; ++i) {
           std::string f = Text(attrs_[t.attr_begin + i]);
           std::replace(f.begin(), f.end(), kAttrSep, '=');
-          features.insert(std::move(f));
+          u.features.insert(std::move(f));
         }
       }
-      for (const std::string& f : features) {
+      met.push_back(std::move(u));
+    }
+    // What is known of the persons beyond their timelines (segments, profile attributes): the
+    // same for each of a person's sessions.
+    if (person_features != nullptr && *person_features && !met.empty()) {
+      std::vector<int64_t> ids;
+      ids.reserve(met.size());
+      for (const Unit& u : met) ids.push_back(u.person);
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      const auto known = (*person_features)(ids);
+      for (Unit& u : met) {
+        if (auto it = known.find(u.person); it != known.end()) {
+          u.features.insert(it->second.begin(), it->second.end());
+        }
+      }
+    }
+    std::map<std::string, std::pair<int64_t, int64_t>> seen;  // feature -> (dropped, went on)
+    for (const Unit& u : met) {
+      for (const std::string& f : u.features) {
         auto& c = seen[f];
-        (lost ? c.first : c.second) += 1;
+        (u.lost ? c.first : c.second) += 1;
       }
     }
     struct Factor {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -103,6 +104,11 @@ enum class RetentionPeriod { kMonth, kWeek };
 using PersonFilter = const std::unordered_set<int64_t>*;
 // breakdown=segment: segment id -> its members.
 using SegmentMembers = std::vector<std::pair<std::string, std::unordered_set<int64_t>>>;
+// Pain points: what is known of persons outside their timelines (segment memberships, profile
+// attributes), as features ("segment=vip", "attributes.tier=gold"); called once with every
+// person counted at the worst transition, it returns the features of each (none: absent).
+using PersonFeatures = std::function<std::unordered_map<int64_t, std::vector<std::string>>(
+    const std::vector<int64_t>& persons)>;
 
 class JourneyIndex {
  public:
@@ -128,9 +134,11 @@ class JourneyIndex {
 
   // The web and commerce metrics (README: definitions).
   nlohmann::json WebMetrics(const WebQuery& q, PersonFilter persons) const;
-  // A funnel; `segments` only for Breakdown::kSegment.
+  // A funnel; `segments` only for Breakdown::kSegment; `features` (may be null) only for
+  // pain points.
   nlohmann::json Funnel(const FunnelQuery& q, PersonFilter persons,
-                        const SegmentMembers* segments) const;
+                        const SegmentMembers* segments,
+                        const PersonFeatures* features = nullptr) const;
   nlohmann::json Retention(RetentionCohort cohort, RetentionPeriod period,
                            PersonFilter persons) const;
   // A person's (current, furthest) stage at `now_ms` (kStageNone when none).

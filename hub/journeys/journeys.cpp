@@ -222,9 +222,10 @@ nlohmann::json Journeys::WebMetrics(const WebQuery& q, PersonFilter persons) con
 }
 
 nlohmann::json Journeys::Funnel(const FunnelQuery& q, PersonFilter persons,
-                                const SegmentMembers* segments) const {
+                                const SegmentMembers* segments,
+                                const PersonFeatures* features) const {
   std::shared_lock lock(index_mu_);
-  return index_.Funnel(q, persons, segments);
+  return index_.Funnel(q, persons, segments, features);
 }
 
 nlohmann::json Journeys::Retention(RetentionCohort cohort, RetentionPeriod period,

@@ -72,7 +72,8 @@ class Journeys {
   // The queries (journey_index.h), under a read lock.
   nlohmann::json WebMetrics(const WebQuery& q, PersonFilter persons) const;
   nlohmann::json Funnel(const FunnelQuery& q, PersonFilter persons,
-                        const SegmentMembers* segments) const;
+                        const SegmentMembers* segments,
+                        const PersonFeatures* features = nullptr) const;
   nlohmann::json Retention(RetentionCohort cohort, RetentionPeriod period,
                            PersonFilter persons) const;
   nlohmann::json Timeline(int64_t profile_id) const;

@@ -84,6 +84,22 @@ class Journeys : public ::testing::Test {
         60s);
     ASSERT_TRUE(done) << fleet_.HubStats().dump();
   }
+  // A new analyst token (cjdctl add-token), "" after a test failure.
+  std::string AddAnalyst(const std::string& name) {
+    std::string out;
+    EXPECT_EQ(cjd::testing::RunCommand({cjd::testing::CjdctlBinary(), "add-token", "--hub-dir",
+                                        fleet_.hub_config().parent_path().string(), "--role",
+                                        "analyst", "--name", name},
+                                       60s, &out),
+              0)
+        << out;
+    const size_t at = out.find("cjdt_");
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "no token printed: " << out;
+      return "";
+    }
+    return out.substr(at, out.find('\n', at) - at);
+  }
   int64_t ProfileOf(const std::string& identifier) {
     return Get("/v1/profiles?identifier=" + identifier)["profile_id"].get<int64_t>();
   }
@@ -472,6 +488,59 @@ TEST_F(Journeys, ALoginJoinsTheTimelinesAndALateStoreSaleIsPlacedByItsTime) {
                                            "retained": [1]}])"));
 }
 
+TEST_F(Journeys, PainPointsRankAProfileAttributeAndNeverOnePersonsValue) {
+  // 30 shoppers start checkout on the web. The 12 on the "invoice" payment plan (an attribute
+  // of their profiles, sent by identify) never order; the others do. Nothing in the timelines
+  // tells them apart. Three of those who drop share a rare "tier" (fewer than
+  // kMinAttributeHolders persons), and everyone has a first name of their own: neither may
+  // appear, as a factor would then describe a person rather than a group.
+  json batch = json::array();
+  for (int i = 0; i < 30; ++i) {
+    const std::string email = "shopper" + std::to_string(i) + "@shop-mail.co.uk";
+    const bool invoice = i < 12;
+    json attributes = {{"plan", invoice ? "invoice" : "card"},
+                       {"first_name", "Name" + std::to_string(i)}};
+    if (i < 3) attributes["tier"] = "rare";
+    char day[40];
+    std::snprintf(day, sizeof day, "2026-03-%02dT10:", i % 28 + 1);
+    batch.push_back({{"type", "identify"}, {"occurred_at", std::string(day) + "00:00Z"},
+                     {"customer", {{"email", email}}}, {"attributes", attributes}});
+    batch.push_back({{"type", "checkout_started"}, {"occurred_at", std::string(day) + "01:00Z"},
+                     {"customer", {{"email", email}}}});
+    if (!invoice) {
+      batch.push_back({{"type", "order_completed"}, {"occurred_at", std::string(day) + "05:00Z"},
+                       {"customer", {{"email", email}}},
+                       {"order", {{"order_id", "W-" + std::to_string(i)}, {"currency", "EUR"},
+                                  {"items", json::array({{{"sku", "SOFA"}, {"quantity", 1},
+                                                          {"unit_price", "10.00"}}})}}}});
+    }
+  }
+  Collect(batch);
+  WaitJourneys(static_cast<int64_t>(batch.size()));
+  const json q = {{"steps", {{{"type", "checkout_started"}}, {{"type", "order_completed"}}}},
+                  {"pain_points", true}};
+  const std::string analyst = AddAnalyst("insight");
+  ASSERT_FALSE(analyst.empty());
+  for (const std::string& token : {fleet_.hub_token(), analyst}) {
+    HttpResponse r = hub_->Post("/v1/funnels/query", q.dump(), token);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json pp = r.Json()["pain_points"];
+    EXPECT_EQ(pp["worst"], json::parse(R"({"from_step": 1, "to_step": 2, "dropped": 12,
+                                           "continued": 18})"));
+    ASSERT_FALSE(pp["factors"].empty()) << pp.dump();
+    EXPECT_EQ(pp["factors"][0]["feature"], "attributes.plan=invoice") << pp.dump();
+    EXPECT_EQ(pp["factors"][0]["dropped_with"], 12);
+    EXPECT_EQ(pp["factors"][0]["continued_with"], 0);
+    EXPECT_NEAR(pp["factors"][0]["odds_ratio"].get<double>(), (12.5 / 0.5) / (0.5 / 18.5), 1e-9);
+    for (const json& f : pp["factors"]) {
+      const std::string feature = f["feature"];
+      EXPECT_EQ(feature.find("first_name"), std::string::npos) << "one person's value: " << f;
+      EXPECT_NE(feature, "attributes.tier=rare") << "held by 3 persons: " << f;
+      EXPECT_NE(feature, "attributes.plan=card") << "only those who went on: " << f;
+    }
+  }
+}
+
 TEST_F(Journeys, BadQueriesNameTheFieldAndTheAnalystMayAsk) {
   auto field = [&](HttpResponse r) {
     EXPECT_EQ(r.status, 400) << r.body;
@@ -515,15 +584,8 @@ TEST_F(Journeys, BadQueriesNameTheFieldAndTheAnalystMayAsk) {
   EXPECT_EQ(field(hub_->Get("/v1/journeys/lifecycle?activity=sometimes", t)), "activity");
 
   // The analyst role asks questions (POST included) but changes nothing.
-  std::string out;
-  ASSERT_EQ(cjd::testing::RunCommand({cjd::testing::CjdctlBinary(), "add-token", "--hub-dir",
-                                      fleet_.hub_config().parent_path().string(), "--role",
-                                      "analyst", "--name", "marketing"},
-                                     60s, &out),
-            0)
-      << out;
-  const std::string analyst = out.substr(out.find("cjdt_"), out.find('\n', out.find("cjdt_")) -
-                                                                out.find("cjdt_"));
+  const std::string analyst = AddAnalyst("marketing");
+  ASSERT_FALSE(analyst.empty());
   EXPECT_EQ(hub_->Post("/v1/funnels/query", R"({"steps": [{"type": "page_view"}]})", analyst)
                 .status,
             200);

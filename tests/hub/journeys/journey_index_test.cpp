@@ -420,6 +420,52 @@ TEST_F(Timelines, PainPointsRankAPlantedCauseFirst) {
   }
 }
 
+TEST_F(Timelines, PainPointsRankAProfileAttributeCauseFirst) {
+  // 24 shoppers start checkout; nothing in their timelines tells the 12 who drop from those who
+  // order, but the profiles do: the 12 are on the "invoice" payment plan (an attribute) and in
+  // segment "new". The features come from outside the index, once, for the persons counted.
+  for (int i = 0; i < 24; ++i) {
+    const int64_t p = i + 1;
+    char day[40];
+    std::snprintf(day, sizeof day, "2026-03-%02dT10:", i + 1);
+    Add(p, std::string(day) + "00:00Z", EventType::kCheckoutStarted);
+    Add(p, std::string(day) + "01:00Z", EventType::kPageView);
+    if (i >= 12) Add(p, std::string(day) + "05:00Z", EventType::kOrderCompleted).order = true;
+  }
+  Add(99, "2026-03-01T09:00:00Z", EventType::kPageView);  // never reaches the first step
+  Flush();
+  FunnelQuery q;
+  q.steps = {{EventType::kCheckoutStarted, {}}, {EventType::kOrderCompleted, {}}};
+  q.pain_points = true;
+  std::vector<std::vector<int64_t>> calls;
+  PersonFeatures features = [&](const std::vector<int64_t>& ids) {
+    calls.push_back(ids);
+    std::unordered_map<int64_t, std::vector<std::string>> out;
+    for (const int64_t id : ids) {
+      if (id <= 12) out[id] = {"attributes.plan=invoice", "segment=new"};
+      if (id > 12 && id % 2 == 0) out[id] = {"attributes.plan=card"};
+    }
+    return out;
+  };
+  const json pp = index_.Funnel(q, nullptr, nullptr, &features)["pain_points"];
+  ASSERT_EQ(calls.size(), 1u);
+  std::vector<int64_t> expected(24);
+  for (int i = 0; i < 24; ++i) expected[static_cast<size_t>(i)] = i + 1;
+  EXPECT_EQ(calls[0], expected);  // sorted, each once, only those at the transition
+  ASSERT_GE(pp["factors"].size(), 2u) << pp.dump();
+  const std::set<std::string> cause = {"attributes.plan=invoice", "segment=new"};
+  EXPECT_TRUE(cause.count(pp["factors"][0]["feature"].get<std::string>())) << pp.dump();
+  EXPECT_TRUE(cause.count(pp["factors"][1]["feature"].get<std::string>())) << pp.dump();
+  EXPECT_EQ(pp["factors"][0]["dropped_with"], 12);
+  EXPECT_EQ(pp["factors"][0]["continued_with"], 0);
+  for (const json& f : pp["factors"]) {
+    EXPECT_NE(f["feature"], "attributes.plan=card") << "only among those who went on: " << f;
+    EXPECT_NE(f["feature"], "type=page_view") << "everyone met it: " << f;
+  }
+  // Without the features the timelines alone explain nothing.
+  EXPECT_TRUE(index_.Funnel(q, nullptr, nullptr)["pain_points"]["factors"].empty());
+}
+
 TEST_F(Timelines, StagesCurrentAndFurthestAndTheirConversionOverTime) {
   Add(1, "2026-03-01T10:00:00Z", EventType::kPageView);
   Add(2, "2026-03-01T10:00:00Z", EventType::kPageView);
