@@ -757,8 +757,17 @@ else
   warn "the hub's figures do not match what the agents accepted"
 fi
 
+ui_code=$("${CURL[@]}" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HUB_PORT/ui/" || true)
+if [ "$ui_code" = "200" ]; then
+  ok "the dashboard is served at http://127.0.0.1:$HUB_PORT/ui/"
+else
+  FAILED=1
+  warn "the dashboard (/ui/) answered $ui_code"
+fi
+
 echo
 info "${BOLD}Try it${OFF} (everything listens on 127.0.0.1 only):"
+info "  dashboard:    http://127.0.0.1:$HUB_PORT/ui/#token=$HUB_TOKEN  (a browser on this machine)"
 info "  hub stats:    curl -s -H 'Authorization: Bearer $HUB_TOKEN' http://127.0.0.1:$HUB_PORT/v1/stats | jq"
 info "  hub fleet:    curl -s -H 'Authorization: Bearer $HUB_TOKEN' http://127.0.0.1:$HUB_PORT/v1/devices | jq"
 info "  a customer:   curl -s -H 'Authorization: Bearer $HUB_TOKEN' 'http://127.0.0.1:$HUB_PORT/v1/profiles?identifier=loyalty_id:L100042' | jq"

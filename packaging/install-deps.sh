@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian bookworm packages CustomerJourneyData needs to build, test and run.
 # Idempotent: installs only what is missing. Needs root (or sudo).
+#   --tests   also what only the tests need: Debian's Chromium for the dashboard's browser tests
 set -euo pipefail
 
 PACKAGES=(
@@ -16,6 +17,9 @@ PACKAGES=(
   prometheus
   curl procps jq
 )
+if [ "${1:-}" = "--tests" ]; then
+  PACKAGES+=(chromium fonts-dejavu-core)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

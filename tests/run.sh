@@ -10,7 +10,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-"$root/packaging/install-deps.sh"
+"$root/packaging/install-deps.sh" --tests
 
 jobs=$(nproc)
 

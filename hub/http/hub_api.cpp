@@ -13,6 +13,7 @@
 #include "hub/collect/source_key.h"
 #include "hub/fleet/fleet_alerts.h"
 #include "hub/fleet/fleet_view.h"
+#include "hub/ui/ui_server.h"
 #include "shared/event/event.h"
 #include "shared/protocol/keys.h"
 #include "shared/storage/memory_report.h"
@@ -88,6 +89,8 @@ std::optional<http::Response> HubApi::Authorize(const http::Request& head) {
     return http::JsonError(400, "bad_request", "/healthz takes no request body");
   }
   if (head.path == "/metrics") return RefuseMetrics(head);
+  // The dashboard's files: from memory, at once, on the I/O thread (no token: they hold no data).
+  if (ui::IsUiPath(head.path)) return ui::Serve(head);
   if (head.path.rfind("/v1/", 0) != 0) {
     return http::JsonError(404, "not_found", "no such endpoint: " + head.path);
   }
@@ -225,6 +228,7 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
     if (auto refused = RefuseMetrics(req)) return respond(std::move(*refused));
     return respond(Prometheus());
   }
+  if (ui::IsUiPath(req.path)) return respond(ui::Serve(req));
   if (req.path.rfind("/v1/", 0) != 0) {
     return respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
   }

@@ -15,6 +15,7 @@
 //   /v1/segments...   see http/segment_api.h
 //   /v1/offers...     see http/offer_api.h
 //   /v1/privacy...    see http/privacy_api.h
+//   GET /ui/...       the dashboard's files (hub/ui/README.md); no token, no data
 //   GET /healthz
 //   GET /metrics      Prometheus text format (hub_metrics.cpp); no token unless [metrics] token
 //

@@ -33,6 +33,7 @@ std::string HubRouteLabel(const http::Request& head) {
       "/v1/journeys/stages"};
   const std::string& p = head.path;
   if (kExact.count(p) > 0) return p;
+  if (p == "/ui" || p.rfind("/ui/", 0) == 0) return "/ui";
   // /v1/{profiles|segments|offers}/{id}[/{split|members|stats}], /v1/privacy/erasures/{id}
   std::vector<std::string_view> parts;
   std::string_view rest(p);
