@@ -151,6 +151,7 @@ Status Hub::Start() {
     };
     return nlohmann::json{{"current", name(current)}, {"furthest", name(furthest)}};
   });
+  profile_api_->set_segments_of([s = segment_api_.get()](int64_t id) { return s->SegmentsOf(id); });
 
   offer_api_ = std::make_unique<OfferApi>(
       planner_.get(), [api = profile_api_.get()](const std::string& id) {

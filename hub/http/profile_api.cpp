@@ -87,6 +87,11 @@ http::Response ProfileApi::GetProfile(const http::Request& req, int64_t profile_
     (*profile)["journey_stage"] =
         journey_stage_((*profile)["profile_id"].get<int64_t>(), clock_->NowMillis());
   }
+  if (segments_of_ && profile->contains("profile_id")) {
+    auto ids = segments_of_((*profile)["profile_id"].get<int64_t>());
+    if (!ids.ok()) return http::ErrorFromStatus(ids.status());
+    (*profile)["segments"] = *ids;
+  }
   return {200, profile->dump()};
 }
 

@@ -47,6 +47,12 @@ class ProfileApi {
     journey_stage_ = std::move(fn);
   }
 
+  // The profile document's "segments" (ids of the segments it is in, by id), from the segment
+  // engine's store.
+  void set_segments_of(std::function<Result<std::vector<std::string>>(int64_t)> fn) {
+    segments_of_ = std::move(fn);
+  }
+
   // True when `profile_id` names a profile (live, or merged into one).
   Result<bool> ProfileExists(int64_t profile_id);
 
@@ -57,6 +63,7 @@ class ProfileApi {
   http::Response Metrics(const http::Request& req);
 
   const HubConfig& config_;
+  std::function<Result<std::vector<std::string>>(int64_t)> segments_of_;
   identity::NormalizeOptions normalize_;
   std::mutex reader_mu_;
   std::unique_ptr<ProfileReader> reader_;  // guarded by reader_mu_

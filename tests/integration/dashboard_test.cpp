@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -25,10 +24,7 @@ using cjd::testing::Browser;
 using namespace std::chrono_literals;
 
 std::filesystem::path ArtifactDir() {
-  const char* b = std::getenv("CJD_BINARY_DIR");
-  std::filesystem::path dir = b != nullptr && *b != '\0' ? std::filesystem::path(b)
-                                                         : std::filesystem::current_path();
-  return dir / "test-artifacts" / "dashboard";
+  return std::filesystem::path(cjd::testing::BinaryDir()) / "test-artifacts" / "dashboard";
 }
 
 // A JavaScript string literal.
@@ -204,6 +200,10 @@ TEST_F(Dashboard, EveryPageShowsWhatTheApiAnswers) {
   EXPECT_EQ(Text("h2"), "Profile " + std::to_string(p["profile_id"].get<int64_t>()));
   EXPECT_EQ(browser_->Eval("[...document.querySelectorAll('td[data-col=value]')].map(e => e.textContent)"),
             json::array({"L-1"}));
+  ASSERT_TRUE(p["segments"].is_array()) << p.dump();
+  std::string segments;
+  for (const json& id : p["segments"]) segments += (segments.empty() ? "" : ", ") + id.get<std::string>();
+  EXPECT_EQ(Text("#profile-segments"), segments.empty() ? "In no segment." : segments);
   Shot("customers");
 
   // ---- segments: one created in the page is in the API; a bad rule's error at its place ----

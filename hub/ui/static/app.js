@@ -170,7 +170,11 @@ function render() {
   page.setAttribute('aria-busy', 'true');
   PAGES[route](page).catch((err) => {
     if (err.status !== 401) page.append(errorBox(err));
-  }).finally(() => page.setAttribute('aria-busy', 'false'));
+  }).finally(() => {
+    // When the page had all its figures, in ms since the navigation started (tests read it).
+    page.setAttribute('data-rendered-ms', String(Math.round(performance.now())));
+    page.setAttribute('aria-busy', 'false');
+  });
 }
 
 // ---- charts (inline SVG, with the figures also as a table for screen readers) ----------------
@@ -373,6 +377,8 @@ PAGES.customers = async (page) => {
     el('h2', { text: 'Attributes' }),
     table([{ label: 'Name', key: 'k' }, { label: 'Value', key: 'v' }],
       Object.entries(p.attributes || {}).map(([k, v]) => ({ k, v })), { label: 'Attributes' }),
+    el('h2', { text: 'Segments' }),
+    el('p', { id: 'profile-segments', text: (p.segments || []).length ? p.segments.join(', ') : 'In no segment.' }),
     el('h2', { text: 'Journey stage' }),
     el('p', { 'data-field': 'journey_stage', text: p.journey_stage ? 'current ' + shown(p.journey_stage.current) +
       ', furthest ' + shown(p.journey_stage.furthest) : '—' }));
