@@ -277,6 +277,15 @@ TEST_F(Dashboard, EveryPageShowsWhatTheApiAnswers) {
   Go("overview");
   ASSERT_TRUE(browser_->WaitFor("document.querySelector('[data-field=orders] .value')"));
   ExpectTile("orders", m["orders"]);
+  // On a tablet (768 px wide): nothing wider than the screen but the tables' own scroll boxes.
+  browser_->Call("Emulation.setDeviceMetricsOverride",
+                 {{"width", 768}, {"height", 1024}, {"deviceScaleFactor", 1}, {"mobile", true}});
+  for (const std::string route : {"overview", "fleet", "segments", "journeys"}) {
+    Go(route);
+    EXPECT_TRUE(browser_->Eval("document.documentElement.scrollWidth <= window.innerWidth"))
+        << route << ": " << browser_->Eval("document.documentElement.scrollWidth").dump();
+    Shot("tablet-" + route);
+  }
   for (const std::string& line : browser_->console()) {
     EXPECT_EQ(line.rfind("exception", 0), std::string::npos) << line;
   }
