@@ -277,6 +277,30 @@ TEST_F(Dashboard, EveryPageShowsWhatTheApiAnswers) {
   Go("overview");
   ASSERT_TRUE(browser_->WaitFor("document.querySelector('[data-field=orders] .value')"));
   ExpectTile("orders", m["orders"]);
+  // Keyboard and labels: Tab from the top reaches the skip link, then the navigation; every
+  // control on every page has a label.
+  for (const std::string route : {"overview", "fleet", "customers", "segments", "journeys"}) {
+    Go(route);
+    EXPECT_EQ(browser_->Eval("[...document.querySelectorAll('#page input, #page select, "
+                             "#page textarea')].filter(e => e.labels.length === 0).map(e => e.id)"),
+              json::array())
+        << route;
+  }
+  browser_->Navigate("about:blank");  // then a fresh load (the token stays in the tab's storage)
+  browser_->Navigate(Url("#/overview"));
+  WaitPage("overview");
+  auto press_tab = [&] {
+    browser_->Call("Input.dispatchKeyEvent", {{"type", "keyDown"}, {"key", "Tab"}, {"code", "Tab"},
+                                              {"windowsVirtualKeyCode", 9}});
+    browser_->Call("Input.dispatchKeyEvent", {{"type", "keyUp"}, {"key", "Tab"}, {"code", "Tab"},
+                                              {"windowsVirtualKeyCode", 9}});
+  };
+  press_tab();
+  EXPECT_EQ(browser_->Eval("document.activeElement.className"), "skip")
+      << browser_->Eval("document.activeElement.outerHTML.slice(0, 200)");
+  press_tab();
+  EXPECT_EQ(browser_->Eval("document.activeElement.getAttribute('href')"), "#/overview");
+
   // On a tablet (768 px wide): nothing wider than the screen but the tables' own scroll boxes.
   browser_->Call("Emulation.setDeviceMetricsOverride",
                  {{"width", 768}, {"height", 1024}, {"deviceScaleFactor", 1}, {"mobile", true}});

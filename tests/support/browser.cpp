@@ -138,6 +138,7 @@ Browser::Browser(const std::filesystem::path& profile_dir, int width, int height
   socket_->ws.handshake("127.0.0.1:" + std::to_string(port), ws_path);
   Call("Runtime.enable");
   Call("Page.enable");
+  Call("Emulation.setFocusEmulationEnabled", {{"enabled", true}});  // keys reach the page
   Call("Emulation.setDeviceMetricsOverride",
        {{"width", width}, {"height", height}, {"deviceScaleFactor", 1}, {"mobile", false}});
 }

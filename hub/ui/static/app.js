@@ -583,7 +583,12 @@ document.addEventListener('DOMContentLoaded', () => {
     }
   });
   document.getElementById('sign-out').addEventListener('click', () => signOut(''));
-  window.addEventListener('hashchange', () => { takeTokenFromFragment(); render(); });
+  // After a page change, focus moves to the new content (announced by screen readers); on the
+  // first load it stays at the top, so Tab reaches the skip link and the navigation first.
+  window.addEventListener('hashchange', () => {
+    takeTokenFromFragment();
+    render();
+    document.getElementById('main').focus({ preventScroll: true });
+  });
   render();
-  document.getElementById('main').focus();
 });
