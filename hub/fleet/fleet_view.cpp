@@ -56,8 +56,11 @@ nlohmann::json DeviceEntry(const DeviceRow& row, int64_t now_ms, int64_t offline
   e["offers_version"] = status.offers_version ? nlohmann::json(*status.offers_version)
                                               : nlohmann::json();
   e["status_at"] = TimeOrNull(row.state.status_ms);
-  // The device's clock minus the hub's at the time the heartbeat arrived.
-  e["clock_skew_ms"] = status.clock_ms && row.state.status_ms > 0
+  // The device's clock minus the hub's at the time the heartbeat arrived. Only from a heartbeat:
+  // an offline status says nothing of the skew, since a last will is built when the device
+  // connects and the broker delivers it when the device dies, maybe hours later (its clock
+  // minus its arrival is the connection's age, and alerted as skew before this was fixed).
+  e["clock_skew_ms"] = status.online && status.clock_ms && row.state.status_ms > 0
                            ? nlohmann::json(*status.clock_ms - row.state.status_ms)
                            : nlohmann::json();
   e["registered_at"] = TimeOrNull(row.record.created_ms);

@@ -35,6 +35,16 @@ TEST(FleetView, OfflineWhenHeartbeatIsStaleOrLastWillArrived) {
                    .get<bool>());
 }
 
+TEST(FleetView, ALastWillGivesNoClockSkew) {
+  // The will was built when the device connected (clock 1,000,000) and arrives when it dies,
+  // eight hours later: that is no skew, and no clock_skew alert may follow from it.
+  const int64_t eight_hours = 8 * 3'600'000;
+  auto e = DeviceEntry(Row(R"({"online":false,"clock_ms":1000000})", 1'000'000 + eight_hours),
+                       1'000'000 + eight_hours, 60'000);
+  EXPECT_FALSE(e["online"].get<bool>());
+  EXPECT_TRUE(e["clock_skew_ms"].is_null()) << e.dump();
+}
+
 TEST(FleetView, ShowsTheCurrentEpochAndTheResetsTheDeviceReported) {
   DeviceRow r = Row(R"({"online":true,"outbox_resets":[{"at":"2026-12-02T10:00:00Z",)"
                     R"("reason":"corrupt","detail":"moved to x.corrupt-1","epoch":"00000000000000ff",)"
