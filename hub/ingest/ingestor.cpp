@@ -78,6 +78,7 @@ Status Ingestor::LoadDevices() {
     d->current_epoch = row.state.epoch;
     d->last_seen_ms = row.state.last_seen_ms;
     d->status_mark = MarkFromStored(row.state.status_json);
+    d->status_json = row.state.status_json;
     devices_[row.record.device_id] = std::move(d);
   }
   return Status::Ok();
@@ -367,9 +368,21 @@ void Ingestor::HandleFrame(Incoming& in, Group& group) {
       case Freshness::kNew:
         break;
     }
+    // A will's figures are those of the moment the device connected: the hub keeps the last
+    // heartbeat's, marked offline.
+    std::string held = std::move(*plain);
+    if (IsWillOf(mark, *status)) {
+      auto staged = group.statuses.find(d->record.device_id);
+      std::string merged =
+          WillStatus(staged != group.statuses.end() ? staged->second : d->status_json);
+      if (auto decoded = DecodeDeviceStatus(merged); !merged.empty() && decoded.ok()) {
+        held = std::move(merged);
+        *status = std::move(*decoded);
+      }
+    }
     group.status_marks[d->record.device_id] = NextMark(mark, *status);
     group.nonces.emplace_back(d, nonce);
-    group.statuses[d->record.device_id] = std::move(*plain);
+    group.statuses[d->record.device_id] = std::move(held);
     group.seen[d->record.device_id] = now;
     return;
   }
@@ -523,6 +536,7 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
   }
   for (const auto& [id, ms] : group.seen) devices_.at(id)->last_seen_ms = ms;
   for (const auto& [id, mark] : group.status_marks) devices_.at(id)->status_mark = mark;
+  for (const auto& [id, status] : group.statuses) devices_.at(id)->status_json = status;
   for (auto& [dev, nonce] : group.nonces) RememberNonce(*dev, nonce);
 
   // Acknowledge every (device, epoch) that sent a batch, new or resent, or a probe.

@@ -123,6 +123,7 @@ class Ingestor {
     std::set<Nonce> nonce_set;
     int64_t last_seen_ms = 0;
     StatusMark status_mark;  // the newest status taken (status_freshness.h)
+    std::string status_json;  // the status held (stored); a will takes its figures
   };
   struct Group;
 

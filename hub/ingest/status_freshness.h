@@ -10,6 +10,10 @@
 //   - a status with the mark's very time is the one held (the broker redelivers the retained
 //     status at each hub start): nothing new, ignored without counting;
 //   - anything older is a replay (counted as `replay`).
+// When the hub takes a will, it holds the last heartbeat's figures marked offline (WillStatus):
+// the will's own figures (backlog, sequence numbers, offer watermark) are those of the moment the
+// device connected. That held status names the will (`will_ms`), so the broker redelivering the
+// retained will later (at each hub start) is the status held, not a replay.
 // A device whose clock steps back has its heartbeats ignored until its clock passes the mark (its
 // fleet entry goes offline meanwhile; its events are not affected). The mark restored at start
 // is that of the stored status: after the device's will was taken, heartbeats of its last
@@ -18,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "shared/protocol/device_status.h"
@@ -36,6 +41,11 @@ enum class Freshness { kNew, kSame, kStale };
 Freshness JudgeStatus(const StatusMark& mark, const DeviceStatus& s);
 // The mark after taking `s` (JudgeStatus said kNew).
 StatusMark NextMark(const StatusMark& mark, const DeviceStatus& s);
+// True when `s` is the last will of the connection of the last heartbeat taken.
+bool IsWillOf(const StatusMark& mark, const DeviceStatus& s);
+// The status the hub holds when it takes a will: `heartbeat_json` (the status held before it)
+// with "online" false; "" when that does not decode as a status with a clock.
+std::string WillStatus(std::string_view heartbeat_json);
 // The mark of a stored status text (empty or undecodable: no mark).
 StatusMark MarkFromStored(std::string_view status_json);
 

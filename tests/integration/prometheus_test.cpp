@@ -144,6 +144,13 @@ TEST_F(Prometheus, HubAndAgentExposeWhatHappenedAndPromtoolAcceptsIt) {
   EXPECT_EQ(Promtool(a.body, &out), 0) << out << "\n" << a.body;
 
   // The device goes away: its gauge follows (the broker publishes its last will).
+  // A heartbeat after the sales (one a second here) has told the hub the device's last_seq.
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        HttpResponse d = hub_->Get("/v1/devices", fleet_.hub_token());
+        return d.status == 200 && d.Json()["devices"][0]["last_seq"] == 3;
+      },
+      30s));
   fleet_.KillAgent(pos);
   ASSERT_TRUE(cjd::testing::WaitUntil(
       [&] {
@@ -154,6 +161,15 @@ TEST_F(Prometheus, HubAndAgentExposeWhatHappenedAndPromtoolAcceptsIt) {
       60s))
       << scrape.body;
   EXPECT_EQ(SampleValue(scrape.body, "cjd_hub_devices_online"), 0);
+  // Its last figures stay those of its last heartbeat (the will it left was built when it
+  // connected, before any sale), and a will is no clock skew.
+  HttpResponse devices = hub_->Get("/v1/devices", fleet_.hub_token());
+  ASSERT_EQ(devices.status, 200) << devices.body;
+  const json dead = devices.Json()["devices"][0];
+  EXPECT_EQ(dead["last_seq"], 3) << dead.dump();
+  EXPECT_EQ(dead["acked_seq"], 3) << dead.dump();
+  EXPECT_TRUE(dead["clock_skew_ms"].is_null()) << dead.dump();
+  EXPECT_FALSE(dead["online"].get<bool>());
   // ... and GET /v1/alerts lists it ([alerts] offline_minutes = 0 here).
   HttpResponse alerts = hub_->Get("/v1/alerts", fleet_.hub_token());
   ASSERT_EQ(alerts.status, 200) << alerts.body;

@@ -51,6 +51,34 @@ TEST(StatusFreshness, TakesTheWillOfTheCurrentConnectionOnlyOnce) {
   EXPECT_EQ(JudgeStatus(m, Offline(3'100)), Freshness::kNew);
 }
 
+TEST(StatusFreshness, ATakenWillHoldsTheLastHeartbeatsFiguresAndItsRedeliveryIsNoReplay) {
+  const std::string heartbeat =
+      R"({"online":true,"clock_ms":2000,"will_ms":900,"last_seq":3,"acked_seq":3,"backlog":5})";
+  StatusMark m = MarkFromStored(heartbeat);
+  DeviceStatus will = Offline(900);
+  will.last_seq = 0;  // built when the device connected
+  ASSERT_TRUE(IsWillOf(m, will));
+  EXPECT_FALSE(IsWillOf(m, Offline(1'500)));
+  const std::string held = WillStatus(heartbeat);
+  auto decoded = DecodeDeviceStatus(held);
+  ASSERT_TRUE(decoded.ok()) << held;
+  EXPECT_FALSE(decoded->online);
+  EXPECT_EQ(decoded->last_seq, 3u);
+  EXPECT_EQ(decoded->backlog, 5);
+  m = NextMark(m, *decoded);
+  EXPECT_EQ(m.clock_ms, 2'000);
+  EXPECT_FALSE(m.online);
+  // The retained will again (a hub start), in memory or from what was stored: the one held.
+  EXPECT_EQ(JudgeStatus(m, Offline(900)), Freshness::kSame);
+  EXPECT_EQ(JudgeStatus(MarkFromStored(held), Offline(900)), Freshness::kSame);
+  EXPECT_EQ(JudgeStatus(m, Offline(1'000)), Freshness::kStale);
+  // The device reconnects: its heartbeats are taken again.
+  EXPECT_EQ(JudgeStatus(m, Heartbeat(3'000, 2'500)), Freshness::kNew);
+  // Nothing usable held: no status.
+  EXPECT_EQ(WillStatus(""), "");
+  EXPECT_EQ(WillStatus(R"({"online":true})"), "");  // no clock
+}
+
 TEST(StatusFreshness, TheMarkIsRestoredFromTheStoredStatus) {
   const StatusMark m = MarkFromStored(R"({"online":true,"clock_ms":5000,"will_ms":4000})");
   EXPECT_EQ(m.clock_ms, 5'000);
