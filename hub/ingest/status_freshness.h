@@ -16,9 +16,7 @@
 // retained will later (at each hub start) is the status held, not a replay.
 // A device whose clock steps back has its heartbeats ignored until its clock passes the mark (its
 // fleet entry goes offline meanwhile; its events are not affected). The mark restored at start
-// is that of the stored status: after the device's will was taken, heartbeats of its last
-// connection that were newer than the will may be taken once more after a hub restart, until the
-// device's next status.
+// is that of the stored status (after a will: the last heartbeat's time, and the will it names).
 #pragma once
 
 #include <cstdint>
