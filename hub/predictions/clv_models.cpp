@@ -233,6 +233,22 @@ Status CheckSpend(const std::vector<SpendInput>& rows) {
   return Status::Ok();
 }
 
+// Rows with an equal key merged into one whose weight is the sum, sorted by the key.
+template <typename Row, typename Key>
+std::vector<Row> GroupByKey(const std::vector<Row>& rows_in, Key key) {
+  std::vector<Row> rows = rows_in;
+  std::sort(rows.begin(), rows.end(), [&](const Row& l, const Row& r) { return key(l) < key(r); });
+  std::vector<Row> out;
+  for (const Row& c : rows) {
+    if (!out.empty() && key(out.back()) == key(c)) {
+      out.back().weight += c.weight;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* FitStateName(FitState state) { return state == FitState::kOk ? "ok" : "degenerate"; }
@@ -341,19 +357,7 @@ double ExpectedPurchases(const BgNbdParams& p, double t, double x, double t_x, d
 }
 
 std::vector<RfmInput> GroupRfm(const std::vector<RfmInput>& customers) {
-  std::vector<RfmInput> rows = customers;
-  auto key = [](const RfmInput& c) { return std::tie(c.x, c.T, c.t_x); };
-  std::sort(rows.begin(), rows.end(),
-            [&](const RfmInput& l, const RfmInput& r) { return key(l) < key(r); });
-  std::vector<RfmInput> out;
-  for (const RfmInput& c : rows) {
-    if (!out.empty() && key(out.back()) == key(c)) {
-      out.back().weight += c.weight;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  return GroupByKey(customers, [](const RfmInput& c) { return std::tie(c.x, c.T, c.t_x); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,19 +441,7 @@ std::optional<double> ExpectedAverageSpend(const GammaGammaFit& fit, double x, d
 }
 
 std::vector<SpendInput> GroupSpend(const std::vector<SpendInput>& customers) {
-  std::vector<SpendInput> rows = customers;
-  auto key = [](const SpendInput& c) { return std::tie(c.x, c.zbar); };
-  std::sort(rows.begin(), rows.end(),
-            [&](const SpendInput& l, const SpendInput& r) { return key(l) < key(r); });
-  std::vector<SpendInput> out;
-  for (const SpendInput& c : rows) {
-    if (!out.empty() && key(out.back()) == key(c)) {
-      out.back().weight += c.weight;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  return GroupByKey(customers, [](const SpendInput& c) { return std::tie(c.x, c.zbar); });
 }
 
 }  // namespace cjd::hub::predictions

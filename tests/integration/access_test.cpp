@@ -45,16 +45,7 @@ class Access : public ::testing::Test {
   }
 
   std::string AddToken(const std::string& role, const std::string& name) {
-    std::string out;
-    EXPECT_EQ(Cjdctl({"add-token", "--hub-dir", HubDir(), "--role", role, "--name", name}, &out),
-              0)
-        << out;
-    const size_t at = out.find("cjdt_");
-    if (at == std::string::npos) {
-      ADD_FAILURE() << "no token printed: " << out;
-      return "";
-    }
-    return out.substr(at, out.find('\n', at) - at);
+    return fleet_.AddToken(role, name);
   }
 
   void WaitProjected(int64_t events) {

@@ -259,16 +259,7 @@ TEST_F(Dashboard, EveryPageShowsWhatTheApiAnswers) {
   browser_->Eval("document.querySelector('#sign-in-form button').click()");
   ASSERT_TRUE(browser_->WaitFor("document.getElementById('sign-in-error').textContent !== ''"));
   Shot("sign-in");
-  std::string out;
-  ASSERT_EQ(cjd::testing::RunCommand({cjd::testing::CjdctlBinary(), "add-token", "--hub-dir",
-                                      fleet_.hub_config().parent_path().string(), "--role",
-                                      "analyst", "--name", "marketing"},
-                                     60s, &out),
-            0)
-      << out;
-  const size_t at = out.find("cjdt_");
-  ASSERT_NE(at, std::string::npos) << out;
-  const std::string analyst = out.substr(at, out.find('\n', at) - at);
+  const std::string analyst = fleet_.AddToken("analyst", "marketing");
   browser_->Eval("document.getElementById('token').value = " + Js(analyst));
   browser_->Eval("document.querySelector('#sign-in-form button').click()");
   // Back on the page that was open (privacy), which the analyst may not read: it says so.

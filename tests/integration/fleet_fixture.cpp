@@ -348,6 +348,17 @@ std::string Fleet::AddSource(const std::string& name) {
   return output.substr(at, output.find('\n', at) - at);
 }
 
+std::string Fleet::AddToken(const std::string& role, const std::string& name) {
+  if (hub_config_.empty()) throw std::logic_error("InitHub() before AddToken()");
+  std::string output;
+  const int rc = RunCjdctl(
+      {"add-token", "--hub-dir", hub_dir_.string(), "--role", role, "--name", name}, &output);
+  if (rc != 0) throw std::runtime_error("cjdctl add-token failed (" + std::to_string(rc) + "): " + output);
+  const size_t at = output.find("cjdt_");
+  if (at == std::string::npos) throw std::runtime_error("cjdctl add-token printed no token: " + output);
+  return output.substr(at, output.find('\n', at) - at);
+}
+
 void Fleet::StartHub() {
   hub_ = Process::Start({cjd::testing::HubBinary(), "--config", hub_config_.string()},
                         hub_dir_ / "hub.log");

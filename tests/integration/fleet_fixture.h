@@ -146,6 +146,9 @@ class Fleet {
   // `cjdctl add-source --name NAME` into the hub's folder (after InitHub): the source's key for
   // POST /v1/collect. Throws when cjdctl fails or prints no key.
   std::string AddSource(const std::string& name);
+  // `cjdctl add-token --role ROLE --name NAME` into the hub's folder (after InitHub): the new
+  // API token. Throws when cjdctl fails or prints no token.
+  std::string AddToken(const std::string& role, const std::string& name);
   // Starts cjd-hub and waits for /healthz (fails the test on timeout or exit).
   void StartHub();
   // kill -9 the hub.

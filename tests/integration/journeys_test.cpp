@@ -84,22 +84,6 @@ class Journeys : public ::testing::Test {
         60s);
     ASSERT_TRUE(done) << fleet_.HubStats().dump();
   }
-  // A new analyst token (cjdctl add-token), "" after a test failure.
-  std::string AddAnalyst(const std::string& name) {
-    std::string out;
-    EXPECT_EQ(cjd::testing::RunCommand({cjd::testing::CjdctlBinary(), "add-token", "--hub-dir",
-                                        fleet_.hub_config().parent_path().string(), "--role",
-                                        "analyst", "--name", name},
-                                       60s, &out),
-              0)
-        << out;
-    const size_t at = out.find("cjdt_");
-    if (at == std::string::npos) {
-      ADD_FAILURE() << "no token printed: " << out;
-      return "";
-    }
-    return out.substr(at, out.find('\n', at) - at);
-  }
   int64_t ProfileOf(const std::string& identifier) {
     return Get("/v1/profiles?identifier=" + identifier)["profile_id"].get<int64_t>();
   }
@@ -519,7 +503,7 @@ TEST_F(Journeys, PainPointsRankAProfileAttributeAndNeverOnePersonsValue) {
   WaitJourneys(static_cast<int64_t>(batch.size()));
   const json q = {{"steps", {{{"type", "checkout_started"}}, {{"type", "order_completed"}}}},
                   {"pain_points", true}};
-  const std::string analyst = AddAnalyst("insight");
+  const std::string analyst = fleet_.AddToken("analyst", "insight");
   ASSERT_FALSE(analyst.empty());
   for (const std::string& token : {fleet_.hub_token(), analyst}) {
     HttpResponse r = hub_->Post("/v1/funnels/query", q.dump(), token);
@@ -584,7 +568,7 @@ TEST_F(Journeys, BadQueriesNameTheFieldAndTheAnalystMayAsk) {
   EXPECT_EQ(field(hub_->Get("/v1/journeys/lifecycle?activity=sometimes", t)), "activity");
 
   // The analyst role asks questions (POST included) but changes nothing.
-  const std::string analyst = AddAnalyst("marketing");
+  const std::string analyst = fleet_.AddToken("analyst", "marketing");
   ASSERT_FALSE(analyst.empty());
   EXPECT_EQ(hub_->Post("/v1/funnels/query", R"({"steps": [{"type": "page_view"}]})", analyst)
                 .status,
