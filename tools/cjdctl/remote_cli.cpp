@@ -108,10 +108,33 @@ RemoteCommands::RemoteCommands(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 10'000));
   remote_flags(segments_export_);
+
+  PredictionsOptions& pr = predictions_options_;
+  predictions_ = app.add_subcommand(
+      "predictions", "the hub's purchase, churn and CLV predictions per customer");
+  predictions_->require_subcommand(1);
+  predictions_export_ = predictions_->add_subcommand(
+      "export",
+      "write every customer's prediction (with identifiers: PII) as csv or jsonl, paged through "
+      "GET /v1/predictions; the fit is summarised on stderr");
+  predictions_export_->add_option("--hub", pr.hub, "hub URL, http://HOST:PORT")->required();
+  AddTokenOptions(predictions_export_, &pr.token, &pr.token_file, "the hub's admin token");
+  predictions_export_->add_option(
+      "--as-of", pr.as_of,
+      "predict from this day, YYYY-MM-DD (purchases before it count; default: the hub's, "
+      "tomorrow)");
+  predictions_export_->add_option_function<int>(
+      "--horizon-days", [this](const int& days) { predictions_options_.horizon_days = days; },
+      "days ahead to predict (1..3650; default: the hub's [predictions] horizon_days)");
+  predictions_export_->add_option("--format", pr.format, "csv or jsonl")->required();
+  predictions_export_->add_option("--out", pr.out, "write to this file (default: stdout)");
+  predictions_export_->add_option("--page-size", pr.page_size, "customers per request (1..10000)")
+      ->capture_default_str();
 }
 
 bool RemoteCommands::Selected() const {
-  return import_->parsed() || report_->parsed() || funnel_->parsed() || segments_->parsed();
+  return import_->parsed() || report_->parsed() || funnel_->parsed() || segments_->parsed() ||
+         predictions_->parsed();
 }
 
 namespace {
@@ -148,6 +171,11 @@ int RemoteCommands::Run() const {
     ReportOptions o = report_options_;
     if (!Resolve("report", &o.token, o.token_file)) return 2;
     return RunReport(o, std::cout, std::cerr);
+  }
+  if (predictions_->parsed()) {
+    PredictionsOptions o = predictions_options_;
+    if (!Resolve("predictions export", &o.token, o.token_file)) return 2;
+    return RunPredictionsExport(o, std::cout, std::cerr);
   }
   SegmentsOptions o = segments_options_;
   if (!Resolve("segments", &o.token, o.token_file)) return 2;

@@ -1,11 +1,12 @@
 // The command-line wiring (CLI11) of the subcommands that talk to a running hub: `import`,
-// `report` (and `report web`), `funnel` and `segments`. main.cpp creates one RemoteCommands before parsing and runs it if one was chosen.
+// `report` (and `report web`), `funnel`, `segments` and `predictions`. main.cpp creates one RemoteCommands before parsing and runs it if one was chosen.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include "tools/cjdctl/import_command.h"
 #include "tools/cjdctl/journeys_command.h"
+#include "tools/cjdctl/predictions_command.h"
 #include "tools/cjdctl/report_command.h"
 #include "tools/cjdctl/segments_command.h"
 
@@ -34,6 +35,9 @@ class RemoteCommands {
   CLI::App* segments_create_ = nullptr;
   CLI::App* segments_export_ = nullptr;
   SegmentsOptions segments_options_;
+  CLI::App* predictions_ = nullptr;
+  CLI::App* predictions_export_ = nullptr;
+  PredictionsOptions predictions_options_;
   int retry_attempts_ = 6;
   int timeout_s_ = 60;
 };

@@ -9,70 +9,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "shared/http/client.h"
-#include "tools/cjdctl/hub_error.h"
+#include "tools/cjdctl/remote_call.h"
 
 namespace cjd::ctl {
 namespace {
 
 using nlohmann::json;
 
-// The pieces every segments command shares: URL, client, error printing.
-class Remote {
- public:
-  Remote(const char* command, const SegmentsOptions& o, std::ostream& err)
-      : command_(command), o_(o), err_(err) {}
-
-  // 0 when usable, else the exit code (usage errors were printed).
-  int Check() {
-    Result<http::HttpUrl> url = http::ParseHttpUrl(o_.hub);
-    if (!url.ok()) return Usage("--hub: " + url.status().message());
-    if (o_.token.empty()) return Usage("--token: the hub's admin token is required (--token, --token-file PATH or CJD_TOKEN)");
-    url_ = *url;
-    client_.emplace(url_.host, url_.port, std::chrono::milliseconds(o_.timeout_ms));
-    client_->set_user_agent("cjdctl-segments/" CJD_VERSION);
-    return 0;
-  }
-
-  int Usage(const std::string& message) {
-    err_ << "cjdctl segments " << command_ << ": " << message << '\n';
-    return 2;
-  }
-  int Fail(const std::string& message) {
-    err_ << "cjdctl segments " << command_ << ": " << message << '\n';
-    return 1;
-  }
-
-  // The JSON object the hub answered with 2xx; nullopt after printing why not.
-  std::optional<json> Call(const std::string& method, const std::string& target,
-                           const std::string& body = "", int* status = nullptr) {
-    const http::ClientResponse r =
-        method == "POST" ? client_->Post(url_.prefix + target, body, o_.token)
-                         : client_->Get(url_.prefix + target, o_.token);
-    if (status != nullptr) *status = r.status;
-    if (r.status == 0) {
-      Fail("cannot reach the hub at " + url_.ToString() + ": " + r.body);
-      return std::nullopt;
-    }
-    if (r.status < 200 || r.status >= 300) {
-      Fail("the hub answered HTTP " + std::to_string(r.status) + ": " + ParseHubError(r.body).text);
-      return std::nullopt;
-    }
-    json j = r.Json();
-    if (!j.is_object()) {
-      Fail("the hub's answer to " + target + " is not a JSON object");
-      return std::nullopt;
-    }
-    return j;
-  }
-
- private:
-  const char* command_;
-  const SegmentsOptions& o_;
-  std::ostream& err_;
-  http::HttpUrl url_;
-  std::optional<http::HttpClient> client_;
-};
+// Every segments command: "cjdctl segments COMMAND: ..." messages, User-Agent cjdctl-segments/V.
+Remote SegmentsRemote(const char* command, const SegmentsOptions& o, std::ostream& err) {
+  return Remote("segments", command, o.hub, o.token, o.timeout_ms, err);
+}
 
 std::string Text(const json& obj, const char* key) {
   auto it = obj.find(key);
@@ -91,7 +38,7 @@ bool ValidId(const std::string& id) {
 }  // namespace
 
 int RunSegmentsList(const SegmentsOptions& o, std::ostream& out, std::ostream& err) {
-  Remote remote("list", o, err);
+  Remote remote = SegmentsRemote("list", o, err);
   if (int rc = remote.Check(); rc != 0) return rc;
   std::optional<json> list = remote.Call("GET", "/v1/segments");
   if (!list) return 1;
@@ -129,7 +76,7 @@ int RunSegmentsList(const SegmentsOptions& o, std::ostream& out, std::ostream& e
 }
 
 int RunSegmentsCreate(const SegmentsOptions& o, std::ostream& out, std::ostream& err) {
-  Remote remote("create", o, err);
+  Remote remote = SegmentsRemote("create", o, err);
   if (!ValidId(o.id)) {
     return remote.Usage("ID: '" + o.id + "' must be 1 to 64 characters of a-z, 0-9, _ and -");
   }
@@ -147,7 +94,7 @@ int RunSegmentsCreate(const SegmentsOptions& o, std::ostream& out, std::ostream&
 }
 
 int RunSegmentsExport(const SegmentsOptions& o, std::ostream& out, std::ostream& err) {
-  Remote remote("export", o, err);
+  Remote remote = SegmentsRemote("export", o, err);
   if (!ValidId(o.id)) {
     return remote.Usage("ID: '" + o.id + "' must be 1 to 64 characters of a-z, 0-9, _ and -");
   }
