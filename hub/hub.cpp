@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "hub/segments/table_facts.h"
 #include "hub/store/sqlite_hub_store.h"
 #include "shared/storage/memory_report.h"
 
@@ -85,9 +86,27 @@ Status Hub::Start() {
     jo.stages.window_ms = config_.stage_window_days * 86'400'000;
     journeys_ = std::make_unique<journeys::Journeys>(std::move(jo));
   }
-  projector_->set_on_profiles_changed([s = segments_.get()](const std::vector<int64_t>& ids) {
-    s->ProfilesChanged(ids);
-  });
+  // Predictions: refitted from the projection's orders on a schedule (predictions.db); the
+  // change feed drops the scores of profiles erased or merged away.
+  if (config_.predictions_enabled) {
+    predictions::PredictorOptions po;
+    po.path = config_.predictions_path;
+    po.profiles_path = config_.profiles_path;
+    po.horizon_days = static_cast<int32_t>(config_.predictions_horizon_days);
+    po.refit_interval_ms = config_.predictions_refit_hours * 3'600'000;
+    po.refit_growth_percent = config_.predictions_refit_growth_percent;
+    po.check_interval_ms = config_.predictions_check_seconds * 1000;
+    predictor_ = std::make_unique<predictions::Predictor>(std::move(po), clock_);
+    // A refit moves every customer's figures: rules that read them are evaluated again.
+    predictor_->set_on_refit([s = segments_.get()] {
+      if (s->uses_predictions()) s->EvaluateAll();
+    });
+  }
+  projector_->set_on_profiles_changed(
+      [s = segments_.get(), p = predictor_.get()](const std::vector<int64_t>& ids) {
+        s->ProfilesChanged(ids);
+        if (p != nullptr) p->ProfilesChanged(ids);
+      });
   projector_->set_on_events_moved([j = journeys_.get()](const std::vector<int64_t>& ids) {
     j->ProfilesChanged(ids);
   });
@@ -130,6 +149,21 @@ Status Hub::Start() {
   });
   CJD_RETURN_IF_ERROR(eraser_->LoadSuppression());
   CJD_RETURN_IF_ERROR(projector_->Start());
+  std::shared_ptr<predictions::PredictionReader> prediction_facts;
+  if (predictor_) {
+    CJD_RETURN_IF_ERROR(predictor_->Start());  // after the projector: it reads profiles.db
+    auto reader = predictions::PredictionReader::Open(config_.predictions_path);
+    if (!reader.ok()) return reader.status();
+    prediction_facts = std::move(*reader);
+    segments_->set_prediction_facts(
+        [r = prediction_facts, n = static_cast<int>(config_.predictions_horizon_days)](
+            int64_t id, segments::ProfileFacts* facts) -> Status {
+          auto entry = r->Read(id);
+          if (!entry.ok()) return entry.status();
+          segments::AddPredictionFacts(*entry, n, facts);
+          return Status::Ok();
+        });
+  }
   CJD_RETURN_IF_ERROR(segments_->Start());
   CJD_RETURN_IF_ERROR(journeys_->Start());
   auto segment_reader = segments::SegmentStore::Open(config_.segments_path, /*read_only=*/true);
@@ -152,6 +186,29 @@ Status Hub::Start() {
     return nlohmann::json{{"current", name(current)}, {"furthest", name(furthest)}};
   });
   profile_api_->set_segments_of([s = segment_api_.get()](int64_t id) { return s->SegmentsOf(id); });
+  {
+    std::unique_ptr<predictions::PredictionReader> api_reader;
+    if (predictor_) {
+      auto traits = predictions::PredictionReader::Open(config_.predictions_path);
+      if (!traits.ok()) return traits.status();
+      profile_api_->set_prediction_traits(
+          [r = std::shared_ptr<predictions::PredictionReader>(std::move(*traits)),
+           n = static_cast<int32_t>(config_.predictions_horizon_days)](
+              int64_t id) -> Result<nlohmann::json> {
+            auto entry = r->Read(id);
+            if (!entry.ok()) return entry.status();
+            return predictions::PredictionTraits(*entry, n);
+          });
+      auto paging = predictions::PredictionReader::Open(config_.predictions_path);
+      if (!paging.ok()) return paging.status();
+      api_reader = std::move(*paging);
+    }
+    prediction_api_ = std::make_unique<PredictionApi>(
+        predictor_.get(), std::move(api_reader),
+        [api = profile_api_.get()](const std::vector<int64_t>& ids) {
+          return api->IdentifiersOf(ids);
+        });
+  }
 
   offer_api_ = std::make_unique<OfferApi>(
       planner_.get(), [api = profile_api_.get()](const std::string& id) {
@@ -179,6 +236,7 @@ Status Hub::Start() {
     journey_api_->set_profile_facts(config_.profiles_path, &projector_->keys());
     api_->set_journey_api(journey_api_.get());
   }
+  api_->set_prediction_api(prediction_api_.get());
   eraser_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,
                                                        const std::string& payload) {
     return ingestor->Publish(topic, payload);
@@ -248,6 +306,7 @@ void Hub::Stop() {
   if (ingestor_) ingestor_->Stop();
   if (segments_) segments_->Stop();
   if (journeys_) journeys_->Stop();
+  if (predictor_) predictor_->Stop();
   if (projector_) projector_->Stop();
   server_.reset();
   workers_.reset();
@@ -256,6 +315,8 @@ void Hub::Stop() {
   eraser_.reset();
   segment_api_.reset();
   journey_api_.reset();
+  prediction_api_.reset();
+  predictor_.reset();
   journeys_.reset();
   segments_.reset();
   offer_api_.reset();

@@ -1,6 +1,6 @@
 // Hub: wires ingest, the store, the projection (profiles) and the HTTP API.
-// Start: store, projection, segments, HTTP, ingest, offers. Stop: HTTP, offers, ingest,
-// segments, projection.
+// Start: store, projection, predictions, segments, HTTP, ingest, offers. Stop: HTTP, offers,
+// ingest, segments, predictions, projection.
 #pragma once
 
 #include <functional>
@@ -10,10 +10,12 @@
 #include "hub/http/hub_api.h"
 #include "hub/http/journey_api.h"
 #include "hub/http/offer_api.h"
+#include "hub/http/prediction_api.h"
 #include "hub/http/privacy_api.h"
 #include "hub/http/profile_api.h"
 #include "hub/http/segment_api.h"
 #include "hub/offers/offer_planner.h"
+#include "hub/predictions/predictor.h"
 #include "hub/privacy/eraser.h"
 #include "hub/projection/projector.h"
 #include "hub/projection/rfm.h"
@@ -61,6 +63,8 @@ class Hub {
   std::unique_ptr<OfferApi> offer_api_;
   std::unique_ptr<journeys::Journeys> journeys_;
   std::unique_ptr<JourneyApi> journey_api_;
+  std::unique_ptr<predictions::Predictor> predictor_;  // null when [predictions] enabled = false
+  std::unique_ptr<PredictionApi> prediction_api_;
   std::unique_ptr<HubApi> api_;
   std::unique_ptr<http::WorkerPool> workers_;  // runs the API's handlers (database work)
   std::unique_ptr<http::Server> server_;

@@ -74,6 +74,16 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
       r.Int("journeys.retention_orders", c.stage_retention_orders, 2, 1'000'000);
   c.stage_advocacy_orders = r.Int("journeys.advocacy_orders", c.stage_advocacy_orders, 2, 1'000'000);
   c.stage_window_days = r.Int("journeys.stage_window_days", c.stage_window_days, 1, 3660);
+  c.predictions_enabled = r.Bool("predictions.enabled", c.predictions_enabled);
+  c.predictions_path = r.Path("predictions.path", "predictions.db");
+  c.predictions_horizon_days =
+      r.Int("predictions.horizon_days", c.predictions_horizon_days, 1, 3650);
+  c.predictions_refit_hours =
+      r.Int("predictions.refit_hours", c.predictions_refit_hours, 1, 24 * 366);
+  c.predictions_refit_growth_percent = r.Int(
+      "predictions.refit_growth_percent", c.predictions_refit_growth_percent, 1, 1'000'000);
+  c.predictions_check_seconds =
+      r.Int("predictions.check_seconds", c.predictions_check_seconds, 1, 86'400);
   c.offers_enabled = r.Bool("offers.enabled", c.offers_enabled);
   c.offers_path = r.Path("offers.path", "offers.db");
   c.offers_full_interval_s =

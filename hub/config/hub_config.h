@@ -80,6 +80,14 @@ struct HubConfig {
   int64_t stage_retention_orders = 2;  // journey stage "retention": this many orders
   int64_t stage_advocacy_orders = 5;   // ... "advocacy"
   int64_t stage_window_days = 90;      // the current stage counts activity this recent
+  // [predictions] (see hub/predictions/README.md)
+  bool predictions_enabled = true;     // false: no refits, no traits, /v1/predictions 503
+  std::string predictions_path;        // SQLite file of the current predictions (derived from
+                                       // profiles.db; rebuilt by the next refit when deleted)
+  int64_t predictions_horizon_days = 365;     // expected_purchase_days_{N}d, predicted_clv_{N}d
+  int64_t predictions_refit_hours = 24;       // a refit at least this often
+  int64_t predictions_refit_growth_percent = 10;  // ... and when sale orders grew this much
+  int64_t predictions_check_seconds = 60;     // how often the thread checks the above
   // [offers] (see hub/offers/README.md)
   bool offers_enabled = true;          // false: no planner, no downlink offers, /v1/offers 503
   std::string offers_path;             // SQLite file of offers and what each store holds

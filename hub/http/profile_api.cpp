@@ -92,7 +92,31 @@ http::Response ProfileApi::GetProfile(const http::Request& req, int64_t profile_
     if (!ids.ok()) return http::ErrorFromStatus(ids.status());
     (*profile)["segments"] = *ids;
   }
+  if (Status st = AddPredictionTraits(&*profile); !st.ok()) return http::ErrorFromStatus(st);
   return {200, profile->dump()};
+}
+
+Status ProfileApi::AddPredictionTraits(json* profile) {
+  if (!prediction_traits_ || !profile->contains("profile_id") || !profile->contains("traits") ||
+      !(*profile)["traits"].is_object()) {
+    return Status::Ok();
+  }
+  Result<json> t = prediction_traits_((*profile)["profile_id"].get<int64_t>());
+  if (!t.ok()) return t.status();
+  for (auto& [k, v] : t->items()) (*profile)["traits"][k] = v;
+  return Status::Ok();
+}
+
+Result<std::vector<json>> ProfileApi::IdentifiersOf(const std::vector<int64_t>& ids) {
+  std::vector<json> out;
+  out.reserve(ids.size());
+  std::lock_guard lock(reader_mu_);
+  for (const int64_t id : ids) {
+    Result<json> one = reader_->Identifiers(id);
+    if (!one.ok()) return one.status();
+    out.push_back(std::move(*one));
+  }
+  return out;
 }
 
 Result<int64_t> ProfileApi::FindByIdentifier(const std::string& text) {
@@ -133,6 +157,7 @@ Result<json> ProfileApi::FullProfile(int64_t profile_id) {
     (*doc)["next_events_before"] = (*page)["next_events_before"];
   }
   doc->erase("next_events_before");
+  if (Status st = AddPredictionTraits(&*doc); !st.ok()) return st;
   return doc;
 }
 

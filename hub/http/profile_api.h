@@ -53,6 +53,15 @@ class ProfileApi {
     segments_of_ = std::move(fn);
   }
 
+  // The profile document's "identifiers" of each of `ids` (GET /v1/predictions), in order, in
+  // one read snapshot.
+  Result<std::vector<nlohmann::json>> IdentifiersOf(const std::vector<int64_t>& ids);
+
+  // The profile document's prediction traits (hub/predictions), merged into "traits".
+  void set_prediction_traits(std::function<Result<nlohmann::json>(int64_t)> fn) {
+    prediction_traits_ = std::move(fn);
+  }
+
   // True when `profile_id` names a profile (live, or merged into one).
   Result<bool> ProfileExists(int64_t profile_id);
 
@@ -61,6 +70,8 @@ class ProfileApi {
   http::Response FindProfile(const http::Request& req);
   http::Response Split(const http::Request& req, int64_t profile_id);
   http::Response Metrics(const http::Request& req);
+  // Merges the prediction traits into the document's "traits" (when set).
+  Status AddPredictionTraits(nlohmann::json* profile);
 
   const HubConfig& config_;
   std::function<Result<std::vector<std::string>>(int64_t)> segments_of_;
@@ -72,6 +83,7 @@ class ProfileApi {
   Projector* projector_;
   const Clock* clock_;
   std::function<nlohmann::json(int64_t, int64_t)> journey_stage_;
+  std::function<Result<nlohmann::json>(int64_t)> prediction_traits_;
 };
 
 }  // namespace cjd::hub

@@ -59,12 +59,15 @@ class ProfileReader {
   // redeemed answers with zeros, not kNotFound (the projection does not know the offer
   // catalogue). kInvalid (field "offer_id") when `offer_id` is empty or over 64 characters.
   Result<nlohmann::json> OfferStats(const std::string& offer_id);
+  // The profile's identifiers as the profile document lists them ([{"type", "value",
+  // "attached_at"}], by type then time), values unsealed; [] for a profile that holds none
+  // (merged, erased or unknown).
+  Result<nlohmann::json> Identifiers(int64_t profile_id);
 
  private:
   ProfileReader(std::unique_ptr<sqlite::Database> db, std::unique_ptr<EventLogReader> log,
                 const IdentityKeys& keys, const RfmModel* rfm)
       : db_(std::move(db)), statements_(*db_), log_(std::move(log)), keys_(keys), rfm_(rfm) {}
-  Result<nlohmann::json> Identifiers(int64_t profile_id);
   Result<nlohmann::json> Traits(int64_t profile_id, int64_t now_ms);
 
   std::unique_ptr<sqlite::Database> db_;

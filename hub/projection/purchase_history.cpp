@@ -8,33 +8,6 @@
 namespace cjd::hub {
 namespace {
 
-// "YYYY-MM-DD" as days since 1970-01-01.
-std::optional<int32_t> Day(std::string_view date) {
-  auto digits = [&](size_t at, size_t n, int* out) {
-    int v = 0;
-    for (size_t i = at; i < at + n; ++i) {
-      if (i >= date.size() || date[i] < '0' || date[i] > '9') return false;
-      v = v * 10 + (date[i] - '0');
-    }
-    *out = v;
-    return true;
-  };
-  int y = 0, m = 0, d = 0;
-  if (date.size() != 10 || date[4] != '-' || date[7] != '-' || !digits(0, 4, &y) ||
-      !digits(5, 2, &m) || !digits(8, 2, &d) || m < 1 || m > 12 || d < 1 || d > 31) {
-    return std::nullopt;
-  }
-  return static_cast<int32_t>(DaysFromCivil(y, m, d));
-}
-
-std::string DateText(int32_t day) {
-  const CivilDate c = CivilFromDays(day);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d", static_cast<long long>(c.year), c.month,
-                c.day);
-  return buf;
-}
-
 // Money (1e-9 units) to cents, half away from zero.
 int64_t Cents(Money m) {
   Int128 u = m.units();
@@ -46,6 +19,33 @@ int64_t Cents(Money m) {
 }
 
 }  // namespace
+
+std::optional<int32_t> DayFromIsoDate(std::string_view date) {
+  auto digits = [&](size_t at, size_t n, int* out) {
+    int v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (i >= date.size() || date[i] < '0' || date[i] > '9') return false;
+      v = v * 10 + (date[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int y = 0, m = 0, d = 0;
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-' || !digits(0, 4, &y) ||
+      !digits(5, 2, &m) || !digits(8, 2, &d) || m < 1 || m > 12 || d < 1 ||
+      d > DaysInMonth(y, m)) {
+    return std::nullopt;
+  }
+  return static_cast<int32_t>(DaysFromCivil(y, m, d));
+}
+
+std::string IsoDateFromDay(int32_t day) {
+  const CivilDate c = CivilFromDays(day);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d", static_cast<long long>(c.year), c.month,
+                c.day);
+  return buf;
+}
 
 Result<std::unique_ptr<PurchaseHistoryReader>> PurchaseHistoryReader::Open(
     const std::string& profiles_path) {
@@ -86,7 +86,7 @@ Status PurchaseHistoryReader::ForEachCustomer(
       "WHERE profile_id IS NOT NULL AND currency = ?1 AND sale_lines > 0 AND local_date < ?2 "
       "ORDER BY profile_id, local_date");
   if (!s.ok()) return s.status();
-  (*s)->Bind(1, currency).Bind(2, before_day ? DateText(*before_day) : std::string("9999-99-99"));
+  (*s)->Bind(1, currency).Bind(2, before_day ? IsoDateFromDay(*before_day) : std::string("9999-99-99"));
   int64_t current = 0;
   std::vector<PurchaseDay> days;
   Money day_value;
@@ -106,7 +106,7 @@ Status PurchaseHistoryReader::ForEachCustomer(
     if (!r.ok()) return r.status();
     if (!*r) break;
     const int64_t profile = (*s)->ColumnInt(0);
-    const std::optional<int32_t> day = Day((*s)->ColumnText(1));
+    const std::optional<int32_t> day = DayFromIsoDate((*s)->ColumnView(1));
     const std::optional<Money> gross = Money::Parse((*s)->ColumnText(2));
     if (!day || !gross) {
       return Status::Internal("orders: a row of profile " + std::to_string(profile) +
@@ -124,6 +124,31 @@ Status PurchaseHistoryReader::ForEachCustomer(
     day_value += *gross;
   }
   return flush_customer();
+}
+
+Result<std::vector<int64_t>> PurchaseHistoryReader::NotLive(const std::vector<int64_t>& ids) {
+  auto s = statements_.Get(
+      "SELECT 1 FROM profiles WHERE profile_id = ?1 AND merged_into IS NULL");
+  if (!s.ok()) return s.status();
+  std::vector<int64_t> out;
+  for (const int64_t id : ids) {
+    (*s)->Bind(1, id);
+    auto r = (*s)->Step();
+    (*s)->Reset();
+    if (!r.ok()) return r.status();
+    if (!*r) out.push_back(id);
+  }
+  return out;
+}
+
+Result<int64_t> PurchaseHistoryReader::SaleOrders() {
+  auto s = statements_.Get("SELECT count(*) FROM orders WHERE sale_lines > 0");
+  if (!s.ok()) return s.status();
+  auto r = (*s)->Step();
+  if (!r.ok()) return r.status();
+  const int64_t n = *r ? (*s)->ColumnInt(0) : 0;
+  (*s)->Reset();
+  return n;
 }
 
 }  // namespace cjd::hub

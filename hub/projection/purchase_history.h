@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shared/core/status.h"
@@ -21,6 +22,11 @@ struct PurchaseDay {
   int32_t day = 0;          // the order's local date, days since 1970-01-01
   int64_t value_cents = 0;  // the day's sale value (gross of its orders with a sale line), cents
 };
+
+// "YYYY-MM-DD" (a real calendar date) as days since 1970-01-01; nullopt when malformed.
+std::optional<int32_t> DayFromIsoDate(std::string_view date);
+// Days since 1970-01-01 as "YYYY-MM-DD".
+std::string IsoDateFromDay(int32_t day);
 
 class PurchaseHistoryReader {
  public:
@@ -35,6 +41,14 @@ class PurchaseHistoryReader {
   Status ForEachCustomer(const std::string& currency, std::optional<int32_t> before_day,
                          const std::function<Status(int64_t profile_id,
                                                     const std::vector<PurchaseDay>& days)>& fn);
+
+  // Of `ids`, those that are not live profiles (merged into another, erased, or never were),
+  // in the order given.
+  Result<std::vector<int64_t>> NotLive(const std::vector<int64_t>& ids);
+
+  // Orders with a sale line (any currency, anonymous included): a cheap measure of how much
+  // purchase history there is, for deciding when a refit is due.
+  Result<int64_t> SaleOrders();
 
  private:
   explicit PurchaseHistoryReader(std::unique_ptr<sqlite::Database> db)

@@ -103,8 +103,20 @@ ProfileFacts FactsFromProfileJson(const json& profile) {
   for (const KnownField& f : KnownFields()) {
     if (f.name.starts_with("rfm.") || f.name == "consent") continue;
     if (f.name.starts_with("journey_stage")) continue;  // below: not a trait
+    // The predictions' traits (hub/predictions) are added by the hub when it has them: set only
+    // when the document carries them (a missing field reads as null either way).
+    if ((f.name == "p_alive" || f.name == "churn_risk") && Member(traits, f.name.data()) == nullptr) {
+      continue;
+    }
     const json* v = Member(traits, std::string(f.name).c_str());
     facts.Set(std::string(f.name), v != nullptr ? TypedFact(*v, f.type) : FactValue());
+  }
+  // The predictions named for their horizon (expected_purchase_days_365d, predicted_clv_365d).
+  // (`predicted_clv_{N}d` is a money string: NumberFact reads it exactly.)
+  if (traits.is_object()) {
+    for (const auto& [name, v] : traits.items()) {
+      if (PredictionHorizonOf(name)) facts.Set(name, NumberFact(v));
+    }
   }
   const json* rfm = Member(traits, "rfm");
   for (const char* part : {"recency", "frequency", "monetary"}) {

@@ -28,6 +28,8 @@ constexpr std::array kFields = {
     KnownField{"consent", FieldType::kBool},
     KnownField{"journey_stage", FieldType::kString},
     KnownField{"journey_stage_furthest", FieldType::kString},
+    KnownField{"p_alive", FieldType::kNumber},
+    KnownField{"churn_risk", FieldType::kNumber},
 };
 
 bool IsAttributePath(std::string_view rest) {
@@ -45,7 +47,25 @@ bool IsAttributePath(std::string_view rest) {
   return !part_empty;
 }
 
+std::optional<int> HorizonAfter(std::string_view name, std::string_view prefix) {
+  if (!name.starts_with(prefix) || !name.ends_with("d")) return std::nullopt;
+  const std::string_view digits = name.substr(prefix.size(), name.size() - prefix.size() - 1);
+  if (digits.empty() || digits.size() > 4 || digits[0] == '0') return std::nullopt;
+  int n = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (n > 3650) return std::nullopt;
+  return n;
+}
+
 }  // namespace
+
+std::optional<int> PredictionHorizonOf(std::string_view name) {
+  if (auto n = HorizonAfter(name, "expected_purchase_days_")) return n;
+  return HorizonAfter(name, "predicted_clv_");
+}
 
 std::span<const KnownField> KnownFields() { return kFields; }
 
@@ -53,6 +73,7 @@ std::optional<FieldType> LookupField(std::string_view name) {
   for (const KnownField& f : kFields) {
     if (f.name == name) return f.type;
   }
+  if (PredictionHorizonOf(name)) return FieldType::kNumber;
   if (name.starts_with(kAttributesPrefix) &&
       IsAttributePath(name.substr(kAttributesPrefix.size()))) {
     return FieldType::kAny;

@@ -32,6 +32,12 @@ std::span<const KnownField> KnownFields();
 // dot-separated parts of [a-z0-9_] is kAny.
 std::optional<FieldType> LookupField(std::string_view name);
 
+// The horizon N of a prediction field named for it (expected_purchase_days_{N}d,
+// predicted_clv_{N}d, N 1..3650 without leading zeros); nullopt for any other name. Such a field
+// is a number; the segment engine accepts only the hub's own horizon ([predictions]
+// horizon_days).
+std::optional<int> PredictionHorizonOf(std::string_view name);
+
 // "a number", "a string", "a list", "a time", "true/false", "any value".
 const char* FieldTypeName(FieldType type);
 

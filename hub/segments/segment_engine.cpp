@@ -1,5 +1,6 @@
 #include "hub/segments/segment_engine.h"
 
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <set>
 
 #include "hub/segments/builtin.h"
+#include "hub/segments/fields.h"
 #include "hub/segments/facts.h"
 #include "hub/segments/table_facts.h"
 
@@ -177,6 +179,9 @@ void SegmentEngine::UpdateNeeds() {
   uses_stage_ = std::any_of(fields.begin(), fields.end(), [](const std::string& f) {
     return f == "journey_stage" || f == "journey_stage_furthest";
   });
+  uses_predictions_ = std::any_of(fields.begin(), fields.end(), [](const std::string& f) {
+    return f == "p_alive" || f == "churn_risk" || PredictionHorizonOf(f).has_value();
+  });
 }
 
 Result<PutSegmentResult> SegmentEngine::Put(const SegmentDefinition& def) {
@@ -187,6 +192,17 @@ Result<PutSegmentResult> SegmentEngine::Put(const SegmentDefinition& def) {
   }
   Result<Rule> rule = ParseRule(def.rule);
   if (!rule.ok()) return rule.status();
+  for (const std::string& f : rule->Fields()) {
+    const std::optional<int> n = PredictionHorizonOf(f);
+    if (n && *n != config_.predictions_horizon_days) {
+      const std::string stem = f.substr(0, f.rfind('_') + 1);
+      return Status::Invalid(f + ": the hub predicts for " +
+                                 std::to_string(config_.predictions_horizon_days) +
+                                 " days ([predictions] horizon_days); use " + stem +
+                                 std::to_string(config_.predictions_horizon_days) + "d",
+                             "rule");
+    }
+  }
   if (def.name.size() > kMaxSegmentNameBytes) {
     return Status::Invalid("must be at most 200 bytes", "name");
   }
@@ -284,6 +300,9 @@ Status SegmentEngine::EvaluateBatch(const std::vector<int64_t>& ids) {
           auto [current, furthest] = stage_reader_(id, now);
           facts.Set("journey_stage", current.empty() ? FactValue() : FactValue(current));
           facts.Set("journey_stage_furthest", furthest.empty() ? FactValue() : FactValue(furthest));
+        }
+        if (uses_predictions_ && prediction_facts_) {
+          CJD_RETURN_IF_ERROR(prediction_facts_(id, &facts));
         }
         for (const Compiled& c : rules_) {
           if (c.rule.Matches(facts)) want.insert(c.id);

@@ -90,6 +90,13 @@ class SegmentEngine {
   // True when some rule reads a journey stage (the journeys module then names the persons whose
   // timelines changed, so those rules follow their stage).
   bool uses_journey_stage() const { return uses_stage_.load(); }
+  // The prediction fields (`expected_purchase_days_{N}d`, `p_alive`, `churn_risk`,
+  // `predicted_clv_{N}d`: hub/predictions), set on the facts of a profile from the stored
+  // predictions (null when it has none). REQUIRES: before Start().
+  using PredictionFacts = std::function<Status(int64_t, ProfileFacts*)>;
+  void set_prediction_facts(PredictionFacts reader) { prediction_facts_ = std::move(reader); }
+  // True when some rule reads a prediction field (a refit then re-evaluates every profile).
+  bool uses_predictions() const { return uses_predictions_.load(); }
   void set_on_members_changed(std::function<void(const std::vector<int64_t>&)> hook) {
     on_members_changed_ = std::move(hook);
   }
@@ -152,6 +159,8 @@ class SegmentEngine {
   std::function<void(const std::vector<int64_t>&)> on_members_changed_;
   StageReader stage_reader_;
   std::atomic<bool> uses_stage_{false};
+  PredictionFacts prediction_facts_;
+  std::atomic<bool> uses_predictions_{false};
 
   std::mutex write_mu_;  // the one writer: evaluation batches and API writes
   std::unique_ptr<SegmentStore> store_;              // guarded by write_mu_

@@ -81,4 +81,20 @@ ProfileFacts FactsFromRow(const ProfileFactsRow& row, const ProfileFactsNeeds& n
   return facts;
 }
 
+void AddPredictionFacts(const std::optional<predictions::PredictionReader::Entry>& entry,
+                        int horizon_days, ProfileFacts* facts) {
+  const std::string n = std::to_string(horizon_days);
+  const bool have = entry && entry->model.horizon_days == horizon_days;
+  const predictions::StoredScore* s = have ? &entry->score : nullptr;
+  auto four = [](double v) { return FactValue(Decimal(predictions::Round4(v), 4)); };
+  facts->Set("expected_purchase_days_" + n + "d",
+             s != nullptr ? four(s->expected_purchase_days) : FactValue());
+  facts->Set("p_alive", s != nullptr && s->p_alive ? four(*s->p_alive) : FactValue());
+  facts->Set("churn_risk", s != nullptr ? four(s->churn_risk) : FactValue());
+  facts->Set("predicted_clv_" + n + "d",
+             s != nullptr && s->predicted_clv_cents
+                 ? MoneyFact(predictions::CentsText(*s->predicted_clv_cents))
+                 : FactValue());
+}
+
 }  // namespace cjd::hub::segments

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "hub/predictions/predictor.h"
 #include "hub/projection/profile_facts.h"
 #include "hub/segments/facts.h"
 
@@ -22,5 +23,11 @@ ProfileFactsNeeds NeedsOf(const std::vector<std::string>& fields);
 // are not set (read as null): only rules that do not read them may be evaluated on the result.
 ProfileFacts FactsFromRow(const ProfileFactsRow& row, const ProfileFactsNeeds& needs,
                           int64_t now_ms);
+
+// Sets the prediction fields (p_alive, churn_risk, expected_purchase_days_{N}d,
+// predicted_clv_{N}d for N = `horizon_days`) from a stored score, with the values the profile
+// document shows (PredictionTraits): null when there is none, or it is for another horizon.
+void AddPredictionFacts(const std::optional<predictions::PredictionReader::Entry>& entry,
+                        int horizon_days, ProfileFacts* facts);
 
 }  // namespace cjd::hub::segments

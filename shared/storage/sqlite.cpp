@@ -67,6 +67,11 @@ Statement& Statement::Bind(int index, int64_t value) {
   return *this;
 }
 
+Statement& Statement::BindDouble(int index, double value) {
+  CheckBind(stmt_, sqlite3_bind_double(stmt_, index, value), index);
+  return *this;
+}
+
 Statement& Statement::Bind(int index, std::string_view text) {
   CheckBind(stmt_,
             sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
@@ -121,6 +126,8 @@ void Statement::Reset() {
 }
 
 int64_t Statement::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+double Statement::ColumnDouble(int index) const { return sqlite3_column_double(stmt_, index); }
 
 std::string Statement::ColumnText(int index) const { return std::string(ColumnView(index)); }
 

@@ -33,6 +33,7 @@ class Statement {
   Statement& Bind(int index, std::string_view text);   // bound as TEXT (copied)
   Statement& BindBlob(int index, std::string_view bytes);
   Statement& BindNull(int index);
+  Statement& BindDouble(int index, double value);  // REAL
 
   // Steps once: true when a row is available, false when done; an error Status otherwise.
   Result<bool> Step();
@@ -42,6 +43,7 @@ class Statement {
   void Reset();
 
   int64_t ColumnInt(int index) const;          // 0-based
+  double ColumnDouble(int index) const;
   std::string ColumnText(int index) const;
   std::string_view ColumnView(int index) const;  // valid until the next Step/Reset
   bool ColumnIsNull(int index) const;

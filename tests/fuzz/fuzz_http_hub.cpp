@@ -70,6 +70,7 @@ uint16_t HubPort() {
     c.audit_key_file = dir + "/audit.key";
     c.privacy_path = dir + "/privacy.db";
     c.journeys_path = dir + "/journeys.db";
+    c.predictions_path = dir + "/predictions.db";
     c.keys_path = dir + "/keys.db";
     c.master_key_file = dir + "/master.key";
     Provision(c.store_path);

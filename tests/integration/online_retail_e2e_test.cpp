@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -356,6 +358,81 @@ TEST(OnlineRetailEndToEnd, HubMetricsEqualAnIndependentComputation) {
   EXPECT_EQ(p["traits"]["revenue_gross"], Money(customers[top_id].gross));
   EXPECT_EQ(p["traits"]["revenue_net"], Money(customers[top_id].net));
   EXPECT_EQ(p["traits"]["rfm"]["monetary"], 5);
+
+  // Predictions (issue 14) on the issue's split, through GET /v1/predictions: fitted on the
+  // purchase days before 2011-06-09, scored for the next 184 days (to the end of the data), and
+  // compared here with what each customer did in those days according to the raw files.
+  {
+    std::map<std::string, std::set<std::string>> holdout_days;  // customer -> dates
+    std::map<std::string, double> holdout_pounds;
+    for (const auto& [id, inv] : invoices) {
+      if (bad.count(id) || inv.customer.empty() || inv.sale_lines == 0) continue;
+      if (inv.date < "2011-06-09" || inv.date >= "2011-12-10") continue;
+      holdout_days[inv.customer].insert(inv.date);
+      holdout_pounds[inv.customer] += std::stod(inv.gross.ToString(2));
+    }
+    std::vector<json> scored;
+    std::string after;
+    for (int page = 0; page < 100; ++page) {
+      r = hub.Get("/v1/predictions?as_of=2011-06-09&horizon_days=184&limit=1000" +
+                      (after.empty() ? std::string() : "&after=" + after),
+                  fleet.hub_token());
+      ASSERT_EQ(r.status, 200) << r.body;
+      const json doc = r.Json();
+      EXPECT_EQ(doc["currency"], "GBP");
+      for (const json& c : doc["customers"]) scored.push_back(c);
+      if (page == 0) std::printf("predictions model: %s\n", doc["model"].dump().c_str());
+      if (doc["next_after"].is_null()) break;
+      after = std::to_string(doc["next_after"].get<int64_t>());
+    }
+    ASSERT_EQ(scored.size(), 2'787u);  // customers with a purchase day before 2011-06-09
+    double abs_sum = 0, sq_sum = 0, predicted = 0, actual = 0, clv = 0, revenue = 0;
+    std::vector<std::pair<double, bool>> risk;  // (churn_risk, no purchase in the holdout)
+    for (const json& c : scored) {
+      std::string customer;
+      for (const json& id : c["identifiers"]) {
+        if (id["type"] == "customer_id") customer = id["value"];
+      }
+      ASSERT_FALSE(customer.empty()) << c.dump();
+      const double y = static_cast<double>(holdout_days[customer].size());
+      const double e = c["expected_purchase_days"].get<double>();
+      abs_sum += std::abs(e - y);
+      sq_sum += (e - y) * (e - y);
+      predicted += e;
+      actual += y;
+      if (c["predicted_clv"].is_string()) clv += std::stod(c["predicted_clv"].get<std::string>());
+      revenue += holdout_pounds[customer];
+      risk.emplace_back(c["churn_risk"].get<double>(), y == 0);
+    }
+    // AUC: P(a churner's risk > a buyer's), ties counting one half.
+    std::sort(risk.begin(), risk.end());
+    double churners = 0, buyers = 0, wins = 0;
+    for (size_t k = 0; k < risk.size();) {
+      size_t j = k;
+      double tie_churn = 0, tie_buy = 0;
+      while (j < risk.size() && risk[j].first == risk[k].first) {
+        (risk[j].second ? tie_churn : tie_buy) += 1;
+        ++j;
+      }
+      wins += tie_churn * buyers + 0.5 * tie_churn * tie_buy;
+      churners += tie_churn;
+      buyers += tie_buy;
+      k = j;
+    }
+    const double n = static_cast<double>(scored.size());
+    const double mae = abs_sum / n, rmse = std::sqrt(sq_sum / n), auc = wins / (churners * buyers);
+    std::printf("predictions 2011-06-09 + 184 days, %zu customers: MAE %.4f RMSE %.4f, purchase "
+                "days predicted %.1f / actual %.0f, churn AUC %.4f, revenue predicted %.0f / "
+                "actual %.0f GBP\n",
+                scored.size(), mae, rmse, predicted, actual, auc, clv, revenue);
+    EXPECT_EQ(actual, 6'866);
+    // The library's figures on the same split (tests/hub/predictions/backtest_test.cpp, from the
+    // raw files): the hub's path from the import gives the same.
+    EXPECT_NEAR(mae, 1.4573, 0.002);
+    EXPECT_NEAR(rmse, 2.2211, 0.002);
+    EXPECT_LT(rmse, 2.40);  // the issue's RMSE aim; MAE < 1.45 and AUC >= 0.75 are not met
+    EXPECT_GT(auc, 0.70);
+  }
 
   // Importing again adds nothing and changes no figure.
   EXPECT_EQ(cjd::testing::RunCommand(cmd, 300s, &out), 1) << out;

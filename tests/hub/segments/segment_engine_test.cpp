@@ -640,3 +640,59 @@ TEST_F(SegmentFeedTest, ACutPointChangeReEvaluatesRfmSegmentsExactly) {
 
 }  // namespace
 }  // namespace cjd::hub::segments
+
+namespace cjd::hub::segments {
+namespace {
+
+// The prediction fields: the facts the engine sets from a stored score (AddPredictionFacts)
+// equal the ones read from the profile document's traits (PredictionTraits), and a rule reads
+// them; a profile without a score (or a score for another horizon) reads null.
+TEST(PredictionFacts, TheStoredScoreAndTheDocumentsTraitsGiveTheSameFacts) {
+  predictions::PredictionReader::Entry e;
+  e.model.as_of = "2026-12-07";
+  e.model.horizon_days = 365;
+  e.model.currency = "EUR";
+  e.model.model_json = R"({"model": {"fit": "ok"}})";
+  e.score.profile_id = 7;
+  e.score.expected_purchase_days = 2.345678;
+  e.score.p_alive = 0.81234;
+  e.score.churn_risk = 0.700049;
+  e.score.predicted_clv_cents = 12345.5;
+  const std::optional<predictions::PredictionReader::Entry> entry = e;
+  const json traits = predictions::PredictionTraits(entry, 365);
+  EXPECT_EQ(traits["predicted_clv_365d"], "123.46");
+  EXPECT_EQ(traits["predictions"]["fit"], "ok");
+  ProfileFacts from_score;
+  AddPredictionFacts(entry, 365, &from_score);
+  const ProfileFacts from_doc = FactsFromProfileJson({{"traits", traits}});
+  for (const char* f : {"expected_purchase_days_365d", "p_alive", "churn_risk", "predicted_clv_365d"}) {
+    ASSERT_NE(from_score.Find(f), nullptr) << f;
+    ASSERT_NE(from_doc.Find(f), nullptr) << f;
+    EXPECT_EQ(*from_score.Find(f), *from_doc.Find(f)) << f;
+  }
+  Result<Rule> rule = ParseRule("churn_risk >= 0.7 and expected_purchase_days_365d > 2.3456 and "
+                                "predicted_clv_365d < 123.47");
+  ASSERT_TRUE(rule.ok()) << rule.status().ToString();
+  EXPECT_TRUE(rule->Matches(from_score));
+  EXPECT_TRUE(rule->Matches(from_doc));
+  Result<Rule> stricter = ParseRule("churn_risk >= 0.7001");
+  ASSERT_TRUE(stricter.ok());
+  EXPECT_FALSE(stricter->Matches(from_score));  // 0.700049 is shown (and read) as 0.7000
+
+  // No score, or one for another horizon: every field null, no rule on them matches.
+  for (const auto& none : {std::optional<predictions::PredictionReader::Entry>(),
+                           std::optional<predictions::PredictionReader::Entry>(e)}) {
+    ProfileFacts facts;
+    AddPredictionFacts(none, none ? 30 : 365, &facts);
+    EXPECT_FALSE(rule->Matches(facts));
+    for (const auto& [name, v] : facts.values()) {
+      EXPECT_TRUE(std::holds_alternative<std::monostate>(v)) << name;
+    }
+  }
+  EXPECT_FALSE(ParseRule("expected_purchase_days_0365d > 1").ok());
+  EXPECT_FALSE(ParseRule("predicted_clv_3651d > 1").ok());
+  EXPECT_TRUE(ParseRule("predicted_clv_30d > 1").ok());  // the engine checks the hub's horizon
+}
+
+}  // namespace
+}  // namespace cjd::hub::segments
