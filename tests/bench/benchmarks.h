@@ -144,6 +144,15 @@ struct JourneysOptions {
 };
 void RunJourneys(const JourneysOptions& o);
 
+// cjd-bench predictions (tests/bench/predictions.cpp): RunBacktest of hub/predictions (fits,
+// inner-split correction, scoring) over simulated customers, in-process, on one thread.
+struct PredictionsOptions {
+  std::vector<int64_t> customers{10'000, 1'000'000};  // customer counts, each simulated afresh
+  int repeats = 3;                    // runs of each kind per count; medians
+  double timeout_s = 600;             // no repeat starts after this (one run per count always)
+};
+void RunPredictions(const PredictionsOptions& o);
+
 struct SoakOptions {
   double minutes = 10;                // length of the traffic phase
   int agents = 10;

@@ -14,6 +14,7 @@
 //   cjd-bench erasure  [--devices 50] [--requests 20] [--bulk 10000] [--clients 8]
 //   cjd-bench sealing  [--repeats 5] [--batch 500]
 //   cjd-bench journeys [--events 10000000] [--persons 1000000] [--repeats 5]
+//   cjd-bench predictions [--customers 10000,1000000] [--repeats 3] [--timeout 600]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
 #include <cstdio>
@@ -190,6 +191,20 @@ int main(int argc, char** argv) {
   journeys_cmd->add_option("--repeats", journeys_o.repeats, "runs of each question (median)")
       ->check(CLI::Range(1, 50))
       ->capture_default_str();
+  PredictionsOptions predictions_o;
+  auto* predictions_cmd = app.add_subcommand(
+      "predictions", "BG/NBD and Gamma-Gamma fits, correction, scoring of simulated customers");
+  predictions_cmd->add_option("--customers", predictions_o.customers, "customer counts")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t{100}, int64_t{20'000'000}))
+      ->capture_default_str();
+  predictions_cmd->add_option("--repeats", predictions_o.repeats, "runs of each kind (median)")
+      ->check(CLI::Range(1, 50))
+      ->capture_default_str();
+  predictions_cmd->add_option("--timeout", predictions_o.timeout_s,
+                              "seconds after which no further repeat starts")
+      ->check(CLI::Range(1.0, 86'400.0))
+      ->capture_default_str();
   ErasureOptions erasure_o;
   auto* erasure_cmd = app.add_subcommand(
       "erasure", "erasure requests: round trips to every device, and a bulk of them on the hub");
@@ -292,7 +307,8 @@ int main(int argc, char** argv) {
   Out("  programs:       %s, %s, %s\n", cjd::testing::AgentBinary().c_str(),
       cjd::testing::HubBinary().c_str(), cjd::testing::CjdctlBinary().c_str());
   Out("  network:        loopback only (127.0.0.1); every process is started by cjd-bench\n");
-  if (!cjd::testing::Mosquitto::Available()) {
+  // predictions runs in-process and starts nothing: it needs no Mosquitto.
+  if (!*predictions_cmd && !cjd::testing::Mosquitto::Available()) {
     std::fprintf(stderr, "cjd-bench: %s\n", cjd::testing::Mosquitto::UnavailableReason().c_str());
     return 2;
   }
@@ -321,6 +337,8 @@ int main(int argc, char** argv) {
       RunSealing(sealing_o);
     } else if (*journeys_cmd) {
       RunJourneys(journeys_o);
+    } else if (*predictions_cmd) {
+      RunPredictions(predictions_o);
     } else if (*soak_cmd) {
       if (RunSoak(soak_o) != 0) return 1;
     } else if (*trickle_cmd) {
