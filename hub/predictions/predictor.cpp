@@ -194,6 +194,9 @@ Status Predictor::Start(bool thread) {
   auto api_history = PurchaseHistoryReader::Open(options_.profiles_path);
   if (!api_history.ok()) return api_history.status();
   api_history_ = std::move(*api_history);
+  auto live_history = PurchaseHistoryReader::Open(options_.profiles_path);
+  if (!live_history.ok()) return live_history.status();
+  live_history_ = std::move(*live_history);
   if (thread) worker_.Start("predictions", [this] { Run(); });
   return Status::Ok();
 }
@@ -220,8 +223,8 @@ PredictorStats Predictor::Stats() const {
 }
 
 Result<std::vector<int64_t>> Predictor::NotLive(const std::vector<int64_t>& ids) {
-  std::lock_guard lock(backtest_mu_);
-  return api_history_->NotLive(ids);
+  std::lock_guard lock(live_mu_);
+  return live_history_->NotLive(ids);
 }
 
 Status Predictor::DeleteGone(std::vector<int64_t> ids) {

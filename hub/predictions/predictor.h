@@ -122,8 +122,9 @@ class Predictor {
   // REQUIRES: before Start().
   void set_on_refit(std::function<void()> hook) { on_refit_ = std::move(hook); }
 
-  // Opens predictions.db (creating and migrating it) and two read connections to profiles.db
+  // Opens predictions.db (creating and migrating it) and its read connections to profiles.db
   // (which must exist: start the projector first); starts the thread unless `thread` is false.
+  // Three read connections to profiles.db: the refits', the backtests', the liveness checks'.
   Status Start(bool thread = true);
   void Stop();
 
@@ -155,6 +156,9 @@ class Predictor {
   std::unique_ptr<PredictionStore> store_;            // guarded by refit_mu_
   std::unique_ptr<PurchaseHistoryReader> history_;    // guarded by refit_mu_
   int64_t failed_at_orders_ = -1;                     // guarded by refit_mu_
+
+  std::mutex live_mu_;  // guards live_history_: liveness checks of API pages
+  std::unique_ptr<PurchaseHistoryReader> live_history_;
 
   std::mutex backtest_mu_;  // one backtest computed at a time; guards what follows
   std::unique_ptr<PurchaseHistoryReader> api_history_;
