@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
+#include <numbers>
 #include <tuple>
+#include <utility>
 
 namespace cjd::hub::predictions {
 namespace {
@@ -112,27 +116,57 @@ Minimum<N> NelderMead(const F& f, const Point<N>& x0, double step) {
   return out;
 }
 
-// Nelder–Mead from every start, each restarted around its result until that stops improving
-// or `degenerate` holds there (refining a point at the edge of the space only creeps along a
-// flat ridge); the best result wins (the first on a tie). `iterations` counts every run.
+// Nelder–Mead from `start` (first simplex of size `step`), restarted around its result until
+// that stops improving or `degenerate` holds there (refining a point at the edge of the space
+// only creeps along a flat ridge). Adds every run's iterations to *iterations.
+template <std::size_t N, typename F, typename D>
+Minimum<N> Refine(const F& f, const Point<N>& start, double step, const D& degenerate,
+                  int* iterations) {
+  Minimum<N> m = NelderMead<N>(f, start, step);
+  *iterations += m.iterations;
+  for (int restart = 0; restart < kMaxRestarts && !degenerate(m.x); ++restart) {
+    Minimum<N> again = NelderMead<N>(f, m.x, 0.1);
+    *iterations += again.iterations;
+    const bool improved = again.f < m.f - kFTol;
+    if (again.f <= m.f) m = again;
+    if (!improved) break;
+  }
+  return m;
+}
+
+// Refine from every start; the best result wins (the first on a tie). `iterations` counts
+// every run.
 template <std::size_t N, typename F, typename D>
 Minimum<N> MultiStart(const F& f, const std::vector<Point<N>>& starts, const D& degenerate) {
   Minimum<N> best;
   int iterations = 0;
   for (const Point<N>& start : starts) {
-    Minimum<N> m = NelderMead<N>(f, start, 0.5);
-    iterations += m.iterations;
-    for (int restart = 0; restart < kMaxRestarts && !degenerate(m.x); ++restart) {
-      Minimum<N> again = NelderMead<N>(f, m.x, 0.1);
-      iterations += again.iterations;
-      const bool improved = again.f < m.f - kFTol;
-      if (again.f <= m.f) m = again;
-      if (!improved) break;
-    }
+    Minimum<N> m = Refine<N>(f, start, 0.5, degenerate, &iterations);
     if (m.f < best.f) best = m;
   }
   best.iterations = iterations;
   return best;
+}
+
+// Large inputs (more rows than kSubsampleRows): the starts run on every k-th row (k the smallest
+// stride that leaves at most kSubsampleRows, weights kept), and the best start's result is then
+// refined on every row (kPolishStep, restarts as above), so the optimum is the full data's.
+// Smaller inputs: MultiStart on every row, nothing else.
+constexpr std::size_t kSubsampleRows = 20'000;
+constexpr double kPolishStep = 0.1;
+
+std::size_t SubsampleStride(std::size_t rows) {
+  return (rows + kSubsampleRows - 1) / kSubsampleRows;
+}
+
+template <std::size_t N, typename Sub, typename Full, typename D>
+Minimum<N> MultiStartThenPolish(const Sub& sub, const Full& full,
+                                const std::vector<Point<N>>& starts, const D& degenerate) {
+  const Minimum<N> rough = MultiStart<N>(sub, starts, degenerate);
+  int iterations = rough.iterations;
+  Minimum<N> m = Refine<N>(full, rough.x, kPolishStep, degenerate, &iterations);
+  m.iterations = iterations;
+  return m;
 }
 
 template <std::size_t N>
@@ -267,6 +301,279 @@ double BgNbdLogLikelihood(const BgNbdParams& p, const RfmInput& c) {
   return a1 + a2 + LogAddExp(a3, a4);
 }
 
+namespace {
+
+// BG/NBD rows prepared once per fit, as structure of arrays: the likelihood's log(alpha + T) and
+// log(alpha + t_x) are tabulated per evaluation over the distinct T and t_x (few in day or week
+// units), each row holding its indices; rows of equal x are consecutive (a run), so the terms
+// that depend on x alone are computed once per run.
+struct BgNbdRows {
+  struct Run {
+    double x = 0;
+    // Fast order: [begin, ones) weight 1, [ones, whole) whole weights up to kMaxPower, then
+    // the others. Exact order: the rows as given, ones = whole = end.
+    std::size_t begin = 0, ones = 0, whole = 0, end = 0;
+    double weight = 0;
+  };
+  std::vector<double> T, t_x;           // distinct values, ascending
+  std::vector<std::uint32_t> iT, it_x;  // per row: index into T, t_x
+  std::vector<double> w;                // per row
+  std::vector<int> power;               // per row: w when a whole number <= kMaxPower, else 0
+  std::vector<Run> runs;
+  double total = 0;
+  // Scratch for the tables (one evaluation at a time).
+  mutable std::vector<double> log_T, log_t_x;
+};
+
+std::vector<double> Distinct(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+std::uint32_t IndexOf(const std::vector<double>& sorted, double value) {
+  return static_cast<std::uint32_t>(std::lower_bound(sorted.begin(), sorted.end(), value) -
+                                    sorted.begin());
+}
+
+// Sums of logarithms as the logarithm of products: Add(f, n) takes n log f for f in [1, 2] and a
+// whole n in [1, kMaxPower]; factors are multiplied until the product could pass 2^1000, then
+// one log is taken. The product's rounding (< 1 ulp per multiplication, at most ~1,000 of them)
+// is < 2e-13 on the log of a block of up to 1,000 factors, i.e. ~1e-16 per term, the size of the
+// rounding of the plain sum of logs; it is far below the optimiser's tolerance.
+constexpr int kMaxPower = 32;
+constexpr int kMaxProductBits = 1000;
+
+class LogOfProducts {
+ public:
+  void Add(double f) {
+    if (++bits_ > kMaxProductBits) Flush(1);
+    product_ *= f;
+  }
+  // The product of four factors at once, f in [1, 16].
+  void Add4(double f) {
+    if ((bits_ += 4) > kMaxProductBits) Flush(4);
+    product_ *= f;
+  }
+  void Add(double f, int n) {
+    if ((bits_ += n) > kMaxProductBits) Flush(n);
+    double power = 1;
+    for (double base = f; n > 0; n >>= 1, base *= base) {
+      if (n & 1) power *= base;
+    }
+    product_ *= power;
+  }
+  double Sum() const { return sum_ + std::log(product_); }
+
+ private:
+  void Flush(int bits) {
+    sum_ += std::log(product_);
+    product_ = 1;
+    bits_ = bits;
+  }
+  double sum_ = 0, product_ = 1;
+  int bits_ = 0;
+};
+
+// 0 for a weight that is not a whole number in [1, kMaxPower], else the weight.
+int PowerOf(double weight) {
+  return weight >= 1 && weight <= kMaxPower && weight == std::floor(weight)
+             ? static_cast<int>(weight)
+             : 0;
+}
+
+// Orders [begin, end) of a run for the fast objectives: weight 1, then other whole weights up
+// to kMaxPower, then the rest (stable within each class). Returns the ends of the first two.
+template <typename Row>
+std::pair<std::size_t, std::size_t> OrderByWeight(std::vector<Row>* rows, std::size_t begin,
+                                                  std::size_t end) {
+  auto cls = [](const Row& c) { return c.weight == 1 ? 0 : PowerOf(c.weight) > 0 ? 1 : 2; };
+  std::stable_sort(rows->begin() + static_cast<std::ptrdiff_t>(begin),
+                   rows->begin() + static_cast<std::ptrdiff_t>(end),
+                   [&](const Row& l, const Row& r) { return cls(l) < cls(r); });
+  std::size_t ones = begin, whole;
+  while (ones < end && cls((*rows)[ones]) == 0) ++ones;
+  for (whole = ones; whole < end && cls((*rows)[whole]) == 1;) ++whole;
+  return {ones, whole};
+}
+
+// From rows sorted by x: every `stride`-th row. With `fast_order`, each run is ordered by
+// OrderByWeight; otherwise the rows keep their order, so that the exact objective sums as the
+// plain per-row loop does.
+BgNbdRows PrepareBgNbd(const std::vector<RfmInput>& sorted, std::size_t stride, bool fast_order) {
+  std::vector<RfmInput> rows;
+  rows.reserve(sorted.size() / stride + 1);
+  for (std::size_t i = 0; i < sorted.size(); i += stride) rows.push_back(sorted[i]);
+  BgNbdRows d;
+  std::vector<double> ts, txs;
+  for (const RfmInput& c : rows) ts.push_back(c.T), txs.push_back(c.t_x);
+  d.T = Distinct(std::move(ts));
+  d.t_x = Distinct(std::move(txs));
+  d.log_T.resize(d.T.size());
+  d.log_t_x.resize(d.t_x.size());
+  for (const RfmInput& c : rows) d.total += c.weight;
+  for (std::size_t begin = 0; begin < rows.size();) {
+    std::size_t end = begin;
+    while (end < rows.size() && rows[end].x == rows[begin].x) ++end;
+    BgNbdRows::Run run;
+    run.x = rows[begin].x;
+    run.begin = begin, run.ones = end, run.whole = end, run.end = end;
+    if (fast_order) std::tie(run.ones, run.whole) = OrderByWeight(&rows, begin, end);
+    for (std::size_t i = begin; i < end; ++i) {
+      const RfmInput& c = rows[i];
+      d.iT.push_back(IndexOf(d.T, c.T));
+      d.it_x.push_back(IndexOf(d.t_x, c.t_x));
+      d.w.push_back(c.weight);
+      d.power.push_back(PowerOf(c.weight));
+      run.weight += c.weight;
+    }
+    d.runs.push_back(run);
+    begin = end;
+  }
+  return d;
+}
+
+struct BgNbdTerms {
+  double r, alpha, a, b, lg_r, lg_ab, lg_b, r_log_alpha, log_a;
+};
+
+BgNbdTerms Tabulate(const BgNbdRows& d, const Point<4>& theta) {
+  const auto [r, alpha, a, b] = Exp<4>(theta);
+  for (std::size_t j = 0; j < d.T.size(); ++j) d.log_T[j] = std::log(alpha + d.T[j]);
+  for (std::size_t j = 0; j < d.t_x.size(); ++j) d.log_t_x[j] = std::log(alpha + d.t_x[j]);
+  return {r,
+          alpha,
+          a,
+          b,
+          std::lgamma(r),
+          std::lgamma(a + b),
+          std::lgamma(b),
+          r * std::log(alpha),
+          std::log(a)};
+}
+
+// The terms of run x that depend on x alone: A1 + A2, and log a - log(b + x - 1) (0 at x = 0).
+std::pair<double, double> RunTerms(const BgNbdTerms& p, double x) {
+  const double a12 = std::lgamma(p.r + x) - p.lg_r + p.r_log_alpha + p.lg_ab +
+                     std::lgamma(p.b + x) - p.lg_b - std::lgamma(p.a + p.b + x);
+  return {a12, x > 0 ? p.log_a - std::log(p.b + x - 1) : 0};
+}
+
+// The mean negative log-likelihood, every row's figure as BgNbdLogLikelihood has it and summed
+// in row order (the result does not depend on the tabulation: the same logs of the same sums).
+double BgNbdObjectiveExact(const BgNbdRows& d, const Point<4>& theta) {
+  const BgNbdTerms p = Tabulate(d, theta);
+  const double* log_T = d.log_T.data();
+  const double* log_t_x = d.log_t_x.data();
+  double ll = 0;
+  for (const BgNbdRows::Run& run : d.runs) {
+    const double x = run.x;
+    const auto [a12, log_a_b] = RunTerms(p, x);
+    for (std::size_t i = run.begin; i < run.end; ++i) {
+      const double a3 = -(p.r + x) * log_T[d.iT[i]];
+      const double tail = x > 0 ? LogAddExp(a3, log_a_b - (p.r + x) * log_t_x[d.it_x[i]]) : a3;
+      ll += d.w[i] * (a12 + tail);
+    }
+  }
+  const double f = -ll / d.total;
+  return std::isfinite(f) ? f : kInf;
+}
+
+// 1 + exp(z) for z <= 0, inline (no call, no error handling), as the fast BG/NBD objective needs
+// it: exp(z) = 2^m 2^(j/128) exp(rest) for z = (128 m + j) log 2 / 128 + rest, |rest| <=
+// log 2 / 256, exp(rest) by its Taylor polynomial of degree 5 (truncation < 1e-18); the table
+// holds exp2(j / 128). Measured: < 0.8 eps relative on 1 + exp(z). Below z = -40,
+// exp(z) < 1e-17 and 1 + exp(z) rounds to 1.
+struct Exp2Table {
+  std::array<double, 128> v{};
+  Exp2Table() {
+    for (std::size_t j = 0; j < v.size(); ++j) v[j] = std::exp2(static_cast<double>(j) / 128);
+  }
+};
+
+const double* Exp2Fractions() {
+  static const Exp2Table table;
+  return table.v.data();
+}
+
+inline double OnePlusExp(double z, const double* exp2_fractions) {
+  if (!(z >= -40)) return z < -40 ? 1 : kNaN;
+  constexpr double kToSteps = 128 / std::numbers::ln2;
+  constexpr double kShift = 0x1.8p52;                            // rounds to a whole number
+  constexpr double kStepHi = 6.93147180369123816490e-01 / 128;   // log 2 / 128, its high bits
+  constexpr double kStepLo = 1.90821492927058770002e-10 / 128;   // and the rest
+  const double shifted = z * kToSteps + kShift;
+  const auto n = static_cast<std::int32_t>(std::bit_cast<std::uint64_t>(shifted));
+  const double steps = shifted - kShift;
+  const double rest = (z - steps * kStepHi) - steps * kStepLo;
+  const double poly =
+      1 + rest * (1 + rest * (0.5 + rest * (1.0 / 6 + rest * (1.0 / 24 + rest * (1.0 / 120)))));
+  const double scale = std::bit_cast<double>(static_cast<std::uint64_t>((n >> 7) + 1023) << 52);
+  return 1 + scale * (exp2_fractions[n & 127] * poly);
+}
+
+// The same likelihood for large inputs, summed differently: per run, A1 + A2 times the run's
+// weight; per row max(A3, A4) + log(1 + exp(-|A3 - A4|)), the logs as LogOfProducts (rows of
+// weight 1 or a small whole weight) or one by one (the rest). Equal to the exact form within
+// rounding.
+double BgNbdObjectiveFast(const BgNbdRows& d, const Point<4>& theta) {
+  const BgNbdTerms p = Tabulate(d, theta);
+  const double* log_T = d.log_T.data();
+  const double* log_t_x = d.log_t_x.data();
+  const std::uint32_t* iT = d.iT.data();
+  const std::uint32_t* it_x = d.it_x.data();
+  const double* w = d.w.data();
+  const double* exp2_fractions = Exp2Fractions();
+  double ll = 0;
+  for (const BgNbdRows::Run& run : d.runs) {
+    const double x = run.x, k = p.r + x;
+    const auto [a12, log_a_b] = RunTerms(p, x);
+    ll += run.weight * a12;
+    if (x == 0) {
+      double s = 0;
+      for (std::size_t i = run.begin; i < run.end; ++i) s += w[i] * log_T[iT[i]];
+      ll -= k * s;
+      continue;
+    }
+    double linear = 0, logs = 0;
+    LogOfProducts products;
+    // Four rows at a time, independent until their sums (shorter dependency chains).
+    auto row = [&](std::size_t i, double* max) {
+      const double a3 = -k * log_T[iT[i]], a4 = log_a_b - k * log_t_x[it_x[i]];
+      *max = std::max(a3, a4);
+      return OnePlusExp(-std::abs(a3 - a4), exp2_fractions);
+    };
+    std::size_t i = run.begin;
+    for (; i + 4 <= run.ones; i += 4) {
+      double m0, m1, m2, m3;
+      const double f0 = row(i, &m0), f1 = row(i + 1, &m1), f2 = row(i + 2, &m2),
+                   f3 = row(i + 3, &m3);
+      linear += (m0 + m1) + (m2 + m3);
+      products.Add4((f0 * f1) * (f2 * f3));
+    }
+    for (; i < run.ones; ++i) {
+      double m0;
+      products.Add(row(i, &m0));
+      linear += m0;
+    }
+    for (i = run.ones; i < run.whole; ++i) {
+      const double a3 = -k * log_T[iT[i]], a4 = log_a_b - k * log_t_x[it_x[i]];
+      linear += w[i] * std::max(a3, a4);
+      products.Add(OnePlusExp(-std::abs(a3 - a4), exp2_fractions), d.power[i]);
+    }
+    for (i = run.whole; i < run.end; ++i) {
+      const double a3 = -k * log_T[iT[i]], a4 = log_a_b - k * log_t_x[it_x[i]];
+      linear += w[i] * std::max(a3, a4);
+      logs += w[i] * std::log1p(std::exp(-std::abs(a3 - a4)));
+    }
+    ll += linear + logs + products.Sum();
+  }
+  const double f = -ll / d.total;
+  return std::isfinite(f) ? f : kInf;
+}
+
+}  // namespace
+
 Result<BgNbdFit> FitBgNbd(const std::vector<RfmInput>& customers) {
   CJD_RETURN_IF_ERROR(CheckRfm(customers));
   // Sorted by x, so the terms that depend on x alone are computed once per distinct x.
@@ -277,25 +584,6 @@ Result<BgNbdFit> FitBgNbd(const std::vector<RfmInput>& customers) {
   for (const RfmInput& c : rows) total += c.weight, mean_t += c.weight * c.T;
   mean_t /= total;
 
-  auto objective = [&](const Point<4>& theta) {  // mean negative log-likelihood
-    const auto [r, alpha, a, b] = Exp<4>(theta);
-    const double lg_r = std::lgamma(r), lg_ab = std::lgamma(a + b), lg_b = std::lgamma(b);
-    const double r_log_alpha = r * std::log(alpha), log_a = std::log(a);
-    double ll = 0, x = -1, a12 = 0, log_a_b = 0;
-    for (const RfmInput& c : rows) {
-      if (c.x != x) {
-        x = c.x;
-        a12 = std::lgamma(r + x) - lg_r + r_log_alpha + lg_ab + std::lgamma(b + x) - lg_b -
-              std::lgamma(a + b + x);
-        log_a_b = x > 0 ? log_a - std::log(b + x - 1) : 0;
-      }
-      const double a3 = -(r + x) * std::log(alpha + c.T);
-      const double tail = x > 0 ? LogAddExp(a3, log_a_b - (r + x) * std::log(alpha + c.t_x)) : a3;
-      ll += c.weight * (a12 + tail);
-    }
-    const double f = -ll / total;
-    return std::isfinite(f) ? f : kInf;
-  };
   // Fixed starts; alpha is a time scale, so it starts at multiples of the mean age.
   const double la = std::log(mean_t);
   const std::vector<Point<4>> starts = {
@@ -313,8 +601,20 @@ Result<BgNbdFit> FitBgNbd(const std::vector<RfmInput>& customers) {
     if (why.empty()) why = OutsideShape("b", p[3]);
     return why;
   };
-  const Minimum<4> m = MultiStart<4>(
-      objective, starts, [&](const Point<4>& theta) { return !why_degenerate(theta).empty(); });
+  auto degenerate = [&](const Point<4>& theta) { return !why_degenerate(theta).empty(); };
+  Minimum<4> m;
+  if (rows.size() <= kSubsampleRows) {
+    const BgNbdRows all = PrepareBgNbd(rows, 1, false);
+    m = MultiStart<4>([&](const Point<4>& theta) { return BgNbdObjectiveExact(all, theta); },
+                      starts, degenerate);
+  } else {
+    const BgNbdRows sub = PrepareBgNbd(rows, SubsampleStride(rows.size()), true);
+    const BgNbdRows all = PrepareBgNbd(rows, 1, true);
+    m = MultiStartThenPolish<4>(
+        [&](const Point<4>& theta) { return BgNbdObjectiveFast(sub, theta); },
+        [&](const Point<4>& theta) { return BgNbdObjectiveFast(all, theta); }, starts,
+        degenerate);
+  }
   const auto [r, alpha, a, b] = Exp<4>(m.x);
 
   BgNbdFit fit;
@@ -370,31 +670,161 @@ double GammaGammaLogLikelihood(const GammaGammaParams& p, const SpendInput& c) {
          (px + p.q) * std::log(c.x * c.zbar + p.v);
 }
 
+namespace {
+
+// Gamma-Gamma rows prepared once per fit, as structure of arrays. Exact order: the input's, each
+// row with its index into the distinct x (whose lgamma terms are computed once per evaluation).
+// Fast order: sorted by x (stable), rows of equal x consecutive (a run), and the terms linear in
+// p summed once: sum w x log(x zbar) and sum w log(zbar).
+struct SpendRows {
+  struct Run {
+    double x = 0;
+    std::size_t begin = 0, ones = 0, whole = 0, end = 0;  // as BgNbdRows::Run's fast order
+    double weight = 0;
+  };
+  std::vector<double> xs;            // distinct x, ascending (exact order)
+  std::vector<std::uint32_t> ix;     // per row, index into xs (exact order)
+  std::vector<double> x, log_x, log_z, xz, w;  // per row; xz = x zbar
+  std::vector<int> power;            // per row, PowerOf(w) (fast order)
+  std::vector<Run> runs;             // fast order
+  double total = 0, sum_wx_log_xz = 0, sum_w_log_z = 0;
+  bool huge = false;                 // some x zbar > 1e300 (fast order): logs one by one
+  mutable std::vector<double> lg_pxq, lg_px;  // scratch: lgamma(p x + q), lgamma(p x) per xs
+};
+
+SpendRows PrepareSpendExact(const std::vector<SpendInput>& customers) {
+  SpendRows d;
+  std::vector<double> xs;
+  for (const SpendInput& c : customers) xs.push_back(c.x);
+  d.xs = Distinct(std::move(xs));
+  d.lg_pxq.resize(d.xs.size());
+  d.lg_px.resize(d.xs.size());
+  for (const SpendInput& c : customers) {
+    d.ix.push_back(IndexOf(d.xs, c.x));
+    d.x.push_back(c.x);
+    d.log_x.push_back(std::log(c.x));
+    d.log_z.push_back(std::log(c.zbar));
+    d.xz.push_back(c.x * c.zbar);
+    d.w.push_back(c.weight);
+    d.total += c.weight;
+  }
+  return d;
+}
+
+// `sorted`: sorted by x; every `stride`-th row, each run ordered by OrderByWeight.
+SpendRows PrepareSpendFast(const std::vector<SpendInput>& sorted, std::size_t stride) {
+  std::vector<SpendInput> rows;
+  rows.reserve(sorted.size() / stride + 1);
+  for (std::size_t i = 0; i < sorted.size(); i += stride) rows.push_back(sorted[i]);
+  SpendRows d;
+  for (std::size_t begin = 0; begin < rows.size();) {
+    std::size_t end = begin;
+    while (end < rows.size() && rows[end].x == rows[begin].x) ++end;
+    SpendRows::Run run;
+    run.x = rows[begin].x;
+    run.begin = begin, run.end = end;
+    std::tie(run.ones, run.whole) = OrderByWeight(&rows, begin, end);
+    for (std::size_t i = begin; i < end; ++i) {
+      const SpendInput& c = rows[i];
+      d.xz.push_back(c.x * c.zbar);
+      if (!(d.xz.back() <= 1e300)) d.huge = true;
+      d.w.push_back(c.weight);
+      d.power.push_back(PowerOf(c.weight));
+      run.weight += c.weight;
+      d.total += c.weight;
+      d.sum_wx_log_xz += c.weight * c.x * (std::log(c.x) + std::log(c.zbar));
+      d.sum_w_log_z += c.weight * std::log(c.zbar);
+    }
+    d.runs.push_back(run);
+    begin = end;
+  }
+  return d;
+}
+
+// y > 0, normal, finite: y = m 2^e with m in [1, 2).
+struct Split {
+  double m;
+  int e;
+};
+Split SplitPositive(double y) {
+  const auto bits = std::bit_cast<std::uint64_t>(y);
+  constexpr std::uint64_t kMantissa = (std::uint64_t{1} << 52) - 1;
+  constexpr std::uint64_t kOne = std::uint64_t{1023} << 52;
+  return {std::bit_cast<double>((bits & kMantissa) | kOne), static_cast<int>(bits >> 52) - 1023};
+}
+
+// The mean negative log-likelihood, every row's figure as GammaGammaLogLikelihood has it, summed
+// in input order (the lgamma terms are the same values, computed once per distinct x).
+double GammaGammaObjectiveExact(const SpendRows& d, const Point<3>& theta) {
+  const auto [p, q, v] = Exp<3>(theta);
+  const double lg_q = std::lgamma(q), q_log_v = q * std::log(v);
+  for (std::size_t j = 0; j < d.xs.size(); ++j) {
+    const double px = p * d.xs[j];
+    d.lg_pxq[j] = std::lgamma(px + q);
+    d.lg_px[j] = std::lgamma(px);
+  }
+  double ll = 0;
+  for (std::size_t i = 0; i < d.w.size(); ++i) {
+    const double px = p * d.x[i];
+    const std::uint32_t j = d.ix[i];
+    ll += d.w[i] * (d.lg_pxq[j] - d.lg_px[j] - lg_q + q_log_v + (px - 1) * d.log_z[i] +
+                    px * d.log_x[i] - (px + q) * std::log(d.xz[i] + v));
+  }
+  const double f = -ll / d.total;
+  return std::isfinite(f) ? f : kInf;
+}
+
+// The same likelihood for large inputs, summed differently: W (q log v - lgamma(q))
+// + p sum w x log(x zbar) - sum w log zbar + per run [W_x (lgamma(p x + q) - lgamma(p x))
+// - (p x + q) sum w log(x zbar + v)], where log(x zbar + v) = e log 2 + log m for
+// x zbar + v = m 2^e (m in [1, 2)), the log m summed by LogOfProducts (rows of weight 1 or a small
+// whole weight) or one by one (the rest). Equal to the exact form within rounding.
+double GammaGammaObjectiveFast(const SpendRows& d, const Point<3>& theta) {
+  const auto [p, q, v] = Exp<3>(theta);
+  const double* xz = d.xz.data();
+  const double* w = d.w.data();
+  double ll = d.total * (q * std::log(v) - std::lgamma(q)) + p * d.sum_wx_log_xz - d.sum_w_log_z;
+  for (const SpendRows::Run& run : d.runs) {
+    const double px = p * run.x;
+    double exponents = 0, logs = 0;
+    LogOfProducts products;
+    std::int64_t ones_exponents = 0;
+    // Where x zbar + v could overflow, every row's log by itself (as the exact form has it).
+    const std::size_t ones = d.huge ? run.begin : run.ones;
+    const std::size_t whole = d.huge ? run.begin : run.whole;
+    std::size_t i = run.begin;
+    for (; i + 4 <= ones; i += 4) {  // four rows at a time, as in BgNbdObjectiveFast
+      const Split y0 = SplitPositive(xz[i] + v), y1 = SplitPositive(xz[i + 1] + v),
+                  y2 = SplitPositive(xz[i + 2] + v), y3 = SplitPositive(xz[i + 3] + v);
+      ones_exponents += (y0.e + y1.e) + (y2.e + y3.e);
+      products.Add4((y0.m * y1.m) * (y2.m * y3.m));
+    }
+    for (; i < ones; ++i) {
+      const Split y = SplitPositive(xz[i] + v);
+      ones_exponents += y.e;
+      products.Add(y.m);
+    }
+    for (; i < whole; ++i) {
+      const Split y = SplitPositive(xz[i] + v);
+      exponents += w[i] * y.e;
+      products.Add(y.m, d.power[i]);
+    }
+    for (; i < run.end; ++i) logs += w[i] * std::log(xz[i] + v);
+    exponents += static_cast<double>(ones_exponents);
+    const double s = exponents * std::numbers::ln2 + products.Sum() + logs;
+    ll += run.weight * (std::lgamma(px + q) - std::lgamma(px)) - (px + q) * s;
+  }
+  const double f = -ll / d.total;
+  return std::isfinite(f) ? f : kInf;
+}
+
+}  // namespace
+
 Result<GammaGammaFit> FitGammaGamma(const std::vector<SpendInput>& customers) {
   CJD_RETURN_IF_ERROR(CheckSpend(customers));
   double total = 0, mean_z = 0;
   for (const SpendInput& c : customers) total += c.weight, mean_z += c.weight * c.zbar;
   mean_z /= total;
-  struct Row {
-    double x, log_x, zbar, log_z, w;
-  };
-  std::vector<Row> rows;
-  rows.reserve(customers.size());
-  for (const SpendInput& c : customers) {
-    rows.push_back({c.x, std::log(c.x), c.zbar, std::log(c.zbar), c.weight});
-  }
-  auto objective = [&](const Point<3>& theta) {
-    const auto [p, q, v] = Exp<3>(theta);
-    const double lg_q = std::lgamma(q), q_log_v = q * std::log(v);
-    double ll = 0;
-    for (const Row& c : rows) {
-      const double px = p * c.x;
-      ll += c.w * (std::lgamma(px + q) - std::lgamma(px) - lg_q + q_log_v + (px - 1) * c.log_z +
-                   px * c.log_x - (px + q) * std::log(c.x * c.zbar + v));
-    }
-    const double f = -ll / total;
-    return std::isfinite(f) ? f : kInf;
-  };
   // Fixed (p, q) starts; v so that the population's mean spend p v / (q - 1) is the sample's.
   std::vector<Point<3>> starts;
   for (const auto& [p, q] : std::vector<std::pair<double, double>>{
@@ -410,8 +840,23 @@ Result<GammaGammaFit> FitGammaGamma(const std::vector<SpendInput>& customers) {
     if (why.empty() && pqv[1] <= 1) why = "q <= 1: the population's mean spend is infinite";
     return why;
   };
-  const Minimum<3> m = MultiStart<3>(
-      objective, starts, [&](const Point<3>& theta) { return !why_degenerate(theta).empty(); });
+  auto degenerate = [&](const Point<3>& theta) { return !why_degenerate(theta).empty(); };
+  Minimum<3> m;
+  if (customers.size() <= kSubsampleRows) {
+    const SpendRows all = PrepareSpendExact(customers);
+    m = MultiStart<3>([&](const Point<3>& theta) { return GammaGammaObjectiveExact(all, theta); },
+                      starts, degenerate);
+  } else {
+    std::vector<SpendInput> sorted = customers;
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const SpendInput& l, const SpendInput& r) { return l.x < r.x; });
+    const SpendRows sub = PrepareSpendFast(sorted, SubsampleStride(sorted.size()));
+    const SpendRows all = PrepareSpendFast(sorted, 1);
+    m = MultiStartThenPolish<3>(
+        [&](const Point<3>& theta) { return GammaGammaObjectiveFast(sub, theta); },
+        [&](const Point<3>& theta) { return GammaGammaObjectiveFast(all, theta); }, starts,
+        degenerate);
+  }
   const auto [p, q, v] = Exp<3>(m.x);
 
   GammaGammaFit fit;

@@ -353,5 +353,76 @@ TEST(BgNbdFit, FitsAMillionGroupedCustomers) {
   EXPECT_LT(RelativeError(fit->params.b, truth.b), 0.1);
 }
 
+// Inputs of more than 20,000 rows take the fast path (starts on a subsample, polish on every
+// row, the likelihood summed by distinct values and products of logs; README "Optimiser"). Its
+// optimum must be the exact likelihood's: the reported log-likelihood is the plain per-row sum,
+// and no nudge of any parameter improves that sum.
+TEST(Fits, TheLargeInputPathFindsTheExactLikelihoodsOptimum) {
+  // Day-level data (T up to 730 days, recency in days, weights 1 and 2): > 20,000 distinct rows.
+  std::vector<RfmInput> customers = SimulatedCustomers({0.6, 40.0, 0.8, 2.4}, 200'000, 99);
+  std::mt19937_64 rng(5);
+  for (RfmInput& c : customers) {
+    c.T = c.T * 14 + static_cast<double>(rng() % 14);
+    c.t_x = std::min(c.T, c.t_x * 14 + static_cast<double>(rng() % 14));
+    if (c.x == 0) c.t_x = 0;
+    if (rng() % 5 == 0) c.weight = 2;
+  }
+  const std::vector<RfmInput> rows = GroupRfm(customers);
+  ASSERT_GT(rows.size(), 20'000u);
+  const Result<BgNbdFit> fit = FitBgNbd(rows);
+  ASSERT_TRUE(fit.ok());
+  EXPECT_EQ(fit->state, FitState::kOk) << fit->degenerate_reason;
+  auto ll = [&](const BgNbdParams& p) {
+    double sum = 0;
+    for (const RfmInput& c : rows) sum += c.weight * BgNbdLogLikelihood(p, c);
+    return sum;
+  };
+  const double best = ll(fit->params);
+  EXPECT_NEAR(fit->log_likelihood, best, 1e-12 * std::abs(best));
+  for (int k = 0; k < 4; ++k) {
+    for (const double f : {1.001, 0.999}) {
+      BgNbdParams q = fit->params;
+      double* v[] = {&q.r, &q.alpha, &q.a, &q.b};
+      *v[k] *= f;
+      EXPECT_LE(ll(q), best + 1e-9 * std::abs(best)) << "parameter " << k << " x " << f;
+    }
+  }
+
+  // Gamma-Gamma: repeat customers with their own mean spend in cents.
+  std::vector<SpendInput> spend;
+  std::gamma_distribution<double> nu(3.0, 1.0 / 29'000.0);
+  for (int i = 0; i < 40'000; ++i) {
+    const double x = 1 + static_cast<double>(rng() % 12);
+    std::gamma_distribution<double> value(3.0, 1.0 / nu(rng));
+    double total = 0;
+    for (int j = 0; j < static_cast<int>(x); ++j) total += std::max(1.0, std::round(value(rng)));
+    spend.push_back({x, total / x, rng() % 5 == 0 ? 2.0 : 1.0});
+  }
+  const std::vector<SpendInput> spend_rows = GroupSpend(spend);
+  ASSERT_GT(spend_rows.size(), 20'000u);
+  const Result<GammaGammaFit> gg = FitGammaGamma(spend_rows);
+  ASSERT_TRUE(gg.ok());
+  EXPECT_EQ(gg->state, FitState::kOk) << gg->degenerate_reason;
+  auto gll = [&](const GammaGammaParams& p) {
+    double sum = 0;
+    for (const SpendInput& c : spend_rows) sum += c.weight * GammaGammaLogLikelihood(p, c);
+    return sum;
+  };
+  const double gbest = gll(gg->params);
+  EXPECT_NEAR(gg->log_likelihood, gbest, 1e-12 * std::abs(gbest));
+  for (int k = 0; k < 3; ++k) {
+    for (const double f : {1.001, 0.999}) {
+      GammaGammaParams q = gg->params;
+      double* v[] = {&q.p, &q.q, &q.v};
+      *v[k] *= f;
+      EXPECT_LE(gll(q), gbest + 1e-9 * std::abs(gbest)) << "parameter " << k << " x " << f;
+    }
+  }
+  std::printf("large path: BG/NBD %zu rows r %g alpha %g a %g b %g; Gamma-Gamma %zu rows p %g q %g "
+              "v %g\n",
+              rows.size(), fit->params.r, fit->params.alpha, fit->params.a, fit->params.b,
+              spend_rows.size(), gg->params.p, gg->params.q, gg->params.v);
+}
+
 }  // namespace
 }  // namespace cjd::hub::predictions
