@@ -133,6 +133,20 @@ http::Response HubApi::Prometheus() {
     w.Gauge("cjd_hub_segment_queue_profiles", "Changed profiles waiting for evaluation",
             Num(s, "queued"));
   }
+  if (prediction_api_ != nullptr) {
+    const json s = prediction_api_->StatsJson();
+    if (s.value("enabled", false)) {
+      w.Counter("cjd_hub_prediction_refits_total", "Refits of the customer predictions",
+                Num(s, "refits"));
+      w.Gauge("cjd_hub_prediction_last_refit_seconds", "Duration of the last refit",
+              Num(s, "last_refit_ms") / 1000.0);
+      w.Gauge("cjd_hub_prediction_customers", "Customers with a current prediction",
+              Num(s, "customers"));
+      w.Gauge("cjd_hub_prediction_refit_failing",
+              "1 when the last refit failed (its error in /v1/stats predictions.last_error)",
+              s["last_error"].is_null() ? 0 : 1);
+    }
+  }
   if (privacy_api_ != nullptr && privacy_api_->eraser() != nullptr) {
     const auto c = privacy_api_->eraser()->Counts();
     if (c.ok()) {

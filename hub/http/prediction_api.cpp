@@ -170,6 +170,9 @@ json PredictionApi::StatsJson() {
                                                        : json(nullptr)},
               {"last_refit_ms", s.last_refit_duration_ms},
               {"last_refit_customers", s.last_refit_customers},
+              {"last_refit_read_ms", s.last_refit_read_ms},
+              {"last_refit_fit_ms", s.last_refit_fit_ms},
+              {"last_refit_write_ms", s.last_refit_write_ms},
               {"deleted_scores", s.deleted_scores},
               {"last_error", s.last_error.empty() ? json(nullptr) : json(s.last_error)}};
   auto model = reader_->Model();

@@ -85,6 +85,7 @@ Result<PredictionSet> ComputePredictions(PurchaseHistoryReader& history, int32_t
   if (!currency.ok()) return currency.status();
   if (!*currency) return set;
   set.currency = **currency;
+  const int64_t read_started = SteadyMs();
   std::vector<CustomerHistory> customers;
   CJD_RETURN_IF_ERROR(history.ForEachCustomer(
       set.currency, as_of_day, [&](int64_t id, const std::vector<hub::PurchaseDay>& days) {
@@ -95,7 +96,9 @@ Result<PredictionSet> ComputePredictions(PurchaseHistoryReader& history, int32_t
         customers.push_back(std::move(c));
         return Status::Ok();
       }));
+  set.read_ms = SteadyMs() - read_started;
   if (customers.empty()) return set;
+  const int64_t fit_started = SteadyMs();
   BacktestOptions options;
   options.as_of_day = as_of_day;
   options.horizon_days = horizon_days;
@@ -119,6 +122,7 @@ Result<PredictionSet> ComputePredictions(PurchaseHistoryReader& history, int32_t
   // ForEachCustomer walks by profile id; keep the promise whatever RunBacktest's order.
   std::sort(set.scores.begin(), set.scores.end(),
             [](const StoredScore& a, const StoredScore& b) { return a.profile_id < b.profile_id; });
+  set.fit_ms = SteadyMs() - fit_started;
   return set;
 }
 
@@ -277,7 +281,9 @@ Status Predictor::Refit(StoredModel* stored) {
   m.customers = static_cast<int64_t>(set->scores.size());
   m.sale_orders = set->sale_orders;
   m.model_json = set->model.dump();
+  const int64_t write_started = SteadyMs();
   if (Status st = store_->Replace(m, set->scores); !st.ok()) return fail(st);
+  const int64_t write_ms = SteadyMs() - write_started;
   failed_at_orders_ = -1;
   const int64_t took = SteadyMs() - started;
   {
@@ -286,11 +292,16 @@ Status Predictor::Refit(StoredModel* stored) {
     stats_.last_refit_at_ms = m.computed_ms;
     stats_.last_refit_duration_ms = took;
     stats_.last_refit_customers = m.customers;
+    stats_.last_refit_read_ms = set->read_ms;
+    stats_.last_refit_fit_ms = set->fit_ms;
+    stats_.last_refit_write_ms = write_ms;
     stats_.last_error.clear();
   }
-  spdlog::info("predictions: refit as of {} for {} days: {} customers in {}, {} ms", m.as_of,
-               m.horizon_days, m.customers, m.currency.empty() ? "(no currency)" : m.currency,
-               took);
+  spdlog::info(
+      "predictions: refit as of {} for {} days: {} customers in {}, {} ms (history read {} ms, "
+      "fits and scores {} ms, written {} ms)",
+      m.as_of, m.horizon_days, m.customers, m.currency.empty() ? "(no currency)" : m.currency,
+      took, set->read_ms, set->fit_ms, write_ms);
   if (stored != nullptr) *stored = std::move(m);
   if (on_refit_) on_refit_();
   return Status::Ok();

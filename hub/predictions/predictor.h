@@ -59,6 +59,7 @@ struct PredictionSet {
   nlohmann::json model;
   std::vector<StoredScore> scores;  // ascending profile id
   int64_t computed_ms = 0;
+  int64_t read_ms = 0, fit_ms = 0;  // steady time reading the history, fitting and scoring
 };
 
 // Reads the purchase history before `as_of_day` and computes every customer's predictions.
@@ -107,6 +108,7 @@ struct PredictorStats {
   int64_t last_refit_at_ms = 0;      // 0: none since start
   int64_t last_refit_duration_ms = 0;
   int64_t last_refit_customers = 0;
+  int64_t last_refit_read_ms = 0, last_refit_fit_ms = 0, last_refit_write_ms = 0;
   std::string last_error;            // of the last refit that failed (cleared by a success)
   int64_t deleted_scores = 0;        // of profiles that stopped being live, since start
 };

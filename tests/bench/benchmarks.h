@@ -150,6 +150,7 @@ struct PredictionsOptions {
   std::vector<int64_t> customers{10'000, 1'000'000};  // customer counts, each simulated afresh
   int repeats = 3;                    // runs of each kind per count; medians
   double timeout_s = 600;             // no repeat starts after this (one run per count always)
+  bool no_dropout = false;            // nobody drops out: the degenerate BG/NBD fit (a -> 0)
 };
 void RunPredictions(const PredictionsOptions& o);
 

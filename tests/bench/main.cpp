@@ -14,7 +14,7 @@
 //   cjd-bench erasure  [--devices 50] [--requests 20] [--bulk 10000] [--clients 8]
 //   cjd-bench sealing  [--repeats 5] [--batch 500]
 //   cjd-bench journeys [--events 10000000] [--persons 1000000] [--repeats 5]
-//   cjd-bench predictions [--customers 10000,1000000] [--repeats 3] [--timeout 600]
+//   cjd-bench predictions [--customers 10000,1000000] [--repeats 3] [--timeout 600] [--no-dropout]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
 #include <cstdio>
@@ -201,6 +201,8 @@ int main(int argc, char** argv) {
   predictions_cmd->add_option("--repeats", predictions_o.repeats, "runs of each kind (median)")
       ->check(CLI::Range(1, 50))
       ->capture_default_str();
+  predictions_cmd->add_flag("--no-dropout", predictions_o.no_dropout,
+                            "nobody drops out (the degenerate BG/NBD fit, as on Online Retail)");
   predictions_cmd->add_option("--timeout", predictions_o.timeout_s,
                               "seconds after which no further repeat starts")
       ->check(CLI::Range(1.0, 86'400.0))

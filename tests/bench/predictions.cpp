@@ -82,8 +82,8 @@ std::vector<pred::CustomerHistory> Simulate(int64_t n, const Population& m) {
     pred::CustomerHistory& c = out[static_cast<size_t>(i)];
     c.customer_id = i + 1;
     const double lambda = draw_gamma(m.r, m.alpha);
-    const double x1 = draw_gamma(m.a, 1.0), x2 = draw_gamma(m.b, 1.0);
-    const double dropout = x1 / (x1 + x2);  // Beta(a, b)
+    const double x1 = m.a > 0 ? draw_gamma(m.a, 1.0) : 0.0, x2 = draw_gamma(m.b, 1.0);
+    const double dropout = x1 / (x1 + x2);  // Beta(a, b); 0 with a = 0 (no dropout)
     const double nu = draw_gamma(m.q, m.v);
     auto value = [&] {
       return std::max<int64_t>(1, std::llround(draw_gamma(m.p, nu)));
@@ -292,7 +292,10 @@ struct SizeResult {
 void RunPredictions(const PredictionsOptions& o) {
   if (o.customers.empty()) throw std::runtime_error("predictions: no customer count given");
   if (o.repeats < 1) throw std::runtime_error("predictions: --repeats must be >= 1");
-  const Population m;
+  Population m;
+  // Nobody drops out (p = 0 for everyone): BG/NBD's maximum-likelihood answer runs to the edge of
+  // the parameter space, as on UCI Online Retail. The fits' worst case.
+  if (o.no_dropout) m.a = 0;
   const auto start = SteadyClock::now();
   const auto past_deadline = [&] { return SecondsSince(start) > o.timeout_s; };
 

@@ -472,6 +472,42 @@ std::vector<MetricsQueryResult> TimeMetricsQueries(
   return out;
 }
 
+// The hub's whole refit of its predictions (hub/predictions: the purchase history read from
+// profiles.db, both fits, the correction, scoring, predictions.db written), `runs` times through
+// POST /v1/predictions/refit, after the timed metrics requests.
+void TimeRefits(BenchHub& hub, int runs) {
+  HttpClient http(hub.port(), std::chrono::seconds(600));
+  const std::string token = hub.admin_token();
+  Out("  predictions: %d refits (POST /v1/predictions/refit: history read, fits, correction, "
+      "scores written)\n", runs);
+  std::vector<double> ms;
+  json last;
+  for (int i = 0; i < runs; ++i) {
+    CheckInterrupted();
+    const auto t0 = SteadyClock::now();
+    const auto r = http.Post("/v1/predictions/refit", "{}", token);
+    const double took = MsBetween(t0, SteadyClock::now());
+    if (r.status != 200) {
+      Out("    refit %d: HTTP %d %s\n", i + 1, r.status, r.body.substr(0, 200).c_str());
+      return;
+    }
+    ms.push_back(took);
+    last = r.Json();
+    const json stats = http.Get("/v1/stats", token).Json();
+    const json p = stats.is_object() && stats.contains("predictions") ? stats["predictions"] : json();
+    Out("    refit %d: %.0f ms (the hub's last refit: history read %lld ms, fits and scores %lld ms, "
+        "written %lld ms); machine: %s\n",
+        i + 1, took, static_cast<long long>(p.value("last_refit_read_ms", int64_t{-1})),
+        static_cast<long long>(p.value("last_refit_fit_ms", int64_t{-1})),
+        static_cast<long long>(p.value("last_refit_write_ms", int64_t{-1})), LoadNow().c_str());
+  }
+  Out("    median %.0f ms for %lld customers (%s fit %s); model %s\n", Median(ms),
+      static_cast<long long>(last.value("customers_total", int64_t{0})),
+      last["model"].is_object() ? last["model"].value("name", "?").c_str() : "-",
+      last["model"].is_object() ? last["model"].value("fit", "?").c_str() : "-",
+      last["model"].is_object() ? last["model"]["params"].dump().c_str() : "null");
+}
+
 std::string BriefMetrics(const json& j) {
   if (!j.is_object()) return std::string("(no JSON)");
   auto field = [&](const char* k) { return j.contains(k) ? j[k].dump() : std::string("-"); };
@@ -995,6 +1031,7 @@ void RunSyntheticMetrics(const MetricsOptions& o) {
                                              : "NOT met here",
       worst, static_cast<long long>(o.orders));
   Out("  machine: %s\n", LoadNow().c_str());
+  TimeRefits(hub, 3);
 }
 
 }  // namespace
