@@ -154,6 +154,15 @@ struct PredictionsOptions {
 };
 void RunPredictions(const PredictionsOptions& o);
 
+// cjd-bench dedupe (tests/bench/dedupe.cpp): cjdctl dedupe on generated FEBRL-like records,
+// next to the matcher in-process, same run.
+struct DedupeBenchOptions {
+  int64_t records = 100'000;
+  int runs = 3;
+  double timeout_s = 600;  // bound on one cjdctl run
+};
+void RunDedupe(const DedupeBenchOptions& o);
+
 struct SoakOptions {
   double minutes = 10;                // length of the traffic phase
   int agents = 10;

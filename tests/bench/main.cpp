@@ -14,6 +14,7 @@
 //   cjd-bench erasure  [--devices 50] [--requests 20] [--bulk 10000] [--clients 8]
 //   cjd-bench sealing  [--repeats 5] [--batch 500]
 //   cjd-bench journeys [--events 10000000] [--persons 1000000] [--repeats 5]
+//   cjd-bench dedupe   [--records 100000] [--runs 3]
 //   cjd-bench predictions [--customers 10000,1000000] [--repeats 3] [--timeout 600] [--no-dropout]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
@@ -207,6 +208,15 @@ int main(int argc, char** argv) {
                               "seconds after which no further repeat starts")
       ->check(CLI::Range(1.0, 86'400.0))
       ->capture_default_str();
+  DedupeBenchOptions dedupe_o;
+  auto* dedupe_cmd = app.add_subcommand(
+      "dedupe", "cjdctl dedupe on generated FEBRL-like records, vs the matcher in-process");
+  dedupe_cmd->add_option("--records", dedupe_o.records, "records")
+      ->check(CLI::Range(int64_t{100}, int64_t{10'000'000}))
+      ->capture_default_str();
+  dedupe_cmd->add_option("--runs", dedupe_o.runs, "runs (median)")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
   ErasureOptions erasure_o;
   auto* erasure_cmd = app.add_subcommand(
       "erasure", "erasure requests: round trips to every device, and a bulk of them on the hub");
@@ -309,8 +319,8 @@ int main(int argc, char** argv) {
   Out("  programs:       %s, %s, %s\n", cjd::testing::AgentBinary().c_str(),
       cjd::testing::HubBinary().c_str(), cjd::testing::CjdctlBinary().c_str());
   Out("  network:        loopback only (127.0.0.1); every process is started by cjd-bench\n");
-  // predictions runs in-process and starts nothing: it needs no Mosquitto.
-  if (!*predictions_cmd && !cjd::testing::Mosquitto::Available()) {
+  // predictions and dedupe start no broker: they need no Mosquitto.
+  if (!*predictions_cmd && !*dedupe_cmd && !cjd::testing::Mosquitto::Available()) {
     std::fprintf(stderr, "cjd-bench: %s\n", cjd::testing::Mosquitto::UnavailableReason().c_str());
     return 2;
   }
@@ -339,6 +349,8 @@ int main(int argc, char** argv) {
       RunSealing(sealing_o);
     } else if (*journeys_cmd) {
       RunJourneys(journeys_o);
+    } else if (*dedupe_cmd) {
+      RunDedupe(dedupe_o);
     } else if (*predictions_cmd) {
       RunPredictions(predictions_o);
     } else if (*soak_cmd) {

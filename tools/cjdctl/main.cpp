@@ -8,6 +8,7 @@
 #include "shared/core/private_files.h"
 #include "shared/event/event.h"
 #include "tools/cjdctl/access_command.h"
+#include "tools/cjdctl/dedupe_command.h"
 #include "tools/cjdctl/offers_command.h"
 #include "tools/cjdctl/pki/certificate_authority.h"
 #include "tools/cjdctl/provision.h"
@@ -104,6 +105,22 @@ int main(int argc, char** argv) {
   add_source->add_option("--hub-dir", src.hub_dir, "hub directory (from init-hub)")->required();
   add_source->add_option("--name", src.name, "source name, e.g. webshop")->required();
 
+  cjd::ctl::DedupeCommandOptions dd;
+  auto* dedupe = app.add_subcommand(
+      "dedupe", "find the same person across CSV files without a shared id (Fellegi-Sunter)");
+  dedupe->add_option("files", dd.files, "CSV files (.csv or .csv.gz), read as one set")->required();
+  dedupe->add_option("--map", dd.map,
+                     "FIELD=COLUMN,... (fields: first_name, last_name, date_of_birth, "
+                     "street_number, address_line1, address_line2, city, postcode, region, "
+                     "national_id, email, phone)")
+      ->required();
+  dedupe->add_option("--id", dd.id, "the column naming each record (never used to match)")
+      ->required();
+  dedupe->add_option("--out", dd.out, "pairs file: id_a,id_b,probability")->required();
+  dedupe->add_option("--clusters-out", dd.clusters_out, "clusters file: cluster,id");
+  dedupe->add_option("--threshold", dd.threshold, "auto (P(match) >= 0.5) or a probability")
+      ->capture_default_str();
+
   cjd::ctl::RemoteCommands remote(app);  // import, report, segments
   cjd::ctl::OffersCommand offers(app);    // offers list|put|create|get|delete|stats
 
@@ -113,6 +130,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;  // --help/--version: 0; every usage error: 2
   }
   if (remote.Selected()) return remote.Run();
+  if (*dedupe) return cjd::ctl::RunDedupe(dd, std::cout, std::cerr);
   if (offers.Selected()) return offers.Run(std::cin, std::cout, std::cerr);
 
   if (*init) {
