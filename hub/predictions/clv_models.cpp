@@ -45,8 +45,13 @@ constexpr int kMaxRestarts = 10;      // fresh simplices around the best point, 
 constexpr double kFTol = 1e-12;       // on the mean negative log-likelihood per customer
 constexpr double kXTol = 1e-8;        // on the log-parameters
 
-template <std::size_t N, typename F>
-Minimum<N> NelderMead(const F& f, const Point<N>& x0, double step) {
+// A run also stops (not converged) once its best vertex has been at the edge of the parameter
+// space (`at_edge`, the model's test) for kEdgeStreak consecutive iterations: the fit is
+// degenerate then, and the simplex would only creep along a flat ridge towards the edge.
+constexpr int kEdgeStreak = 100;
+
+template <std::size_t N, typename F, typename E>
+Minimum<N> NelderMead(const F& f, const Point<N>& x0, double step, const E& at_edge) {
   std::array<Point<N>, N + 1> v{};
   std::array<double, N + 1> fv{};
   for (std::size_t i = 0; i <= N; ++i) {
@@ -55,6 +60,7 @@ Minimum<N> NelderMead(const F& f, const Point<N>& x0, double step) {
     fv[i] = f(v[i]);
   }
   Minimum<N> out;
+  int streak = 0;  // consecutive iterations with the best vertex at the edge
   for (; out.iterations < kMaxIterations; ++out.iterations) {
     std::array<std::size_t, N + 1> order{};
     for (std::size_t i = 0; i <= N; ++i) order[i] = i;
@@ -70,6 +76,8 @@ Minimum<N> NelderMead(const F& f, const Point<N>& x0, double step) {
       out.converged = true;
       break;
     }
+    streak = at_edge(v[best]) ? streak + 1 : 0;
+    if (streak >= kEdgeStreak) break;
     Point<N> c{};
     for (std::size_t i = 0; i <= N; ++i) {
       if (i == worst) continue;
@@ -119,13 +127,13 @@ Minimum<N> NelderMead(const F& f, const Point<N>& x0, double step) {
 // Nelder–Mead from `start` (first simplex of size `step`), restarted around its result until
 // that stops improving or `degenerate` holds there (refining a point at the edge of the space
 // only creeps along a flat ridge). Adds every run's iterations to *iterations.
-template <std::size_t N, typename F, typename D>
+template <std::size_t N, typename F, typename D, typename E>
 Minimum<N> Refine(const F& f, const Point<N>& start, double step, const D& degenerate,
-                  int* iterations) {
-  Minimum<N> m = NelderMead<N>(f, start, step);
+                  const E& at_edge, int* iterations) {
+  Minimum<N> m = NelderMead<N>(f, start, step, at_edge);
   *iterations += m.iterations;
   for (int restart = 0; restart < kMaxRestarts && !degenerate(m.x); ++restart) {
-    Minimum<N> again = NelderMead<N>(f, m.x, 0.1);
+    Minimum<N> again = NelderMead<N>(f, m.x, 0.1, at_edge);
     *iterations += again.iterations;
     const bool improved = again.f < m.f - kFTol;
     if (again.f <= m.f) m = again;
@@ -136,12 +144,13 @@ Minimum<N> Refine(const F& f, const Point<N>& start, double step, const D& degen
 
 // Refine from every start; the best result wins (the first on a tie). `iterations` counts
 // every run.
-template <std::size_t N, typename F, typename D>
-Minimum<N> MultiStart(const F& f, const std::vector<Point<N>>& starts, const D& degenerate) {
+template <std::size_t N, typename F, typename D, typename E>
+Minimum<N> MultiStart(const F& f, const std::vector<Point<N>>& starts, const D& degenerate,
+                      const E& at_edge) {
   Minimum<N> best;
   int iterations = 0;
   for (const Point<N>& start : starts) {
-    Minimum<N> m = Refine<N>(f, start, 0.5, degenerate, &iterations);
+    Minimum<N> m = Refine<N>(f, start, 0.5, degenerate, at_edge, &iterations);
     if (m.f < best.f) best = m;
   }
   best.iterations = iterations;
@@ -151,7 +160,8 @@ Minimum<N> MultiStart(const F& f, const std::vector<Point<N>>& starts, const D& 
 // Large inputs (more rows than kSubsampleRows): the starts run on every k-th row (k the smallest
 // stride that leaves at most kSubsampleRows, weights kept), and the best start's result is then
 // refined on every row (kPolishStep, restarts as above), so the optimum is the full data's.
-// Smaller inputs: MultiStart on every row, nothing else.
+// Smaller inputs: MultiStart on every row, nothing else. Either way, a result with a shape
+// parameter at the edge then has it frozen (FreezeEdge, see Search).
 constexpr std::size_t kSubsampleRows = 20'000;
 constexpr double kPolishStep = 0.1;
 
@@ -159,12 +169,86 @@ std::size_t SubsampleStride(std::size_t rows) {
   return (rows + kSubsampleRows - 1) / kSubsampleRows;
 }
 
-template <std::size_t N, typename Sub, typename Full, typename D>
-Minimum<N> MultiStartThenPolish(const Sub& sub, const Full& full,
-                                const std::vector<Point<N>>& starts, const D& degenerate) {
-  const Minimum<N> rough = MultiStart<N>(sub, starts, degenerate);
-  int iterations = rough.iterations;
-  Minimum<N> m = Refine<N>(full, rough.x, kPolishStep, degenerate, &iterations);
+// Edge masks: bit k set when coordinate k of a log-parameter point is at the edge of the space.
+// `frozen` coordinates are kept at the values of a base point while the others are optimised.
+using Mask = unsigned;
+
+// Refine (restarts as above) over the M = N - popcount(frozen) coordinates not in `frozen`, the
+// frozen ones kept at x's values, from x with a first simplex of size `step`. A restart or the
+// edge stop happens when a coordinate not yet frozen is at the edge (`edge` gives the mask).
+template <std::size_t N, std::size_t M, typename F, typename G>
+Minimum<N> RefineReduced(const F& f, const Point<N>& x, double step, Mask frozen, const G& edge,
+                         int* iterations) {
+  std::array<std::size_t, M> free{};
+  for (std::size_t k = 0, j = 0; k < N; ++k) {
+    if (!(frozen >> k & 1u)) free[j++] = k;
+  }
+  auto embed = [&](const Point<M>& y) {
+    Point<N> full = x;
+    for (std::size_t j = 0; j < M; ++j) full[free[j]] = y[j];
+    return full;
+  };
+  Point<M> y0{};
+  for (std::size_t j = 0; j < M; ++j) y0[j] = x[free[j]];
+  auto g = [&](const Point<M>& y) { return f(embed(y)); };
+  auto at_edge = [&](const Point<M>& y) { return (edge(embed(y)) & ~frozen) != 0; };
+  const Minimum<M> r = Refine<M>(g, y0, step, at_edge, at_edge, iterations);
+  Minimum<N> out;
+  out.x = embed(r.x);
+  out.f = r.f;
+  out.converged = r.converged;
+  return out;
+}
+
+// RefineReduced, dispatched on how many coordinates are frozen (1 or 2: the two shape
+// parameters of either model).
+template <std::size_t N, typename F, typename G>
+Minimum<N> RefineFrozen(const F& f, const Point<N>& x, double step, Mask frozen, const G& edge,
+                        int* iterations) {
+  static_assert(N > 2);
+  if (std::popcount(frozen) == 1) {
+    return RefineReduced<N, N - 1>(f, x, step, frozen, edge, iterations);
+  }
+  return RefineReduced<N, N - 2>(f, x, step, frozen, edge, iterations);
+}
+
+// While a coordinate in `freezable` (the shape parameters) of m is at the edge and not yet in
+// *frozen, add it and refine the remaining coordinates from m (kPolishStep): the parameters that
+// still matter at the edge are then at f's optimum given the edge, instead of a simplex creeping
+// along the ridge. A no-op for a result off the edge.
+template <std::size_t N, typename F, typename G>
+Minimum<N> FreezeEdge(const F& f, Minimum<N> m, Mask freezable, const G& edge, Mask* frozen,
+                      int* iterations) {
+  for (Mask more = edge(m.x) & freezable & ~*frozen; more != 0;
+       more = edge(m.x) & freezable & ~*frozen) {
+    *frozen |= more;
+    m = RefineFrozen<N>(f, m.x, kPolishStep, *frozen, edge, iterations);
+  }
+  return m;
+}
+
+// The whole search: MultiStart on `sub` (every row for small inputs), edge coordinates frozen,
+// then for large inputs the polish on `full` (with the same coordinates frozen, and any more
+// that reach the edge there). `large` false: `full` is not used. The objectives take a second
+// argument, true in the stages with coordinates frozen (BG/NBD: A2 by DropoutSum). Off the edge
+// this is exactly MultiStart, then for large inputs Refine on `full`.
+template <std::size_t N, typename Sub, typename Full, typename D, typename G>
+Minimum<N> Search(const Sub& sub, const Full& full, bool large, const std::vector<Point<N>>& starts,
+                  const D& degenerate, const G& edge, Mask freezable) {
+  auto at_edge = [&](const Point<N>& theta) { return edge(theta) != 0; };
+  auto sub_free = [&](const Point<N>& theta) { return sub(theta, false); };
+  auto sub_frozen = [&](const Point<N>& theta) { return sub(theta, true); };
+  auto full_free = [&](const Point<N>& theta) { return full(theta, false); };
+  auto full_frozen = [&](const Point<N>& theta) { return full(theta, true); };
+  Minimum<N> m = MultiStart<N>(sub_free, starts, degenerate, at_edge);
+  int iterations = m.iterations;
+  Mask frozen = 0;
+  m = FreezeEdge<N>(sub_frozen, m, freezable, edge, &frozen, &iterations);
+  if (large) {
+    m = frozen == 0 ? Refine<N>(full_free, m.x, kPolishStep, degenerate, at_edge, &iterations)
+                    : RefineFrozen<N>(full_frozen, m.x, kPolishStep, frozen, edge, &iterations);
+    m = FreezeEdge<N>(full_frozen, m, freezable, edge, &frozen, &iterations);
+  }
   m.iterations = iterations;
   return m;
 }
@@ -189,6 +273,22 @@ std::string AtBox(const Point<N>& theta, const std::array<const char*, N>& names
 std::string OutsideShape(const char* name, double value) {
   if (value >= kShapeMin && value <= kShapeMax) return {};
   return std::string(name) + " = " + std::to_string(value) + " is outside [1e-4, 1e4]";
+}
+
+// The edge mask of a log-parameter point: bit k set when parameter k is at the edge, i.e. (bit k
+// of `shape`) outside [kShapeMin, kShapeMax], or (the others) within a factor 10 of the search box.
+// The same tests as AtBox and OutsideShape.
+template <std::size_t N>
+Mask EdgeMask(const Point<N>& theta, Mask shape) {
+  const Point<N> value = Exp<N>(theta);
+  Mask mask = 0;
+  for (std::size_t k = 0; k < N; ++k) {
+    const bool at_edge =
+        shape >> k & 1u ? !(value[k] >= kShapeMin && value[k] <= kShapeMax)
+                        : theta[k] < kLogMin + kLogNearBound || theta[k] > kLogMax - kLogNearBound;
+    if (at_edge) mask |= Mask{1} << k;
+  }
+  return mask;
 }
 
 double LogAddExp(double u, double w) {
@@ -452,23 +552,52 @@ BgNbdTerms Tabulate(const BgNbdRows& d, const Point<4>& theta) {
           std::log(a)};
 }
 
+// A2 = lgamma(a + b) + lgamma(b + x) - lgamma(b) - lgamma(a + b + x) = -sum_{j < x} log1p(a /
+// (b + j)), summed that way for runs that come in ascending x (the sum carried from one to the
+// next: x_max terms per evaluation; the lgamma form past a gap of kMaxDropoutGap). The lgamma
+// form loses the dependence on a and b to cancellation once they are large (an ulp of lgamma(b)
+// is ~1e-6 at b = 1e8): the optimiser would chase that rounding. Used only with a shape
+// parameter frozen at the edge (FreezeEdge), so ordinary fits keep the lgamma form.
+constexpr double kMaxDropoutGap = 10'000;
+
+class DropoutSum {
+ public:
+  double operator()(const BgNbdTerms& p, double x) {
+    if (x < x_ || x - x_ > kMaxDropoutGap) {
+      x_ = x;
+      sum_ = p.lg_ab + std::lgamma(p.b + x) - p.lg_b - std::lgamma(p.a + p.b + x);
+    }
+    for (; x_ < x; ++x_) sum_ -= std::log1p(p.a / (p.b + x_));
+    return sum_;
+  }
+
+ private:
+  double x_ = 0, sum_ = 0;
+};
+
 // The terms of run x that depend on x alone: A1 + A2, and log a - log(b + x - 1) (0 at x = 0).
-std::pair<double, double> RunTerms(const BgNbdTerms& p, double x) {
-  const double a12 = std::lgamma(p.r + x) - p.lg_r + p.r_log_alpha + p.lg_ab +
-                     std::lgamma(p.b + x) - p.lg_b - std::lgamma(p.a + p.b + x);
+// With `dropout`, A2 from it (see DropoutSum), else by the lgamma form.
+std::pair<double, double> RunTerms(const BgNbdTerms& p, double x, DropoutSum* dropout) {
+  const double a12 = dropout != nullptr
+                         ? std::lgamma(p.r + x) - p.lg_r + p.r_log_alpha + (*dropout)(p, x)
+                         : std::lgamma(p.r + x) - p.lg_r + p.r_log_alpha + p.lg_ab +
+                               std::lgamma(p.b + x) - p.lg_b - std::lgamma(p.a + p.b + x);
   return {a12, x > 0 ? p.log_a - std::log(p.b + x - 1) : 0};
 }
 
 // The mean negative log-likelihood, every row's figure as BgNbdLogLikelihood has it and summed
 // in row order (the result does not depend on the tabulation: the same logs of the same sums).
-double BgNbdObjectiveExact(const BgNbdRows& d, const Point<4>& theta) {
+// `at_edge`: A2 by DropoutSum.
+double BgNbdObjectiveExact(const BgNbdRows& d, const Point<4>& theta, bool at_edge) {
   const BgNbdTerms p = Tabulate(d, theta);
+  DropoutSum dropout;
+  DropoutSum* const a2 = at_edge ? &dropout : nullptr;
   const double* log_T = d.log_T.data();
   const double* log_t_x = d.log_t_x.data();
   double ll = 0;
   for (const BgNbdRows::Run& run : d.runs) {
     const double x = run.x;
-    const auto [a12, log_a_b] = RunTerms(p, x);
+    const auto [a12, log_a_b] = RunTerms(p, x, a2);
     for (std::size_t i = run.begin; i < run.end; ++i) {
       const double a3 = -(p.r + x) * log_T[d.iT[i]];
       const double tail = x > 0 ? LogAddExp(a3, log_a_b - (p.r + x) * log_t_x[d.it_x[i]]) : a3;
@@ -516,8 +645,10 @@ inline double OnePlusExp(double z, const double* exp2_fractions) {
 // weight; per row max(A3, A4) + log(1 + exp(-|A3 - A4|)), the logs as LogOfProducts (rows of
 // weight 1 or a small whole weight) or one by one (the rest). Equal to the exact form within
 // rounding.
-double BgNbdObjectiveFast(const BgNbdRows& d, const Point<4>& theta) {
+double BgNbdObjectiveFast(const BgNbdRows& d, const Point<4>& theta, bool at_edge) {
   const BgNbdTerms p = Tabulate(d, theta);
+  DropoutSum dropout;
+  DropoutSum* const a2 = at_edge ? &dropout : nullptr;
   const double* log_T = d.log_T.data();
   const double* log_t_x = d.log_t_x.data();
   const std::uint32_t* iT = d.iT.data();
@@ -527,7 +658,7 @@ double BgNbdObjectiveFast(const BgNbdRows& d, const Point<4>& theta) {
   double ll = 0;
   for (const BgNbdRows::Run& run : d.runs) {
     const double x = run.x, k = p.r + x;
-    const auto [a12, log_a_b] = RunTerms(p, x);
+    const auto [a12, log_a_b] = RunTerms(p, x, a2);
     ll += run.weight * a12;
     if (x == 0) {
       double s = 0;
@@ -602,18 +733,25 @@ Result<BgNbdFit> FitBgNbd(const std::vector<RfmInput>& customers) {
     return why;
   };
   auto degenerate = [&](const Point<4>& theta) { return !why_degenerate(theta).empty(); };
+  constexpr Mask kAB = 0b1100;  // a and b: frozen when at the edge
+  auto edge = [](const Point<4>& theta) { return EdgeMask<4>(theta, kAB); };
   Minimum<4> m;
   if (rows.size() <= kSubsampleRows) {
     const BgNbdRows all = PrepareBgNbd(rows, 1, false);
-    m = MultiStart<4>([&](const Point<4>& theta) { return BgNbdObjectiveExact(all, theta); },
-                      starts, degenerate);
+    auto exact = [&](const Point<4>& theta, bool at_edge) {
+      return BgNbdObjectiveExact(all, theta, at_edge);
+    };
+    m = Search<4>(exact, exact, false, starts, degenerate, edge, kAB);
   } else {
     const BgNbdRows sub = PrepareBgNbd(rows, SubsampleStride(rows.size()), true);
     const BgNbdRows all = PrepareBgNbd(rows, 1, true);
-    m = MultiStartThenPolish<4>(
-        [&](const Point<4>& theta) { return BgNbdObjectiveFast(sub, theta); },
-        [&](const Point<4>& theta) { return BgNbdObjectiveFast(all, theta); }, starts,
-        degenerate);
+    auto fast_sub = [&](const Point<4>& theta, bool at_edge) {
+      return BgNbdObjectiveFast(sub, theta, at_edge);
+    };
+    auto fast_all = [&](const Point<4>& theta, bool at_edge) {
+      return BgNbdObjectiveFast(all, theta, at_edge);
+    };
+    m = Search<4>(fast_sub, fast_all, true, starts, degenerate, edge, kAB);
   }
   const auto [r, alpha, a, b] = Exp<4>(m.x);
 
@@ -841,21 +979,22 @@ Result<GammaGammaFit> FitGammaGamma(const std::vector<SpendInput>& customers) {
     return why;
   };
   auto degenerate = [&](const Point<3>& theta) { return !why_degenerate(theta).empty(); };
+  constexpr Mask kPQ = 0b011;  // p and q: frozen when at the edge
+  auto edge = [](const Point<3>& theta) { return EdgeMask<3>(theta, kPQ); };
   Minimum<3> m;
   if (customers.size() <= kSubsampleRows) {
     const SpendRows all = PrepareSpendExact(customers);
-    m = MultiStart<3>([&](const Point<3>& theta) { return GammaGammaObjectiveExact(all, theta); },
-                      starts, degenerate);
+    auto exact = [&](const Point<3>& theta, bool) { return GammaGammaObjectiveExact(all, theta); };
+    m = Search<3>(exact, exact, false, starts, degenerate, edge, kPQ);
   } else {
     std::vector<SpendInput> sorted = customers;
     std::stable_sort(sorted.begin(), sorted.end(),
                      [](const SpendInput& l, const SpendInput& r) { return l.x < r.x; });
     const SpendRows sub = PrepareSpendFast(sorted, SubsampleStride(sorted.size()));
     const SpendRows all = PrepareSpendFast(sorted, 1);
-    m = MultiStartThenPolish<3>(
-        [&](const Point<3>& theta) { return GammaGammaObjectiveFast(sub, theta); },
-        [&](const Point<3>& theta) { return GammaGammaObjectiveFast(all, theta); }, starts,
-        degenerate);
+    m = Search<3>([&](const Point<3>& theta, bool) { return GammaGammaObjectiveFast(sub, theta); },
+                  [&](const Point<3>& theta, bool) { return GammaGammaObjectiveFast(all, theta); },
+                  true, starts, degenerate, edge, kPQ);
   }
   const auto [p, q, v] = Exp<3>(m.x);
 

@@ -246,15 +246,20 @@ Status Predictor::DeleteGone(std::vector<int64_t> ids) {
 Result<bool> Predictor::Due() {
   auto orders = history_->SaleOrders();
   if (!orders.ok()) return orders.status();
+  // An import still running: a fit now would be redone soon after; wait for it to settle.
+  const int64_t previous = checked_orders_;
+  checked_orders_ = *orders;
+  const bool importing =
+      previous >= 0 && *orders - previous > std::max<int64_t>(100, previous / 100);
   if (*orders == 0) return false;
   if (failed_at_orders_ == *orders) return false;  // nothing new since a failure
   auto model = store_->Model();
   if (!model.ok()) return model.status();
-  if (!*model) return true;
+  if (!*model) return !importing;
   const StoredModel& m = **model;
   if (m.horizon_days != options_.horizon_days) return true;
   if (clock_->NowMillis() - m.computed_ms >= options_.refit_interval_ms) return true;
-  if (*orders > m.sale_orders &&
+  if (!importing && *orders > m.sale_orders &&
       (*orders - m.sale_orders) * 100 >= m.sale_orders * options_.refit_growth_percent) {
     return true;
   }

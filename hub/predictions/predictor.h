@@ -7,7 +7,9 @@
 //     included), and replaces every stored score in one transaction. It is due when there is no
 //     fit yet, when the last one is `refit_interval_ms` old, when orders with a sale line grew
 //     by `refit_growth_percent` % since it (a large import), or when the horizon changed; the
-//     thread checks every `check_interval_ms`. RefitNow() does one on the caller's thread.
+//     thread checks every `check_interval_ms`. The first fit and a growth refit wait while an
+//     import is still running (orders grew by more than 1 % and 100 since the previous check),
+//     so a large import is fitted once, after it. RefitNow() does one on the caller's thread.
 //   - ProfilesChanged(ids) (the projection's change feed): the scores of profiles that are no
 //     longer live (erased, merged) are deleted at once; a merge survivor keeps its score until
 //     the next refit.
@@ -158,6 +160,7 @@ class Predictor {
   std::unique_ptr<PredictionStore> store_;            // guarded by refit_mu_
   std::unique_ptr<PurchaseHistoryReader> history_;    // guarded by refit_mu_
   int64_t failed_at_orders_ = -1;                     // guarded by refit_mu_
+  int64_t checked_orders_ = -1;  // guarded by refit_mu_: sale orders at the previous check
 
   std::mutex live_mu_;  // guards live_history_: liveness checks of API pages
   std::unique_ptr<PurchaseHistoryReader> live_history_;

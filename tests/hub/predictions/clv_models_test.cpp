@@ -424,5 +424,61 @@ TEST(Fits, TheLargeInputPathFindsTheExactLikelihoodsOptimum) {
               spend_rows.size(), gg->params.p, gg->params.q, gg->params.v);
 }
 
+// Nobody drops out: the optimum lies at the edge (a -> 0 or b -> infinity). The optimiser stops
+// creeping along that ridge, freezes the edge parameters and fits the rest (README "Optimiser"):
+// few iterations on either path, the fit degenerate, and r and alpha at the exact likelihood's
+// optimum given the edge (no nudge of either improves the plain per-row sum).
+TEST(BgNbdFit, StopsAtTheEdgeQuicklyWhenNobodyDropsOut) {
+  // Purchase rates lambda ~ Gamma(0.7, 60 days), a Poisson process with no dropout, ages
+  // 1..730 days, recency in whole days.
+  auto population = [](int n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::gamma_distribution<double> lambda(0.7, 1.0 / 60.0);
+    std::uniform_int_distribution<int> age(1, 730);
+    std::vector<RfmInput> out;
+    for (int i = 0; i < n; ++i) {
+      const double T = age(rng);
+      std::exponential_distribution<double> gap(lambda(rng));
+      double t = 0, x = 0, t_x = 0;
+      while ((t += gap(rng)) <= T) x += 1, t_x = t;
+      out.push_back({x, std::min(T, std::round(t_x)), T, 1.0});
+    }
+    return GroupRfm(out);
+  };
+  for (const int n : {200'000, 10'000}) {
+    const std::vector<RfmInput> rows = population(n, 31);
+    if (n > 100'000) {
+      ASSERT_GT(rows.size(), 20'000u);  // the large-input path
+    } else {
+      ASSERT_LT(rows.size(), 20'000u);  // the exact path
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const Result<BgNbdFit> fit = FitBgNbd(rows);
+    const double seconds = Seconds(start);
+    ASSERT_TRUE(fit.ok());
+    std::printf("no dropout, %zu rows: r %g alpha %g a %g b %g, %d iterations, %.2f s (%s: %s)\n",
+                rows.size(), fit->params.r, fit->params.alpha, fit->params.a, fit->params.b,
+                fit->iterations, seconds, FitStateName(fit->state),
+                fit->degenerate_reason.c_str());
+    EXPECT_EQ(fit->state, FitState::kDegenerate);
+    EXPECT_LT(fit->iterations, 3000);
+    auto ll = [&](const BgNbdParams& p) {
+      double sum = 0;
+      for (const RfmInput& c : rows) sum += c.weight * BgNbdLogLikelihood(p, c);
+      return sum;
+    };
+    const double best = ll(fit->params);
+    EXPECT_NEAR(fit->log_likelihood, best, 1e-12 * std::abs(best));
+    for (int k = 0; k < 2; ++k) {
+      for (const double f : {1.001, 0.999}) {
+        BgNbdParams q = fit->params;
+        double* v[] = {&q.r, &q.alpha};
+        *v[k] *= f;
+        EXPECT_LE(ll(q), best) << rows.size() << " rows, parameter " << k << " x " << f;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cjd::hub::predictions
