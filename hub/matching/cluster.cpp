@@ -41,6 +41,10 @@ std::vector<std::vector<uint32_t>> ClusterPairs(size_t n, std::vector<ScoredPair
     const std::vector<uint32_t> solo_a{ra}, solo_b{rb};
     const std::vector<uint32_t>& ma = members[ra].empty() ? solo_a : members[ra];
     const std::vector<uint32_t>& mb = members[rb].empty() ? solo_b : members[rb];
+    if (options.max_cluster_size > 0 && ma.size() + mb.size() > options.max_cluster_size) {
+      ++local.refused_oversize;
+      continue;
+    }
     if (options.chaining_guard && ma.size() * mb.size() > 1) {
       size_t against = 0;
       for (uint32_t x : ma) {

@@ -26,12 +26,17 @@ struct ClusterOptions {
   double threshold_weight = 0;  // a pair matches iff weight >= this
   bool chaining_guard = true;
   double guard_weight = 0;      // a cross pair below it is a clear non-match
+  // No join makes a cluster larger than this: one person rarely has more than a handful of
+  // records, and a chain through many small blocks (hostile or degenerate input) would
+  // otherwise grow one cluster whose n(n-1)/2 pairs are written out. 0: no limit.
+  size_t max_cluster_size = 100;
 };
 
 struct ClusterStats {
   size_t links = 0;          // pairs at or above the threshold
   size_t merges = 0;         // joins made
   size_t refused_merges = 0; // joins the guard refused
+  size_t refused_oversize = 0;  // joins refused because the cluster would pass max_cluster_size
 };
 
 // Clusters of 2+ items out of n, each ascending, ordered by their first item.

@@ -90,12 +90,18 @@ int8_t AddressLevel(const FieldValues& v, uint32_t a, uint32_t b) {
   return jw >= 0.80 ? 3 : 4;
 }
 
+// Edit distance of two different values, at least 1: the metric reads the first 64 bytes only,
+// so two long values that differ further on would otherwise measure 0 and score "exact".
+int DistanceOfDifferent(std::string_view a, std::string_view b, int cap) {
+  return std::max(1, EditDistance(a, b, cap));
+}
+
 int8_t CodeLevel(const FieldValues& v, uint32_t a, uint32_t b) {
-  return EditDistance(v.text.View(a), v.text.View(b), 1) <= 1 ? 1 : 2;
+  return DistanceOfDifferent(v.text.View(a), v.text.View(b), 1) <= 1 ? 1 : 2;
 }
 
 int8_t IdLevel(const FieldValues& v, uint32_t a, uint32_t b) {
-  const int d = EditDistance(v.text.View(a), v.text.View(b), 2);
+  const int d = DistanceOfDifferent(v.text.View(a), v.text.View(b), 2);
   return static_cast<int8_t>(d <= 2 ? d : 3);
 }
 

@@ -72,7 +72,6 @@ std::vector<Field> DefaultTermFrequencyFields() {
 
 Result<DedupeResult> Deduplicate(const std::vector<Record>& records,
                                  const DedupeOptions& options) {
-  if (records.size() < 2) return Status::Invalid("need at least two records", "records");
   if (records.size() > UINT32_MAX / 2) return Status::Invalid("too many records", "records");
   if (options.blocking_keys.empty()) {
     return Status::Invalid("no blocking keys", "blocking_keys");
@@ -87,6 +86,7 @@ Result<DedupeResult> Deduplicate(const std::vector<Record>& records,
   DedupeStats& stats = result.stats;
   stats.records = records.size();
   for (const BlockingKey& k : options.blocking_keys) stats.blocking_keys.push_back(k.name);
+  if (records.size() < 2) return result;  // nobody to pair: nothing matched
 
   RecordTable table;
   for (const Record& r : records) table.Add(r);
@@ -97,7 +97,7 @@ Result<DedupeResult> Deduplicate(const std::vector<Record>& records,
   std::vector<std::pair<uint32_t, uint32_t>> candidates = index.AllPairs();
   stats.blocking = index.Stats();
   stats.candidate_pairs = candidates.size();
-  if (candidates.empty()) return Status::Invalid("blocking produced no candidate pairs");
+  if (candidates.empty()) return result;  // no two records share a key: nothing matched
   // Each pair is compared in content order, so a metric's tie-breaking never sees input order.
   for (auto& [a, b] : candidates) {
     if (rank[a] > rank[b]) std::swap(a, b);
@@ -148,7 +148,9 @@ Result<DedupeResult> Deduplicate(const std::vector<Record>& records,
     return MatchWeight(model, table, table[x], table[y], Compare(table, table[x], table[y]));
   };
   result.clusters = ClusterPairs(table.size(), std::move(scored), rank, direct,
-                                 {threshold_weight, options.chaining_guard, weight_for(options.guard_probability)}, &stats.clustering);
+                                 {threshold_weight, options.chaining_guard,
+                                  weight_for(options.guard_probability), options.max_cluster_size},
+                                 &stats.clustering);
   for (const std::vector<uint32_t>& c : result.clusters) {
     for (size_t i = 0; i < c.size(); ++i) {
       for (size_t j = i + 1; j < c.size(); ++j) {

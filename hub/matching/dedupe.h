@@ -42,6 +42,7 @@ struct DedupeOptions {
   // says a match is more likely than not. A number in (0, 1) overrides it.
   std::optional<double> threshold;
   bool chaining_guard = true;
+  size_t max_cluster_size = 100;  // cluster.h: joins past it are refused (and counted)
   // The guard's clear non-match: direct P(match) below it (cluster.h).
   double guard_probability = 1.0 / 21;  // odds 20:1 against
   bool keep_candidates = false;  // fill DedupeResult::candidates (for evaluation)
@@ -76,8 +77,9 @@ struct DedupeResult {
   std::vector<std::pair<std::pair<uint32_t, uint32_t>, double>> candidates;
 };
 
-// Invalid for fewer than two records, no blocking keys, a threshold outside (0, 1), or when no
-// candidate pairs come out of blocking.
+// Invalid for no blocking keys or a threshold outside (0, 1). Fewer than two records, or no
+// candidate pair out of blocking, is an empty result (no model fitted: `model` is default, the
+// stats say why), not an error.
 Result<DedupeResult> Deduplicate(const std::vector<Record>& records,
                                  const DedupeOptions& options);
 

@@ -136,10 +136,12 @@ void SetTermFrequencyReference(const RecordTable& table, const std::vector<Field
   for (Field f : fields) {
     const FieldValues& v = table.values(f);
     if (v.non_missing == 0) continue;
-    double sum = 0;
+    // Summed exactly (integers), so the result does not depend on the order values first came.
+    // No overflow: sum c^2 <= (sum c)^2 = non_missing^2 < 2^62 (Deduplicate takes < 2^31 rows).
+    uint64_t squares = 0;
+    for (uint32_t c : v.count) squares += uint64_t{c} * c;
     const double n = static_cast<double>(v.non_missing);
-    for (uint32_t c : v.count) sum += (c / n) * (c / n);
-    model->tf_reference[Index(f)] = sum;
+    model->tf_reference[Index(f)] = static_cast<double>(squares) / (n * n);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "tools/cjdctl/dedupe_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -146,6 +147,23 @@ int RunDedupe(const DedupeCommandOptions& o, std::ostream& out, std::ostream& er
     }
     options.threshold = p;
   }
+  if (o.max_records < 2) return usage("--max-records: must be at least 2");
+  {
+    // Two outputs on one path would interleave; an output on an input would destroy it.
+    std::error_code ec;
+    auto same = [&](const std::string& a, const std::string& b) {
+      return a == b || std::filesystem::equivalent(a, b, ec);
+    };
+    if (!o.clusters_out.empty() && same(o.out, o.clusters_out)) {
+      return usage("--clusters-out: the same file as --out");
+    }
+    for (const std::string& f : o.files) {
+      if (same(f, o.out)) return usage("--out: the same file as the input " + f);
+      if (!o.clusters_out.empty() && same(f, o.clusters_out)) {
+        return usage("--clusters-out: the same file as the input " + f);
+      }
+    }
+  }
   std::string why;
   const std::optional<Mapping> mapping = ParseMap(o.map, &why);
   if (!mapping) return usage(why);
@@ -181,6 +199,10 @@ int RunDedupe(const DedupeCommandOptions& o, std::ostream& out, std::ostream& er
       Result<bool> next = reader.Next(&row);
       if (!next.ok()) return fail(next.status().message());
       if (!*next) break;
+      if (static_cast<int64_t>(records.size()) >= o.max_records) {
+        return usage("--max-records: more than " + std::to_string(o.max_records) +
+                     " records (raise it if the memory is there: ~1 KiB per record)");
+      }
       m::Record r;
       auto value = [&](size_t i) { return i < row.fields.size() ? Trim(row.fields[i]) : std::string(); };
       r.id = value(*id_at);
@@ -190,6 +212,23 @@ int RunDedupe(const DedupeCommandOptions& o, std::ostream& out, std::ostream& er
   }
   const double read_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  {
+    // Ids only name records; empty or repeated ones make the output ambiguous, not wrong.
+    std::vector<std::string_view> ids;
+    ids.reserve(records.size());
+    size_t empty = 0;
+    for (const m::Record& r : records) {
+      if (r.id.empty()) ++empty;
+      ids.push_back(r.id);
+    }
+    std::sort(ids.begin(), ids.end());
+    size_t repeated = 0;
+    for (size_t i = 1; i < ids.size(); ++i) repeated += !ids[i].empty() && ids[i] == ids[i - 1];
+    if (empty > 0 || repeated > 0) {
+      err << "cjdctl dedupe: warning: " << empty << " record(s) with an empty " << id_column
+          << " and " << repeated << " repeated value(s) of it: pairs naming them are ambiguous\n";
+    }
+  }
 
   const auto matched_at = std::chrono::steady_clock::now();
   Result<m::DedupeResult> result = m::Deduplicate(records, options);
@@ -262,6 +301,14 @@ int RunDedupe(const DedupeCommandOptions& o, std::ostream& out, std::ostream& er
                 s.threshold, options.threshold ? "--threshold" : "auto: P(match) >= 0.5 under the fitted mixture",
                 s.clustering.links, result->clusters.size(), result->pairs.size(), o.out.c_str());
   err << line;
+  if (s.candidate_pairs == 0) {
+    err << "  no two records share a blocking key: nothing to compare, nothing matched\n";
+  }
+  if (s.clustering.refused_oversize > 0) {
+    err << "  cluster size limit: " << s.clustering.refused_oversize
+        << " joins refused (a cluster would have passed " << options.max_cluster_size
+        << " records: chained or degenerate input)\n";
+  }
   if (s.clustering.refused_merges > 0) {
     err << "  chaining guard: " << s.clustering.refused_merges
         << " joins refused (a record in each cluster is a clear non-match of the other)\n";

@@ -17,6 +17,11 @@
 // the blocking figures (records, blocking keys, candidate pairs, oversized blocks), the fitted
 // model (λ, m and u and the match weight per field and level) and the threshold.
 //
+// Empty or repeated ids are reported (a warning: the pairs naming them are ambiguous); --out,
+// --clusters-out and the inputs must be different files. At most --max-records records (memory
+// grows ~1 KiB per record). No candidate pair (nobody shares a blocking key) is an empty result:
+// header-only files, exit 0.
+//
 // Exit codes: 0 done; 1 a file could not be read or written, or matching failed; 2 usage errors
 // (each names its flag, field or column).
 #pragma once
@@ -34,6 +39,7 @@ struct DedupeCommandOptions {
   std::string out;        // pairs.csv
   std::string clusters_out;
   std::string threshold = "auto";  // auto or a probability in (0, 1)
+  int64_t max_records = 2'000'000;  // more: a usage error (memory: ~1 KiB per record)
 };
 
 int RunDedupe(const DedupeCommandOptions& options, std::ostream& out, std::ostream& err);

@@ -120,6 +120,8 @@ int main(int argc, char** argv) {
   dedupe->add_option("--clusters-out", dd.clusters_out, "clusters file: cluster,id");
   dedupe->add_option("--threshold", dd.threshold, "auto (P(match) >= 0.5) or a probability")
       ->capture_default_str();
+  dedupe->add_option("--max-records", dd.max_records, "refuse more records than this (memory)")
+      ->capture_default_str();
 
   cjd::ctl::RemoteCommands remote(app);  // import, report, segments
   cjd::ctl::OffersCommand offers(app);    // offers list|put|create|get|delete|stats

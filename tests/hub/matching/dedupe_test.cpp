@@ -120,7 +120,6 @@ TEST(Dedupe, AFixedThresholdOverridesTheAutomaticOne) {
 
 TEST(Dedupe, RefusesBadInputNamingTheOption) {
   const std::vector<Record> records = People(100);
-  EXPECT_FALSE(Deduplicate({records[0]}, {}).ok());
   DedupeOptions bad;
   bad.threshold = 1.5;
   Result<DedupeResult> got = Deduplicate(records, bad);
@@ -131,9 +130,16 @@ TEST(Dedupe, RefusesBadInputNamingTheOption) {
   got = Deduplicate(records, no_keys);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.status().field(), "blocking_keys");
-  // Records with nothing in common produce no candidates: an error, not an empty model.
+  // Records with nothing in common produce no candidates, one record no pair: an empty
+  // result, not an error.
   std::vector<Record> empty(3);
-  EXPECT_FALSE(Deduplicate(empty, {}).ok());
+  got = Deduplicate(empty, {});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->stats.candidate_pairs, 0u);
+  EXPECT_TRUE(got->pairs.empty());
+  got = Deduplicate(std::vector<Record>(1), {});
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->clusters.empty());
 }
 
 // What the hub does with a new record: index the existing ones once, query the new record's
@@ -162,6 +168,42 @@ TEST(Incremental, IndexOnceQueryPerRecordMatchesTheBatchRun) {
     // The batch compares in content order; the model is symmetric up to rounding.
     EXPECT_NEAR(MatchProbability(batch->model, table, table[pair.first], table[last]), p, 1e-9);
   }
+}
+
+// A chain of links (each record matching the next) stops growing at max_cluster_size: hostile or
+// degenerate input cannot make one cluster whose n(n-1)/2 pairs fill the disk.
+TEST(Clusters, AChainStopsAtTheClusterSizeLimit) {
+  std::vector<ScoredPair> chain;
+  for (uint32_t i = 0; i + 1 < 1000; ++i) chain.push_back({i, i + 1, 10.0});
+  std::vector<uint32_t> order(1000);
+  for (uint32_t i = 0; i < 1000; ++i) order[i] = i;
+  ClusterOptions options;
+  options.threshold_weight = 0;
+  options.chaining_guard = false;
+  options.max_cluster_size = 100;
+  ClusterStats stats;
+  const auto clusters =
+      ClusterPairs(1000, chain, order, [](uint32_t, uint32_t) { return 10.0; }, options, &stats);
+  size_t total = 0;
+  for (const auto& c : clusters) {
+    EXPECT_LE(c.size(), 100u);
+    total += c.size();
+  }
+  EXPECT_EQ(total, 1000u);
+  EXPECT_GT(stats.refused_oversize, 0u);
+}
+
+// Two ids that agree on their first 64 bytes (all the metric reads) but differ after are not
+// "exact".
+TEST(Compare, LongIdsThatDifferPastTheMetricsWindowAreNotExact) {
+  RecordTable table;
+  Record a, b;
+  a[Field::kNationalId] = std::string(64, '1') + "111";
+  b[Field::kNationalId] = std::string(64, '1') + "999999";
+  table.Add(a);
+  table.Add(b);
+  const ComparisonVector v = Compare(table, table[0], table[1]);
+  EXPECT_NE(v[Index(Field::kNationalId)], 0);
 }
 
 }  // namespace

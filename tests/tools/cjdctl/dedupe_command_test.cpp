@@ -162,7 +162,13 @@ TEST_F(Dedupe, UsageErrorsNameTheirFlagFieldOrColumn) {
             "mapped twice"},
            {{file, "--map", "first_name=first", "--id", "id", "--out", pairs, "--threshold", "1.5"},
             "--threshold"},
-           {{file, "--map", "first_name=first", "--id", "id"}, "--out"}}) {
+           {{file, "--map", "first_name=first", "--id", "id"}, "--out"},
+           {{file, "--map", "first_name=first", "--id", "id", "--out", pairs, "--clusters-out",
+             pairs},
+            "--clusters-out: the same file as --out"},
+           {{file, "--map", "first_name=first", "--id", "id", "--out", file}, "the same file as the input"},
+           {{file, "--map", "first_name=first", "--id", "id", "--out", pairs, "--max-records", "1"},
+            "--max-records"}}) {
     std::string out;
     EXPECT_EQ(Run(c.args, &out), 2) << out;
     EXPECT_THAT(out, ::testing::HasSubstr(c.says)) << out;
@@ -176,6 +182,26 @@ TEST_F(Dedupe, UsageErrorsNameTheirFlagFieldOrColumn) {
   EXPECT_THAT(out, ::testing::HasSubstr("missing.csv"));
   EXPECT_FALSE(std::filesystem::exists(pairs));
   EXPECT_FALSE(std::filesystem::exists(pairs + ".part"));
+  EXPECT_EQ(cjd::testing::ReadFile(file), "id,first,last\n1,Ann,Lee\n2,Bob,Ray\n");  // untouched
+}
+
+TEST_F(Dedupe, NothingInCommonIsAnEmptyResultAndAmbiguousIdsAreReported) {
+  {
+    std::ofstream a(dir_.Join("a.csv"));
+    a << "id,first,last\n1,Ann,Lee\n1,Bob,Ray\n,Chidi,Okafor\n";
+  }
+  const std::string pairs = dir_.Join("p.csv").string();
+  const std::string clusters = dir_.Join("c.csv").string();
+  std::string out;
+  ASSERT_EQ(Run({dir_.Join("a.csv").string(), "--map", "first_name=first,last_name=last", "--id",
+                 "id", "--out", pairs, "--clusters-out", clusters},
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(cjd::testing::ReadFile(pairs), "id_a,id_b,probability\n");
+  EXPECT_EQ(cjd::testing::ReadFile(clusters), "cluster,id\n");
+  EXPECT_THAT(out, ::testing::HasSubstr("1 record(s) with an empty id and 1 repeated value(s)"));
+  EXPECT_THAT(out, ::testing::HasSubstr("no two records share a blocking key"));
 }
 
 }  // namespace
