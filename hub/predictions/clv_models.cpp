@@ -50,6 +50,15 @@ constexpr double kXTol = 1e-8;        // on the log-parameters
 // degenerate then, and the simplex would only creep along a flat ridge towards the edge.
 constexpr int kEdgeStreak = 100;
 
+// And a run that is still going after kStallAfter iterations stops (not converged) once its best
+// value improved by less than kStallTol over the last kStallWindow iterations: a simplex creeping
+// along a ridge that never reaches the edge (every customer buying at one rate: r and alpha grow
+// together, the likelihood gaining ever less; 9,214 iterations before this rule). Runs of proper
+// fits converge well before kStallAfter (CDNOW: ~370 per run), so they are not affected.
+constexpr int kStallAfter = 600;
+constexpr int kStallWindow = 100;
+constexpr double kStallTol = 1e-9;  // on the mean negative log-likelihood per customer
+
 template <std::size_t N, typename F, typename E>
 Minimum<N> NelderMead(const F& f, const Point<N>& x0, double step, const E& at_edge) {
   std::array<Point<N>, N + 1> v{};
@@ -61,6 +70,7 @@ Minimum<N> NelderMead(const F& f, const Point<N>& x0, double step, const E& at_e
   }
   Minimum<N> out;
   int streak = 0;  // consecutive iterations with the best vertex at the edge
+  double window_start = kInf;  // best value kStallWindow iterations ago (after kStallAfter)
   for (; out.iterations < kMaxIterations; ++out.iterations) {
     std::array<std::size_t, N + 1> order{};
     for (std::size_t i = 0; i <= N; ++i) order[i] = i;
@@ -78,6 +88,10 @@ Minimum<N> NelderMead(const F& f, const Point<N>& x0, double step, const E& at_e
     }
     streak = at_edge(v[best]) ? streak + 1 : 0;
     if (streak >= kEdgeStreak) break;
+    if (out.iterations >= kStallAfter && (out.iterations - kStallAfter) % kStallWindow == 0) {
+      if (window_start - fv[best] < kStallTol) break;
+      window_start = fv[best];
+    }
     Point<N> c{};
     for (std::size_t i = 0; i <= N; ++i) {
       if (i == worst) continue;
@@ -733,8 +747,13 @@ Result<BgNbdFit> FitBgNbd(const std::vector<RfmInput>& customers) {
     return why;
   };
   auto degenerate = [&](const Point<4>& theta) { return !why_degenerate(theta).empty(); };
-  constexpr Mask kAB = 0b1100;  // a and b: frozen when at the edge
-  auto edge = [](const Point<4>& theta) { return EdgeMask<4>(theta, kAB); };
+  // At the edge: a or b, or r, outside [1e-4, 1e4]; a and b are then frozen. r (with alpha)
+  // runs to infinity when every customer buys at the same rate (no heterogeneity: the Gamma
+  // becomes a point mass at r / alpha), a ridge the simplex would otherwise creep along for
+  // thousands of iterations: a run stops there too, but r is not frozen (freezing it made the
+  // reduced fits chase the ridge again). Not a degenerate state: P(alive) stays well defined.
+  constexpr Mask kAB = 0b1100;
+  auto edge = [](const Point<4>& theta) { return EdgeMask<4>(theta, kAB | 0b0001); };
   Minimum<4> m;
   if (rows.size() <= kSubsampleRows) {
     const BgNbdRows all = PrepareBgNbd(rows, 1, false);

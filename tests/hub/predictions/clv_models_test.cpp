@@ -480,5 +480,36 @@ TEST(BgNbdFit, StopsAtTheEdgeQuicklyWhenNobodyDropsOut) {
   }
 }
 
+// Every customer buys at the same rate and nobody drops out: the rate's Gamma becomes a point
+// mass (r and alpha run to infinity together) and the dropout runs to its edge. The fit stops
+// along both ridges quickly instead of creeping (it took 9,109 iterations, 18 s on 217,335 groups,
+// before r's edge stopped a run), and the purchase rate r / alpha is the data's.
+TEST(BgNbdFit, StopsQuicklyWhenEveryoneBuysAtTheSameRate) {
+  std::mt19937_64 rng(17);
+  std::exponential_distribution<double> gap(0.01);  // one purchase per 100 days, everyone
+  std::uniform_int_distribution<int> age(30, 730);
+  std::vector<RfmInput> customers;
+  double purchases = 0, exposure = 0;
+  for (int i = 0; i < 150'000; ++i) {
+    const double T = age(rng);
+    double t = 0, x = 0, t_x = 0;
+    while ((t += gap(rng)) < T) x += 1, t_x = std::floor(t);
+    customers.push_back({x, t_x, T, 1.0});
+    purchases += x;
+    exposure += T;
+  }
+  const std::vector<RfmInput> rows = GroupRfm(customers);
+  ASSERT_GT(rows.size(), 20'000u);
+  const Result<BgNbdFit> fit = FitBgNbd(rows);
+  ASSERT_TRUE(fit.ok());
+  std::printf("same rate: %zu rows, %d iterations, r %g alpha %g (r/alpha %g; data %g) a %g b %g\n",
+              rows.size(), fit->iterations, fit->params.r, fit->params.alpha,
+              fit->params.r / fit->params.alpha, purchases / exposure, fit->params.a,
+              fit->params.b);
+  EXPECT_LT(fit->iterations, 3'000);
+  EXPECT_GT(fit->params.r, 100);  // the point mass
+  EXPECT_NEAR(fit->params.r / fit->params.alpha, 0.01, 0.0005);
+}
+
 }  // namespace
 }  // namespace cjd::hub::predictions
