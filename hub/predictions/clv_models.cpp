@@ -672,7 +672,10 @@ double BgNbdObjectiveFast(const BgNbdRows& d, const Point<4>& theta, bool at_edg
   double ll = 0;
   for (const BgNbdRows::Run& run : d.runs) {
     const double x = run.x, k = p.r + x;
-    const auto [a12, log_a_b] = RunTerms(p, x, a2);
+    // Named copies, not structured bindings: the lambda below captures log_a_b (Debian's clang 14
+    // refuses a captured binding).
+    const std::pair<double, double> terms = RunTerms(p, x, a2);
+    const double a12 = terms.first, log_a_b = terms.second;
     ll += run.weight * a12;
     if (x == 0) {
       double s = 0;
