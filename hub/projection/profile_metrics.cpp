@@ -2,12 +2,15 @@
 // (customers, orders, revenue, AOV, frequency, repeat rate, CLV, new customers, the monthly
 // series and the top customers), and the check of its query.
 #include <algorithm>
+#include <functional>
+#include <unordered_map>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "hub/projection/money.h"
+#include "hub/projection/order_rollups.h"
 #include "hub/projection/profile_reader.h"
 #include "hub/projection/profile_reader_internal.h"
 #include "shared/event/event.h"
@@ -93,7 +96,87 @@ struct CurrencyAcc {
 
 }  // namespace
 
-Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
+namespace {
+
+// The answer of GET /v1/metrics from one currency's figures (by the rollups or by the scan).
+Result<json> MetricsAnswer(const MetricsQuery& q, const std::string& chosen, const CurrencyAcc& a,
+                           json other_currencies,
+                           const std::function<Result<json>(int64_t)>& identifiers) {
+  json totals;
+  totals["orders"] = a.total_orders;
+  totals["revenue_gross"] = a.total_gross.ToFixed(2);
+  totals["revenue_net"] = (a.total_gross - a.total_returns).ToFixed(2);
+  totals["returns_value"] = a.total_returns.ToFixed(2);
+  totals["anonymous_orders"] = a.anonymous_orders;
+  totals["credit_notes"] = a.credit_notes;
+
+  const Money net = a.gross - a.returns;
+  json out;
+  out["currency"] = chosen.empty() ? json(nullptr) : json(chosen);
+  out["from"] = q.from.empty() ? json(nullptr) : json(q.from);
+  out["to"] = q.to.empty() ? json(nullptr) : json(q.to);
+  out["store"] = q.store.empty() ? json(nullptr) : json(q.store);
+  out["channel"] = q.channel.empty() ? json(nullptr) : json(q.channel);
+  out["customers"] = a.customers;
+  out["orders"] = a.orders;
+  out["revenue_gross"] = a.gross.ToFixed(2);
+  out["revenue_net"] = net.ToFixed(2);
+  out["average_order_value"] =
+      a.orders > 0 ? json(a.gross.DivideToFixed(a.orders, 2)) : json(nullptr);
+  out["purchase_frequency"] = Ratio(a.orders, a.customers);
+  out["repeat_purchase_rate"] = Ratio(a.repeat, a.customers);
+  out["repeat_customers"] = a.repeat;
+  out["clv_gross"] = a.customers > 0 ? json(a.gross.DivideToFixed(a.customers, 2)) : json(nullptr);
+  out["clv_net"] = a.customers > 0 ? json(net.DivideToFixed(a.customers, 2)) : json(nullptr);
+  out["new_customers"] = a.new_customers;
+  out["store_totals"] = std::move(totals);
+
+  // Monthly series over the months with customer orders in the range.
+  json monthly = json::array();
+  int64_t cumulative = 0;
+  auto first_it = a.first_by_month.begin();
+  for (const auto& [month, m] : a.months) {
+    while (first_it != a.first_by_month.end() && first_it->first < month) {
+      cumulative += first_it->second;
+      ++first_it;
+    }
+    auto fresh_it = a.first_by_month.find(month);
+    const int64_t fresh = fresh_it == a.first_by_month.end() ? 0 : fresh_it->second;
+    monthly.push_back({{"month", month},
+                       {"customers", m.customers},
+                       {"orders", m.orders},
+                       {"revenue_gross", m.gross.ToFixed(2)},
+                       {"revenue_net", (m.gross - m.returns).ToFixed(2)},
+                       {"average_order_value", m.gross.DivideToFixed(std::max<int64_t>(m.orders, 1), 2)},
+                       {"new_customers", fresh},
+                       {"customers_before", cumulative},
+                       {"customer_growth_rate",
+                        cumulative > 0 ? json(Ratio(fresh, cumulative)) : json(nullptr)}});
+  }
+  out["monthly"] = std::move(monthly);
+
+  std::vector<TopEntry> ranked = a.top;
+  std::sort(ranked.begin(), ranked.end(), Better);
+  json top = json::array();
+  for (const TopEntry& e : ranked) {
+    Result<json> ids = identifiers(e.profile_id);
+    if (!ids.ok()) return ids.status();
+    json slim = json::array();
+    for (const json& id : *ids) slim.push_back({{"type", id["type"]}, {"value", id["value"]}});
+    top.push_back({{"profile_id", e.profile_id},
+                   {"identifiers", std::move(slim)},
+                   {"orders", e.orders},
+                   {"revenue_gross", e.gross.ToFixed(2)},
+                   {"revenue_net", (e.gross - e.returns).ToFixed(2)}});
+  }
+  out["top_customers"] = std::move(top);
+  out["other_currencies"] = std::move(other_currencies);
+  return out;
+}
+
+}  // namespace
+
+Result<json> ProfileReader::MetricsByScan(const MetricsQuery& q) {
   CJD_RETURN_IF_ERROR(ValidateMetricsQuery(q));
   ReadSnapshot snapshot(*db_, statements_);
   // One pass over every order, from the covering index orders_by_profile (migration 6): each
@@ -213,78 +296,164 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
   }
   static const CurrencyAcc kNone;
   auto found = acc.find(chosen);
-  const CurrencyAcc& a = found == acc.end() ? kNone : found->second;
+  return MetricsAnswer(q, chosen, found == acc.end() ? kNone : found->second,
+                       std::move(other_currencies),
+                       [this](int64_t id) { return Identifiers(id); });
+}
 
-  json totals;
-  totals["orders"] = a.total_orders;
-  totals["revenue_gross"] = a.total_gross.ToFixed(2);
-  totals["revenue_net"] = (a.total_gross - a.total_returns).ToFixed(2);
-  totals["returns_value"] = a.total_returns.ToFixed(2);
-  totals["anonymous_orders"] = a.anonymous_orders;
-  totals["credit_notes"] = a.credit_notes;
+namespace {
 
-  const Money net = a.gross - a.returns;
-  json out;
-  out["currency"] = chosen.empty() ? json(nullptr) : json(chosen);
-  out["from"] = q.from.empty() ? json(nullptr) : json(q.from);
-  out["to"] = q.to.empty() ? json(nullptr) : json(q.to);
-  out["store"] = q.store.empty() ? json(nullptr) : json(q.store);
-  out["channel"] = q.channel.empty() ? json(nullptr) : json(q.channel);
-  out["customers"] = a.customers;
-  out["orders"] = a.orders;
-  out["revenue_gross"] = a.gross.ToFixed(2);
-  out["revenue_net"] = net.ToFixed(2);
-  out["average_order_value"] =
-      a.orders > 0 ? json(a.gross.DivideToFixed(a.orders, 2)) : json(nullptr);
-  out["purchase_frequency"] = Ratio(a.orders, a.customers);
-  out["repeat_purchase_rate"] = Ratio(a.repeat, a.customers);
-  out["repeat_customers"] = a.repeat;
-  out["clv_gross"] = a.customers > 0 ? json(a.gross.DivideToFixed(a.customers, 2)) : json(nullptr);
-  out["clv_net"] = a.customers > 0 ? json(net.DivideToFixed(a.customers, 2)) : json(nullptr);
-  out["new_customers"] = a.new_customers;
-  out["store_totals"] = std::move(totals);
+std::string MonthText(int64_t yyyymm) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d", static_cast<int>(yyyymm / 100),
+                static_cast<int>(yyyymm % 100));
+  return buf;
+}
 
-  // Monthly series over the months with customer orders in the range.
-  json monthly = json::array();
-  int64_t cumulative = 0;
-  auto first_it = a.first_by_month.begin();
-  for (const auto& [month, m] : a.months) {
-    while (first_it != a.first_by_month.end() && first_it->first < month) {
-      cumulative += first_it->second;
-      ++first_it;
+int64_t NextMonth(int64_t yyyymm) {
+  return yyyymm % 100 >= 12 ? (yyyymm / 100 + 1) * 100 + 1 : yyyymm + 1;
+}
+
+}  // namespace
+
+const char* const kMetricsRangeOrdersQuery =
+    "SELECT profile_id, store_id, channel, sale_lines, gross, returns FROM orders "
+    "WHERE currency = ?1 AND local_date >= ?2 AND local_date < ?3 AND profile_id IS NOT NULL";
+
+Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
+  CJD_RETURN_IF_ERROR(ValidateMetricsQuery(q));
+  ReadSnapshot snapshot(*db_, statements_);
+  RollupReader rollups(statements_);
+  std::map<std::string, RollupReader::Currency> currencies;
+  CJD_RETURN_IF_ERROR(rollups.Currencies(&currencies));
+  // The currency: as asked, or the one with the most sale orders (ties: alphabetical).
+  std::string chosen = q.currency;
+  if (chosen.empty()) {
+    int64_t best = -1;
+    for (const auto& [c, figures] : currencies) {
+      if (figures.sale_orders > best) {
+        best = figures.sale_orders;
+        chosen = c;
+      }
     }
-    auto fresh_it = a.first_by_month.find(month);
-    const int64_t fresh = fresh_it == a.first_by_month.end() ? 0 : fresh_it->second;
-    monthly.push_back({{"month", month},
-                       {"customers", m.customers},
-                       {"orders", m.orders},
-                       {"revenue_gross", m.gross.ToFixed(2)},
-                       {"revenue_net", (m.gross - m.returns).ToFixed(2)},
-                       {"average_order_value", m.gross.DivideToFixed(std::max<int64_t>(m.orders, 1), 2)},
-                       {"new_customers", fresh},
-                       {"customers_before", cumulative},
-                       {"customer_growth_rate",
-                        cumulative > 0 ? json(Ratio(fresh, cumulative)) : json(nullptr)}});
   }
-  out["monthly"] = std::move(monthly);
+  json other_currencies = json::object();
+  for (const auto& [c, figures] : currencies) {
+    if (c != chosen) other_currencies[c] = figures.sale_orders;
+  }
+  CurrencyAcc a;
+  const auto known = currencies.find(chosen);
+  if (known == currencies.end()) {
+    return MetricsAnswer(q, chosen, a, std::move(other_currencies),
+                         [this](int64_t id) { return Identifiers(id); });
+  }
+  const int64_t f = q.from.empty() ? 0 : RollupDay(q.from);
+  const int64_t t = q.to.empty() ? RollupReader::kOpenEnd : RollupDay(q.to);
+  const std::string& store = q.store;
+  const std::string& channel = q.channel;
 
-  std::vector<TopEntry> ranked = a.top;
-  std::sort(ranked.begin(), ranked.end(), Better);
-  json top = json::array();
-  for (const TopEntry& e : ranked) {
-    Result<json> ids = Identifiers(e.profile_id);
-    if (!ids.ok()) return ids.status();
-    json slim = json::array();
-    for (const json& id : *ids) slim.push_back({{"type", id["type"]}, {"value", id["value"]}});
-    top.push_back({{"profile_id", e.profile_id},
-                   {"identifiers", std::move(slim)},
-                   {"orders", e.orders},
-                   {"revenue_gross", e.gross.ToFixed(2)},
-                   {"revenue_net", (e.gross - e.returns).ToFixed(2)}});
+  // Additive figures: by day, summed by month.
+  std::map<int64_t, RollupReader::MonthFigures> months;
+  CJD_RETURN_IF_ERROR(rollups.Months(chosen, store, channel, f, t, &months));
+  for (const auto& [month, m] : months) {
+    a.total_orders += m.sale_orders;
+    a.anonymous_orders += m.sale_orders - m.cust_orders;
+    a.credit_notes += m.credit_notes;
+    a.total_gross += m.gross;
+    a.total_returns += m.returns;
+    a.orders += m.cust_orders;
+    a.gross += m.cust_gross;
+    a.returns += m.cust_returns;
   }
-  out["top_customers"] = std::move(top);
-  out["other_currencies"] = std::move(other_currencies);
-  return out;
+  // Distinct customers: from the points of their sequences of orders.
+  auto customers = rollups.Customers(chosen, store, channel, f, t);
+  if (!customers.ok()) return customers.status();
+  a.customers = *customers;
+  auto fresh = rollups.NewCustomers(chosen, store, channel, f, t);
+  if (!fresh.ok()) return fresh.status();
+  a.new_customers = *fresh;
+  auto repeat = rollups.RepeatCustomers(chosen, store, channel, f, t);
+  if (!repeat.ok()) return repeat.status();
+  a.repeat = *repeat;
+  std::map<int64_t, int64_t> firsts;
+  CJD_RETURN_IF_ERROR(rollups.FirstOrdersByMonth(chosen, store, channel, &firsts));
+  for (const auto& [month, n] : firsts) a.first_by_month[MonthText(month)] = n;
+
+  // The monthly series: months with customers' orders in the range. A month wholly inside the
+  // range counts its customers from the month's first orders; a month cut by from or to, as a
+  // range of its own.
+  std::map<int64_t, int64_t> by_month;
+  int64_t first_month = 0, last_month = 0;
+  for (const auto& [month, m] : months) {
+    if (m.cust_rows <= 0) continue;
+    if (first_month == 0) first_month = month;
+    last_month = month;
+  }
+  if (first_month != 0) {
+    CJD_RETURN_IF_ERROR(
+        rollups.CustomersByMonth(chosen, store, channel, first_month, last_month, &by_month));
+  }
+  for (const auto& [month, m] : months) {
+    if (m.cust_rows <= 0) continue;
+    MonthAgg& out = a.months[MonthText(month)];
+    out.orders = m.cust_orders;
+    out.gross = m.cust_gross;
+    out.returns = m.cust_returns;
+    const int64_t start = month * 100, end = NextMonth(month) * 100;
+    if (f <= start && t >= end) {
+      auto it = by_month.find(month);
+      out.customers = it == by_month.end() ? 0 : it->second;
+    } else {
+      auto n = rollups.Customers(chosen, store, channel, std::max(f, start), std::min(t, end));
+      if (!n.ok()) return n.status();
+      out.customers = *n;
+    }
+  }
+
+  // The top customers: all time from their running figures; a bounded range from its orders.
+  if (q.top > 0) {
+    if (f <= known->second.min_day && t > known->second.max_day) {
+      std::vector<RollupReader::Top> top;
+      CJD_RETURN_IF_ERROR(rollups.TopAllTime(chosen, store, channel, q.top, &top));
+      for (const RollupReader::Top& e : top) {
+        a.top.push_back(TopEntry{e.gross, e.returns, e.orders, e.profile_id});
+      }
+    } else {
+      auto s = statements_.Get(kMetricsRangeOrdersQuery);
+      if (!s.ok()) return s.status();
+      (*s)->Bind(1, chosen).Bind(2, q.from).Bind(3, q.to.empty() ? std::string("9999") : q.to);
+      std::unordered_map<int64_t, TopEntry> of;
+      while (true) {
+        auto r = (*s)->Step();
+        if (!r.ok()) return r.status();
+        if (!*r) break;
+        if ((!store.empty() && (*s)->ColumnView(1) != store) ||
+            (!channel.empty() && (*s)->ColumnView(2) != channel)) {
+          continue;
+        }
+        const int64_t pid = (*s)->ColumnInt(0);
+        TopEntry& e = of[pid];
+        e.profile_id = pid;
+        if ((*s)->ColumnInt(3) > 0) ++e.orders;
+        e.gross += Money::Parse((*s)->ColumnView(4)).value_or(Money());
+        e.returns += Money::Parse((*s)->ColumnView(5)).value_or(Money());
+      }
+      (*s)->Reset();
+      for (const auto& [pid, e] : of) {
+        if (e.orders == 0) continue;
+        if (static_cast<int>(a.top.size()) < q.top) {
+          a.top.push_back(e);
+          std::push_heap(a.top.begin(), a.top.end(), Better);
+        } else if (Better(e, a.top.front())) {
+          std::pop_heap(a.top.begin(), a.top.end(), Better);
+          a.top.back() = e;
+          std::push_heap(a.top.begin(), a.top.end(), Better);
+        }
+      }
+    }
+  }
+  return MetricsAnswer(q, chosen, a, std::move(other_currencies),
+                       [this](int64_t id) { return Identifiers(id); });
 }
 
 }  // namespace cjd::hub

@@ -36,6 +36,8 @@ Status ValidateMetricsQuery(const MetricsQuery& q);
 // The one read of orders behind Metrics: every order, each customer's in (currency, local date)
 // order. Exposed so a test can check its plan (a covering index, no temporary B-tree).
 extern const char* const kMetricsOrdersQuery;
+// The read of one range's orders behind its top customers (index orders_by_day).
+extern const char* const kMetricsRangeOrdersQuery;
 
 class ProfileReader {
  public:
@@ -51,7 +53,13 @@ class ProfileReader {
                                  int64_t now_ms);
   // The live profile holding identifier `key`; kNotFound when none.
   Result<int64_t> FindByIdentifier(const identity::IdKey& key);
+  // GET /v1/metrics, from the rollups the projector keeps (order_rollups.h): the cost grows with
+  // the days and months of the range, not with the orders (but the top customers of a range
+  // that leaves some orders out, which read that range's orders).
   Result<nlohmann::json> Metrics(const MetricsQuery& q);
+  // The same answer from one read of every order (kMetricsOrdersQuery): the reference the
+  // rollups are checked against (tests, cjd-bench metrics).
+  Result<nlohmann::json> MetricsByScan(const MetricsQuery& q);
   // Figures for /v1/stats: profiles live, merged, identifiers, orders.
   Result<nlohmann::json> Counts();
   // One offer's figures (served by GET /v1/offers/{id}/stats; README.md has the JSON): its

@@ -164,6 +164,62 @@ const std::vector<sqlite::Migration> kMigrations = {
                                                 channel, sale_lines, return_lines, gross, returns,
                                                 occurred_at_ms);
     )sql"},
+    {7, R"sql(
+      -- Rollups of the orders that GET /v1/metrics reads instead of every order
+      -- (order_rollups.h explains each table; the projector keeps them in the same transaction
+      -- as the orders). The projector fills them from the orders on its next start (meta
+      -- 'rebuild_rollups'), in one transaction.
+      CREATE TABLE rollup_orders (
+        currency      TEXT NOT NULL,
+        day           INTEGER NOT NULL,      -- YYYYMMDD of the order's local date
+        store_id      TEXT NOT NULL,
+        channel       TEXT NOT NULL,
+        rows          INTEGER NOT NULL,      -- every order row (sale orders, credit notes, ...)
+        sale_orders   INTEGER NOT NULL,
+        credit_notes  INTEGER NOT NULL,
+        gross         TEXT NOT NULL,
+        returns       TEXT NOT NULL,
+        cust_rows     INTEGER NOT NULL,      -- the same, of rows with a profile
+        cust_orders   INTEGER NOT NULL,
+        cust_gross    TEXT NOT NULL,
+        cust_returns  TEXT NOT NULL,
+        PRIMARY KEY (currency, day, store_id, channel)
+      ) WITHOUT ROWID;
+      CREATE TABLE rollup_customers (
+        currency  TEXT NOT NULL,
+        scope     INTEGER NOT NULL,          -- 0 all, 1 store, 2 channel, 3 store and channel
+        store_id  TEXT NOT NULL,             -- '' where the scope does not filter
+        channel   TEXT NOT NULL,
+        kind      INTEGER NOT NULL,          -- 1 first, 2 later, 3 later with prev2, 4 month first
+        day       INTEGER NOT NULL,
+        prev      INTEGER NOT NULL,
+        prev2     INTEGER NOT NULL,
+        n         INTEGER NOT NULL,
+        PRIMARY KEY (currency, scope, store_id, channel, kind, day, prev, prev2)
+      ) WITHOUT ROWID;
+      CREATE TABLE rollup_top (
+        currency    TEXT NOT NULL,
+        scope       INTEGER NOT NULL,
+        store_id    TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        profile_id  INTEGER NOT NULL,
+        orders      INTEGER NOT NULL,
+        gross       TEXT NOT NULL,
+        returns     TEXT NOT NULL,
+        rank_key    TEXT NOT NULL,           -- gross in units, zero-padded: text order = amount
+        PRIMARY KEY (currency, scope, store_id, channel, profile_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX rollup_top_by_rank ON rollup_top (currency, scope, store_id, channel,
+                                                     rank_key DESC, profile_id);
+      CREATE TABLE rollup_digest (
+        profile_id  INTEGER PRIMARY KEY,
+        data        BLOB NOT NULL
+      );
+      -- The top customers of a bounded range read that range's orders by date.
+      CREATE INDEX orders_by_day ON orders (currency, local_date, profile_id, store_id, channel,
+                                            sale_lines, gross, returns);
+      INSERT OR REPLACE INTO meta (key, value) VALUES ('rebuild_rollups', 1);
+    )sql"},
 };
 
 }  // namespace

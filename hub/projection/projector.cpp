@@ -71,6 +71,21 @@ Status Projector::Start() {
   log_ = std::move(*log);
   CJD_RETURN_IF_ERROR(Prepare());
   CJD_RETURN_IF_ERROR(SealStoredAttributes());
+  {
+    auto rollups = OrderRollupWriter::Open(*db_);
+    if (!rollups.ok()) return rollups.status();
+    rollups_ = std::move(*rollups);
+    auto rebuild = db_->QueryInt(
+        "SELECT coalesce((SELECT value FROM meta WHERE key = 'rebuild_rollups'), 0)");
+    if (!rebuild.ok()) return rebuild.status();
+    if (*rebuild != 0) {  // migration 7: the rollups of what was projected before them
+      sqlite::Transaction tx(*db_);
+      CJD_RETURN_IF_ERROR(tx.status());
+      CJD_RETURN_IF_ERROR(rollups_->RebuildAll());
+      CJD_RETURN_IF_ERROR(db_->Exec("DELETE FROM meta WHERE key = 'rebuild_rollups'"));
+      CJD_RETURN_IF_ERROR(tx.Commit());
+    }
+  }
   auto cursor = db_->QueryInt("SELECT coalesce((SELECT value FROM meta WHERE key = 'cursor'), 0)");
   if (!cursor.ok()) return cursor.status();
   cursor_ = *cursor;
@@ -165,8 +180,8 @@ Status Projector::Prepare() {
       "UPDATE profiles SET first_seen_ms = ?2, last_seen_ms = ?3, events = ?4, "
       "loyalty_scans = ?5, channels = ?6, attributes = ?7 WHERE profile_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->get_order,
-      "SELECT sale_lines, return_lines, gross, returns, profile_id FROM orders "
-      "WHERE order_id = ?1"));
+      "SELECT sale_lines, return_lines, gross, returns, profile_id, currency, local_date, "
+      "store_id, channel FROM orders WHERE order_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->insert_order,
       "INSERT INTO orders (order_id, profile_id, first_event, occurred_at_ms, local_date, "
       "store_id, channel, currency, sale_lines, return_lines, gross, returns, parts) "
@@ -220,6 +235,11 @@ void Projector::MaybeRecomputeRfm(bool idle) {
   if (!rescored.empty() && on_rfm_rescored_) on_rfm_rescored_(rescored);
 }
 
+Status Projector::WriteRollups() {
+  CJD_RETURN_IF_ERROR(rollups_->Refresh(orders_changed_));
+  return rollups_->Flush();
+}
+
 void Projector::CountOrderChanges() {
   rfm_schedule_.OrdersChanged(static_cast<int64_t>(orders_changed_.size()));
   orders_changed_.clear();
@@ -271,6 +291,7 @@ Result<int64_t> Projector::ApplyBatch() {
   changed_.clear();
   events_moved_.clear();  // a failed batch may have left ids of changes that were rolled back
   orders_changed_.clear();
+  rollups_->Discard();
   suppressed_rows_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
@@ -280,6 +301,7 @@ Result<int64_t> Projector::ApplyBatch() {
   }
   st_->set_cursor.Bind(1, rows.back().first);
   CJD_RETURN_IF_ERROR(st_->set_cursor.Run());
+  CJD_RETURN_IF_ERROR(WriteRollups());
   Status committed = tx.Commit();
   if (!committed.ok()) {
     std::lock_guard slock(stats_mu_);

@@ -26,6 +26,7 @@
 #include "hub/identity/merge_log.h"
 #include "hub/identity/merge_planner.h"
 #include "hub/projection/identity_keys.h"
+#include "hub/projection/order_rollups.h"
 #include "hub/projection/rfm.h"
 #include "hub/projection/rfm_schedule.h"
 #include "hub/store/event_log_reader.h"
@@ -208,6 +209,7 @@ class Projector {
   std::shared_ptr<EventVault> vault_;    // opens the log's sealed personal parts
   struct Statements;
   std::unique_ptr<Statements> st_;
+  std::unique_ptr<OrderRollupWriter> rollups_;  // the metrics' rollups, in the same transactions
   int64_t cursor_ = 0;
   bool backfill_pending_ = false;  // guarded by write_mu_
   RfmModel* rfm_ = nullptr;
@@ -234,6 +236,9 @@ class Projector {
   RfmSchedule rfm_schedule_;          // guarded by write_mu_
   // After a commit: counts the customers whose orders changed. REQUIRES: write_mu_ is held.
   void CountOrderChanges();
+  // REQUIRES: write_mu_ is held, inside the transaction, before its commit: the rollups of the
+  // orders of the profiles in orders_changed_ (and of the order rows changed) are written.
+  Status WriteRollups();
   void MaybeRecomputeRfm(bool idle);
 
   mutable std::mutex stats_mu_;

@@ -66,6 +66,7 @@ Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKe
 
   events_moved_.clear();
   orders_changed_.clear();
+  rollups_->Discard();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   {
@@ -141,6 +142,7 @@ Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKe
     EventsMoved(id);
   }
   if (out.orders > 0) OrdersChanged(live);
+  CJD_RETURN_IF_ERROR(WriteRollups());
   CJD_RETURN_IF_ERROR(tx.Commit());
   CountOrderChanges();
   PublishChanges();

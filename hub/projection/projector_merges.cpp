@@ -227,6 +227,7 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   changed_.clear();
   events_moved_.clear();
   orders_changed_.clear();
+  rollups_->Discard();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   auto exec = [&](const char* sql, auto&&... binds) -> Status {
@@ -287,6 +288,7 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   EventsMoved(plan->restore);
   OrdersChanged(plan->from);
   OrdersChanged(plan->restore);
+  CJD_RETURN_IF_ERROR(WriteRollups());
   CJD_RETURN_IF_ERROR(tx.Commit());
   CountOrderChanges();
   PublishChanges();

@@ -38,6 +38,15 @@ Status Projector::ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_
     return row.status();
   }
   if (*row) {
+    OrderFacts before;  // the store totals' rollup: this row's figures before and after
+    before.sale_lines = st_->get_order.ColumnInt(0);
+    before.return_lines = st_->get_order.ColumnInt(1);
+    before.gross = Money::Parse(st_->get_order.ColumnView(2)).value_or(Money());
+    before.returns = Money::Parse(st_->get_order.ColumnView(3)).value_or(Money());
+    before.currency = st_->get_order.ColumnText(5);
+    before.day = RollupDay(st_->get_order.ColumnView(6));
+    before.store = st_->get_order.ColumnText(7);
+    before.channel = st_->get_order.ColumnText(8);
     sale_lines += st_->get_order.ColumnInt(0);
     return_lines += st_->get_order.ColumnInt(1);
     gross += Money::Parse(st_->get_order.ColumnView(2)).value_or(Money());
@@ -61,6 +70,12 @@ Status Projector::ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_
       st_->update_order.BindNull(6);
     }
     CJD_RETURN_IF_ERROR(st_->update_order.Run());
+    OrderFacts after = before;
+    after.sale_lines = sale_lines;
+    after.return_lines = return_lines;
+    after.gross = gross;
+    after.returns = returns;
+    rollups_->OrderChanged(&before, after);
     // An anonymous order takes the profile of its first identified part; its redemptions too.
     if (anonymous && profile) {
       st_->order_redemptions_to.Bind(1, o.order_id).Bind(2, *profile);
@@ -87,6 +102,16 @@ Status Projector::ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_
       .Bind(11, gross.ToExact())
       .Bind(12, returns.ToExact());
   CJD_RETURN_IF_ERROR(st_->insert_order.Run());
+  OrderFacts facts;
+  facts.currency = o.currency;
+  facts.store = e.store_id;
+  facts.channel = e.channel;
+  facts.day = RollupDay(std::string_view(e.occurred_at).substr(0, 10));
+  facts.sale_lines = sale_lines;
+  facts.return_lines = return_lines;
+  facts.gross = gross;
+  facts.returns = returns;
+  rollups_->OrderChanged(nullptr, facts);
   CJD_RETURN_IF_ERROR(Bump("orders", 1));
   return AddRedemptions(o);
 }

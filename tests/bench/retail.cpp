@@ -1020,7 +1020,14 @@ void RunSyntheticMetrics(const MetricsOptions& o) {
       {"GET /v1/metrics", "/v1/metrics"},
       {"GET /v1/metrics?from=2025-04&to=2025-07", "/v1/metrics?from=2025-04&to=2025-07"},
       {"GET /v1/metrics?store=store-07", "/v1/metrics?store=store-07"},
-      {"GET /v1/metrics?channel=web", "/v1/metrics?channel=web"}};
+      {"GET /v1/metrics?channel=web", "/v1/metrics?channel=web"},
+      // Days cut by both ends, a store and a channel; a long bounded range, whose top customers
+      // read most orders (the rollups' worst case), and the same without them.
+      {"GET /v1/metrics?from=2025-04-15&to=2025-06-10&store=store-07&channel=store",
+       "/v1/metrics?from=2025-04-15&to=2025-06-10&store=store-07&channel=store"},
+      {"GET /v1/metrics?from=2024-03-15&to=2025-11-20", "/v1/metrics?from=2024-03-15&to=2025-11-20"},
+      {"GET /v1/metrics?from=2024-03-15&to=2025-11-20&top=0",
+       "/v1/metrics?from=2024-03-15&to=2025-11-20&top=0"}};
   Timing health;
   const auto results = TimeMetricsQueries(hub, o.requests, queries, &health, 900);
   const double worst = PrintMetricsTable(queries, results, health);

@@ -107,6 +107,9 @@ class OfferProjectionTest : public ProjectorTest {
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     ASSERT_TRUE((*db)->Exec("DROP TABLE profile_stores; DROP TABLE offer_redemptions; "
                             "DROP TABLE offer_impressions; "
+                            "DROP TABLE rollup_orders; DROP TABLE rollup_customers; "
+                            "DROP TABLE rollup_top; DROP TABLE rollup_digest; "
+                            "DROP INDEX orders_by_day; "
                             "DELETE FROM meta WHERE key = 'backfill_offers'; "
                             "PRAGMA user_version = 3").ok());
   }
