@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 
 namespace cjd::hub {
 namespace {
@@ -17,15 +18,14 @@ int64_t Scope(const std::string& store, const std::string& channel) {
   return (store.empty() ? 0 : 1) | (channel.empty() ? 0 : 2);
 }
 
-// Zero-padded units: text order is amount order for amounts >= 0 (gross is never negative).
-std::string RankKey(Money m) {
-  Int128 u = m.units() < 0 ? 0 : m.units();
-  std::string digits(40, '0');
-  for (int i = 39; i >= 0 && u > 0; --i) {
-    digits[static_cast<size_t>(i)] = static_cast<char>('0' + static_cast<int>(u % 10));
-    u /= 10;
-  }
-  return digits;
+// The index order of the top customers: the amount in hundredths of a unit, rounded down
+// (clamped to 64 bits); ties in it are ordered exactly by the reader.
+int64_t RankKey(Money m) {
+  constexpr Int128 kPerHundredth = 10'000'000;  // Money has 9 decimals
+  const Int128 r = m.units() / kPerHundredth;
+  if (r > std::numeric_limits<int64_t>::max()) return std::numeric_limits<int64_t>::max();
+  if (r < 0) return 0;
+  return static_cast<int64_t>(r);
 }
 
 void PutInt(std::string* out, int64_t v) { out->append(reinterpret_cast<const char*>(&v), sizeof v); }
@@ -124,7 +124,7 @@ int64_t RollupDay(std::string_view d) {
 
 struct OrderRollupWriter::Statements {
   sqlite::Statement get_day, put_day, delete_day;
-  sqlite::Statement get_point, put_point, delete_point;
+  sqlite::Statement put_point, delete_point;
   sqlite::Statement put_top, delete_top;
   sqlite::Statement get_digest, put_digest, delete_digest;
   sqlite::Statement profile_orders;
@@ -155,12 +155,10 @@ Status OrderRollupWriter::Prepare() {
   CJD_RETURN_IF_ERROR(prep(&st_->delete_day,
       "DELETE FROM rollup_orders WHERE currency = ?1 AND day = ?2 AND store_id = ?3 "
       "AND channel = ?4"));
-  CJD_RETURN_IF_ERROR(prep(&st_->get_point,
-      "SELECT n FROM rollup_customers WHERE currency = ?1 AND scope = ?2 AND store_id = ?3 "
-      "AND channel = ?4 AND kind = ?5 AND day = ?6 AND prev = ?7 AND prev2 = ?8"));
   CJD_RETURN_IF_ERROR(prep(&st_->put_point,
-      "INSERT OR REPLACE INTO rollup_customers (currency, scope, store_id, channel, kind, day, "
-      "prev, prev2, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+      "INSERT INTO rollup_customers (currency, scope, store_id, channel, kind, day, prev, prev2, "
+      "n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO UPDATE SET n = n + "
+      "excluded.n RETURNING n"));
   CJD_RETURN_IF_ERROR(prep(&st_->delete_point,
       "DELETE FROM rollup_customers WHERE currency = ?1 AND scope = ?2 AND store_id = ?3 "
       "AND channel = ?4 AND kind = ?5 AND day = ?6 AND prev = ?7 AND prev2 = ?8"));
@@ -245,7 +243,7 @@ void OrderRollupWriter::Count(int64_t profile_id, const std::vector<OrderFacts>&
         point(kFirst, days[i], 0, 0);
       } else {
         point(kLater, days[i], days[i - 1], 0);
-        point(kLater2, days[i], days[i - 1], i >= 2 ? days[i - 2] : 0);
+        point(kLater2, days[i], i >= 2 ? days[i - 2] : 0, 0);
       }
       if (i == 0 || days[i - 1] / 100 != days[i] / 100) point(kMonthFirst, days[i] / 100, 0, 0);
     }
@@ -382,20 +380,14 @@ Status OrderRollupWriter::Flush() {
           .Bind(4, std::get<3>(k)).Bind(5, std::get<4>(k)).Bind(6, std::get<5>(k))
           .Bind(7, std::get<6>(k)).Bind(8, std::get<7>(k));
     };
-    bind(st_->get_point);
-    auto r = st_->get_point.Step();
-    if (!r.ok()) {
-      st_->get_point.Reset();
-      return r.status();
-    }
-    const int64_t n = (*r ? st_->get_point.ColumnInt(0) : 0) + delta;
-    st_->get_point.Reset();
+    // One descent of the B-tree: add, and read the sum back (a row that reaches 0 goes).
+    bind(st_->put_point).Bind(9, delta);
+    auto r = st_->put_point.Step();
+    const int64_t n = r.ok() && *r ? st_->put_point.ColumnInt(0) : 0;
+    st_->put_point.Reset();
+    if (!r.ok()) return r.status();
     if (n < 0) return Status::Internal("rollup_customers: a count went negative (rebuild the rollups)");
-    if (n == 0) {
-      CJD_RETURN_IF_ERROR(bind(st_->delete_point).Run());
-    } else {
-      CJD_RETURN_IF_ERROR(bind(st_->put_point).Bind(9, n).Run());
-    }
+    if (n == 0) CJD_RETURN_IF_ERROR(bind(st_->delete_point).Run());
   }
   points_.clear();
   for (const auto& [pid, entry] : top_) {
@@ -579,10 +571,16 @@ Result<int64_t> RollupReader::NewCustomers(const std::string& currency, const st
 Result<int64_t> RollupReader::RepeatCustomers(const std::string& currency,
                                               const std::string& store,
                                               const std::string& channel, int64_t f, int64_t t) {
-  // The second order of each customer in [f, t): its previous is in it, the one before is not
-  // (or there is none: prev2 = 0).
-  return SumPoints(currency, store, channel, kLater2, f, t, std::max<int64_t>(f, 1), t,
-                   std::max<int64_t>(f, 1));
+  // The second order of each customer in [f, t) (her previous is in it, the one before is not):
+  // of the later orders in it whose one-before-previous is before f (kind 3 keeps it in prev;
+  // 0 when there is none), those whose previous is before f too are each customer's first in it
+  // (kind 2), the others her second.
+  auto second_or_first = SumPoints(currency, store, channel, kLater2, f, t, 0,
+                                   std::max<int64_t>(f, 1), 1);
+  if (!second_or_first.ok() || f <= 0) return second_or_first;
+  auto first = SumPoints(currency, store, channel, kLater, f, t, 1, f, 1);
+  if (!first.ok()) return first;
+  return *second_or_first - *first;
 }
 
 Status RollupReader::FirstOrdersByMonth(const std::string& currency, const std::string& store,
@@ -628,20 +626,24 @@ Status RollupReader::CustomersByMonth(const std::string& currency, const std::st
 
 Status RollupReader::TopAllTime(const std::string& currency, const std::string& store,
                                 const std::string& channel, int limit, std::vector<Top>* out) {
+  // By the index until `limit` rows are read and the rank key drops below the last one's: rows
+  // whose keys tie with it may still rank above it by the exact amount.
   auto s = statements_.Get(
-      "SELECT profile_id, orders, gross, returns FROM rollup_top WHERE currency = ?1 "
-      "AND scope = ?2 AND store_id = ?3 AND channel = ?4 "
-      "ORDER BY rank_key DESC, profile_id LIMIT ?5");
+      "SELECT profile_id, orders, gross, returns, rank_key FROM rollup_top WHERE currency = ?1 "
+      "AND scope = ?2 AND store_id = ?3 AND channel = ?4 ORDER BY rank_key DESC, profile_id");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, currency)
       .Bind(2, Scope(store, channel))
       .Bind(3, store)
-      .Bind(4, channel)
-      .Bind(5, static_cast<int64_t>(limit));
+      .Bind(4, channel);
+  int64_t last_rank = 0;
   while (true) {
     auto r = (*s)->Step();
     if (!r.ok()) return r.status();
     if (!*r) break;
+    const int64_t rank = (*s)->ColumnInt(4);
+    if (static_cast<int>(out->size()) >= limit && rank < last_rank) break;
+    last_rank = rank;
     Top t;
     t.profile_id = (*s)->ColumnInt(0);
     t.orders = (*s)->ColumnInt(1);
@@ -650,6 +652,11 @@ Status RollupReader::TopAllTime(const std::string& currency, const std::string& 
     out->push_back(t);
   }
   (*s)->Reset();
+  std::sort(out->begin(), out->end(), [](const Top& a, const Top& b) {
+    if (a.gross == b.gross) return a.profile_id < b.profile_id;
+    return b.gross < a.gross;
+  });
+  if (static_cast<int>(out->size()) > limit) out->resize(static_cast<size_t>(limit));
   return Status::Ok();
 }
 

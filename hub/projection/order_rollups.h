@@ -11,12 +11,13 @@
 //   of each customer's sequence of sale orders o1 <= o2 <= ... (local dates), for each scope (0
 //   every store and channel, 1 one store, 2 one channel, 3 both; '' where the scope does not
 //   filter): kind 1 = a first order (day o1), kind 2 = a later order (day oi, prev o(i-1)),
-//   kind 3 = a later order with prev2 = o(i-2) (0 for the second order), kind 4 = the first
-//   order of a calendar month (day = YYYYMM). The customers with an order in [f, t) are the first
-//   orders in it plus the later orders in it whose previous order is before f; the customers with
-//   two or more are the orders in it whose previous order is in it and whose one before is not.
+//   kind 3 = a later order by the one before its previous (day oi, prev o(i-2), 0 for the second
+//   order), kind 4 = the first order of a calendar month (day = YYYYMM). The customers with an
+//   order in [f, t) are the first orders in it plus the later orders in it whose previous is
+//   before f; those with two or more are the later orders in it whose o(i-2) is before f (each
+//   customer's first or second in it) minus the later ones whose previous is before f too.
 // - rollup_top (currency, scope, store_id, channel, profile_id): each customer's all-time
-//   figures for the top customers, ranked by gross (rank_key: zero-padded units).
+//   figures for the top customers, ranked by gross (rank_key: hundredths, ties exact on read).
 // - rollup_digest (profile_id): what the rollups last counted of that profile's orders, so the
 //   next refresh can take exactly that out again (an order's profile may change by merges,
 //   splits and erasures, which only say which profiles changed).

@@ -190,7 +190,7 @@ const std::vector<sqlite::Migration> kMigrations = {
         scope     INTEGER NOT NULL,          -- 0 all, 1 store, 2 channel, 3 store and channel
         store_id  TEXT NOT NULL,             -- '' where the scope does not filter
         channel   TEXT NOT NULL,
-        kind      INTEGER NOT NULL,          -- 1 first, 2 later, 3 later with prev2, 4 month first
+        kind      INTEGER NOT NULL,          -- 1 first, 2 later, 3 later by prev2, 4 month first
         day       INTEGER NOT NULL,
         prev      INTEGER NOT NULL,
         prev2     INTEGER NOT NULL,
@@ -206,7 +206,7 @@ const std::vector<sqlite::Migration> kMigrations = {
         orders      INTEGER NOT NULL,
         gross       TEXT NOT NULL,
         returns     TEXT NOT NULL,
-        rank_key    TEXT NOT NULL,           -- gross in units, zero-padded: text order = amount
+        rank_key    INTEGER NOT NULL,        -- gross in hundredths, rounded down (ties: exact)
         PRIMARY KEY (currency, scope, store_id, channel, profile_id)
       ) WITHOUT ROWID;
       CREATE INDEX rollup_top_by_rank ON rollup_top (currency, scope, store_id, channel,

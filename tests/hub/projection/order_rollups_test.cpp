@@ -192,6 +192,25 @@ TEST_F(OrderRollupsTest, RollupsGiveTheScansAnswerThroughEveryChangeOfTheOrders)
   ExpectRollupsEqualScan("after a rebuild");
 }
 
+// The index ranks by hundredths; amounts that differ below a hundredth still rank exactly.
+TEST_F(OrderRollupsTest, TopCustomersTiedToTheHundredthRankByTheExactAmount) {
+  Order("T1", R"({"customer_id":"1"})", R"([{"sku":"x","quantity":1,"unit_price":"10.001"}])");
+  Order("T2", R"({"customer_id":"2"})", R"([{"sku":"x","quantity":1,"unit_price":"10.009"}])");
+  Order("T3", R"({"customer_id":"3"})", R"([{"sku":"x","quantity":1,"unit_price":"10.005"}])");
+  Order("T4", R"({"customer_id":"4"})", R"([{"sku":"x","quantity":1,"unit_price":"9.999"}])");
+  CatchUp();
+  for (int top : {1, 2, 3, 4}) {
+    MetricsQuery q;
+    q.top = top;
+    auto by_rollups = reader_->Metrics(q);
+    auto by_scan = reader_->MetricsByScan(q);
+    ASSERT_TRUE(by_rollups.ok() && by_scan.ok());
+    EXPECT_EQ((*by_rollups)["top_customers"], (*by_scan)["top_customers"]) << top;
+    ASSERT_EQ((*by_rollups)["top_customers"].size(), static_cast<size_t>(top));
+    EXPECT_EQ((*by_rollups)["top_customers"][0]["identifiers"][0]["value"], "2");
+  }
+}
+
 TEST_F(OrderRollupsTest, DaysCompareAsTheirDates) {
   EXPECT_EQ(RollupDay("2011-02-03"), 20110203);
   EXPECT_EQ(RollupDay("2011-02"), 20110200);
