@@ -624,39 +624,30 @@ Status RollupReader::CustomersByMonth(const std::string& currency, const std::st
   return Status::Ok();
 }
 
-Status RollupReader::TopAllTime(const std::string& currency, const std::string& store,
-                                const std::string& channel, int limit, std::vector<Top>* out) {
-  // By the index until `limit` rows are read and the rank key drops below the last one's: rows
-  // whose keys tie with it may still rank above it by the exact amount.
+Money RollupReader::RankCeiling(int64_t rank) {
+  return Money::FromUnits((static_cast<Int128>(rank) + 1) * 10'000'000);
+}
+
+Status RollupReader::VisitTop(const std::string& currency, const std::string& store,
+                              const std::string& channel,
+                              const std::function<bool(const Top&, int64_t rank)>& fn) {
   auto s = statements_.Get(
       "SELECT profile_id, orders, gross, returns, rank_key FROM rollup_top WHERE currency = ?1 "
       "AND scope = ?2 AND store_id = ?3 AND channel = ?4 ORDER BY rank_key DESC, profile_id");
   if (!s.ok()) return s.status();
-  (*s)->Bind(1, currency)
-      .Bind(2, Scope(store, channel))
-      .Bind(3, store)
-      .Bind(4, channel);
-  int64_t last_rank = 0;
+  (*s)->Bind(1, currency).Bind(2, Scope(store, channel)).Bind(3, store).Bind(4, channel);
   while (true) {
     auto r = (*s)->Step();
     if (!r.ok()) return r.status();
     if (!*r) break;
-    const int64_t rank = (*s)->ColumnInt(4);
-    if (static_cast<int>(out->size()) >= limit && rank < last_rank) break;
-    last_rank = rank;
     Top t;
     t.profile_id = (*s)->ColumnInt(0);
     t.orders = (*s)->ColumnInt(1);
     t.gross = ParseOrZero((*s)->ColumnView(2));
     t.returns = ParseOrZero((*s)->ColumnView(3));
-    out->push_back(t);
+    if (!fn(t, (*s)->ColumnInt(4))) break;
   }
   (*s)->Reset();
-  std::sort(out->begin(), out->end(), [](const Top& a, const Top& b) {
-    if (a.gross == b.gross) return a.profile_id < b.profile_id;
-    return b.gross < a.gross;
-  });
-  if (static_cast<int>(out->size()) > limit) out->resize(static_cast<size_t>(limit));
   return Status::Ok();
 }
 

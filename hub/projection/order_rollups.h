@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -133,13 +134,17 @@ class RollupReader {
   Status CustomersByMonth(const std::string& currency, const std::string& store,
                           const std::string& channel, int64_t first_month, int64_t last_month,
                           std::map<int64_t, int64_t>* out);
-  // All-time top customers by gross (then the smaller profile id).
+  // Customers' all-time figures in the order of their rank key (gross in hundredths, rounded
+  // down), until `fn` returns false. Every customer after one of key k has gross below
+  // RankCeiling(k).
   struct Top {
     int64_t profile_id = 0, orders = 0;
     Money gross, returns;
   };
-  Status TopAllTime(const std::string& currency, const std::string& store,
-                    const std::string& channel, int limit, std::vector<Top>* out);
+  Status VisitTop(const std::string& currency, const std::string& store,
+                  const std::string& channel,
+                  const std::function<bool(const Top&, int64_t rank)>& fn);
+  static Money RankCeiling(int64_t rank);
 
  private:
   Result<int64_t> SumPoints(const std::string& currency, const std::string& store,

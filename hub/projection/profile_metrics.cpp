@@ -410,19 +410,32 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
     }
   }
 
-  // The top customers: all time from their running figures; a bounded range from its orders.
+  // The top customers. Each customer's all-time figures are kept in the order of gross: all
+  // time reads them until no later one can enter. A bounded range sums its orders per customer
+  // -- or, when more orders are in it than outside it, the orders outside it, subtracted from
+  // the all-time figures read in the same order (a customer's gross in the range is at most her
+  // all-time gross, so the same bound stops it).
   if (q.top > 0) {
-    if (f <= known->second.min_day && t > known->second.max_day) {
-      std::vector<RollupReader::Top> top;
-      CJD_RETURN_IF_ERROR(rollups.TopAllTime(chosen, store, channel, q.top, &top));
-      for (const RollupReader::Top& e : top) {
-        a.top.push_back(TopEntry{e.gross, e.returns, e.orders, e.profile_id});
+    auto offer = [&](const TopEntry& e) {
+      if (static_cast<int>(a.top.size()) < q.top) {
+        a.top.push_back(e);
+        std::push_heap(a.top.begin(), a.top.end(), Better);
+      } else if (Better(e, a.top.front())) {
+        std::pop_heap(a.top.begin(), a.top.end(), Better);
+        a.top.back() = e;
+        std::push_heap(a.top.begin(), a.top.end(), Better);
       }
-    } else {
+    };
+    auto full_above = [&](int64_t rank) {  // no customer from this rank on can enter
+      return static_cast<int>(a.top.size()) >= q.top &&
+             !(a.top.front().gross < RollupReader::RankCeiling(rank));
+    };
+    // Sums of the orders in [from, to) (as date strings) per customer, under the filters.
+    std::unordered_map<int64_t, TopEntry> sums;
+    auto sum_orders = [&](const std::string& from, const std::string& to) -> Status {
       auto s = statements_.Get(kMetricsRangeOrdersQuery);
       if (!s.ok()) return s.status();
-      (*s)->Bind(1, chosen).Bind(2, q.from).Bind(3, q.to.empty() ? std::string("9999") : q.to);
-      std::unordered_map<int64_t, TopEntry> of;
+      (*s)->Bind(1, chosen).Bind(2, from).Bind(3, to);
       while (true) {
         auto r = (*s)->Step();
         if (!r.ok()) return r.status();
@@ -431,25 +444,50 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
             (!channel.empty() && (*s)->ColumnView(2) != channel)) {
           continue;
         }
-        const int64_t pid = (*s)->ColumnInt(0);
-        TopEntry& e = of[pid];
-        e.profile_id = pid;
+        const int64_t id = (*s)->ColumnInt(0);
+        TopEntry& e = sums[id];
+        e.profile_id = id;
         if ((*s)->ColumnInt(3) > 0) ++e.orders;
         e.gross += Money::Parse((*s)->ColumnView(4)).value_or(Money());
         e.returns += Money::Parse((*s)->ColumnView(5)).value_or(Money());
       }
       (*s)->Reset();
-      for (const auto& [pid, e] : of) {
-        if (e.orders == 0) continue;
-        if (static_cast<int>(a.top.size()) < q.top) {
-          a.top.push_back(e);
-          std::push_heap(a.top.begin(), a.top.end(), Better);
-        } else if (Better(e, a.top.front())) {
-          std::pop_heap(a.top.begin(), a.top.end(), Better);
-          a.top.back() = e;
-          std::push_heap(a.top.begin(), a.top.end(), Better);
+      return Status::Ok();
+    };
+    const bool all_time = f <= known->second.min_day && t > known->second.max_day;
+    bool outside = false;
+    if (!all_time) {
+      std::map<int64_t, RollupReader::MonthFigures> every;
+      CJD_RETURN_IF_ERROR(
+          rollups.Months(chosen, store, channel, 0, RollupReader::kOpenEnd, &every));
+      int64_t inside_rows = 0, all_rows = 0;
+      for (const auto& [month, m] : months) inside_rows += m.cust_rows;
+      for (const auto& [month, m] : every) all_rows += m.cust_rows;
+      outside = inside_rows > all_rows - inside_rows;
+      if (!outside) {
+        CJD_RETURN_IF_ERROR(sum_orders(q.from, q.to.empty() ? std::string("9999") : q.to));
+        for (const auto& [id, e] : sums) {
+          if (e.orders > 0) offer(e);
         }
+      } else {
+        if (!q.from.empty()) CJD_RETURN_IF_ERROR(sum_orders("", q.from));
+        if (!q.to.empty()) CJD_RETURN_IF_ERROR(sum_orders(q.to, "9999"));
       }
+    }
+    if (all_time || outside) {
+      CJD_RETURN_IF_ERROR(rollups.VisitTop(
+          chosen, store, channel, [&](const RollupReader::Top& e, int64_t rank) {
+            if (full_above(rank)) return false;
+            TopEntry in{e.gross, e.returns, e.orders, e.profile_id};
+            auto out = sums.find(e.profile_id);
+            if (out != sums.end()) {
+              in.gross = in.gross - out->second.gross;
+              in.returns = in.returns - out->second.returns;
+              in.orders -= out->second.orders;
+            }
+            if (in.orders > 0) offer(in);
+            return true;
+          }));
     }
   }
   return MetricsAnswer(q, chosen, a, std::move(other_currencies),

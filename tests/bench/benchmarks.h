@@ -52,6 +52,10 @@ struct MetricsOptions {
   // customers written straight into the log (RunSyntheticMetrics).
   int64_t orders = 0;
   int64_t customers = 500'000;
+  // The generated orders arrive in date order (one in 20 up to 30 days late), as a live stream
+  // or an import of history does; otherwise each on a random day of the two years (the worst
+  // case for anything kept by day).
+  bool in_date_order = false;
   double projection_timeout_s = 1800;
 };
 

@@ -117,6 +117,9 @@ int main(int argc, char** argv) {
                           "generated orders written into the log instead of the Online Retail "
                           "import (0: the import)")
       ->check(CLI::Range(int64_t{0}, int64_t{20'000'000}));
+  metrics_cmd->add_flag("--in-date-order", metrics_o.in_date_order,
+                        "generated orders arrive in date order (one in 20 up to 30 days late) "
+                        "instead of on random days");
   metrics_cmd->add_option("--customers", metrics_o.customers, "customers of the generated orders")
       ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
   metrics_cmd->add_option("--requests", metrics_o.requests, "requests of each kind")

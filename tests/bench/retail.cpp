@@ -685,14 +685,18 @@ std::string IdentifyJson(int64_t i) {
 // ranges are predictable), one of 20 stores or, 1 in 5, the web shop (order_completed, channel
 // web); 1-4 items at exact prices; 1 in 30 orders also returns an item; 1 in 100 in EUR, the
 // rest GBP.
-std::string SyntheticOrderJson(int64_t i, int64_t customers) {
+std::string SyntheticOrderJson(int64_t i, int64_t customers, int64_t in_date_order_of = 0) {
   uint64_t r = SplitMix(static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull);
   auto next = [&r](uint64_t bound) {
     r = SplitMix(r);
     return r % bound;
   };
   constexpr int64_t kStart = 1'704'067'200;  // 2024-01-01T00:00:00Z
-  const int64_t day = next(731);
+  int64_t day = next(731);
+  if (in_date_order_of > 0) {  // the i-th of n in date order; one in 20 up to 30 days late
+    day = (i - 1) * 731 / in_date_order_of;
+    if (next(20) == 0) day = std::max<int64_t>(0, day - 1 - static_cast<int64_t>(next(30)));
+  }
   const int64_t second = 8 * 3600 + static_cast<int64_t>(next(12 * 3600));
   const bool web = next(5) == 0;
   const bool anonymous = next(20) == 0;
@@ -992,7 +996,10 @@ void RunSyntheticMetrics(const MetricsOptions& o) {
   const fs::path hub_db = hub.hub_dir() / "hub.db";
   Out("  writing the orders into %s (the hub is not running), 50000 per transaction\n",
       hub_db.c_str());
-  Out("  example: %s\n", SyntheticOrderJson(1, o.customers).c_str());
+  const int64_t ordered = o.in_date_order ? o.orders : 0;
+  Out("  orders %s\n", o.in_date_order ? "in date order (one in 20 up to 30 days late)"
+                                         : "on random days of 2024-2025, in no order");
+  Out("  example: %s\n", SyntheticOrderJson(1, o.customers, ordered).c_str());
   const auto tw = SteadyClock::now();
   {
     HubLogSeeder seeder(hub_db);
@@ -1000,7 +1007,7 @@ void RunSyntheticMetrics(const MetricsOptions& o) {
       CheckInterrupted();
       const int64_t end = std::min(o.orders, done + 50'000);
       seeder.Begin();
-      for (int64_t i = done + 1; i <= end; ++i) seeder.Insert(SyntheticOrderJson(i, o.customers));
+      for (int64_t i = done + 1; i <= end; ++i) seeder.Insert(SyntheticOrderJson(i, o.customers, ordered));
       seeder.Commit();
       done = end;
     }
