@@ -28,7 +28,15 @@ int64_t RankKey(Money m) {
   return static_cast<int64_t>(r);
 }
 
-void PutInt(std::string* out, int64_t v) { out->append(reinterpret_cast<const char*>(&v), sizeof v); }
+// Digest fields: integers as zigzag varints, texts as a varint length and the bytes.
+void PutInt(std::string* out, int64_t v) {
+  uint64_t u = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  while (u >= 0x80) {
+    out->push_back(static_cast<char>((u & 0x7f) | 0x80));
+    u >>= 7;
+  }
+  out->push_back(static_cast<char>(u));
+}
 void PutText(std::string* out, std::string_view s) {
   PutInt(out, static_cast<int64_t>(s.size()));
   out->append(s);
@@ -55,14 +63,17 @@ Result<std::vector<OrderFacts>> Decode(std::string_view in) {
   size_t pos = 0;
   bool bad = false;
   auto get_int = [&]() -> int64_t {
-    int64_t v = 0;
-    if (in.size() - pos < sizeof v) {
-      bad = true;
-      return 0;
+    uint64_t u = 0;
+    for (int shift = 0;; shift += 7) {
+      if (pos >= in.size() || shift > 63) {
+        bad = true;
+        return 0;
+      }
+      const auto byte = static_cast<unsigned char>(in[pos++]);
+      u |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) break;
     }
-    std::memcpy(&v, in.data() + pos, sizeof v);
-    pos += sizeof v;
-    return v;
+    return static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
   };
   auto get_text = [&]() -> std::string {
     const int64_t n = get_int();
@@ -163,11 +174,11 @@ Status OrderRollupWriter::Prepare() {
       "DELETE FROM rollup_customers WHERE currency = ?1 AND scope = ?2 AND store_id = ?3 "
       "AND channel = ?4 AND kind = ?5 AND day = ?6 AND prev = ?7 AND prev2 = ?8"));
   CJD_RETURN_IF_ERROR(prep(&st_->put_top,
-      "INSERT OR REPLACE INTO rollup_top (currency, scope, store_id, channel, profile_id, "
-      "orders, gross, returns, rank_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+      "INSERT OR REPLACE INTO rollup_top (currency, scope, channel, profile_id, orders, gross, "
+      "returns, rank_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
   CJD_RETURN_IF_ERROR(prep(&st_->delete_top,
-      "DELETE FROM rollup_top WHERE currency = ?1 AND scope = ?2 AND store_id = ?3 "
-      "AND channel = ?4 AND profile_id = ?5"));
+      "DELETE FROM rollup_top WHERE currency = ?1 AND scope = ?2 AND channel = ?3 "
+      "AND profile_id = ?4"));
   CJD_RETURN_IF_ERROR(prep(&st_->get_digest,
       "SELECT data FROM rollup_digest WHERE profile_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->put_digest,
@@ -220,13 +231,13 @@ void OrderRollupWriter::Count(int64_t profile_id, const std::vector<OrderFacts>&
     for (int64_t scope = 0; scope < 4; ++scope) {
       TopKey key{o.currency, scope, (scope & 1) ? o.store : std::string(),
                  (scope & 2) ? o.channel : std::string()};
-      TopFigures& f = figures[key];
-      f.gross += o.gross;
-      f.returns += o.returns;
-      if (o.sale_lines > 0) {
-        ++f.orders;
-        sales[key].push_back(o.day);
+      if (scope == 0 || scope == 2) {  // the top customers keep no store scope (see the reader)
+        TopFigures& f = figures[key];
+        f.gross += o.gross;
+        f.returns += o.returns;
+        if (o.sale_lines > 0) ++f.orders;
       }
+      if (o.sale_lines > 0) sales[key].push_back(o.day);
     }
   }
   for (auto& [key, days] : sales) {
@@ -395,20 +406,19 @@ Status OrderRollupWriter::Flush() {
     for (const TopKey& key : old_keys) {
       if (now.count(key) > 0) continue;
       const auto& [currency, scope, store, channel] = key;
-      st_->delete_top.Bind(1, currency).Bind(2, scope).Bind(3, store).Bind(4, channel).Bind(5, pid);
+      st_->delete_top.Bind(1, currency).Bind(2, scope).Bind(3, channel).Bind(4, pid);
       CJD_RETURN_IF_ERROR(st_->delete_top.Run());
     }
     for (const auto& [key, f] : now) {
       const auto& [currency, scope, store, channel] = key;
       st_->put_top.Bind(1, currency)
           .Bind(2, scope)
-          .Bind(3, store)
-          .Bind(4, channel)
-          .Bind(5, pid)
-          .Bind(6, f.orders)
-          .Bind(7, f.gross.ToExact())
-          .Bind(8, f.returns.ToExact())
-          .Bind(9, RankKey(f.gross));
+          .Bind(3, channel)
+          .Bind(4, pid)
+          .Bind(5, f.orders)
+          .Bind(6, f.gross.ToExact())
+          .Bind(7, f.returns.ToExact())
+          .Bind(8, RankKey(f.gross));
       CJD_RETURN_IF_ERROR(st_->put_top.Run());
     }
   }
@@ -624,18 +634,32 @@ Status RollupReader::CustomersByMonth(const std::string& currency, const std::st
   return Status::Ok();
 }
 
+Status RollupReader::Stores(const std::string& currency, std::vector<std::string>* out) {
+  auto s = statements_.Get(
+      "SELECT DISTINCT store_id FROM rollup_orders WHERE currency = ?1 ORDER BY store_id");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, currency);
+  while (true) {
+    auto r = (*s)->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    out->push_back((*s)->ColumnText(0));
+  }
+  (*s)->Reset();
+  return Status::Ok();
+}
+
 Money RollupReader::RankCeiling(int64_t rank) {
   return Money::FromUnits((static_cast<Int128>(rank) + 1) * 10'000'000);
 }
 
-Status RollupReader::VisitTop(const std::string& currency, const std::string& store,
-                              const std::string& channel,
+Status RollupReader::VisitTop(const std::string& currency, const std::string& channel,
                               const std::function<bool(const Top&, int64_t rank)>& fn) {
   auto s = statements_.Get(
       "SELECT profile_id, orders, gross, returns, rank_key FROM rollup_top WHERE currency = ?1 "
-      "AND scope = ?2 AND store_id = ?3 AND channel = ?4 ORDER BY rank_key DESC, profile_id");
+      "AND scope = ?2 AND channel = ?3 ORDER BY rank_key DESC, profile_id");
   if (!s.ok()) return s.status();
-  (*s)->Bind(1, currency).Bind(2, Scope(store, channel)).Bind(3, store).Bind(4, channel);
+  (*s)->Bind(1, currency).Bind(2, Scope("", channel)).Bind(3, channel);
   while (true) {
     auto r = (*s)->Step();
     if (!r.ok()) return r.status();

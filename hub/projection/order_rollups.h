@@ -16,8 +16,11 @@
 //   order in [f, t) are the first orders in it plus the later orders in it whose previous is
 //   before f; those with two or more are the later orders in it whose o(i-2) is before f (each
 //   customer's first or second in it) minus the later ones whose previous is before f too.
-// - rollup_top (currency, scope, store_id, channel, profile_id): each customer's all-time
-//   figures for the top customers, ranked by gross (rank_key: hundredths, ties exact on read).
+// - rollup_top (currency, profile_id, scope, channel): each customer's all-time figures for the
+//   top customers, of every store (scope 0) and of each channel (scope 2), ranked by gross
+//   (rank_key: hundredths, ties exact on read). The top customers of one store are read from
+//   that store's orders (index orders_by_store_day), not kept: a store's share of the orders is
+//   small, and a row per customer and store would cost the projector an index write each.
 // - rollup_digest (profile_id): what the rollups last counted of that profile's orders, so the
 //   next refresh can take exactly that out again (an order's profile may change by merges,
 //   splits and erasures, which only say which profiles changed).
@@ -141,9 +144,11 @@ class RollupReader {
     int64_t profile_id = 0, orders = 0;
     Money gross, returns;
   };
-  Status VisitTop(const std::string& currency, const std::string& store,
-                  const std::string& channel,
+  // Of every store: `channel` empty, or of that channel.
+  Status VisitTop(const std::string& currency, const std::string& channel,
                   const std::function<bool(const Top&, int64_t rank)>& fn);
+  // The stores with orders in `currency`.
+  Status Stores(const std::string& currency, std::vector<std::string>* out);
   static Money RankCeiling(int64_t rank);
 
  private:

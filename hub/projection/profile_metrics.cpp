@@ -317,8 +317,8 @@ int64_t NextMonth(int64_t yyyymm) {
 }  // namespace
 
 const char* const kMetricsRangeOrdersQuery =
-    "SELECT profile_id, store_id, channel, sale_lines, gross, returns FROM orders "
-    "WHERE currency = ?1 AND local_date >= ?2 AND local_date < ?3 AND profile_id IS NOT NULL";
+    "SELECT profile_id, channel, sale_lines, gross, returns FROM orders WHERE currency = ?1 "
+    "AND store_id = ?2 AND local_date >= ?3 AND local_date < ?4 AND profile_id IS NOT NULL";
 
 Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
   CJD_RETURN_IF_ERROR(ValidateMetricsQuery(q));
@@ -410,9 +410,10 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
     }
   }
 
-  // The top customers. Each customer's all-time figures are kept in the order of gross: all
-  // time reads them until no later one can enter. A bounded range sums its orders per customer
-  // -- or, when more orders are in it than outside it, the orders outside it, subtracted from
+  // The top customers. Each customer's all-time figures (of every store, and of each channel)
+  // are kept in the order of gross: all time reads them until no later one can enter. One store,
+  // or a bounded range, sums its orders per customer (read by store and date) -- or, for a
+  // range holding more of the orders than lie outside it, the orders outside it, subtracted from
   // the all-time figures read in the same order (a customer's gross in the range is at most her
   // all-time gross, so the same bound stops it).
   if (q.top > 0) {
@@ -430,33 +431,39 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
       return static_cast<int>(a.top.size()) >= q.top &&
              !(a.top.front().gross < RollupReader::RankCeiling(rank));
     };
-    // Sums of the orders in [from, to) (as date strings) per customer, under the filters.
+    std::vector<std::string> stores;
+    if (!store.empty()) {
+      stores.push_back(store);
+    } else {
+      CJD_RETURN_IF_ERROR(rollups.Stores(chosen, &stores));
+    }
+    // Sums per customer of the orders in [from, to) (date strings) under the filters.
     std::unordered_map<int64_t, TopEntry> sums;
     auto sum_orders = [&](const std::string& from, const std::string& to) -> Status {
       auto s = statements_.Get(kMetricsRangeOrdersQuery);
       if (!s.ok()) return s.status();
-      (*s)->Bind(1, chosen).Bind(2, from).Bind(3, to);
-      while (true) {
-        auto r = (*s)->Step();
-        if (!r.ok()) return r.status();
-        if (!*r) break;
-        if ((!store.empty() && (*s)->ColumnView(1) != store) ||
-            (!channel.empty() && (*s)->ColumnView(2) != channel)) {
-          continue;
+      for (const std::string& one : stores) {
+        (*s)->Bind(1, chosen).Bind(2, one).Bind(3, from).Bind(4, to);
+        while (true) {
+          auto r = (*s)->Step();
+          if (!r.ok()) return r.status();
+          if (!*r) break;
+          if (!channel.empty() && (*s)->ColumnView(1) != channel) continue;
+          const int64_t id = (*s)->ColumnInt(0);
+          TopEntry& e = sums[id];
+          e.profile_id = id;
+          if ((*s)->ColumnInt(2) > 0) ++e.orders;
+          e.gross += Money::Parse((*s)->ColumnView(3)).value_or(Money());
+          e.returns += Money::Parse((*s)->ColumnView(4)).value_or(Money());
         }
-        const int64_t id = (*s)->ColumnInt(0);
-        TopEntry& e = sums[id];
-        e.profile_id = id;
-        if ((*s)->ColumnInt(3) > 0) ++e.orders;
-        e.gross += Money::Parse((*s)->ColumnView(4)).value_or(Money());
-        e.returns += Money::Parse((*s)->ColumnView(5)).value_or(Money());
+        (*s)->Reset();
       }
-      (*s)->Reset();
       return Status::Ok();
     };
+    const std::string to_or_end = q.to.empty() ? std::string("9999") : q.to;
     const bool all_time = f <= known->second.min_day && t > known->second.max_day;
     bool outside = false;
-    if (!all_time) {
+    if (store.empty() && !all_time) {
       std::map<int64_t, RollupReader::MonthFigures> every;
       CJD_RETURN_IF_ERROR(
           rollups.Months(chosen, store, channel, 0, RollupReader::kOpenEnd, &every));
@@ -464,19 +471,19 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
       for (const auto& [month, m] : months) inside_rows += m.cust_rows;
       for (const auto& [month, m] : every) all_rows += m.cust_rows;
       outside = inside_rows > all_rows - inside_rows;
-      if (!outside) {
-        CJD_RETURN_IF_ERROR(sum_orders(q.from, q.to.empty() ? std::string("9999") : q.to));
-        for (const auto& [id, e] : sums) {
-          if (e.orders > 0) offer(e);
-        }
-      } else {
+    }
+    if (!store.empty() || (!all_time && !outside)) {
+      CJD_RETURN_IF_ERROR(sum_orders(q.from, to_or_end));
+      for (const auto& [id, e] : sums) {
+        if (e.orders > 0) offer(e);
+      }
+    } else {
+      if (outside) {
         if (!q.from.empty()) CJD_RETURN_IF_ERROR(sum_orders("", q.from));
         if (!q.to.empty()) CJD_RETURN_IF_ERROR(sum_orders(q.to, "9999"));
       }
-    }
-    if (all_time || outside) {
-      CJD_RETURN_IF_ERROR(rollups.VisitTop(
-          chosen, store, channel, [&](const RollupReader::Top& e, int64_t rank) {
+      CJD_RETURN_IF_ERROR(
+          rollups.VisitTop(chosen, channel, [&](const RollupReader::Top& e, int64_t rank) {
             if (full_above(rank)) return false;
             TopEntry in{e.gross, e.returns, e.orders, e.profile_id};
             auto out = sums.find(e.profile_id);

@@ -36,7 +36,7 @@ Status ValidateMetricsQuery(const MetricsQuery& q);
 // The one read of orders behind Metrics: every order, each customer's in (currency, local date)
 // order. Exposed so a test can check its plan (a covering index, no temporary B-tree).
 extern const char* const kMetricsOrdersQuery;
-// The read of one range's orders behind its top customers (index orders_by_day).
+// The read of one store's orders in a range, behind top customers (index orders_by_store_day).
 extern const char* const kMetricsRangeOrdersQuery;
 
 class ProfileReader {

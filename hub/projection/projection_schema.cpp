@@ -197,27 +197,29 @@ const std::vector<sqlite::Migration> kMigrations = {
         n         INTEGER NOT NULL,
         PRIMARY KEY (currency, scope, store_id, channel, kind, day, prev, prev2)
       ) WITHOUT ROWID;
+      -- Each customer's all-time figures, for every store (scope 0) and for each channel (2);
+      -- one customer's rows side by side (one page to write), ranked through the index.
       CREATE TABLE rollup_top (
         currency    TEXT NOT NULL,
-        scope       INTEGER NOT NULL,
-        store_id    TEXT NOT NULL,
-        channel     TEXT NOT NULL,
         profile_id  INTEGER NOT NULL,
+        scope       INTEGER NOT NULL,
+        channel     TEXT NOT NULL,
         orders      INTEGER NOT NULL,
         gross       TEXT NOT NULL,
         returns     TEXT NOT NULL,
         rank_key    INTEGER NOT NULL,        -- gross in hundredths, rounded down (ties: exact)
-        PRIMARY KEY (currency, scope, store_id, channel, profile_id)
+        PRIMARY KEY (currency, profile_id, scope, channel)
       ) WITHOUT ROWID;
-      CREATE INDEX rollup_top_by_rank ON rollup_top (currency, scope, store_id, channel,
-                                                     rank_key DESC, profile_id);
+      CREATE INDEX rollup_top_by_rank ON rollup_top (currency, scope, channel, rank_key DESC,
+                                                     profile_id);
       CREATE TABLE rollup_digest (
         profile_id  INTEGER PRIMARY KEY,
         data        BLOB NOT NULL
       );
-      -- The top customers of a bounded range read that range's orders by date.
-      CREATE INDEX orders_by_day ON orders (currency, local_date, profile_id, store_id, channel,
-                                            sale_lines, gross, returns);
+      -- The top customers of one store, or of a bounded range, read those orders by store and
+      -- date.
+      CREATE INDEX orders_by_store_day ON orders (currency, store_id, local_date, profile_id,
+                                                  channel, sale_lines, gross, returns);
       INSERT OR REPLACE INTO meta (key, value) VALUES ('rebuild_rollups', 1);
     )sql"},
 };

@@ -109,7 +109,7 @@ class OfferProjectionTest : public ProjectorTest {
                             "DROP TABLE offer_impressions; "
                             "DROP TABLE rollup_orders; DROP TABLE rollup_customers; "
                             "DROP TABLE rollup_top; DROP TABLE rollup_digest; "
-                            "DROP INDEX orders_by_day; "
+                            "DROP INDEX orders_by_store_day; "
                             "DELETE FROM meta WHERE key = 'backfill_offers'; "
                             "PRAGMA user_version = 3").ok());
   }
