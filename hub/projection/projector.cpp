@@ -246,14 +246,21 @@ void Projector::CountOrderChanges() {
 }
 
 void Projector::Run() {
+  int64_t batch_limit = config_.projection_batch;
   while (!worker_.stopping()) {
-    Result<int64_t> n = ApplyBatch();
+    Result<int64_t> n = ApplyBatch(batch_limit);
     if (!n.ok()) {
+      batch_limit = config_.projection_batch;
       spdlog::error("projection: {}", n.status().ToString());
-    } else if (*n >= config_.projection_batch) {
+    } else if (*n >= batch_limit) {
+      // A backlog: the next batches grow (up to kMaxBatchGrowth x [projection] batch), so the
+      // pages a batch rewrites at random (a customer's rows, indexes by profile) are written
+      // once for more events.
+      batch_limit = std::min(batch_limit * 2, config_.projection_batch * kMaxBatchGrowth);
       MaybeRecomputeRfm(false);
       continue;  // more is waiting
     } else {
+      batch_limit = config_.projection_batch;
       MaybeRecomputeRfm(true);
     }
     std::unique_lock lock(worker_.mu());
@@ -271,7 +278,7 @@ void Projector::Run() {
 
 Result<int64_t> Projector::CatchUp() {
   while (true) {
-    Result<int64_t> n = ApplyBatch();
+    Result<int64_t> n = ApplyBatch(config_.projection_batch);
     if (!n.ok()) return n.status();
     if (*n == 0) break;
   }
@@ -280,11 +287,11 @@ Result<int64_t> Projector::CatchUp() {
   return cursor_;
 }
 
-Result<int64_t> Projector::ApplyBatch() {
+Result<int64_t> Projector::ApplyBatch(int64_t limit) {
   std::lock_guard lock(write_mu_);
   if (backfill_pending_) CJD_RETURN_IF_ERROR(BackfillOffers());
   std::vector<std::pair<int64_t, std::string>> rows;
-  CJD_RETURN_IF_ERROR(log_->ReadAfter(cursor_, config_.projection_batch, &rows));
+  CJD_RETURN_IF_ERROR(log_->ReadAfter(cursor_, limit, &rows));
   if (rows.empty()) return 0;
 
   const ProjectorStats before = Stats();

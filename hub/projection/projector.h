@@ -170,7 +170,7 @@ class Projector {
   Status SealStoredAttributes();
   struct Resolved;
   void Run();
-  Result<int64_t> ApplyBatch();  // events applied
+  Result<int64_t> ApplyBatch(int64_t limit);  // events applied, at most `limit`
   Status ApplyEvent(int64_t rowid, const std::string& body, int64_t now_ms);
   Status Prepare();
   Result<int64_t> ProfileOf(const identity::IdKey& key);
@@ -211,6 +211,9 @@ class Projector {
   std::unique_ptr<Statements> st_;
   std::unique_ptr<OrderRollupWriter> rollups_;  // the metrics' rollups, in the same transactions
   int64_t cursor_ = 0;
+  // Run's batches: [projection] batch, doubled after each full batch while a backlog lasts, up
+  // to this many times it.
+  static constexpr int64_t kMaxBatchGrowth = 8;
   bool backfill_pending_ = false;  // guarded by write_mu_
   RfmModel* rfm_ = nullptr;
   std::function<void(const std::vector<int64_t>&)> on_profiles_changed_;
