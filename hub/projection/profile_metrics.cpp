@@ -439,6 +439,7 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
     }
     // Sums per customer of the orders in [from, to) (date strings) under the filters.
     std::unordered_map<int64_t, TopEntry> sums;
+    sums.reserve(static_cast<size_t>(std::max<int64_t>(a.customers, 16)));  // no rehash while summing
     auto sum_orders = [&](const std::string& from, const std::string& to) -> Status {
       auto s = statements_.Get(kMetricsRangeOrdersQuery);
       if (!s.ok()) return s.status();
