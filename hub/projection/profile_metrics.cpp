@@ -94,6 +94,39 @@ struct CurrencyAcc {
   std::vector<TopEntry> top;                         // a heap (worst on top), at most q.top
 };
 
+// Keeps the `limit` best entries in `heap` (a heap ordered by Better, the worst on top).
+void OfferTop(std::vector<TopEntry>* heap, int limit, const TopEntry& e) {
+  if (static_cast<int>(heap->size()) < limit) {
+    heap->push_back(e);
+    std::push_heap(heap->begin(), heap->end(), Better);
+  } else if (Better(e, heap->front())) {
+    std::pop_heap(heap->begin(), heap->end(), Better);
+    heap->back() = e;
+    std::push_heap(heap->begin(), heap->end(), Better);
+  }
+}
+
+// The answer's currency: as asked, or the one with the most sale orders (ties: alphabetical);
+// the others' sale orders go to `other` ("other_currencies").
+std::string ChooseCurrency(const std::string& asked,
+                           const std::map<std::string, int64_t>& sale_orders, json* other) {
+  std::string chosen = asked;
+  if (chosen.empty()) {
+    int64_t best = -1;
+    for (const auto& [c, n] : sale_orders) {
+      if (n > best) {
+        best = n;
+        chosen = c;
+      }
+    }
+  }
+  *other = json::object();
+  for (const auto& [c, n] : sale_orders) {
+    if (c != chosen) (*other)[c] = n;
+  }
+  return chosen;
+}
+
 }  // namespace
 
 namespace {
@@ -206,17 +239,7 @@ Result<json> ProfileReader::MetricsByScan(const MetricsQuery& q) {
     ++cur->customers;
     cur->orders += range_orders;
     if (range_orders >= 2) ++cur->repeat;
-    if (q.top > 0) {
-      TopEntry e{range_gross, range_returns, range_orders, pid};
-      if (static_cast<int>(cur->top.size()) < q.top) {
-        cur->top.push_back(e);
-        std::push_heap(cur->top.begin(), cur->top.end(), Better);
-      } else if (Better(e, cur->top.front())) {
-        std::pop_heap(cur->top.begin(), cur->top.end(), Better);
-        cur->top.back() = e;
-        std::push_heap(cur->top.begin(), cur->top.end(), Better);
-      }
-    }
+    if (q.top > 0) OfferTop(&cur->top, q.top, TopEntry{range_gross, range_returns, range_orders, pid});
   };
   while (true) {
     auto r = (*s)->Step();
@@ -279,21 +302,10 @@ Result<json> ProfileReader::MetricsByScan(const MetricsQuery& q) {
   }
   close();
 
-  // The currency: as asked, or the one with the most sale orders (ties: alphabetical).
-  std::string chosen = q.currency;
-  if (chosen.empty()) {
-    int64_t best = -1;
-    for (const auto& [c, a] : acc) {
-      if (a.sale_orders_all > best) {
-        best = a.sale_orders_all;
-        chosen = c;
-      }
-    }
-  }
-  json other_currencies = json::object();
-  for (const auto& [c, a] : acc) {
-    if (c != chosen) other_currencies[c] = a.sale_orders_all;
-  }
+  std::map<std::string, int64_t> sale_orders;
+  for (const auto& [c, figures] : acc) sale_orders[c] = figures.sale_orders_all;
+  json other_currencies;
+  const std::string chosen = ChooseCurrency(q.currency, sale_orders, &other_currencies);
   static const CurrencyAcc kNone;
   auto found = acc.find(chosen);
   return MetricsAnswer(q, chosen, found == acc.end() ? kNone : found->second,
@@ -326,21 +338,10 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
   RollupReader rollups(statements_);
   std::map<std::string, RollupReader::Currency> currencies;
   CJD_RETURN_IF_ERROR(rollups.Currencies(&currencies));
-  // The currency: as asked, or the one with the most sale orders (ties: alphabetical).
-  std::string chosen = q.currency;
-  if (chosen.empty()) {
-    int64_t best = -1;
-    for (const auto& [c, figures] : currencies) {
-      if (figures.sale_orders > best) {
-        best = figures.sale_orders;
-        chosen = c;
-      }
-    }
-  }
-  json other_currencies = json::object();
-  for (const auto& [c, figures] : currencies) {
-    if (c != chosen) other_currencies[c] = figures.sale_orders;
-  }
+  std::map<std::string, int64_t> sale_orders;
+  for (const auto& [c, figures] : currencies) sale_orders[c] = figures.sale_orders;
+  json other_currencies;
+  const std::string chosen = ChooseCurrency(q.currency, sale_orders, &other_currencies);
   CurrencyAcc a;
   const auto known = currencies.find(chosen);
   if (known == currencies.end()) {
@@ -417,16 +418,7 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
   // the all-time figures read in the same order (a customer's gross in the range is at most her
   // all-time gross, so the same bound stops it).
   if (q.top > 0) {
-    auto offer = [&](const TopEntry& e) {
-      if (static_cast<int>(a.top.size()) < q.top) {
-        a.top.push_back(e);
-        std::push_heap(a.top.begin(), a.top.end(), Better);
-      } else if (Better(e, a.top.front())) {
-        std::pop_heap(a.top.begin(), a.top.end(), Better);
-        a.top.back() = e;
-        std::push_heap(a.top.begin(), a.top.end(), Better);
-      }
-    };
+    auto offer = [&](const TopEntry& e) { OfferTop(&a.top, q.top, e); };
     auto full_above = [&](int64_t rank) {  // no customer from this rank on can enter
       return static_cast<int>(a.top.size()) >= q.top &&
              !(a.top.front().gross < RollupReader::RankCeiling(rank));
