@@ -329,8 +329,12 @@ int64_t NextMonth(int64_t yyyymm) {
 }  // namespace
 
 const char* const kMetricsRangeOrdersQuery =
-    "SELECT profile_id, channel, sale_lines, gross, returns FROM orders WHERE currency = ?1 "
+    "SELECT profile_id, channel, sale_lines, gross FROM orders WHERE currency = ?1 "
     "AND store_id = ?2 AND local_date >= ?3 AND local_date < ?4 AND profile_id IS NOT NULL";
+
+const char* const kMetricsCustomerRangeReturnsQuery =
+    "SELECT store_id, channel, returns FROM orders WHERE profile_id = ?1 AND currency = ?2 "
+    "AND local_date >= ?3 AND local_date < ?4";
 
 Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
   CJD_RETURN_IF_ERROR(ValidateMetricsQuery(q));
@@ -429,7 +433,8 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
     } else {
       CJD_RETURN_IF_ERROR(rollups.Stores(chosen, &stores));
     }
-    // Sums per customer of the orders in [from, to) (date strings) under the filters.
+    // Sums per customer of the orders in [from, to) (date strings) under the filters: sale
+    // orders and gross, which rank; the returns of the few that enter are read afterwards.
     std::unordered_map<int64_t, TopEntry> sums;
     sums.reserve(static_cast<size_t>(std::max<int64_t>(a.customers, 16)));  // no rehash while summing
     auto sum_orders = [&](const std::string& from, const std::string& to) -> Status {
@@ -447,7 +452,6 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
           e.profile_id = id;
           if ((*s)->ColumnInt(2) > 0) ++e.orders;
           e.gross += Money::Parse((*s)->ColumnView(3)).value_or(Money());
-          e.returns += Money::Parse((*s)->ColumnView(4)).value_or(Money());
         }
         (*s)->Reset();
       }
@@ -482,12 +486,32 @@ Result<json> ProfileReader::Metrics(const MetricsQuery& q) {
             auto out = sums.find(e.profile_id);
             if (out != sums.end()) {
               in.gross = in.gross - out->second.gross;
-              in.returns = in.returns - out->second.returns;
               in.orders -= out->second.orders;
             }
             if (in.orders > 0) offer(in);
             return true;
           }));
+    }
+    // The returns of the customers that entered, in the range and under the filters (all time
+    // of every store came with their figures).
+    if (!store.empty() || !all_time) {
+      auto s = statements_.Get(kMetricsCustomerRangeReturnsQuery);
+      if (!s.ok()) return s.status();
+      for (TopEntry& e : a.top) {
+        e.returns = Money();
+        (*s)->Bind(1, e.profile_id).Bind(2, chosen).Bind(3, q.from).Bind(4, to_or_end);
+        while (true) {
+          auto r = (*s)->Step();
+          if (!r.ok()) return r.status();
+          if (!*r) break;
+          if ((!store.empty() && (*s)->ColumnView(0) != store) ||
+              (!channel.empty() && (*s)->ColumnView(1) != channel)) {
+            continue;
+          }
+          e.returns += Money::Parse((*s)->ColumnView(2)).value_or(Money());
+        }
+        (*s)->Reset();
+      }
     }
   }
   return MetricsAnswer(q, chosen, a, std::move(other_currencies),

@@ -38,6 +38,8 @@ Status ValidateMetricsQuery(const MetricsQuery& q);
 extern const char* const kMetricsOrdersQuery;
 // The read of one store's orders in a range, behind top customers (index orders_by_store_day).
 extern const char* const kMetricsRangeOrdersQuery;
+// One customer's orders in a range, for the returns of a top customer (index orders_by_profile).
+extern const char* const kMetricsCustomerRangeReturnsQuery;
 
 class ProfileReader {
  public:

@@ -219,7 +219,7 @@ const std::vector<sqlite::Migration> kMigrations = {
       -- The top customers of one store, or of a bounded range, read those orders by store and
       -- date.
       CREATE INDEX orders_by_store_day ON orders (currency, store_id, local_date, profile_id,
-                                                  channel, sale_lines, gross, returns);
+                                                  channel, sale_lines, gross);
       INSERT OR REPLACE INTO meta (key, value) VALUES ('rebuild_rollups', 1);
     )sql"},
 };

@@ -248,6 +248,11 @@ TEST_F(OrderRollupsTest, AnswersReadRangesOfTheRollupsNotEveryOrder) {
       "AND store_id = '' AND channel = '' AND kind = 2 AND day >= 1 AND day < 2 AND prev >= 0 "
       "AND prev < 1 AND prev2 < 1");
   EXPECT_NE(points.find("SEARCH rollup_customers USING PRIMARY KEY"), std::string::npos) << points;
+  const std::string returns = plan(kMetricsCustomerRangeReturnsQuery);
+  EXPECT_NE(returns.find("USING COVERING INDEX orders_by_profile (profile_id=? AND currency=? AND "
+                         "local_date>? AND local_date<?)"),
+            std::string::npos)
+      << returns;
   const std::string top = plan(
       "SELECT profile_id, orders, gross, returns, rank_key FROM rollup_top WHERE currency = 'GBP' "
       "AND scope = 0 AND channel = '' ORDER BY rank_key DESC, profile_id");
