@@ -726,6 +726,18 @@ wait_for "kiosk-1 dropping Anna's personal offers" 60 kiosk-1 anna_general
 ok "kiosk-1 now shows L100001 only the general offers"
 
 section "Summary"
+# The kiosk's last offer impressions (the lookups of the step before) may still be on their way
+# to the hub: wait, bounded, until the hub holds every event the agents accepted.
+for _ in $(seq 1 30); do
+  settled_imp=0
+  for dev in "${DEVICES[@]}"; do
+    j=$(agent_status "$dev") || break
+    settled_imp=$((settled_imp + $(jq -r '(.impressions_recorded // 0)' <<<"$j")))
+  done
+  settled_total=$(hub_get /v1/stats | jq -r '.events_total') || settled_total=0
+  [ "$((settled_total - 4 - settled_imp))" = "$TOTAL" ] && break
+  sleep 1
+done
 STATS=$(hub_get /v1/stats) || die "GET /v1/stats failed" "${LOG[hub]}"
 FLEET=$(hub_get /v1/devices) || die "GET /v1/devices failed" "${LOG[hub]}"
 FAILED=0
