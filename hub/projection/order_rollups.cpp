@@ -105,6 +105,22 @@ Result<std::vector<OrderFacts>> Decode(std::string_view in) {
 
 Money ParseOrZero(std::string_view s) { return Money::Parse(s).value_or(Money()); }
 
+// What the rollups read of an order row: these columns, in this order.
+#define CJD_ORDER_FACTS_COLUMNS \
+  "currency, local_date, store_id, channel, sale_lines, return_lines, gross, returns"
+OrderFacts ReadOrderFacts(const sqlite::Statement& s) {
+  OrderFacts o;
+  o.currency = s.ColumnText(0);
+  o.day = RollupDay(s.ColumnView(1));
+  o.store = s.ColumnText(2);
+  o.channel = s.ColumnText(3);
+  o.sale_lines = s.ColumnInt(4);
+  o.return_lines = s.ColumnInt(5);
+  o.gross = ParseOrZero(s.ColumnView(6));
+  o.returns = ParseOrZero(s.ColumnView(7));
+  return o;
+}
+
 }  // namespace
 
 int64_t RollupDay(std::string_view d) {
@@ -185,8 +201,7 @@ Status OrderRollupWriter::Prepare() {
   CJD_RETURN_IF_ERROR(prep(&st_->delete_digest,
       "DELETE FROM rollup_digest WHERE profile_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->profile_orders,
-      "SELECT currency, local_date, store_id, channel, sale_lines, return_lines, gross, returns "
-      "FROM orders WHERE profile_id = ?1"));
+      "SELECT " CJD_ORDER_FACTS_COLUMNS " FROM orders WHERE profile_id = ?1"));
   return Status::Ok();
 }
 
@@ -299,16 +314,7 @@ Status OrderRollupWriter::Refresh(const std::set<int64_t>& profiles) {
         return row.status();
       }
       if (!*row) break;
-      OrderFacts o;
-      o.currency = st_->profile_orders.ColumnText(0);
-      o.day = RollupDay(st_->profile_orders.ColumnView(1));
-      o.store = st_->profile_orders.ColumnText(2);
-      o.channel = st_->profile_orders.ColumnText(3);
-      o.sale_lines = st_->profile_orders.ColumnInt(4);
-      o.return_lines = st_->profile_orders.ColumnInt(5);
-      o.gross = ParseOrZero(st_->profile_orders.ColumnView(6));
-      o.returns = ParseOrZero(st_->profile_orders.ColumnView(7));
-      rows.push_back(std::move(o));
+      rows.push_back(ReadOrderFacts(st_->profile_orders));
     }
     st_->profile_orders.Reset();
     // The rows in a stable order, so an unchanged profile encodes the same.
@@ -439,24 +445,13 @@ Status OrderRollupWriter::RebuildAll() {
       "DELETE FROM rollup_digest;"));
   int64_t orders = 0;
   {
-    auto all = db_.Prepare(
-        "SELECT currency, local_date, store_id, channel, sale_lines, return_lines, gross, "
-        "returns FROM orders");
+    auto all = db_.Prepare("SELECT " CJD_ORDER_FACTS_COLUMNS " FROM orders");
     if (!all.ok()) return all.status();
     while (true) {
       auto row = all->Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      OrderFacts o;
-      o.currency = all->ColumnText(0);
-      o.day = RollupDay(all->ColumnView(1));
-      o.store = all->ColumnText(2);
-      o.channel = all->ColumnText(3);
-      o.sale_lines = all->ColumnInt(4);
-      o.return_lines = all->ColumnInt(5);
-      o.gross = ParseOrZero(all->ColumnView(6));
-      o.returns = ParseOrZero(all->ColumnView(7));
-      OrderChanged(nullptr, o);
+      OrderChanged(nullptr, ReadOrderFacts(*all));
       ++orders;
     }
   }
