@@ -9,6 +9,7 @@
 #include "shared/core/logging.h"
 #include "shared/core/private_files.h"
 #include "shared/core/signals.h"
+#include "shared/storage/memory_report.h"
 
 int main(int argc, char** argv) {
   // Everything this process creates (event store, profiles, keys) is for its owner only.
@@ -29,6 +30,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cjd-hub: config %s: %s\n", config_path.c_str(), st.message().c_str());
     return 2;
   }
+  // Before any SQLite use. SQLite's own memory accounting (one process-wide lock per allocation)
+  // is what a configured bound on its memory needs; without one, per-thread counters.
+  if (config->sqlite_memory_mib == 0) cjd::CountSqliteMemoryPerThread();
   cjd::BlockTerminationSignals();
   cjd::hub::Hub hub(std::move(*config));
   if (auto st = hub.Start(); !st.ok()) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "shared/storage/sqlite.h"
 
@@ -47,6 +48,32 @@ TEST(MemoryReport, TheSqliteLimitBoundsThePageCaches) {
   // Without a bound the 64 MiB cache holds the ~24 MiB written; with 8 MiB it recycles pages.
   EXPECT_GT(unbounded, 20 << 20);
   EXPECT_LT(bounded, 12 << 20) << "unbounded: " << unbounded;
+}
+
+// Per-thread counting needs a process where SQLite was not initialised yet: the death-test
+// machinery runs the body in a fresh run of this binary ("threadsafe" style re-executes it).
+TEST(MemoryReportDeathTest, PerThreadCountsFollowWhatSqliteHolds) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        if (!CountSqliteMemoryPerThread()) std::_Exit(3);
+        std::string tmpl = (std::filesystem::temp_directory_path() / "cjd-memory-XXXXXX").string();
+        if (mkdtemp(tmpl.data()) == nullptr) std::_Exit(4);
+        const std::filesystem::path dir = tmpl;
+        const int64_t empty = ReadMemoryReport().sqlite_bytes;
+        int64_t filled = 0;
+        std::thread other([&] { filled = SqliteBytesAfterFilling(dir, "a.db"); });
+        other.join();  // the database was opened, filled and closed on another thread
+        const MemoryReport after = ReadMemoryReport();
+        std::filesystem::remove_all(dir);
+        // ~24 MiB in a 64 MiB cache while open; given back when closed; the peak kept.
+        if (filled < (20 << 20)) std::_Exit(5);
+        if (after.sqlite_bytes > empty + (1 << 20)) std::_Exit(6);
+        if (after.sqlite_peak_bytes < filled) std::_Exit(7);
+        if (CountSqliteMemoryPerThread()) std::_Exit(8);  // too late: SQLite is initialised
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
