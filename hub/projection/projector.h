@@ -174,11 +174,14 @@ class Projector {
   Status ApplyEvent(int64_t rowid, const std::string& body, int64_t now_ms);
   Status Prepare();
   Result<int64_t> ProfileOf(const identity::IdKey& key);
-  Status Bump(const char* counter, int64_t delta);  // meta running totals
+  // meta's running totals: added up in memory during a transaction, written by BeforeCommit()
+  // (one UPDATE per counter and transaction instead of one per event).
+  void Bump(const char* counter, int64_t delta);
   Result<identity::TypeCounts> CountsOf(int64_t profile_id);
   Status MergeInto(int64_t survivor, int64_t absorbed, const identity::MergeRecord& record,
                    int64_t event_rowid);
-  Status TouchProfile(int64_t profile_id, const Event& e);
+  // `fresh`: the profile was inserted by this event and holds nothing yet (not read back).
+  Status TouchProfile(int64_t profile_id, const Event& e, bool fresh = false);
   Status RebuildProfile(int64_t profile_id);
   Status ApplyOrder(int64_t rowid, const Event& e, std::optional<int64_t> profile);
   // REQUIRES: the order's row is written. One offer_redemptions row per offer the event's
@@ -239,9 +242,13 @@ class Projector {
   RfmSchedule rfm_schedule_;          // guarded by write_mu_
   // After a commit: counts the customers whose orders changed. REQUIRES: write_mu_ is held.
   void CountOrderChanges();
-  // REQUIRES: write_mu_ is held, inside the transaction, before its commit: the rollups of the
-  // orders of the profiles in orders_changed_ (and of the order rows changed) are written.
-  Status WriteRollups();
+  // REQUIRES: write_mu_ is held, a transaction is open. Writes what the transaction accumulated
+  // in memory (the rollups of the profiles whose orders changed, the running totals) just
+  // before its commit; DiscardPending() drops it when a transaction starts.
+  Status BeforeCommit();
+  void DiscardPending();
+  // The running totals the open transaction changed (few: profiles, identifiers, ...).
+  std::vector<std::pair<const char*, int64_t>> pending_bumps_;  // guarded by write_mu_
   void MaybeRecomputeRfm(bool idle);
 
   mutable std::mutex stats_mu_;

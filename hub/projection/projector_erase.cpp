@@ -66,7 +66,7 @@ Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKe
 
   events_moved_.clear();
   orders_changed_.clear();
-  rollups_->Discard();
+  DiscardPending();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   {
@@ -134,15 +134,15 @@ Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKe
                           "WHERE profile_id = ?1 OR merged_into = ?1) OR b IN (SELECT profile_id "
                           "FROM profiles WHERE profile_id = ?1 OR merged_into = ?1)").status());
   CJD_RETURN_IF_ERROR(run("DELETE FROM profiles WHERE profile_id = ?1 OR merged_into = ?1").status());
-  CJD_RETURN_IF_ERROR(Bump("profiles", -1));
-  CJD_RETURN_IF_ERROR(Bump("merged_profiles", -static_cast<int64_t>(out.profile_ids.size() - 1)));
-  CJD_RETURN_IF_ERROR(Bump("identifiers", -*removed_ids));
+  Bump("profiles", -1);
+  Bump("merged_profiles", -static_cast<int64_t>(out.profile_ids.size() - 1));
+  Bump("identifiers", -*removed_ids);
   for (int64_t id : out.profile_ids) {
     Changed(id);
     EventsMoved(id);
   }
   if (out.orders > 0) OrdersChanged(live);
-  CJD_RETURN_IF_ERROR(WriteRollups());
+  CJD_RETURN_IF_ERROR(BeforeCommit());
   CJD_RETURN_IF_ERROR(tx.Commit());
   CountOrderChanges();
   PublishChanges();

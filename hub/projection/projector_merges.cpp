@@ -70,8 +70,8 @@ Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
       "AS other FROM kept_apart WHERE (a = ?2 OR b = ?2) AND ?3 = ?3) WHERE other != ?1"));
   CJD_RETURN_IF_ERROR(run("UPDATE profiles SET merged_into = ?1 "
                           "WHERE (profile_id = ?2 OR merged_into = ?2) AND ?3 = ?3"));
-  CJD_RETURN_IF_ERROR(Bump("profiles", -1));
-  CJD_RETURN_IF_ERROR(Bump("merged_profiles", 1));
+  Bump("profiles", -1);
+  Bump("merged_profiles", 1);
   Result<ProfileRow> s = ReadProfile(st_->get_profile, survivor, keys_);
   if (!s.ok()) return s.status();
   Result<ProfileRow> a = ReadProfile(st_->get_profile, absorbed, keys_);
@@ -227,7 +227,7 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   changed_.clear();
   events_moved_.clear();
   orders_changed_.clear();
-  rollups_->Discard();
+  DiscardPending();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   auto exec = [&](const char* sql, auto&&... binds) -> Status {
@@ -239,8 +239,8 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   };
   CJD_RETURN_IF_ERROR(exec("UPDATE profiles SET merged_into = NULL WHERE profile_id = ?1",
                            plan->restore));
-  CJD_RETURN_IF_ERROR(Bump("profiles", 1));
-  CJD_RETURN_IF_ERROR(Bump("merged_profiles", -1));
+  Bump("profiles", 1);
+  Bump("merged_profiles", -1);
   SplitResult result;
   for (const IdKey& k : plan->move_identifiers) {
     auto s = db_->Prepare("UPDATE identifiers SET profile_id = ?1 WHERE id_key = ?2 AND profile_id = ?3");
@@ -288,7 +288,7 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   EventsMoved(plan->restore);
   OrdersChanged(plan->from);
   OrdersChanged(plan->restore);
-  CJD_RETURN_IF_ERROR(WriteRollups());
+  CJD_RETURN_IF_ERROR(BeforeCommit());
   CJD_RETURN_IF_ERROR(tx.Commit());
   CountOrderChanges();
   PublishChanges();
