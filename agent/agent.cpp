@@ -37,7 +37,9 @@ Status Agent::Start() {
 
   uplink_ = std::make_unique<Uplink>(config_, writer_.get(), std::move(*reader), *keys, clock_);
   uplink_->SetOfferCache(offers_.get());
-  writer_->SetOnCommit([u = uplink_.get()] { u->Wake(); });
+  writer_->SetOnCommit([u = uplink_.get()](uint64_t last_seq, bool business) {
+    u->WakeAfterCommit(last_seq, business);
+  });
   CJD_RETURN_IF_ERROR(uplink_->Start());
 
   api_ = std::make_unique<AgentApi>(config_, writer_.get(), uplink_.get(), clock_, offers_.get());

@@ -62,6 +62,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   c.max_in_flight = r.Int("uplink.max_in_flight", c.max_in_flight, 1, 1024);
   c.ack_timeout_ms = r.Int("uplink.ack_timeout_ms", c.ack_timeout_ms, 100, 3'600'000);
   c.linger_ms = r.Int("uplink.linger_ms", c.linger_ms, 0, 10'000);
+  c.telemetry_linger_ms = r.Int("uplink.telemetry_linger_ms", c.telemetry_linger_ms, 0, 60'000);
   c.heartbeat_s = r.Int("uplink.heartbeat_s", c.heartbeat_s, 1, 3600);
   c.log_level = r.String("log.level", c.log_level);
   if (!r.status().ok()) return r.status();

@@ -55,6 +55,10 @@ struct AgentConfig {
   // A batch that is not full waits until this long after the last frame sent, so a burst shares
   // frames (0: send at once). A lone event after a quiet spell never waits.
   int64_t linger_ms = 25;
+  // A batch made only of telemetry (offer impressions) waits this long instead: a kiosk's
+  // impressions reach the hub in a few large frames (one commit and one ack each) rather than
+  // 40 small ones a second; a business event (a sale) joining it makes it go after linger_ms.
+  int64_t telemetry_linger_ms = 1000;
   int64_t heartbeat_s = 15;
   // [metrics]
   std::string metrics_token;           // GET /metrics: open when empty, else this bearer token

@@ -97,7 +97,7 @@ std::string OutboxWriter::TelemetryRefusal(int64_t bytes) const {
          std::to_string(min_free_bytes_) + "): telemetry dropped to keep room for sales";
 }
 
-void OutboxWriter::SetOnCommit(std::function<void()> fn) {
+void OutboxWriter::SetOnCommit(OnCommit fn) {
   std::lock_guard lock(worker_.mu());
   on_commit_ = std::move(fn);
 }
@@ -169,6 +169,7 @@ bool OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack,
   int64_t refused_disk = 0;
   int64_t duplicates = 0;
   int64_t accepted = 0;
+  bool business = new_epoch.has_value();
   std::vector<bool> dup;
   for (size_t i = 0; st.ok() && i < group.size(); ++i) {
     const auto& events = group[i].events;
@@ -195,6 +196,7 @@ bool OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack,
     }
     duplicates += static_cast<int64_t>(results[i].duplicates);
     accepted += static_cast<int64_t>(events.size());
+    if (results[i].stored > 0 && !AllTelemetry(events)) business = true;
   }
   if (st.ok()) st = store_->Commit();
   if (!st.ok()) {
@@ -216,7 +218,8 @@ bool OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack,
     accepted = 0;
     duplicates = 0;
   }
-  std::function<void()> notify;
+  OnCommit notify;
+  uint64_t last_seq = 0;
   {
     std::lock_guard lock(worker_.mu());
     stats_.counters = store_->counters();
@@ -228,9 +231,10 @@ bool OutboxWriter::ProcessGroup(std::deque<Request>& group, uint64_t ack,
     stats_.duplicates_total += duplicates;
     stats_.commits += 1;
     notify = on_commit_;
+    last_seq = stats_.counters.last_seq;
   }
   for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
-  if (notify && st.ok() && (accepted > duplicates || new_epoch)) notify();
+  if (notify && st.ok() && (accepted > duplicates || new_epoch)) notify(last_seq, business);
   return st.ok();
 }
 

@@ -78,8 +78,11 @@ class OutboxWriter {
   // file system; `min_free_bytes` 0 disables the free-space check. REQUIRES: before Start().
   void SetTelemetryLimits(std::string fs_path, int64_t min_free_bytes);
 
-  // Thread-safe. Called after every commit that stored new events (the uplink wakes up).
-  void SetOnCommit(std::function<void()> fn);
+  // Thread-safe. Called after every commit that stored new events (the uplink wakes up), with
+  // the last sequence number assigned and whether any event of the commit was business (not
+  // telemetry) or a new epoch began.
+  using OnCommit = std::function<void(uint64_t last_seq, bool business)>;
+  void SetOnCommit(OnCommit fn);
 
   WriterStats Stats() const;
 
@@ -114,7 +117,7 @@ class OutboxWriter {
   };
   std::vector<RedactRequest> redactions_;  // guarded by mu
   WriterStats stats_;           // guarded by mu (a copy published after each group)
-  std::function<void()> on_commit_;  // guarded by mu
+  OnCommit on_commit_;  // guarded by mu
   int64_t last_prune_ms_ = 0;   // writer thread only
   std::string fs_path_;         // set before Start(), then read-only
   int64_t min_free_bytes_ = 0;  // set before Start(), then read-only

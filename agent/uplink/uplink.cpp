@@ -8,6 +8,10 @@
 #endif
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "shared/event/event.h"
+
 #include "shared/protocol/batch_codec.h"
 #include "shared/protocol/envelope.h"
 #include "shared/protocol/topics.h"
@@ -80,6 +84,15 @@ void Uplink::Stop() {
 void Uplink::Wake() {
   std::lock_guard lock(worker_.mu());
   wake_ = true;
+  recheck_ = true;
+  worker_.Notify();
+}
+
+void Uplink::WakeAfterCommit(uint64_t last_seq, bool business) {
+  std::lock_guard lock(worker_.mu());
+  wake_ = true;
+  committed_seq_ = std::max(committed_seq_, last_seq);
+  if (business) recheck_ = true;
   worker_.Notify();
 }
 
@@ -113,6 +126,13 @@ uint64_t ClampBatch(uint64_t sent_upto, std::vector<WireEvent>* events) {
 
 void Uplink::SendBatches(int64_t now) {
   while (static_cast<int64_t>(in_flight_.size()) < config_.max_in_flight) {
+    // Telemetry lingering, and since then only more telemetry, short of a full batch by count
+    // (a batch full by bytes goes when the linger ends), from the same place: nothing to read.
+    if (telemetry_until_ > now && sent_upto_ == telemetry_from_ && !recheck_now_ &&
+        committed_now_ < sent_upto_ + static_cast<uint64_t>(config_.batch_max_events)) {
+      return;
+    }
+    recheck_now_ = false;
     Status st = reader_->ReadBatch(sent_upto_, config_.batch_max_events, config_.batch_max_bytes,
                                    &scratch_);
     if (!st.ok()) {
@@ -127,11 +147,21 @@ void Uplink::SendBatches(int64_t now) {
     // event that would not fit, so a byte-bound batch may end well short of the limit).
     const bool full = static_cast<int64_t>(scratch_.size()) >= config_.batch_max_events ||
                       static_cast<int64_t>(bytes) * 2 >= config_.batch_max_bytes;
-    if (!full && config_.linger_ms > 0 && now < last_send_ms_ + config_.linger_ms) {
-      linger_until_ = last_send_ms_ + config_.linger_ms;  // Run() wakes then
+    // Telemetry only (impressions): it may wait longer than anything a till waits for.
+    const bool telemetry_only =
+        std::all_of(scratch_.begin(), scratch_.end(), [](const WireEvent& e) {
+          return ClassOf(static_cast<EventType>(e.type)) == EventClass::kTelemetry;
+        });
+    const int64_t linger =
+        telemetry_only ? std::max(config_.linger_ms, config_.telemetry_linger_ms) : config_.linger_ms;
+    if (!full && linger > 0 && now < last_send_ms_ + linger) {
+      linger_until_ = last_send_ms_ + linger;  // Run() wakes then
+      telemetry_until_ = telemetry_only ? linger_until_ : 0;
+      telemetry_from_ = sent_upto_;
       return;
     }
     linger_until_ = 0;
+    telemetry_until_ = 0;
     FrameHeader h;
     h.kind = FrameKind::kEventBatch;
     h.key_id = keys_.key_id;
@@ -169,6 +199,9 @@ void Uplink::Run() {
     if (worker_.stopping()) break;
     wake_ = false;
     state_changed_ = false;
+    recheck_now_ = recheck_;
+    recheck_ = false;
+    committed_now_ = committed_seq_;
     frames.swap(downlink_);
     lock.unlock();
 

@@ -19,6 +19,7 @@
 #include "agent/outbox/outbox_store.h"
 #include "agent/outbox/outbox_writer.h"
 #include "shared/core/clock.h"
+#include "shared/event/event.h"
 #include "shared/protocol/batch_codec.h"
 #include "shared/protocol/device_status.h"
 #include "shared/protocol/envelope.h"
@@ -106,10 +107,10 @@ class UplinkTest : public ::testing::Test {
     writer_->Stop();
   }
 
-  void Submit(int n) {
+  void Submit(int n, uint8_t type = 1) {
     std::vector<PendingEvent> events;
     for (int i = 0; i < n; ++i) {
-      events.push_back(PendingEvent{"ev-" + std::to_string(next_++), 1, 1'700'000'000'000,
+      events.push_back(PendingEvent{"ev-" + std::to_string(next_++), type, 1'700'000'000'000,
                                     R"({"n":)" + std::to_string(i) + "}"});
     }
     std::promise<AppendResult> p;
@@ -451,6 +452,60 @@ TEST_F(UplinkTest, APartialBatchLingersAfterARecentFrameAndAFullOneDoesNot) {
   uplink_->Wake();
   ASSERT_TRUE(WaitBatches(5));
   EXPECT_EQ(Batches()[4].seqs, std::vector<uint64_t>{6});
+}
+
+// Telemetry only (offer impressions) lingers telemetry_linger_ms; a sale joining the batch makes
+// it go after linger_ms; a lone impression after a quiet spell goes at once.
+TEST_F(UplinkTest, ATelemetryOnlyBatchLingersLongerUntilASaleJoinsIt) {
+  constexpr auto kImpression = static_cast<uint8_t>(EventType::kOfferImpression);
+  config_.batch_max_events = 100;
+  config_.max_in_flight = 8;
+  config_.linger_ms = 1'000;  // on the fake clock
+  config_.telemetry_linger_ms = 60'000;
+  Submit(1, kImpression);
+  StartUplink();
+  ASSERT_TRUE(WaitBatches(1));
+  Ack(Epoch(), 0);
+  ASSERT_TRUE(WaitBatches(2));  // nothing sent for a while: the lone impression goes at once
+  EXPECT_EQ(Batches()[1].seqs, std::vector<uint64_t>{1});
+  Ack(Epoch(), 1);  // (no resend when the fake clock jumps past the ack timeout)
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return uplink_->Stats().hub_acked_seq == 1; }, 5s,
+                                      5ms));
+  Submit(2, kImpression);  // 2, 3 right after a frame
+  uplink_->WakeAfterCommit(3, /*business=*/false);  // as the writer wakes it
+  clock_.Advance(1'001);  // past linger_ms: impressions alone still wait
+  uplink_->WakeAfterCommit(3, false);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(Batches().size(), 2u);
+  Submit(1);  // 4: a sale joins them, and linger_ms has passed: all three go
+  uplink_->WakeAfterCommit(4, /*business=*/true);
+  ASSERT_TRUE(WaitBatches(3));
+  EXPECT_EQ(Batches()[2].seqs, (std::vector<uint64_t>{2, 3, 4}));
+  Ack(Epoch(), 4);
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return uplink_->Stats().hub_acked_seq == 4; }, 5s,
+                                      5ms));
+  Submit(1, kImpression);  // 5: waits the telemetry linger after frame 3
+  uplink_->Wake();
+  clock_.Advance(30'000);
+  uplink_->Wake();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(Batches().size(), 3u);
+  clock_.Advance(30'001);
+  uplink_->Wake();
+  ASSERT_TRUE(WaitBatches(4));
+  EXPECT_EQ(Batches()[3].seqs, std::vector<uint64_t>{5});
+  Ack(Epoch(), 5);
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return uplink_->Stats().hub_acked_seq == 5; }, 5s,
+                                      5ms));
+  Submit(1, kImpression);  // 6: lingers after frame 4
+  uplink_->WakeAfterCommit(6, false);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(Batches().size(), 4u);
+  Submit(99, kImpression);  // 6..105: a full batch by count goes at once, linger or not
+  uplink_->WakeAfterCommit(105, false);
+  ASSERT_TRUE(WaitBatches(5));
+  EXPECT_EQ(Batches()[4].seqs.size(), 100u);
+  EXPECT_EQ(Batches()[4].seqs.front(), 6u);
 }
 
 }  // namespace
