@@ -243,7 +243,7 @@ std::vector<identity::IdKey> IdentifiersOf(std::string_view personal, const Even
 }  // namespace
 
 EventVault::EventVault(Options options, std::unique_ptr<sqlite::Database> db)
-    : options_(std::move(options)), db_(std::move(db)) {}
+    : options_(std::move(options)), db_(std::move(db)), statements_(*db_) {}
 
 EventVault::~EventVault() { sodium_memzero(master_.data(), master_.size()); }
 
@@ -282,13 +282,23 @@ void EventVault::Remember(const identity::IdKey& hash, const DataKey& key) {
   by_id_.emplace(key.id, key.key);
 }
 
+namespace {
+// A cached statement is reset when its reader is done, so none keeps a read snapshot open.
+struct ResetOnExit {
+  sqlite::Statement* statement;
+  ~ResetOnExit() { statement->Reset(); }
+};
+}  // namespace
+
 Result<EventVault::DataKey> EventVault::KeyForIdentifier(const identity::IdKey& hash,
                                                         bool create) {
   if (auto it = by_hash_.find(std::string(HashBytes(hash))); it != by_hash_.end()) {
     return it->second;
   }
-  auto stmt = db_->Prepare("SELECT id, wrapped FROM data_keys WHERE ident = ?1");
-  if (!stmt.ok()) return stmt.status();
+  auto found = statements_.Get("SELECT id, wrapped FROM data_keys WHERE ident = ?1");
+  if (!found.ok()) return found.status();
+  sqlite::Statement* stmt = *found;
+  ResetOnExit reset{stmt};
   stmt->BindBlob(1, HashBytes(hash));
   auto row = stmt->Step();
   if (!row.ok()) return row.status();
@@ -307,10 +317,10 @@ Result<EventVault::DataKey> EventVault::KeyForIdentifier(const identity::IdKey& 
     if (!create) return Status::NotFound("no data key");
     crypto_aead_xchacha20poly1305_ietf_keygen(key.key.data());
     const std::string_view k(reinterpret_cast<const char*>(key.key.data()), key.key.size());
-    auto insert = db_->Prepare("INSERT INTO data_keys (ident, wrapped) VALUES (?1, ?2)");
+    auto insert = statements_.Get("INSERT INTO data_keys (ident, wrapped) VALUES (?1, ?2)");
     if (!insert.ok()) return insert.status();
-    insert->BindBlob(1, HashBytes(hash)).BindBlob(2, SealBytes(master_, k, HashBytes(hash)));
-    CJD_RETURN_IF_ERROR(insert->Run());
+    (*insert)->BindBlob(1, HashBytes(hash)).BindBlob(2, SealBytes(master_, k, HashBytes(hash)));
+    CJD_RETURN_IF_ERROR((*insert)->Run());
     key.id = db_->LastInsertRowid();
   }
   Remember(hash, key);
@@ -319,8 +329,10 @@ Result<EventVault::DataKey> EventVault::KeyForIdentifier(const identity::IdKey& 
 
 Result<std::array<uint8_t, 32>> EventVault::KeyById(int64_t id) {
   if (auto it = by_id_.find(id); it != by_id_.end()) return it->second;
-  auto stmt = db_->Prepare("SELECT ident, wrapped FROM data_keys WHERE id = ?1");
-  if (!stmt.ok()) return stmt.status();
+  auto found = statements_.Get("SELECT ident, wrapped FROM data_keys WHERE id = ?1");
+  if (!found.ok()) return found.status();
+  sqlite::Statement* stmt = *found;
+  ResetOnExit reset{stmt};
   stmt->Bind(1, id);
   auto row = stmt->Step();
   if (!row.ok()) return row.status();

@@ -97,6 +97,7 @@ class EventVault {
 
   Options options_;
   std::unique_ptr<sqlite::Database> db_;
+  sqlite::StatementCache statements_;  // guarded by mu_: the key lookups and inserts, prepared once
   std::mutex mu_;
   std::atomic<int64_t> unopened_{0};
   std::array<uint8_t, 32> master_{};
