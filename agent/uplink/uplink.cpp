@@ -199,7 +199,7 @@ void Uplink::Run() {
     if (worker_.stopping()) break;
     wake_ = false;
     state_changed_ = false;
-    recheck_now_ = recheck_;
+    recheck_now_ = recheck_now_ || recheck_;  // kept until SendBatches reads the outbox
     recheck_ = false;
     committed_now_ = committed_seq_;
     frames.swap(downlink_);

@@ -142,7 +142,9 @@ class Uplink {
   bool recheck_ = true;               // guarded by mu: a wake that needs the batch read again
   uint64_t committed_seq_ = 0;        // guarded by mu: the writer's last commit's last sequence
   // Uplink thread only: a batch of telemetry only lingers until this time (0: none), decided
-  // when sent_upto_ was telemetry_from_; SendBatches' copies of recheck_ and committed_seq_.
+  // when sent_upto_ was telemetry_from_; SendBatches' copies of recheck_ (kept until it reads
+  // the outbox: a turn that sends nothing, e.g. waiting for a probe's answer, must not lose it)
+  // and committed_seq_.
   int64_t telemetry_until_ = 0;
   uint64_t telemetry_from_ = 0;
   bool recheck_now_ = true;

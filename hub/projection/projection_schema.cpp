@@ -236,8 +236,8 @@ Result<std::unique_ptr<sqlite::Database>> OpenProjection(const std::string& prof
   CJD_RETURN_IF_ERROR((*db)->Exec("PRAGMA cache_size = -65536"));
   // The writer checkpoints every 40,000 pages of WAL (~160 MiB) instead of SQLite's 1,000: a
   // batch of a backlog rewrites thousands of pages at random (the identifier index is keyed by a
-  // keyed hash), and a page rewritten by several batches is then copied into the file once (a
-  // 1,000,000-profile projection: 24,300-25,500 -> ~33,000 events/s with the changes beside it).
+  // keyed hash), and a page rewritten by several batches is then copied into the file once
+  // (README, Performance: the projection of 1,000,000 identify events).
   // The WAL file keeps that size between checkpoints (re-growing it each time costs more) and is
   // cut back to 192 MiB when a checkpoint lets it start over after readers held it longer.
   if (!read_only) {
