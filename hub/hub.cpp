@@ -102,11 +102,33 @@ Status Hub::Start() {
       if (s->uses_predictions()) s->EvaluateAll();
     });
   }
+  // Probabilistic matching (matching.db): fed the changed profiles, merges through the projector.
+  if (config_.probabilistic) {
+    matching::MatcherOptions mo;
+    mo.path = config_.matching_path;
+    mo.profiles_path = config_.profiles_path;
+    mo.merge_threshold = config_.match_merge_threshold;
+    mo.review_threshold = config_.match_review_threshold;
+    mo.min_records = config_.match_min_profiles;
+    mo.refit_interval_ms = config_.match_refit_hours * 3'600'000;
+    mo.refit_growth_percent = config_.match_refit_growth_percent;
+    matcher_ = std::make_unique<matching::ProfileMatcher>(
+        std::move(mo), projector_->keys(),
+        [p = projector_.get()](const std::vector<MatchMerge>& merges) {
+          return p->MergeMatched(merges);
+        },
+        [p = projector_.get()](int64_t a, int64_t b) { return p->KeepApart(a, b); }, clock_);
+  }
   projector_->set_on_profiles_changed(
       [s = segments_.get(), p = predictor_.get()](const std::vector<int64_t>& ids) {
         s->ProfilesChanged(ids);
         if (p != nullptr) p->ProfilesChanged(ids);
       });
+  if (matcher_) {  // only attribute changes (identify, merges, splits, erasures): not every sale
+    projector_->set_on_attributes_changed([m = matcher_.get()](const std::vector<int64_t>& ids) {
+      m->ProfilesChanged(ids);
+    });
+  }
   projector_->set_on_events_moved([j = journeys_.get()](const std::vector<int64_t>& ids) {
     j->ProfilesChanged(ids);
   });
@@ -164,6 +186,8 @@ Status Hub::Start() {
           return Status::Ok();
         });
   }
+  if (matcher_) CJD_RETURN_IF_ERROR(matcher_->Start());  // after the projector: reads profiles.db
+  identity_api_ = std::make_unique<IdentityApi>(matcher_.get());
   CJD_RETURN_IF_ERROR(segments_->Start());
   CJD_RETURN_IF_ERROR(journeys_->Start());
   auto segment_reader = segments::SegmentStore::Open(config_.segments_path, /*read_only=*/true);
@@ -237,6 +261,7 @@ Status Hub::Start() {
     api_->set_journey_api(journey_api_.get());
   }
   api_->set_prediction_api(prediction_api_.get());
+  api_->set_identity_api(identity_api_.get());
   eraser_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,
                                                        const std::string& payload) {
     return ingestor->Publish(topic, payload);
@@ -307,6 +332,7 @@ void Hub::Stop() {
   if (segments_) segments_->Stop();
   if (journeys_) journeys_->Stop();
   if (predictor_) predictor_->Stop();
+  if (matcher_) matcher_->Stop();
   if (projector_) projector_->Stop();
   server_.reset();
   workers_.reset();
@@ -317,6 +343,8 @@ void Hub::Stop() {
   journey_api_.reset();
   prediction_api_.reset();
   predictor_.reset();
+  identity_api_.reset();
+  matcher_.reset();
   journeys_.reset();
   segments_.reset();
   offer_api_.reset();

@@ -8,12 +8,14 @@
 
 #include "hub/config/hub_config.h"
 #include "hub/http/hub_api.h"
+#include "hub/http/identity_api.h"
 #include "hub/http/journey_api.h"
 #include "hub/http/offer_api.h"
 #include "hub/http/prediction_api.h"
 #include "hub/http/privacy_api.h"
 #include "hub/http/profile_api.h"
 #include "hub/http/segment_api.h"
+#include "hub/matching/profile_matcher.h"
 #include "hub/offers/offer_planner.h"
 #include "hub/predictions/predictor.h"
 #include "hub/privacy/eraser.h"
@@ -65,6 +67,8 @@ class Hub {
   std::unique_ptr<JourneyApi> journey_api_;
   std::unique_ptr<predictions::Predictor> predictor_;  // null when [predictions] enabled = false
   std::unique_ptr<PredictionApi> prediction_api_;
+  std::unique_ptr<matching::ProfileMatcher> matcher_;  // null when [identity] probabilistic = false
+  std::unique_ptr<IdentityApi> identity_api_;
   std::unique_ptr<HubApi> api_;
   std::unique_ptr<http::WorkerPool> workers_;  // runs the API's handlers (database work)
   std::unique_ptr<http::Server> server_;

@@ -63,6 +63,8 @@ bool Audited(std::string_view method, std::string_view path) {
   if (Under(path, kPrivacy)) return true;
   // Every customer's identifiers in bulk: a read worth a record, like a rights export.
   if (path == "/v1/predictions") return true;
+  // Pairs of people with their names, dates of birth and addresses.
+  if (Under(path, "/v1/identity/review")) return true;
   for (std::string_view q : kAnalystQueries) {
     if (path == q) return false;  // a question, not a change
   }

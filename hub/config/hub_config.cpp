@@ -55,6 +55,16 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   }
   c.blocklist_file = r.Path("identity.blocklist_file", "");
   c.shared_file = r.Path("identity.shared_file", "");
+  c.probabilistic = r.Bool("identity.probabilistic", c.probabilistic);
+  c.matching_path = r.Path("identity.matching_path", "matching.db");
+  c.match_merge_threshold =
+      r.Double("identity.match_merge_threshold", c.match_merge_threshold, 0.5, 1.0);
+  c.match_review_threshold =
+      r.Double("identity.match_review_threshold", c.match_review_threshold, 0.01, 1.0);
+  c.match_min_profiles = r.Int("identity.match_min_profiles", c.match_min_profiles, 2, 100'000'000);
+  c.match_refit_hours = r.Int("identity.match_refit_hours", c.match_refit_hours, 1, 24 * 366);
+  c.match_refit_growth_percent = r.Int("identity.match_refit_growth_percent",
+                                       c.match_refit_growth_percent, 1, 1'000'000);
   c.profiles_path = r.Path("projection.path", "profiles.db");
   c.projection_batch = r.Int("projection.batch", c.projection_batch, 1, 100'000);
   c.projection_delay_ms = r.Int("projection.batch_delay_ms", c.projection_delay_ms, 0, 10'000);
@@ -109,6 +119,11 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
       r.Int("alerts.offers_behind_minutes", c.alert_offers_behind_minutes, 0, 7 * 24 * 60);
   c.log_level = r.String("log.level", c.log_level);
   if (!r.status().ok()) return r.status();
+  if (c.match_review_threshold > c.match_merge_threshold) {
+    return Status::Invalid(
+        "identity.match_review_threshold: must not be above identity.match_merge_threshold",
+        "identity.match_review_threshold");
+  }
   if (c.token.size() < 16)
     return Status::Invalid("http.token: must be at least 16 characters", "http.token");
   if (!c.metrics_token.empty() && c.metrics_token.size() < 16)

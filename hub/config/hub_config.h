@@ -57,6 +57,14 @@ struct HubConfig {
   std::string blocklist_file;          // extra junk values, one "VALUE" or "TYPE:VALUE" per line
   std::string shared_file;             // shared identifiers ("TYPE:VALUE" per line): never merge
   // [projection]
+  // [identity] probabilistic matching (hub/matching/README.md, "In the hub")
+  bool probabilistic = true;           // false: no matcher, /v1/identity/review 503
+  std::string matching_path;           // SQLite file of the review list (matching.db)
+  double match_merge_threshold = 0.99; // P(match) at or above: merged (reason probabilistic)
+  double match_review_threshold = 0.5; // at or above (below the merge threshold): review list
+  int64_t match_min_profiles = 50;     // the first fit waits for this many profiles with fields
+  int64_t match_refit_hours = 24;      // weights re-fitted at least this often
+  int64_t match_refit_growth_percent = 20;  // ... and when such profiles grew this much
   std::string profiles_path;           // SQLite file of profiles, identities, orders (derived
                                        // from the event log; rebuilt when deleted)
   int64_t projection_batch = 2000;     // events applied per transaction

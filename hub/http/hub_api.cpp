@@ -278,6 +278,9 @@ http::Response HubApi::Route(const http::Request& req) {
   if (prediction_api_ != nullptr && PredictionApi::Owns(req.path)) {
     return prediction_api_->Handle(req);
   }
+  if (identity_api_ != nullptr && IdentityApi::Owns(req.path)) {
+    return identity_api_->Handle(req);
+  }
   if (profile_api_ != nullptr && ProfileApi::Owns(req.path)) {
     return profile_api_->Handle(req);
   }
@@ -378,6 +381,7 @@ http::Response HubApi::Stats() {
   if (segment_api_ != nullptr) j["segments"] = segment_api_->StatsJson();
   if (journey_api_ != nullptr) j["journeys"] = journey_api_->StatsJson();
   if (prediction_api_ != nullptr) j["predictions"] = prediction_api_->StatsJson();
+  if (identity_api_ != nullptr) j["matching"] = identity_api_->StatsJson();
   if (offer_api_ != nullptr) j["offers"] = offer_api_->StatsJson();
   const MemoryReport mem = ReadMemoryReport();
   j["memory"] = {{"rss_bytes", mem.rss_bytes},

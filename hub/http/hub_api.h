@@ -36,6 +36,7 @@
 #include "hub/access/access_store.h"
 #include "hub/config/hub_config.h"
 #include "hub/http/journey_api.h"
+#include "hub/http/identity_api.h"
 #include "hub/http/prediction_api.h"
 #include "hub/http/offer_api.h"
 #include "hub/http/privacy_api.h"
@@ -71,6 +72,7 @@ class HubApi {
   void set_privacy_api(PrivacyApi* api) { privacy_api_ = api; }
   void set_journey_api(JourneyApi* api) { journey_api_ = api; }
   void set_prediction_api(PredictionApi* api) { prediction_api_ = api; }
+  void set_identity_api(IdentityApi* api) { identity_api_ = api; }
   // Segments (/v1/segments...). REQUIRES: before the server starts.
   void set_segment_api(SegmentApi* api) { segment_api_ = api; }
   // Offers (/v1/offers...) and the offer sync state in /v1/devices. REQUIRES: before the server
@@ -139,6 +141,7 @@ class HubApi {
   PrivacyApi* privacy_api_ = nullptr;
   JourneyApi* journey_api_ = nullptr;
   PredictionApi* prediction_api_ = nullptr;
+  IdentityApi* identity_api_ = nullptr;
   OfferApi* offer_api_ = nullptr;
   const offers::OfferPlanner* planner_ = nullptr;
   const Ingestor* ingestor_;

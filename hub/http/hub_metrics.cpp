@@ -30,7 +30,7 @@ std::string HubRouteLabel(const http::Request& head) {
       "/v1/segments", "/v1/offers",       "/v1/privacy/export", "/v1/privacy/erasures",
       "/v1/metrics/web", "/v1/funnels/query", "/v1/retention", "/v1/journeys/sessions",
       "/v1/attribution/query", "/v1/paths/query", "/v1/journeys/lifecycle",
-      "/v1/journeys/stages", "/v1/predictions", "/v1/predictions/refit"};
+      "/v1/journeys/stages", "/v1/predictions", "/v1/predictions/refit", "/v1/identity/review"};
   const std::string& p = head.path;
   if (kExact.count(p) > 0) return p;
   if (p == "/ui" || p.rfind("/ui/", 0) == 0) return "/ui";
@@ -51,6 +51,9 @@ std::string HubRouteLabel(const http::Request& head) {
       if (parts.size() == 4 && (parts[3] == "split" || parts[3] == "members" || parts[3] == "stats")) {
         return base + "/" + std::string(parts[3]);
       }
+    }
+    if (kind == "identity" && parts.size() == 4 && parts[2] == "review") {
+      return "/v1/identity/review/{id}";
     }
     if (kind == "privacy" && parts.size() == 4 && parts[2] == "erasures") {
       return "/v1/privacy/erasures/{id}";
@@ -144,6 +147,24 @@ http::Response HubApi::Prometheus() {
               Num(s, "customers"));
       w.Gauge("cjd_hub_prediction_refit_failing",
               "1 when the last refit failed (its error in /v1/stats predictions.last_error)",
+              s["last_error"].is_null() ? 0 : 1);
+    }
+  }
+  if (identity_api_ != nullptr) {
+    const json s = identity_api_->StatsJson();
+    if (s.value("enabled", false)) {
+      w.Gauge("cjd_hub_matching_profiles", "Live profiles with matching fields, indexed",
+              Num(s, "records"));
+      w.Counter("cjd_hub_matching_fits_total", "Fits of the probabilistic matcher's weights",
+                Num(s, "fits"));
+      w.Counter("cjd_hub_matching_merges_total", "Profiles merged by the probabilistic matcher",
+                Num(s, "merges"));
+      w.Counter("cjd_hub_matching_refused_total",
+                "Merges the matcher asked for that the guardrails refused", Num(s, "refused"));
+      w.Gauge("cjd_hub_matching_reviews_pending", "Pairs waiting on the review list",
+              Num(s, "reviews_pending"));
+      w.Gauge("cjd_hub_matching_failing",
+              "1 when the matcher's last step failed (its error in /v1/stats matching.last_error)",
               s["last_error"].is_null() ? 0 : 1);
     }
   }

@@ -30,7 +30,8 @@ void PublicAttributes(const IdentityKeys& keys, std::string_view stored, json* a
 }
 
 struct ProfileFactsReader::Statements {
-  sqlite::Statement profile, orders, favourite_store, favourite_category;
+  sqlite::Statement profile, orders, favourite_store, favourite_category, live_with_attributes,
+      live_id;
 };
 
 Result<std::unique_ptr<ProfileFactsReader>> ProfileFactsReader::Open(
@@ -62,6 +63,11 @@ Result<std::unique_ptr<ProfileFactsReader>> ProfileFactsReader::Open(
   CJD_RETURN_IF_ERROR(prep(&st->favourite_category,
       "SELECT category FROM profile_categories WHERE profile_id = ?1 "
       "ORDER BY quantity DESC, category LIMIT 1"));
+  CJD_RETURN_IF_ERROR(prep(&st->live_with_attributes,
+      "SELECT profile_id FROM profiles WHERE profile_id > ?1 AND merged_into IS NULL AND "
+      "attributes <> '{}' ORDER BY profile_id LIMIT ?2"));
+  CJD_RETURN_IF_ERROR(prep(&st->live_id,
+      "SELECT coalesce(merged_into, profile_id) FROM profiles WHERE profile_id = ?1"));
   return std::unique_ptr<ProfileFactsReader>(
       new ProfileFactsReader(std::move(*db), std::move(st), keys, rfm));
 }
@@ -86,6 +92,8 @@ void ProfileFactsReader::End() {
   st_->orders.Reset();
   st_->favourite_store.Reset();
   st_->favourite_category.Reset();
+  st_->live_with_attributes.Reset();
+  st_->live_id.Reset();
   (void)db_->Exec("COMMIT");
   in_snapshot_ = false;
 }
@@ -160,6 +168,38 @@ Result<std::optional<ProfileFactsRow>> ProfileFactsReader::Read(int64_t profile_
     st_->favourite_category.Reset();
   }
   return std::optional<ProfileFactsRow>(std::move(row));
+}
+
+}  // namespace cjd::hub
+
+namespace cjd::hub {
+
+Result<std::vector<int64_t>> ProfileFactsReader::LiveWithAttributes(int64_t after, int limit) {
+  sqlite::Statement& s = st_->live_with_attributes;
+  s.Reset();
+  s.Bind(1, after).Bind(2, static_cast<int64_t>(limit));
+  std::vector<int64_t> ids;
+  while (true) {
+    auto r = s.Step();
+    if (!r.ok()) {
+      s.Reset();
+      return r.status();
+    }
+    if (!*r) break;
+    ids.push_back(s.ColumnInt(0));
+  }
+  s.Reset();
+  return ids;
+}
+
+Result<std::optional<int64_t>> ProfileFactsReader::LiveId(int64_t profile_id) {
+  sqlite::Statement& s = st_->live_id;
+  auto r = First(s, profile_id);
+  if (!r.ok()) return r.status();
+  std::optional<int64_t> live;
+  if (*r) live = s.ColumnInt(0);
+  s.Reset();
+  return live;
 }
 
 }  // namespace cjd::hub

@@ -71,6 +71,12 @@ class ProfileFactsReader {
   void End();
   // nullopt when the profile does not exist or was merged into another (it is in no segment).
   Result<std::optional<ProfileFactsRow>> Read(int64_t profile_id, const ProfileFactsNeeds& needs);
+  // Live profiles holding stored attributes, ascending ids above `after`, at most `limit`
+  // (the matcher's initial scan, hub/matching/profile_matcher.h).
+  Result<std::vector<int64_t>> LiveWithAttributes(int64_t after, int limit);
+  // The live profile `profile_id` is now: itself, or the survivor it was merged into; nullopt
+  // when it does not exist (never did, or erased).
+  Result<std::optional<int64_t>> LiveId(int64_t profile_id);
 
  private:
   struct Statements;

@@ -224,6 +224,29 @@ Result<json> ProfileReader::Profile(int64_t profile_id, int events_limit, int64_
   }
   out["merged_from"] = std::move(merged_from);
 
+  // The merges that made this profile and still hold (not split), with why they happened.
+  auto merges = statements_.Get(
+      "SELECT m.merge_id, m.absorbed, m.reason, m.probability, m.at_ms FROM merge_log m "
+      "WHERE m.kind = 'merge' AND m.survivor IN "
+      " (SELECT ?1 UNION ALL SELECT profile_id FROM profiles WHERE merged_into = ?1) "
+      "AND NOT EXISTS (SELECT 1 FROM merge_log s WHERE s.kind = 'split' AND s.reverts = m.merge_id) "
+      "ORDER BY m.merge_id");
+  if (!merges.ok()) return merges.status();
+  (*merges)->Bind(1, live);
+  json merge_list = json::array();
+  while (true) {
+    auto m = (*merges)->Step();
+    if (!m.ok()) return m.status();
+    if (!*m) break;
+    sqlite::Statement& st = **merges;
+    merge_list.push_back({{"merge_id", st.ColumnInt(0)},
+                          {"absorbed", st.ColumnInt(1)},
+                          {"reason", st.ColumnText(2)},
+                          {"probability", st.ColumnIsNull(3) ? json(nullptr) : json(st.ColumnDouble(3))},
+                          {"at", FormatRfc3339(st.ColumnInt(4))}});
+  }
+  out["merges"] = std::move(merge_list);
+
   // Latest events first, paged by event row: the ids from the projection, the bodies from the log.
   auto ev = statements_.Get(
       "SELECT event_rowid FROM profile_events "

@@ -222,6 +222,13 @@ const std::vector<sqlite::Migration> kMigrations = {
                                                   channel, sale_lines, gross);
       INSERT OR REPLACE INTO meta (key, value) VALUES ('rebuild_rollups', 1);
     )sql"},
+    {8, R"sql(
+      -- Why two profiles were merged: 'identifier' (an event carried identifiers of both),
+      -- 'probabilistic' (the matcher, hub/matching/profile_matcher.h, with its P(match)) or
+      -- 'review' (an operator's decision on the matcher's review list).
+      ALTER TABLE merge_log ADD COLUMN reason TEXT NOT NULL DEFAULT 'identifier';
+      ALTER TABLE merge_log ADD COLUMN probability REAL;
+    )sql"},
 };
 
 }  // namespace

@@ -310,6 +310,7 @@ Result<int64_t> Projector::ApplyBatch(int64_t limit) {
   const ProjectorStats before = Stats();
   changed_.clear();
   events_moved_.clear();  // a failed batch may have left ids of changes that were rolled back
+  attributes_touched_.clear();
   orders_changed_.clear();
   DiscardPending();
   suppressed_rows_.clear();
@@ -345,6 +346,16 @@ Result<int64_t> Projector::ApplyBatch(int64_t limit) {
 }
 
 void Projector::PublishChanges() {
+  if (!events_moved_.empty() || !attributes_touched_.empty()) {
+    // Whose attributes may have changed: merged, split or erased profiles (their events moved)
+    // and those an identify event gave attributes.
+    std::set<int64_t> attributes = std::move(attributes_touched_);
+    attributes_touched_.clear();
+    attributes.insert(events_moved_.begin(), events_moved_.end());
+    if (on_attributes_changed_) {
+      on_attributes_changed_(std::vector<int64_t>(attributes.begin(), attributes.end()));
+    }
+  }
   if (!events_moved_.empty()) {
     const std::vector<int64_t> moved(events_moved_.begin(), events_moved_.end());
     events_moved_.clear();
@@ -556,6 +567,7 @@ Status Projector::TouchProfile(int64_t profile_id, const Event& e, bool fresh) {
   }
   p->Add(e);
   CJD_RETURN_IF_ERROR(WriteProfile(st_->update_profile, profile_id, *p, keys_));
+  if (e.type == EventType::kIdentify && !e.attributes.empty()) attributes_touched_.insert(profile_id);
   if (!e.store_id.empty()) {
     st_->add_store.Bind(1, profile_id).Bind(2, e.store_id).Bind(3, e.occurred_at_ms)
         .Bind(4, e.occurred_at_ms).Bind(5, 1);

@@ -56,6 +56,21 @@ struct SplitResult {
   int64_t moved_events = 0;
 };
 
+// A merge the probabilistic matcher (or an operator deciding its review list) asks for.
+struct MatchMerge {
+  int64_t a = 0, b = 0;     // two profiles (merged ids name their survivors)
+  double probability = 0;   // the matcher's P(match) for the pair
+  std::string reason = "probabilistic";  // merge_log.reason: "probabilistic" or "review"
+};
+struct MatchMergeResult {
+  int64_t merge_id = 0;     // 0: refused
+  int64_t survivor = 0, absorbed = 0;  // the live profiles (smaller id survives)
+  // Empty when merged; else "gone" (a profile was erased), "same_profile", "kept_apart" (a split
+  // or a review decision separated them) or "limit_<type>" (together they would hold more
+  // identifiers of a type than the guardrails allow).
+  std::string refused;
+};
+
 // What Projector::Erase removed: the person's profile and where its data was.
 struct ErasedPerson {
   int64_t profile_id = 0;                // the live profile erased; 0: nobody held the keys
@@ -91,6 +106,14 @@ class Projector {
   // kNotFound when the profile or merge does not exist, kConflict when the merge does not belong
   // to the profile or was undone already.
   Result<SplitResult> Split(int64_t profile_id, int64_t merge_id);
+  // Merges pairs the matcher found (hub/matching/profile_matcher.h), in one durable transaction,
+  // each through the merge log (reason and probability recorded; a split undoes it and keeps the
+  // two apart), refusing as results say. One result per pair, in order.
+  Result<std::vector<MatchMergeResult>> MergeMatched(const std::vector<MatchMerge>& merges);
+  // Keeps the live profiles of `a` and `b` apart from now on (no merge by events or by the
+  // matcher); returns the pair (smaller, larger). kNotFound for an unknown id, kConflict when
+  // both are one profile already.
+  Result<std::pair<int64_t, int64_t>> KeepApart(int64_t a, int64_t b);
 
   // Erasure (issue 11). Applies what the log holds, then removes the person from the projection
   // in one transaction: the live profile `profile_id` (a merged id names its survivor; 0: the
@@ -143,6 +166,14 @@ class Projector {
   void set_on_events_moved(std::function<void(const std::vector<int64_t>&)> hook) {
     on_events_moved_ = std::move(hook);
   }
+  // A narrower feed still (same thread and rules): the profiles whose attributes may have
+  // changed in the commit -- those an identify event with attributes touched, and every profile
+  // named by on_events_moved (merges, splits, erasures) -- for consumers of attributes alone
+  // (the probabilistic matcher): a sale does not name its customer here. Called before
+  // on_events_moved. REQUIRES: set before Start().
+  void set_on_attributes_changed(std::function<void(const std::vector<int64_t>&)> hook) {
+    on_attributes_changed_ = std::move(hook);
+  }
   // Called (same thread and rules) after each successful RFM recompute: any profile's rfm
   // scores may have moved, without its data changing. REQUIRES: set before Start().
   void set_on_rfm_changed(std::function<void()> hook) { on_rfm_changed_ = std::move(hook); }
@@ -178,8 +209,14 @@ class Projector {
   // (one UPDATE per counter and transaction instead of one per event).
   void Bump(const char* counter, int64_t delta);
   Result<identity::TypeCounts> CountsOf(int64_t profile_id);
+  struct MatchReason {
+    std::string reason;
+    double probability = 0;
+  };
+  // `match`: a merge of the matcher (null: an event's identifiers linked the two).
   Status MergeInto(int64_t survivor, int64_t absorbed, const identity::MergeRecord& record,
-                   int64_t event_rowid);
+                   int64_t event_rowid, const MatchReason* match = nullptr,
+                   int64_t* merge_id_out = nullptr);
   // `fresh`: the profile was inserted by this event and holds nothing yet (not read back).
   Status TouchProfile(int64_t profile_id, const Event& e, bool fresh = false);
   Status RebuildProfile(int64_t profile_id);
@@ -222,6 +259,7 @@ class Projector {
   std::function<void(const std::vector<int64_t>&)> on_profiles_changed_;
   std::function<void()> on_rfm_changed_;
   std::function<void(const std::vector<int64_t>&)> on_events_moved_;
+  std::function<void(const std::vector<int64_t>&)> on_attributes_changed_;
   std::function<void(const std::vector<int64_t>&)> on_rfm_rescored_;
   template <class T, class KeyOf>
   bool HasSuppressed(const std::vector<T>& items, KeyOf key_of) {
@@ -239,6 +277,7 @@ class Projector {
   std::set<int64_t> changed_;  // guarded by write_mu_: profiles changed in the open transaction
   std::set<int64_t> orders_changed_;  // guarded by write_mu_: same, for orders
   std::set<int64_t> events_moved_;    // guarded by write_mu_: same, whose events moved
+  std::set<int64_t> attributes_touched_;  // guarded by write_mu_: same, given attributes
   RfmSchedule rfm_schedule_;          // guarded by write_mu_
   // After a commit: counts the customers whose orders changed. REQUIRES: write_mu_ is held.
   void CountOrderChanges();

@@ -65,6 +65,8 @@ Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKe
   changed_.clear();
 
   events_moved_.clear();
+
+  attributes_touched_.clear();
   orders_changed_.clear();
   DiscardPending();
   sqlite::Transaction tx(*db_);

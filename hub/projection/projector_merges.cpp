@@ -18,16 +18,24 @@ using identity::IdType;
 using namespace projector_internal;
 
 Status Projector::MergeInto(int64_t survivor, int64_t absorbed,
-                            const identity::MergeRecord& r, int64_t event_rowid) {
+                            const identity::MergeRecord& r, int64_t event_rowid,
+                            const MatchReason* match, int64_t* merge_id_out) {
   auto log = db_->Prepare(
       "INSERT INTO merge_log (kind, reverts, survivor, absorbed, link_type, link_key, event_id, "
-      "event_rowid, at_ms) VALUES ('merge', NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "event_rowid, at_ms, reason, probability) "
+      "VALUES ('merge', NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!log.ok()) return log.status();
   log->Bind(1, survivor).Bind(2, absorbed).Bind(3, static_cast<int64_t>(r.link_type))
       .BindBlob(4, KeyBytes(r.link_key)).Bind(5, r.event_id).Bind(6, event_rowid)
       .Bind(7, r.at_ms);
+  if (match != nullptr) {
+    log->Bind(8, std::string_view(match->reason)).BindDouble(9, match->probability);
+  } else {
+    log->Bind(8, std::string_view("identifier")).BindNull(9);
+  }
   CJD_RETURN_IF_ERROR(log->Run());
   const int64_t merge_id = db_->LastInsertRowid();
+  if (merge_id_out != nullptr) *merge_id_out = merge_id;
   Changed(survivor);
   Changed(absorbed);
   EventsMoved(survivor);
@@ -226,6 +234,7 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   } restore_sync{*db_};
   changed_.clear();
   events_moved_.clear();
+  attributes_touched_.clear();
   orders_changed_.clear();
   DiscardPending();
   sqlite::Transaction tx(*db_);
@@ -296,6 +305,133 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   result.from = plan->from;
   result.restored = plan->restore;
   return result;
+}
+
+Result<std::vector<MatchMergeResult>> Projector::MergeMatched(
+    const std::vector<MatchMerge>& merges) {
+  std::vector<MatchMergeResult> results(merges.size());
+  if (merges.empty()) return results;
+  std::lock_guard lock(write_mu_);
+  // Not derived from the log (like a split): durable before the caller records it as done.
+  CJD_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous = FULL"));
+  struct RestoreSync {
+    sqlite::Database& db;
+    ~RestoreSync() { (void)db.Exec("PRAGMA synchronous = NORMAL"); }
+  } restore_sync{*db_};
+  changed_.clear();
+  events_moved_.clear();
+  attributes_touched_.clear();
+  orders_changed_.clear();
+  DiscardPending();
+  sqlite::Transaction tx(*db_);
+  CJD_RETURN_IF_ERROR(tx.status());
+  auto live_of = [&](int64_t id) -> Result<int64_t> {  // 0: no such profile (erased)
+    auto s = db_->Prepare("SELECT coalesce(merged_into, profile_id) FROM profiles WHERE profile_id = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, id);
+    auto r = s->Step();
+    if (!r.ok()) return r.status();
+    return *r ? s->ColumnInt(0) : int64_t{0};
+  };
+  const int64_t now_ms = clock_->NowMillis();
+  int64_t merged = 0;
+  for (size_t i = 0; i < merges.size(); ++i) {
+    const MatchMerge& m = merges[i];
+    MatchMergeResult& out = results[i];
+    Result<int64_t> a = live_of(m.a);
+    if (!a.ok()) return a.status();
+    Result<int64_t> b = live_of(m.b);
+    if (!b.ok()) return b.status();
+    if (*a == 0 || *b == 0) {
+      out.refused = "gone";
+      continue;
+    }
+    if (*a == *b) {
+      out.refused = "same_profile";
+      out.survivor = *a;
+      continue;
+    }
+    out.survivor = std::min(*a, *b);
+    out.absorbed = std::max(*a, *b);
+    {
+      auto k = db_->Prepare("SELECT 1 FROM kept_apart WHERE a = ?1 AND b = ?2");
+      if (!k.ok()) return k.status();
+      k->Bind(1, out.survivor).Bind(2, out.absorbed);
+      auto r = k->Step();
+      if (!r.ok()) return r.status();
+      if (*r) {
+        out.refused = "kept_apart";
+        continue;
+      }
+    }
+    // The per-type limits of the guardrails, as for a merge an event asks for.
+    Result<identity::TypeCounts> ca = CountsOf(out.survivor);
+    if (!ca.ok()) return ca.status();
+    Result<identity::TypeCounts> cb = CountsOf(out.absorbed);
+    if (!cb.ok()) return cb.status();
+    for (IdType type : identity::kAllIdTypes) {
+      const int limit = guardrails_.Limit(type);
+      const size_t t = static_cast<size_t>(type) - 1;
+      if (limit > 0 && (*ca)[t] + (*cb)[t] > limit) {
+        out.refused = std::string("limit_") + std::string(identity::IdTypeName(type));
+        break;
+      }
+    }
+    if (!out.refused.empty()) continue;
+    identity::MergeRecord record;
+    record.kind = identity::LogKind::kMerge;
+    record.survivor = out.survivor;
+    record.absorbed = out.absorbed;
+    record.at_ms = now_ms;
+    // No identifier links them: link_type 0 and an all-zero key; events applied after this
+    // point count as later events for a split.
+    const MatchReason reason{m.reason, m.probability};
+    CJD_RETURN_IF_ERROR(MergeInto(out.survivor, out.absorbed, record, cursor_ + 1, &reason,
+                                  &out.merge_id));
+    ++merged;
+  }
+  if (merged == 0) return results;  // the transaction rolls back: nothing changed
+  CJD_RETURN_IF_ERROR(BeforeCommit());
+  CJD_RETURN_IF_ERROR(tx.Commit());
+  {
+    std::lock_guard stats_lock(stats_mu_);
+    stats_.merges += merged;
+  }
+  CountOrderChanges();
+  PublishChanges();
+  return results;
+}
+
+Result<std::pair<int64_t, int64_t>> Projector::KeepApart(int64_t a, int64_t b) {
+  std::lock_guard lock(write_mu_);
+  auto live_of = [&](int64_t id) -> Result<int64_t> {
+    auto s = db_->Prepare("SELECT coalesce(merged_into, profile_id) FROM profiles WHERE profile_id = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, id);
+    auto r = s->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) return Status::NotFound("no profile " + std::to_string(id));
+    return s->ColumnInt(0);
+  };
+  Result<int64_t> la = live_of(a);
+  if (!la.ok()) return la.status();
+  Result<int64_t> lb = live_of(b);
+  if (!lb.ok()) return lb.status();
+  if (*la == *lb) {
+    return Status(Code::kConflict, "profiles " + std::to_string(a) + " and " + std::to_string(b) +
+                                       " are one profile now (" + std::to_string(*la) +
+                                       "); split it first");
+  }
+  CJD_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous = FULL"));
+  struct RestoreSync {
+    sqlite::Database& db;
+    ~RestoreSync() { (void)db.Exec("PRAGMA synchronous = NORMAL"); }
+  } restore_sync{*db_};
+  auto s = db_->Prepare("INSERT OR IGNORE INTO kept_apart (a, b) VALUES (?1, ?2)");
+  if (!s.ok()) return s.status();
+  s->Bind(1, std::min(*la, *lb)).Bind(2, std::max(*la, *lb));
+  CJD_RETURN_IF_ERROR(s->Run());
+  return std::make_pair(std::min(*la, *lb), std::max(*la, *lb));
 }
 
 }  // namespace cjd::hub

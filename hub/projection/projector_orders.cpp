@@ -137,6 +137,7 @@ Status Projector::AddImpressions(const Event& e) {
 Status Projector::BackfillOffers() {
   changed_.clear();
   events_moved_.clear();
+  attributes_touched_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   // From scratch, so a backfill interrupted by a crash (rolled back) is simply done again.

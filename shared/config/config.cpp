@@ -156,6 +156,25 @@ int64_t ConfigReader::Int(std::string_view key, int64_t def, int64_t min, int64_
   return value;
 }
 
+double ConfigReader::Double(std::string_view key, double def, double min, double max) {
+  auto node = impl_->Find(key);
+  if (!node) return def;
+  double value = 0;
+  if (const auto* f = node.as_floating_point()) {
+    value = f->get();
+  } else if (const auto* i = node.as_integer()) {
+    value = static_cast<double>(i->get());
+  } else {
+    Fail(key, "expected a number");
+    return def;
+  }
+  if (!(value >= min && value <= max)) {
+    Fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return def;
+  }
+  return value;
+}
+
 bool ConfigReader::Bool(std::string_view key, bool def) {
   auto node = impl_->Find(key);
   if (!node) return def;

@@ -34,6 +34,8 @@ class ConfigReader {
   std::string String(std::string_view key, std::string def);
   std::string RequireString(std::string_view key);
   int64_t Int(std::string_view key, int64_t def, int64_t min, int64_t max);
+  // A number (TOML float or integer) within [min, max].
+  double Double(std::string_view key, double def, double min, double max);
   bool Bool(std::string_view key, bool def);
   HostPort Address(std::string_view key, std::string_view def);
   // A path, resolved against the directory of the config file when relative.

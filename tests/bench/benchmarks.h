@@ -167,6 +167,14 @@ struct DedupeBenchOptions {
 };
 void RunDedupe(const DedupeBenchOptions& o);
 
+// cjd-bench matching (tests/bench/matching.cpp): the hub's probabilistic matcher during an import
+// of identify events at a steady rate: its lag, CPU per event, fits, merges.
+struct MatchingBenchOptions {
+  int64_t records = 20'000;
+  int rate = 1000;  // identify events per second
+};
+void RunMatching(const MatchingBenchOptions& o);
+
 struct SoakOptions {
   double minutes = 10;                // length of the traffic phase
   int agents = 10;

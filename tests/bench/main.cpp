@@ -15,6 +15,7 @@
 //   cjd-bench sealing  [--repeats 5] [--batch 500]
 //   cjd-bench journeys [--events 10000000] [--persons 1000000] [--repeats 5]
 //   cjd-bench dedupe   [--records 100000] [--runs 3]
+//   cjd-bench matching [--records 20000] [--rate 1000]
 //   cjd-bench predictions [--customers 10000,1000000] [--repeats 3] [--timeout 600] [--no-dropout]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
@@ -220,6 +221,15 @@ int main(int argc, char** argv) {
   dedupe_cmd->add_option("--runs", dedupe_o.runs, "runs (median)")
       ->check(CLI::Range(1, 20))
       ->capture_default_str();
+  MatchingBenchOptions matching_o;
+  auto* matching_cmd = app.add_subcommand(
+      "matching", "the hub's probabilistic matcher during an import of identify events");
+  matching_cmd->add_option("--records", matching_o.records, "identify events (person records)")
+      ->check(CLI::Range(int64_t{100}, int64_t{10'000'000}))
+      ->capture_default_str();
+  matching_cmd->add_option("--rate", matching_o.rate, "events per second")
+      ->check(CLI::Range(10, 100'000))
+      ->capture_default_str();
   ErasureOptions erasure_o;
   auto* erasure_cmd = app.add_subcommand(
       "erasure", "erasure requests: round trips to every device, and a bulk of them on the hub");
@@ -354,6 +364,8 @@ int main(int argc, char** argv) {
       RunJourneys(journeys_o);
     } else if (*dedupe_cmd) {
       RunDedupe(dedupe_o);
+    } else if (*matching_cmd) {
+      RunMatching(matching_o);
     } else if (*predictions_cmd) {
       RunPredictions(predictions_o);
     } else if (*soak_cmd) {

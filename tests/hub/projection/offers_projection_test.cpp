@@ -110,6 +110,8 @@ class OfferProjectionTest : public ProjectorTest {
                             "DROP TABLE rollup_orders; DROP TABLE rollup_customers; "
                             "DROP TABLE rollup_top; DROP TABLE rollup_digest; "
                             "DROP INDEX orders_by_store_day; "
+                            "ALTER TABLE merge_log DROP COLUMN reason; "
+                            "ALTER TABLE merge_log DROP COLUMN probability; "
                             "DELETE FROM meta WHERE key = 'backfill_offers'; "
                             "PRAGMA user_version = 3").ok());
   }

@@ -1,0 +1,499 @@
+#include "hub/matching/profile_matcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "hub/matching/dedupe.h"
+
+namespace cjd::hub::matching {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kScanPage = 2000;
+
+uint64_t HashRecord(const Record& r) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the fields, each ended by a 0xff byte
+  for (const std::string& v : r.fields) {
+    for (unsigned char c : v) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xffu) * 1099511628211ull;
+  }
+  return h;
+}
+
+json FieldsJson(const Record& r) {
+  json out = json::object();
+  for (size_t i = 0; i < kFieldCount; ++i) {
+    if (!r.fields[i].empty()) out[std::string(kFieldNames[i])] = r.fields[i];
+  }
+  return out;
+}
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool RecordFromAttributes(const json& attributes, Record* record) {
+  *record = Record{};
+  if (!attributes.is_object()) return false;
+  bool any = false;
+  for (size_t i = 0; i < kFieldCount; ++i) {
+    auto it = attributes.find(std::string(kFieldNames[i]));
+    if (it == attributes.end()) continue;
+    std::string value;
+    if (it->is_string()) {
+      value = it->get<std::string>();
+    } else if (it->is_number()) {
+      value = it->dump();
+    } else {
+      continue;
+    }
+    if (value.empty()) continue;
+    record->fields[i] = std::move(value);
+    any = true;
+  }
+  return any;
+}
+
+ProfileMatcher::ProfileMatcher(MatcherOptions options, const IdentityKeys& keys, MergeFn merge,
+                               KeepApartFn keep_apart, const Clock* clock)
+    : options_(std::move(options)),
+      keys_(keys),
+      merge_(std::move(merge)),
+      keep_apart_(std::move(keep_apart)),
+      clock_(clock) {}
+
+ProfileMatcher::~ProfileMatcher() { Stop(); }
+
+Status ProfileMatcher::Start() {
+  {
+    std::lock_guard lock(api_mu_);
+    auto store = ReviewStore::Open(options_.path);
+    if (!store.ok()) return store.status();
+    store_ = std::move(*store);
+    auto reader = ProfileFactsReader::Open(options_.profiles_path, keys_, nullptr);
+    if (!reader.ok()) return reader.status();
+    api_reader_ = std::move(*reader);
+  }
+  {
+    std::lock_guard lock(work_mu_);
+    auto reader = ProfileFactsReader::Open(options_.profiles_path, keys_, nullptr);
+    if (!reader.ok()) return reader.status();
+    reader_ = std::move(*reader);
+  }
+  worker_.Start("matching", [this] { Run(); });
+  return Status::Ok();
+}
+
+void ProfileMatcher::Stop() { worker_.Stop(); }
+
+void ProfileMatcher::ProfilesChanged(const std::vector<int64_t>& ids) {
+  {
+    std::lock_guard lock(worker_.mu());
+    queue_.insert(ids.begin(), ids.end());
+  }
+  worker_.Notify();
+}
+
+void ProfileMatcher::Run() {
+  std::unique_lock lock(worker_.mu());
+  bool first = true;  // the state at start: every profile scanned (and fitted when enough)
+  while (!worker_.stopping()) {
+    if (!first) {
+      worker_.WaitFor(lock, std::chrono::milliseconds(options_.check_interval_ms),
+                      [&] { return !queue_.empty(); });
+      if (worker_.stopping()) return;
+    }
+    first = false;
+    lock.unlock();
+    {
+      std::lock_guard work(work_mu_);
+      const Status s = Work();
+      std::lock_guard stats(stats_mu_);
+      if (!s.ok()) {
+        if (stats_.last_error != s.ToString()) spdlog::error("matching: {}", s.ToString());
+        stats_.last_error = s.ToString();
+      } else {
+        stats_.last_error.clear();
+      }
+    }
+    lock.lock();
+  }
+}
+
+Status ProfileMatcher::RunOnce() {
+  std::lock_guard work(work_mu_);
+  return Work();
+}
+
+Status ProfileMatcher::Work() {
+  if (!table_) return Fit();  // the first scan (or a retry of one that failed)
+  std::vector<int64_t> ids;
+  {
+    std::lock_guard lock(worker_.mu());
+    ids.assign(queue_.begin(), queue_.end());
+    queue_.clear();
+  }
+  if (!ids.empty()) CJD_RETURN_IF_ERROR(Update(ids));
+  const int64_t records = static_cast<int64_t>(current_.size());
+  bool due = false;
+  const bool grown = records * 100 >= fit_records_ * (100 + options_.refit_growth_percent);
+  if (!model_) {
+    // The first fit once there are enough profiles; when one found nothing to learn from (no
+    // candidate pairs), the next waits for the same growth as a refit.
+    due = records >= options_.min_records && (fit_records_ < options_.min_records || grown);
+  } else {
+    due = clock_->NowMillis() - fit_at_ms_ >= options_.refit_interval_ms || grown;
+  }
+  if (due) return Fit();
+  if (rebuild_) {  // an erasure: its values leave the in-memory tables
+    std::vector<int64_t> scanned;
+    std::vector<Record> scanned_records;
+    return Rebuild(&scanned, &scanned_records);
+  }
+  return Status::Ok();
+}
+
+uint32_t ProfileMatcher::Index(int64_t profile_id, const Record& record) {
+  const uint32_t row = table_->Add(record);
+  index_->Add(*table_, row);
+  row_profile_.push_back(profile_id);
+  current_[profile_id] = {row, HashRecord(record)};
+  return row;
+}
+
+void ProfileMatcher::Drop(int64_t profile_id) {
+  auto it = current_.find(profile_id);
+  if (it == current_.end()) return;
+  row_profile_[it->second.row] = 0;
+  current_.erase(it);
+}
+
+Status ProfileMatcher::Rebuild(std::vector<int64_t>* ids, std::vector<Record>* records) {
+  // Every live profile with a matching field, from one snapshot.
+  ids->clear();
+  records->clear();
+  CJD_RETURN_IF_ERROR(reader_->Begin());
+  {
+    ProfileFactsNeeds needs;
+    needs.orders = needs.favourite_store = needs.favourite_category = false;
+    int64_t after = 0;
+    while (true) {
+      Result<std::vector<int64_t>> page = reader_->LiveWithAttributes(after, kScanPage);
+      if (!page.ok()) {
+        reader_->End();
+        return page.status();
+      }
+      if (page->empty()) break;
+      after = page->back();
+      for (int64_t id : *page) {
+        auto row = reader_->Read(id, needs);
+        if (!row.ok()) {
+          reader_->End();
+          return row.status();
+        }
+        Record r;
+        if (*row && RecordFromAttributes((*row)->attributes, &r)) {
+          ids->push_back(id);
+          records->push_back(std::move(r));
+        }
+      }
+    }
+  }
+  reader_->End();
+  table_ = std::make_unique<RecordTable>();
+  index_ = std::make_unique<BlockingIndex>(DefaultBlockingKeys(), DedupeOptions{}.max_block_size);
+  row_profile_.clear();
+  current_.clear();
+  for (size_t i = 0; i < records->size(); ++i) Index((*ids)[i], (*records)[i]);
+  rebuild_ = false;
+  std::lock_guard stats(stats_mu_);
+  stats_.records = static_cast<int64_t>(current_.size());
+  return Status::Ok();
+}
+
+Status ProfileMatcher::Fit() {
+  const int64_t started = SteadyMs();
+  std::vector<int64_t> ids;
+  std::vector<Record> records;
+  CJD_RETURN_IF_ERROR(Rebuild(&ids, &records));
+  fit_records_ = static_cast<int64_t>(records.size());
+
+  if (static_cast<int64_t>(records.size()) < options_.min_records) {
+    std::lock_guard stats(stats_mu_);
+    stats_.records = static_cast<int64_t>(current_.size());
+    return Status::Ok();  // too few to fit: indexed, the first fit waits for more
+  }
+  DedupeOptions options;
+  options.keep_candidates = true;
+  Result<DedupeResult> fitted = Deduplicate(records, options);
+  if (!fitted.ok()) return fitted.status();
+  fit_at_ms_ = clock_->NowMillis();
+  if (fitted->stats.candidate_pairs == 0 || !(fitted->model.lambda > 0)) {
+    // No two profiles share a blocking key: nothing to learn from yet.
+    std::lock_guard stats(stats_mu_);
+    stats_.records = static_cast<int64_t>(current_.size());
+    return Status::Ok();
+  }
+  model_ = fitted->model;
+  // The full pass: every candidate pair of the fit, scored by it.
+  std::vector<MatchMerge> merges;
+  std::vector<std::pair<std::pair<int64_t, int64_t>, double>> reviews;
+  for (const auto& [pair, probability] : fitted->candidates) {
+    const int64_t a = ids[pair.first], b = ids[pair.second];
+    if (AutoMerge(probability)) {
+      merges.push_back({std::min(a, b), std::max(a, b), probability, "probabilistic"});
+    } else if (probability >= options_.review_threshold) {
+      reviews.push_back({{std::min(a, b), std::max(a, b)}, probability});
+    }
+  }
+  {
+    std::lock_guard stats(stats_mu_);
+    ++stats_.fits;
+    stats_.last_fit_at_ms = fit_at_ms_;
+    stats_.last_fit_records = static_cast<int64_t>(records.size());
+    stats_.last_fit_candidate_pairs = static_cast<int64_t>(fitted->stats.candidate_pairs);
+    stats_.lambda = model_->lambda;
+    stats_.compared_pairs += static_cast<int64_t>(fitted->stats.candidate_pairs);
+    stats_.records = static_cast<int64_t>(current_.size());
+  }
+  spdlog::info("matching: fitted on {} profiles ({} candidate pairs, lambda {:.4f}): {} to merge, "
+               "{} to review",
+               records.size(), fitted->stats.candidate_pairs, model_->lambda, merges.size(),
+               reviews.size());
+  const Status acted = Act(merges, reviews);
+  std::lock_guard stats(stats_mu_);
+  stats_.last_fit_ms = SteadyMs() - started;
+  return acted;
+}
+
+Status ProfileMatcher::Update(const std::vector<int64_t>& ids) {
+  if (!table_) return Status::Ok();  // before the first scan: Fit() reads everything
+  ProfileFactsNeeds needs;
+  needs.orders = needs.favourite_store = needs.favourite_category = false;
+  std::vector<uint32_t> rows;  // changed records to compare
+  std::vector<int64_t> gone;   // ids that no longer exist (erased)
+  CJD_RETURN_IF_ERROR(reader_->Begin());
+  for (int64_t id : ids) {
+    auto live = reader_->LiveId(id);
+    if (!live.ok()) {
+      reader_->End();
+      return live.status();
+    }
+    if (!*live || **live != id) {  // erased, or merged into another
+      Drop(id);
+      if (!*live) gone.push_back(id);
+      continue;
+    }
+    auto row = reader_->Read(id, needs);
+    if (!row.ok()) {
+      reader_->End();
+      return row.status();
+    }
+    Record r;
+    if (!*row || !RecordFromAttributes((*row)->attributes, &r)) {
+      Drop(id);
+      continue;
+    }
+    auto it = current_.find(id);
+    if (it != current_.end() && it->second.hash == HashRecord(r)) continue;  // fields unchanged
+    Drop(id);
+    rows.push_back(Index(id, r));
+  }
+  reader_->End();
+  if (!gone.empty()) {
+    rebuild_ = true;
+    std::lock_guard lock(api_mu_);
+    CJD_RETURN_IF_ERROR(store_->ForgetProfiles(gone));
+  }
+  {
+    std::lock_guard stats(stats_mu_);
+    stats_.records = static_cast<int64_t>(current_.size());
+  }
+  if (!model_ || rows.empty()) return Status::Ok();
+  std::vector<MatchMerge> merges;
+  std::vector<std::pair<std::pair<int64_t, int64_t>, double>> reviews;
+  for (uint32_t row : rows) {
+    if (row_profile_[row] != 0) Score(row, /*lower_only=*/false, &merges, &reviews);
+  }
+  return Act(merges, reviews);
+}
+
+void ProfileMatcher::Score(uint32_t row, bool lower_only, std::vector<MatchMerge>* merges,
+                           std::vector<std::pair<std::pair<int64_t, int64_t>, double>>* reviews) {
+  const int64_t self = row_profile_[row];
+  index_->Candidates(*table_, (*table_)[row], row, &candidates_);
+  int64_t compared = 0;
+  for (uint32_t other : candidates_) {
+    if (lower_only && other >= row) continue;
+    const int64_t them = row_profile_[other];
+    if (them == 0 || them == self) continue;
+    // In profile-id order, so a pair's figure does not depend on which side changed.
+    const bool self_first = self < them;
+    const PreparedRecord& x = (*table_)[self_first ? row : other];
+    const PreparedRecord& y = (*table_)[self_first ? other : row];
+    const double p = MatchProbability(*model_, *table_, x, y);
+    ++compared;
+    const int64_t a = std::min(self, them), b = std::max(self, them);
+    if (AutoMerge(p)) {
+      merges->push_back({a, b, p, "probabilistic"});
+    } else if (p >= options_.review_threshold) {
+      reviews->push_back({{a, b}, p});
+    }
+  }
+  std::lock_guard stats(stats_mu_);
+  stats_.compared_pairs += compared;
+}
+
+Status ProfileMatcher::Act(const std::vector<MatchMerge>& merges,
+                           const std::vector<std::pair<std::pair<int64_t, int64_t>, double>>& reviews) {
+  int64_t merged = 0, refused = 0, added = 0;
+  if (!merges.empty()) {
+    Result<std::vector<MatchMergeResult>> results = merge_(merges);
+    if (!results.ok()) return results.status();
+    for (const MatchMergeResult& r : *results) {
+      if (r.merge_id != 0) {
+        ++merged;
+      } else if (r.refused != "same_profile" && r.refused != "gone") {
+        ++refused;
+      }
+    }
+  }
+  if (!reviews.empty()) {
+    const int64_t now = clock_->NowMillis();
+    std::lock_guard lock(api_mu_);
+    for (const auto& [pair, probability] : reviews) {
+      Result<bool> a = store_->Add(pair.first, pair.second, probability, now);
+      if (!a.ok()) return a.status();
+      if (*a) ++added;
+    }
+  }
+  std::lock_guard stats(stats_mu_);
+  stats_.merges += merged;
+  stats_.refused += refused;
+  stats_.reviews_added += added;
+  return Status::Ok();
+}
+
+Result<ProfileMatcher::ReviewView> ProfileMatcher::View(const ReviewItem& item) {
+  ReviewView v;
+  v.item = item;
+  ProfileFactsNeeds needs;
+  needs.orders = needs.favourite_store = needs.favourite_category = false;
+  auto fields_of = [&](int64_t id, int64_t* live, json* fields) -> Status {
+    *fields = json::object();
+    auto l = api_reader_->LiveId(id);
+    if (!l.ok()) return l.status();
+    *live = l->value_or(0);
+    if (*live == 0) return Status::Ok();
+    auto row = api_reader_->Read(*live, needs);
+    if (!row.ok()) return row.status();
+    Record r;
+    if (*row && RecordFromAttributes((*row)->attributes, &r)) *fields = FieldsJson(r);
+    return Status::Ok();
+  };
+  CJD_RETURN_IF_ERROR(api_reader_->Begin());
+  Status s = fields_of(item.a, &v.live_a, &v.fields_a);
+  if (s.ok()) s = fields_of(item.b, &v.live_b, &v.fields_b);
+  api_reader_->End();
+  if (!s.ok()) return s;
+  return v;
+}
+
+Result<std::vector<ProfileMatcher::ReviewView>> ProfileMatcher::Reviews(const std::string& status,
+                                                                        int64_t after, int limit) {
+  std::lock_guard lock(api_mu_);
+  Result<std::vector<ReviewItem>> items = store_->List(status, after, limit);
+  if (!items.ok()) return items.status();
+  std::vector<ReviewView> out;
+  out.reserve(items->size());
+  for (const ReviewItem& item : *items) {
+    Result<ReviewView> v = View(item);
+    if (!v.ok()) return v.status();
+    out.push_back(std::move(*v));
+  }
+  return out;
+}
+
+Result<std::optional<ProfileMatcher::ReviewView>> ProfileMatcher::Review(int64_t review_id) {
+  std::lock_guard lock(api_mu_);
+  Result<std::optional<ReviewItem>> item = store_->Get(review_id);
+  if (!item.ok()) return item.status();
+  if (!*item) return std::optional<ReviewView>();
+  Result<ReviewView> v = View(**item);
+  if (!v.ok()) return v.status();
+  return std::optional<ReviewView>(std::move(*v));
+}
+
+Result<ProfileMatcher::ReviewView> ProfileMatcher::Decide(int64_t review_id,
+                                                          const std::string& decision) {
+  std::lock_guard lock(api_mu_);
+  Result<std::optional<ReviewItem>> item = store_->Get(review_id);
+  if (!item.ok()) return item.status();
+  if (!*item) return Status::NotFound("no review item " + std::to_string(review_id));
+  ReviewItem r = **item;
+  if (r.status != "pending") {
+    return Status(Code::kConflict, "review item " + std::to_string(review_id) +
+                                       " was decided already (" + r.status + ")");
+  }
+  const int64_t now = clock_->NowMillis();
+  if (decision == "merge") {
+    Result<std::vector<MatchMergeResult>> merged =
+        merge_({MatchMerge{r.a, r.b, r.probability, "review"}});
+    if (!merged.ok()) return merged.status();
+    const MatchMergeResult& m = merged->front();
+    if (m.merge_id == 0) {
+      return Status(Code::kConflict, "the projection refused the merge: " + m.refused);
+    }
+    CJD_RETURN_IF_ERROR(store_->Decide(review_id, "merged", m.merge_id, now));
+    r.status = "merged";
+    r.merge_id = m.merge_id;
+  } else if (decision == "keep_apart") {
+    Result<std::pair<int64_t, int64_t>> kept = keep_apart_(r.a, r.b);
+    if (!kept.ok()) return kept.status();
+    CJD_RETURN_IF_ERROR(store_->Decide(review_id, "kept_apart", 0, now));
+    r.status = "kept_apart";
+  } else {
+    return Status::Invalid("decision must be \"merge\" or \"keep_apart\"", "decision");
+  }
+  r.decided_ms = now;
+  return View(r);
+}
+
+MatcherStats ProfileMatcher::Stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+json ProfileMatcher::StatsJson() const {
+  MatcherStats s = Stats();
+  json j = {{"enabled", true},
+            {"records", s.records},
+            {"fits", s.fits},
+            {"last_fit_ms", s.last_fit_ms},
+            {"last_fit_records", s.last_fit_records},
+            {"last_fit_candidate_pairs", s.last_fit_candidate_pairs},
+            {"lambda", s.lambda},
+            {"compared_pairs", s.compared_pairs},
+            {"merges", s.merges},
+            {"refused", s.refused},
+            {"reviews_added", s.reviews_added},
+            {"last_error", s.last_error}};
+  j["last_fit_at_ms"] = s.last_fit_at_ms;
+  {
+    std::lock_guard lock(api_mu_);
+    if (store_) {
+      Result<int64_t> pending = store_->CountPending();
+      j["reviews_pending"] = pending.ok() ? json(*pending) : json(nullptr);
+    }
+  }
+  return j;
+}
+
+}  // namespace cjd::hub::matching
