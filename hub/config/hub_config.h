@@ -62,7 +62,7 @@ struct HubConfig {
   std::string matching_path;           // SQLite file of the review list (matching.db)
   double match_merge_threshold = 0.99; // P(match) at or above: merged (reason probabilistic)
   double match_review_threshold = 0.5; // at or above (below the merge threshold): review list
-  int64_t match_min_profiles = 50;     // the first fit waits for this many profiles with fields
+  int64_t match_min_profiles = 500;    // the first fit waits for this many profiles with fields
   int64_t match_refit_hours = 24;      // weights re-fitted at least this often
   int64_t match_refit_growth_percent = 20;  // ... and when such profiles grew this much
   std::string profiles_path;           // SQLite file of profiles, identities, orders (derived

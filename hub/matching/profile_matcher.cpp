@@ -13,6 +13,7 @@ namespace {
 using nlohmann::json;
 
 constexpr int kScanPage = 2000;
+constexpr int64_t kMaxFitDeferMs = 10 * 60'000;
 
 uint64_t HashRecord(const Record& r) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a over the fields, each ended by a 0xff byte
@@ -151,7 +152,29 @@ Status ProfileMatcher::Work() {
   } else {
     due = clock_->NowMillis() - fit_at_ms_ >= options_.refit_interval_ms || grown;
   }
-  if (due) return Fit();
+  // While an import is landing (the profiles with matching fields grew by more than 100 and 1 %
+  // over the last check interval) a due fit waits, so an import is fitted once, after it, on all
+  // of it, not on its first hundreds; at most kMaxFitDeferMs, so an endless stream still fits.
+  const int64_t now = clock_->NowMillis();
+  if (now - growth_check_ms_ >= options_.check_interval_ms) {
+    const int64_t grew = records - growth_check_records_;
+    importing_ = grew > 100 && grew * 100 > growth_check_records_;
+    growth_check_ms_ = now;
+    growth_check_records_ = records;
+  }
+  bool waiting = false;
+  if (due && importing_) {
+    if (due_since_ms_ == 0) due_since_ms_ = now;
+    if (now - due_since_ms_ < kMaxFitDeferMs) due = false, waiting = true;
+  }
+  {
+    std::lock_guard stats(stats_mu_);
+    stats_.fit_waiting = waiting;
+  }
+  if (due) {
+    due_since_ms_ = 0;
+    return Fit();
+  }
   if (rebuild_) {  // an erasure: its values leave the in-memory tables
     std::vector<int64_t> scanned;
     std::vector<Record> scanned_records;
@@ -220,6 +243,17 @@ Status ProfileMatcher::Rebuild(std::vector<int64_t>* ids, std::vector<Record>* r
 
 Status ProfileMatcher::Fit() {
   const int64_t started = SteadyMs();
+  {
+    std::lock_guard stats(stats_mu_);
+    stats_.fitting = true;
+  }
+  struct Done {
+    ProfileMatcher* m;
+    ~Done() {
+      std::lock_guard stats(m->stats_mu_);
+      m->stats_.fitting = false;
+    }
+  } done{this};
   std::vector<int64_t> ids;
   std::vector<Record> records;
   CJD_RETURN_IF_ERROR(Rebuild(&ids, &records));
@@ -242,6 +276,7 @@ Status ProfileMatcher::Fit() {
     return Status::Ok();
   }
   model_ = fitted->model;
+  refused_.clear();
   // The full pass: every candidate pair of the fit, scored by it.
   std::vector<MatchMerge> merges;
   std::vector<std::pair<std::pair<int64_t, int64_t>, double>> reviews;
@@ -354,14 +389,22 @@ void ProfileMatcher::Score(uint32_t row, bool lower_only, std::vector<MatchMerge
 Status ProfileMatcher::Act(const std::vector<MatchMerge>& merges,
                            const std::vector<std::pair<std::pair<int64_t, int64_t>, double>>& reviews) {
   int64_t merged = 0, refused = 0, added = 0;
-  if (!merges.empty()) {
-    Result<std::vector<MatchMergeResult>> results = merge_(merges);
+  // A pair refused once (kept apart, identifier limits) is not asked for again until the next
+  // fit: its profiles change often (every identify), the answer rarely.
+  std::vector<MatchMerge> ask;
+  for (const MatchMerge& m : merges) {
+    if (refused_.count({m.a, m.b}) == 0) ask.push_back(m);
+  }
+  if (!ask.empty()) {
+    Result<std::vector<MatchMergeResult>> results = merge_(ask);
     if (!results.ok()) return results.status();
-    for (const MatchMergeResult& r : *results) {
+    for (size_t i = 0; i < results->size(); ++i) {
+      const MatchMergeResult& r = (*results)[i];
       if (r.merge_id != 0) {
         ++merged;
       } else if (r.refused != "same_profile" && r.refused != "gone") {
         ++refused;
+        refused_.insert({ask[i].a, ask[i].b});
       }
     }
   }
@@ -473,7 +516,12 @@ MatcherStats ProfileMatcher::Stats() const {
 
 json ProfileMatcher::StatsJson() const {
   MatcherStats s = Stats();
-  json j = {{"enabled", true},
+  size_t queued = 0;
+  {
+    std::lock_guard lock(worker_.mu());
+    queued = queue_.size();
+  }
+  json j = {{"queued", queued},{"enabled", true},
             {"records", s.records},
             {"fits", s.fits},
             {"last_fit_ms", s.last_fit_ms},
@@ -484,6 +532,8 @@ json ProfileMatcher::StatsJson() const {
             {"merges", s.merges},
             {"refused", s.refused},
             {"reviews_added", s.reviews_added},
+            {"fit_waiting", s.fit_waiting},
+            {"fitting", s.fitting},
             {"last_error", s.last_error}};
   j["last_fit_at_ms"] = s.last_fit_at_ms;
   {

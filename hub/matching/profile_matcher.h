@@ -6,7 +6,9 @@
 //   - Fit: the model (m, u, λ, term frequencies) is fitted without labels on every live profile
 //     with a matching field (Deduplicate's EM), once at least `min_records` such profiles exist,
 //     then again every `refit_interval_ms` or when they grew by `refit_growth_percent` %. After
-//     each fit every candidate pair is scored once (a full pass).
+//     each fit every candidate pair is scored once (a full pass). A due fit waits while an
+//     import is landing (more than 100 and 1 % more profiles since the previous check), at
+//     most 10 minutes.
 //   - Incremental: the projection's attribute feed names the profiles whose attributes may have
 //     changed (identify events, merges, splits, erasures; a sale does not); a profile whose
 //     matching fields changed (or a new one) is indexed again and compared with its blocks only.
@@ -53,7 +55,7 @@ struct MatcherOptions {
   std::string profiles_path;  // profiles.db (read-only)
   double merge_threshold = 0.99;   // [identity] match_merge_threshold (1: never, review all)
   double review_threshold = 0.5;   // [identity] match_review_threshold
-  int64_t min_records = 50;        // [identity] match_min_profiles: the first fit waits for these
+  int64_t min_records = 500;       // [identity] match_min_profiles: the first fit waits for these
   int64_t refit_interval_ms = 24 * 3'600'000;  // [identity] match_refit_hours
   int64_t refit_growth_percent = 20;           // [identity] match_refit_growth_percent
   int64_t check_interval_ms = 2'000;  // how often the thread looks for due work without a nudge
@@ -71,6 +73,8 @@ struct MatcherStats {
   int64_t merges = 0;             // since start, by the matcher
   int64_t refused = 0;            // merges the projector refused (kept apart, limits, ...)
   int64_t reviews_added = 0;
+  bool fit_waiting = false;       // a fit is due but waits for an import to end
+  bool fitting = false;           // a fit (scan, EM, full pass) is running
   std::string last_error;
 };
 
@@ -160,6 +164,11 @@ class ProfileMatcher {
   std::unordered_map<int64_t, Current> current_;  // guarded by work_mu_: live profile -> row
   int64_t fit_records_ = 0;                       // guarded by work_mu_
   bool rebuild_ = false;                          // guarded by work_mu_: after an erasure
+  // Import detection (Work): the records at the last check, when, and whether they grew fast.
+  int64_t growth_check_ms_ = 0, growth_check_records_ = 0;  // guarded by work_mu_
+  bool importing_ = false;                                  // guarded by work_mu_
+  int64_t due_since_ms_ = 0;  // guarded by work_mu_: a fit deferred by an import since then
+  std::set<std::pair<int64_t, int64_t>> refused_;  // guarded by work_mu_: until the next fit
   int64_t fit_at_ms_ = 0;                         // guarded by work_mu_
   std::vector<uint32_t> candidates_;              // guarded by work_mu_ (reused)
 

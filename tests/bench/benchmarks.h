@@ -170,8 +170,8 @@ void RunDedupe(const DedupeBenchOptions& o);
 // cjd-bench matching (tests/bench/matching.cpp): the hub's probabilistic matcher during an import
 // of identify events at a steady rate: its lag, CPU per event, fits, merges.
 struct MatchingBenchOptions {
-  int64_t records = 20'000;
-  int rate = 1000;  // identify events per second
+  int64_t records = 40'000;
+  int rate = 1000;  // identify events per second (phase 2)
 };
 void RunMatching(const MatchingBenchOptions& o);
 

@@ -15,7 +15,7 @@
 //   cjd-bench sealing  [--repeats 5] [--batch 500]
 //   cjd-bench journeys [--events 10000000] [--persons 1000000] [--repeats 5]
 //   cjd-bench dedupe   [--records 100000] [--runs 3]
-//   cjd-bench matching [--records 20000] [--rate 1000]
+//   cjd-bench matching [--records 40000] [--rate 1000]
 //   cjd-bench predictions [--customers 10000,1000000] [--repeats 3] [--timeout 600] [--no-dropout]
 //
 // See tests/bench/README.md for what each measures and under which conditions.
