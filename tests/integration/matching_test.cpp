@@ -328,6 +328,29 @@ TEST_F(Matching, ReviewDecisionsMergeOrKeepApart) {
   EXPECT_EQ(Reviews("kept_apart").size(), 1u);
   EXPECT_EQ(Reviews("pending").size(), pending.size() - 2);
   EXPECT_EQ(Reviews("all").size(), pending.size());
+
+  // An erased person leaves the review list (and the matcher's memory).
+  const json& erased_pair = pending[2];
+  const int64_t erased = erased_pair["profiles"][0]["profile_id"].get<int64_t>();
+  std::string customer_id;
+  for (const Person& p : people_) {
+    if (ProfileOf(p) == erased) customer_id = p.customer_id;
+  }
+  ASSERT_FALSE(customer_id.empty());
+  HttpResponse e = Post("/v1/privacy/erasures",
+                        json{{"identifier", "customer_id:" + customer_id}}.dump());
+  ASSERT_EQ(e.status, 202) << e.body;
+  const std::string erasure = e.Json()["id"];
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        return Get("/v1/privacy/erasures/" + erasure).Json()["hub"]["state"] == "done";
+      },
+      30s));
+  Settle();
+  EXPECT_EQ(Get("/v1/identity/review/" + std::to_string(erased_pair["id"].get<int64_t>())).status,
+            404);
+  EXPECT_EQ(Reviews("pending").size(), pending.size() - 3);
+  EXPECT_EQ(fleet_.HubStats()["matching"]["records"], 998);  // 1,000 less a merge and the erased
 }
 
 }  // namespace
