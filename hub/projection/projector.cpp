@@ -308,11 +308,7 @@ Result<int64_t> Projector::ApplyBatch(int64_t limit) {
   if (rows.empty()) return 0;
 
   const ProjectorStats before = Stats();
-  changed_.clear();
-  events_moved_.clear();  // a failed batch may have left ids of changes that were rolled back
-  attributes_touched_.clear();
-  orders_changed_.clear();
-  DiscardPending();
+  ResetPending();  // a failed batch may have left ids of changes that were rolled back
   suppressed_rows_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());

@@ -236,6 +236,12 @@ class Projector {
   // by the RFM schedule after the commit).
   void OrdersChanged(int64_t profile_id) { orders_changed_.insert(profile_id); }
   void PublishChanges();
+  // REQUIRES: write_mu_ is held. Before a transaction: forgets what an earlier one (rolled back)
+  // recorded for the change feeds and the pending totals.
+  void ResetPending();
+  // The live profile of `profile_id` (itself or its survivor); 0 when there is none (never
+  // was, or erased). REQUIRES: write_mu_ is held.
+  Result<int64_t> LiveIdOf(int64_t profile_id);
 
   const HubConfig& config_;
   const IdentityKeys keys_;

@@ -62,13 +62,7 @@ Result<ErasedPerson> Projector::Erase(int64_t profile_id, const std::vector<IdKe
   if (live == 0) return out;
   out.profile_id = live;
 
-  changed_.clear();
-
-  events_moved_.clear();
-
-  attributes_touched_.clear();
-  orders_changed_.clear();
-  DiscardPending();
+  ResetPending();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   {

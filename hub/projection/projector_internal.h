@@ -33,6 +33,22 @@ namespace projector_internal {
 
 using identity::IdKey;
 
+// Makes the writer's transactions durable (synchronous = FULL) while it lives: for writes that
+// are not derived from the log (splits, the matcher's merges, kept-apart decisions), which must
+// survive a crash once answered. Back to NORMAL after.
+class FullSync {
+ public:
+  explicit FullSync(sqlite::Database& db) : db_(db), status_(db.Exec("PRAGMA synchronous = FULL")) {}
+  ~FullSync() { (void)db_.Exec("PRAGMA synchronous = NORMAL"); }
+  FullSync(const FullSync&) = delete;
+  FullSync& operator=(const FullSync&) = delete;
+  const Status& status() const { return status_; }
+
+ private:
+  sqlite::Database& db_;
+  Status status_;
+};
+
 inline std::string_view KeyBytes(const IdKey& k) {
   return {reinterpret_cast<const char*>(k.data()), k.size()};
 }

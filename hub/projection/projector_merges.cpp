@@ -227,16 +227,9 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   if (!plan.ok()) return plan.status();
 
   // A split is an operator's decision, not derived from the log: make it durable before answering.
-  CJD_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous = FULL"));
-  struct RestoreSync {
-    sqlite::Database& db;
-    ~RestoreSync() { (void)db.Exec("PRAGMA synchronous = NORMAL"); }
-  } restore_sync{*db_};
-  changed_.clear();
-  events_moved_.clear();
-  attributes_touched_.clear();
-  orders_changed_.clear();
-  DiscardPending();
+  FullSync full_sync(*db_);
+  CJD_RETURN_IF_ERROR(full_sync.status());
+  ResetPending();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   auto exec = [&](const char* sql, auto&&... binds) -> Status {
@@ -313,34 +306,19 @@ Result<std::vector<MatchMergeResult>> Projector::MergeMatched(
   if (merges.empty()) return results;
   std::lock_guard lock(write_mu_);
   // Not derived from the log (like a split): durable before the caller records it as done.
-  CJD_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous = FULL"));
-  struct RestoreSync {
-    sqlite::Database& db;
-    ~RestoreSync() { (void)db.Exec("PRAGMA synchronous = NORMAL"); }
-  } restore_sync{*db_};
-  changed_.clear();
-  events_moved_.clear();
-  attributes_touched_.clear();
-  orders_changed_.clear();
-  DiscardPending();
+  FullSync full_sync(*db_);
+  CJD_RETURN_IF_ERROR(full_sync.status());
+  ResetPending();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
-  auto live_of = [&](int64_t id) -> Result<int64_t> {  // 0: no such profile (erased)
-    auto s = db_->Prepare("SELECT coalesce(merged_into, profile_id) FROM profiles WHERE profile_id = ?1");
-    if (!s.ok()) return s.status();
-    s->Bind(1, id);
-    auto r = s->Step();
-    if (!r.ok()) return r.status();
-    return *r ? s->ColumnInt(0) : int64_t{0};
-  };
   const int64_t now_ms = clock_->NowMillis();
   int64_t merged = 0;
   for (size_t i = 0; i < merges.size(); ++i) {
     const MatchMerge& m = merges[i];
     MatchMergeResult& out = results[i];
-    Result<int64_t> a = live_of(m.a);
+    Result<int64_t> a = LiveIdOf(m.a);
     if (!a.ok()) return a.status();
-    Result<int64_t> b = live_of(m.b);
+    Result<int64_t> b = LiveIdOf(m.b);
     if (!b.ok()) return b.status();
     if (*a == 0 || *b == 0) {
       out.refused = "gone";
@@ -404,34 +382,42 @@ Result<std::vector<MatchMergeResult>> Projector::MergeMatched(
 
 Result<std::pair<int64_t, int64_t>> Projector::KeepApart(int64_t a, int64_t b) {
   std::lock_guard lock(write_mu_);
-  auto live_of = [&](int64_t id) -> Result<int64_t> {
-    auto s = db_->Prepare("SELECT coalesce(merged_into, profile_id) FROM profiles WHERE profile_id = ?1");
-    if (!s.ok()) return s.status();
-    s->Bind(1, id);
-    auto r = s->Step();
-    if (!r.ok()) return r.status();
-    if (!*r) return Status::NotFound("no profile " + std::to_string(id));
-    return s->ColumnInt(0);
-  };
-  Result<int64_t> la = live_of(a);
+  Result<int64_t> la = LiveIdOf(a);
   if (!la.ok()) return la.status();
-  Result<int64_t> lb = live_of(b);
+  Result<int64_t> lb = LiveIdOf(b);
   if (!lb.ok()) return lb.status();
+  if (*la == 0 || *lb == 0) {
+    return Status::NotFound("no profile " + std::to_string(*la == 0 ? a : b));
+  }
   if (*la == *lb) {
     return Status(Code::kConflict, "profiles " + std::to_string(a) + " and " + std::to_string(b) +
                                        " are one profile now (" + std::to_string(*la) +
                                        "); split it first");
   }
-  CJD_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous = FULL"));
-  struct RestoreSync {
-    sqlite::Database& db;
-    ~RestoreSync() { (void)db.Exec("PRAGMA synchronous = NORMAL"); }
-  } restore_sync{*db_};
+  FullSync full_sync(*db_);
+  CJD_RETURN_IF_ERROR(full_sync.status());
   auto s = db_->Prepare("INSERT OR IGNORE INTO kept_apart (a, b) VALUES (?1, ?2)");
   if (!s.ok()) return s.status();
   s->Bind(1, std::min(*la, *lb)).Bind(2, std::max(*la, *lb));
   CJD_RETURN_IF_ERROR(s->Run());
   return std::make_pair(std::min(*la, *lb), std::max(*la, *lb));
+}
+
+Result<int64_t> Projector::LiveIdOf(int64_t profile_id) {
+  auto s = db_->Prepare("SELECT coalesce(merged_into, profile_id) FROM profiles WHERE profile_id = ?1");
+  if (!s.ok()) return s.status();
+  s->Bind(1, profile_id);
+  auto r = s->Step();
+  if (!r.ok()) return r.status();
+  return *r ? s->ColumnInt(0) : int64_t{0};
+}
+
+void Projector::ResetPending() {
+  changed_.clear();
+  events_moved_.clear();
+  attributes_touched_.clear();
+  orders_changed_.clear();
+  DiscardPending();
 }
 
 }  // namespace cjd::hub
