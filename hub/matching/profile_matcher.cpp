@@ -14,6 +14,7 @@ using nlohmann::json;
 
 constexpr int kScanPage = 2000;
 constexpr int64_t kMaxFitDeferMs = 10 * 60'000;
+constexpr size_t kMergeChunk = 500;
 
 uint64_t HashRecord(const Record& r) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a over the fields, each ended by a 0xff byte
@@ -196,6 +197,9 @@ void ProfileMatcher::Drop(int64_t profile_id) {
   if (it == current_.end()) return;
   row_profile_[it->second.row] = 0;
   current_.erase(it);
+  // Dead rows stay in the table and the blocks until a rebuild: one when they outnumber the
+  // live ones (a source rewriting the same profiles' fields cannot grow memory without bound).
+  if (row_profile_.size() > 2 * current_.size() + 10'000) rebuild_ = true;
 }
 
 Status ProfileMatcher::Rebuild(std::vector<int64_t>* ids, std::vector<Record>* records) {
@@ -395,8 +399,12 @@ Status ProfileMatcher::Act(const std::vector<MatchMerge>& merges,
   for (const MatchMerge& m : merges) {
     if (refused_.count({m.a, m.b}) == 0) ask.push_back(m);
   }
-  if (!ask.empty()) {
-    Result<std::vector<MatchMergeResult>> results = merge_(ask);
+  // In transactions of at most kMergeChunk, so the projection's batches go on in between.
+  for (size_t from = 0; from < ask.size(); from += kMergeChunk) {
+    const std::vector<MatchMerge> chunk(
+        ask.begin() + static_cast<std::ptrdiff_t>(from),
+        ask.begin() + static_cast<std::ptrdiff_t>(std::min(ask.size(), from + kMergeChunk)));
+    Result<std::vector<MatchMergeResult>> results = merge_(chunk);
     if (!results.ok()) return results.status();
     for (size_t i = 0; i < results->size(); ++i) {
       const MatchMergeResult& r = (*results)[i];
@@ -404,7 +412,7 @@ Status ProfileMatcher::Act(const std::vector<MatchMerge>& merges,
         ++merged;
       } else if (r.refused != "same_profile" && r.refused != "gone") {
         ++refused;
-        refused_.insert({ask[i].a, ask[i].b});
+        refused_.insert({chunk[i].a, chunk[i].b});
       }
     }
   }
