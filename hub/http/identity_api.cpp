@@ -100,7 +100,7 @@ http::Response IdentityApi::Decide(const http::Request& req, int64_t id) {
   Result<json> body = ParseJsonExact(req.body);
   if (!body.ok()) return http::ErrorFromStatus(body.status());
   if (!body->is_object()) {
-    return http::InvalidField("", "must be a JSON object, like {\"decision\": \"merge\"}");
+    return http::InvalidField("body", "must be a JSON object, like {\"decision\": \"merge\"}");
   }
   for (auto it = body->begin(); it != body->end(); ++it) {
     if (it.key() != "decision") return http::InvalidField(it.key(), "unknown field; expected decision");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include "hub/matching/dedupe.h"
 
@@ -15,6 +16,7 @@ using nlohmann::json;
 constexpr int kScanPage = 2000;
 constexpr int64_t kMaxFitDeferMs = 10 * 60'000;
 constexpr size_t kMergeChunk = 500;
+constexpr size_t kMaxValueBytes = 128;
 
 uint64_t HashRecord(const Record& r) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a over the fields, each ended by a 0xff byte
@@ -41,6 +43,48 @@ int64_t SteadyMs() {
 
 }  // namespace
 
+void GuardChains(std::vector<MatchMerge>* merges, ReviewPairs* reviews,
+                 const std::function<double(int64_t, int64_t)>& probability) {
+  if (merges->size() < 2) return;
+  std::unordered_map<int64_t, int64_t> parent;
+  std::function<int64_t(int64_t)> find = [&](int64_t x) -> int64_t {
+    auto it = parent.find(x);
+    if (it == parent.end() || it->second == x) return x;
+    return it->second = find(it->second);
+  };
+  for (const MatchMerge& m : *merges) {
+    parent.emplace(m.a, m.a);
+    parent.emplace(m.b, m.b);
+    const int64_t ra = find(m.a), rb = find(m.b);
+    if (ra != rb) parent[std::max(ra, rb)] = std::min(ra, rb);
+  }
+  std::unordered_map<int64_t, std::vector<int64_t>> groups;
+  for (const auto& [id, unused] : parent) groups[find(id)].push_back(id);
+  std::set<int64_t> refused_roots;
+  for (auto& [root, members] : groups) {
+    if (members.size() <= 2) continue;
+    bool ok = members.size() <= kMaxGroup;
+    std::sort(members.begin(), members.end());
+    for (size_t i = 0; ok && i < members.size(); ++i) {
+      for (size_t j = i + 1; ok && j < members.size(); ++j) {
+        ok = probability(members[i], members[j]) >= kGuardProbability;
+      }
+    }
+    if (!ok) refused_roots.insert(root);
+  }
+  if (refused_roots.empty()) return;
+  std::vector<MatchMerge> kept;
+  for (const MatchMerge& m : *merges) {
+    if (refused_roots.count(find(m.a)) > 0) {
+      reviews->push_back({{m.a, m.b}, m.probability});
+    } else {
+      kept.push_back(m);
+    }
+  }
+  *merges = std::move(kept);
+}
+
+
 bool RecordFromAttributes(const json& attributes, Record* record) {
   *record = Record{};
   if (!attributes.is_object()) return false;
@@ -57,6 +101,8 @@ bool RecordFromAttributes(const json& attributes, Record* record) {
       continue;
     }
     if (value.empty()) continue;
+    // Comparisons read 64 bytes; more only costs memory (an attribute may hold 1,024).
+    if (value.size() > kMaxValueBytes) value.resize(kMaxValueBytes);
     record->fields[i] = std::move(value);
     any = true;
   }
@@ -119,7 +165,9 @@ void ProfileMatcher::Run() {
       const Status s = Work();
       std::lock_guard stats(stats_mu_);
       if (!s.ok()) {
-        if (stats_.last_error != s.ToString()) spdlog::error("matching: {}", s.ToString());
+        if (stats_.last_error != s.ToString() && !worker_.stopping()) {
+          spdlog::error("matching: {}", s.ToString());
+        }
         stats_.last_error = s.ToString();
       } else {
         stats_.last_error.clear();
@@ -218,6 +266,10 @@ Status ProfileMatcher::Rebuild(std::vector<int64_t>* ids, std::vector<Record>* r
         return page.status();
       }
       if (page->empty()) break;
+      if (worker_.stopping()) {
+        reader_->End();
+        return Status(Code::kUnavailable, "stopping");
+      }
       after = page->back();
       for (int64_t id : *page) {
         auto row = reader_->Read(id, needs);
@@ -240,6 +292,31 @@ Status ProfileMatcher::Rebuild(std::vector<int64_t>* ids, std::vector<Record>* r
   current_.clear();
   for (size_t i = 0; i < records->size(); ++i) Index((*ids)[i], (*records)[i]);
   rebuild_ = false;
+  // Review items of profiles erased while the hub was down (the feed named them to no one).
+  {
+    std::lock_guard lock(api_mu_);
+    std::vector<int64_t> gone;
+    int64_t after = 0;
+    while (true) {
+      Result<std::vector<ReviewItem>> page = store_->List("", after, 1000);
+      if (!page.ok()) return page.status();
+      if (page->empty()) break;
+      after = page->back().review_id;
+      CJD_RETURN_IF_ERROR(reader_->Begin());
+      for (const ReviewItem& item : *page) {
+        for (int64_t id : {item.a, item.b}) {
+          Result<std::optional<int64_t>> live = reader_->LiveId(id);
+          if (!live.ok()) {
+            reader_->End();
+            return live.status();
+          }
+          if (!*live) gone.push_back(id);
+        }
+      }
+      reader_->End();
+    }
+    CJD_RETURN_IF_ERROR(store_->ForgetProfiles(gone));
+  }
   std::lock_guard stats(stats_mu_);
   stats_.records = static_cast<int64_t>(current_.size());
   return Status::Ok();
@@ -291,6 +368,13 @@ Status ProfileMatcher::Fit() {
     } else if (probability >= options_.review_threshold) {
       reviews.push_back({{std::min(a, b), std::max(a, b)}, probability});
     }
+  }
+  {  // the fit's records are rows 0..n-1 of the table, in `ids` order
+    std::unordered_map<int64_t, uint32_t> row_of;
+    for (size_t i = 0; i < ids.size(); ++i) row_of[ids[i]] = static_cast<uint32_t>(i);
+    GuardChains(&merges, &reviews, [&](int64_t a, int64_t b) {
+      return MatchProbability(*model_, *table_, (*table_)[row_of.at(a)], (*table_)[row_of.at(b)]);
+    });
   }
   {
     std::lock_guard stats(stats_mu_);
@@ -361,6 +445,12 @@ Status ProfileMatcher::Update(const std::vector<int64_t>& ids) {
   for (uint32_t row : rows) {
     if (row_profile_[row] != 0) Score(row, /*lower_only=*/false, &merges, &reviews);
   }
+  GuardChains(&merges, &reviews, [&](int64_t a, int64_t b) {
+    auto ia = current_.find(a), ib = current_.find(b);
+    if (ia == current_.end() || ib == current_.end()) return 0.0;  // no fields: not compatible
+    return MatchProbability(*model_, *table_, (*table_)[ia->second.row],
+                            (*table_)[ib->second.row]);
+  });
   return Act(merges, reviews);
 }
 
@@ -400,7 +490,7 @@ Status ProfileMatcher::Act(const std::vector<MatchMerge>& merges,
     if (refused_.count({m.a, m.b}) == 0) ask.push_back(m);
   }
   // In transactions of at most kMergeChunk, so the projection's batches go on in between.
-  for (size_t from = 0; from < ask.size(); from += kMergeChunk) {
+  for (size_t from = 0; from < ask.size() && !worker_.stopping(); from += kMergeChunk) {
     const std::vector<MatchMerge> chunk(
         ask.begin() + static_cast<std::ptrdiff_t>(from),
         ask.begin() + static_cast<std::ptrdiff_t>(std::min(ask.size(), from + kMergeChunk)));
@@ -419,11 +509,9 @@ Status ProfileMatcher::Act(const std::vector<MatchMerge>& merges,
   if (!reviews.empty()) {
     const int64_t now = clock_->NowMillis();
     std::lock_guard lock(api_mu_);
-    for (const auto& [pair, probability] : reviews) {
-      Result<bool> a = store_->Add(pair.first, pair.second, probability, now);
-      if (!a.ok()) return a.status();
-      if (*a) ++added;
-    }
+    Result<int64_t> a = store_->AddMany(reviews, now);  // one transaction
+    if (!a.ok()) return a.status();
+    added = *a;
   }
   std::lock_guard stats(stats_mu_);
   stats_.merges += merged;
@@ -499,15 +587,22 @@ Result<ProfileMatcher::ReviewView> ProfileMatcher::Decide(int64_t review_id,
         merge_({MatchMerge{r.a, r.b, r.probability, "review"}});
     if (!merged.ok()) return merged.status();
     const MatchMergeResult& m = merged->front();
-    if (m.merge_id == 0) {
+    if (m.merge_id == 0 && m.refused != "same_profile") {
       return Status(Code::kConflict, "the projection refused the merge: " + m.refused);
     }
+    // same_profile: something else made them one profile since; the decision stands, done.
     CJD_RETURN_IF_ERROR(store_->Decide(review_id, "merged", m.merge_id, now));
     r.status = "merged";
     r.merge_id = m.merge_id;
   } else if (decision == "keep_apart") {
     Result<std::pair<int64_t, int64_t>> kept = keep_apart_(r.a, r.b);
-    if (!kept.ok()) return kept.status();
+    if (!kept.ok()) {
+      if (kept.status().code() == Code::kNotFound) {  // erased since: nothing left to keep apart
+        return Status(Code::kConflict, "a profile of this pair was erased: " +
+                                           kept.status().message());
+      }
+      return kept.status();
+    }
     CJD_RETURN_IF_ERROR(store_->Decide(review_id, "kept_apart", 0, now));
     r.status = "kept_apart";
   } else {

@@ -78,6 +78,19 @@ struct MatcherStats {
   std::string last_error;
 };
 
+using ReviewPairs = std::vector<std::pair<std::pair<int64_t, int64_t>, double>>;
+
+// The chaining guard (as the batch tool's, cluster.h, but stricter): the proposed merges are
+// grouped into the profiles they would make (union-find). A group of more than two profiles is
+// merged only when every pair in it is compatible -- `probability(a, b)` (a < b) not a clear
+// non-match, >= kGuardProbability (odds 20:1 against) -- and it has at most kMaxGroup profiles;
+// otherwise all its pairs go to `reviews` instead. So A ~ B and B ~ C do not make A and C one
+// person when A and C clearly differ.
+inline constexpr size_t kMaxGroup = 10;
+inline constexpr double kGuardProbability = 1.0 / 21;
+void GuardChains(std::vector<MatchMerge>* merges, ReviewPairs* reviews,
+                 const std::function<double(int64_t, int64_t)>& probability);
+
 // The matching fields of a profile's public attributes (strings as they are, numbers as
 // written; other values ignored). False when none of the fields is present.
 bool RecordFromAttributes(const nlohmann::json& attributes, Record* record);

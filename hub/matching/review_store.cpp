@@ -58,6 +58,21 @@ Result<bool> ReviewStore::Add(int64_t a, int64_t b, double probability, int64_t 
   return db_->Changes() > 0;
 }
 
+Result<int64_t> ReviewStore::AddMany(
+    const std::vector<std::pair<std::pair<int64_t, int64_t>, double>>& pairs, int64_t now_ms) {
+  if (pairs.empty()) return int64_t{0};
+  sqlite::Transaction tx(*db_);
+  CJD_RETURN_IF_ERROR(tx.status());
+  int64_t added = 0;
+  for (const auto& [pair, probability] : pairs) {
+    Result<bool> a = Add(pair.first, pair.second, probability, now_ms);
+    if (!a.ok()) return a.status();
+    added += *a ? 1 : 0;
+  }
+  CJD_RETURN_IF_ERROR(tx.Commit());
+  return added;
+}
+
 Result<std::optional<ReviewItem>> ReviewStore::Get(int64_t review_id) {
   auto s = db_->Prepare(std::string("SELECT ") + kColumns + " FROM reviews WHERE review_id = ?1");
   if (!s.ok()) return s.status();
@@ -97,7 +112,7 @@ Status ReviewStore::Decide(int64_t review_id, const std::string& status, int64_t
 
 Status ReviewStore::ForgetProfiles(const std::vector<int64_t>& profile_ids) {
   if (profile_ids.empty()) return Status::Ok();
-  sqlite::Transaction tx(*db_);
+  sqlite::Transaction tx(*db_);  // (reviews_by_b and the UNIQUE (a, b) index serve both sides)
   CJD_RETURN_IF_ERROR(tx.status());
   auto s = db_->Prepare("DELETE FROM reviews WHERE a = ?1 OR b = ?1");
   if (!s.ok()) return s.status();

@@ -1,13 +1,14 @@
 // ReviewStore: matching.db, the in-hub matcher's own file (its only owner: the ProfileMatcher
-// writes it, the identity API reads it through this class). It holds the review list (pairs of
+// writes it, the identity API reads it through this class). It holds the review list: pairs of
 // profiles the matcher found likely but not certain enough to merge, and what an operator
-// decided) and the last fit's summary. No personal data: profile ids, probabilities, times.
+// decided. No personal data: profile ids, probabilities, times.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "shared/core/status.h"
@@ -32,6 +33,9 @@ class ReviewStore {
   // Adds the pair (a < b) as pending unless the pair is on the list already (in any state).
   // True when added.
   Result<bool> Add(int64_t a, int64_t b, double probability, int64_t now_ms);
+  // The same for many pairs ((a, b), probability) in one transaction; returns how many were added.
+  Result<int64_t> AddMany(const std::vector<std::pair<std::pair<int64_t, int64_t>, double>>& pairs,
+                          int64_t now_ms);
   Result<std::optional<ReviewItem>> Get(int64_t review_id);
   // Ascending ids above `after`; `status` empty = every state.
   Result<std::vector<ReviewItem>> List(const std::string& status, int64_t after, int limit);
