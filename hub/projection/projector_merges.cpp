@@ -241,6 +241,17 @@ Result<SplitResult> Projector::Split(int64_t profile_id, int64_t merge_id) {
   };
   CJD_RETURN_IF_ERROR(exec("UPDATE profiles SET merged_into = NULL WHERE profile_id = ?1",
                            plan->restore));
+  // Profiles the restored one had absorbed before this merge (and what they had absorbed, and so
+  // on) went to the survivor with it (MergeInto re-points merged_into): they come back with it.
+  CJD_RETURN_IF_ERROR(exec(
+      "WITH RECURSIVE inner_merges(p) AS ("
+      "  SELECT ?1 UNION "
+      "  SELECT m.absorbed FROM merge_log m JOIN inner_merges ON m.survivor = inner_merges.p "
+      "  WHERE m.kind = 'merge' AND m.merge_id < ?3 AND NOT EXISTS "
+      "    (SELECT 1 FROM merge_log s WHERE s.kind = 'split' AND s.reverts = m.merge_id)) "
+      "UPDATE profiles SET merged_into = ?1 WHERE merged_into = ?2 AND profile_id != ?1 AND "
+      "profile_id IN (SELECT p FROM inner_merges)",
+      plan->restore, plan->from, static_cast<int64_t>(rec.merge_id)));
   Bump("profiles", 1);
   Bump("merged_profiles", -1);
   SplitResult result;

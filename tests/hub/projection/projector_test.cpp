@@ -174,6 +174,34 @@ TEST_F(ProjectorTest, UndoingTwoNestedMergesLeavesEachProfileItsOwnOrders) {
   EXPECT_EQ(Metrics()["customers"], 3);
 }
 
+TEST_F(ProjectorTest, UndoingTheOuterOfTwoNestedMergesBringsBackTheInnerOneWhole) {
+  Order("A1", R"({"customer_id":"A"})", R"([{"sku":"x","quantity":1,"unit_price":"1"}])");
+  Order("B1", R"({"email":"b@shop.co.uk"})", R"([{"sku":"x","quantity":1,"unit_price":"2"}])");
+  Order("C1", R"({"loyalty_id":"L-C"})", R"([{"sku":"x","quantity":1,"unit_price":"4"}])");
+  CatchUp();
+  const int64_t a = ProfileOf("customer_id:A");
+  const int64_t b = ProfileOf("email:b@shop.co.uk");
+  const int64_t c = ProfileOf("loyalty_id:L-C");
+  Log(R"({"type":"identify","occurred_at":"2011-03-02T10:00:00Z",
+          "customer":{"email":"b@shop.co.uk","loyalty_id":"L-C"}})");   // merge 1: B <- C
+  Log(R"({"type":"identify","occurred_at":"2011-03-03T10:00:00Z",
+          "customer":{"customer_id":"A","email":"b@shop.co.uk"}})");    // merge 2: A <- B
+  CatchUp();
+  ASSERT_EQ(Profile(a)["merged_from"], json::array({b, c}));
+  auto split = projector_->Split(a, 0);  // the latest merge into A: B comes back, with C in it
+  ASSERT_TRUE(split.ok()) << split.status().ToString();
+  EXPECT_EQ(ProfileOf("loyalty_id:L-C"), b);
+  EXPECT_EQ(Profile(a)["merged_from"], json::array());
+  EXPECT_EQ(Profile(b)["merged_from"], json::array({c}));
+  EXPECT_EQ(Profile(c)["profile_id"], b);  // C's id answers with its survivor, B
+  EXPECT_EQ(Profile(b)["merges"].size(), 1u);  // merge 1 still holds
+  EXPECT_EQ(Profile(b)["traits"]["revenue_gross"], "6.00");
+  // And merge 1 can still be undone from B.
+  ASSERT_TRUE(projector_->Split(b, 0).ok());
+  EXPECT_EQ(ProfileOf("loyalty_id:L-C"), c);
+  EXPECT_EQ(Profile(c)["traits"]["revenue_gross"], "4.00");
+}
+
 TEST_F(ProjectorTest, MarketingConsentIsTheLatestChoiceAndFollowsMerges) {
   Log(R"({"type":"consent_update","occurred_at":"2026-11-01T10:00:00Z","store_id":"s1",
           "customer":{"loyalty_id":"L-1"},"consent":{"marketing":true}})");
