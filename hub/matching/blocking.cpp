@@ -109,6 +109,22 @@ void BlockingIndex::Add(const RecordTable& table, uint32_t row) {
   }
 }
 
+void BlockingIndex::Remove(uint32_t row) {
+  const size_t base = static_cast<size_t>(row) * keys_.size();
+  if (base + keys_.size() > row_keys_.size()) return;
+  for (size_t k = 0; k < keys_.size(); ++k) {
+    const uint64_t h = row_keys_[base + k];
+    if (h == 0) continue;
+    row_keys_[base + k] = 0;
+    auto it = blocks_.find(h);
+    if (it == blocks_.end()) continue;
+    std::vector<uint32_t>& rows = it->second;
+    auto at = std::lower_bound(rows.begin(), rows.end(), row);  // ascending (rows added in order)
+    if (at != rows.end() && *at == row) rows.erase(at);
+    if (rows.empty()) blocks_.erase(it);
+  }
+}
+
 void BlockingIndex::Candidates(const RecordTable& table, const PreparedRecord& record,
                                uint32_t exclude, std::vector<uint32_t>* out) const {
   out->clear();

@@ -58,6 +58,8 @@ class BlockingIndex {
   // Indexes row `row` of `table` under each key it has.
   // REQUIRES: rows are added in increasing order (AllPairs relies on ascending blocks).
   void Add(const RecordTable& table, uint32_t row);
+  // Takes row `row` out of every block it is in (a record replaced or gone, incremental use).
+  void Remove(uint32_t row);
 
   // The indexed rows sharing a key with `record` through a block of <= max_block_size rows,
   // ascending, each once, `exclude` (the record's own row, if indexed) left out. `out` is

@@ -244,6 +244,10 @@ void ProfileMatcher::Drop(int64_t profile_id) {
   auto it = current_.find(profile_id);
   if (it == current_.end()) return;
   row_profile_[it->second.row] = 0;
+  // Out of the blocks and the value counts at once: a dead row neither fills a block towards
+  // its size limit nor weighs in the term frequencies.
+  index_->Remove(it->second.row);
+  table_->Forget(it->second.row);
   current_.erase(it);
   // Dead rows stay in the table and the blocks until a rebuild: one when they outnumber the
   // live ones (a source rewriting the same profiles' fields cannot grow memory without bound).
@@ -391,6 +395,12 @@ Status ProfileMatcher::Fit() {
                records.size(), fitted->stats.candidate_pairs, model_->lambda, merges.size(),
                reviews.size());
   const Status acted = Act(merges, reviews);
+  if (!acted.ok()) {
+    // The pass did not finish (the projector or matching.db failed): fit and pass again at
+    // the next check rather than wait for the next refit.
+    model_.reset();
+    fit_records_ = 0;
+  }
   std::lock_guard stats(stats_mu_);
   stats_.last_fit_ms = SteadyMs() - started;
   return acted;
@@ -483,6 +493,16 @@ void ProfileMatcher::Score(uint32_t row, bool lower_only, std::vector<MatchMerge
 Status ProfileMatcher::Act(const std::vector<MatchMerge>& merges,
                            const std::vector<std::pair<std::pair<int64_t, int64_t>, double>>& reviews) {
   int64_t merged = 0, refused = 0, added = 0;
+  struct Count {  // what got done is counted, also when a later step fails
+    ProfileMatcher* m;
+    int64_t *merged, *refused, *added;
+    ~Count() {
+      std::lock_guard stats(m->stats_mu_);
+      m->stats_.merges += *merged;
+      m->stats_.refused += *refused;
+      m->stats_.reviews_added += *added;
+    }
+  } count{this, &merged, &refused, &added};
   // A pair refused once (kept apart, identifier limits) is not asked for again until the next
   // fit: its profiles change often (every identify), the answer rarely.
   std::vector<MatchMerge> ask;
@@ -513,10 +533,6 @@ Status ProfileMatcher::Act(const std::vector<MatchMerge>& merges,
     if (!a.ok()) return a.status();
     added = *a;
   }
-  std::lock_guard stats(stats_mu_);
-  stats_.merges += merged;
-  stats_.refused += refused;
-  stats_.reviews_added += added;
   return Status::Ok();
 }
 

@@ -66,4 +66,15 @@ uint32_t RecordTable::Add(const Record& record) {
   return static_cast<uint32_t>(rows_.size() - 1);
 }
 
+void RecordTable::Forget(uint32_t row) {
+  PreparedRecord& r = rows_[row];
+  for (size_t i = 0; i < kFieldCount; ++i) {
+    const uint32_t id = r.value[i];
+    if (id == 0) continue;
+    --fields_[i].count[id];
+    --fields_[i].non_missing;
+    r.value[i] = 0;
+  }
+}
+
 }  // namespace cjd::hub::matching

@@ -48,6 +48,9 @@ class RecordTable {
 
   // Normalises, interns and counts `record`'s fields (its id is not read); returns its row.
   uint32_t Add(const Record& record);
+  // Takes row `row` out of the value counts and empties it (its values stay interned): for a
+  // record replaced or gone in incremental use. Remove it from a BlockingIndex first.
+  void Forget(uint32_t row);
 
   size_t size() const { return rows_.size(); }
   // The reference is invalidated by the next Add.

@@ -8,7 +8,9 @@
 #include <set>
 #include <utility>
 
+#include "hub/matching/blocking.h"
 #include "hub/matching/profile_matcher.h"
+#include "hub/matching/record_table.h"
 
 namespace cjd::hub::matching {
 namespace {
@@ -84,6 +86,33 @@ TEST(RecordFromAttributes, TakesTheMatchingFieldsOnlyAndClipsLongValues) {
   EXPECT_EQ(r[Field::kLastName], "");
   EXPECT_EQ(r[Field::kAddressLine1].size(), 128u);
   EXPECT_TRUE(r.id.empty());
+}
+
+TEST(Incremental, ARemovedRowLeavesItsBlocksAndTheValueCounts) {
+  RecordTable table;
+  BlockingIndex index(DefaultBlockingKeys(), 100);
+  Record r;
+  r[Field::kFirstName] = "ann";
+  r[Field::kLastName] = "smith";
+  r[Field::kPostcode] = "2042";
+  r[Field::kDateOfBirth] = "19800102";
+  for (int i = 0; i < 3; ++i) index.Add(table, table.Add(r));
+  std::vector<uint32_t> candidates;
+  index.Candidates(table, table[0], 0, &candidates);
+  EXPECT_EQ(candidates, (std::vector<uint32_t>{1, 2}));
+  const uint32_t smith = table[1].value[Index(Field::kLastName)];
+  EXPECT_EQ(table.values(Field::kLastName).count[smith], 3u);
+
+  index.Remove(1);
+  table.Forget(1);
+  index.Candidates(table, table[0], 0, &candidates);
+  EXPECT_EQ(candidates, (std::vector<uint32_t>{2}));
+  EXPECT_EQ(table.values(Field::kLastName).count[smith], 2u);
+  EXPECT_EQ(table.values(Field::kLastName).non_missing, 2u);
+  index.Remove(1);  // twice: nothing more
+  index.Remove(99);  // never added: nothing
+  index.Candidates(table, table[2], 2, &candidates);
+  EXPECT_EQ(candidates, (std::vector<uint32_t>{0}));
 }
 
 }  // namespace
