@@ -1,5 +1,7 @@
 #include "hub/http/hub_api.h"
 
+#include <zlib.h>
+
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +12,7 @@
 #include "hub/access/masking.h"
 #include "hub/access/roles.h"
 #include "hub/collect/collect_request.h"
+#include "hub/collect/segment_request.h"
 #include "hub/collect/source_key.h"
 #include "hub/fleet/fleet_alerts.h"
 #include "hub/fleet/fleet_view.h"
@@ -21,6 +24,38 @@
 namespace cjd::hub {
 
 namespace {
+
+// A gzip body inflated, at most `limit` bytes (more: 413; not gzip: 400 naming the body).
+Result<std::string> GunzipBounded(const std::string& in, size_t limit) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return Status::Internal("zlib: inflateInit2");
+  std::string out;
+  char chunk[65536];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    z.next_out = reinterpret_cast<Bytef*>(chunk);
+    z.avail_out = sizeof chunk;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&z);
+      return Status::Invalid("Content-Encoding gzip, but the body is not gzip data", "body");
+    }
+    out.append(chunk, sizeof chunk - z.avail_out);
+    if (out.size() > limit) {
+      inflateEnd(&z);
+      return Status(Code::kTooLarge, "the body inflates to more than " + std::to_string(limit) +
+                                         " bytes");
+    }
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
+      inflateEnd(&z);
+      return Status::Invalid("Content-Encoding gzip, but the gzip data ends early", "body");
+    }
+  }
+  inflateEnd(&z);
+  return out;
+}
 
 http::Response Unauthorized(std::string_view what) {
   http::Response r = http::JsonError(401, "unauthorized", what);
@@ -97,6 +132,17 @@ std::optional<http::Response> HubApi::Authorize(const http::Request& head) {
   if (head.path == "/v1/collect") {
     if (head.method != "POST") return http::JsonError(405, "method_not_allowed", "use POST");
     auto source = AuthenticateSource(head.BearerToken());
+    if (!source.ok()) return http::ErrorFromStatus(source.status());
+    if (!source->has_value()) return Unauthorized(kNoSourceKey);
+    return std::nullopt;
+  }
+  if (IsSegmentPath(head.path)) {
+    if (head.method != "POST") return http::JsonError(405, "method_not_allowed", "use POST");
+    // The write key: HTTP Basic (key as user name) or Bearer now; without a header, the body's
+    // "writeKey" (analytics.js beacons) is checked once the body is read.
+    const std::string key = SegmentWriteKey(head);
+    if (key.empty()) return std::nullopt;
+    auto source = AuthenticateSource(key);
     if (!source.ok()) return http::ErrorFromStatus(source.status());
     if (!source->has_value()) return Unauthorized(kNoSourceKey);
     return std::nullopt;
@@ -238,6 +284,12 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
     }
     return respond(Collect(req));
   }
+  if (IsSegmentPath(req.path)) {
+    if (req.method != "POST") {
+      return respond(http::JsonError(405, "method_not_allowed", "use POST"));
+    }
+    return respond(SegmentCollect(std::move(req)));
+  }
   auto admitted = Admit(req);
   if (auto* refused = std::get_if<http::Response>(&admitted)) return respond(std::move(*refused));
   const Caller caller = std::get<Caller>(admitted);
@@ -324,17 +376,8 @@ http::Response HubApi::Collect(const http::Request& req) {
   CollectParse parsed = ParseCollectRequest(req, now);
   if (parsed.error) return std::move(*parsed.error);
 
-  Result<IngestResult> committed = Status::Internal("unset");
-  {
-    std::lock_guard lock(write_mu_);
-    committed = write_store_->CommitCollect(**source, parsed.events, now);
-  }
-  if (!committed.ok()) {
-    spdlog::error("collect: commit for source {} failed: {}", **source,
-                  committed.status().ToString());
-    return http::ErrorFromStatus(committed.status());
-  }
-  if (committed->inserted > 0 && on_events_committed_) on_events_committed_();
+  Result<IngestResult> committed = CommitFor(**source, parsed.events, now);
+  if (!committed.ok()) return http::ErrorFromStatus(committed.status());
 
   nlohmann::json body;
   body["accepted"] = parsed.events.size();
@@ -343,6 +386,56 @@ http::Response HubApi::Collect(const http::Request& req) {
   for (const CollectEvent& e : parsed.events) ids.push_back(e.event_id);
   body["event_ids"] = std::move(ids);
   return {202, body.dump()};
+}
+
+Result<IngestResult> HubApi::CommitFor(const std::string& source,
+                                       const std::vector<CollectEvent>& events, int64_t now_ms) {
+  if (events.empty()) return IngestResult{};
+  Result<IngestResult> committed = Status::Internal("unset");
+  {
+    std::lock_guard lock(write_mu_);
+    committed = write_store_->CommitCollect(source, events, now_ms);
+  }
+  if (!committed.ok()) {
+    spdlog::error("collect: commit for source {} failed: {}", source,
+                  committed.status().ToString());
+    return committed.status();
+  }
+  if (committed->inserted > 0 && on_events_committed_) on_events_committed_();
+  return committed;
+}
+
+http::Response HubApi::SegmentCollect(http::Request req) {
+  std::string encoding = req.Header("content-encoding");
+  for (char& c : encoding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (encoding == "gzip") {
+    Result<std::string> plain =
+        GunzipBounded(req.body, static_cast<size_t>(config_.max_body_bytes) * 4);
+    if (!plain.ok()) return http::ErrorFromStatus(plain.status());
+    req.body = std::move(*plain);
+  } else if (!encoding.empty() && encoding != "identity") {
+    return http::JsonError(415, "unsupported_media_type",
+                           "Content-Encoding must be gzip or absent, got " + encoding,
+                           "content-encoding");
+  }
+  const int64_t now = clock_->NowMillis();
+  SegmentParse parsed = ParseSegmentRequest(req, now);
+  std::string key = SegmentWriteKey(req);
+  if (key.empty()) key = parsed.write_key;
+  auto source = AuthenticateSource(key);
+  if (!source.ok()) return http::ErrorFromStatus(source.status());
+  if (!source->has_value()) {
+    return Unauthorized("a source key is required as the write key: HTTP Basic with the key as "
+                        "user name, Bearer, or \"writeKey\" in the body (cjdctl add-source)");
+  }
+  if (parsed.error) return std::move(*parsed.error);
+  Result<IngestResult> committed = CommitFor(**source, parsed.events, now);
+  if (!committed.ok()) return http::ErrorFromStatus(committed.status());
+  nlohmann::json body = {{"success", true},
+                         {"accepted", parsed.events.size()},
+                         {"duplicates", committed->duplicates},
+                         {"errors", std::move(parsed.errors)}};
+  return {200, body.dump()};
 }
 
 http::Response HubApi::Stats() {

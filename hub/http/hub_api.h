@@ -116,6 +116,11 @@ class HubApi {
   // Every /v1/ endpoint but collect, for an admitted caller.
   http::Response Route(const http::Request& req);
   http::Response Collect(const http::Request& req);
+  // The Segment-compatible calls (hub/collect/segment_request.h): POST /v1/track, ... /v1/batch.
+  http::Response SegmentCollect(http::Request req);
+  // Commits parsed collect events for `source`; the 202 document's counts.
+  Result<IngestResult> CommitFor(const std::string& source, const std::vector<CollectEvent>& events,
+                                 int64_t now_ms);
   http::Response Stats();
   http::Response Devices();
   http::Response Alerts();
