@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian bookworm packages CustomerJourneyData needs to build, test and run.
 # Idempotent: installs only what is missing. Needs root (or sudo).
-#   --tests   also what only the tests need: Debian's Chromium for the dashboard's browser tests
+#   --tests   also what only the tests need: Debian's Chromium for the dashboard's browser tests,
+#             Node.js and npm for Segment's own client library (the Segment-compatible API's test)
+#             when the machine has no node and npm yet
 set -euo pipefail
 
 PACKAGES=(
@@ -19,6 +21,10 @@ PACKAGES=(
 )
 if [ "${1:-}" = "--tests" ]; then
   PACKAGES+=(chromium fonts-dejavu-core)
+  # A machine may have Node.js from elsewhere (with its own npm): keep it.
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    PACKAGES+=(nodejs npm)
+  fi
 fi
 
 missing=()

@@ -54,6 +54,16 @@ run_ctest() {
   return "$rc"
 }
 
+# Segment's own Node.js client (tests/integration/segment_node_test.cpp sends through it), from
+# the npm registry, pinned; node >= 18 (Debian bookworm's). Kept in build/npm between runs.
+echo "== npm: @segment/analytics-node =="
+npm_dir="$root/build/npm"
+if [ ! -e "$npm_dir/node_modules/@segment/analytics-node/package.json" ]; then
+  mkdir -p "$npm_dir"
+  npm install --prefix "$npm_dir" --no-audit --no-fund --loglevel=error @segment/analytics-node@2.2.1
+fi
+export CJD_NPM_DIR="$npm_dir"
+
 echo "== build (RelWithDebInfo) =="
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
