@@ -11,7 +11,15 @@
 namespace cjd::hub {
 namespace {
 
-// "application/json; charset=utf-8" -> "application/json" (lower case, trimmed).
+bool IsJsonMediaType(const std::string& media) {
+  constexpr std::string_view kSuffix = "+json";
+  return media == "application/json" ||
+         (media.size() > kSuffix.size() &&
+          media.compare(media.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0);
+}
+
+}  // namespace
+
 std::string MediaType(std::string_view content_type) {
   content_type = content_type.substr(0, content_type.find(';'));
   std::string out;
@@ -22,14 +30,15 @@ std::string MediaType(std::string_view content_type) {
   return out;
 }
 
-bool IsJsonMediaType(const std::string& media) {
-  constexpr std::string_view kSuffix = "+json";
-  return media == "application/json" ||
-         (media.size() > kSuffix.size() &&
-          media.compare(media.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0);
+CollectEvent ToCollectEvent(Event e, int64_t now_ms) {
+  if (e.event_id.empty()) e.event_id = NewEventId(now_ms);
+  CollectEvent c;
+  c.event_id = e.event_id;
+  c.type = e.type;
+  c.occurred_at_ms = e.occurred_at_ms;
+  c.body = ToCanonicalJson(e);
+  return c;
 }
-
-}  // namespace
 
 CollectParse ParseCollectRequest(const http::Request& req, int64_t now_ms) {
   CollectParse out;
@@ -66,15 +75,7 @@ CollectParse ParseCollectRequest(const http::Request& req, int64_t now_ms) {
     }
   }
   out.events.reserve(validated->size());
-  for (Event& e : *validated) {
-    if (e.event_id.empty()) e.event_id = NewEventId(now_ms);
-    CollectEvent c;
-    c.event_id = e.event_id;
-    c.type = e.type;
-    c.occurred_at_ms = e.occurred_at_ms;
-    c.body = ToCanonicalJson(e);
-    out.events.push_back(std::move(c));
-  }
+  for (Event& e : *validated) out.events.push_back(ToCollectEvent(std::move(e), now_ms));
   return out;
 }
 

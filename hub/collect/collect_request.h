@@ -9,9 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "hub/store/hub_store.h"
+#include "shared/event/event.h"
 #include "shared/http/server.h"
 
 namespace cjd::hub {
@@ -27,5 +30,11 @@ struct CollectParse {
 // `now_ms` stamps generated event ids. A Content-Type other than application/json (or a +json
 // type) is a 415; a missing Content-Type is read as JSON.
 CollectParse ParseCollectRequest(const http::Request& req, int64_t now_ms);
+
+// "application/json; charset=utf-8" -> "application/json" (lower case, no blanks).
+std::string MediaType(std::string_view content_type);
+// A validated event as the store commits it: an id made (UUIDv7 at `now_ms`) when it has none,
+// its canonical JSON.
+CollectEvent ToCollectEvent(Event e, int64_t now_ms);
 
 }  // namespace cjd::hub

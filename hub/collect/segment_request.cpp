@@ -300,16 +300,6 @@ Result<json> Translate(const json& call, std::string type, const json& batch_con
   return e;
 }
 
-std::string MediaType(std::string_view content_type) {
-  content_type = content_type.substr(0, content_type.find(';'));
-  std::string out;
-  for (char c : content_type) {
-    if (c == ' ' || c == '\t') continue;
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 }  // namespace
 
 bool IsSegmentPath(std::string_view path) {
@@ -397,13 +387,7 @@ SegmentParse ParseSegmentRequest(const http::Request& req, int64_t now_ms) {
       out.errors.push_back({{"index", i}, {"field", field}, {"message", v.status().message()}});
       continue;
     }
-    if (v->event_id.empty()) v->event_id = NewEventId(now_ms);
-    CollectEvent c;
-    c.event_id = v->event_id;
-    c.type = v->type;
-    c.occurred_at_ms = v->occurred_at_ms;
-    c.body = ToCanonicalJson(*v);
-    out.events.push_back(std::move(c));
+    out.events.push_back(ToCollectEvent(std::move(*v), now_ms));
   }
   return out;
 }

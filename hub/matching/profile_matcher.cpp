@@ -345,9 +345,7 @@ Status ProfileMatcher::Fit() {
   fit_records_ = static_cast<int64_t>(records.size());
 
   if (static_cast<int64_t>(records.size()) < options_.min_records) {
-    std::lock_guard stats(stats_mu_);
-    stats_.records = static_cast<int64_t>(current_.size());
-    return Status::Ok();  // too few to fit: indexed, the first fit waits for more
+    return Status::Ok();  // too few to fit: indexed (Rebuild), the first fit waits for more
   }
   DedupeOptions options;
   options.keep_candidates = true;
@@ -355,10 +353,7 @@ Status ProfileMatcher::Fit() {
   if (!fitted.ok()) return fitted.status();
   fit_at_ms_ = clock_->NowMillis();
   if (fitted->stats.candidate_pairs == 0 || !(fitted->model.lambda > 0)) {
-    // No two profiles share a blocking key: nothing to learn from yet.
-    std::lock_guard stats(stats_mu_);
-    stats_.records = static_cast<int64_t>(current_.size());
-    return Status::Ok();
+    return Status::Ok();  // no two profiles share a blocking key: nothing to learn from yet
   }
   model_ = fitted->model;
   refused_.clear();
@@ -388,7 +383,6 @@ Status ProfileMatcher::Fit() {
     stats_.last_fit_candidate_pairs = static_cast<int64_t>(fitted->stats.candidate_pairs);
     stats_.lambda = model_->lambda;
     stats_.compared_pairs += static_cast<int64_t>(fitted->stats.candidate_pairs);
-    stats_.records = static_cast<int64_t>(current_.size());
   }
   spdlog::info("matching: fitted on {} profiles ({} candidate pairs, lambda {:.4f}): {} to merge, "
                "{} to review",

@@ -8,13 +8,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "tests/hub/matching/febrl_rows.h"
 #include "tests/integration/fleet_fixture.h"
 #include "tests/support/binaries.h"
 #include "tests/support/datasets.h"
@@ -31,34 +31,16 @@ struct Person {
   json attributes;
 };
 
-// FEBRL columns: rec_id, given_name, surname, street_number, address_1, address_2, suburb,
-// postcode, state, date_of_birth, soc_sec_id (comma + space separated).
+// FEBRL rows (tests/hub/matching/febrl_rows.h) as identify events' people.
 std::vector<Person> ReadDataset(const std::string& path, std::mt19937_64& rng) {
   static const char* kFields[] = {"first_name", "last_name", "street_number", "address_line1",
                                   "address_line2", "city", "postcode", "region",
                                   "date_of_birth", "national_id"};
   std::vector<Person> out;
-  std::ifstream in(path);
-  std::string line;
-  if (!std::getline(in, line)) return out;
   std::set<std::string> used;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::vector<std::string> cells;
-    size_t start = 0;
-    while (true) {
-      const size_t comma = line.find(',', start);
-      std::string cell = line.substr(start, comma == std::string::npos ? std::string::npos
-                                                                        : comma - start);
-      cell.erase(0, cell.find_first_not_of(' '));
-      cells.push_back(std::move(cell));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-    if (cells.size() != 11) return {};
+  for (const std::vector<std::string>& cells : cjd::testing::ReadFebrlRows(path)) {
     Person p;
-    const size_t a = cells[0].find('-');
-    p.entity = cells[0].substr(a + 1, cells[0].find('-', a + 1) - a - 1);
+    p.entity = cjd::testing::FebrlEntity(cells[0]);
     do {
       char buf[24];
       std::snprintf(buf, sizeof buf, "c%016llx", static_cast<unsigned long long>(rng()));

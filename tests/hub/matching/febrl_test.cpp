@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -18,6 +17,7 @@
 
 #include "hub/matching/dedupe.h"
 #include "tests/support/binaries.h"
+#include "tests/hub/matching/febrl_rows.h"
 #include "tests/support/datasets.h"
 
 namespace cjd::hub::matching {
@@ -36,28 +36,11 @@ Labelled ReadFebrl(const std::string& path) {
                                 Field::kPostcode,     Field::kRegion,       Field::kDateOfBirth,
                                 Field::kNationalId};
   Labelled out;
-  std::ifstream in(path);
-  std::string line;
-  if (!std::getline(in, line)) return out;  // header
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::vector<std::string> cells;
-    size_t start = 0;
-    while (true) {
-      const size_t comma = line.find(',', start);
-      std::string cell = line.substr(start, comma == std::string::npos ? std::string::npos
-                                                                        : comma - start);
-      cell.erase(0, cell.find_first_not_of(' '));
-      cells.push_back(std::move(cell));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-    if (cells.size() != 11) return {};
+  for (const std::vector<std::string>& cells : cjd::testing::ReadFebrlRows(path)) {
     Record r;
     r.id = cells[0];
     for (size_t c = 0; c < 10; ++c) r[kColumns[c]] = cells[c + 1];
-    const size_t a = cells[0].find('-');
-    out.entity.push_back(cells[0].substr(a + 1, cells[0].find('-', a + 1) - a - 1));
+    out.entity.push_back(cjd::testing::FebrlEntity(cells[0]));
     out.records.push_back(std::move(r));
   }
   return out;
