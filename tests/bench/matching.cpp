@@ -12,6 +12,8 @@
 //   2. the second half paced at `rate` events per second (posts of rate / 10 every 100 ms),
 //      matched incrementally (each new profile against its blocks), sampling once a second how
 //      many posted events the matcher has not looked at yet.
+// Both phases run twice, each time on a fresh hub: first with the matcher off ([identity]
+// probabilistic = false: the baseline, in the same run), then on.
 // After each phase the bench waits until the projection applied everything and the matcher's
 // figures stayed unchanged for 1 s, and prints the lag (seconds from the last post to that
 // state), the matcher's fits, merges, refusals and review items, and the hub's CPU per event of
@@ -33,6 +35,7 @@
 #include "tests/bench/common.h"
 #include "tests/bench/hub_probe.h"
 #include "tests/bench/stack.h"
+#include "tests/integration/fleet_fixture.h"
 #include "tests/hub/matching/generated_people.h"
 #include "tests/support/binaries.h"
 #include "tests/support/http_client.h"
@@ -53,38 +56,26 @@ std::string RunTool(const std::vector<std::string>& argv) {
   return out;
 }
 
-}  // namespace
+struct MatchingRun {
+  std::vector<double> us_per_event;  // hub CPU per identify event, all threads, per phase
+  std::vector<double> lag_s;         // settled after the phase's last post
+};
 
-void RunMatching(const MatchingBenchOptions& o) {
-  Out("# cjd-bench matching  %s\n%s", NowUtc().c_str(), Conditions().c_str());
-  Out("# before: %s\n", LoadNow().c_str());
-  auto generated = hub::matching::generated::GeneratePeople(static_cast<size_t>(o.records), 42);
-  // The generator lists the originals first: shuffled (fixed seed), so both phases hold
-  // originals and duplicates.
-  std::vector<size_t> order(generated.first.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::shuffle(order.begin(), order.end(), std::mt19937_64(7));
-  std::vector<hub::matching::Record> records;
-  std::set<uint32_t> persons;
-  for (size_t i : order) {
-    records.push_back(generated.first[i]);
-    persons.insert(generated.second[i]);
-  }
-  Out("records: %zu generated FEBRL-like person records (seed 42) of %zu persons, as identify "
-      "events at %d/s\n",
-      records.size(), persons.size(), o.rate);
-
+// One hub, both phases; the matcher on or off ([identity] probabilistic).
+MatchingRun RunHub(const MatchingBenchOptions& o, const std::vector<hub::matching::Record>& records,
+                   bool matcher) {
   CjdStack stack(StackOptions{});
   stack.StartBroker();
+  if (!matcher) cjd::itest::SetTomlKey(stack.hub_config(), "identity", "probabilistic", "false");
   stack.StartHub();
   const fs::path hub_dir = stack.hub_config().parent_path();
   const std::string added = RunTool({testing::CjdctlBinary(), "add-source", "--hub-dir",
                                  hub_dir.string(), "--name", "bench-crm"});
-  std::smatch m;
-  if (!std::regex_search(added, m, std::regex("cjds_[A-Za-z0-9_-]+"))) {
+  std::smatch key_match;
+  if (!std::regex_search(added, key_match, std::regex("cjds_[A-Za-z0-9_-]+"))) {
     throw std::runtime_error("no source key printed: " + added);
   }
-  const std::string key = m.str();
+  const std::string key = key_match.str();
   HttpClient hub(stack.hub_port(), std::chrono::seconds(60));
 
   const pid_t pid = stack.hub_pid();
@@ -116,7 +107,7 @@ void RunMatching(const MatchingBenchOptions& o) {
       if (r.status != 202) throw std::runtime_error("collect: " + r.body);
       sent += static_cast<int64_t>(events.size());
       if (!paced) continue;
-      if (posts % 10 == 9) {  // once a second: posted but not yet looked at by the matcher
+      if (matcher && posts % 10 == 9) {  // once a second: posted but not yet looked at by the matcher
         json st = stack.HubStats();
         if (st.is_object() && st.contains("matching")) {
           const int64_t behind = sent - st["projection"]["events_applied"].get<int64_t>() +
@@ -142,25 +133,35 @@ void RunMatching(const MatchingBenchOptions& o) {
           if (!stats.is_object() || !stats.contains("matching")) return false;
           if (stats["projection"]["events_applied"].get<int64_t>() < sent) return false;
           const json& m = stats["matching"];
-          if (m["fit_waiting"] == true || m["fitting"] == true || m["queued"] != 0) {
+          if (matcher && (m["fit_waiting"] == true || m["fitting"] == true || m["queued"] != 0)) {
             return false;
           }
-          json now = {stats["matching"]["records"], stats["matching"]["merges"],
-                      stats["matching"]["compared_pairs"], stats["matching"]["fits"]};
+          json now = {stats["projection"]["cursor"], m.value("records", json(0)),
+                      m.value("merges", json(0)), m.value("compared_pairs", json(0)),
+                      m.value("fits", json(0))};
           stable = now == last ? stable + 1 : 0;
           last = now;
           return stable >= 10;
         },
         std::chrono::seconds(600), std::chrono::milliseconds(100));
-    if (!settled) throw std::runtime_error("the matcher did not settle in 600 s");
+    if (!settled) throw std::runtime_error("the hub did not settle in 600 s");
     return SecondsSince(from) - 1.0;
   };
+  MatchingRun run;
   auto report = [&](const char* phase, double post_s, int64_t events, double lag_s,
                     const std::map<std::string, double>& threads) {
+    double cpu_s = 0;
+    for (const auto& [name, seconds] : threads) cpu_s += seconds;
+    run.us_per_event.push_back(cpu_s * 1e6 / static_cast<double>(events));
+    run.lag_s.push_back(lag_s);
+    Out("\n[%s, matcher %s] posted %" PRId64 " identify events in %.1f s (%.0f/s); the hub "
+        "settled %.2f s after the last post\n",
+        phase, matcher ? "on" : "off (baseline)", events, post_s,
+        static_cast<double>(events) / post_s, lag_s);
+    Out("  hub CPU per identify event of this phase, by thread (us):%s\n",
+        PerUnitByThread(threads, events).c_str());
+    if (!matcher) return;
     const json& ms = stats["matching"];
-    Out("\n[%s] posted %" PRId64 " identify events in %.1f s (%.0f/s); the matcher settled %.2f s "
-        "after the last post\n",
-        phase, events, post_s, static_cast<double>(events) / post_s, lag_s);
     Out("  fits so far %" PRId64 " (the last on %" PRId64 " profiles, %" PRId64
         " candidate pairs, %" PRId64 " ms, lambda %.4f); pairs compared %" PRId64 "\n",
         ms["fits"].get<int64_t>(), ms["last_fit_records"].get<int64_t>(),
@@ -171,8 +172,6 @@ void RunMatching(const MatchingBenchOptions& o) {
         ms["merges"].get<int64_t>(), ms["refused"].get<int64_t>(),
         ms["reviews_pending"].get<int64_t>(), ms["records"].get<int64_t>());
     if (!ms["last_error"].is_null()) Out("  matcher error: %s\n", ms["last_error"].dump().c_str());
-    Out("  hub CPU per identify event of this phase, by thread (us):%s\n",
-        PerUnitByThread(threads, events).c_str());
   };
 
   const size_t half = records.size() / 2;
@@ -187,9 +186,45 @@ void RunMatching(const MatchingBenchOptions& o) {
   const double stream_lag = settle();
   report("2: the rest at the paced rate, matched incrementally", stream_s,
          static_cast<int64_t>(records.size() - half), stream_lag, ThreadCpuSince(pid, threads0));
-  Out("  at most %" PRId64 " events not yet looked at by the matcher at the once-a-second "
-      "samples\n",
-      max_behind);
+  if (matcher) {
+    Out("  at most %" PRId64 " events not yet looked at by the matcher at the once-a-second "
+        "samples\n",
+        max_behind);
+  }
+  return run;
+}
+
+}  // namespace
+
+void RunMatching(const MatchingBenchOptions& o) {
+  Out("# cjd-bench matching  %s\n%s", NowUtc().c_str(), Conditions().c_str());
+  Out("# before: %s\n", LoadNow().c_str());
+  auto generated = hub::matching::generated::GeneratePeople(static_cast<size_t>(o.records), 42);
+  // The generator lists the originals first: shuffled (fixed seed), so both phases hold
+  // originals and duplicates.
+  std::vector<size_t> order(generated.first.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(7));
+  std::vector<hub::matching::Record> records;
+  std::set<uint32_t> persons;
+  for (size_t i : order) {
+    records.push_back(generated.first[i]);
+    persons.insert(generated.second[i]);
+  }
+  Out("records: %zu generated FEBRL-like person records (seed 42) of %zu persons, as identify "
+      "events at %d/s\n",
+      records.size(), persons.size(), o.rate);
+
+  // The baseline first, in the same run: the same hub and events with the matcher off.
+  const MatchingRun off = RunHub(o, records, /*matcher=*/false);
+  const MatchingRun on = RunHub(o, records, /*matcher=*/true);
+  Out("\n%-26s %22s %22s %8s\n", "hub CPU per event (us)", "matcher off (baseline)",
+      "matcher on", "on/off");
+  const char* kPhases[] = {"1: import", "2: paced, incremental"};
+  for (size_t i = 0; i < 2; ++i) {
+    Out("%-26s %22.0f %22.0f %7.2fx\n", kPhases[i], off.us_per_event[i], on.us_per_event[i],
+        on.us_per_event[i] / off.us_per_event[i]);
+  }
   Out("true persons: %zu; the default guardrail max_customer_id = 2 refuses merging a third "
       "record (its own customer_id) into a person\n",
       persons.size());
