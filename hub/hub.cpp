@@ -139,8 +139,10 @@ Status Hub::Start() {
     auto name = [](int s) { return s < 0 ? std::string() : std::string(journeys::kStageNames[s]); };
     return std::pair{name(current), name(furthest)};
   });
+  segments_->set_tracked_events(
+      [j = journeys_.get()](int64_t id) { return j->TrackedEventsOf(id); });
   journeys_->set_on_persons_changed([s = segments_.get()](const std::vector<int64_t>& ids) {
-    if (s->uses_journey_stage()) s->ProfilesChanged(ids);
+    if (s->uses_journeys()) s->ProfilesChanged(ids);
   });
   // A new set of RFM cut points re-evaluates only the customers whose score it moved.
   projector_->set_on_rfm_rescored([s = segments_.get()](const std::vector<int64_t>& ids) {
@@ -190,6 +192,9 @@ Status Hub::Start() {
   identity_api_ = std::make_unique<IdentityApi>(matcher_.get());
   CJD_RETURN_IF_ERROR(segments_->Start());
   CJD_RETURN_IF_ERROR(journeys_->Start());
+  // Webhooks: after the segment engine (segments.db) and the projector (profiles.db).
+  activation_ = std::make_unique<activation::Activation>(config_, projector_->keys(), clock_);
+  destination_api_ = std::make_unique<DestinationApi>(activation_.get());
   auto segment_reader = segments::SegmentStore::Open(config_.segments_path, /*read_only=*/true);
   if (!segment_reader.ok()) return segment_reader.status();
   segment_api_ = std::make_unique<SegmentApi>(segments_.get(), std::move(*segment_reader));
@@ -262,6 +267,10 @@ Status Hub::Start() {
   }
   api_->set_prediction_api(prediction_api_.get());
   api_->set_identity_api(identity_api_.get());
+  api_->set_destination_api(destination_api_.get());
+  // Its thread starts once the API it reads fleet alerts from exists.
+  activation_->set_alerts_source([api = api_.get()] { return api->AlertsJson(); });
+  CJD_RETURN_IF_ERROR(activation_->Start());
   eraser_->set_publisher([ingestor = ingestor_.get()](const std::string& topic,
                                                        const std::string& payload) {
     return ingestor->Publish(topic, payload);
@@ -333,6 +342,7 @@ void Hub::Stop() {
   if (journeys_) journeys_->Stop();
   if (predictor_) predictor_->Stop();
   if (matcher_) matcher_->Stop();
+  if (activation_) activation_->Stop();
   if (projector_) projector_->Stop();
   server_.reset();
   workers_.reset();
@@ -345,6 +355,8 @@ void Hub::Stop() {
   predictor_.reset();
   identity_api_.reset();
   matcher_.reset();
+  destination_api_.reset();
+  activation_.reset();
   journeys_.reset();
   segments_.reset();
   offer_api_.reset();

@@ -8,6 +8,8 @@
 
 #include "hub/config/hub_config.h"
 #include "hub/http/hub_api.h"
+#include "hub/activation/activation.h"
+#include "hub/http/destination_api.h"
 #include "hub/http/identity_api.h"
 #include "hub/http/journey_api.h"
 #include "hub/http/offer_api.h"
@@ -69,6 +71,8 @@ class Hub {
   std::unique_ptr<PredictionApi> prediction_api_;
   std::unique_ptr<matching::ProfileMatcher> matcher_;  // null when [identity] probabilistic = false
   std::unique_ptr<IdentityApi> identity_api_;
+  std::unique_ptr<activation::Activation> activation_;  // webhooks (hub/activation)
+  std::unique_ptr<DestinationApi> destination_api_;
   std::unique_ptr<HubApi> api_;
   std::unique_ptr<http::WorkerPool> workers_;  // runs the API's handlers (database work)
   std::unique_ptr<http::Server> server_;

@@ -282,12 +282,11 @@ Result<json> Translate(const json& call, std::string type, const json& batch_con
       e["order"] = std::move(order);
       properties.erase("products");
     } else {
-      return Fail("event", "custom track events (\"" + n +
-                               "\") are not stored yet: only the e-commerce spec's Product "
-                               "Viewed, Product Added, Product Removed, Checkout Started and "
-                               "Order Completed");
+      // Any other name: a custom event of our own `track` type, name and properties kept.
+      e["type"] = "track";
+      e["name"] = n;
     }
-    properties["event"] = n;
+    if (e["type"] != "track") properties["event"] = n;
   } else {
     return Fail("type", "must be track, identify, page, screen, group or alias");
   }

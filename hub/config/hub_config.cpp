@@ -101,6 +101,13 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.offers_resend_after_s = r.Int("offers.resend_after_s", c.offers_resend_after_s, 1, 86'400);
   c.offers_per_customer = static_cast<int>(
       r.Int("offers.per_customer", c.offers_per_customer, 1, 50));
+  c.activation_path = r.Path("activation.path", "activation.db");
+  c.webhook_timeout_ms =
+      r.Int("activation.timeout_ms", c.webhook_timeout_ms, 100, 120'000);
+  c.webhook_max_backoff_s =
+      r.Int("activation.max_backoff_s", c.webhook_max_backoff_s, 1, 86'400);
+  c.webhook_give_up_hours =
+      r.Int("activation.give_up_hours", c.webhook_give_up_hours, 1, 24 * 366);
   c.access_path = r.Path("access.path", "access.db");
   c.audit_key_file = r.Path("access.audit_key_file", "audit.key");
   c.privacy_path = r.Path("privacy.path", "privacy.db");

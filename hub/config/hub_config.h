@@ -102,6 +102,11 @@ struct HubConfig {
   int64_t offers_full_interval_s = 300;  // every store recomputed at least this often
   int64_t offers_resend_after_s = 10;  // a heartbeat this long after a send still behind: resend
   int offers_per_customer = 10;        // offers in one customer's ranked list (<= 50)
+  // [activation] webhooks (see hub/activation/README.md)
+  std::string activation_path;         // SQLite file of destinations and their delivery queue
+  int64_t webhook_timeout_ms = 10'000; // one delivery attempt's bound (connect, send, answer)
+  int64_t webhook_max_backoff_s = 600; // retries back off 1, 2, 4, ... s up to this
+  int64_t webhook_give_up_hours = 72;  // a delivery failing this long is marked failed
   // [access] (see hub/access/README.md)
   std::string access_path;             // SQLite file of named API tokens and the audit log
   std::string audit_key_file;          // 32-byte secret the audit log's chain is keyed with;

@@ -12,6 +12,7 @@
 #include "hub/access/masking.h"
 #include "hub/access/roles.h"
 #include "hub/collect/collect_request.h"
+#include "hub/collect/cors.h"
 #include "hub/collect/segment_request.h"
 #include "hub/collect/source_key.h"
 #include "hub/fleet/fleet_alerts.h"
@@ -130,13 +131,15 @@ std::optional<http::Response> HubApi::Authorize(const http::Request& head) {
     return http::JsonError(404, "not_found", "no such endpoint: " + head.path);
   }
   if (head.path == "/v1/collect") {
+    if (head.method == "OPTIONS") return Preflight(head);
     if (head.method != "POST") return http::JsonError(405, "method_not_allowed", "use POST");
     auto source = AuthenticateSource(head.BearerToken());
     if (!source.ok()) return http::ErrorFromStatus(source.status());
     if (!source->has_value()) return Unauthorized(kNoSourceKey);
-    return std::nullopt;
+    return RefuseOrigin(head, **source);
   }
   if (IsSegmentPath(head.path)) {
+    if (head.method == "OPTIONS") return Preflight(head);
     if (head.method != "POST") return http::JsonError(405, "method_not_allowed", "use POST");
     // The write key: HTTP Basic (key as user name) or Bearer now; without a header, the body's
     // "writeKey" (analytics.js beacons) is checked once the body is read.
@@ -145,7 +148,7 @@ std::optional<http::Response> HubApi::Authorize(const http::Request& head) {
     auto source = AuthenticateSource(key);
     if (!source.ok()) return http::ErrorFromStatus(source.status());
     if (!source->has_value()) return Unauthorized(kNoSourceKey);
-    return std::nullopt;
+    return RefuseOrigin(head, **source);
   }
   auto admitted = Admit(head);
   if (auto* refused = std::get_if<http::Response>(&admitted)) return std::move(*refused);
@@ -278,6 +281,9 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
   if (req.path.rfind("/v1/", 0) != 0) {
     return respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
   }
+  if ((req.path == "/v1/collect" || IsSegmentPath(req.path)) && req.method == "OPTIONS") {
+    return respond(Preflight(req));
+  }
   if (req.path == "/v1/collect") {
     if (req.method != "POST") {
       return respond(http::JsonError(405, "method_not_allowed", "use POST"));
@@ -333,6 +339,9 @@ http::Response HubApi::Route(const http::Request& req) {
   if (identity_api_ != nullptr && IdentityApi::Owns(req.path)) {
     return identity_api_->Handle(req);
   }
+  if (destination_api_ != nullptr && DestinationApi::Owns(req.path)) {
+    return destination_api_->Handle(req);
+  }
   if (profile_api_ != nullptr && ProfileApi::Owns(req.path)) {
     return profile_api_->Handle(req);
   }
@@ -346,6 +355,59 @@ http::Response HubApi::Route(const http::Request& req) {
     return privacy_api_->Handle(req);
   }
   return http::JsonError(404, "not_found", "no such endpoint: " + req.path);
+}
+
+std::vector<std::string> HubApi::AllowedOrigins(const std::string& source, int64_t max_age_ms) {
+  const int64_t now = clock_->NowMillis();
+  std::lock_guard lock(cors_mu_);
+  if (origins_loaded_ms_ == 0 || now - origins_loaded_ms_ >= max_age_ms ||
+      now < origins_loaded_ms_) {
+    Result<std::vector<SourceRecord>> sources = Status::Internal("unset");
+    {
+      std::lock_guard store_lock(store_mu_);
+      sources = store_->ListSources();
+    }
+    if (sources.ok()) {
+      origins_.clear();
+      for (SourceRecord& s : *sources) origins_[s.name] = std::move(s.allowed_origins);
+      origins_loaded_ms_ = now;
+    } else {
+      spdlog::warn("cors: reading the sources' origins failed: {}", sources.status().ToString());
+    }
+  }
+  if (!source.empty()) {
+    auto it = origins_.find(source);
+    return it == origins_.end() ? std::vector<std::string>() : it->second;
+  }
+  std::vector<std::string> all;
+  for (const auto& [name, origins] : origins_) all.insert(all.end(), origins.begin(), origins.end());
+  return all;
+}
+
+http::Response HubApi::Preflight(const http::Request& head) {
+  const std::string origin = head.Header("origin");
+  if (origin.empty()) {
+    http::Response r{204, "", "application/json", {}};
+    r.headers["Allow"] = "POST, OPTIONS";
+    return r;
+  }
+  // A refused origin is checked again against the store when the list is 2 s old or more, so
+  // an origin just added (cjdctl) works at once; one removed stops within 30 s.
+  if (!OriginAllowed(AllowedOrigins("", 30'000), origin) &&
+      !OriginAllowed(AllowedOrigins("", 2'000), origin)) {
+    return OriginRefused(origin);
+  }
+  return PreflightResponse(head);
+}
+
+std::optional<http::Response> HubApi::RefuseOrigin(const http::Request& head,
+                                                   const std::string& source) {
+  const std::string origin = head.Header("origin");
+  if (origin.empty() || OriginAllowed(AllowedOrigins(source, 30'000), origin) ||
+      OriginAllowed(AllowedOrigins(source, 2'000), origin)) {
+    return std::nullopt;
+  }
+  return OriginRefused(origin);
 }
 
 Result<std::optional<std::string>> HubApi::AuthenticateSource(const std::string& key) {
@@ -372,11 +434,20 @@ http::Response HubApi::Collect(const http::Request& req) {
   auto source = AuthenticateSource(req.BearerToken());
   if (!source.ok()) return http::ErrorFromStatus(source.status());
   if (!source->has_value()) return Unauthorized(kNoSourceKey);
+  if (auto refused = RefuseOrigin(req, **source)) return std::move(*refused);
+  http::Response answer = CollectFor(**source, req);
+  if (const std::string origin = req.Header("origin"); !origin.empty()) {
+    AddCorsHeaders(&answer, origin);
+  }
+  return answer;
+}
+
+http::Response HubApi::CollectFor(const std::string& source, const http::Request& req) {
   const int64_t now = clock_->NowMillis();
   CollectParse parsed = ParseCollectRequest(req, now);
   if (parsed.error) return std::move(*parsed.error);
 
-  Result<IngestResult> committed = CommitFor(**source, parsed.events, now);
+  Result<IngestResult> committed = CommitFor(source, parsed.events, now);
   if (!committed.ok()) return http::ErrorFromStatus(committed.status());
 
   nlohmann::json body;
@@ -428,14 +499,20 @@ http::Response HubApi::SegmentCollect(http::Request req) {
     return Unauthorized("a source key is required as the write key: HTTP Basic with the key as "
                         "user name, Bearer, or \"writeKey\" in the body (cjdctl add-source)");
   }
-  if (parsed.error) return std::move(*parsed.error);
+  if (auto refused = RefuseOrigin(req, **source)) return std::move(*refused);
+  const std::string origin = req.Header("origin");
+  auto finish = [&](http::Response r) {
+    if (!origin.empty()) AddCorsHeaders(&r, origin);
+    return r;
+  };
+  if (parsed.error) return finish(std::move(*parsed.error));
   Result<IngestResult> committed = CommitFor(**source, parsed.events, now);
-  if (!committed.ok()) return http::ErrorFromStatus(committed.status());
+  if (!committed.ok()) return finish(http::ErrorFromStatus(committed.status()));
   nlohmann::json body = {{"success", true},
                          {"accepted", parsed.events.size()},
                          {"duplicates", committed->duplicates},
                          {"errors", std::move(parsed.errors)}};
-  return {200, body.dump()};
+  return finish({200, body.dump()});
 }
 
 http::Response HubApi::Stats() {
@@ -475,6 +552,7 @@ http::Response HubApi::Stats() {
   if (journey_api_ != nullptr) j["journeys"] = journey_api_->StatsJson();
   if (prediction_api_ != nullptr) j["predictions"] = prediction_api_->StatsJson();
   if (identity_api_ != nullptr) j["matching"] = identity_api_->StatsJson();
+  if (destination_api_ != nullptr) j["webhooks"] = destination_api_->StatsJson();
   if (offer_api_ != nullptr) j["offers"] = offer_api_->StatsJson();
   const MemoryReport mem = ReadMemoryReport();
   j["memory"] = {{"rss_bytes", mem.rss_bytes},
@@ -513,15 +591,21 @@ http::Response HubApi::Devices() {
 }
 
 http::Response HubApi::Alerts() {
+  auto doc = AlertsJson();
+  if (!doc.ok()) return http::ErrorFromStatus(doc.status());
+  return {200, doc->dump()};
+}
+
+Result<nlohmann::json> HubApi::AlertsJson() {
   const int64_t now = clock_->NowMillis();
   auto fleet = Fleet(now);
-  if (!fleet.ok()) return http::ErrorFromStatus(fleet.status());
+  if (!fleet.ok()) return fleet.status();
   AlertThresholds t;
   t.offline_minutes = config_.alert_offline_minutes;
   t.backlog_minutes = config_.alert_backlog_minutes;
   t.clock_skew_seconds = config_.alert_clock_skew_seconds;
   t.offers_behind_minutes = config_.alert_offers_behind_minutes;
-  return {200, FleetAlerts(*fleet, t, now).dump()};
+  return FleetAlerts(*fleet, t, now);
 }
 
 }  // namespace cjd::hub

@@ -27,6 +27,7 @@
 
 #include <functional>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -36,6 +37,7 @@
 #include "hub/access/access_store.h"
 #include "hub/config/hub_config.h"
 #include "hub/http/journey_api.h"
+#include "hub/http/destination_api.h"
 #include "hub/http/identity_api.h"
 #include "hub/http/prediction_api.h"
 #include "hub/http/offer_api.h"
@@ -73,6 +75,9 @@ class HubApi {
   void set_journey_api(JourneyApi* api) { journey_api_ = api; }
   void set_prediction_api(PredictionApi* api) { prediction_api_ = api; }
   void set_identity_api(IdentityApi* api) { identity_api_ = api; }
+  // GET /v1/alerts' document (thread-safe), also for the webhooks' fleet.alert.
+  Result<nlohmann::json> AlertsJson();
+  void set_destination_api(DestinationApi* api) { destination_api_ = api; }
   // Segments (/v1/segments...). REQUIRES: before the server starts.
   void set_segment_api(SegmentApi* api) { segment_api_ = api; }
   // Offers (/v1/offers...) and the offer sync state in /v1/devices. REQUIRES: before the server
@@ -116,6 +121,7 @@ class HubApi {
   // Every /v1/ endpoint but collect, for an admitted caller.
   http::Response Route(const http::Request& req);
   http::Response Collect(const http::Request& req);
+  http::Response CollectFor(const std::string& source, const http::Request& req);
   // The Segment-compatible calls (hub/collect/segment_request.h): POST /v1/track, ... /v1/batch.
   http::Response SegmentCollect(http::Request req);
   // Commits parsed collect events for `source`; the 202 document's counts.
@@ -128,6 +134,13 @@ class HubApi {
   Result<nlohmann::json> Fleet(int64_t now_ms);
   // The name of the source whose key `key` is; nullopt for no such key.
   Result<std::optional<std::string>> AuthenticateSource(const std::string& key);
+  // CORS (hub/collect/cors.h): a source's allowed origins ("": every source's), from a copy of
+  // the store's list re-read when older than `max_age_ms`. A preflight is allowed when some
+  // source allows its origin; a request with an Origin when its source does.
+  std::vector<std::string> AllowedOrigins(const std::string& source, int64_t max_age_ms);
+  http::Response Preflight(const http::Request& head);
+  // 403 when `head` has an Origin that `source` does not allow.
+  std::optional<http::Response> RefuseOrigin(const http::Request& head, const std::string& source);
 
   const HubConfig& config_;
   std::mutex store_mu_;
@@ -138,6 +151,9 @@ class HubApi {
   // store (a source added while the hub runs works at its first request).
   std::mutex sources_mu_;
   std::unordered_map<std::string, std::string> sources_;  // guarded by sources_mu_
+  std::mutex cors_mu_;
+  std::map<std::string, std::vector<std::string>> origins_;  // by source; guarded by cors_mu_
+  int64_t origins_loaded_ms_ = 0;                            // 0: never; guarded by cors_mu_
   std::mutex access_mu_;
   std::unique_ptr<access::AccessStore> access_;  // guarded by access_mu_; may be null
   std::function<void()> on_events_committed_;
@@ -147,6 +163,7 @@ class HubApi {
   JourneyApi* journey_api_ = nullptr;
   PredictionApi* prediction_api_ = nullptr;
   IdentityApi* identity_api_ = nullptr;
+  DestinationApi* destination_api_ = nullptr;
   OfferApi* offer_api_ = nullptr;
   const offers::OfferPlanner* planner_ = nullptr;
   const Ingestor* ingestor_;

@@ -68,7 +68,7 @@ Result<StepSpec> ParseStep(const json& j, const std::string& field) {
   if (!j.is_object()) return Status::Invalid(field + ": expected an object", field);
   StepSpec s;
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.key() != "type" && it.key() != "where") {
+    if (it.key() != "type" && it.key() != "where" && it.key() != "name") {
       return Status::Invalid(field + ": unknown field \"" + it.key() + "\"",
                              field + "." + it.key());
     }
@@ -84,6 +84,18 @@ Result<StepSpec> ParseStep(const json& j, const std::string& field) {
                            field + ".type");
   }
   s.type = *t;
+  // A custom event's name: {"type": "track", "name": "Newsletter Signed Up"}.
+  if (auto name = j.find("name"); name != j.end()) {
+    if (s.type != EventType::kTrack) {
+      return Status::Invalid(field + ".name: only for type track (a custom event's name)",
+                             field + ".name");
+    }
+    if (!name->is_string() || name->get<std::string>().empty() ||
+        name->get<std::string>().size() > 512) {
+      return Status::Invalid(field + ".name: expected the custom event's name", field + ".name");
+    }
+    s.where.push_back({"name", name->get<std::string>()});
+  }
   auto where = j.find("where");
   if (where != j.end() && !where->is_null()) {
     if (!where->is_object()) {
@@ -104,7 +116,7 @@ Result<StepSpec> ParseStep(const json& j, const std::string& field) {
       }
       std::string key = w.key();
       static const std::set<std::string, std::less<>> kFields = {"sku", "category", "url",
-                                                                 "store_id", "channel"};
+                                                                 "store_id", "channel", "name"};
       if (key.empty() || key.size() > 64) return Status::Invalid(f + ": bad field name", f);
       if (kFields.count(key) == 0 && key.rfind("properties.", 0) != 0) key = "properties." + key;
       if (key == "properties.") return Status::Invalid(f + ": bad field name", f);

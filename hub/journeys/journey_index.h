@@ -34,7 +34,8 @@ struct SessionOptions {
 
 // One condition of a funnel step's or exclusion's `where`.
 struct Condition {
-  std::string key;    // "sku", "category", "url", "store_id", "channel", "properties.K"
+  std::string key;    // "sku", "category", "url", "store_id", "channel", "name" (a track event's),
+                      // "properties.K"
   std::string value;  // exact, or for "url" a path prefix (cleaned like UrlPath)
 };
 struct StepSpec {
@@ -143,6 +144,7 @@ class JourneyIndex {
                            PersonFilter persons) const;
   // A person's (current, furthest) stage at `now_ms` (kStageNone when none).
   std::pair<int, int> StageOf(int64_t profile_id, int64_t now_ms) const;
+  std::vector<std::string> TrackedEventsOf(int64_t profile_id) const;
   // GET /v1/journeys/stages: the distribution now, and per period the persons who had reached
   // each stage by its end, with stage-to-stage conversion.
   nlohmann::json Stages(RetentionPeriod period, int64_t now_ms, PersonFilter persons) const;

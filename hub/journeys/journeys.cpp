@@ -256,6 +256,11 @@ std::pair<int, int> Journeys::StageOf(int64_t profile_id, int64_t now_ms) const 
   return index_.StageOf(profile_id, now_ms);
 }
 
+std::vector<std::string> Journeys::TrackedEventsOf(int64_t profile_id) const {
+  std::shared_lock lock(index_mu_);
+  return index_.TrackedEventsOf(profile_id);
+}
+
 nlohmann::json Journeys::Stages(RetentionPeriod period, int64_t now_ms,
                                 PersonFilter persons) const {
   std::shared_lock lock(index_mu_);

@@ -80,6 +80,8 @@ class Journeys {
   nlohmann::json Lifecycle(RetentionPeriod period, bool orders_only, PersonFilter persons) const;
   nlohmann::json Paths(const PathQuery& q, PersonFilter persons) const;
   std::pair<int, int> StageOf(int64_t profile_id, int64_t now_ms) const;
+  // The names of the custom (track) events in a person's timeline, sorted, each once.
+  std::vector<std::string> TrackedEventsOf(int64_t profile_id) const;
   nlohmann::json Stages(RetentionPeriod period, int64_t now_ms, PersonFilter persons) const;
   // Called on the journeys thread after each round that changed timelines, with the persons
   // whose touches changed (their stage may have moved). Must only record or enqueue.

@@ -62,6 +62,23 @@ std::pair<int, int> JourneyIndex::StageOf(int64_t profile_id, int64_t now_ms) co
           StageFrom(p->second.touches, INT64_MIN)};
 }
 
+std::vector<std::string> JourneyIndex::TrackedEventsOf(int64_t profile_id) const {
+  std::vector<std::string> names;
+  auto p = persons_.find(profile_id);
+  if (p == persons_.end()) return names;
+  const std::string_view prefix = "name\x1f";
+  for (const Touch& t : p->second.touches) {
+    if (t.type != EventType::kTrack) continue;
+    for (uint32_t i = 0; i < t.attr_count; ++i) {
+      const std::string& a = strings_[attrs_[t.attr_begin + i]];
+      if (a.starts_with(prefix)) names.push_back(a.substr(prefix.size()));
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
 nlohmann::json JourneyIndex::Stages(RetentionPeriod period, int64_t now_ms,
                                     PersonFilter filter) const {
   const bool weeks = period == RetentionPeriod::kWeek;

@@ -128,6 +128,7 @@ TouchRecord ExtractTouch(const Event& e) {
   t.type = e.type;
   t.channel = e.channel;
   t.store = e.store_id;
+  if (e.type == EventType::kTrack) AddAttr(t, "name", e.name);
   if (e.order) {
     t.currency = e.order->currency;
     DecimalSum gross(6);

@@ -26,7 +26,8 @@ struct TouchRecord {
   std::string channel;
   std::string store;
   std::string url;           // properties.url, cleaned (UrlPath): scheme, host, query dropped
-  // Filterable attributes, each "key\x1fvalue": "sku\x1f..." and "category\x1f..." of every item
+  // Filterable attributes, each "key\x1fvalue": "name\x1f..." of a custom (track) event,
+  // "sku\x1f..." and "category\x1f..." of every item
   // and of properties.sku/category, "properties.K\x1fV" for each top-level scalar property
   // (at most 16, values up to 256 bytes).
   std::vector<std::string> attrs;

@@ -56,6 +56,44 @@ Result<int64_t> ProfileReader::FindByIdentifier(const identity::IdKey& key) {
   return (*s)->ColumnInt(0);
 }
 
+Result<std::vector<ProfileReader::MergeRecord>> ProfileReader::MergesAfter(int64_t after,
+                                                                          int64_t limit) {
+  auto s = statements_.Get(
+      "SELECT merge_id, survivor, absorbed, reason, probability, at_ms FROM merge_log "
+      "WHERE merge_id > ?1 AND kind = 'merge' ORDER BY merge_id LIMIT ?2");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, after).Bind(2, limit);
+  std::vector<MergeRecord> out;
+  while (true) {
+    auto row = (*s)->Step();
+    if (!row.ok()) {
+      (*s)->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    MergeRecord m;
+    m.merge_id = (*s)->ColumnInt(0);
+    m.survivor = (*s)->ColumnInt(1);
+    m.absorbed = (*s)->ColumnInt(2);
+    m.reason = (*s)->ColumnText(3);
+    if (!(*s)->ColumnIsNull(4)) m.probability = (*s)->ColumnDouble(4);
+    m.at_ms = (*s)->ColumnInt(5);
+    out.push_back(std::move(m));
+  }
+  (*s)->Reset();
+  return out;
+}
+
+Result<int64_t> ProfileReader::LastMergeId() {
+  auto s = statements_.Get("SELECT coalesce(max(merge_id), 0) FROM merge_log");
+  if (!s.ok()) return s.status();
+  auto row = (*s)->Step();
+  const int64_t id = row.ok() && *row ? (*s)->ColumnInt(0) : 0;
+  (*s)->Reset();
+  if (!row.ok()) return row.status();
+  return id;
+}
+
 Result<json> ProfileReader::Identifiers(int64_t profile_id) {
   auto s = statements_.Get(
       "SELECT type, value, attached_ms FROM identifiers WHERE profile_id = ?1 "

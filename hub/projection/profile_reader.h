@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 #include <string>
 #include <unordered_map>
 
@@ -73,6 +74,19 @@ class ProfileReader {
   // "attached_at"}], by type then time), values unsealed; [] for a profile that holds none
   // (merged, erased or unknown).
   Result<nlohmann::json> Identifiers(int64_t profile_id);
+  // Merges (not splits) of the merge log with merge_id > `after`, in order, at most `limit`
+  // (hub/activation's profile.merged feed).
+  struct MergeRecord {
+    int64_t merge_id = 0;
+    int64_t survivor = 0;
+    int64_t absorbed = 0;
+    std::string reason;                 // identifier | probabilistic | review
+    std::optional<double> probability;  // the matcher's, for probabilistic and review
+    int64_t at_ms = 0;
+  };
+  Result<std::vector<MergeRecord>> MergesAfter(int64_t after, int64_t limit);
+  // The newest merge_id (0: none).
+  Result<int64_t> LastMergeId();
 
  private:
   ProfileReader(std::unique_ptr<sqlite::Database> db, std::unique_ptr<EventLogReader> log,

@@ -102,7 +102,8 @@ ProfileFacts FactsFromProfileJson(const json& profile) {
   const json& traits = traits_p != nullptr ? *traits_p : kNull;
   for (const KnownField& f : KnownFields()) {
     if (f.name.starts_with("rfm.") || f.name == "consent") continue;
-    if (f.name.starts_with("journey_stage")) continue;  // below: not a trait
+    // Below or from the journeys module: not traits.
+    if (f.name.starts_with("journey_stage") || f.name == "tracked_events") continue;
     // The predictions' traits (hub/predictions) are added by the hub when it has them: set only
     // when the document carries them (a missing field reads as null either way).
     if ((f.name == "p_alive" || f.name == "churn_risk") && Member(traits, f.name.data()) == nullptr) {

@@ -28,6 +28,7 @@ constexpr std::array kFields = {
     KnownField{"consent", FieldType::kBool},
     KnownField{"journey_stage", FieldType::kString},
     KnownField{"journey_stage_furthest", FieldType::kString},
+    KnownField{"tracked_events", FieldType::kList},
     KnownField{"p_alive", FieldType::kNumber},
     KnownField{"churn_risk", FieldType::kNumber},
 };

@@ -179,6 +179,7 @@ void SegmentEngine::UpdateNeeds() {
   uses_stage_ = std::any_of(fields.begin(), fields.end(), [](const std::string& f) {
     return f == "journey_stage" || f == "journey_stage_furthest";
   });
+  uses_tracked_ = std::find(fields.begin(), fields.end(), "tracked_events") != fields.end();
   uses_predictions_ = std::any_of(fields.begin(), fields.end(), [](const std::string& f) {
     return f == "p_alive" || f == "churn_risk" || PredictionHorizonOf(f).has_value();
   });
@@ -301,6 +302,10 @@ Status SegmentEngine::EvaluateBatch(const std::vector<int64_t>& ids) {
           facts.Set("journey_stage", current.empty() ? FactValue() : FactValue(current));
           facts.Set("journey_stage_furthest", furthest.empty() ? FactValue() : FactValue(furthest));
         }
+        if (uses_tracked_ && tracked_reader_) {
+          const std::vector<std::string> names = tracked_reader_(id);
+          facts.Set("tracked_events", StringList(names.begin(), names.end()));
+        }
         if (uses_predictions_ && prediction_facts_) {
           CJD_RETURN_IF_ERROR(prediction_facts_(id, &facts));
         }
@@ -317,7 +322,7 @@ Status SegmentEngine::EvaluateBatch(const std::vector<int64_t>& ids) {
                          [&](const Compiled& c) { return c.id == s; })) {
           continue;
         }
-        auto left = store_->Leave(s, id);
+        auto left = store_->Leave(s, id, now);
         if (!left.ok()) return left.status();
         if (*left) --delta[s];
       }
@@ -329,6 +334,11 @@ Status SegmentEngine::EvaluateBatch(const std::vector<int64_t>& ids) {
     }
     for (const auto& [s, d] : delta) {
       if (d != 0) CJD_RETURN_IF_ERROR(store_->AddMembers(s, d));
+    }
+    // The change log (webhooks' feed) keeps 7 days; pruned at most hourly.
+    if (now - last_prune_ms_ >= 3'600'000) {
+      CJD_RETURN_IF_ERROR(store_->PruneChanges(now - kChangeLogKeepMs));
+      last_prune_ms_ = now;
     }
     CJD_RETURN_IF_ERROR(tx.Commit());
   }

@@ -87,9 +87,13 @@ class SegmentEngine {
   // when none. REQUIRES: before Start().
   using StageReader = std::function<std::pair<std::string, std::string>(int64_t, int64_t)>;
   void set_journey_stage(StageReader reader) { stage_reader_ = std::move(reader); }
-  // True when some rule reads a journey stage (the journeys module then names the persons whose
-  // timelines changed, so those rules follow their stage).
-  bool uses_journey_stage() const { return uses_stage_.load(); }
+  // `tracked_events` (hub/journeys): the names of the custom (track) events a profile did,
+  // sorted, each once. REQUIRES: before Start().
+  using TrackedReader = std::function<std::vector<std::string>(int64_t)>;
+  void set_tracked_events(TrackedReader reader) { tracked_reader_ = std::move(reader); }
+  // True when some rule reads a journey stage or `tracked_events` (the journeys module then
+  // names the persons whose timelines changed, so those rules follow them).
+  bool uses_journeys() const { return uses_stage_.load() || uses_tracked_.load(); }
   // The prediction fields (`expected_purchase_days_{N}d`, `p_alive`, `churn_risk`,
   // `predicted_clv_{N}d`: hub/predictions), set on the facts of a profile from the stored
   // predictions (null when it has none). REQUIRES: before Start().
@@ -157,8 +161,12 @@ class SegmentEngine {
   const RfmModel* rfm_;
   const Clock* clock_;
   std::function<void(const std::vector<int64_t>&)> on_members_changed_;
+  static constexpr int64_t kChangeLogKeepMs = 7LL * 86'400'000;
+  int64_t last_prune_ms_ = 0;  // engine thread
   StageReader stage_reader_;
+  TrackedReader tracked_reader_;
   std::atomic<bool> uses_stage_{false};
+  std::atomic<bool> uses_tracked_{false};
   PredictionFacts prediction_facts_;
   std::atomic<bool> uses_predictions_{false};
 

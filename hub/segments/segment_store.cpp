@@ -27,6 +27,18 @@ const std::vector<sqlite::Migration> kMigrations = {
       ) WITHOUT ROWID;
       CREATE INDEX segment_members_by_profile ON segment_members (profile_id, segment_id);
     )sql"},
+    {2, R"sql(
+      -- Issue 16: every join and leave, in order, for the webhooks' segment.entered and
+      -- segment.left (hub/activation reads it through ChangesAfter). Pruned after 7 days.
+      CREATE TABLE membership_changes (
+        seq          INTEGER PRIMARY KEY,
+        segment_id   TEXT NOT NULL,
+        profile_id   INTEGER NOT NULL,
+        entered      INTEGER NOT NULL,        -- 1 joined, 0 left
+        at_ms        INTEGER NOT NULL
+      );
+      CREATE INDEX membership_changes_by_member ON membership_changes (segment_id, profile_id, seq);
+    )sql"},
 };
 
 SegmentRow ReadRow(const sqlite::Statement& s) {
@@ -207,15 +219,80 @@ Result<bool> SegmentStore::Join(std::string_view id, int64_t profile_id, int64_t
   if (!s.ok()) return s.status();
   (*s)->Bind(1, id).Bind(2, profile_id).Bind(3, since_ms);
   CJD_RETURN_IF_ERROR((*s)->Run());
-  return db_->Changes() > 0;
+  if (db_->Changes() == 0) return false;
+  CJD_RETURN_IF_ERROR(LogChange(id, profile_id, true, since_ms));
+  return true;
 }
 
-Result<bool> SegmentStore::Leave(std::string_view id, int64_t profile_id) {
+Result<bool> SegmentStore::Leave(std::string_view id, int64_t profile_id, int64_t at_ms) {
   auto s = statements_.Get("DELETE FROM segment_members WHERE segment_id = ?1 AND profile_id = ?2");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, id).Bind(2, profile_id);
   CJD_RETURN_IF_ERROR((*s)->Run());
-  return db_->Changes() > 0;
+  if (db_->Changes() == 0) return false;
+  CJD_RETURN_IF_ERROR(LogChange(id, profile_id, false, at_ms));
+  return true;
+}
+
+Status SegmentStore::LogChange(std::string_view id, int64_t profile_id, bool entered,
+                               int64_t at_ms) {
+  auto s = statements_.Get(
+      "INSERT INTO membership_changes (segment_id, profile_id, entered, at_ms) "
+      "VALUES (?1, ?2, ?3, ?4)");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id).Bind(2, profile_id).Bind(3, static_cast<int64_t>(entered ? 1 : 0)).Bind(4, at_ms);
+  return (*s)->Run();
+}
+
+Result<std::vector<MembershipChange>> SegmentStore::ChangesAfter(int64_t seq, int64_t limit) {
+  auto s = statements_.Get(
+      "SELECT seq, segment_id, profile_id, entered, at_ms FROM membership_changes "
+      "WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, seq).Bind(2, limit);
+  std::vector<MembershipChange> out;
+  while (true) {
+    auto row = (*s)->Step();
+    if (!row.ok()) {
+      (*s)->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out.push_back(MembershipChange{(*s)->ColumnInt(0), (*s)->ColumnText(1), (*s)->ColumnInt(2),
+                                   (*s)->ColumnInt(3) != 0, (*s)->ColumnInt(4)});
+  }
+  (*s)->Reset();
+  return out;
+}
+
+Result<bool> SegmentStore::ChangedAfter(std::string_view id, int64_t profile_id, int64_t seq) {
+  auto s = statements_.Get(
+      "SELECT 1 FROM membership_changes WHERE segment_id = ?1 AND profile_id = ?2 AND seq > ?3 "
+      "LIMIT 1");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id).Bind(2, profile_id).Bind(3, seq);
+  auto row = (*s)->Step();
+  const bool found = row.ok() && *row;
+  (*s)->Reset();
+  if (!row.ok()) return row.status();
+  return found;
+}
+
+Result<int64_t> SegmentStore::LastChangeSeq() {
+  auto s = statements_.Get("SELECT coalesce(max(seq), 0) FROM membership_changes");
+  if (!s.ok()) return s.status();
+  auto row = (*s)->Step();
+  int64_t seq = row.ok() && *row ? (*s)->ColumnInt(0) : 0;
+  (*s)->Reset();
+  if (!row.ok()) return row.status();
+  return seq;
+}
+
+Status SegmentStore::PruneChanges(int64_t before_ms) {
+  auto s = statements_.Get("DELETE FROM membership_changes WHERE at_ms < ?1");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, before_ms);
+  return (*s)->Run();
 }
 
 Status SegmentStore::AddMembers(std::string_view id, int64_t delta) {

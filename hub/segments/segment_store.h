@@ -31,6 +31,15 @@ struct SegmentRow {
   int64_t members = 0;
 };
 
+// One join or leave (membership_changes), in commit order.
+struct MembershipChange {
+  int64_t seq = 0;
+  std::string segment_id;
+  int64_t profile_id = 0;
+  bool entered = false;  // false: left
+  int64_t at_ms = 0;
+};
+
 struct MemberRow {
   int64_t profile_id = 0;
   int64_t since_ms = 0;  // when the profile joined (and has been a member since)
@@ -56,6 +65,12 @@ class SegmentStore {
   Result<bool> Exists(std::string_view id);
   // Whether `profile_id` is a member of `id`.
   Result<bool> IsMember(std::string_view id, int64_t profile_id);
+  // Joins and leaves with seq > `seq`, in order, at most `limit` (hub/activation's feed).
+  Result<std::vector<MembershipChange>> ChangesAfter(int64_t seq, int64_t limit);
+  // Whether `profile_id` joined or left `id` in a change after `seq`.
+  Result<bool> ChangedAfter(std::string_view id, int64_t profile_id, int64_t seq);
+  // The newest change's seq (0: none).
+  Result<int64_t> LastChangeSeq();
   // Every member of `id` (one read for a whole pass, e.g. the offer planner's full round).
   Result<std::unordered_set<int64_t>> AllMemberIds(std::string_view id);
 
@@ -65,9 +80,12 @@ class SegmentStore {
   Status PutDefinition(const SegmentRow& row, int64_t position);
   // Removes a definition and its members.
   Status DeleteSegment(std::string_view id);
-  // Membership of one profile in one segment; true when a row was added/removed.
+  // Membership of one profile in one segment; true when a row was added/removed (and then
+  // logged in membership_changes).
   Result<bool> Join(std::string_view id, int64_t profile_id, int64_t since_ms);
-  Result<bool> Leave(std::string_view id, int64_t profile_id);
+  Result<bool> Leave(std::string_view id, int64_t profile_id, int64_t at_ms);
+  // Drops logged changes older than `before_ms`.
+  Status PruneChanges(int64_t before_ms);
   Status AddMembers(std::string_view id, int64_t delta);
   Status SetEvaluated(std::string_view id, int64_t ms);
   // Recounts segments.members from segment_members (at start, in case).
@@ -78,6 +96,8 @@ class SegmentStore {
  private:
   explicit SegmentStore(std::unique_ptr<sqlite::Database> db)
       : db_(std::move(db)), statements_(*db_) {}
+
+  Status LogChange(std::string_view id, int64_t profile_id, bool entered, int64_t at_ms);
 
   std::unique_ptr<sqlite::Database> db_;
   sqlite::StatementCache statements_;  // after db_: built from it

@@ -90,6 +90,7 @@ struct DeviceProgress {
 struct SourceRecord {
   std::string name;          // 1..40 of [A-Za-z0-9._-]
   int64_t created_ms = 0;
+  std::vector<std::string> allowed_origins;  // NormalizeOrigin forms (hub/collect/cors.h)
 };
 
 // One validated event from POST /v1/collect, ready to store.
@@ -132,7 +133,11 @@ class HubStore {
   // RegisterSource fails with kInvalid for a bad name, kConflict when the name is a source or a
   // device already, or the hash is another source's.
   virtual Status RegisterSource(const std::string& name, const std::string& key_hash,
-                                int64_t created_ms) = 0;
+                                int64_t created_ms,
+                                const std::vector<std::string>& allowed_origins = {}) = 0;
+  // Replaces a source's allowed origins (normal forms). kNotFound for an unknown source.
+  virtual Status SetSourceOrigins(const std::string& name,
+                                  const std::vector<std::string>& allowed_origins) = 0;
   // The name of the source whose key hashes to `key_hash`, or nullopt.
   virtual Result<std::optional<std::string>> FindSourceByKeyHash(const std::string& key_hash) = 0;
   virtual Result<std::vector<SourceRecord>> ListSources() = 0;

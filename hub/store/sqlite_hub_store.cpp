@@ -110,6 +110,11 @@ const std::vector<sqlite::Migration> kMigrations = {
       INSERT INTO store_meta (key, value) SELECT 'plain_through', coalesce(max(id), 0) FROM events;
       INSERT INTO store_meta (key, value) VALUES ('sealed_through', 0);
     )sql"},
+    {6, R"sql(
+      -- Issue 16: the web origins a source's browsers may post from (hub/collect/cors.h),
+      -- normal forms separated by single spaces; '' = none.
+      ALTER TABLE sources ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT '';
+    )sql"},
 };
 
 int64_t EpochToSql(uint64_t epoch) { return static_cast<int64_t>(epoch); }
@@ -194,8 +199,41 @@ Status SqliteHubStore::RegisterDevice(const DeviceRecord& d) {
   return tx.Commit();
 }
 
+namespace {
+std::string JoinOrigins(const std::vector<std::string>& origins) {
+  std::string out;
+  for (const std::string& o : origins) {
+    if (!out.empty()) out += ' ';
+    out += o;
+  }
+  return out;
+}
+std::vector<std::string> SplitOrigins(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t sp = text.find(' ', start);
+    if (sp == std::string_view::npos) sp = text.size();
+    if (sp > start) out.emplace_back(text.substr(start, sp - start));
+    start = sp + 1;
+  }
+  return out;
+}
+}  // namespace
+
+Status SqliteHubStore::SetSourceOrigins(const std::string& name,
+                                        const std::vector<std::string>& allowed_origins) {
+  auto stmt = db_->Prepare("UPDATE sources SET allowed_origins = ?2 WHERE name = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, name).Bind(2, JoinOrigins(allowed_origins));
+  CJD_RETURN_IF_ERROR(stmt->Run());
+  if (db_->Changes() == 0) return Status(Code::kNotFound, "no source " + name, "--name");
+  return Status::Ok();
+}
+
 Status SqliteHubStore::RegisterSource(const std::string& name, const std::string& key_hash,
-                                      int64_t created_ms) {
+                                      int64_t created_ms,
+                                      const std::vector<std::string>& allowed_origins) {
   if (!IsValidSourceName(name)) {
     return Status::Invalid("source name must be 1-40 characters of A-Z a-z 0-9 . _ -", "name");
   }
@@ -210,9 +248,10 @@ Status SqliteHubStore::RegisterSource(const std::string& name, const std::string
                   is_device ? "\"" + name + "\" is a registered device id; choose another name"
                             : "source " + name + " is already registered");
   }
-  auto stmt = db_->Prepare("INSERT INTO sources (name, key_hash, created_ms) VALUES (?1, ?2, ?3)");
+  auto stmt = db_->Prepare(
+      "INSERT INTO sources (name, key_hash, created_ms, allowed_origins) VALUES (?1, ?2, ?3, ?4)");
   if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, name).BindBlob(2, key_hash).Bind(3, created_ms);
+  stmt->Bind(1, name).BindBlob(2, key_hash).Bind(3, created_ms).Bind(4, JoinOrigins(allowed_origins));
   Status st = stmt->Run();
   if (st.code() == Code::kConflict) {
     return Status(Code::kConflict, "this key is already registered to another source");
@@ -233,14 +272,16 @@ Result<std::optional<std::string>> SqliteHubStore::FindSourceByKeyHash(
 }
 
 Result<std::vector<SourceRecord>> SqliteHubStore::ListSources() {
-  auto stmt = db_->Prepare("SELECT name, created_ms FROM sources ORDER BY name");
+  auto stmt =
+      db_->Prepare("SELECT name, created_ms, allowed_origins FROM sources ORDER BY name");
   if (!stmt.ok()) return stmt.status();
   std::vector<SourceRecord> out;
   while (true) {
     auto row = stmt->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    out.push_back(SourceRecord{stmt->ColumnText(0), stmt->ColumnInt(1)});
+    out.push_back(
+        SourceRecord{stmt->ColumnText(0), stmt->ColumnInt(1), SplitOrigins(stmt->ColumnText(2))});
   }
   return out;
 }

@@ -27,8 +27,10 @@ class SqliteHubStore final : public HubStore {
                                     const std::vector<DeviceProgress>& progress,
                                     const std::map<std::string, int64_t>& rejected,
                                     int64_t received_ms) override;
-  Status RegisterSource(const std::string& name, const std::string& key_hash,
-                        int64_t created_ms) override;
+  Status RegisterSource(const std::string& name, const std::string& key_hash, int64_t created_ms,
+                        const std::vector<std::string>& allowed_origins = {}) override;
+  Status SetSourceOrigins(const std::string& name,
+                          const std::vector<std::string>& allowed_origins) override;
   Result<std::optional<std::string>> FindSourceByKeyHash(const std::string& key_hash) override;
   Result<std::vector<SourceRecord>> ListSources() override;
   Result<IngestResult> CommitCollect(const std::string& source,

@@ -105,6 +105,10 @@ std::string ToCanonicalJson(const Event& e) {
   }
   out += ",\"channel\":";
   AppendString(&out, e.channel);
+  if (!e.name.empty()) {
+    out += ",\"name\":";
+    AppendString(&out, e.name);
+  }
   if (e.customer.has_value() && !e.customer->empty()) {
     out += ",\"customer\":";
     bool first = true;

@@ -376,6 +376,7 @@ std::string_view EventTypeName(EventType t) {
     case EventType::kSupportContact: return "support_contact";
     case EventType::kConsentUpdate: return "consent_update";
     case EventType::kOfferImpression: return "offer_impression";
+    case EventType::kTrack: return "track";
   }
   return "unknown";
 }
@@ -399,7 +400,7 @@ Result<Event> ValidateEvent(const nlohmann::json& j, EventTypeSet allowed) {
   if (!j.is_object()) return Status::Invalid("must be an event object" + Got(j));
   CJD_RETURN_IF_ERROR(CheckKnownFields(j, {"schema", "type", "event_id", "occurred_at", "store_id",
                                            "channel", "customer", "order", "properties",
-                                           "attributes", "consent", "offer_ids"}));
+                                           "attributes", "consent", "offer_ids", "name"}));
   Event e;
   if (const json* schema = Member(j, "schema")) {
     if (!schema->is_number_integer() || *schema != 1) {
@@ -497,6 +498,11 @@ Result<Event> ValidateEvent(const nlohmann::json& j, EventTypeSet allowed) {
     return Status::Invalid("only allowed for transaction and order_completed", "order");
   }
   CJD_RETURN_IF_ERROR(ReadProperties(j, &e.properties));
+  if (e.type == EventType::kTrack) {
+    CJD_RETURN_IF_ERROR(ReadString(j, "name", true, 1, 128, &e.name));
+  } else if (Member(j, "name") != nullptr) {
+    return Status::Invalid("only allowed for track", "name");
+  }
   if (e.type == EventType::kIdentify) {
     CJD_RETURN_IF_ERROR(ReadAttributes(j, &e.attributes));
   } else if (Member(j, "attributes") != nullptr) {

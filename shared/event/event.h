@@ -5,7 +5,8 @@
 //                "consent_update" | "offer_impression"; from the
 //                hub's collect API also "identify", "page_view", "product_view",
 //                "add_to_cart", "remove_from_cart", "checkout_started", "order_completed",
-//                "email_opened", "email_clicked", "support_contact". Each entry point names the
+//                "email_opened", "email_clicked", "support_contact", "track" (a custom event named
+//                by `name`, e.g. a Segment track call). Each entry point names the
 //                types it takes (kPosEventTypes at the agent, kCollectEventTypes at the hub).
 //   event_id     optional, 1..128 chars of [A-Za-z0-9._:-]; generated (UUIDv7) when absent.
 //                The same id is never stored twice.
@@ -32,6 +33,8 @@
 //   offer_ids    offer_impression only, required: 1..50 offer ids (1..64 of [A-Za-z0-9._:-]),
 //                best first, as shown; the customer (loyalty_id) is optional (an unknown
 //                customer sees the store's general offers)
+//   name         track only, required: the custom event's name, 1..128 characters, no control
+//                characters ("Newsletter Signed Up")
 //   schema       optional, must be 1
 // Unknown fields are rejected (a misspelt optional field must not vanish silently).
 #pragma once
@@ -65,13 +68,14 @@ enum class EventType : uint8_t {
   kSupportContact = 12,
   kConsentUpdate = 13,    // a customer's marketing consent, from any source
   kOfferImpression = 14,  // offers shown to a customer (a kiosk agent records them)
+  kTrack = 15,            // a custom event with its own name (Segment's track calls)
 };
 inline constexpr EventType kAllEventTypeList[] = {
     EventType::kTransaction,    EventType::kLoyaltyScan,     EventType::kIdentify,
     EventType::kPageView,       EventType::kProductView,     EventType::kAddToCart,
     EventType::kRemoveFromCart, EventType::kCheckoutStarted, EventType::kOrderCompleted,
     EventType::kEmailOpened,    EventType::kEmailClicked,    EventType::kSupportContact,
-    EventType::kConsentUpdate,  EventType::kOfferImpression};
+    EventType::kConsentUpdate,  EventType::kOfferImpression, EventType::kTrack};
 
 // A set of event types (bit i = EventType value i).
 using EventTypeSet = uint32_t;
@@ -143,6 +147,7 @@ struct Event {
   int64_t occurred_at_ms = 0;    // the same instant, UTC milliseconds
   std::string store_id;
   std::string channel = "store";
+  std::string name;              // track only: the custom event's name
   std::optional<Customer> customer;
   std::optional<Order> order;    // present iff HasOrder(type)
   std::string properties;        // canonical JSON object text, empty when absent

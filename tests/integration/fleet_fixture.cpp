@@ -337,10 +337,16 @@ void Fleet::InitHub(int offline_after_s) {
   SetTomlKey(hub_config_, "fleet", "offline_after_s", std::to_string(offline_after_s));
 }
 
-std::string Fleet::AddSource(const std::string& name) {
+int Fleet::Cjdctl(const std::vector<std::string>& args, std::string* output) {
+  return RunCjdctl(args, output);
+}
+
+std::string Fleet::AddSource(const std::string& name, const std::vector<std::string>& extra) {
   if (hub_config_.empty()) throw std::logic_error("InitHub() before AddSource()");
   std::string output;
-  const int rc = RunCjdctl({"add-source", "--hub-dir", hub_dir_.string(), "--name", name}, &output);
+  std::vector<std::string> args = {"add-source", "--hub-dir", hub_dir_.string(), "--name", name};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const int rc = RunCjdctl(args, &output);
   if (rc != 0) throw std::runtime_error("cjdctl add-source failed (" + std::to_string(rc) + "): " + output);
   // The output holds stdout and stderr together: the key is the line starting "cjds_".
   const size_t at = output.find("cjds_");

@@ -144,8 +144,11 @@ class Fleet {
   // Hub: `cjdctl init-hub` into dir()/hub, [fleet] offline_after_s = `offline_after_s`.
   void InitHub(int offline_after_s = 10);
   // `cjdctl add-source --name NAME` into the hub's folder (after InitHub): the source's key for
-  // POST /v1/collect. Throws when cjdctl fails or prints no key.
-  std::string AddSource(const std::string& name);
+  // POST /v1/collect. Throws when cjdctl fails or prints no key. `extra`: more arguments
+  // ("--allowed-origin", "https://shop.test").
+  std::string AddSource(const std::string& name, const std::vector<std::string>& extra = {});
+  // Runs cjdctl with `args` (bounded: 60 s); its exit code, stdout and stderr in `output`.
+  static int Cjdctl(const std::vector<std::string>& args, std::string* output);
   // `cjdctl add-token --role ROLE --name NAME` into the hub's folder (after InitHub): the new
   // API token. Throws when cjdctl fails or prints no token.
   std::string AddToken(const std::string& role, const std::string& name);
@@ -158,6 +161,7 @@ class Fleet {
   const std::string& hub_token() const { return hub_token_; }
   const std::filesystem::path& hub_config() const { return hub_config_; }
   std::filesystem::path hub_db() const { return hub_dir_ / "hub.db"; }
+  const std::filesystem::path& hub_dir() const { return hub_dir_; }
 
   // `cjdctl add-device`; the config gets [uplink] ack_timeout_ms = 2000, heartbeat_s = 1.
   FleetAgent& AddDevice(const std::string& id, const std::string& store,

@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include <string>
+#include <thread>
 
 #include "shared/event/event.h"
 #include "tests/integration/fleet_fixture.h"
@@ -124,13 +125,21 @@ TEST_F(SegmentApi, CallsMapToProfilesOrdersAndFunnelStepsAndBadOnesNameTheirFiel
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Json()["duplicates"], 1);
 
-  // A batch, gzip: one good call, two bad ones reported and skipped.
+  // A segment of the persons who did a custom event, made before they do it.
+  ASSERT_EQ(hub_->Post("/v1/segments",
+                       json{{"id", "signed_up"}, {"rule", "tracked_events contains \"Signed Up\""}}
+                           .dump(),
+                       fleet_.hub_token())
+                .status,
+            201);
+  // A batch, gzip: good calls stored (one a custom event), two bad ones reported and skipped.
   r = Call("batch",
            {{"batch",
              {{{"type", "track"}, {"userId", "u-2"}, {"event", "Product Added"},
                {"properties", {{"product_id", "p1"}}}, {"timestamp", "2026-01-02T00:00:00Z"}},
               {{"type", "track"}, {"event", "Product Added"}},
-              {{"type", "track"}, {"userId", "u-2"}, {"event", "Signed Up"}},
+              {{"type", "track"}, {"userId", "u-2"}, {"event", "Signed Up"},
+               {"properties", {{"plan", "trial"}}}, {"timestamp", "2026-01-02T00:00:30Z"}},
               {{"type", "track"}, {"userId", "u-2"}, {"event", "Order Completed"},
                {"properties", {{"order_id", "O-2"}, {"total", "12.50"}}},
                {"timestamp", "2026-01-02T00:01:00Z"}}}},
@@ -139,13 +148,12 @@ TEST_F(SegmentApi, CallsMapToProfilesOrdersAndFunnelStepsAndBadOnesNameTheirFiel
            /*gzip=*/true);
   ASSERT_EQ(r.status, 200) << r.body;
   const json b = r.Json();
-  EXPECT_EQ(b["accepted"], 2);
-  ASSERT_EQ(b["errors"].size(), 2u) << b.dump();
+  EXPECT_EQ(b["accepted"], 3);
+  ASSERT_EQ(b["errors"].size(), 1u) << b.dump();
   EXPECT_EQ(b["errors"][0]["index"], 1);
   EXPECT_EQ(b["errors"][0]["field"], "batch[1].userId");
-  EXPECT_EQ(b["errors"][1]["field"], "batch[2].event");
 
-  ASSERT_TRUE(fleet_.WaitHubEventsTotal(5)) << fleet_.Diagnostics();
+  ASSERT_TRUE(fleet_.WaitHubEventsTotal(6)) << fleet_.Diagnostics();
   json profile;
   ASSERT_TRUE(cjd::testing::WaitUntil(
       [&] {
@@ -195,6 +203,51 @@ TEST_F(SegmentApi, CallsMapToProfilesOrdersAndFunnelStepsAndBadOnesNameTheirFiel
       << funnel.dump();
   EXPECT_EQ(funnel["steps"][0]["count"], 1);
 
+  // The custom event: a `track` event with its name and properties, a funnel step by name, and
+  // the segment's member.
+  const int64_t u2_id = u2["profile_id"].get<int64_t>();
+  bool custom_seen = false;
+  for (const json& ev : u2["events"]) {
+    if (ev["event"]["type"] != "track") continue;
+    custom_seen = true;
+    EXPECT_EQ(ev["event"]["name"], "Signed Up");
+    EXPECT_EQ(ev["event"]["properties"]["plan"], "trial");
+    EXPECT_FALSE(ev["event"]["properties"].contains("event"));
+  }
+  EXPECT_TRUE(custom_seen) << u2.dump();
+  funnel = hub_->Post("/v1/funnels/query",
+                      json{{"steps",
+                            {{{"type", "add_to_cart"}},
+                             {{"type", "track"}, {"name", "Signed Up"}},
+                             {{"type", "order_completed"}}}}}
+                          .dump(),
+                      fleet_.hub_token())
+               .Json();
+  ASSERT_TRUE(funnel.contains("steps")) << funnel.dump();
+  EXPECT_EQ(funnel["steps"][1]["count"], 1) << funnel.dump();
+  EXPECT_EQ(funnel["steps"][2]["count"], 1) << funnel.dump();
+  // Another name does not match; a name on another type is refused, naming the field.
+  funnel = hub_->Post("/v1/funnels/query",
+                      json{{"steps", {{{"type", "add_to_cart"}}, {{"type", "track"}, {"name", "Other"}}}}}
+                          .dump(),
+                      fleet_.hub_token())
+               .Json();
+  EXPECT_EQ(funnel["steps"][1]["count"], 0) << funnel.dump();
+  r = hub_->Post("/v1/funnels/query",
+                 json{{"steps", {{{"type", "add_to_cart"}, {"name", "Signed Up"}}}}}.dump(),
+                 fleet_.hub_token());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.Json()["error"]["field"], "steps[0].name") << r.body;
+  json members;
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        members = hub_->Get("/v1/segments/signed_up/members", fleet_.hub_token()).Json();
+        return members.contains("members") && members["members"].size() == 1;
+      },
+      30s))
+      << members.dump();
+  EXPECT_EQ(members["members"][0]["profile_id"], u2_id);
+
   // Errors: a single call names its field; unreadable bodies are 400; keys are required.
   r = Call("track", {{"userId", "u-3"}});
   EXPECT_EQ(r.status, 400);
@@ -215,6 +268,112 @@ TEST_F(SegmentApi, CallsMapToProfilesOrdersAndFunnelStepsAndBadOnesNameTheirFiel
   r = hub_->Request("POST", "/v1/page", beacon.dump(), {{"Content-Type", "text/plain"}});
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(hub_->Get("/v1/track").status, 405);
+}
+
+// Browsers (analytics.js): CORS with allowed origins per source -- the preflight, text/plain
+// beacons with the write key in the body, answers readable by the allowed origin only, and an
+// origin the source does not name refused before anything is stored.
+TEST_F(SegmentApi, BrowsersPostOnlyFromTheOriginsTheirSourceAllows) {
+  const std::string browser_key = fleet_.AddSource(
+      "browser", {"--allowed-origin", "https://Shop.Test:443", "--allowed-origin",
+                  "http://localhost:8000"});
+  auto preflight = [&](const std::string& origin, const std::string& path = "/v1/batch") {
+    return hub_->Request("OPTIONS", path, "",
+                         {{"Origin", origin},
+                          {"Access-Control-Request-Method", "POST"},
+                          {"Access-Control-Request-Headers", "content-type,authorization"}});
+  };
+  HttpResponse r = preflight("https://shop.test");
+  ASSERT_EQ(r.status, 204) << r.body;
+  EXPECT_EQ(r.headers["Access-Control-Allow-Origin"], "https://shop.test");
+  EXPECT_EQ(r.headers["Access-Control-Allow-Methods"], "POST, OPTIONS");
+  EXPECT_EQ(r.headers["Access-Control-Allow-Headers"], "content-type, authorization");
+  EXPECT_EQ(preflight("http://localhost:8000", "/v1/collect").status, 204);
+  r = preflight("https://evil.test");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.Json()["error"]["field"], "Origin") << r.body;
+  EXPECT_EQ(r.headers.count("Access-Control-Allow-Origin"), 0u);
+
+  // analytics.js' beacon: text/plain, the key in the body, from the shop's page.
+  const json page = {{"writeKey", browser_key},
+                     {"anonymousId", "anon-browser-1"},
+                     {"name", "Home"},
+                     {"properties", {{"url", "https://shop.test/"}}}};
+  r = hub_->Request("POST", "/v1/page", page.dump(),
+                    {{"Content-Type", "text/plain"}, {"Origin", "https://shop.test"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["Access-Control-Allow-Origin"], "https://shop.test");
+  EXPECT_EQ(r.headers["Vary"], "Origin");
+  ASSERT_TRUE(fleet_.WaitHubEventsTotal(1)) << fleet_.Diagnostics();
+  // With the key in a header (Basic), from the other allowed origin.
+  r = hub_->Request("POST", "/v1/track",
+                    json{{"anonymousId", "anon-browser-1"}, {"event", "Video Played"}}.dump(),
+                    {{"Authorization", "Basic " + Base64(browser_key + ":")},
+                     {"Content-Type", "application/json"},
+                     {"Origin", "http://localhost:8000"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["Access-Control-Allow-Origin"], "http://localhost:8000");
+  ASSERT_TRUE(fleet_.WaitHubEventsTotal(2)) << fleet_.Diagnostics();
+
+  // Another site with the same key, in a header or in the body; a source that names no origin
+  // (webshop): refused, nothing stored.
+  r = hub_->Request("POST", "/v1/page", page.dump(),
+                    {{"Content-Type", "text/plain"}, {"Origin", "https://evil.test"}});
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.Json()["error"]["field"], "Origin");
+  r = hub_->Request("POST", "/v1/track",
+                    json{{"anonymousId", "a"}, {"event", "X"}}.dump(),
+                    {{"Authorization", "Basic " + Base64(browser_key + ":")},
+                     {"Content-Type", "application/json"},
+                     {"Origin", "https://evil.test"}});
+  EXPECT_EQ(r.status, 403) << r.body;
+  r = hub_->Request("POST", "/v1/collect",
+                    json{{"type", "page_view"}, {"occurred_at", "2026-01-01T00:00:00Z"}}.dump(),
+                    {{"Authorization", "Bearer " + key_},
+                     {"Content-Type", "application/json"},
+                     {"Origin", "https://shop.test"}});
+  EXPECT_EQ(r.status, 403) << r.body;
+  // Without an Origin (a server, the Node SDK) the webshop source posts as before.
+  r = hub_->Request("POST", "/v1/collect",
+                    json{{"type", "page_view"}, {"occurred_at", "2026-01-01T00:00:00Z"}}.dump(),
+                    {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 202) << r.body;
+  ASSERT_TRUE(fleet_.WaitHubEventsTotal(3)) << fleet_.Diagnostics();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(fleet_.HubStats()["events_total"], 3);
+
+  // cjdctl source-origins: webshop now allows its site; the running hub follows at once.
+  std::string out;
+  ASSERT_EQ(Fleet::Cjdctl({"source-origins", "--hub-dir", fleet_.hub_dir().string(), "--name",
+                           "webshop", "--allowed-origin", "https://www.shop.test"},
+                          &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("https://www.shop.test"), std::string::npos) << out;
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        r = hub_->Request(
+            "POST", "/v1/collect",
+            json{{"type", "page_view"}, {"occurred_at", "2026-01-01T00:00:01Z"}}.dump(),
+            {{"Authorization", "Bearer " + key_},
+             {"Content-Type", "application/json"},
+             {"Origin", "https://www.shop.test"}});
+        return r.status == 202;
+      },
+      10s))
+      << r.status << " " << r.body;
+  EXPECT_EQ(r.headers["Access-Control-Allow-Origin"], "https://www.shop.test");
+  // Bad input to cjdctl names the problem and exits non-zero.
+  EXPECT_NE(Fleet::Cjdctl({"source-origins", "--hub-dir", fleet_.hub_dir().string(), "--name",
+                           "webshop", "--allowed-origin", "https://shop.test/path"},
+                          &out),
+            0);
+  EXPECT_NE(out.find("--allowed-origin"), std::string::npos) << out;
+  EXPECT_NE(Fleet::Cjdctl({"source-origins", "--hub-dir", fleet_.hub_dir().string(), "--name",
+                           "nosuch"},
+                          &out),
+            0);
+  EXPECT_NE(out.find("nosuch"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, add-token,
+// cjdctl: the operator CLI. Subcommands: init-hub, add-device, add-source, source-origins, add-token,
 // revoke-token, list-tokens, audit verify, rotate-master-key, init-ca, issue-cert, import, report, segments, offers.
 #include <cstdio>
 #include <iostream>
@@ -104,6 +104,16 @@ int main(int argc, char** argv) {
       "add-source", "register a collect source; prints its key as the only line on stdout");
   add_source->add_option("--hub-dir", src.hub_dir, "hub directory (from init-hub)")->required();
   add_source->add_option("--name", src.name, "source name, e.g. webshop")->required();
+  add_source->add_option("--allowed-origin", src.allowed_origins,
+                         "a web origin whose browsers may post as this source (CORS), e.g. "
+                         "https://shop.example.net; repeat for more; * for any");
+  auto* source_origins = app.add_subcommand(
+      "source-origins",
+      "replace a source's allowed web origins (CORS); without --allowed-origin, none");
+  source_origins->add_option("--hub-dir", src.hub_dir, "hub directory (from init-hub)")->required();
+  source_origins->add_option("--name", src.name, "source name")->required();
+  source_origins->add_option("--allowed-origin", src.allowed_origins,
+                             "a web origin (scheme://host[:port]); repeat for more; * for any");
 
   cjd::ctl::DedupeCommandOptions dd;
   auto* dedupe = app.add_subcommand(
@@ -221,6 +231,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "source %s registered; its key follows on stdout (shown only once)\n",
                  src.name.c_str());
     std::printf("%s\n", key->c_str());
+    return 0;
+  }
+  if (*source_origins) {
+    auto stored = cjd::ctl::SetSourceOrigins(src);
+    if (!stored.ok()) return Fail("source-origins", stored.status());
+    std::string list;
+    for (const std::string& o : *stored) list += (list.empty() ? "" : " ") + o;
+    std::printf("source %s: allowed origins %s (a running hub applies this within 30 s)\n",
+                src.name.c_str(), list.empty() ? "none" : list.c_str());
     return 0;
   }
   return 0;

@@ -2,11 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
+#include "hub/collect/cors.h"
 #include "hub/collect/source_key.h"
 #include "hub/config/hub_config.h"
 #include "hub/store/sqlite_hub_store.h"
@@ -239,6 +241,19 @@ Result<hub::HubConfig> LoadHubDir(const std::string& hub_dir) {
   return hub;
 }
 
+namespace {
+// The normal forms, each once, in the order given.
+Result<std::vector<std::string>> NormalOrigins(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  for (const std::string& g : given) {
+    auto normal = hub::NormalizeOrigin(g, "--allowed-origin");
+    if (!normal.ok()) return normal.status();
+    if (std::find(out.begin(), out.end(), *normal) == out.end()) out.push_back(*normal);
+  }
+  return out;
+}
+}  // namespace
+
 Result<std::string> AddSource(const AddSourceOptions& o) {
   CJD_RETURN_IF_ERROR(InitCrypto());
   if (!hub::IsValidSourceName(o.name))
@@ -247,10 +262,23 @@ Result<std::string> AddSource(const AddSourceOptions& o) {
   if (!hub.ok()) return hub.status();
   auto store = hub::SqliteHubStore::Open(hub->store_path);
   if (!store.ok()) return store.status();
+  auto origins = NormalOrigins(o.allowed_origins);
+  if (!origins.ok()) return origins.status();
   const std::string key = hub::NewSourceKey();
-  CJD_RETURN_IF_ERROR(
-      (*store)->RegisterSource(o.name, hub::SourceKeyHash(key), Clock::Real()->NowMillis()));
+  CJD_RETURN_IF_ERROR((*store)->RegisterSource(o.name, hub::SourceKeyHash(key),
+                                               Clock::Real()->NowMillis(), *origins));
   return key;
+}
+
+Result<std::vector<std::string>> SetSourceOrigins(const AddSourceOptions& o) {
+  auto hub = LoadHubDir(o.hub_dir);
+  if (!hub.ok()) return hub.status();
+  auto origins = NormalOrigins(o.allowed_origins);
+  if (!origins.ok()) return origins.status();
+  auto store = hub::SqliteHubStore::Open(hub->store_path);
+  if (!store.ok()) return store.status();
+  CJD_RETURN_IF_ERROR((*store)->SetSourceOrigins(o.name, *origins));
+  return *origins;
 }
 
 }  // namespace cjd::ctl

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "hub/config/hub_config.h"
 #include "shared/core/status.h"
@@ -50,11 +51,18 @@ Result<hub::HubConfig> LoadHubDir(const std::string& hub_dir);
 struct AddSourceOptions {
   std::string hub_dir;
   std::string name;       // 1..40 of [A-Za-z0-9._-]; not a device id
+  // Web origins whose browsers may post as this source (CORS, hub/collect/cors.h):
+  // "https://shop.example.net", "http://localhost:8000", or "*". None: no browser.
+  std::vector<std::string> allowed_origins;
 };
 
 // Registers a collect source with the hub (only the key's hash is stored) and returns its key,
 // "cjds_..." (hub/collect/source_key.h): shown once, never recoverable. A running hub accepts it
 // at once. kInvalid for a bad name, kConflict for a name taken by a source or a device.
 Result<std::string> AddSource(const AddSourceOptions& o);
+
+// Replaces a registered source's allowed origins (none: no browser may post for it). A running
+// hub applies the change within 30 s. Returns the normal forms stored.
+Result<std::vector<std::string>> SetSourceOrigins(const AddSourceOptions& o);
 
 }  // namespace cjd::ctl

@@ -108,7 +108,7 @@ TEST_F(DeviceEpochsTest, MigrationFourKeepsPreEpochProgressAsEpochZero) {
         "INSERT INTO seq_ranges VALUES ('pos-1', 12, 14);"
         "ALTER TABLE devices DROP COLUMN epoch; ALTER TABLE events DROP COLUMN epoch;"
         "ALTER TABLE events DROP COLUMN pii; ALTER TABLE events DROP COLUMN pii_keys;"
-        "DROP TABLE store_meta;"
+        "DROP TABLE store_meta; ALTER TABLE sources DROP COLUMN allowed_origins;"
         "UPDATE devices SET acked_seq = 10; PRAGMA user_version = 3;").ok());
   }
   auto s = SqliteHubStore::Open(path());

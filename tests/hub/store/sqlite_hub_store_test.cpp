@@ -69,6 +69,28 @@ TEST_F(SqliteHubStoreTest, RegisteredSourceIsFoundByItsKeyHashOnly) {
   }
 }
 
+TEST_F(SqliteHubStoreTest, ASourcesAllowedOriginsAreKeptAndReplaced) {
+  ASSERT_TRUE(store_->RegisterSource("web", SourceKeyHash(NewSourceKey()), 1,
+                                     {"https://shop.test", "http://localhost:8000"})
+                  .ok());
+  ASSERT_TRUE(store_->RegisterSource("crm", SourceKeyHash(NewSourceKey()), 2).ok());
+  auto list = store_->ListSources();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_TRUE((*list)[0].allowed_origins.empty());  // crm
+  EXPECT_EQ((*list)[1].allowed_origins,
+            (std::vector<std::string>{"https://shop.test", "http://localhost:8000"}));
+  ASSERT_TRUE(store_->SetSourceOrigins("web", {"https://www.shop.test"}).ok());
+  ASSERT_TRUE(store_->SetSourceOrigins("crm", {"*"}).ok());
+  list = store_->ListSources();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ((*list)[0].allowed_origins, (std::vector<std::string>{"*"}));
+  EXPECT_EQ((*list)[1].allowed_origins, (std::vector<std::string>{"https://www.shop.test"}));
+  ASSERT_TRUE(store_->SetSourceOrigins("web", {}).ok());
+  EXPECT_TRUE((*store_->ListSources())[1].allowed_origins.empty());
+  EXPECT_EQ(store_->SetSourceOrigins("nosuch", {"*"}).code(), Code::kNotFound);
+}
+
 TEST_F(SqliteHubStoreTest, SourceNameTakenBySourceOrDeviceIsAConflict) {
   ASSERT_TRUE(store_->RegisterSource("crm", SourceKeyHash(NewSourceKey()), 1).ok());
   Status again = store_->RegisterSource("crm", SourceKeyHash(NewSourceKey()), 2);

@@ -36,7 +36,7 @@ TEST(CollectTypes, EveryTypeHasANameThatRoundTrips) {
     EXPECT_NE(kAllEventTypes & TypeBit(t), 0u);
     ++n;
   }
-  EXPECT_EQ(n, 14);
+  EXPECT_EQ(n, 15);
   EXPECT_EQ(EventTypeName(EventType::kOrderCompleted), "order_completed");
   EXPECT_EQ(EventTypeName(EventType::kSupportContact), "support_contact");
   EXPECT_TRUE(HasOrder(EventType::kOrderCompleted));
@@ -190,6 +190,39 @@ TEST(CollectTypes, OfferImpressionListsTheOffersShown) {
       "store_id":"s1","offer_ids":["a b"]})"), "offer_ids[0]", "only letters");
   ExpectInvalid(J(R"({"type":"offer_impression","occurred_at":"2026-11-23T10:00:00Z",
       "offer_ids":["a"]})"), "store_id", "is required");
+}
+
+TEST(CollectTypes, TrackIsACustomEventWithItsName) {
+  Result<Event> e = ValidateEvent(J(R"({"type":"track","occurred_at":"2026-11-23T10:00:00Z",
+      "name":"Newsletter Signed Up","customer":{"customer_id":"u-1"},
+      "properties":{"list":"weekly"}})"));
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->type, EventType::kTrack);
+  EXPECT_EQ(e->name, "Newsletter Signed Up");
+  EXPECT_EQ(e->channel, "web");
+  EXPECT_EQ(ClassOf(EventType::kTrack), EventClass::kBusiness);
+  const std::string canonical = ToCanonicalJson(*e);
+  EXPECT_THAT(canonical, HasSubstr(R"("channel":"web","name":"Newsletter Signed Up")"));
+  Result<Event> back = EventFromCanonical(canonical);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->name, e->name);
+  EXPECT_EQ(back->properties, e->properties);
+  EXPECT_EQ(ToCanonicalJson(*back), canonical);
+  // The name is required, bounded, printable, and only for track.
+  ExpectInvalid(J(R"({"type":"track","occurred_at":"2026-11-23T10:00:00Z"})"), "name",
+                "is required");
+  ExpectInvalid(J(R"({"type":"track","occurred_at":"2026-11-23T10:00:00Z","name":""})"), "name",
+                "");
+  ExpectInvalid(J(R"({"type":"track","occurred_at":"2026-11-23T10:00:00Z","name":"a\u0001b"})"),
+                "name", "control characters");
+  ExpectInvalid(J(R"({"type":"track","occurred_at":"2026-11-23T10:00:00Z","name":")" +
+                  std::string(129, 'x') + "\"}"),
+                "name", "");
+  ExpectInvalid(J(R"({"type":"page_view","occurred_at":"2026-11-23T10:00:00Z","name":"x"})"),
+                "name", "only allowed for track");
+  // The agent (tills and kiosks) does not take it.
+  ExpectInvalid(J(R"({"type":"track","occurred_at":"2026-11-23T10:00:00Z","name":"x",
+      "store_id":"s1"})"), "type", "must be one of", kPosEventTypes);
 }
 
 }  // namespace
