@@ -21,6 +21,9 @@ PACKAGES=(
 )
 if [ "${1:-}" = "--tests" ]; then
   PACKAGES+=(chromium fonts-dejavu-core)
+  # A TLS-terminating proxy in front of a hub, for the https:// tests (cjdctl --hub https://,
+  # https webhooks): started by the tests on their own loopback ports, never as a service.
+  PACKAGES+=(nginx-light)
   # A machine may have Node.js from elsewhere (with its own npm): keep it.
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     PACKAGES+=(nodejs npm)

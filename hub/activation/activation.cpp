@@ -303,8 +303,8 @@ std::pair<int, std::string> Activation::Send(const Destination& dest, const Deli
   const std::string body = body_json.dump();
   auto url = http::ParseHttpUrl(dest.url);
   if (!url.ok()) return {0, url.status().message()};
-  http::HttpClient client(url->host, url->port,
-                          std::chrono::milliseconds(config_.webhook_timeout_ms));
+  url->ca_file = config_.webhook_ca_file;
+  http::HttpClient client(*url, std::chrono::milliseconds(config_.webhook_timeout_ms));
   client.set_user_agent("cjd-hub-webhooks/1");
   const std::string target = url->prefix.empty() ? "/" : url->prefix;
   http::HttpClient::Response r =

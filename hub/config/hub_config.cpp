@@ -108,6 +108,7 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
       r.Int("activation.max_backoff_s", c.webhook_max_backoff_s, 1, 86'400);
   c.webhook_give_up_hours =
       r.Int("activation.give_up_hours", c.webhook_give_up_hours, 1, 24 * 366);
+  c.webhook_ca_file = r.String("activation.ca_file", "");
   c.access_path = r.Path("access.path", "access.db");
   c.audit_key_file = r.Path("access.audit_key_file", "audit.key");
   c.privacy_path = r.Path("privacy.path", "privacy.db");

@@ -107,6 +107,7 @@ struct HubConfig {
   int64_t webhook_timeout_ms = 10'000; // one delivery attempt's bound (connect, send, answer)
   int64_t webhook_max_backoff_s = 600; // retries back off 1, 2, 4, ... s up to this
   int64_t webhook_give_up_hours = 72;  // a delivery failing this long is marked failed
+  std::string webhook_ca_file;         // https:// receivers verified against it ("": system CAs)
   // [access] (see hub/access/README.md)
   std::string access_path;             // SQLite file of named API tokens and the audit log
   std::string audit_key_file;          // 32-byte secret the audit log's chain is keyed with;

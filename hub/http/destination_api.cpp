@@ -126,12 +126,9 @@ http::Response DestinationApi::Put(const http::Request& req) {
     if (!IsIdChar(c)) return http::InvalidField("id", "must be 1-64 characters of a-z 0-9 _ -");
   }
   if (auto bad = text("url", 8, 2000, &d.url)) return std::move(*bad);
-  if (d.url.rfind("https://", 0) == 0) {
-    return http::InvalidField("url", "https destinations are not supported yet (the hub's HTTP "
-                                     "client has no TLS): use http:// through a TLS proxy");
-  }
   if (auto url = http::ParseHttpUrl(d.url); !url.ok()) {
-    return http::InvalidField("url", "must be http://HOST[:PORT][/PATH]: " + url.status().message());
+    return http::InvalidField("url",
+                              "must be http[s]://HOST[:PORT][/PATH]: " + url.status().message());
   }
   if (auto bad = text("secret", 16, 256, &d.secret)) return std::move(*bad);
   auto events = body->find("events");

@@ -7,6 +7,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <mutex>
 #include <cctype>
 #include <vector>
 
@@ -19,6 +23,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr uint64_t kBodyLimit = 1ull << 30;  // exports in benchmarks can be large
+
+std::mutex g_ca_mu;
+std::string g_default_ca_file;  // guarded by g_ca_mu
 
 // A reused keep-alive connection that the server had already closed fails like this.
 bool IsStaleConnection(const beast::error_code& ec) {
@@ -48,31 +55,42 @@ nlohmann::json ClientResponse::Json() const {
   return j;
 }
 
+void SetDefaultCaFile(std::string path) {
+  std::lock_guard lock(g_ca_mu);
+  g_default_ca_file = std::move(path);
+}
+
 std::string HttpUrl::ToString() const {
   const bool v6 = host.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + prefix;
+  return std::string(tls ? "https://" : "http://") + (v6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(port) + prefix;
 }
 
 Result<HttpUrl> ParseHttpUrl(std::string_view url) {
   const std::string shown(url.substr(0, 200));
-  constexpr std::string_view kScheme = "http://";
-  if (url.size() < kScheme.size() ||
-      !std::equal(kScheme.begin(), kScheme.end(), url.begin(), [](char a, char b) {
-        return a == std::tolower(static_cast<unsigned char>(b));
-      })) {
-    if (url.substr(0, 8) == "https://") {
-      return Status::Invalid("'" + shown + "': https is not supported; use http://HOST:PORT");
-    }
-    return Status::Invalid("'" + shown + "' is not a URL like http://127.0.0.1:8080");
+  auto starts = [&](std::string_view scheme) {
+    return url.size() >= scheme.size() &&
+           std::equal(scheme.begin(), scheme.end(), url.begin(), [](char a, char b) {
+             return a == std::tolower(static_cast<unsigned char>(b));
+           });
+  };
+  HttpUrl out;
+  std::string_view rest;
+  if (starts("http://")) {
+    rest = url.substr(7);
+  } else if (starts("https://")) {
+    rest = url.substr(8);
+    out.tls = true;
+    out.port = 443;
+  } else {
+    return Status::Invalid("'" + shown + "' is not a URL like http://127.0.0.1:8080 or https://hub.example.net");
   }
-  std::string_view rest = url.substr(kScheme.size());
   const size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   if (authority.find('@') != std::string_view::npos || path.find_first_of("?#") != std::string_view::npos) {
-    return Status::Invalid("'" + shown + "': only http://HOST[:PORT][/PATH] is supported");
+    return Status::Invalid("'" + shown + "': only http[s]://HOST[:PORT][/PATH] is supported");
   }
-  HttpUrl out;
   std::string_view port_text;
   if (!authority.empty() && authority.front() == '[') {
     const size_t close = authority.find(']');
@@ -135,6 +153,64 @@ struct HttpClient::Impl {
   Impl(std::string host_in, uint16_t port_in, std::chrono::milliseconds timeout_in)
       : host(std::move(host_in)), port(port_in), timeout(timeout_in) {}
 
+  // TLS for https://: the context (verification settings) once, a stream per connection.
+  std::string EnableTls(const std::string& ca_file_in) {
+    std::string ca_file = ca_file_in;
+    if (ca_file.empty()) {
+      std::lock_guard lock(g_ca_mu);
+      ca_file = g_default_ca_file;
+    }
+    ssl_ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    ssl_ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1);
+    ssl_ctx->set_verify_mode(asio::ssl::verify_peer);
+    boost::system::error_code ec;
+    if (ca_file.empty()) {
+      ssl_ctx->set_default_verify_paths(ec);
+    } else {
+      ssl_ctx->load_verify_file(ca_file, ec);
+    }
+    if (ec) return "CA file '" + ca_file + "': " + ec.message();
+    return "";
+  }
+
+  // The TLS handshake on the connected socket, checking the certificate and the host name.
+  std::string Handshake() {
+    tls = std::make_unique<asio::ssl::stream<beast::tcp_stream&>>(stream, *ssl_ctx);
+    SSL* ssl = tls->native_handle();
+    boost::system::error_code ip_ec;
+    asio::ip::make_address(host, ip_ec);
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    if (ip_ec) {  // a name: SNI, and the name must be in the certificate
+      SSL_set_tlsext_host_name(ssl, host.c_str());
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      if (X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) != 1) {
+        return "cannot check host name " + host;
+      }
+    } else if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
+      return "cannot check IP address " + host;
+    }
+    auto ec = Run([&](auto handler) {
+      tls->async_handshake(asio::ssl::stream_base::client, std::move(handler));
+    });
+    if (ec) {
+      const long verify = SSL_get_verify_result(ssl);
+      if (verify != X509_V_OK) {
+        return std::string("TLS: the server's certificate is not trusted for ") + host + ": " +
+               X509_verify_cert_error_string(verify);
+      }
+      return "TLS handshake: " + ec.message();
+    }
+    return "";
+  }
+
+  template <class Op>
+  beast::error_code Io(Op op) {
+    if (tls) return Run([&](auto handler) { op(*tls, std::move(handler)); });
+    return Run([&](auto handler) { op(stream, std::move(handler)); });
+  }
+
   // Runs one async operation to completion on this thread. The tcp_stream's timer bounds it;
   // run_for() is a second guard.
   template <class Initiate>
@@ -164,6 +240,7 @@ struct HttpClient::Impl {
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     }
     stream.close();
+    tls.reset();
     buffer.consume(buffer.size());
     connected = false;
   }
@@ -192,12 +269,19 @@ struct HttpClient::Impl {
     auto ec = Run([&](auto handler) { stream.async_connect(endpoints, std::move(handler)); });
     if (ec) return ec.message();
     stream.socket().set_option(tcp::no_delay(true), ec);
+    if (ssl_ctx) {
+      if (auto error = Handshake(); !error.empty()) {
+        Close();
+        return error;
+      }
+    }
     connected = true;
     ++connections_opened;
     return "";
   }
 
   ClientResponse Send(bhttp::request<bhttp::string_body>& req) {
+    if (!tls_error.empty()) return TransportError("https://" + Endpoint(), tls_error);
     for (int attempt = 0;; ++attempt) {
       const bool reused = connected;
       if (!connected) {
@@ -205,7 +289,7 @@ struct HttpClient::Impl {
           return TransportError("connect to " + Endpoint(), error);
         }
       }
-      auto ec = Run([&](auto handler) { bhttp::async_write(stream, req, std::move(handler)); });
+      auto ec = Io([&](auto& s, auto handler) { bhttp::async_write(s, req, std::move(handler)); });
       if (ec) {
         Close();
         if (reused && attempt == 0 && IsStaleConnection(ec)) continue;
@@ -213,7 +297,9 @@ struct HttpClient::Impl {
       }
       bhttp::response_parser<bhttp::string_body> parser;
       parser.body_limit(kBodyLimit);
-      ec = Run([&](auto handler) { bhttp::async_read(stream, buffer, parser, std::move(handler)); });
+      ec = Io([&](auto& s, auto handler) {
+        bhttp::async_read(s, buffer, parser, std::move(handler));
+      });
       if (ec) {
         const bool nothing_received = !parser.got_some();
         Close();
@@ -248,12 +334,20 @@ struct HttpClient::Impl {
   beast::tcp_stream stream{ioc};
   beast::flat_buffer buffer;
   std::vector<tcp::endpoint> endpoints;
+  std::unique_ptr<asio::ssl::context> ssl_ctx;                       // https only
+  std::unique_ptr<asio::ssl::stream<beast::tcp_stream&>> tls;        // per connection
+  std::string tls_error;  // the context could not be made (a bad CA file): every request fails
   bool connected = false;
   int64_t connections_opened = 0;
 };
 
 HttpClient::HttpClient(const std::string& host, uint16_t port, std::chrono::milliseconds timeout)
     : impl_(std::make_unique<Impl>(host, port, timeout)) {}
+
+HttpClient::HttpClient(const HttpUrl& url, std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<Impl>(url.host, url.port, timeout)) {
+  if (url.tls) impl_->tls_error = impl_->EnableTls(url.ca_file);
+}
 
 HttpClient::~HttpClient() {
   if (impl_) impl_->Close();

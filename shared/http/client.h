@@ -7,7 +7,10 @@
 // Every operation (connect, write, read) is bounded by the client's timeout; name resolution
 // (only for a host that is not an IP address) uses the system resolver.
 // Threading: one thread at a time; use one client per thread for concurrent requests.
-// No TLS: plain http:// only (put a TLS-terminating proxy in front of a remote hub).
+// https:// (TLS 1.2+, OpenSSL): the server's certificate is verified against the CA file of the
+// URL (HttpUrl::ca_file), else the process default (SetDefaultCaFile, e.g. cjdctl --hub-ca), else
+// the system's store (/etc/ssl/certs); its host name (or IP address) must match the URL's host
+// (subjectAltName). A failed verification is a transport error (status 0) naming the reason.
 #pragma once
 
 #include <chrono>
@@ -38,15 +41,21 @@ struct ClientResponse {
   nlohmann::json Json() const;
 };
 
-// "http://HOST[:PORT][/PREFIX]" (no query, no user info). IPv6 hosts in brackets.
+// "http[s]://HOST[:PORT][/PREFIX]" (no query, no user info). IPv6 hosts in brackets.
 struct HttpUrl {
   std::string host;
-  uint16_t port = 80;
+  uint16_t port = 80;  // 443 for https:// without a port
   std::string prefix;  // path prefix without a trailing '/', usually empty
+  bool tls = false;    // https://
+  std::string ca_file; // https: the CA bundle to verify the server with ("": the default)
   std::string ToString() const;
 };
-// Errors name the problem ("--hub: ..." is left to the caller): not http://, bad port, ...
+// Errors name the problem ("--hub: ..." is left to the caller): not http(s)://, bad port, ...
 Result<HttpUrl> ParseHttpUrl(std::string_view url);
+
+// The CA bundle https:// connections verify servers with when their URL names none ("": the
+// system's store). Process-wide; set it before the clients that need it are made.
+void SetDefaultCaFile(std::string path);
 
 // Percent-encodes a query parameter value (RFC 3986 unreserved characters stay as they are).
 std::string UrlEncode(std::string_view value);
@@ -62,6 +71,8 @@ class HttpClient {
   // request.
   HttpClient(const std::string& host, uint16_t port,
              std::chrono::milliseconds timeout = kDefaultTimeout);
+  // Talks to the URL's host and port, over TLS for https:// (see the top of this file).
+  explicit HttpClient(const HttpUrl& url, std::chrono::milliseconds timeout = kDefaultTimeout);
   virtual ~HttpClient();
   HttpClient(HttpClient&&) noexcept;
   HttpClient& operator=(HttpClient&&) noexcept;

@@ -151,7 +151,7 @@ bool ImportRun::CheckOptions(import::AssemblerOptions* assembler, import::FieldM
 }
 
 void ImportRun::Sender() {
-  http::HttpClient client(url_.host, url_.port, o_.request_timeout);
+  http::HttpClient client(url_, o_.request_timeout);
   client.set_user_agent("cjdctl-import/" CJD_VERSION);
   CollectPoster poster(CollectPoster::HttpPost(client, url_.prefix + "/v1/collect", o_.token),
                        o_.retry);

@@ -78,7 +78,7 @@ int Ask(const std::string& command, const std::string& hub, const std::string& t
            "CJD_TOKEN)\n";
     return 2;
   }
-  http::HttpClient client(url->host, url->port, std::chrono::milliseconds(timeout_ms));
+  http::HttpClient client(*url, std::chrono::milliseconds(timeout_ms));
   client.set_user_agent("cjdctl-" + command + "/" CJD_VERSION);
   const http::ClientResponse r = body != nullptr
                                      ? client.Post(url->prefix + target, body->dump(), token)

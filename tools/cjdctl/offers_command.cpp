@@ -147,7 +147,7 @@ int OffersCommand::Run(std::istream& in, std::ostream& out, std::ostream& err) c
     if (stats_->parsed()) target += "/stats";
   }
 
-  http::HttpClient client(url->host, url->port, std::chrono::milliseconds(o_.timeout_ms));
+  http::HttpClient client(*url, std::chrono::milliseconds(o_.timeout_ms));
   client.set_user_agent("cjdctl-offers/" CJD_VERSION);
   http::ClientResponse r;
   if (method == "POST") {

@@ -24,7 +24,7 @@ int Remote::Check() {
         "--token: the hub's admin token is required (--token, --token-file PATH or CJD_TOKEN)");
   }
   url_ = *url;
-  client_.emplace(url_.host, url_.port, std::chrono::milliseconds(timeout_ms_));
+  client_.emplace(url_, std::chrono::milliseconds(timeout_ms_));
   client_->set_user_agent("cjdctl-" + group_ + "/" CJD_VERSION);
   return 0;
 }

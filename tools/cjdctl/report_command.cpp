@@ -247,7 +247,7 @@ int RunReport(const ReportOptions& o, std::ostream& out, std::ostream& err) {
   }
   if (o.top < 0 || o.top > 1'000) return usage("--top: must be 1..1000");
 
-  http::HttpClient client(url->host, url->port, std::chrono::milliseconds(o.timeout_ms));
+  http::HttpClient client(*url, std::chrono::milliseconds(o.timeout_ms));
   client.set_user_agent("cjdctl-report/" CJD_VERSION);
   const http::ClientResponse r = client.Get(url->prefix + MetricsTarget(o), o.token);
   if (r.status == 0) {

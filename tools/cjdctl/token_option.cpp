@@ -1,5 +1,7 @@
 #include "tools/cjdctl/token_option.h"
 
+#include "shared/http/client.h"
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -15,6 +17,14 @@ void AddTokenOptions(CLI::App* cmd, std::string* token, std::string* token_file,
                   what + " (visible in `ps`: prefer --token-file or " + kTokenEnv + ")");
   cmd->add_option("--token-file", *token_file,
                   "read " + what + " from the first line of this file (mode 0600)");
+  // Every command that takes a token talks to a hub: with --hub https://..., the server's
+  // certificate is checked against this CA (default: the system's store).
+  cmd->add_option_function<std::string>(
+         "--hub-ca", [](const std::string& path) { http::SetDefaultCaFile(path); },
+         "with --hub https://...: the CA file (PEM) the hub's certificate must chain to "
+         "(default: the system's CAs; also " + std::string(kHubCaEnv) + ")")
+      ->envname(kHubCaEnv)
+      ->check(CLI::ExistingFile);
 }
 
 Status ResolveToken(std::string* token, const std::string& token_file, std::ostream& warn) {

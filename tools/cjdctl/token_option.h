@@ -16,9 +16,11 @@
 namespace cjd::ctl {
 
 inline constexpr const char* kTokenEnv = "CJD_TOKEN";
+inline constexpr const char* kHubCaEnv = "CJD_HUB_CA";
 
 // Adds --token (into *token) and --token-file (into *token_file) to `cmd`; `what` describes the
-// token ("the hub's admin token"). Neither is required: see ResolveToken.
+// token ("the hub's admin token"). Neither is required: see ResolveToken. Also --hub-ca FILE
+// (or $CJD_HUB_CA): the CA that a --hub https://... server's certificate must chain to.
 void AddTokenOptions(CLI::App* cmd, std::string* token, std::string* token_file,
                      const std::string& what);
 

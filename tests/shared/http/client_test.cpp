@@ -98,15 +98,23 @@ TEST(HttpUrl, ParsesHostPortAndPrefix) {
   EXPECT_EQ(u->host, "::1");
   EXPECT_EQ(u->ToString(), "http://[::1]:81");
   EXPECT_EQ(ParseHttpUrl("http://h")->port, 80);
+  EXPECT_FALSE(ParseHttpUrl("http://h")->tls);
+  // https: TLS, port 443 unless given (the client verifies the certificate: https_test).
+  u = ParseHttpUrl("https://hub.example");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->port, 443);
+  EXPECT_EQ(ParseHttpUrl("HTTPS://h:8443/x")->port, 8443);
+  EXPECT_EQ(ParseHttpUrl("https://h:8443/x")->ToString(), "https://h:8443/x");
 }
 
 TEST(HttpUrl, RejectsWhatItCannotServe) {
-  for (const char* bad : {"", "127.0.0.1:8080", "https://h:1", "ftp://h", "http://", "http://h:",
+  for (const char* bad : {"", "127.0.0.1:8080", "https://", "ftp://h", "http://", "http://h:",
                           "http://h:0", "http://h:70000", "http://h:8x", "http://u@h:1",
                           "http://h:1/a?b=c", "http://h h:1"}) {
     EXPECT_FALSE(ParseHttpUrl(bad).ok()) << bad;
   }
-  EXPECT_NE(ParseHttpUrl("https://h:1").status().message().find("https"), std::string::npos);
+  EXPECT_NE(ParseHttpUrl("ftp://h").status().message().find("https://"), std::string::npos);
 }
 
 TEST(UrlEncode, KeepsUnreservedAndEscapesTheRest) {
