@@ -11,3 +11,14 @@ find_package(CLI11 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+# libphonenumber (libphonenumber-dev): Debian ships neither a CMake config nor a pkg-config file
+# for it, only the headers and libphonenumber.so (which needs protobuf, ICU and abseil at run time
+# through its own NEEDED entries). Linked by cjd_identity (the hub's phone normalisation) only.
+find_path(PHONENUMBER_INCLUDE_DIR phonenumbers/phonenumberutil.h REQUIRED)
+find_library(PHONENUMBER_LIBRARY phonenumber REQUIRED)
+add_library(PhoneNumber::PhoneNumber UNKNOWN IMPORTED)
+set_target_properties(PhoneNumber::PhoneNumber PROPERTIES
+  IMPORTED_LOCATION "${PHONENUMBER_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${PHONENUMBER_INCLUDE_DIR}"
+  INTERFACE_LINK_LIBRARIES PkgConfig::PROTOBUF)

@@ -12,6 +12,7 @@ PACKAGES=(
   libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
   libsqlite3-dev sqlite3
   libsodium-dev libzstd-dev zlib1g-dev tzdata
+  libphonenumber-dev
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev

@@ -14,36 +14,61 @@ namespace {
 namespace identity = cjd::hub::identity;
 using identity::IdType;
 
-// The command's identifiers as (type, normalised value).
-std::set<std::pair<IdType, std::string>> Wanted(const EraseCommand& c,
-                                                const identity::NormalizeOptions& options) {
+// The normal form of a non-phone identifier (the value as it is when it has none).
+std::string NormalOrRaw(IdType type, const std::string& value) {
+  auto norm = identity::NormalizeNonPhone(type, value);
+  return norm.ok() ? *norm : value;
+}
+
+std::string DigitsOf(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') out.push_back(c);
+  }
+  return out;
+}
+
+// The command's identifiers as (type, normalised value); phones as their digits.
+std::set<std::pair<IdType, std::string>> Wanted(const EraseCommand& c) {
   std::set<std::pair<IdType, std::string>> out;
   for (const auto& [type_name, value] : c.identifiers) {
     auto type = identity::ParseIdType(type_name);
     if (!type) continue;
-    auto norm = identity::Normalize(*type, value, options);
-    out.emplace(*type, norm.ok() ? *norm : value);
+    out.emplace(*type, *type == IdType::kPhone ? DigitsOf(value) : NormalOrRaw(*type, value));
   }
   return out;
 }
 
 }  // namespace
 
+bool PhoneMayBe(std::string_view raw, std::string_view wanted) {
+  const std::string d = DigitsOf(raw);
+  const std::string w = DigitsOf(wanted);
+  if (d.empty() || w.empty()) return false;
+  if (d.size() < kPhoneTailDigits || w.size() < kPhoneTailDigits) return d == w;
+  const size_t n = kPhoneTailDigits;
+  return d.compare(d.size() - n, n, w, w.size() - n, n) == 0;
+}
+
 bool CarriesPerson(std::string_view body, const EraseCommand& command) {
-  identity::NormalizeOptions options;
-  if (!command.default_country.empty()) options.default_country = command.default_country;
-  const auto wanted = Wanted(command, options);
+  const auto wanted = Wanted(command);
   Result<Event> e = EventFromCanonical(body);
   if (!e.ok()) return false;
   auto has = [&](IdType type, const std::string& raw) {
     if (raw.empty()) return false;
-    auto norm = identity::Normalize(type, raw, options);
-    return wanted.count({type, norm.ok() ? *norm : raw}) > 0;
+    return wanted.count({type, NormalOrRaw(type, raw)}) > 0;
+  };
+  auto has_phone = [&](const std::string& raw) {
+    if (raw.empty()) return false;
+    for (const auto& [type, digits] : wanted) {
+      if (type == IdType::kPhone && PhoneMayBe(raw, digits)) return true;
+    }
+    return false;
   };
   if (e->customer) {
     const Customer& c = *e->customer;
     if (has(IdType::kLoyaltyId, c.loyalty_id) || has(IdType::kCustomerId, c.customer_id) ||
-        has(IdType::kEmail, c.email) || has(IdType::kPhone, c.phone) ||
+        has(IdType::kEmail, c.email) || has_phone(c.phone) ||
         has(IdType::kAnonymousId, c.anonymous_id)) {
       return true;
     }

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "hub/identity/identifier.h"
 #include "shared/mqtt/tls.h"
 
 namespace cjd::hub {
@@ -131,6 +132,12 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
     return Status::Invalid(
         "identity.match_review_threshold: must not be above identity.match_merge_threshold",
         "identity.match_review_threshold");
+  }
+  if (!c.default_country.empty() && !identity::IsPhoneRegion(c.default_country)) {
+    return Status::Invalid("identity.default_country: '" + c.default_country +
+                               "' is not a region code libphonenumber knows (ISO 3166-1 alpha-2, "
+                               "such as GB, DE, US; or empty: phones need a country code)",
+                           "identity.default_country");
   }
   if (c.token.size() < 16)
     return Status::Invalid("http.token: must be at least 16 characters", "http.token");

@@ -50,9 +50,11 @@ bool Guardrails::IsJunkPhone(std::string_view e164) const {
   if (!config_.block_phone_patterns) return false;
   std::string_view digits = e164;
   if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
-  if (const auto country = CountryOfNumber(digits)) {
-    return IsJunkNationalNumber(digits.substr(country->calling_code.size()));
+  if (const std::optional<std::string> nsn = PhoneNationalNumber(e164)) {
+    return IsJunkNationalNumber(*nsn);
   }
+  // A calling code libphonenumber does not know (such a value did not come from Normalize()):
+  // any split of the first 1-3 digits.
   for (size_t len = 1; len <= 3 && len < digits.size(); ++len) {
     if (IsJunkNationalNumber(digits.substr(len))) return true;
   }

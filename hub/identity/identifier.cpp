@@ -8,34 +8,6 @@
 namespace cjd::hub::identity {
 namespace {
 
-// Calling codes, national trunk prefixes and international (IDD) prefixes. Calling codes are
-// prefix-free (ITU-T E.164), so the first match on the leading 1-3 digits is the only one.
-constexpr CountryDialing kCountries[] = {
-    {"GB", "44", "0", "00"},   {"IE", "353", "0", "00"},  {"FR", "33", "0", "00"},
-    {"DE", "49", "0", "00"},   {"ES", "34", "", "00"},    {"PT", "351", "", "00"},
-    {"IT", "39", "", "00"},    {"NL", "31", "0", "00"},   {"BE", "32", "0", "00"},
-    {"LU", "352", "", "00"},   {"CH", "41", "0", "00"},   {"AT", "43", "0", "00"},
-    {"DK", "45", "", "00"},    {"SE", "46", "0", "00"},   {"NO", "47", "", "00"},
-    {"FI", "358", "0", "00"},  {"IS", "354", "", "00"},   {"PL", "48", "", "00"},
-    {"CZ", "420", "", "00"},   {"SK", "421", "0", "00"},  {"HU", "36", "06", "00"},
-    {"RO", "40", "0", "00"},   {"BG", "359", "0", "00"},  {"GR", "30", "", "00"},
-    {"HR", "385", "0", "00"},  {"SI", "386", "0", "00"},  {"RS", "381", "0", "00"},
-    {"TR", "90", "0", "00"},   {"UA", "380", "0", "00"},  {"RU", "7", "8", "810"},
-    {"EE", "372", "", "00"},   {"LV", "371", "", "00"},   {"MT", "356", "", "00"},
-    {"CY", "357", "", "00"},   {"US", "1", "1", "011"},   {"CA", "1", "1", "011"},
-    {"MX", "52", "", "00"},    {"BR", "55", "0", "00"},   {"AR", "54", "0", "00"},
-    {"AU", "61", "0", "0011"}, {"NZ", "64", "0", "00"},   {"JP", "81", "0", "010"},
-    {"KR", "82", "0", "001"},  {"CN", "86", "0", "00"},   {"HK", "852", "", "001"},
-    {"SG", "65", "", "000"},   {"IN", "91", "0", "00"},   {"MY", "60", "0", "00"},
-    {"TH", "66", "0", "001"},  {"PH", "63", "0", "00"},   {"ID", "62", "0", "001"},
-    {"VN", "84", "0", "00"},   {"AE", "971", "0", "00"},  {"SA", "966", "0", "00"},
-    {"IL", "972", "0", "00"},  {"ZA", "27", "0", "00"},   {"EG", "20", "0", "00"},
-    {"NG", "234", "0", "009"}, {"KE", "254", "0", "000"}, {"MA", "212", "0", "00"},
-};
-
-constexpr size_t kMinPhoneDigits = 8;   // shortest E.164 number accepted (digits after '+')
-constexpr size_t kMaxPhoneDigits = 15;  // E.164 maximum
-
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
@@ -116,70 +88,6 @@ Result<std::string> NormalizeEmail(std::string_view raw) {
   return s;
 }
 
-// The table entry whose calling code starts `digits` (international digits, without '+').
-const CountryDialing* CountryByCallingCode(std::string_view digits) {
-  for (size_t len = 1; len <= 3 && len <= digits.size(); ++len) {
-    for (const auto& c : kCountries) {
-      if (c.calling_code == digits.substr(0, len)) return &c;
-    }
-  }
-  return nullptr;
-}
-
-Result<std::string> NormalizePhone(std::string_view raw, const NormalizeOptions& options) {
-  const std::string_view s = Trim(raw);
-  bool international = false;
-  std::string digits;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (IsDigit(c)) {
-      digits.push_back(c);
-    } else if (c == '+' && digits.empty() && !international) {
-      international = true;
-    } else if (!(c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/')) {
-      return Bad(IdType::kPhone, "phone contains a character other than digits and separators");
-    }
-  }
-  if (digits.empty()) return Bad(IdType::kPhone, "phone has no digits");
-  const std::optional<CountryDialing> home = FindCountry(options.default_country);
-  if (!international) {
-    if (home && digits.size() > home->intl_prefix.size() &&
-        digits.compare(0, home->intl_prefix.size(), home->intl_prefix) == 0) {
-      digits.erase(0, home->intl_prefix.size());
-      international = true;
-    } else if (digits.size() > 2 && digits.compare(0, 2, "00") == 0) {
-      digits.erase(0, 2);
-      international = true;
-    }
-  }
-  if (!international) {
-    if (!home) {
-      return Bad(IdType::kPhone,
-                 "phone has no international prefix and no known default country");
-    }
-    if (!home->trunk_prefix.empty() && digits.size() > home->trunk_prefix.size() &&
-        digits.compare(0, home->trunk_prefix.size(), home->trunk_prefix) == 0) {
-      digits.erase(0, home->trunk_prefix.size());
-    }
-    digits.insert(0, home->calling_code);
-  } else {
-    if (digits.front() == '0') return Bad(IdType::kPhone, "country code cannot start with 0");
-    const CountryDialing* c = CountryByCallingCode(digits);
-    const size_t cc = c ? c->calling_code.size() : 0;
-    // "+44 (0)20 ...", "+49 030 ...": a national trunk 0 written after the country code.
-    if (c && c->trunk_prefix == "0" && digits.size() > cc && digits[cc] == '0') {
-      digits.erase(cc, 1);
-    }
-  }
-  if (digits.size() < kMinPhoneDigits || digits.size() > kMaxPhoneDigits) {
-    return Bad(IdType::kPhone, "phone must have 8 to 15 digits in E.164 form");
-  }
-  if (digits.front() == '1' && digits.size() != 11) {
-    return Bad(IdType::kPhone, "a NANP (+1) number must have 10 digits after the country code");
-  }
-  return "+" + digits;
-}
-
 Result<std::string> NormalizeToken(IdType type, std::string_view raw, bool collapse_spaces) {
   std::string out;
   bool pending_space = false;
@@ -237,29 +145,12 @@ int Priority(IdType t) {
   return 0;
 }
 
-std::optional<CountryDialing> FindCountry(std::string_view iso) {
-  if (iso.size() != 2) return std::nullopt;
-  const char up[2] = {static_cast<char>(iso[0] & ~0x20), static_cast<char>(iso[1] & ~0x20)};
-  for (const auto& c : kCountries) {
-    if (c.iso == std::string_view(up, 2)) return c;
-  }
-  return std::nullopt;
-}
-
-size_t CountryCount() { return std::size(kCountries); }
-
-std::optional<CountryDialing> CountryOfNumber(std::string_view e164) {
-  if (!e164.empty() && e164.front() == '+') e164.remove_prefix(1);
-  const CountryDialing* c = CountryByCallingCode(e164);
-  if (c == nullptr) return std::nullopt;
-  return *c;
-}
-
-Result<std::string> Normalize(IdType type, std::string_view raw, const NormalizeOptions& options) {
+Result<std::string> NormalizeNonPhone(IdType type, std::string_view raw) {
   Result<std::string> out = [&]() -> Result<std::string> {
     switch (type) {
       case IdType::kEmail: return NormalizeEmail(raw);
-      case IdType::kPhone: return NormalizePhone(raw, options);
+      case IdType::kPhone:
+        return Bad(type, "phone numbers are normalised by Normalize() (libphonenumber)");
       case IdType::kLoyaltyId:
       case IdType::kCustomerId: return NormalizeToken(type, raw, /*collapse_spaces=*/true);
       case IdType::kCardFingerprint:
@@ -271,19 +162,6 @@ Result<std::string> Normalize(IdType type, std::string_view raw, const Normalize
     return Bad(type, std::string(IdTypeName(type)) + " is longer than 256 bytes");
   }
   return out;
-}
-
-Result<std::pair<IdType, std::string>> ParseTypedIdentifier(std::string_view text,
-                                                            const NormalizeOptions& options) {
-  const size_t colon = text.find(':');
-  if (colon == std::string_view::npos) {
-    return Status::Invalid("identifier must be TYPE:VALUE", "identifier");
-  }
-  const std::optional<IdType> type = ParseIdType(text.substr(0, colon));
-  if (!type) return Status::Invalid("unknown identifier type", "identifier");
-  Result<std::string> value = Normalize(*type, text.substr(colon + 1), options);
-  if (!value.ok()) return value.status();
-  return std::make_pair(*type, std::move(value).value());
 }
 
 IdKey IdentifierKey(IdType type, std::string_view normalized, const PepperKey& pepper) {

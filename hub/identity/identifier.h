@@ -1,4 +1,5 @@
-// Identifiers of a customer and their normal form. Pure logic (plus libsodium for the keyed hash).
+// Identifiers of a customer and their normal form. Pure logic (plus libsodium for the keyed hash
+// and libphonenumber for phones).
 //
 // Every identifier is normalised before it is matched, stored or hashed, so "Ann@Example.com "
 // and "ann@example.com" are one identifier, and "020 7946 0958" (default country GB) and
@@ -61,31 +62,53 @@ inline constexpr size_t kMaxIdentifierLength = 256;
 // - email: trimmed, whole address lower-cased (ASCII), one '@', dot-atom local part of at most
 //   64 bytes, a domain of at least two labels; inner whitespace is invalid. UTF-8 bytes are kept
 //   as they are. No provider-specific rewriting (dots or "+tag" in Gmail addresses are kept).
-// - phone: E.164 ("+" and 8 to 15 digits). Separators " -./()" are ignored; "+", "00" and the
-//   default country's own international prefix (e.g. "011" US, "0011" AU) start an international
-//   number; otherwise the default country's calling code is prepended after removing its
-//   national trunk prefix ("0" in most countries, "1" in NANP, "8" RU, "06" HU). A trunk "0"
-//   written after a country code ("+44 (0)20 ...", "+49 030 ...") is dropped for countries that
-//   use trunk "0" (never for Italy, where the 0 belongs to the number). NANP numbers (+1) must
-//   have 10 national digits. Letters (extensions) are invalid.
+// - phone: E.164 ("+" and the digits), as libphonenumber (Debian's libphonenumber8: metadata of
+//   245 regions) parses and validates it. Only digits, the separators " -./()" and one leading
+//   "+" may be written: letters, "#", "*" and extensions ("x12", "ext 12") are invalid. "+" and
+//   the default country's own international prefix ("00" GB/DE, "011" US, "0011" AU) start an
+//   international number; "00" also does in a country whose prefix differs, when the number is
+//   not valid read nationally ("0044 20 ..." at a US till). Otherwise the number is read in the
+//   default country, with that country's national prefixes and carrier codes removed
+//   ("020 ..." GB, "8 495 ..." RU, "044 55 ..." MX, "0 21 11 ..." BR). A trunk "0" written after
+//   the country code is dropped where it is not part of the number ("+44 (0)20 ...", but Italy's
+//   "+39 06 ..." keeps it). Each number has ONE normal form however it is written: an Argentine
+//   mobile is "+549" + area code + number whether written "+54 9 11 ..." or "011 15 ..."; a
+//   Mexican mobile drops the old "1" ("+52 1 55 ..." and "+52 55 ..." are "+5255..."). A number
+//   that is not valid for its country (wrong length, unallocated range) is invalid, and so is one
+//   without an international prefix when the default country is empty or not a region the
+//   metadata knows.
 // - loyalty_id, customer_id: trimmed; inner runs of whitespace become one space; case kept.
 // - card_fingerprint, anonymous_id: trimmed, otherwise as is.
 // Every type: empty after trimming, control characters or longer than kMaxIdentifierLength are
 // invalid.
+// Normalize() is in cjd_identity (hub), which links libphonenumber; identifier.cpp's part
+// (everything but phones) is cjd_identifier, which the agent links without it.
 Result<std::string> Normalize(IdType type, std::string_view raw, const NormalizeOptions& options);
 
-// Calling code and trunk prefix of a country ("GB" -> {"44", "0"}); nullopt if not in the table.
-struct CountryDialing {
-  std::string_view iso;
-  std::string_view calling_code;
-  std::string_view trunk_prefix;    // "" when the country has none
-  std::string_view intl_prefix;     // the country's own international (IDD) prefix
-};
-std::optional<CountryDialing> FindCountry(std::string_view iso);
-size_t CountryCount();
-// The table entry whose calling code starts an E.164 number ("+442079460958" -> GB; for codes
-// shared by several countries, such as +1, the first in the table); nullopt when unknown.
-std::optional<CountryDialing> CountryOfNumber(std::string_view e164);
+// Normalize() of every type but kPhone (kInvalid for a phone): what needs no phone metadata.
+Result<std::string> NormalizeNonPhone(IdType type, std::string_view raw);
+
+// The version of the phone normal form, stored in profiles.db (meta 'phone_normalizer'); when the
+// stored one differs the hub re-keys the stored phones at start (hub/projection/phone_rekey.h).
+//   1: the hand-written table of 60 countries (before issue 16; a database without the key);
+//   2: libphonenumber.
+inline constexpr int64_t kPhoneNormalizerVersion = 2;
+
+// A phone stored in an earlier normal form (an E.164 value of an earlier normaliser) in the current
+// one: Normalize(), or when that rejects it, its digits after the country code read in that
+// country with its national prefix before them (the old normaliser dropped a national trunk
+// prefix and whatever followed stayed: "+552111987654321" was "0 21 11 98765-4321" in Brazil, a
+// carrier code, and is "+5511987654321"). For the re-keying (hub/projection/phone_rekey.h).
+Result<std::string> RenormalizeStoredPhone(std::string_view stored,
+                                           const NormalizeOptions& options);
+
+// The national significant number of a normalised phone ("+442079460958" -> "2079460958");
+// nullopt when its country calling code is not one libphonenumber knows.
+std::optional<std::string> PhoneNationalNumber(std::string_view e164);
+// True if `iso` (any case) is a region libphonenumber has metadata for ("GB", "AR", ...).
+bool IsPhoneRegion(std::string_view iso);
+// How many regions that is (245 with bookworm's libphonenumber 8.12.57).
+size_t PhoneRegionCount();
 
 // "email:ann@example.com" -> {kEmail, "ann@example.com"} (value normalised). Used for
 // `GET /v1/profiles?identifier=TYPE:VALUE`.

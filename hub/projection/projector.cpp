@@ -10,6 +10,7 @@
 #include <set>
 
 #include "hub/projection/money.h"
+#include "hub/projection/phone_rekey.h"
 #include "hub/projection/projection_schema.h"
 #include "hub/projection/projector_internal.h"
 #include "shared/event/json_exact.h"
@@ -72,6 +73,8 @@ Status Projector::Start() {
   log_ = std::move(*log);
   CJD_RETURN_IF_ERROR(Prepare());
   CJD_RETURN_IF_ERROR(SealStoredAttributes());
+  // Phones stored by an earlier phone normaliser take their current key (phone_rekey.h).
+  CJD_RETURN_IF_ERROR(RekeyPhones(*db_, keys_, normalize_).status());
   {
     auto rollups = OrderRollupWriter::Open(*db_);
     if (!rollups.ok()) return rollups.status();

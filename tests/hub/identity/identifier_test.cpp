@@ -91,8 +91,8 @@ TEST(Normalize, PhonesGbDeEsUsFr) {
       {"GB", "+44 20 7946 0958", "+442079460958"},
       {"GB", "+44 (0)20 7946 0958", "+442079460958"},
       {"GB", "0044 20 7946 0958", "+442079460958"},
-      {"GB", "07700 900123", "+447700900123"},
-      {"gb", "07700.900.123", "+447700900123"},
+      {"GB", "07400 123456", "+447400123456"},
+      {"gb", "07400.123.456", "+447400123456"},
       {"DE", "030 12345678", "+493012345678"},
       {"DE", "030/12345678", "+493012345678"},
       {"DE", "+49 (0)30 12345678", "+493012345678"},
@@ -107,6 +107,9 @@ TEST(Normalize, PhonesGbDeEsUsFr) {
       {"US", "1-212-555-0123", "+12125550123"},
       {"US", "+1 212 555 0123", "+12125550123"},
       {"US", "011 44 20 7946 0958", "+442079460958"},
+      // "00" where the country's own prefix is another one: read internationally when the number
+      // is not valid read nationally.
+      {"US", "0044 20 7946 0958", "+442079460958"},
       {"FR", "01 23 45 67 89", "+33123456789"},
       {"FR", "06 12 34 56 78", "+33612345678"},
       {"FR", "+33 6 12 34 56 78", "+33612345678"},
@@ -114,7 +117,7 @@ TEST(Normalize, PhonesGbDeEsUsFr) {
       {"FR", "0033 612345678", "+33612345678"},
       // A number written internationally ignores the default country.
       {"FR", "+44 20 7946 0958", "+442079460958"},
-      {"DE", "0044 7700 900123", "+447700900123"},
+      {"DE", "0044 7400 123456", "+447400123456"},
   });
 }
 
@@ -132,7 +135,47 @@ TEST(Normalize, PhonesOtherCountries) {
       {"JP", "03-1234-5678", "+81312345678"},
       {"CA", "416 555 0199", "+14165550199"},
       {"", "+44 20 7946 0958", "+442079460958"},
-      {"", "+999 1234 5678", "+99912345678"},  // a code outside the table is still E.164
+      // Countries the hand-written table did not have.
+      {"CO", "601 234 5678", "+576012345678"},
+      {"CL", "+56 2 2123 4567", "+56221234567"},
+  });
+}
+
+// The numbers the hand-written table (60 countries) gave two E.164 values for, depending on how
+// they were written; libphonenumber gives one. (The old values are in phone_rekey_test.cpp.)
+TEST(Normalize, PhonesWithOneNormalFormHoweverWritten) {
+  // Argentina, a Buenos Aires mobile: "9" after the country code internationally, "15" after the
+  // area code nationally (the table kept the 15: "+54111523456789").
+  ExpectCases(IdType::kPhone, {
+      {"AR", "+54 9 11 2345-6789", "+5491123456789"},
+      {"AR", "011 15 2345-6789", "+5491123456789"},
+      {"AR", "(011) 15-2345-6789", "+5491123456789"},
+      {"GB", "+54 9 11 2345 6789", "+5491123456789"},
+      // The fixed line with the same digits is another number.
+      {"AR", "011 2345-6789", "+541123456789"},
+      {"AR", "+54 11 2345-6789", "+541123456789"},
+      // Rio Gallegos: a 4-digit area code, a 6-digit subscriber number.
+      {"AR", "02966 15 423456", "+5492966423456"},
+      {"AR", "+54 9 2966 42-3456", "+5492966423456"},
+  });
+  // Mexico: mobiles lost the "1" after +52 (2019) and the "044"/"045" national prefixes (the
+  // table kept both: "+5215512345678", "+520445512345678").
+  ExpectCases(IdType::kPhone, {
+      {"MX", "55 1234 5678", "+525512345678"},
+      {"MX", "+52 55 1234 5678", "+525512345678"},
+      {"MX", "+52 1 55 1234 5678", "+525512345678"},
+      {"MX", "044 55 1234 5678", "+525512345678"},
+      {"MX", "045 55 1234 5678", "+525512345678"},
+      {"MX", "01 55 1234 5678", "+525512345678"},
+  });
+  // Brazil: a national number may start with "0" and a carrier selection code (21, 15, ...);
+  // the table removed the 0 and kept the carrier code ("+552111987654321").
+  ExpectCases(IdType::kPhone, {
+      {"BR", "(11) 98765-4321", "+5511987654321"},
+      {"BR", "011 98765-4321", "+5511987654321"},
+      {"BR", "0 21 11 98765-4321", "+5511987654321"},
+      {"BR", "0 15 11 98765 4321", "+5511987654321"},
+      {"BR", "+55 11 98765-4321", "+5511987654321"},
   });
 }
 
@@ -140,10 +183,13 @@ TEST(Normalize, InvalidPhones) {
   ExpectCases(IdType::kPhone, {
       {"GB", "", ""},
       {"GB", "abc", ""},
-      {"GB", "12345", ""},                       // +4412345: too short
+      {"GB", "12345", ""},                        // +4412345: too short
       {"GB", "+1234567890123456", ""},            // 16 digits
-      {"GB", "020 7946 0958 ext 12", ""},
+      {"GB", "020 7946 0958 ext 12", ""},         // extensions are not a person's number
       {"GB", "020 7946 0958 x12", ""},
+      {"GB", "+44 20 7946 0958#", ""},
+      {"GB", "+1 800 FLOWERS", ""},               // letters
+      {"GB", "Call 020 7946 0958", ""},
       {"GB", "+44+20 7946 0958", ""},
       {"GB", "20+7946", ""},
       {"GB", "+0044 20 7946 0958", ""},
@@ -151,22 +197,62 @@ TEST(Normalize, InvalidPhones) {
       {"US", "+1 212 555 01234", ""},             // NANP needs 10 national digits
       {"", "020 7946 0958", ""},                  // national form without a default country
       {"ZZ", "020 7946 0958", ""},
+      {"UK", "020 7946 0958", ""},                // not an ISO 3166 code (GB is)
+      // Invalid for their country; the hand-written table took any 8 to 15 digits.
+      {"GB", "020 7946 095", ""},                 // London numbers have 10 national digits
+      {"GB", "+44 20 7946 095", ""},
+      {"GB", "0000000000", ""},
+      {"GB", "07700 900123", ""},                 // Ofcom's drama range: not a real mobile
+      {"US", "+1 555 555 5555", ""},              // 555 is not an area code
+      {"BR", "+55 11 8765-4321", ""},             // Brazilian mobiles have 9 digits since 2016
+      {"", "+999 1234 5678", ""},                 // no such country calling code
+      {"GB", std::string(80, '1'), ""},
   });
+  const Result<std::string> bad = Normalize(IdType::kPhone, "020 7946 095", NormalizeOptions{"GB"});
+  EXPECT_EQ(bad.status().field(), "identifier.phone");
+  EXPECT_NE(bad.status().message().find("not a valid number"), std::string::npos)
+      << bad.status().message();
 }
 
-TEST(Normalize, CountryTableCoversCommonCountries) {
-  EXPECT_GE(CountryCount(), 40u);
-  for (const char* iso : {"GB", "DE", "ES", "FR", "US", "NL", "IE", "IT", "AU", "PT", "BE", "CH",
-                          "AT", "SE", "DK", "NO", "FI", "PL", "CA", "NZ", "JP", "IN", "ZA"}) {
-    EXPECT_TRUE(FindCountry(iso).has_value()) << iso;
+TEST(Normalize, PhoneRegionsAndNationalNumbers) {
+  EXPECT_EQ(PhoneRegionCount(), 245u);  // bookworm's libphonenumber 8.12.57
+  for (const char* iso : {"GB", "gb", "DE", "AR", "MX", "BR", "US", "AU", "CO", "CL", "PE", "NG"}) {
+    EXPECT_TRUE(IsPhoneRegion(iso)) << iso;
   }
-  EXPECT_EQ(FindCountry("de")->calling_code, "49");
-  EXPECT_EQ(FindCountry("IT")->trunk_prefix, "");
-  EXPECT_EQ(FindCountry("AU")->intl_prefix, "0011");
-  EXPECT_FALSE(FindCountry("ZZ").has_value());
-  EXPECT_EQ(CountryOfNumber("+442079460958")->iso, "GB");
-  EXPECT_EQ(CountryOfNumber("+353871234567")->iso, "IE");
-  EXPECT_FALSE(CountryOfNumber("+99912345678").has_value());
+  EXPECT_FALSE(IsPhoneRegion("ZZ"));
+  EXPECT_FALSE(IsPhoneRegion("UK"));
+  EXPECT_FALSE(IsPhoneRegion("GBR"));
+  EXPECT_FALSE(IsPhoneRegion(""));
+  EXPECT_EQ(PhoneNationalNumber("+442079460958"), "2079460958");
+  EXPECT_EQ(PhoneNationalNumber("+5491123456789"), "91123456789");
+  EXPECT_EQ(PhoneNationalNumber("+390612345678"), "0612345678");
+  EXPECT_EQ(PhoneNationalNumber("+99912345678"), std::nullopt);
+  EXPECT_EQ(PhoneNationalNumber("442079460958"), std::nullopt);
+}
+
+TEST(Normalize, StoredPhonesOfTheOldNormaliser) {
+  const NormalizeOptions gb{"GB"};
+  // Valid stored values: what Normalize() gives.
+  EXPECT_EQ(*RenormalizeStoredPhone("+442079460958", gb), "+442079460958");
+  EXPECT_EQ(*RenormalizeStoredPhone("+54111523456789", gb), "+5491123456789");
+  EXPECT_EQ(*RenormalizeStoredPhone("+5215512345678", gb), "+525512345678");
+  EXPECT_EQ(*RenormalizeStoredPhone("+520445512345678", gb), "+525512345678");
+  // Not valid as E.164, valid read nationally: Brazil's carrier code after the trunk 0.
+  EXPECT_FALSE(Normalize(IdType::kPhone, "+552111987654321", gb).ok());
+  EXPECT_EQ(*RenormalizeStoredPhone("+552111987654321", gb), "+5511987654321");
+  // Invalid either way.
+  const Result<std::string> bad = RenormalizeStoredPhone("+44207946095", gb);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().field(), "identifier.phone");
+  EXPECT_FALSE(RenormalizeStoredPhone("+99912345678", gb).ok());
+}
+
+TEST(Normalize, NonPhoneNormalFormWithoutPhoneMetadata) {
+  EXPECT_EQ(*NormalizeNonPhone(IdType::kEmail, " Ann@Shop.IO "), "ann@shop.io");
+  EXPECT_EQ(*NormalizeNonPhone(IdType::kLoyaltyId, " L  1 "), "L 1");
+  const Result<std::string> phone = NormalizeNonPhone(IdType::kPhone, "+442079460958");
+  ASSERT_FALSE(phone.ok());
+  EXPECT_EQ(phone.status().field(), "identifier.phone");
 }
 
 TEST(Normalize, IdsAndFingerprints) {
