@@ -18,6 +18,7 @@ PACKAGES=(
   mosquitto mosquitto-clients
   prometheus
   curl procps jq
+  help2man
 )
 if [ "${1:-}" = "--tests" ]; then
   PACKAGES+=(chromium fonts-dejavu-core)
