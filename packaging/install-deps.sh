@@ -3,7 +3,8 @@
 # Idempotent: installs only what is missing. Needs root (or sudo).
 #   --tests   also what only the tests need: Debian's Chromium for the dashboard's browser tests,
 #             Node.js and npm for Segment's own client library (the Segment-compatible API's test)
-#             when the machine has no node and npm yet
+#             when the machine has no node and npm yet, lintian and debootstrap for the packages'
+#             test (tests/packaging/install_test.sh)
 set -euo pipefail
 
 PACKAGES=(
@@ -21,7 +22,7 @@ PACKAGES=(
   help2man
 )
 if [ "${1:-}" = "--tests" ]; then
-  PACKAGES+=(chromium fonts-dejavu-core)
+  PACKAGES+=(chromium fonts-dejavu-core lintian debootstrap)
   # A machine may have Node.js from elsewhere (with its own npm): keep it.
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     PACKAGES+=(nodejs npm)
