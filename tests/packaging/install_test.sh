@@ -4,15 +4,17 @@
 #   2. lintian --fail-on error,warning on both;
 #   3. a clean Debian bookworm root (debootstrap --variant=minbase; the pristine root is kept in
 #      BUILD_DIR/tests/packaging/bookworm-minbase and copied for each run), in which apt-get
-#      installs both .debs (their Depends resolve from the Debian mirror) and runs their
-#      maintainer scripts for real: user cjd, /etc/cjd, /var/lib/cjd;
+#      installs systemd (not running), then both .debs (their Depends resolve from the Debian
+#      mirror) and runs their maintainer scripts for real: user cjd, /etc/cjd, /var/lib/cjd;
+#      systemd-analyze verify on the installed units;
 #   4. starts the programs from that root, as user cjd: cjdctl init-hub, cjd-hub (GET /healthz),
 #      cjdctl add-device, cjd-agent from the config installed as the README says; one sale
 #      POSTed to the agent reaches the hub (the host's Mosquitto on loopback carries it); a bad
 #      config makes cjd-hub and cjd-agent exit with status 2 (the units' RestartPreventExitStatus);
 #   5. upgrades both packages (the same files under a higher version) while they run, restarts the
 #      programs on the new binaries, a second sale reaches the hub;
-#   6. removes, then purges both: the files are gone, configs, data and the user kept.
+#   6. enables both units (systemctl enable, offline), removes, then purges both: the files and
+#      the enable links are gone, configs, data and the user kept.
 # Exit 0: passed; 77 (CTest's SKIP_RETURN_CODE): not root, a tool missing, or no Debian mirror
 # reachable (debootstrap or apt-get update failed); anything else: failed. Every wait is bounded,
 # only 127.0.0.1 is used; mounts and the temporary root are removed on every exit.
