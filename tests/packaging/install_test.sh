@@ -26,21 +26,8 @@ src=${1:?usage: install_test.sh SOURCE_DIR BUILD_DIR}
 build=${2:?usage: install_test.sh SOURCE_DIR BUILD_DIR}
 src=$(cd "$src" && pwd)
 build=$(cd "$build" && pwd)
-
-say() { echo "install_test: $*"; }
-skip() { echo "install_test: SKIPPED: $*"; exit 77; }
-# fail MESSAGE [LOG...]: prints the message and the tail of each log, exits 1.
-fail() {
-  local msg=$1 f
-  shift
-  echo "install_test: FAILED: $msg" >&2
-  for f in "$@"; do
-    [ -s "$f" ] || continue
-    echo "---- last lines of $f" >&2
-    tail -n 30 "$f" >&2
-  done
-  exit 1
-}
+# shellcheck source=tests/packaging/helpers.sh
+. "$(dirname "$0")/helpers.sh"
 
 [ "$(id -u)" = "0" ] || skip "needs root (debootstrap, chroot, bind mounts, dpkg in the root)"
 MOSQUITTO=$(command -v mosquitto || true)
@@ -75,32 +62,6 @@ MOUNTS=()   # what this run mounted, in order
 
 # ---------------------------------------------------------------------------------------------
 # Clean-up, on every exit: the processes this test started (by pid), the mounts, the root.
-stop_pid() {   # stop_pid PID: SIGTERM, up to 10 s, then SIGKILL; returns the exit status
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  local rc=0
-  wait "$pid" 2>/dev/null || rc=$?
-  return "$rc"
-}
-bind_mount() {   # bind_mount SOURCE TARGET
-  mount --bind "$1" "$2"
-  MOUNTS+=("$2")
-}
-unmount_all() {   # in reverse order
-  local i m
-  for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
-    m=${MOUNTS[$i]}
-    if mountpoint -q "$m" 2>/dev/null; then
-      umount "$m" 2>/dev/null || umount -l "$m"
-    fi
-  done
-  MOUNTS=()
-}
 cleanup() {
   local rc=$?
   set +e
@@ -119,50 +80,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# wait_until DESCRIPTION TIMEOUT_S NAME CMD...: polls CMD every 0.2 s; fails after TIMEOUT_S, or
-# at once when process NAME (if not empty) has exited.
-wait_until() {
-  local desc=$1 timeout=$2 name=$3
-  shift 3
-  local deadline=$((SECONDS + timeout))
-  until "$@"; do
-    if [ -n "$name" ] && ! kill -0 "${PID[$name]}" 2>/dev/null; then
-      fail "$desc: $name exited" "$logs/$name.log"
-    fi
-    [ "$SECONDS" -lt "$deadline" ] || fail "$desc: not within ${timeout} s" ${name:+"$logs/$name.log"}
-    sleep 0.2
-  done
-}
-
-# ---------------------------------------------------------------------------------------------
-# Ports: free 127.0.0.1 ports below the ephemeral range.
-declare -A TAKEN=()
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_port() {
-  local p i
-  for ((i = 0; i < 500; i++)); do
-    p=$((20000 + RANDOM % 12000))
-    [ -z "${TAKEN[$p]:-}" ] || continue
-    port_open "$p" && continue
-    if command -v ss >/dev/null 2>&1 && [ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
-      continue
-    fi
-    TAKEN[$p]=1
-    echo "$p"
-    return 0
-  done
-  fail "no free 127.0.0.1 port found in 20000-31999"
-}
-
-# toml_get FILE SECTION KEY: the value of a flat "key = value" line, unquoted.
-toml_get() {
-  awk -v sec="[$2]" -v key="$3" '
-    /^[ \t]*\[/ { insec = ($1 == sec); next }
-    insec && $1 == key && $2 == "=" {
-      v = $0; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t]*#.*$/, "", v); gsub(/^"|"$/, "", v)
-      print v; exit
-    }' "$1"
-}
 
 CURL=(curl -sS --connect-timeout 2 --max-time 10)
 # dpkg-query formats (dpkg expands the fields, not the shell).
@@ -347,9 +264,10 @@ as_cjd cjd-hub --version >"$logs/version.log" 2>&1 || fail "cjd-hub --version in
 as_cjd cjd-agent --version >>"$logs/version.log" 2>&1 || fail "cjd-agent --version in the root failed" "$logs/version.log"
 as_cjd cjdctl --version >>"$logs/version.log" 2>&1 || fail "cjdctl --version in the root failed" "$logs/version.log"
 
-mq_port=$(pick_port)
-hub_port=$(pick_port)
-agent_port=$(pick_port)
+mq_port='' hub_port='' agent_port='' bad_port=''
+pick_port mq_port
+pick_port hub_port
+pick_port agent_port
 mkdir -p "$work/mosquitto"
 {
   echo "# install_test.sh: loopback only, anonymous, no persistence"
@@ -412,7 +330,8 @@ wait_until "the agent's backlog empty (the hub acknowledged)" 60 agent backlog_e
 say "   a sale POSTed to cjd-agent is at cjd-hub; the agent's backlog is 0"
 
 # A bad config: exit status 2, and a message naming the file (the units stop on 2).
-printf '[http]\nlisten = "127.0.0.1:%s"\nno_such_key = 1\n' "$(pick_port)" >"$root/var/lib/cjd/bad.toml"
+pick_port bad_port
+printf '[http]\nlisten = "127.0.0.1:%s"\nno_such_key = 1\n' "$bad_port" >"$root/var/lib/cjd/bad.toml"
 chmod 0644 "$root/var/lib/cjd/bad.toml"
 for prog in cjd-hub cjd-agent; do
   rc=0
