@@ -3,7 +3,8 @@
 # Idempotent: installs only what is missing. Needs root (or sudo).
 #   --tests   also what only the tests need: Debian's Chromium for the dashboard's browser tests,
 #             Node.js and npm for Segment's own client library (the Segment-compatible API's test)
-#             when the machine has no node and npm yet
+#             when the machine has no node and npm yet, lintian and debootstrap for the packages'
+#             test (tests/packaging/install_test.sh)
 set -euo pipefail
 
 PACKAGES=(
@@ -19,9 +20,10 @@ PACKAGES=(
   mosquitto mosquitto-clients
   prometheus
   curl procps jq
+  help2man
 )
 if [ "${1:-}" = "--tests" ]; then
-  PACKAGES+=(chromium fonts-dejavu-core)
+  PACKAGES+=(chromium fonts-dejavu-core lintian debootstrap)
   # A TLS-terminating proxy in front of a hub, for the https:// tests (cjdctl --hub https://,
   # https webhooks): started by the tests on their own loopback ports, never as a service.
   PACKAGES+=(nginx-light)

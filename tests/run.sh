@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, and runs every test.
 #   1. a RelWithDebInfo build: unit, integration (real Mosquitto, real agent and hub processes)
-#      and fault tests;
+#      and fault tests, and the Debian packages' test (as root: tests/packaging/install_test.sh);
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: the unit tests and the integration
-#      tests again;
+#      tests again (not those labelled heavy or packaging);
 #   3. the fuzz step (tests/fuzz/run.sh): libFuzzer targets built with clang, each run for a
 #      bounded time (CJD_FUZZ_SECONDS, default 20) on its seed corpus; any crash fails the run.
 # Set CJD_SKIP_SANITIZE=1 to skip the second configuration, CJD_SKIP_FUZZ=1 the third.
@@ -84,7 +84,7 @@ if [ "${CJD_SKIP_SANITIZE:-0}" != "1" ]; then
   # tests/lsan.supp silences leaks inside Paho's own library (listed there with the reason).
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions="$root/tests/lsan.supp":print_suppressions=0 \
-    run_ctest --test-dir build-sanitize --output-on-failure -j"$jobs" --timeout 1800 -LE heavy
+    run_ctest --test-dir build-sanitize --output-on-failure -j"$jobs" --timeout 1800 -LE 'heavy|packaging'
 fi
 
 if [ "${CJD_SKIP_FUZZ:-0}" != "1" ]; then
