@@ -181,6 +181,13 @@ void CheckEveryOperationIsRouted(HttpClient& client, const json& doc, const Cred
       EXPECT_FALSE(IsNoSuchEndpoint(r)) << "documented but not routed: " << what;
       EXPECT_NE(r.status, 405) << "documented method refused: " << what;
       EXPECT_NE(r.status, 500) << what;
+      // An operation documented as open (security [] or {}) must not ask for credentials.
+      const json& security = op.contains("security") ? op["security"] : doc["security"];
+      bool open = security.empty();
+      for (const json& requirement : security) open = open || requirement.empty();
+      if (open) {
+        EXPECT_NE(r.status, 401) << "documented as open: " << what;
+      }
       const std::string code = std::to_string(r.status);
       EXPECT_TRUE(op["responses"].contains(code))
           << "status not in the document's responses: " << what;
