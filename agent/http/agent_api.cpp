@@ -2,6 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+#include <string_view>
+
+#include "agent/http/openapi_doc.h"
 #include "agent/status/status_report.h"
 #include "shared/event/event.h"
 #include "shared/event/json_exact.h"
@@ -16,6 +20,22 @@ http::Response Unauthorized() {
       401, "unauthorized", "missing or invalid bearer token (Authorization: Bearer TOKEN)");
   r.headers["WWW-Authenticate"] = "Bearer";
   return r;
+}
+
+constexpr std::string_view kOpenApiPath = "/v1/openapi.json";
+
+// GET /v1/openapi.json: the API's description, compiled in (agent/http/openapi.json). No token:
+// it holds no data.
+http::Response OpenApi(const http::Request& head) {
+  if (head.method != "GET") {
+    http::Response r = http::JsonError(405, "method_not_allowed", "use GET");
+    r.headers["Allow"] = "GET";
+    return r;
+  }
+  if (http::HasBody(head)) {
+    return http::JsonError(400, "bad_request", "/v1/openapi.json takes no request body");
+  }
+  return {200, std::string(OpenApiDocument())};
 }
 
 }  // namespace
@@ -34,6 +54,7 @@ std::optional<http::Response> AgentApi::RefuseMetrics(const http::Request& head)
 
 std::optional<http::Response> AgentApi::Authorize(const http::Request& head) const {
   if (head.path == "/metrics") return RefuseMetrics(head);
+  if (head.path == kOpenApiPath) return OpenApi(head);
   if (head.path == "/healthz" || head.path == "/v1/status") {
     if (!http::HasBody(head)) return std::nullopt;
     return http::JsonError(400, "bad_request", head.path + " takes no request body");
@@ -54,6 +75,7 @@ void AgentApi::Handle(http::Request&& req, http::Responder respond) {
     if (auto refused = RefuseMetrics(req)) return respond(std::move(*refused));
     return respond(Prometheus());
   }
+  if (req.path == kOpenApiPath) return respond(OpenApi(req));
   if (req.path == "/v1/status") {
     if (req.method != "GET") return respond(http::JsonError(405, "method_not_allowed", "use GET"));
     StatusSnapshot snapshot = uplink_->Snapshot(true);

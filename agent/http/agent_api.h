@@ -8,6 +8,8 @@
 //   GET  /metrics     the same figures and more in the Prometheus text format (agent_metrics.cpp);
 //                     no token unless [metrics] token is set
 //   GET  /healthz     liveness
+//   GET  /v1/openapi.json  the OpenAPI 3.1 description of these endpoints (openapi.json, compiled
+//                     in); no token
 #pragma once
 
 #include <atomic>

@@ -8,7 +8,8 @@
 namespace cjd::agent {
 
 std::string AgentRouteLabel(const http::Request& head) {
-  for (const char* known : {"/healthz", "/metrics", "/v1/events", "/v1/offers", "/v1/status"}) {
+  for (const char* known : {"/healthz", "/metrics", "/v1/events", "/v1/offers", "/v1/status",
+                            "/v1/openapi.json"}) {
     if (head.path == known) return known;
   }
   return "other";

@@ -17,6 +17,7 @@
 #include "hub/collect/source_key.h"
 #include "hub/fleet/fleet_alerts.h"
 #include "hub/fleet/fleet_view.h"
+#include "hub/http/openapi_doc.h"
 #include "hub/ui/ui_server.h"
 #include "shared/event/event.h"
 #include "shared/protocol/keys.h"
@@ -109,6 +110,22 @@ bool IsUtf8(std::string_view s) {
   return true;
 }
 
+constexpr std::string_view kOpenApiPath = "/v1/openapi.json";
+
+// GET /v1/openapi.json: the API's description, compiled in (hub/http/openapi.json). No token:
+// it holds no data. Answered at the header stage, like the dashboard's files.
+http::Response OpenApi(const http::Request& head) {
+  if (head.method != "GET") {
+    http::Response r = http::JsonError(405, "method_not_allowed", "use GET");
+    r.headers["Allow"] = "GET";
+    return r;
+  }
+  if (http::HasBody(head)) {
+    return http::JsonError(400, "bad_request", "/v1/openapi.json takes no request body");
+  }
+  return {200, std::string(OpenApiDocument())};
+}
+
 std::string Hex(std::string_view bytes) {
   std::string out(bytes.size() * 2 + 1, '\0');
   sodium_bin2hex(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
@@ -127,6 +144,7 @@ std::optional<http::Response> HubApi::Authorize(const http::Request& head) {
   if (head.path == "/metrics") return RefuseMetrics(head);
   // The dashboard's files: from memory, at once, on the I/O thread (no token: they hold no data).
   if (ui::IsUiPath(head.path)) return ui::Serve(head);
+  if (head.path == kOpenApiPath) return OpenApi(head);
   if (head.path.rfind("/v1/", 0) != 0) {
     return http::JsonError(404, "not_found", "no such endpoint: " + head.path);
   }
@@ -278,6 +296,7 @@ void HubApi::Handle(http::Request&& req, http::Responder respond) {
     return respond(Prometheus());
   }
   if (ui::IsUiPath(req.path)) return respond(ui::Serve(req));
+  if (req.path == kOpenApiPath) return respond(OpenApi(req));
   if (req.path.rfind("/v1/", 0) != 0) {
     return respond(http::JsonError(404, "not_found", "no such endpoint: " + req.path));
   }

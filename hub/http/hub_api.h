@@ -1,4 +1,4 @@
-// The hub's HTTP API. /healthz is open; POST /v1/collect needs a source key
+// The hub's HTTP API. /healthz and /v1/openapi.json are open; POST /v1/collect needs a source key
 // ("Authorization: Bearer cjds_...", from `cjdctl add-source`); every other /v1/ endpoint needs
 // a hub token ("Authorization: Bearer TOKEN"): hub.toml's admin token, or a named token from
 // `cjdctl add-token` whose role allows the request (hub/access/roles.h; 403 otherwise). Answers
@@ -17,6 +17,8 @@
 //   /v1/privacy...    see http/privacy_api.h
 //   GET /ui/...       the dashboard's files (hub/ui/README.md); no token, no data
 //   GET /healthz
+//   GET /v1/openapi.json  the OpenAPI 3.1 description of every endpoint (http/openapi.json,
+//                     compiled in); no token, no data
 //   GET /metrics      Prometheus text format (hub_metrics.cpp); no token unless [metrics] token
 //
 // Threading: Authorize runs on the HTTP server's I/O threads; Handle on the hub's HTTP worker pool

@@ -31,7 +31,8 @@ std::string HubRouteLabel(const http::Request& head) {
       "/v1/metrics/web", "/v1/funnels/query", "/v1/retention", "/v1/journeys/sessions",
       "/v1/attribution/query", "/v1/paths/query", "/v1/journeys/lifecycle",
       "/v1/journeys/stages", "/v1/predictions", "/v1/predictions/refit", "/v1/identity/review",
-      "/v1/track", "/v1/identify", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias", "/v1/batch"};
+      "/v1/track", "/v1/identify", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias", "/v1/batch",
+      "/v1/openapi.json"};
   const std::string& p = head.path;
   if (kExact.count(p) > 0) return p;
   if (p == "/ui" || p.rfind("/ui/", 0) == 0) return "/ui";
