@@ -32,7 +32,7 @@ std::string HubRouteLabel(const http::Request& head) {
       "/v1/attribution/query", "/v1/paths/query", "/v1/journeys/lifecycle",
       "/v1/journeys/stages", "/v1/predictions", "/v1/predictions/refit", "/v1/identity/review",
       "/v1/track", "/v1/identify", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias", "/v1/batch",
-      "/v1/openapi.json"};
+      "/v1/openapi.json", "/v1/destinations"};
   const std::string& p = head.path;
   if (kExact.count(p) > 0) return p;
   if (p == "/ui" || p.rfind("/ui/", 0) == 0) return "/ui";
@@ -56,6 +56,10 @@ std::string HubRouteLabel(const http::Request& head) {
     }
     if (kind == "identity" && parts.size() == 4 && parts[2] == "review") {
       return "/v1/identity/review/{id}";
+    }
+    if (kind == "destinations") {
+      if (parts.size() == 3) return "/v1/destinations/{id}";
+      if (parts.size() == 4 && parts[3] == "deliveries") return "/v1/destinations/{id}/deliveries";
     }
     if (kind == "privacy" && parts.size() == 4 && parts[2] == "erasures") {
       return "/v1/privacy/erasures/{id}";
