@@ -23,6 +23,7 @@ constexpr int kSendsPerDestination = 200;  // per round, so one busy destination
 constexpr const char* kSegmentsCursor = "segments";
 constexpr const char* kMergesCursor = "merges";
 constexpr const char* kErasuresCursor = "erasures";
+constexpr const char* kRedemptionsCursor = "redemptions";
 constexpr int64_t kAlertsEveryMs = 10'000;
 
 }  // namespace
@@ -68,6 +69,13 @@ Status Activation::Start(bool thread) {
     if (!merge_cursor.ok()) return merge_cursor.status();
     auto list = store_->List();
     if (!list.ok()) return list.status();
+    auto redemption_cursor = store_->Cursor(kRedemptionsCursor);
+    if (!redemption_cursor.ok()) return redemption_cursor.status();
+    if (list->empty() && *redemption_cursor == 0) {
+      auto last = profiles_->LastRedemptionSeq();
+      if (!last.ok()) return last.status();
+      CJD_RETURN_IF_ERROR(store_->SetCursor(kRedemptionsCursor, *last));
+    }
     if (list->empty() && *seg_cursor == 0 && *merge_cursor == 0) {
       auto last_seq = segments_->LastChangeSeq();
       if (!last_seq.ok()) return last_seq.status();
@@ -110,12 +118,13 @@ Status Activation::RunOnce() {
 Status Activation::EnqueueFor(const std::vector<Destination>& dests, const std::string& kind,
                               const std::string& segment, int64_t profile_id,
                               int64_t occurred_ms, const json& data, int64_t change_seq,
-                              int64_t merge_id) {
+                              int64_t merge_id, int64_t redemption_seq) {
   const int64_t now = clock_->NowMillis();
   for (const Destination& d : dests) {
     if (!d.Wants(kind)) continue;
     if (change_seq > 0 && change_seq <= d.from_change_seq) continue;  // before it existed
     if (merge_id > 0 && merge_id <= d.from_merge_id) continue;
+    if (redemption_seq > 0 && redemption_seq <= d.from_redemption_seq) continue;
     if (!d.segment.empty() && !segment.empty() && d.segment != segment) continue;
     Delivery out;
     out.id = "dlv_" + NewEventId(now);
@@ -183,6 +192,26 @@ Status Activation::Feeds() {
     CJD_RETURN_IF_ERROR(store_->SetCursor(kMergesCursor, merges->back().merge_id));
     CJD_RETURN_IF_ERROR(tx.Commit());
     if (static_cast<int64_t>(merges->size()) < kFeedBatch) break;
+  }
+  // Offer redemptions.
+  while (true) {
+    auto cursor = store_->Cursor(kRedemptionsCursor);
+    if (!cursor.ok()) return cursor.status();
+    auto redemptions = profiles_->RedemptionsAfter(*cursor, kFeedBatch);
+    if (!redemptions.ok()) return redemptions.status();
+    if (redemptions->empty()) break;
+    sqlite::Transaction tx(store_->db());
+    CJD_RETURN_IF_ERROR(tx.status());
+    for (const ProfileReader::RedemptionRecord& r : *redemptions) {
+      const json data = {{"offer_id", r.offer_id},
+                         {"order_id", r.order_id},
+                         {"profile_id", r.profile_id == 0 ? json(nullptr) : json(r.profile_id)}};
+      CJD_RETURN_IF_ERROR(EnqueueFor(*dests, "offer.redeemed", "", r.profile_id, r.at_ms, data,
+                                     0, 0, r.seq));
+    }
+    CJD_RETURN_IF_ERROR(store_->SetCursor(kRedemptionsCursor, redemptions->back().seq));
+    CJD_RETURN_IF_ERROR(tx.Commit());
+    if (static_cast<int64_t>(redemptions->size()) < kFeedBatch) break;
   }
   CJD_RETURN_IF_ERROR(ErasureFeed(*dests));
   return AlertFeed(*dests);
@@ -376,7 +405,11 @@ Result<bool> Activation::Put(Destination d) {
   if (*existing) {
     d.from_change_seq = (*existing)->from_change_seq;
     d.from_merge_id = (*existing)->from_merge_id;
+    d.from_redemption_seq = (*existing)->from_redemption_seq;
   } else {
+    auto redemption = profiles_->LastRedemptionSeq();
+    if (!redemption.ok()) return redemption.status();
+    d.from_redemption_seq = *redemption;
     auto seq = segments_->LastChangeSeq();
     if (!seq.ok()) return seq.status();
     auto merge = profiles_->LastMergeId();

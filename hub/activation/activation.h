@@ -5,6 +5,7 @@
 //     exactly once, even across a crash):
 //       segment.entered / segment.left  the segments' change log (SegmentStore::ChangesAfter)
 //       profile.merged                  the projection's merge log (ProfileReader::MergesAfter)
+//       offer.redeemed                  the projection's redemption log (RedemptionsAfter)
 //       erasure.done                    the privacy module's requests (ErasureStore::List), once
 //                                       each is done on the hub and every device
 //       fleet.alert                     GET /v1/alerts, looked at every 10 s: an alert raised
@@ -97,7 +98,8 @@ class Activation {
   std::pair<int, std::string> Send(const Destination& dest, const Delivery& d);
   Status EnqueueFor(const std::vector<Destination>& dests, const std::string& kind,
                     const std::string& segment, int64_t profile_id, int64_t occurred_ms,
-                    const nlohmann::json& data, int64_t change_seq = 0, int64_t merge_id = 0);
+                    const nlohmann::json& data, int64_t change_seq = 0, int64_t merge_id = 0,
+                    int64_t redemption_seq = 0);
 
   const HubConfig config_;
   const IdentityKeys keys_;

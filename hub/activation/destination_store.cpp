@@ -47,6 +47,10 @@ const std::vector<sqlite::Migration> kMigrations = {
       -- raised and once when it clears.
       CREATE TABLE alerts_open (key TEXT PRIMARY KEY, alert TEXT NOT NULL) WITHOUT ROWID;
     )sql"},
+    {2, R"sql(
+      -- offer.redeemed: the projection's redemption log position when a destination was made.
+      ALTER TABLE destinations ADD COLUMN from_redemption_seq INTEGER NOT NULL DEFAULT 0;
+    )sql"},
 };
 
 std::string JoinKinds(const std::vector<std::string>& kinds) {
@@ -67,8 +71,9 @@ std::vector<std::string> SplitKinds(std::string_view text) {
   return out;
 }
 
-#define CJD_DESTINATION_COLUMNS \
-  "id, url, secret, events, segment, created_ms, backfill_after, from_change_seq, from_merge_id"
+#define CJD_DESTINATION_COLUMNS                                                              \
+  "id, url, secret, events, segment, created_ms, backfill_after, from_change_seq, from_merge_id, " \
+  "from_redemption_seq"
 
 Destination ReadDestination(const sqlite::Statement& s) {
   Destination d;
@@ -81,6 +86,7 @@ Destination ReadDestination(const sqlite::Statement& s) {
   d.backfill_after = s.ColumnInt(6);
   d.from_change_seq = s.ColumnInt(7);
   d.from_merge_id = s.ColumnInt(8);
+  d.from_redemption_seq = s.ColumnInt(9);
   return d;
 }
 
@@ -235,13 +241,14 @@ Result<bool> DestinationStore::Put(const Destination& d) {
   if (!existing.ok()) return existing.status();
   auto s = statements_.Get(
       "INSERT INTO destinations (" CJD_DESTINATION_COLUMNS ") "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
       "ON CONFLICT (id) DO UPDATE SET url = ?2, secret = ?3, events = ?4, segment = ?5, "
-      "backfill_after = ?7, from_change_seq = ?8, from_merge_id = ?9");
+      "backfill_after = ?7, from_change_seq = ?8, from_merge_id = ?9, "
+      "from_redemption_seq = ?10");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, d.id).Bind(2, d.url).Bind(3, d.secret).Bind(4, JoinKinds(d.events));
   (*s)->Bind(5, d.segment).Bind(6, d.created_ms).Bind(7, d.backfill_after);
-  (*s)->Bind(8, d.from_change_seq).Bind(9, d.from_merge_id);
+  (*s)->Bind(8, d.from_change_seq).Bind(9, d.from_merge_id).Bind(10, d.from_redemption_seq);
   CJD_RETURN_IF_ERROR((*s)->Run());
   return !existing->has_value();
 }

@@ -38,6 +38,7 @@ struct Destination {
   // only what came after (the backfill covers the segment's members before).
   int64_t from_change_seq = 0;
   int64_t from_merge_id = 0;
+  int64_t from_redemption_seq = 0;
   bool Wants(std::string_view kind) const;
 };
 

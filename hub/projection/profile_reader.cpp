@@ -94,6 +94,40 @@ Result<int64_t> ProfileReader::LastMergeId() {
   return id;
 }
 
+Result<std::vector<ProfileReader::RedemptionRecord>> ProfileReader::RedemptionsAfter(
+    int64_t after, int64_t limit) {
+  auto s = statements_.Get(
+      "SELECT l.seq, l.offer_id, l.order_id, coalesce(r.profile_id, 0), l.at_ms "
+      "FROM redemption_log l LEFT JOIN offer_redemptions r "
+      "ON r.offer_id = l.offer_id AND r.order_id = l.order_id "
+      "WHERE l.seq > ?1 ORDER BY l.seq LIMIT ?2");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, after).Bind(2, limit);
+  std::vector<RedemptionRecord> out;
+  while (true) {
+    auto row = (*s)->Step();
+    if (!row.ok()) {
+      (*s)->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out.push_back(RedemptionRecord{(*s)->ColumnInt(0), (*s)->ColumnText(1), (*s)->ColumnText(2),
+                                   (*s)->ColumnInt(3), (*s)->ColumnInt(4)});
+  }
+  (*s)->Reset();
+  return out;
+}
+
+Result<int64_t> ProfileReader::LastRedemptionSeq() {
+  auto s = statements_.Get("SELECT coalesce(max(seq), 0) FROM redemption_log");
+  if (!s.ok()) return s.status();
+  auto row = (*s)->Step();
+  const int64_t seq = row.ok() && *row ? (*s)->ColumnInt(0) : 0;
+  (*s)->Reset();
+  if (!row.ok()) return row.status();
+  return seq;
+}
+
 Result<json> ProfileReader::Identifiers(int64_t profile_id) {
   auto s = statements_.Get(
       "SELECT type, value, attached_ms FROM identifiers WHERE profile_id = ?1 "

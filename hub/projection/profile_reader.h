@@ -87,6 +87,17 @@ class ProfileReader {
   Result<std::vector<MergeRecord>> MergesAfter(int64_t after, int64_t limit);
   // The newest merge_id (0: none).
   Result<int64_t> LastMergeId();
+  // Redemptions logged with seq > `after` (redemption_log), in order, at most `limit`, each with
+  // the order's current profile (0: anonymous or erased) (hub/activation's offer.redeemed).
+  struct RedemptionRecord {
+    int64_t seq = 0;
+    std::string offer_id;
+    std::string order_id;
+    int64_t profile_id = 0;
+    int64_t at_ms = 0;
+  };
+  Result<std::vector<RedemptionRecord>> RedemptionsAfter(int64_t after, int64_t limit);
+  Result<int64_t> LastRedemptionSeq();
 
  private:
   ProfileReader(std::unique_ptr<sqlite::Database> db, std::unique_ptr<EventLogReader> log,

@@ -229,6 +229,17 @@ const std::vector<sqlite::Migration> kMigrations = {
       ALTER TABLE merge_log ADD COLUMN reason TEXT NOT NULL DEFAULT 'identifier';
       ALTER TABLE merge_log ADD COLUMN probability REAL;
     )sql"},
+    {9, R"sql(
+      -- Issue 16: each new redemption in projection order, the feed of the webhooks'
+      -- offer.redeemed (hub/activation reads it through ProfileReader::RedemptionsAfter).
+      -- The newest 100,000 are kept. Redemptions before this migration are not in it.
+      CREATE TABLE redemption_log (
+        seq       INTEGER PRIMARY KEY,
+        offer_id  TEXT NOT NULL,
+        order_id  TEXT NOT NULL,
+        at_ms     INTEGER NOT NULL
+      );
+    )sql"},
 };
 
 }  // namespace

@@ -206,6 +206,9 @@ Status Projector::Prepare() {
       "INSERT INTO offer_redemptions (offer_id, order_id, profile_id, occurred_at_ms) "
       "SELECT ?1, order_id, profile_id, occurred_at_ms FROM orders WHERE order_id = ?2 "
       "ON CONFLICT (offer_id, order_id) DO NOTHING"));
+  CJD_RETURN_IF_ERROR(prep(&st_->log_redemption,
+      "INSERT INTO redemption_log (offer_id, order_id, at_ms) "
+      "SELECT ?1, order_id, occurred_at_ms FROM orders WHERE order_id = ?2"));
   CJD_RETURN_IF_ERROR(prep(&st_->order_redemptions_to,
       "UPDATE offer_redemptions SET profile_id = ?2 WHERE order_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->add_impression,

@@ -261,6 +261,7 @@ class Projector {
   // to this many times it.
   static constexpr int64_t kMaxBatchGrowth = 8;
   bool backfill_pending_ = false;  // guarded by write_mu_
+  bool backfilling_ = false;       // BackfillOffers re-makes redemptions: not logged again
   RfmModel* rfm_ = nullptr;
   std::function<void(const std::vector<int64_t>&)> on_profiles_changed_;
   std::function<void()> on_rfm_changed_;

@@ -26,7 +26,7 @@ struct Projector::Statements {
   sqlite::Statement find_ident, counts, kept, insert_profile, insert_ident,
       insert_pevent, get_profile, update_profile, get_order, insert_order, update_order,
       add_category, set_cursor, bump, add_store, add_redemption, order_redemptions_to,
-      add_impression;
+      add_impression, log_redemption;
 };
 
 namespace projector_internal {

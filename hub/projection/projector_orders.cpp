@@ -120,6 +120,17 @@ Status Projector::AddRedemptions(const Order& o) {
   for (const std::string& offer : RedeemedOffers(o)) {
     st_->add_redemption.Bind(1, offer).Bind(2, o.order_id);
     CJD_RETURN_IF_ERROR(st_->add_redemption.Run());
+    // A new redemption (not one the backfill re-makes): logged for the webhooks' feed.
+    if (db_->Changes() > 0 && !backfilling_) {
+      st_->log_redemption.Bind(1, offer).Bind(2, o.order_id);
+      CJD_RETURN_IF_ERROR(st_->log_redemption.Run());
+      if (db_->LastInsertRowid() % 1000 == 0) {
+        auto prune = db_->Prepare("DELETE FROM redemption_log WHERE seq <= ?1");
+        if (!prune.ok()) return prune.status();
+        prune->Bind(1, db_->LastInsertRowid() - 100'000);
+        CJD_RETURN_IF_ERROR(prune->Run());
+      }
+    }
   }
   return Status::Ok();
 }
@@ -183,7 +194,12 @@ Status Projector::BackfillOffers() {
             .Bind(3, e->occurred_at_ms).Bind(4, e->occurred_at_ms).Bind(5, 1);
         CJD_RETURN_IF_ERROR(st_->add_store.Run());
       }
-      if (e->order) CJD_RETURN_IF_ERROR(AddRedemptions(*e->order));
+      if (e->order) {
+        backfilling_ = true;
+        Status st = AddRedemptions(*e->order);
+        backfilling_ = false;
+        CJD_RETURN_IF_ERROR(st);
+      }
       if (e->type == EventType::kOfferImpression) CJD_RETURN_IF_ERROR(AddImpressions(*e));
       return Status::Ok();
     });

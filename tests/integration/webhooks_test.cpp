@@ -114,7 +114,8 @@ class Webhooks : public ::testing::Test {
                          {{"Authorization", "Bearer " + fleet_.hub_token()},
                           {"Content-Type", "application/json"}});
   }
-  void Order(const json& customer, const std::string& order_id, const std::string& price) {
+  void Order(const json& customer, const std::string& order_id, const std::string& price,
+             const std::string& offer_id = "") {
     const json e = {{"type", "order_completed"},
                     {"event_id", "ev-" + order_id},
                     {"occurred_at", "2026-03-01T10:00:00Z"},
@@ -123,7 +124,9 @@ class Webhooks : public ::testing::Test {
                      {{"order_id", order_id},
                       {"currency", "EUR"},
                       {"items", {{{"sku", "S1"}, {"quantity", 1}, {"unit_price", price}}}}}}};
-    HttpResponse r = hub_->Post("/v1/collect", e.dump(), key_);
+    json with_offer = e;
+    if (!offer_id.empty()) with_offer["order"]["offer_id"] = offer_id;
+    HttpResponse r = hub_->Post("/v1/collect", with_offer.dump(), key_);
     ASSERT_EQ(r.status, 202) << r.body;
   }
   int64_t ProfileOf(const std::string& identifier) {
@@ -143,7 +146,8 @@ TEST_F(Webhooks, SignedDeliveriesArriveOnceEachAndSurviveAReceiverThatWasDown) {
                          {{"id", "crm"},
                           {"url", receiver.url("/hooks/cjd")},
                           {"secret", kSecret},
-                          {"events", {"segment.entered", "segment.left", "profile.merged"}}});
+                          {"events",
+                           {"segment.entered", "segment.left", "profile.merged", "offer.redeemed"}}});
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_FALSE(r.Json().contains("secret"));
 
@@ -183,7 +187,7 @@ TEST_F(Webhooks, SignedDeliveriesArriveOnceEachAndSurviveAReceiverThatWasDown) {
                      {"occurred_at", "2026-03-02T10:00:00Z"},
                      {"customer", {{"email", "ann.lee@shop-mail.co.uk"}, {"loyalty_id", "L-77"}}}};
   ASSERT_EQ(hub_->Post("/v1/collect", link.dump(), key_).status, 202);
-  Order({{"email", "cat@shop-mail.co.uk"}}, "W-3", "7.50");
+  Order({{"email", "cat@shop-mail.co.uk"}}, "W-3", "7.50", "SPRING10");
   json pending;
   ASSERT_TRUE(cjd::testing::WaitUntil(
       [&] {
@@ -231,6 +235,17 @@ TEST_F(Webhooks, SignedDeliveriesArriveOnceEachAndSurviveAReceiverThatWasDown) {
     EXPECT_TRUE(d["data"]["absorbed_profile_id"].is_number_integer());
   }
   EXPECT_TRUE(merged) << json(got).dump();
+  // The offer Cat redeemed, with her identifiers.
+  int redeemed = 0;
+  for (const json& d : got) {
+    if (d["type"] != "offer.redeemed") continue;
+    ++redeemed;
+    EXPECT_EQ(d["data"]["offer_id"], "SPRING10") << d.dump();
+    EXPECT_EQ(d["data"]["order_id"], "W-3") << d.dump();
+    EXPECT_EQ(d["data"]["profile_id"], ProfileOf("email:cat@shop-mail.co.uk")) << d.dump();
+    EXPECT_EQ(d["data"]["identifiers"][0]["value"], "cat@shop-mail.co.uk") << d.dump();
+  }
+  EXPECT_EQ(redeemed, 1) << json(got).dump();
   // Nothing twice: each id once (accepted deliveries), and no event under two ids.
   std::set<std::string> ids;
   std::set<std::string> events;

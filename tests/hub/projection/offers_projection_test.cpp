@@ -112,6 +112,7 @@ class OfferProjectionTest : public ProjectorTest {
                             "DROP INDEX orders_by_store_day; "
                             "ALTER TABLE merge_log DROP COLUMN reason; "
                             "ALTER TABLE merge_log DROP COLUMN probability; "
+                            "DROP TABLE redemption_log; "
                             "DELETE FROM meta WHERE key = 'backfill_offers'; "
                             "PRAGMA user_version = 3").ok());
   }
