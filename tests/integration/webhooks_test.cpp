@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "shared/http/server.h"
@@ -367,6 +368,49 @@ TEST_F(Webhooks, AnAudienceDestinationGetsItsSegmentsMembersFirstThenTheChanges)
   EXPECT_EQ(Admin("GET", "/v1/destinations/ads/deliveries?status=lost").status, 400);
   EXPECT_EQ(Admin("DELETE", "/v1/destinations/ads").status, 200);
   EXPECT_EQ(Admin("GET", "/v1/destinations/ads").status, 404);
+}
+
+// fleet.alert: a till that goes away raises device_offline ([alerts] offline_minutes = 0 here),
+// sent once; back again, the alert clears and "resolved" is sent once.
+TEST(WebhookAlerts, ATillGoingOfflineAndBackIsRaisedThenResolvedOnce) {
+  if (!Mosquitto::Available()) GTEST_SKIP() << Mosquitto::UnavailableReason();
+  ASSERT_GE(sodium_init(), 0);
+  Fleet fleet;
+  fleet.StartBroker();
+  fleet.InitHub(/*offline_after_s=*/3);
+  SetTomlKey(fleet.hub_config(), "alerts", "offline_minutes", "0");
+  fleet.StartHub();
+  FleetAgent& till = fleet.AddDevice("pos-1", "store-001");
+  ASSERT_TRUE(fleet.StartAgent(till));
+  HttpClient hub(fleet.hub_port(), 60s);
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] { return hub.Get("/v1/alerts", fleet.hub_token()).Json().value("count", -1) == 0; }, 60s));
+  Receiver receiver;
+  ASSERT_EQ(hub.Post("/v1/destinations",
+                     json{{"id", "ops"}, {"url", receiver.url("/")}, {"secret", kSecret},
+                          {"events", {"fleet.alert"}}}
+                         .dump(),
+                     fleet.hub_token())
+                .status,
+            201);
+  fleet.KillAgent(till);
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return receiver.received().size() == 1; }, 60s))
+      << hub.Get("/v1/alerts", fleet.hub_token()).body;
+  json raised = receiver.received()[0];
+  EXPECT_EQ(raised["type"], "fleet.alert");
+  EXPECT_EQ(raised["data"]["state"], "raised");
+  EXPECT_EQ(raised["data"]["kind"], "device_offline");
+  EXPECT_EQ(raised["data"]["device_id"], "pos-1");
+  EXPECT_EQ(raised["data"]["store_id"], "store-001");
+  ASSERT_TRUE(fleet.StartAgent(till));
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return receiver.received().size() == 2; }, 60s))
+      << hub.Get("/v1/alerts", fleet.hub_token()).body;
+  json resolved = receiver.received()[1];
+  EXPECT_EQ(resolved["data"]["state"], "resolved");
+  EXPECT_EQ(resolved["data"]["device_id"], "pos-1");
+  // Nothing more while it stays online.
+  std::this_thread::sleep_for(12s);
+  EXPECT_EQ(receiver.received().size(), 2u);
 }
 
 }  // namespace
