@@ -101,18 +101,40 @@ Status Activation::Start(bool thread) {
 void Activation::Stop() { worker_.Stop(); }
 
 void Activation::Run() {
+  int64_t last_warning_ms = 0;
   while (!worker_.stopping()) {
     Status st = RunOnce();
-    if (!st.ok()) spdlog::warn("activation: {}", st.ToString());
+    const int64_t now = clock_->NowMillis();
+    if (!st.ok() && now - last_warning_ms >= 60'000) {  // at most one a minute
+      spdlog::warn("activation: {}", st.ToString());
+      last_warning_ms = now;
+    }
     std::unique_lock lock(worker_.mu());
-    worker_.WaitFor(lock, std::chrono::milliseconds(500), [] { return false; });
+    worker_.WaitFor(lock, std::chrono::milliseconds(500), [this] { return wake_; });
+    wake_ = false;
   }
 }
 
+void Activation::Wake() {
+  {
+    std::lock_guard lock(worker_.mu());
+    wake_ = true;
+  }
+  worker_.Notify();
+}
+
 Status Activation::RunOnce() {
-  CJD_RETURN_IF_ERROR(Feeds());
-  CJD_RETURN_IF_ERROR(Backfills());
-  return Deliver();
+  // Each part on its own: a feed that fails (a busy or damaged file) must not stop the others
+  // or the deliveries. The first error is returned (logged by Run) and counted.
+  Status first = Status::Ok();
+  for (Status st : {Feeds(), Backfills(), Deliver()}) {
+    if (!st.ok()) {
+      std::lock_guard lock(mu_);
+      ++round_errors_;
+      if (first.ok()) first = st;
+    }
+  }
+  return first;
 }
 
 Status Activation::EnqueueFor(const std::vector<Destination>& dests, const std::string& kind,
@@ -223,14 +245,22 @@ Status Activation::Feeds() {
 Status Activation::ErasureFeed(const std::vector<Destination>& dests) {
   auto cursor = store_->Cursor(kErasuresCursor);
   if (!cursor.ok()) return cursor.status();
-  auto page = erasures_->List(*cursor, 500);
-  if (!page.ok()) return page.status();
-  if (page->empty()) return Status::Ok();
+  // Every request above the cursor (pages of 500): one that never finishes must not hide later
+  // ones.
+  std::vector<privacy::ErasureRequest> requests;
+  for (int64_t after = *cursor;;) {
+    auto page = erasures_->List(after, 500);
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    after = page->back().seq;
+    for (auto& r : *page) requests.push_back(std::move(r));
+  }
+  if (requests.empty()) return Status::Ok();
   sqlite::Transaction tx(store_->db());
   CJD_RETURN_IF_ERROR(tx.status());
   int64_t next_cursor = *cursor;
   bool leading = true;
-  for (const privacy::ErasureRequest& r : *page) {
+  for (const privacy::ErasureRequest& r : requests) {
     bool reported = false;
     if (r.done()) {
       auto already = store_->ErasureReported(r.id);
@@ -323,7 +353,9 @@ std::pair<int, std::string> Activation::Send(const Destination& dest, const Deli
   if (d.profile_id > 0) {
     std::lock_guard lock(mu_);
     auto ids = profiles_->Identifiers(d.profile_id);
-    data["identifiers"] = ids.ok() ? *ids : json::array();
+    // A failed read is not "no identifiers" (that is an erased profile): try again later.
+    if (!ids.ok()) return {0, "reading the profile's identifiers: " + ids.status().ToString()};
+    data["identifiers"] = *ids;
   }
   const json body_json = {{"id", d.id},
                           {"type", d.type},
@@ -335,7 +367,7 @@ std::pair<int, std::string> Activation::Send(const Destination& dest, const Deli
   url->ca_file = config_.webhook_ca_file;
   http::HttpClient client(*url, std::chrono::milliseconds(config_.webhook_timeout_ms));
   client.set_user_agent("cjd-hub-webhooks/1");
-  const std::string target = url->prefix.empty() ? "/" : url->prefix;
+  const std::string& target = url->path;
   http::HttpClient::Response r =
       client.Request("POST", target, body,
                      {{"Content-Type", "application/json"},
@@ -355,8 +387,21 @@ Status Activation::Deliver() {
     if (!list.ok()) return list.status();
     dests = std::move(*list);
   }
+  {
+    // Finished deliveries are kept 7 days (GET .../deliveries shows them), then dropped.
+    const int64_t now = clock_->NowMillis();
+    if (now - last_prune_ms_ >= 3'600'000) {
+      std::lock_guard lock(mu_);
+      CJD_RETURN_IF_ERROR(store_->PruneDeliveries(now - 7LL * 86'400'000));
+      last_prune_ms_ = now;
+    }
+  }
   for (const Destination& dest : dests) {
-    for (int i = 0; i < kSendsPerDestination && !worker_.stopping(); ++i) {
+    // A slow receiver holds the thread at most about two timeouts per round.
+    const int64_t round_deadline = clock_->NowMillis() + 2 * config_.webhook_timeout_ms;
+    for (int i = 0; i < kSendsPerDestination && !worker_.stopping() &&
+                    (i == 0 || clock_->NowMillis() < round_deadline);
+         ++i) {
       std::optional<Delivery> next;
       {
         std::lock_guard lock(mu_);
@@ -378,9 +423,13 @@ Status Activation::Deliver() {
       const int64_t attempts = next->attempts + 1;
       const int64_t backoff_s =
           std::min<int64_t>(config_.webhook_max_backoff_s, int64_t{1} << std::min<int64_t>(attempts - 1, 20));
-      const bool give_up = after - next->created_ms >= config_.webhook_give_up_hours * 3'600'000;
-      CJD_RETURN_IF_ERROR(
-          store_->MarkAttemptFailed(next->seq, status, error, after + backoff_s * 1000, give_up));
+      // From the start of its failures (not its queueing: a backlog behind a long outage is not
+      // given up at once), and never on a first attempt.
+      const int64_t failing_since = next->first_failed_ms.value_or(after);
+      const bool give_up = next->attempts > 0 &&
+                           after - failing_since >= config_.webhook_give_up_hours * 3'600'000;
+      CJD_RETURN_IF_ERROR(store_->MarkAttemptFailed(next->seq, status, error, after,
+                                                    after + backoff_s * 1000, give_up));
       if (give_up) {
         spdlog::warn("activation: delivery {} to {} failed for {} h, given up: {}", next->id,
                      dest.id, config_.webhook_give_up_hours, error);
@@ -422,10 +471,20 @@ Result<bool> Activation::Put(Destination d) {
                              (*existing)->Wants("segment.entered");
   if (!d.segment.empty() && d.Wants("segment.entered")) {
     d.backfill_after = same_audience ? (*existing)->backfill_after : 0;
+    if (!same_audience) {
+      // A new audience: the backfill is the segment now; the feed gives what comes after.
+      auto seq = segments_->LastChangeSeq();
+      if (!seq.ok()) return seq.status();
+      d.from_change_seq = *seq;
+    }
   } else {
     d.backfill_after = -1;
   }
   auto added = store_->Put(d);
+  if (added.ok()) {
+    std::lock_guard wake(worker_.mu());
+    wake_ = true;
+  }
   worker_.Notify();
   return added;
 }
@@ -464,7 +523,9 @@ Result<std::vector<Delivery>> Activation::Deliveries(const std::string& id,
 
 json Activation::StatsJson() {
   std::lock_guard lock(mu_);
-  json j = {{"delivered_since_start", delivered_}, {"failed_attempts_since_start", failed_attempts_}};
+  json j = {{"delivered_since_start", delivered_},
+            {"failed_attempts_since_start", failed_attempts_},
+            {"round_errors_since_start", round_errors_}};
   auto dests = store_->List();
   int64_t pending = 0, failed = 0;
   if (dests.ok()) {

@@ -69,8 +69,11 @@ class Activation {
   // RunOnce) starts the thread. A new activation.db starts its feeds at their current ends.
   Status Start(bool thread = true);
   void Stop();
-  // One round on the caller's thread: the feeds, the backfills, then every due delivery.
+  // One round on the caller's thread: the feeds, the backfills, then every due delivery (each
+  // part runs even when another failed; the first error is returned).
   Status RunOnce();
+  // Runs a round soon (a new destination).
+  void Wake();
   // The fleet alerts now (GET /v1/alerts' document), for fleet.alert. REQUIRES: before Start().
   void set_alerts_source(std::function<Result<nlohmann::json>()> source) {
     alerts_source_ = std::move(source);
@@ -111,7 +114,9 @@ class Activation {
   std::unique_ptr<privacy::ErasureStore> erasures_;
   std::function<Result<nlohmann::json>()> alerts_source_;
   int64_t last_alerts_ms_ = 0;  // activation thread
-  int64_t delivered_ = 0, failed_attempts_ = 0;  // since start, guarded by mu_
+  int64_t delivered_ = 0, failed_attempts_ = 0, round_errors_ = 0;  // since start, under mu_
+  int64_t last_prune_ms_ = 0;  // activation thread
+  bool wake_ = false;          // guarded by worker_.mu()
   WorkerThread worker_;
 };
 

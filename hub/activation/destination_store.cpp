@@ -50,6 +50,9 @@ const std::vector<sqlite::Migration> kMigrations = {
     {2, R"sql(
       -- offer.redeemed: the projection's redemption log position when a destination was made.
       ALTER TABLE destinations ADD COLUMN from_redemption_seq INTEGER NOT NULL DEFAULT 0;
+      -- When the delivery's current run of failures began (NULL: not failing): give_up_hours
+      -- counts from there, not from when it was queued.
+      ALTER TABLE deliveries ADD COLUMN first_failed_ms INTEGER;
     )sql"},
 };
 
@@ -92,7 +95,7 @@ Destination ReadDestination(const sqlite::Statement& s) {
 
 #define CJD_DELIVERY_COLUMNS                                                                 \
   "seq, id, destination, type, occurred_at_ms, data, profile_id, status, attempts, "       \
-  "next_attempt_ms, last_status, last_error, created_ms, delivered_ms"
+  "next_attempt_ms, last_status, last_error, created_ms, delivered_ms, first_failed_ms"
 
 Delivery ReadDelivery(const sqlite::Statement& s) {
   Delivery d;
@@ -112,6 +115,7 @@ Delivery ReadDelivery(const sqlite::Statement& s) {
   d.last_error = s.ColumnText(11);
   d.created_ms = s.ColumnInt(12);
   if (!s.ColumnIsNull(13)) d.delivered_ms = s.ColumnInt(13);
+  if (!s.ColumnIsNull(14)) d.first_failed_ms = s.ColumnInt(14);
   return d;
 }
 
@@ -300,13 +304,14 @@ Status DestinationStore::MarkDelivered(int64_t seq, int status, int64_t at_ms) {
 }
 
 Status DestinationStore::MarkAttemptFailed(int64_t seq, int status, std::string_view error,
-                                           int64_t next_ms, bool give_up) {
+                                           int64_t failed_ms, int64_t next_ms, bool give_up) {
   auto s = statements_.Get(
       "UPDATE deliveries SET status = ?5, attempts = attempts + 1, last_status = ?2, "
-      "last_error = ?3, next_attempt_ms = ?4 WHERE seq = ?1");
+      "last_error = ?3, next_attempt_ms = ?4, first_failed_ms = coalesce(first_failed_ms, ?6) "
+      "WHERE seq = ?1");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, seq).Bind(2, static_cast<int64_t>(status)).Bind(3, error.substr(0, 500));
-  (*s)->Bind(4, next_ms).Bind(5, static_cast<int64_t>(give_up ? 2 : 0));
+  (*s)->Bind(4, next_ms).Bind(5, static_cast<int64_t>(give_up ? 2 : 0)).Bind(6, failed_ms);
   return (*s)->Run();
 }
 
@@ -342,6 +347,14 @@ Status DestinationStore::SetAlertOpen(std::string_view key, std::optional<std::s
   if (!s.ok()) return s.status();
   (*s)->Bind(1, key);
   if (alert) (*s)->Bind(2, *alert);
+  return (*s)->Run();
+}
+
+Status DestinationStore::PruneDeliveries(int64_t before_ms) {
+  auto s = statements_.Get(
+      "DELETE FROM deliveries WHERE status != 0 AND coalesce(delivered_ms, next_attempt_ms) < ?1");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, before_ms);
   return (*s)->Run();
 }
 

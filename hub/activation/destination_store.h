@@ -61,6 +61,7 @@ struct Delivery {
   std::string last_error;
   int64_t created_ms = 0;
   std::optional<int64_t> delivered_ms;
+  std::optional<int64_t> first_failed_ms;  // start of its current run of failed attempts
 };
 
 struct DeliveryCounts {
@@ -95,8 +96,10 @@ class DestinationStore {
   Status ClampChangeSeq(int64_t seq);
   Status Enqueue(const Delivery& d);
   Status MarkDelivered(int64_t seq, int status, int64_t at_ms);
-  Status MarkAttemptFailed(int64_t seq, int status, std::string_view error, int64_t next_ms,
-                           bool give_up);
+  Status MarkAttemptFailed(int64_t seq, int status, std::string_view error, int64_t failed_ms,
+                           int64_t next_ms, bool give_up);
+  // Drops delivered and failed deliveries finished before `before_ms` (pending ones stay).
+  Status PruneDeliveries(int64_t before_ms);
   Status SetCursor(std::string_view name, int64_t value);
   // erasure.done sent for request `id`?
   Result<bool> ErasureReported(std::string_view id);

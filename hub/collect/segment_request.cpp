@@ -14,6 +14,12 @@ namespace {
 
 using json = nlohmann::json;
 
+size_t CountCodePoints(std::string_view s) {
+  size_t n = 0;
+  for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
 constexpr std::string_view kPrefix = "/v1/";
 constexpr std::string_view kKinds[] = {"track", "identify", "page", "screen",
                                        "group", "alias",    "batch"};
@@ -218,6 +224,14 @@ Result<json> Translate(const json& call, std::string type, const json& batch_con
       return Fail("event", "is required for track: the event's name");
     }
     const std::string n = name->get<std::string>();
+    if (n.size() > 512 || CountCodePoints(n) > 128) {
+      return Fail("event", "must have at most 128 characters");
+    }
+    for (const char c : n) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        return Fail("event", "must not contain control characters");
+      }
+    }
     auto sku_from = [](json* props) {
       if (!props->contains("sku")) {
         if (const json* pid = Member(*props, "product_id"); pid != nullptr) {

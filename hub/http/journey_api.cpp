@@ -118,6 +118,8 @@ Result<StepSpec> ParseStep(const json& j, const std::string& field) {
       static const std::set<std::string, std::less<>> kFields = {"sku", "category", "url",
                                                                  "store_id", "channel", "name"};
       if (key.empty() || key.size() > 64) return Status::Invalid(f + ": bad field name", f);
+      // "name" is a custom event's name on a track step; elsewhere a property, as before.
+      if (key == "name" && s.type != EventType::kTrack) key = "properties.name";
       if (kFields.count(key) == 0 && key.rfind("properties.", 0) != 0) key = "properties." + key;
       if (key == "properties.") return Status::Invalid(f + ": bad field name", f);
       s.where.push_back({key, value});

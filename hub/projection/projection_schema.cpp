@@ -234,7 +234,7 @@ const std::vector<sqlite::Migration> kMigrations = {
       -- offer.redeemed (hub/activation reads it through ProfileReader::RedemptionsAfter).
       -- The newest 100,000 are kept. Redemptions before this migration are not in it.
       CREATE TABLE redemption_log (
-        seq       INTEGER PRIMARY KEY,
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
         offer_id  TEXT NOT NULL,
         order_id  TEXT NOT NULL,
         at_ms     INTEGER NOT NULL

@@ -266,7 +266,7 @@ Status SegmentEngine::Delete(const std::string& id) {
   {
     sqlite::Transaction tx(store_->db());
     CJD_RETURN_IF_ERROR(tx.status());
-    CJD_RETURN_IF_ERROR(store_->DeleteSegment(id));
+    CJD_RETURN_IF_ERROR(store_->DeleteSegment(id, clock_->NowMillis()));
     CJD_RETURN_IF_ERROR(tx.Commit());
   }
   std::erase_if(rules_, [&](const Compiled& c) { return c.id == id; });

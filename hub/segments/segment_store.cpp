@@ -31,7 +31,7 @@ const std::vector<sqlite::Migration> kMigrations = {
       -- Issue 16: every join and leave, in order, for the webhooks' segment.entered and
       -- segment.left (hub/activation reads it through ChangesAfter). Pruned after 7 days.
       CREATE TABLE membership_changes (
-        seq          INTEGER PRIMARY KEY,
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused after pruning
         segment_id   TEXT NOT NULL,
         profile_id   INTEGER NOT NULL,
         entered      INTEGER NOT NULL,        -- 1 joined, 0 left
@@ -201,7 +201,14 @@ Status SegmentStore::PutDefinition(const SegmentRow& row, int64_t position) {
   return (*s)->Run();
 }
 
-Status SegmentStore::DeleteSegment(std::string_view id) {
+Status SegmentStore::DeleteSegment(std::string_view id, int64_t at_ms) {
+  // Every member leaves (the webhooks' audiences drop them too).
+  auto log = statements_.Get(
+      "INSERT INTO membership_changes (segment_id, profile_id, entered, at_ms) "
+      "SELECT segment_id, profile_id, 0, ?2 FROM segment_members WHERE segment_id = ?1");
+  if (!log.ok()) return log.status();
+  (*log)->Bind(1, id).Bind(2, at_ms);
+  CJD_RETURN_IF_ERROR((*log)->Run());
   auto m = statements_.Get("DELETE FROM segment_members WHERE segment_id = ?1");
   if (!m.ok()) return m.status();
   (*m)->Bind(1, id);

@@ -78,8 +78,8 @@ class SegmentStore {
   // Inserts or replaces a definition; `row.members` and `row.evaluated_ms` are kept from the
   // stored row on replace. `position` orders built-ins.
   Status PutDefinition(const SegmentRow& row, int64_t position);
-  // Removes a definition and its members.
-  Status DeleteSegment(std::string_view id);
+  // Removes a definition and its members (each logged as a leave at `at_ms`).
+  Status DeleteSegment(std::string_view id, int64_t at_ms);
   // Membership of one profile in one segment; true when a row was added/removed (and then
   // logged in membership_changes).
   Result<bool> Join(std::string_view id, int64_t profile_id, int64_t since_ms);

@@ -114,6 +114,9 @@ const std::vector<sqlite::Migration> kMigrations = {
       -- Issue 16: the web origins a source's browsers may post from (hub/collect/cors.h),
       -- normal forms separated by single spaces; '' = none.
       ALTER TABLE sources ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT '';
+      -- Sources made before: any origin, as before (browsers' beacons kept working); new
+      -- sources name theirs (cjdctl add-source --allowed-origin).
+      UPDATE sources SET allowed_origins = '*';
     )sql"},
 };
 

@@ -31,7 +31,7 @@ std::string g_default_ca_file;  // guarded by g_ca_mu
 bool IsStaleConnection(const beast::error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == asio::error::connection_aborted;
+         ec == asio::error::connection_aborted || ec == asio::ssl::error::stream_truncated;
 }
 
 ClientResponse TransportError(const std::string& what, const std::string& message) {
@@ -127,6 +127,14 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
     if (port == 0 || port > 65535) return Status::Invalid("'" + shown + "' has a bad port");
     out.port = static_cast<uint16_t>(port);
   }
+  // RFC 3986 path characters only: no spaces, controls or bytes a request line cannot carry.
+  for (const char ch : path) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7f || std::string_view("\"<>\\^`{|}").find(ch) != std::string_view::npos) {
+      return Status::Invalid("'" + shown + "' has a character a URL path cannot hold");
+    }
+  }
+  out.path = path.empty() ? std::string("/") : std::string(path);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   out.prefix = std::string(path);
   return out;

@@ -46,6 +46,7 @@ struct HttpUrl {
   std::string host;
   uint16_t port = 80;  // 443 for https:// without a port
   std::string prefix;  // path prefix without a trailing '/', usually empty
+  std::string path = "/";  // the path exactly as given ("/" when none): a webhook's target
   bool tls = false;    // https://
   std::string ca_file; // https: the CA bundle to verify the server with ("": the default)
   std::string ToString() const;

@@ -238,6 +238,16 @@ TEST_F(SegmentApi, CallsMapToProfilesOrdersAndFunnelStepsAndBadOnesNameTheirFiel
                  fleet_.hub_token());
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.Json()["error"]["field"], "steps[0].name") << r.body;
+  // On other steps, where.name is still the property "name" (the page call's name).
+  funnel = hub_->Post("/v1/funnels/query",
+                      json{{"steps", {{{"type", "page_view"}, {"where", {{"name", "Home"}}}}}}}.dump(),
+                      fleet_.hub_token())
+               .Json();
+  EXPECT_EQ(funnel["steps"][0]["count"], 1) << funnel.dump();
+  // A custom event's name is at most 128 characters, named as Segment names it.
+  r = Call("track", {{"userId", "u-9"}, {"event", std::string(129, 'e')}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.Json()["error"]["field"], "event") << r.body;
   json members;
   ASSERT_TRUE(cjd::testing::WaitUntil(
       [&] {

@@ -366,6 +366,17 @@ TEST_F(Webhooks, AnAudienceDestinationGetsItsSegmentsMembersFirstThenTheChanges)
   EXPECT_EQ(hub_->Get("/v1/destinations", analyst).status, 403);
   EXPECT_EQ(Admin("GET", "/v1/destinations/nosuch").status, 404);
   EXPECT_EQ(Admin("GET", "/v1/destinations/ads/deliveries?status=lost").status, 400);
+  // The segment deleted: its members leave the audience.
+  ASSERT_EQ(Admin("DELETE", "/v1/segments/big").status, 200);
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return receiver.received().size() == 6; }, 60s))
+      << json(receiver.received()).dump();
+  std::set<int64_t> gone;
+  for (size_t i = 4; i < 6; ++i) {
+    EXPECT_EQ(receiver.received()[i]["type"], "segment.left");
+    gone.insert(receiver.received()[i]["data"]["profile_id"].get<int64_t>());
+  }
+  EXPECT_EQ(gone, (std::set<int64_t>{ProfileOf("email:a1@shop-mail.co.uk"),
+                                     ProfileOf("email:a2@shop-mail.co.uk")}));
   EXPECT_EQ(Admin("DELETE", "/v1/destinations/ads").status, 200);
   EXPECT_EQ(Admin("GET", "/v1/destinations/ads").status, 404);
 }

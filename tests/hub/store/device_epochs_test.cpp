@@ -109,11 +109,17 @@ TEST_F(DeviceEpochsTest, MigrationFourKeepsPreEpochProgressAsEpochZero) {
         "ALTER TABLE devices DROP COLUMN epoch; ALTER TABLE events DROP COLUMN epoch;"
         "ALTER TABLE events DROP COLUMN pii; ALTER TABLE events DROP COLUMN pii_keys;"
         "DROP TABLE store_meta; ALTER TABLE sources DROP COLUMN allowed_origins;"
+        "INSERT INTO sources (name, key_hash, created_ms) VALUES ('old-web', x'00', 1);"
         "UPDATE devices SET acked_seq = 10; PRAGMA user_version = 3;").ok());
   }
   auto s = SqliteHubStore::Open(path());
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   store_ = std::move(*s);
+  // A source from before CORS keeps taking any origin (migration 6).
+  auto sources = store_->ListSources();
+  ASSERT_TRUE(sources.ok());
+  ASSERT_EQ(sources->size(), 1u);
+  EXPECT_EQ((*sources)[0].allowed_origins, std::vector<std::string>{"*"});
   const DeviceRow d = Only(Devices());
   EXPECT_EQ(d.state.epoch, 0u);
   EXPECT_EQ(d.state.acked_seq, 10u);
