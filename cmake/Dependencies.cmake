@@ -11,6 +11,8 @@ find_package(CLI11 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+# libpq: the hub's state on PostgreSQL (issue 17; Debian libpq-dev)
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
 # libphonenumber (libphonenumber-dev): Debian ships neither a CMake config nor a pkg-config file
 # for it, only the headers and libphonenumber.so (which needs protobuf, ICU and abseil at run time

@@ -12,6 +12,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
   libsqlite3-dev sqlite3
+  libpq-dev
   libsodium-dev libzstd-dev zlib1g-dev tzdata
   libphonenumber-dev
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libcli11-dev
@@ -27,6 +28,9 @@ if [ "${1:-}" = "--tests" ]; then
   # A TLS-terminating proxy in front of a hub, for the https:// tests (cjdctl --hub https://,
   # https webhooks): started by the tests on their own loopback ports, never as a service.
   PACKAGES+=(nginx-light)
+  # PostgreSQL's server, for the hub's PostgreSQL backend (issue 17): the tests run initdb in a
+  # temporary folder and start it on a loopback port as an unprivileged user, never as a service.
+  PACKAGES+=(postgresql)
   # A machine may have Node.js from elsewhere (with its own npm): keep it.
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     PACKAGES+=(nodejs npm)

@@ -1,0 +1,115 @@
+// A thin adapter over libpq, the PostgreSQL client library (issue 17: the hub's state on
+// PostgreSQL for deployments that outgrow one SQLite file).
+//
+//   auto db = pg::Connection::Open("postgresql://cjd@127.0.0.1:5432/cjd");
+//   auto rows = (*db)->Query("SELECT name FROM sources WHERE created_ms > $1", {pg::Int(t)});
+//   for (const pg::Row& r : *rows) use(r.Text(0));
+//
+// Parameters are passed as text ($1, $2 ...) or as binary bytes (pg::Bytes, for bytea); results
+// come back as text, bytea columns decoded by Row::Bytes. Errors become a Status: a unique or
+// exclusion violation (SQLSTATE class 23505) is kConflict, a lost connection kUnavailable, the
+// rest kIo, each with PostgreSQL's message and SQLSTATE.
+//
+// Threading: a Connection is used by one thread at a time (as libpq requires).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/core/status.h"
+
+struct pg_conn;
+
+namespace cjd::pg {
+
+// One parameter: text, binary bytes or NULL.
+struct Param {
+  enum class Kind { kText, kBinary, kNull };
+  Kind kind = Kind::kNull;
+  std::string value;
+};
+inline Param Text(std::string_view v) { return Param{Param::Kind::kText, std::string(v)}; }
+inline Param Int(int64_t v) { return Param{Param::Kind::kText, std::to_string(v)}; }
+inline Param Bytes(std::string_view v) { return Param{Param::Kind::kBinary, std::string(v)}; }
+inline Param Null() { return Param{}; }
+
+// One row of a result (text format).
+class Row {
+ public:
+  bool IsNull(int col) const { return !cells_[col].has_value(); }
+  const std::string& Text(int col) const;   // "" for NULL
+  int64_t Int(int col) const;               // 0 for NULL
+  std::string Bytes(int col) const;         // a bytea column, decoded; "" for NULL
+
+ private:
+  friend class Connection;
+  std::vector<std::optional<std::string>> cells_;
+};
+
+// A schema step of one module's tables, as sqlite::Migration: applied once, in version order,
+// each in its own transaction with the version recorded.
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+class Connection {
+ public:
+  // Connects to a postgresql:// URL (libpq's connection URI). kUnavailable, with libpq's reason,
+  // when the server cannot be reached or refuses the login.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& url);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements without parameters.
+  Status Exec(const std::string& sql);
+  // Runs one statement; returns its rows (none for a statement that returns none).
+  Result<std::vector<Row>> Query(const std::string& sql, const std::vector<Param>& params = {});
+  // Runs one statement; returns the number of rows it changed.
+  Result<int64_t> Run(const std::string& sql, const std::vector<Param>& params = {});
+  // The first column of the first row as an integer; kNotFound when there is no row.
+  Result<int64_t> QueryInt(const std::string& sql, const std::vector<Param>& params = {});
+
+  // Applies `module`'s migrations not applied yet (recorded in schema_versions). Several
+  // processes may migrate at once: each migration runs under a transaction-scoped advisory lock,
+  // so one applies it and the others see it applied.
+  Status Migrate(const std::string& module, const std::vector<Migration>& migrations);
+
+  // The server's version number (e.g. 150018).
+  int ServerVersion() const;
+
+ private:
+  explicit Connection(pg_conn* conn) : conn_(conn) {}
+  Result<std::vector<Row>> Execute(const std::string& sql, const std::vector<Param>& params,
+                                   int64_t* changed);
+  pg_conn* conn_ = nullptr;
+};
+
+// BEGIN on construction, ROLLBACK on destruction unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(Connection& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  const Status& status() const { return status_; }
+  Status Commit();
+
+ private:
+  Connection& db_;
+  Status status_;
+  bool open_ = false;
+};
+
+// Whether `url` names a PostgreSQL database (postgresql:// or postgres://).
+bool IsPostgresUrl(std::string_view url);
+
+// The URL without its password (for logs and error messages).
+std::string RedactUrl(std::string_view url);
+
+}  // namespace cjd::pg

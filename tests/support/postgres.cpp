@@ -1,0 +1,155 @@
+#include "tests/support/postgres.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "tests/support/ports.h"
+#include "tests/support/wait.h"
+
+namespace cjd::testing {
+namespace {
+
+constexpr uid_t kNobody = 65534;
+constexpr gid_t kNogroup = 65534;
+constexpr const char* kSetpriv = "/usr/bin/setpriv";
+
+bool RunningAsRoot() { return ::geteuid() == 0; }
+
+// argv run as the cluster's owner.
+std::vector<std::string> AsOwner(bool as_nobody, std::vector<std::string> argv) {
+  if (!as_nobody) return argv;
+  std::vector<std::string> out = {kSetpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                  "--"};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+}  // namespace
+
+std::string Postgres::BinDir() {
+  std::error_code ec;
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
+    const auto bin = entry.path() / "bin";
+    if (::access((bin / "initdb").c_str(), X_OK) == 0 &&
+        ::access((bin / "postgres").c_str(), X_OK) == 0) {
+      found.push_back(bin.string());
+    }
+  }
+  if (found.empty()) return {};
+  // The newest major version (numeric order: "9.6" < "15").
+  std::sort(found.begin(), found.end(), [](const std::string& a, const std::string& b) {
+    auto ver = [](const std::string& p) {
+      const auto v = std::filesystem::path(p).parent_path().filename().string();
+      return std::strtod(v.c_str(), nullptr);
+    };
+    return ver(a) < ver(b);
+  });
+  return found.back();
+}
+
+bool Postgres::Available() {
+  if (BinDir().empty()) return false;
+  return !RunningAsRoot() || ::access(kSetpriv, X_OK) == 0;
+}
+
+std::string Postgres::UnavailableReason() {
+  if (BinDir().empty()) {
+    return "PostgreSQL's server is not installed (no /usr/lib/postgresql/N/bin/initdb); install "
+           "it with: apt-get install postgresql (packaging/install-deps.sh --tests does)";
+  }
+  return "running as root and /usr/bin/setpriv (util-linux) is missing: PostgreSQL refuses to run "
+         "as root";
+}
+
+Postgres Postgres::Start() {
+  if (!Available()) throw std::runtime_error(UnavailableReason());
+  Postgres pg;
+  pg.as_nobody_ = RunningAsRoot();
+  char tmpl[] = "/tmp/cjd-pg-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  pg.root_ = tmpl;
+  if (pg.as_nobody_ && ::chown(tmpl, kNobody, kNogroup) != 0) {
+    throw std::runtime_error(std::string("chown of ") + tmpl + " to nobody failed");
+  }
+  const std::string bin = BinDir();
+  const std::string data = (pg.root_ / "data").string();
+  std::string out;
+  const int rc = RunCommand(AsOwner(pg.as_nobody_, {bin + "/initdb", "-D", data, "-U", "cjd",
+                                                    "--auth=trust", "-E", "UTF8", "--no-locale",
+                                                    "--no-sync"}),
+                            std::chrono::seconds(120), &out);
+  if (rc != 0) throw std::runtime_error("initdb failed (exit " + std::to_string(rc) + "):\n" + out);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (true) {
+    pg.port_ = FreeLoopbackPort();
+    // The log: a file the owner can write (root's files would not be).
+    pg.process_ = Process::Start(
+        AsOwner(pg.as_nobody_,
+                {bin + "/postgres", "-D", data, "-p", std::to_string(pg.port_), "-k",
+                 pg.root_.string(), "-c", "listen_addresses=127.0.0.1", "-c",
+                 "max_connections=60", "-c", "shared_buffers=32MB", "-c",
+                 "logging_collector=off"}),
+        pg.root_ / "postgres.out");
+    if (pg.as_nobody_) (void)::chown((pg.root_ / "postgres.out").c_str(), kNobody, kNogroup);
+    const bool up = WaitUntil(
+        [&] {
+          if (!pg.process_.Running()) return true;
+          std::string ignored;
+          return RunCommand({bin + "/pg_isready", "-h", "127.0.0.1", "-p",
+                             std::to_string(pg.port_), "-U", "cjd", "-d", "postgres"},
+                            std::chrono::seconds(5), &ignored) == 0;
+        },
+        std::chrono::seconds(20), std::chrono::milliseconds(50));
+    if (up && pg.process_.Running()) return pg;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    (void)pg.process_.Kill9();  // most likely lost the race for the port: another one
+  }
+  throw std::runtime_error("PostgreSQL did not start within 30 s\n" + pg.Diagnostics());
+}
+
+Postgres::~Postgres() {
+  if (root_.empty()) return;  // moved from
+  if (process_.pid() > 0 && process_.Running()) {
+    process_.Signal(SIGINT);  // fast shutdown: disconnects clients, no waiting for them
+    if (!process_.WaitExit(std::chrono::seconds(10))) (void)process_.Kill9();
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(root_, ec);
+}
+
+std::string Postgres::Url(const std::string& db) const {
+  return "postgresql://cjd@127.0.0.1:" + std::to_string(port_) + "/" + db;
+}
+
+std::string Postgres::Psql(const std::string& sql, const std::string& db) const {
+  std::string out;
+  const int rc = RunCommand({BinDir() + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                             "-h", "127.0.0.1", "-p", std::to_string(port_), "-U", "cjd", "-d",
+                             db, "-c", sql},
+                            std::chrono::seconds(60), &out);
+  if (rc != 0) throw std::runtime_error("psql failed (exit " + std::to_string(rc) + "): " + out);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+std::string Postgres::CreateDatabase(const std::string& name) {
+  Psql("CREATE DATABASE \"" + name + "\"");
+  return Url(name);
+}
+
+void Postgres::Kill() { (void)process_.Kill9(); }
+
+std::string Postgres::Diagnostics() const {
+  return "postgres output:\n" + ReadFile(root_ / "postgres.out");
+}
+
+}  // namespace cjd::testing
