@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "hub/segments/table_facts.h"
+#include "hub/store/open_store.h"
+#include "shared/storage/postgres.h"
 #include "hub/store/sqlite_hub_store.h"
 #include "shared/storage/memory_report.h"
 
@@ -45,23 +47,26 @@ Status Hub::Start() {
     if (!vault.ok()) return vault.status();
     vault_ = std::move(*vault);
   }
-  auto ingest_store = SqliteHubStore::Open(config_.store_path, vault_);
+  auto ingest_store = OpenHubStore(config_.store_location(), vault_);
   if (!ingest_store.ok()) return ingest_store.status();
-  auto api_store = SqliteHubStore::Open(config_.store_path, vault_);
+  auto api_store = OpenHubStore(config_.store_location(), vault_);
   if (!api_store.ok()) return api_store.status();
-  auto collect_store = SqliteHubStore::Open(config_.store_path, vault_);
+  auto collect_store = OpenHubStore(config_.store_location(), vault_);
   if (!collect_store.ok()) return collect_store.status();
-  // Rows stored whole before sealing existed are sealed in place before anything reads them.
-  {
+  // Rows stored whole before sealing existed (a SQLite hub.db of an earlier version) are sealed
+  // in place before anything reads them. A PostgreSQL store is sealed from its first row.
+  if (config_.store_url.empty()) {
+    auto old_store = SqliteHubStore::Open(config_.store_path, vault_);
+    if (!old_store.ok()) return old_store.status();
     int64_t total = 0;
     while (true) {
-      Result<int64_t> n = (*ingest_store)->SealPlaintext(2000);
+      Result<int64_t> n = (*old_store)->SealPlaintext(2000);
       if (!n.ok()) return n.status();
       if (*n == 0) break;
       total += *n;
     }
     if (total > 0) {
-      (void)(*ingest_store)->TruncateWal();
+      (void)(*old_store)->TruncateWal();
       spdlog::info("sealed the personal part of {} events stored before sealing", total);
     }
   }
@@ -78,7 +83,7 @@ Status Hub::Start() {
     journeys::JourneysOptions jo;
     jo.path = config_.journeys_path;
     jo.profiles_path = config_.profiles_path;
-    jo.log_path = config_.store_path;
+    jo.log_path = config_.store_location();
     jo.sessions.gap_ms = config_.session_gap_minutes * 60'000;
     jo.sessions.cap_ms = config_.session_cap_hours * 3'600'000;
     jo.stages.retention_orders = config_.stage_retention_orders;
@@ -163,7 +168,7 @@ Status Hub::Start() {
   // the projector's first batch.
   auto erasure_store = privacy::ErasureStore::Open(config_.privacy_path);
   if (!erasure_store.ok()) return erasure_store.status();
-  auto eraser_log = SqliteHubStore::Open(config_.store_path, vault_);
+  auto eraser_log = OpenHubStore(config_.store_location(), vault_);
   if (!eraser_log.ok()) return eraser_log.status();
   eraser_ = std::make_unique<privacy::Eraser>(config_, projector_.get(), std::move(*eraser_log),
                                               std::move(*erasure_store), clock_);
@@ -199,10 +204,10 @@ Status Hub::Start() {
   if (!segment_reader.ok()) return segment_reader.status();
   segment_api_ = std::make_unique<SegmentApi>(segments_.get(), std::move(*segment_reader));
 
-  auto reader = ProfileReader::Open(config_.profiles_path, config_.store_path, projector_->keys(),
+  auto reader = ProfileReader::Open(config_.profiles_path, config_.store_location(), projector_->keys(),
                                     &rfm_, vault_);
   if (!reader.ok()) return reader.status();
-  auto metrics_reader = ProfileReader::Open(config_.profiles_path, config_.store_path,
+  auto metrics_reader = ProfileReader::Open(config_.profiles_path, config_.store_location(),
                                             projector_->keys(), &rfm_, vault_);
   if (!metrics_reader.ok()) return metrics_reader.status();
   profile_api_ = std::make_unique<ProfileApi>(config_, std::move(*reader),
@@ -328,7 +333,7 @@ Status Hub::Start() {
   eraser_->Start();  // after the ingestor: it sends erase commands through it
   if (planner_) CJD_RETURN_IF_ERROR(planner_->Start());
   spdlog::info("hub listening on {}:{}, store {}, profiles {}, segments {}", config_.listen.host,
-               server_->port(), config_.store_path, config_.profiles_path, config_.segments_path);
+               server_->port(), pg::RedactUrl(config_.store_location()), config_.profiles_path, config_.segments_path);
   return Status::Ok();
 }
 

@@ -55,7 +55,7 @@ Status Activation::Start(bool thread) {
     auto seg = segments::SegmentStore::Open(config_.segments_path, /*read_only=*/true);
     if (!seg.ok()) return seg.status();
     segments_ = std::move(*seg);
-    auto prof = ProfileReader::Open(config_.profiles_path, config_.store_path, keys_, nullptr);
+    auto prof = ProfileReader::Open(config_.profiles_path, config_.store_location(), keys_, nullptr);
     if (!prof.ok()) return prof.status();
     profiles_ = std::move(*prof);
     auto era = privacy::ErasureStore::Open(config_.privacy_path);

@@ -5,6 +5,7 @@
 
 #include "hub/identity/identifier.h"
 #include "shared/mqtt/tls.h"
+#include "shared/storage/postgres.h"
 
 namespace cjd::hub {
 
@@ -34,6 +35,7 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   const std::string secret_file = r.Path("keys.secret_key_file", "hub.key");
   const std::string public_key = r.RequireString("keys.public_key");
   c.store_path = r.Path("store.path", "hub.db");
+  c.store_url = r.String("store.url", "");
   c.sqlite_memory_mib = r.Int("store.sqlite_memory_mib", c.sqlite_memory_mib, 0, 1 << 20);
   c.max_queue_frames = r.Int("ingest.max_queue_frames", c.max_queue_frames, 16, 10'000'000);
   c.max_queue_bytes = r.Int("ingest.max_queue_bytes", c.max_queue_bytes, 1 << 20, 64ll << 30);
@@ -138,6 +140,11 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
                                "' is not a region code libphonenumber knows (ISO 3166-1 alpha-2, "
                                "such as GB, DE, US; or empty: phones need a country code)",
                            "identity.default_country");
+  }
+  if (!c.store_url.empty() && !pg::IsPostgresUrl(c.store_url)) {
+    return Status::Invalid(
+        "store.url: expected postgresql://USER@HOST:PORT/DB (or no url: SQLite at store.path)",
+        "store.url");
   }
   if (c.token.size() < 16)
     return Status::Invalid("http.token: must be at least 16 characters", "http.token");

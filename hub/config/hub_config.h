@@ -36,6 +36,10 @@ struct HubConfig {
   KeyPair keys;                        // secret from keys.secret_key_file, public from public_key
   // [store]
   std::string store_path;              // SQLite file
+  std::string store_url;               // postgresql://... : the event store on PostgreSQL
+                                       // (issue 17; store_path then unused)
+  // Where the event store is: store_url when set, else store_path (hub/store/open_store.h).
+  const std::string& store_location() const { return store_url.empty() ? store_path : store_url; }
   int64_t sqlite_memory_mib = 0;       // process-wide bound on SQLite's memory (page caches of
                                        // every database); 0: each connection's own cache size
   // [ingest]

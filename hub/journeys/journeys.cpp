@@ -1,4 +1,5 @@
 #include "hub/journeys/journeys.h"
+#include "hub/store/open_store.h"
 
 #include <spdlog/spdlog.h>
 
@@ -25,7 +26,7 @@ Status Journeys::Start() {
   if (!profiles.ok()) return profiles.status();
   profiles_ = std::move(*profiles);
   // No vault: the personal parts stay sealed; journeys keeps none of them.
-  auto log = OpenSqliteEventLogReader(options_.log_path, nullptr);
+  auto log = OpenEventLogReader(options_.log_path, nullptr);
   if (!log.ok()) return log.status();
   log_ = std::move(*log);
   auto cursor = store_->Cursor();

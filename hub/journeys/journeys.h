@@ -36,7 +36,7 @@ namespace cjd::hub::journeys {
 struct JourneysOptions {
   std::string path;           // journeys.db
   std::string profiles_path;  // profiles.db (read-only)
-  std::string log_path;       // hub.db (read-only)
+  std::string log_path;       // hub.db (read-only), or the PostgreSQL store's URL
   SessionOptions sessions;
   StageRules stages;
   int batch = 5000;           // log events per transaction

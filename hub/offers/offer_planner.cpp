@@ -10,7 +10,7 @@
 #include "hub/offers/device_sync.h"
 #include "hub/offers/offer_ranking.h"
 #include "hub/offers/store_items.h"
-#include "hub/store/sqlite_hub_store.h"
+#include "hub/store/open_store.h"
 #include "shared/event/event.h"
 #include "shared/protocol/device_status.h"
 #include "shared/protocol/offer_update.h"
@@ -64,7 +64,7 @@ PlannerOptions PlannerOptionsFrom(const HubConfig& config) {
   o.offers_path = config.offers_path;
   o.profiles_path = config.profiles_path;
   o.segments_path = config.segments_path;
-  o.store_path = config.store_path;
+  o.store_path = config.store_location();
   o.full_interval_ms = config.offers_full_interval_s * 1000;
   o.resend_after_ms = config.offers_resend_after_s * 1000;
   o.max_offers_per_customer = config.offers_per_customer;
@@ -107,7 +107,7 @@ Status OfferPlanner::Start() {
     auto segs = segments::SegmentStore::Open(options_.segments_path, /*read_only=*/true);
     if (!segs.ok()) return segs.status();
     segments_ = std::move(*segs);
-    auto devices = SqliteHubStore::Open(options_.store_path);
+    auto devices = OpenHubStore(options_.store_path);
     if (!devices.ok()) return devices.status();
     devices_ = std::move(*devices);
     auto items = StoreItems::Open(*db_);

@@ -72,7 +72,8 @@ struct PlannerOptions {
   std::string offers_path;          // offers.db
   std::string profiles_path;        // read through ProfileOfferReader
   std::string segments_path;        // read through SegmentStore (read-only)
-  std::string store_path;           // hub.db: the devices, through HubStore::ListDevices
+  std::string store_path;           // hub.db or a postgresql:// URL: the devices, through
+                                    // HubStore::ListDevices
   int64_t full_interval_ms = 300'000;
   int64_t resend_after_ms = 10'000;
   int64_t tick_ms = 250;            // the thread's longest sleep

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "hub/projection/money.h"
+#include "hub/store/open_store.h"
 #include "hub/projection/profile_facts.h"
 #include "hub/projection/profile_reader_internal.h"
 #include "hub/projection/projection_schema.h"
@@ -37,7 +38,7 @@ Result<std::unique_ptr<ProfileReader>> ProfileReader::Open(const std::string& pr
                                                            std::shared_ptr<EventVault> vault) {
   auto db = OpenProjection(profiles_path, /*read_only=*/true);
   if (!db.ok()) return db.status();
-  auto log = OpenSqliteEventLogReader(log_path, std::move(vault));
+  auto log = OpenEventLogReader(log_path, std::move(vault));
   if (!log.ok()) return log.status();
   return std::unique_ptr<ProfileReader>(
       new ProfileReader(std::move(*db), std::move(*log), keys, rfm));

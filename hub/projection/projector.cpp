@@ -10,6 +10,7 @@
 #include <set>
 
 #include "hub/projection/money.h"
+#include "hub/store/open_store.h"
 #include "hub/projection/phone_rekey.h"
 #include "hub/projection/projection_schema.h"
 #include "hub/projection/projector_internal.h"
@@ -68,7 +69,7 @@ Status Projector::Start() {
   if (!db.ok()) return db.status();
   db_ = std::move(*db);
   // The event log, read through the store's reader on a read-only connection of its own.
-  auto log = OpenSqliteEventLogReader(config_.store_path, vault_);
+  auto log = OpenEventLogReader(config_.store_location(), vault_);
   if (!log.ok()) return log.status();
   log_ = std::move(*log);
   CJD_RETURN_IF_ERROR(Prepare());

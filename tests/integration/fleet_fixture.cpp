@@ -320,7 +320,7 @@ void Fleet::StartTlsBroker() {
   broker_.emplace(Mosquitto::Start(dir_.Join("broker"), 0, pki_->BrokerTls()));
 }
 
-void Fleet::InitHub(int offline_after_s) {
+void Fleet::InitHub(int offline_after_s, const std::vector<std::string>& extra) {
   if (!broker_) throw std::logic_error("StartBroker() before InitHub()");
   hub_dir_ = dir_.Join("hub");
   hub_config_ = hub_dir_ / "hub.toml";
@@ -330,6 +330,7 @@ void Fleet::InitHub(int offline_after_s) {
                                    broker_->Uri(), "--listen",
                                    "127.0.0.1:" + std::to_string(hub_port_)};
   if (pki_) args.insert(args.end(), {"--ca-dir", pki_->dir().string()});
+  args.insert(args.end(), extra.begin(), extra.end());
   const int rc = RunCjdctl(args, &output);
   if (rc != 0) throw std::runtime_error("cjdctl init-hub failed (" + std::to_string(rc) + "): " + output);
   hub_token_ = GetTomlString(hub_config_, "http", "token");

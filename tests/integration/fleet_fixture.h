@@ -141,8 +141,9 @@ class Fleet {
   // The CA of StartTlsBroker(); null with a plain broker.
   const cjd::testing::TlsPki* pki() const { return pki_ ? &*pki_ : nullptr; }
 
-  // Hub: `cjdctl init-hub` into dir()/hub, [fleet] offline_after_s = `offline_after_s`.
-  void InitHub(int offline_after_s = 10);
+  // Hub: `cjdctl init-hub` into dir()/hub, [fleet] offline_after_s = `offline_after_s`;
+  // `extra`: more init-hub arguments ("--database", URL).
+  void InitHub(int offline_after_s = 10, const std::vector<std::string>& extra = {});
   // `cjdctl add-source --name NAME` into the hub's folder (after InitHub): the source's key for
   // POST /v1/collect. Throws when cjdctl fails or prints no key. `extra`: more arguments
   // ("--allowed-origin", "https://shop.test").

@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   init->add_option("--broker", hub.broker, "MQTT broker, tcp://HOST:PORT")->capture_default_str();
   init->add_option("--listen", hub.listen, "hub HTTP API address")->capture_default_str();
   init->add_flag("--force", hub.force, "replace an existing hub.toml");
+  init->add_option("--database", hub.database,
+                   "keep the hub's event store in PostgreSQL, postgresql://USER@HOST:PORT/DB "
+                   "(default: SQLite, DIR/hub.db)");
   init->add_option("--ca-dir", hub.ca_dir,
                    "CA directory (init-ca): issue the hub's broker client certificate (ssl:// only)");
 

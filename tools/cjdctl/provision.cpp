@@ -11,12 +11,14 @@
 #include "hub/collect/cors.h"
 #include "hub/collect/source_key.h"
 #include "hub/config/hub_config.h"
+#include "hub/store/open_store.h"
 #include "hub/store/sqlite_hub_store.h"
 #include "shared/config/config.h"
 #include "shared/core/clock.h"
 #include "shared/core/private_files.h"
 #include "shared/protocol/keys.h"
 #include "shared/protocol/topics.h"
+#include "shared/storage/postgres.h"
 #include "tools/cjdctl/pki/certificate_authority.h"
 
 namespace cjd::ctl {
@@ -103,6 +105,17 @@ Result<std::string> InitHub(const InitHubOptions& o) {
   if (!listen.ok()) return Status::Invalid("--listen: expected HOST:PORT", "--listen");
   if (o.broker.rfind("tcp://", 0) != 0 && o.broker.rfind("ssl://", 0) != 0)
     return Status::Invalid("--broker: expected tcp://HOST:PORT or ssl://HOST:PORT", "--broker");
+  if (!o.database.empty()) {
+    if (!pg::IsPostgresUrl(o.database)) {
+      return Status::Invalid("--database: expected postgresql://USER@HOST:PORT/DB", "--database");
+    }
+    // Reachable, and the store's tables made, before anything is written.
+    auto store = hub::OpenHubStore(o.database);
+    if (!store.ok()) {
+      return Status(store.status().code(), "--database: " + store.status().message(),
+                    "--database");
+    }
+  }
   std::error_code ec;
   fs::create_directories(o.dir, ec);
   if (ec) return Status::Io("cannot create " + o.dir + ": " + ec.message());
@@ -141,12 +154,19 @@ Result<std::string> InitHub(const InitHubOptions& o) {
   text += "public_key = " + Quote(KeyToBase64(keys.public_key)) + "\n";
   text += "secret_key_file = \"hub.key\"\n\n";
   text += "[store]\n";
-  text += "path = \"hub.db\"\n\n";
+  if (o.database.empty()) {
+    text += "path = \"hub.db\"\n\n";
+  } else {
+    text += "# The event store (log, devices, sources, counters) in PostgreSQL.\n";
+    text += "url = " + Quote(o.database) + "\n\n";
+  }
   text += "[fleet]\n";
   text += "offline_after_s = 60\n";
   CJD_RETURN_IF_ERROR(WritePrivate(config.string(), text));
-  auto store = hub::SqliteHubStore::Open((dir / "hub.db").string());
-  if (!store.ok()) return store.status();
+  if (o.database.empty()) {
+    auto store = hub::SqliteHubStore::Open((dir / "hub.db").string());
+    if (!store.ok()) return store.status();
+  }
   return token;
 }
 
@@ -185,7 +205,7 @@ Result<std::string> AddDevice(const AddDeviceOptions& o) {
 
   const KeyPair keys = NewKeyPair();
   const std::string token = NewToken();
-  auto store = hub::SqliteHubStore::Open(hub->store_path);
+  auto store = hub::OpenHubStore(hub->store_location());
   if (!store.ok()) return store.status();
   hub::DeviceRecord rec;
   rec.device_id = o.id;
@@ -260,7 +280,7 @@ Result<std::string> AddSource(const AddSourceOptions& o) {
     return Status::Invalid("--name: must be 1-40 characters of A-Z a-z 0-9 . _ -", "--name");
   auto hub = LoadHubDir(o.hub_dir);
   if (!hub.ok()) return hub.status();
-  auto store = hub::SqliteHubStore::Open(hub->store_path);
+  auto store = hub::OpenHubStore(hub->store_location());
   if (!store.ok()) return store.status();
   auto origins = NormalOrigins(o.allowed_origins);
   if (!origins.ok()) return origins.status();
@@ -275,7 +295,7 @@ Result<std::vector<std::string>> SetSourceOrigins(const AddSourceOptions& o) {
   if (!hub.ok()) return hub.status();
   auto origins = NormalOrigins(o.allowed_origins);
   if (!origins.ok()) return origins.status();
-  auto store = hub::SqliteHubStore::Open(hub->store_path);
+  auto store = hub::OpenHubStore(hub->store_location());
   if (!store.ok()) return store.status();
   CJD_RETURN_IF_ERROR((*store)->SetSourceOrigins(o.name, *origins));
   return *origins;

@@ -17,9 +17,11 @@ struct InitHubOptions {
   std::string listen = "127.0.0.1:8080";
   bool force = false;     // overwrite an existing hub.toml (keeps nothing)
   std::string ca_dir;     // with a CA (cjdctl init-ca): the hub's broker client certificate
+  std::string database;   // postgresql://...: the event store there ([store] url), migrated now
 };
 
-// Writes DIR/hub.toml, DIR/hub.key (secret, mode 0600), DIR/hub.pub and creates DIR/hub.db.
+// Writes DIR/hub.toml, DIR/hub.key (secret, mode 0600), DIR/hub.pub and creates DIR/hub.db (or,
+// with `database`, the event store's tables in that PostgreSQL database, before any file).
 // With `ca_dir` (needs an ssl:// broker) also DIR/cjd-hub.crt, DIR/cjd-hub.key (0600) for the
 // broker identity "cjd-hub" and DIR/mqtt-ca.pem, set as [mqtt] cert_file, key_file and ca_file.
 // Returns the admin token.
