@@ -76,6 +76,15 @@ cmake --build build -j"$jobs"
 echo "== tests (RelWithDebInfo) =="
 run_ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
 
+# Every integration suite once more with the hub's event store in PostgreSQL (issue 17: the
+# fixture starts a real one per test, tests/support/postgres.h). Left out: the packages' test, and
+# two that inspect the SQLite files themselves (file modes of hub.db; the erasure's byte search in
+# a copy of hub.db), which have no PostgreSQL counterpart.
+echo "== integration suites with the hub's store in PostgreSQL =="
+CJD_ITEST_DATABASE=postgres run_ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900 \
+  -L integration -LE packaging \
+  -E '^(FileModes\.|Privacy\.ErasureReachesEveryDeviceAndLeavesNoPersonalByte$)'
+
 if [ "${CJD_SKIP_SANITIZE:-0}" != "1" ]; then
   echo "== build (ASan + UBSan) =="
   cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DCJD_SANITIZE=ON -DCJD_BUILD_BENCHMARKS=OFF >/dev/null

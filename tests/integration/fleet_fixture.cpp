@@ -2,7 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <mutex>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -214,7 +217,41 @@ PostResult PostEvents(HttpClient& client, const std::string& token, const nlohma
 
 // ---- the hub's store ---------------------------------------------------------------------------
 
+namespace {
+// hub.db path -> the PostgreSQL holding that hub's store instead (CJD_ITEST_DATABASE=postgres).
+std::mutex g_pg_mu;
+std::map<fs::path, cjd::testing::Postgres*> g_pg_stores;
+
+std::vector<HubEventRow> ReadPgHubEvents(const cjd::testing::Postgres& pg) {
+  std::vector<HubEventRow> rows;
+  const std::string out = pg.Psql(
+      "SELECT event_id || chr(9) || source || chr(9) || coalesce(seq, 0) || chr(9) || type || "
+      "chr(9) || coalesce(epoch, 0) FROM events ORDER BY id",
+      "hub");
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    std::string part;
+    while (std::getline(fields, part, '\t')) f.push_back(part);
+    if (f.size() != 5) {
+      ADD_FAILURE() << "unexpected psql row: " << line;
+      continue;
+    }
+    rows.push_back(HubEventRow{f[0], f[1], std::stoll(f[2]), f[3], std::stoll(f[4])});
+  }
+  return rows;
+}
+}  // namespace
+
 std::vector<HubEventRow> ReadHubEvents(const fs::path& hub_db) {
+  {
+    std::lock_guard lock(g_pg_mu);
+    auto it = g_pg_stores.find(hub_db);
+    if (it != g_pg_stores.end()) return ReadPgHubEvents(*it->second);
+  }
   std::string last_error;
   for (int attempt = 0; attempt < 20; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(100ms);
@@ -307,6 +344,8 @@ Fleet::~Fleet() {
   }
   if (hub_.pid() > 0) hub_.Terminate(5s);
   broker_.reset();
+  std::lock_guard lock(g_pg_mu);
+  g_pg_stores.erase(hub_db());
 }
 
 void Fleet::StartBroker(bool persistence) {
@@ -331,6 +370,18 @@ void Fleet::InitHub(int offline_after_s, const std::vector<std::string>& extra) 
                                    "127.0.0.1:" + std::to_string(hub_port_)};
   if (pki_) args.insert(args.end(), {"--ca-dir", pki_->dir().string()});
   args.insert(args.end(), extra.begin(), extra.end());
+  const char* backend = std::getenv("CJD_ITEST_DATABASE");
+  if (backend != nullptr && std::string(backend) == "postgres" &&
+      std::find(extra.begin(), extra.end(), "--database") == extra.end()) {
+    if (!cjd::testing::Postgres::Available()) {
+      throw std::runtime_error("CJD_ITEST_DATABASE=postgres: " +
+                               cjd::testing::Postgres::UnavailableReason());
+    }
+    pg_.emplace(cjd::testing::Postgres::Start());
+    args.insert(args.end(), {"--database", pg_->CreateDatabase("hub")});
+    std::lock_guard lock(g_pg_mu);
+    g_pg_stores[hub_db()] = &*pg_;
+  }
   const int rc = RunCjdctl(args, &output);
   if (rc != 0) throw std::runtime_error("cjdctl init-hub failed (" + std::to_string(rc) + "): " + output);
   hub_token_ = GetTomlString(hub_config_, "http", "token");

@@ -35,6 +35,7 @@
 #include "shared/protocol/keys.h"
 #include "tests/support/http_client.h"
 #include "tests/support/mosquitto.h"
+#include "tests/support/postgres.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tls_pki.h"
@@ -96,7 +97,8 @@ struct HubEventRow {
   std::string type;
   int64_t epoch = 0;  // the device's outbox epoch (bit pattern; 0 for collect and legacy events)
 };
-// Every row of the hub's `events` table, read through a read-only SQLite connection. Retries a
+// Every row of the hub's `events` table, read through a read-only SQLite connection (or, for a
+// Fleet whose hub keeps its store in PostgreSQL, through psql). Retries a
 // few times while the hub holds a lock; fails the test (ADD_FAILURE) and returns what it has if
 // the table cannot be read.
 std::vector<HubEventRow> ReadHubEvents(const std::filesystem::path& hub_db);
@@ -142,7 +144,9 @@ class Fleet {
   const cjd::testing::TlsPki* pki() const { return pki_ ? &*pki_ : nullptr; }
 
   // Hub: `cjdctl init-hub` into dir()/hub, [fleet] offline_after_s = `offline_after_s`;
-  // `extra`: more init-hub arguments ("--database", URL).
+  // `extra`: more init-hub arguments ("--database", URL). With CJD_ITEST_DATABASE=postgres in
+  // the environment (and no --database in `extra`), the hub's event store goes to a PostgreSQL
+  // started for this Fleet: the same suites run against both backends (tests/README.md).
   void InitHub(int offline_after_s = 10, const std::vector<std::string>& extra = {});
   // `cjdctl add-source --name NAME` into the hub's folder (after InitHub): the source's key for
   // POST /v1/collect. Throws when cjdctl fails or prints no key. `extra`: more arguments
@@ -162,6 +166,8 @@ class Fleet {
   const std::string& hub_token() const { return hub_token_; }
   const std::filesystem::path& hub_config() const { return hub_config_; }
   std::filesystem::path hub_db() const { return hub_dir_ / "hub.db"; }
+  // The PostgreSQL of CJD_ITEST_DATABASE=postgres (null otherwise).
+  cjd::testing::Postgres* postgres() { return pg_ ? &*pg_ : nullptr; }
   const std::filesystem::path& hub_dir() const { return hub_dir_; }
 
   // `cjdctl add-device`; the config gets [uplink] ack_timeout_ms = 2000, heartbeat_s = 1.
@@ -198,6 +204,7 @@ class Fleet {
   TempDir dir_;
   std::optional<cjd::testing::TlsPki> pki_;
   std::optional<Mosquitto> broker_;
+  std::optional<cjd::testing::Postgres> pg_;
   std::filesystem::path hub_dir_;
   std::filesystem::path hub_config_;
   std::string hub_token_;

@@ -101,6 +101,11 @@ class Offers : public ::testing::Test {
 
   // The last heartbeat JSON the hub stored for the kiosk ("" if none or unreadable).
   std::string HubStoredStatus() {
+    if (fleet_.postgres() != nullptr) {  // CJD_ITEST_DATABASE=postgres
+      return fleet_.postgres()->Psql(
+          "SELECT coalesce(status_json, '') FROM devices WHERE device_id = '" + kiosk_->id + "'",
+          "hub");
+    }
     sqlite::OpenOptions o;
     o.read_only = true;
     o.wal = false;
