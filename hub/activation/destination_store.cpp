@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "shared/core/words.h"
+
 namespace cjd::hub::activation {
 namespace {
 
@@ -56,24 +58,6 @@ const std::vector<sqlite::Migration> kMigrations = {
     )sql"},
 };
 
-std::string JoinKinds(const std::vector<std::string>& kinds) {
-  std::string out;
-  for (const std::string& k : kinds) out += (out.empty() ? "" : " ") + k;
-  return out;
-}
-
-std::vector<std::string> SplitKinds(std::string_view text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t sp = text.find(' ', start);
-    if (sp == std::string_view::npos) sp = text.size();
-    if (sp > start) out.emplace_back(text.substr(start, sp - start));
-    start = sp + 1;
-  }
-  return out;
-}
-
 #define CJD_DESTINATION_COLUMNS                                                              \
   "id, url, secret, events, segment, created_ms, backfill_after, from_change_seq, from_merge_id, " \
   "from_redemption_seq"
@@ -83,7 +67,7 @@ Destination ReadDestination(const sqlite::Statement& s) {
   d.id = s.ColumnText(0);
   d.url = s.ColumnText(1);
   d.secret = s.ColumnText(2);
-  d.events = SplitKinds(s.ColumnText(3));
+  d.events = SplitWords(s.ColumnText(3));
   d.segment = s.ColumnText(4);
   d.created_ms = s.ColumnInt(5);
   d.backfill_after = s.ColumnInt(6);
@@ -250,7 +234,7 @@ Result<bool> DestinationStore::Put(const Destination& d) {
       "backfill_after = ?7, from_change_seq = ?8, from_merge_id = ?9, "
       "from_redemption_seq = ?10");
   if (!s.ok()) return s.status();
-  (*s)->Bind(1, d.id).Bind(2, d.url).Bind(3, d.secret).Bind(4, JoinKinds(d.events));
+  (*s)->Bind(1, d.id).Bind(2, d.url).Bind(3, d.secret).Bind(4, JoinWords(d.events));
   (*s)->Bind(5, d.segment).Bind(6, d.created_ms).Bind(7, d.backfill_after);
   (*s)->Bind(8, d.from_change_seq).Bind(9, d.from_merge_id).Bind(10, d.from_redemption_seq);
   CJD_RETURN_IF_ERROR((*s)->Run());

@@ -107,6 +107,11 @@ class EventVault {
   std::unordered_map<int64_t, std::array<uint8_t, 32>> by_id_;
 };
 
+// Seals with `vault` (EventVault::Seal), or, without one (tools, tests of other parts), keeps
+// every body whole. What both event stores do before they write events.
+Status SealEvents(EventVault* vault, const std::vector<std::string_view>& bodies,
+                  const std::vector<EventRef>& refs, std::vector<VaultedEvent>* out);
+
 // Re-wraps every data key of keys.db under a new master key (cjdctl rotate-master-key). The new
 // key is written to MASTER.next (0600, synced) first, the rows re-wrapped in one transaction, and
 // MASTER.next then renamed over MASTER; a run interrupted at any step is completed by the next run

@@ -27,6 +27,11 @@
 #include "shared/protocol/batch_codec.h"
 
 namespace cjd::hub {
+class EventVault;
+struct VaultedEvent;
+}  // namespace cjd::hub
+
+namespace cjd::hub {
 
 struct DeviceRecord {
   std::string device_id;
@@ -161,5 +166,18 @@ class HubStore {
   // stays in it. False when a reader's snapshot kept part of it (retry later).
   virtual Result<bool> TruncateWal() = 0;
 };
+
+// ---- shared by the backends (hub_store.cpp) ---------------------------------------------------
+
+// The personal parts of a collect request's events, or of a group's batches, sealed with `vault`
+// (event_vault.h; without one, bodies whole), in the order the backend writes them.
+Status SealCollectEvents(EventVault* vault, const std::string& source,
+                         const std::vector<CollectEvent>& events, std::vector<VaultedEvent>* out);
+Status SealIngestBatches(EventVault* vault, const std::vector<IngestBatch>& batches,
+                         std::vector<VaultedEvent>* out);
+
+// One row of a backend's counters table (events_total, duplicate_events, type:NAME,
+// rejected:REASON) added to `c`.
+void AddCounterRow(const std::string& name, int64_t value, StoreCounters* c);
 
 }  // namespace cjd::hub

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "hub/collect/source_key.h"
+#include "shared/core/words.h"
 #include "shared/event/event.h"
 
 namespace cjd::hub {
@@ -102,27 +103,6 @@ std::string PartitionName(int64_t month) {
   std::snprintf(buf, sizeof buf, "events_y%04lldm%02lld", static_cast<long long>(month / 12),
                 static_cast<long long>(month % 12 + 1));
   return buf;
-}
-
-std::string JoinOrigins(const std::vector<std::string>& origins) {
-  std::string out;
-  for (const std::string& o : origins) {
-    if (!out.empty()) out += ' ';
-    out += o;
-  }
-  return out;
-}
-
-std::vector<std::string> SplitOrigins(std::string_view text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t sp = text.find(' ', start);
-    if (sp == std::string_view::npos) sp = text.size();
-    if (sp > start) out.emplace_back(text.substr(start, sp - start));
-    start = sp + 1;
-  }
-  return out;
 }
 
 int64_t EpochToSql(uint64_t epoch) { return static_cast<int64_t>(epoch); }
@@ -281,7 +261,7 @@ Result<std::vector<DeviceRow>> PgHubStore::ListDevices() {
 Status PgHubStore::SetSourceOrigins(const std::string& name,
                                     const std::vector<std::string>& allowed_origins) {
   auto n = db_->Run("UPDATE sources SET allowed_origins = $2 WHERE name = $1",
-                    {Text(name), Text(JoinOrigins(allowed_origins))});
+                    {Text(name), Text(JoinWords(allowed_origins))});
   if (!n.ok()) return n.status();
   if (*n == 0) return Status(Code::kNotFound, "no source " + name, "--name");
   return Status::Ok();
@@ -307,7 +287,7 @@ Status PgHubStore::RegisterSource(const std::string& name, const std::string& ke
   }
   auto st = db_->Run(
       "INSERT INTO sources (name, key_hash, created_ms, allowed_origins) VALUES ($1, $2, $3, $4)",
-      {Text(name), Bytes(key_hash), Int(created_ms), Text(JoinOrigins(allowed_origins))});
+      {Text(name), Bytes(key_hash), Int(created_ms), Text(JoinWords(allowed_origins))});
   if (st.status().code() == Code::kConflict) {
     return Status(Code::kConflict, "this key is already registered to another source");
   }
@@ -328,18 +308,11 @@ Result<std::vector<SourceRecord>> PgHubStore::ListSources() {
   if (!rows.ok()) return rows.status();
   std::vector<SourceRecord> out;
   for (const pg::Row& r : *rows) {
-    out.push_back(SourceRecord{r.Text(0), r.Int(1), SplitOrigins(r.Text(2))});
+    out.push_back(SourceRecord{r.Text(0), r.Int(1), SplitWords(r.Text(2))});
   }
   return out;
 }
 
-Status PgHubStore::SealAll(const std::vector<std::string_view>& bodies,
-                           const std::vector<EventRef>& refs, std::vector<VaultedEvent>* out) {
-  if (vault_ != nullptr) return vault_->Seal(bodies, refs, out);
-  out->clear();
-  for (std::string_view b : bodies) out->push_back(VaultedEvent{std::string(b), {}, {}});
-  return Status::Ok();
-}
 
 Result<bool> PgHubStore::InsertEvent(const std::string& source, const std::string& event_id,
                                      std::optional<uint64_t> seq, std::string_view type,
@@ -386,15 +359,7 @@ Result<IngestResult> PgHubStore::CommitCollect(const std::string& source,
                                                const std::vector<CollectEvent>& events,
                                                int64_t received_ms) {
   std::vector<VaultedEvent> sealed;
-  {
-    std::vector<std::string_view> bodies;
-    std::vector<EventRef> refs;
-    for (const CollectEvent& e : events) {
-      bodies.push_back(e.body);
-      refs.push_back(EventRef{source, e.event_id});
-    }
-    CJD_RETURN_IF_ERROR(SealAll(bodies, refs, &sealed));
-  }
+  CJD_RETURN_IF_ERROR(SealCollectEvents(vault_.get(), source, events, &sealed));
   CJD_RETURN_IF_ERROR(EnsurePartition(received_ms));
   pg::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
@@ -420,17 +385,7 @@ Result<IngestResult> PgHubStore::CommitIngest(const std::vector<IngestBatch>& ba
                                               const std::map<std::string, int64_t>& rejected,
                                               int64_t received_ms) {
   std::vector<VaultedEvent> sealed;
-  {
-    std::vector<std::string_view> bodies;
-    std::vector<EventRef> refs;
-    for (const IngestBatch& b : batches) {
-      for (const WireEvent& e : b.events) {
-        bodies.push_back(e.body);
-        refs.push_back(EventRef{b.device_id, e.event_id});
-      }
-    }
-    CJD_RETURN_IF_ERROR(SealAll(bodies, refs, &sealed));
-  }
+  CJD_RETURN_IF_ERROR(SealIngestBatches(vault_.get(), batches, &sealed));
   const bool heartbeats_only = batches.empty() && rejected.empty();
   if (!sealed.empty()) CJD_RETURN_IF_ERROR(EnsurePartition(received_ms));
   pg::Transaction tx(*db_);
@@ -506,14 +461,7 @@ Result<StoreCounters> PgHubStore::Counters() {
   auto rows = db_->Query("SELECT name, value FROM counters");
   if (!rows.ok()) return rows.status();
   StoreCounters c;
-  for (const pg::Row& r : *rows) {
-    const std::string& name = r.Text(0);
-    const int64_t v = r.Int(1);
-    if (name == "events_total") c.events_total = v;
-    else if (name == "duplicate_events") c.duplicate_events = v;
-    else if (name.rfind("type:", 0) == 0) c.events_by_type[name.substr(5)] = v;
-    else if (name.rfind("rejected:", 0) == 0) c.rejected_by_reason[name.substr(9)] = v;
-  }
+  for (const pg::Row& r : *rows) AddCounterRow(r.Text(0), r.Int(1), &c);
   auto head = db_->QueryInt("SELECT coalesce(max(id), 0) FROM event_keys");
   if (!head.ok()) return head.status();
   c.last_event_rowid = *head;

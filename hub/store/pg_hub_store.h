@@ -72,8 +72,6 @@ class PgHubStore final : public HubStore {
  private:
   PgHubStore(std::unique_ptr<pg::Connection> db, std::shared_ptr<EventVault> vault)
       : db_(std::move(db)), vault_(std::move(vault)) {}
-  Status SealAll(const std::vector<std::string_view>& bodies, const std::vector<EventRef>& refs,
-                 std::vector<VaultedEvent>* out);
   // Makes sure the partition holding `received_ms` exists (and the next month's).
   Status EnsurePartition(int64_t received_ms);
   // Takes the log's write lock for the current transaction (see the header comment).

@@ -1,6 +1,7 @@
 #include "hub/store/sqlite_hub_store.h"
 
 #include "hub/collect/source_key.h"
+#include "shared/core/words.h"
 #include "shared/event/event.h"
 
 namespace cjd::hub {
@@ -202,33 +203,12 @@ Status SqliteHubStore::RegisterDevice(const DeviceRecord& d) {
   return tx.Commit();
 }
 
-namespace {
-std::string JoinOrigins(const std::vector<std::string>& origins) {
-  std::string out;
-  for (const std::string& o : origins) {
-    if (!out.empty()) out += ' ';
-    out += o;
-  }
-  return out;
-}
-std::vector<std::string> SplitOrigins(std::string_view text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t sp = text.find(' ', start);
-    if (sp == std::string_view::npos) sp = text.size();
-    if (sp > start) out.emplace_back(text.substr(start, sp - start));
-    start = sp + 1;
-  }
-  return out;
-}
-}  // namespace
 
 Status SqliteHubStore::SetSourceOrigins(const std::string& name,
                                         const std::vector<std::string>& allowed_origins) {
   auto stmt = db_->Prepare("UPDATE sources SET allowed_origins = ?2 WHERE name = ?1");
   if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, name).Bind(2, JoinOrigins(allowed_origins));
+  stmt->Bind(1, name).Bind(2, JoinWords(allowed_origins));
   CJD_RETURN_IF_ERROR(stmt->Run());
   if (db_->Changes() == 0) return Status(Code::kNotFound, "no source " + name, "--name");
   return Status::Ok();
@@ -254,7 +234,7 @@ Status SqliteHubStore::RegisterSource(const std::string& name, const std::string
   auto stmt = db_->Prepare(
       "INSERT INTO sources (name, key_hash, created_ms, allowed_origins) VALUES (?1, ?2, ?3, ?4)");
   if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, name).BindBlob(2, key_hash).Bind(3, created_ms).Bind(4, JoinOrigins(allowed_origins));
+  stmt->Bind(1, name).BindBlob(2, key_hash).Bind(3, created_ms).Bind(4, JoinWords(allowed_origins));
   Status st = stmt->Run();
   if (st.code() == Code::kConflict) {
     return Status(Code::kConflict, "this key is already registered to another source");
@@ -284,7 +264,7 @@ Result<std::vector<SourceRecord>> SqliteHubStore::ListSources() {
     if (!row.ok()) return row.status();
     if (!*row) break;
     out.push_back(
-        SourceRecord{stmt->ColumnText(0), stmt->ColumnInt(1), SplitOrigins(stmt->ColumnText(2))});
+        SourceRecord{stmt->ColumnText(0), stmt->ColumnInt(1), SplitWords(stmt->ColumnText(2))});
   }
   return out;
 }
@@ -293,15 +273,7 @@ Result<IngestResult> SqliteHubStore::CommitCollect(const std::string& source,
                                                    const std::vector<CollectEvent>& events,
                                                    int64_t received_ms) {
   std::vector<VaultedEvent> sealed;
-  {
-    std::vector<std::string_view> bodies;
-    std::vector<EventRef> refs;
-    for (const CollectEvent& e : events) {
-      bodies.push_back(e.body);
-      refs.push_back(EventRef{source, e.event_id});
-    }
-    CJD_RETURN_IF_ERROR(SealAll(bodies, refs, &sealed));
-  }
+  CJD_RETURN_IF_ERROR(SealCollectEvents(vault_.get(), source, events, &sealed));
   sqlite::Transaction tx(*db_);
   if (!tx.status().ok()) return tx.status();
   IngestResult result;
@@ -426,13 +398,6 @@ Status SqliteHubStore::AddEventCounters(const IngestResult& result,
   return Status::Ok();
 }
 
-Status SqliteHubStore::SealAll(const std::vector<std::string_view>& bodies,
-                               const std::vector<EventRef>& refs, std::vector<VaultedEvent>* out) {
-  if (vault_ != nullptr) return vault_->Seal(bodies, refs, out);
-  out->clear();
-  for (std::string_view b : bodies) out->push_back(VaultedEvent{std::string(b), {}, {}});
-  return Status::Ok();
-}
 
 void SqliteHubStore::BindPii(const VaultedEvent& v) {
   if (v.pii.empty()) {
@@ -520,17 +485,7 @@ Result<IngestResult> SqliteHubStore::CommitIngest(const std::vector<IngestBatch>
   // The personal parts sealed first (the vault's keys.db commits any new data key before the
   // events that need it).
   std::vector<VaultedEvent> sealed;
-  {
-    std::vector<std::string_view> bodies;
-    std::vector<EventRef> refs;
-    for (const IngestBatch& b : batches) {
-      for (const WireEvent& e : b.events) {
-        bodies.push_back(e.body);
-        refs.push_back(EventRef{b.device_id, e.event_id});
-      }
-    }
-    CJD_RETURN_IF_ERROR(SealAll(bodies, refs, &sealed));
-  }
+  CJD_RETURN_IF_ERROR(SealIngestBatches(vault_.get(), batches, &sealed));
   struct RestoreFull {
     sqlite::Database* db = nullptr;
     ~RestoreFull() {
@@ -557,12 +512,7 @@ Result<StoreCounters> SqliteHubStore::Counters() {
     auto row = stmt->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    const std::string name = stmt->ColumnText(0);
-    const int64_t v = stmt->ColumnInt(1);
-    if (name == "events_total") c.events_total = v;
-    else if (name == "duplicate_events") c.duplicate_events = v;
-    else if (name.rfind("type:", 0) == 0) c.events_by_type[name.substr(5)] = v;
-    else if (name.rfind("rejected:", 0) == 0) c.rejected_by_reason[name.substr(9)] = v;
+    AddCounterRow(stmt->ColumnText(0), stmt->ColumnInt(1), &c);
   }
   auto head = db_->QueryInt("SELECT coalesce(max(rowid), 0) FROM events");
   if (!head.ok()) return head.status();

@@ -49,8 +49,6 @@ class SqliteHubStore final : public HubStore {
  private:
   SqliteHubStore(std::unique_ptr<sqlite::Database> db, std::shared_ptr<EventVault> vault)
       : db_(std::move(db)), vault_(std::move(vault)) {}
-  Status SealAll(const std::vector<std::string_view>& bodies, const std::vector<EventRef>& refs,
-                 std::vector<VaultedEvent>* out);
   void BindPii(const VaultedEvent& v);
   Status Prepare();
   Status WriteIngest(const std::vector<IngestBatch>& batches,
