@@ -44,6 +44,9 @@ struct ImportOptions {
   int runs = 3;                       // imports, each on a fresh hub; medians are reported
   double timeout_s = 900;             // bound on one run (cjdctl + projection)
   double poll_ms = 100;               // GET /v1/stats period while a run is timed
+  // Where the hub keeps its event store, one run of each per round, alternating (issue 17):
+  // "sqlite", "postgres" (a real PostgreSQL started for the run, tests/support/postgres.h).
+  std::vector<std::string> backends = {"sqlite"};
 };
 
 struct MetricsOptions {

@@ -110,6 +110,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   import_cmd->add_option("--timeout", import_o.timeout_s, "seconds one run may take")
       ->capture_default_str();
+  import_cmd->add_option("--database", import_o.backends,
+                         "event store backends, each run once per round: sqlite, postgres")
+      ->check(CLI::IsMember({"sqlite", "postgres"}))
+      ->delimiter(',')
+      ->capture_default_str();
   import_cmd->add_flag("--metrics", import_metrics,
                        "then the metrics benchmark on the hub of the last run");
   auto* metrics_cmd = app.add_subcommand(

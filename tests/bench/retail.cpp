@@ -19,9 +19,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -37,6 +40,7 @@
 #include "tests/support/binaries.h"
 #include "tests/support/http_client.h"
 #include "tests/support/ports.h"
+#include "tests/support/postgres.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
@@ -183,15 +187,27 @@ fs::path MakeDir(const fs::path& p) {
 class BenchHub {
  public:
   // cjdctl init-hub (and add-source `source` when not empty) in a fresh temporary directory.
-  explicit BenchHub(const std::string& source)
+  // With `postgres`, a real PostgreSQL is started for this hub and holds its event store
+  // (cjdctl init-hub --database).
+  explicit BenchHub(const std::string& source, bool postgres = false)
       : dir_("cjd-bench-"), broker_(MakeDir(dir_.Join("broker")), BrokerOptions{}) {
     for (const std::string& p : {testing::CjdctlBinary(), testing::HubBinary()}) {
       if (!fs::exists(p)) throw std::runtime_error("not built: " + p);
     }
     port_ = testing::FreeLoopbackPort();
     hub_dir_ = dir_.Join("hub");
-    RunChecked({testing::CjdctlBinary(), "init-hub", "--dir", hub_dir_.string(), "--listen",
-                "127.0.0.1:" + std::to_string(port_), "--broker", broker_.Uri()});
+    std::vector<std::string> init = {testing::CjdctlBinary(), "init-hub", "--dir",
+                                     hub_dir_.string(), "--listen",
+                                     "127.0.0.1:" + std::to_string(port_), "--broker",
+                                     broker_.Uri()};
+    if (postgres) {
+      if (!testing::Postgres::Available()) {
+        throw std::runtime_error(testing::Postgres::UnavailableReason());
+      }
+      pg_.emplace(testing::Postgres::Start());
+      init.insert(init.end(), {"--database", pg_->CreateDatabase("hub")});
+    }
+    RunChecked(init);
     admin_token_ = TomlString(hub_dir_ / "hub.toml", "http", "token");
     if (!source.empty()) {
       source_key_ = LastLine(RunChecked({testing::CjdctlBinary(), "add-source", "--hub-dir",
@@ -205,6 +221,28 @@ class BenchHub {
   ~BenchHub() {
     if (hub_.pid() > 0) hub_.Terminate(std::chrono::seconds(30));
   }
+  // CPU seconds of the PostgreSQL server (its postmaster and every backend it runs now; the
+  // hub's connections live as long as the hub), 0 without one.
+  double DatabaseCpuSeconds() {
+    if (!pg_) return 0;
+    const pid_t pm = pg_->pid();
+    double total = CpuSeconds(pm);
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc", ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      const std::string stat = testing::ReadFile(e.path() / "stat");
+      const size_t close = stat.rfind(')');
+      if (close == std::string::npos) continue;
+      std::istringstream rest(stat.substr(close + 2));
+      std::string state;
+      long ppid = 0;
+      rest >> state >> ppid;
+      if (ppid == pm) total += CpuSeconds(static_cast<pid_t>(std::stol(name)));
+    }
+    return total;
+  }
+  bool postgres() const { return pg_.has_value(); }
   BenchHub(const BenchHub&) = delete;
   BenchHub& operator=(const BenchHub&) = delete;
 
@@ -258,6 +296,7 @@ class BenchHub {
 
  private:
   testing::TempDir dir_;
+  std::optional<testing::Postgres> pg_;
   BenchBroker broker_;
   uint16_t port_ = 0;
   fs::path hub_dir_;
@@ -321,6 +360,7 @@ struct ImportRun {
   int exit_code = -1;
   double cjdctl_cpu_s = 0;
   double hub_cpu_s = 0;
+  double db_cpu_s = 0;  // the PostgreSQL server's, with --database postgres
   int polls = 0;
   double stats_max_ms = 0;
   HubProgress last;
@@ -349,6 +389,7 @@ ImportRun OneImport(BenchHub& hub, const std::vector<std::string>& files, const 
   run.load_before = LoadNow();
   const fs::path log = hub.Join("cjdctl-import.log");
   const double hub_cpu0 = CpuSeconds(hub.pid());
+  const double db_cpu0 = hub.DatabaseCpuSeconds();
   const double child_cpu0 = ChildrenCpuSeconds();
   const auto t0 = SteadyClock::now();
   Process cjdctl = Process::Start(ImportArgv(hub, files), log);
@@ -391,6 +432,7 @@ ImportRun OneImport(BenchHub& hub, const std::vector<std::string>& files, const 
     run.cjdctl_cpu_s = ChildrenCpuSeconds() - child_cpu0;
   }
   run.hub_cpu_s = CpuSeconds(hub.pid()) - hub_cpu0;
+  run.db_cpu_s = hub.DatabaseCpuSeconds() - db_cpu0;
   run.load_after = LoadNow();
   // cjdctl's summary: the last lines of its output.
   std::string text = testing::ReadFile(log);
@@ -580,7 +622,7 @@ void RunImport(const ImportOptions& o, const MetricsOptions* metrics) {
   Out("  machine: %s\n", LoadNow().c_str());
 
   std::vector<ReadBaseline> baselines;
-  std::vector<ImportRun> runs;
+  std::map<std::string, std::vector<ImportRun>> runs_of;  // backend -> runs
   std::unique_ptr<BenchHub> last_hub;
   for (int i = 1; i <= o.runs; ++i) {
     CheckInterrupted();
@@ -592,67 +634,86 @@ void RunImport(const ImportOptions& o, const MetricsOptions* metrics) {
         static_cast<long long>(b.stats.events), static_cast<long long>(b.stats.lines),
         static_cast<long long>(b.stats.bad_rows), b.json_seconds, MiB(b.json_bytes));
     baselines.push_back(b);
-    last_hub.reset();  // the previous run's hub stops before the next one starts
-    auto hub = std::make_unique<BenchHub>("uci");
-    hub->Start();
-    ImportRun r = OneImport(*hub, files, o, i);
-    runs.push_back(r);
-    Out("  run %d: cjdctl exit %d after %.2f s (CPU %.2f s); all projected after %.2f s; hub CPU "
-        "%.2f s; %d stats polls (slowest %.1f ms)\n",
-        i, r.exit_code, r.cjdctl_s, r.cjdctl_cpu_s, r.projected_s, r.hub_cpu_s, r.polls,
-        r.stats_max_ms);
-    Out("    hub: %lld events, cursor %lld, %lld profiles (+%lld merged), %lld identifiers, %lld "
-        "orders, %lld merges, %lld refused identifiers, %lld quarantined\n",
-        static_cast<long long>(r.last.events_total), static_cast<long long>(r.last.cursor),
-        static_cast<long long>(r.last.profiles), static_cast<long long>(r.last.merged_profiles),
-        static_cast<long long>(r.last.identifiers), static_cast<long long>(r.last.orders),
-        static_cast<long long>(r.last.merges), static_cast<long long>(r.last.refused),
-        static_cast<long long>(r.last.quarantined));
-    Out("    cjdctl said:\n%s", r.summary.c_str());
-    Out("    machine before: %s\n    machine after:  %s\n", r.load_before.c_str(),
-        r.load_after.c_str());
-    if (r.exit_code != 1) {
-      Out("    NOTE: cjdctl exit code %d; 1 is expected (the set's 2 bad rows)\n", r.exit_code);
+    for (const std::string& backend : o.backends) {
+      last_hub.reset();  // the previous run's hub stops before the next one starts
+      auto hub = std::make_unique<BenchHub>("uci", backend == "postgres");
+      hub->Start();
+      ImportRun r = OneImport(*hub, files, o, i);
+      runs_of[backend].push_back(r);
+      Out("  run %d (%s): cjdctl exit %d after %.2f s (CPU %.2f s); all projected after %.2f s; "
+          "hub CPU %.2f s; database server CPU %.2f s; %d stats polls (slowest %.1f ms)\n",
+          i, backend.c_str(), r.exit_code, r.cjdctl_s, r.cjdctl_cpu_s, r.projected_s,
+          r.hub_cpu_s, r.db_cpu_s, r.polls, r.stats_max_ms);
+      Out("    hub: %lld events, cursor %lld, %lld profiles (+%lld merged), %lld identifiers, %lld "
+          "orders, %lld merges, %lld refused identifiers, %lld quarantined\n",
+          static_cast<long long>(r.last.events_total), static_cast<long long>(r.last.cursor),
+          static_cast<long long>(r.last.profiles), static_cast<long long>(r.last.merged_profiles),
+          static_cast<long long>(r.last.identifiers), static_cast<long long>(r.last.orders),
+          static_cast<long long>(r.last.merges), static_cast<long long>(r.last.refused),
+          static_cast<long long>(r.last.quarantined));
+      Out("    cjdctl said:\n%s", r.summary.c_str());
+      Out("    machine before: %s\n    machine after:  %s\n", r.load_before.c_str(),
+          r.load_after.c_str());
+      if (r.exit_code != 1) {
+        Out("    NOTE: cjdctl exit code %d; 1 is expected (the set's 2 bad rows)\n", r.exit_code);
+      }
+      if (r.last.events_total != b.stats.events) {
+        Out("    NOTE: the hub holds %lld events, the baseline assembled %lld\n",
+            static_cast<long long>(r.last.events_total), static_cast<long long>(b.stats.events));
+      }
+      if (std::isnan(r.projected_s)) {
+        Out("    INCOMPLETE: not all projected within %.0f s\n", o.timeout_s);
+      }
+      last_hub = std::move(hub);
     }
-    if (r.last.events_total != b.stats.events) {
-      Out("    NOTE: the hub holds %lld events, the baseline assembled %lld\n",
-          static_cast<long long>(r.last.events_total), static_cast<long long>(b.stats.events));
-    }
-    if (std::isnan(r.projected_s)) Out("    INCOMPLETE: not all projected within %.0f s\n", o.timeout_s);
-    last_hub = std::move(hub);
   }
 
-  std::vector<double> base_s, json_s, exit_s, proj_s, hub_cpu, ctl_cpu;
+  std::vector<double> base_s, json_s;
   for (const auto& b : baselines) {
     base_s.push_back(b.seconds);
     json_s.push_back(b.json_seconds);
   }
-  for (const auto& r : runs) {
-    exit_s.push_back(r.cjdctl_s);
-    if (!std::isnan(r.projected_s)) proj_s.push_back(r.projected_s);
-    hub_cpu.push_back(r.hub_cpu_s);
-    ctl_cpu.push_back(r.cjdctl_cpu_s);
-  }
   const double rows = static_cast<double>(baselines.back().stats.rows);
   const double events = static_cast<double>(baselines.back().stats.events);
-  const double b_med = Median(base_s), j_med = Median(json_s), e_med = Median(exit_s),
-               p_med = Median(proj_s);
-  Out("\n  IMPORT RESULT (median of %d run(s); %.0f rows -> %.0f events)\n", o.runs, rows, events);
-  Out("  %-52s | %8s | %10s | %10s | %s\n", "", "seconds", "rows/s", "events/s", "vs baseline");
-  Out("  -----------------------------------------------------+----------+------------+------------+------------\n");
-  Out("  %-52s | %8.2f | %10.0f | %10.0f | 1.00x\n", "baseline: read+assemble in-process, no HTTP",
-      b_med, rows / b_med, events / b_med);
-  Out("  %-52s | %8.2f | %10.0f | %10.0f | %.2fx\n", "baseline + ToEventJson (the bytes cjdctl sends)",
-      j_med, rows / j_med, events / j_med, b_med / j_med);
-  Out("  %-52s | %8.2f | %10.0f | %10.0f | %.2fx\n", "cjdctl import: start -> exit (events committed)",
-      e_med, rows / e_med, events / e_med, b_med / e_med);
-  Out("  %-52s | %8.2f | %10.0f | %10.0f | %.2fx\n",
-      "end to end: start -> every event projected", p_med, rows / p_med, events / p_med,
-      b_med / p_med);
-  Out("  CPU (median): cjdctl %.2f s, cjd-hub %.2f s (%.1f us/event)\n", Median(ctl_cpu),
-      Median(hub_cpu), Median(hub_cpu) / events * 1e6);
-  Out("  aim (issue 4): the whole set in under 20 s end to end: %s (median %.2f s)\n",
-      p_med < 20 ? "met here" : "NOT met here", p_med);
+  const double b_med = Median(base_s), j_med = Median(json_s);
+  double sqlite_cpu = NAN;  // hub + database server CPU per event of the sqlite runs
+  for (const std::string& backend : o.backends) {
+    const std::vector<ImportRun>& runs = runs_of[backend];
+    std::vector<double> exit_s, proj_s, hub_cpu, ctl_cpu, db_cpu;
+    for (const auto& r : runs) {
+      exit_s.push_back(r.cjdctl_s);
+      if (!std::isnan(r.projected_s)) proj_s.push_back(r.projected_s);
+      hub_cpu.push_back(r.hub_cpu_s);
+      ctl_cpu.push_back(r.cjdctl_cpu_s);
+      db_cpu.push_back(r.hub_cpu_s + r.db_cpu_s);
+    }
+    const double e_med = Median(exit_s), p_med = Median(proj_s);
+    Out("\n  IMPORT RESULT, event store %s (median of %d run(s); %.0f rows -> %.0f events)\n",
+        backend.c_str(), o.runs, rows, events);
+    Out("  %-52s | %8s | %10s | %10s | %s\n", "", "seconds", "rows/s", "events/s", "vs baseline");
+    Out("  -----------------------------------------------------+----------+------------+------------+------------\n");
+    Out("  %-52s | %8.2f | %10.0f | %10.0f | 1.00x\n", "baseline: read+assemble in-process, no HTTP",
+        b_med, rows / b_med, events / b_med);
+    Out("  %-52s | %8.2f | %10.0f | %10.0f | %.2fx\n", "baseline + ToEventJson (the bytes cjdctl sends)",
+        j_med, rows / j_med, events / j_med, b_med / j_med);
+    Out("  %-52s | %8.2f | %10.0f | %10.0f | %.2fx\n", "cjdctl import: start -> exit (events committed)",
+        e_med, rows / e_med, events / e_med, b_med / e_med);
+    Out("  %-52s | %8.2f | %10.0f | %10.0f | %.2fx\n",
+        "end to end: start -> every event projected", p_med, rows / p_med, events / p_med,
+        b_med / p_med);
+    const double total_us = Median(db_cpu) / events * 1e6;
+    Out("  CPU (median): cjdctl %.2f s, cjd-hub %.2f s (%.1f us/event); hub + database server "
+        "%.2f s (%.1f us/event)\n",
+        Median(ctl_cpu), Median(hub_cpu), Median(hub_cpu) / events * 1e6, Median(db_cpu),
+        total_us);
+    if (backend == "sqlite") sqlite_cpu = total_us;
+    if (backend != "sqlite" && !std::isnan(sqlite_cpu)) {
+      Out("  vs the sqlite runs of this session: hub + database CPU per event %.2fx\n",
+          total_us / sqlite_cpu);
+    }
+    Out("  aim (issue 4): the whole set in under 20 s end to end: %s (median %.2f s)\n",
+        p_med < 20 ? "met here" : "NOT met here", p_med);
+  }
   Out("  machine: %s\n", LoadNow().c_str());
 
   if (metrics != nullptr && last_hub) RunMetricsOn(*last_hub, *metrics);
