@@ -108,8 +108,6 @@ std::string PartitionName(int64_t month) {
 int64_t EpochToSql(uint64_t epoch) { return static_cast<int64_t>(epoch); }
 uint64_t EpochFromSql(int64_t v) { return static_cast<uint64_t>(v); }
 
-pg::Param PiiParam(const VaultedEvent& v) { return v.pii.empty() ? Null() : Bytes(v.pii); }
-pg::Param PiiKeysParam(const VaultedEvent& v) { return v.pii.empty() ? Null() : Text(v.pii_keys); }
 
 }  // namespace
 
@@ -314,21 +312,93 @@ Result<std::vector<SourceRecord>> PgHubStore::ListSources() {
 }
 
 
-Result<bool> PgHubStore::InsertEvent(const std::string& source, const std::string& event_id,
-                                     std::optional<uint64_t> seq, std::string_view type,
-                                     int64_t occurred_at_ms, int64_t received_ms,
-                                     const VaultedEvent& v, std::optional<uint64_t> epoch) {
-  // The key row first: only a new one writes the event (one round trip for both).
-  auto n = db_->Run(
-      "WITH k AS (INSERT INTO event_keys (source, event_id, received_at_ms) "
-      "VALUES ($1, $2, $6) ON CONFLICT DO NOTHING RETURNING id) "
+namespace {
+
+// PostgreSQL array literals for unnest(): one element per event, NULL where absent.
+class ArrayLiteral {
+ public:
+  void Text(std::string_view v) {
+    Sep();
+    out_ += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out_ += '\\';
+      out_ += c;
+    }
+    out_ += '"';
+  }
+  void Int(int64_t v) {
+    Sep();
+    out_ += std::to_string(v);
+  }
+  void Bytes(std::string_view v) {  // bytea's hex form, its backslash escaped for the array
+    static constexpr char kHex[] = "0123456789abcdef";
+    Sep();
+    out_ += "\"\\\\x";
+    for (unsigned char c : v) {
+      out_ += kHex[c >> 4];
+      out_ += kHex[c & 15];
+    }
+    out_ += '"';
+  }
+  void Null() {
+    Sep();
+    out_ += "NULL";
+  }
+  std::string Done() const { return "{" + out_ + "}"; }
+
+ private:
+  void Sep() {
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+  std::string out_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+Status PgHubStore::InsertEvents(const std::vector<PendingEvent>& events, int64_t received_ms,
+                                IngestResult* result, std::map<std::string, int64_t>* counters) {
+  if (events.empty()) return Status::Ok();
+  ArrayLiteral source, event_id, seq, type, occurred, body, epoch, pii, pii_keys;
+  for (const PendingEvent& e : events) {
+    source.Text(e.source);
+    event_id.Text(e.event_id);
+    if (e.seq) seq.Int(static_cast<int64_t>(*e.seq)); else seq.Null();
+    type.Text(EventTypeName(e.type));
+    occurred.Int(e.occurred_at_ms);
+    body.Text(e.sealed->body);
+    if (e.epoch) epoch.Int(EpochToSql(*e.epoch)); else epoch.Null();
+    if (e.sealed->pii.empty()) {
+      pii.Null();
+      pii_keys.Null();
+    } else {
+      pii.Bytes(e.sealed->pii);
+      pii_keys.Text(e.sealed->pii_keys);
+    }
+  }
+  // One statement for the lot: the key rows first, in the given order (ids follow it); only the
+  // events whose key row was new are written (an id repeated within the lot: its first one).
+  auto rows = db_->Query(
+      "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], "
+      "$5::bigint[], $6::text[], $7::bigint[], $8::bytea[], $9::text[]) WITH ORDINALITY AS "
+      "t(source, event_id, seq, type, occurred_at_ms, body, epoch, pii, pii_keys, ord)), "
+      "k AS (INSERT INTO event_keys (source, event_id, received_at_ms) "
+      "SELECT source, event_id, $10 FROM input ORDER BY ord ON CONFLICT DO NOTHING "
+      "RETURNING id, source, event_id) "
       "INSERT INTO events (id, event_id, source, seq, type, occurred_at_ms, received_at_ms, body, "
-      "epoch, pii, pii_keys) SELECT k.id, $2, $1, $3, $4, $5, $6, $7, $8, $9, $10 FROM k",
-      {Text(source), Text(event_id), seq ? Int(static_cast<int64_t>(*seq)) : Null(), Text(type),
-       Int(occurred_at_ms), Int(received_ms), Text(v.body),
-       epoch ? Int(EpochToSql(*epoch)) : Null(), PiiParam(v), PiiKeysParam(v)});
-  if (!n.ok()) return n.status();
-  return *n == 1;
+      "epoch, pii, pii_keys) SELECT k.id, i.event_id, i.source, i.seq, i.type, i.occurred_at_ms, "
+      "$10, i.body, i.epoch, i.pii, i.pii_keys FROM k JOIN (SELECT DISTINCT ON (source, "
+      "event_id) * FROM input ORDER BY source, event_id, ord) i ON i.source = k.source AND "
+      "i.event_id = k.event_id RETURNING type",
+      {Text(source.Done()), Text(event_id.Done()), Text(seq.Done()), Text(type.Done()),
+       Text(occurred.Done()), Text(body.Done()), Text(epoch.Done()), Text(pii.Done()),
+       Text(pii_keys.Done()), Int(received_ms)});
+  if (!rows.ok()) return rows.status();
+  result->inserted += static_cast<int64_t>(rows->size());
+  result->duplicates += static_cast<int64_t>(events.size() - rows->size());
+  for (const pg::Row& r : *rows) ++(*counters)["type:" + r.Text(0)];
+  return Status::Ok();
 }
 
 Status PgHubStore::AddCounters(const std::map<std::string, int64_t>& deltas) {
@@ -343,17 +413,6 @@ Status PgHubStore::AddCounters(const std::map<std::string, int64_t>& deltas) {
   return Status::Ok();
 }
 
-namespace {
-void CountEvent(bool inserted, EventType type, IngestResult* result,
-                std::map<std::string, int64_t>* counters) {
-  if (inserted) {
-    ++result->inserted;
-    ++(*counters)["type:" + std::string(EventTypeName(type))];
-  } else {
-    ++result->duplicates;
-  }
-}
-}  // namespace
 
 Result<IngestResult> PgHubStore::CommitCollect(const std::string& source,
                                                const std::vector<CollectEvent>& events,
@@ -366,13 +425,14 @@ Result<IngestResult> PgHubStore::CommitCollect(const std::string& source,
   CJD_RETURN_IF_ERROR(LockLog());
   IngestResult result;
   std::map<std::string, int64_t> counters;
+  std::vector<PendingEvent> pending;
+  pending.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     const CollectEvent& e = events[i];
-    auto inserted = InsertEvent(source, e.event_id, std::nullopt, EventTypeName(e.type),
-                                e.occurred_at_ms, received_ms, sealed[i], std::nullopt);
-    if (!inserted.ok()) return inserted.status();
-    CountEvent(*inserted, e.type, &result, &counters);
+    pending.push_back(PendingEvent{source, e.event_id, std::nullopt, e.type, e.occurred_at_ms,
+                                   &sealed[i], std::nullopt});
   }
+  CJD_RETURN_IF_ERROR(InsertEvents(pending, received_ms, &result, &counters));
   counters["events_total"] += result.inserted;
   counters["duplicate_events"] += result.duplicates;
   CJD_RETURN_IF_ERROR(AddCounters(counters));
@@ -396,18 +456,19 @@ Result<IngestResult> PgHubStore::CommitIngest(const std::vector<IngestBatch>& ba
   if (!sealed.empty()) CJD_RETURN_IF_ERROR(LockLog());
   IngestResult result;
   std::map<std::string, int64_t> counters;
+  std::vector<PendingEvent> pending;
+  pending.reserve(sealed.size());
   size_t k = 0;
   for (const IngestBatch& b : batches) {
     for (const WireEvent& e : b.events) {
-      const auto type = static_cast<EventType>(e.type);
-      auto inserted =
-          InsertEvent(b.device_id, e.event_id, e.seq, EventTypeName(type), e.occurred_at_ms,
-                      received_ms, sealed[k++],
-                      b.epoch != 0 ? std::optional<uint64_t>(b.epoch) : std::nullopt);
-      if (!inserted.ok()) return inserted.status();
-      CountEvent(*inserted, type, &result, &counters);
+      pending.push_back(PendingEvent{b.device_id, e.event_id, e.seq,
+                                     static_cast<EventType>(e.type), e.occurred_at_ms,
+                                     &sealed[k++],
+                                     b.epoch != 0 ? std::optional<uint64_t>(b.epoch)
+                                                  : std::nullopt});
     }
   }
+  CJD_RETURN_IF_ERROR(InsertEvents(pending, received_ms, &result, &counters));
   for (const DeviceProgress& p : progress) {
     CJD_RETURN_IF_ERROR(db_->Run("UPDATE devices SET last_seen_ms = GREATEST(last_seen_ms, $2) "
                                  "WHERE device_id = $1",

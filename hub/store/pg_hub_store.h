@@ -76,11 +76,20 @@ class PgHubStore final : public HubStore {
   Status EnsurePartition(int64_t received_ms);
   // Takes the log's write lock for the current transaction (see the header comment).
   Status LockLog();
-  // Inserts one event unless its (source, event_id) is held; true when it was new.
-  Result<bool> InsertEvent(const std::string& source, const std::string& event_id,
-                           std::optional<uint64_t> seq, std::string_view type,
-                           int64_t occurred_at_ms, int64_t received_ms, const VaultedEvent& v,
-                           std::optional<uint64_t> epoch);
+  // One event to write (views into the caller's data).
+  struct PendingEvent {
+    std::string_view source;
+    std::string_view event_id;
+    std::optional<uint64_t> seq;
+    EventType type;
+    int64_t occurred_at_ms;
+    const VaultedEvent* sealed;
+    std::optional<uint64_t> epoch;
+  };
+  // Writes the events whose (source, event_id) the log does not hold, in one statement; adds
+  // them to `result` (inserted / duplicates) and to the type:NAME `counters`.
+  Status InsertEvents(const std::vector<PendingEvent>& events, int64_t received_ms,
+                      IngestResult* result, std::map<std::string, int64_t>* counters);
   Status AddCounters(const std::map<std::string, int64_t>& deltas);
   Result<bool> NameTaken(const std::string& name, bool is_device);
 

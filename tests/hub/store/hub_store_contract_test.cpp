@@ -245,6 +245,25 @@ TEST_P(HubStoreContract, CollectIsAtomicAndIdempotentPerSource) {
   EXPECT_EQ(c.events_by_type.at("page_view"), 3);
 }
 
+TEST_P(HubStoreContract, BodiesComeBackByteForByteAndAnIdTwiceInOneRequestIsStoredOnce) {
+  // Quotes, backslashes, braces, commas, NULL-looking text and non-ASCII: what an array literal
+  // or a quoting bug would mangle.
+  const std::string tricky =
+      R"({"event_id":"q1","page":{"title":"say "hi", {NULL} \ back\slash été"},)"
+      "\"type\":\"page_view\",\"x\":\"caf\u00e9 \xe2\x82\xac 100\"}";
+  auto r = store_->CommitCollect(
+      "web", {Ev("q1", EventType::kPageView, tricky), Ev("q2"), Ev("q2"), Ev("NULL")}, 5);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->inserted, 3);
+  EXPECT_EQ(r->duplicates, 1);
+  const auto rows = ReadAll();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].second, tricky);
+  EXPECT_EQ(nlohmann::json::parse(rows[2].second).at("event_id"), "NULL");
+  EXPECT_EQ(Counters().events_total, 3);
+  EXPECT_EQ(Counters().duplicate_events, 1);
+}
+
 TEST_P(HubStoreContract, TheLogIsReadInIdOrderWithItsPersonalPartOpened) {
   ASSERT_TRUE(
       store_->CommitCollect("web", {Ev("p1", EventType::kIdentify, kIdentify), Ev("x2")}, 1).ok());
