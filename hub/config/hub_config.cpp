@@ -32,6 +32,7 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   c.mqtt_ca_file = r.Path("mqtt.ca_file", "");
   c.mqtt_cert_file = r.Path("mqtt.cert_file", "");
   c.mqtt_key_file = r.Path("mqtt.key_file", "");
+  c.shared_group = r.String("mqtt.shared_group", "");
   const std::string secret_file = r.Path("keys.secret_key_file", "hub.key");
   const std::string public_key = r.RequireString("keys.public_key");
   c.store_path = r.Path("store.path", "hub.db");
@@ -140,6 +141,13 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
                                "' is not a region code libphonenumber knows (ISO 3166-1 alpha-2, "
                                "such as GB, DE, US; or empty: phones need a country code)",
                            "identity.default_country");
+  }
+  if (!c.shared_group.empty() &&
+      (c.shared_group.size() > 64 ||
+       c.shared_group.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                        "0123456789_-") != std::string::npos)) {
+    return Status::Invalid("mqtt.shared_group: 1-64 characters of A-Z a-z 0-9 _ -",
+                           "mqtt.shared_group");
   }
   if (!c.store_url.empty() && !pg::IsPostgresUrl(c.store_url)) {
     return Status::Invalid(

@@ -32,6 +32,8 @@ struct HubConfig {
   std::string mqtt_ca_file;             // TLS (ssl:// brokers): CA the broker's certificate
   std::string mqtt_cert_file;           // must chain to; this client's certificate and key
   std::string mqtt_key_file;            // (mutual TLS; the broker's ACLs use its CN)
+  std::string shared_group;             // set: the device topics as an MQTT 5 shared
+                                        // subscription $share/GROUP/... (several instances)
   // [keys]
   KeyPair keys;                        // secret from keys.secret_key_file, public from public_key
   // [store]

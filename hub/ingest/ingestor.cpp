@@ -102,6 +102,12 @@ Status Ingestor::Start() {
   o.clean_session = true;
   o.max_inflight = 1024;
   o.subscriptions = {topics::AllUp(), topics::AllStatus()};
+  if (!config_.shared_group.empty()) {
+    // Several hub instances share the devices' frames: the broker gives each frame to one
+    // member of the group (MQTT 5 shared subscription). Acks go to the device's own topic.
+    o.mqtt5 = true;
+    for (std::string& t : o.subscriptions) t = "$share/" + config_.shared_group + "/" + t;
+  }
   link_ = link_factory_(
       o,
       [this](const std::string& topic, std::string&& payload) {
@@ -516,12 +522,23 @@ void Ingestor::ProcessGroup(std::deque<Incoming>& frames, int64_t overload) {
   }
   if (progress.empty() && group.rejected.empty()) return;
 
-  auto result = store_->CommitIngest(group.batches, progress, group.rejected, now);
+  std::vector<DeviceProgress> stored;
+  auto result = store_->CommitIngest(group.batches, progress, group.rejected, now, &stored);
   if (!result.ok()) {
     // Nothing was acknowledged: the agents resend, and the nonces were not remembered.
     spdlog::error("ingest: commit failed, {} frames will be resent: {}", frames.size(),
                   result.status().ToString());
     return;
+  }
+  // What the store holds now: with several hub instances sharing it, more than this group saw
+  // (the others' frames of the same devices); that is what is acknowledged below.
+  for (const DeviceProgress& p : stored) {
+    for (const EpochProgress& e : p.epochs) {
+      auto t = group.trackers.find(EpochKey{p.device_id, e.epoch});
+      if (t != group.trackers.end() && e.acked_seq >= t->second.acked()) {
+        t->second = SequenceTracker(e.acked_seq, e.pending_ranges);
+      }
+    }
   }
   for (auto& [key, tracker] : group.trackers) {
     Device& d = *devices_.at(key.first);

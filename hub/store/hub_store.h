@@ -129,10 +129,15 @@ class HubStore {
   virtual Result<std::vector<DeviceRow>> ListDevices() = 0;
 
   // Ingest: see the contract above. `received_ms` stamps the events.
+  // `stored` (optional): each device's epochs of `progress` as stored by this commit. Several
+  // hub instances may share a store (PostgreSQL), each seeing part of a device's frames: the
+  // stored progress is then the caller's merged with what the others committed, and it is what
+  // the caller acknowledges. With one writer it equals `progress`.
   virtual Result<IngestResult> CommitIngest(const std::vector<IngestBatch>& batches,
                                             const std::vector<DeviceProgress>& progress,
                                             const std::map<std::string, int64_t>& rejected,
-                                            int64_t received_ms) = 0;
+                                            int64_t received_ms,
+                                            std::vector<DeviceProgress>* stored = nullptr) = 0;
 
   // Collect sources. `key_hash` is SourceKeyHash(key) (hub/collect/source_key.h), 32 bytes.
   // RegisterSource fails with kInvalid for a bad name, kConflict when the name is a source or a

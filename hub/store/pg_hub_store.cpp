@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "hub/collect/source_key.h"
+#include "hub/ingest/sequence_tracker.h"
 #include "shared/core/words.h"
 #include "shared/event/event.h"
 
@@ -443,7 +444,8 @@ Result<IngestResult> PgHubStore::CommitCollect(const std::string& source,
 Result<IngestResult> PgHubStore::CommitIngest(const std::vector<IngestBatch>& batches,
                                               const std::vector<DeviceProgress>& progress,
                                               const std::map<std::string, int64_t>& rejected,
-                                              int64_t received_ms) {
+                                              int64_t received_ms,
+                                              std::vector<DeviceProgress>* stored) {
   std::vector<VaultedEvent> sealed;
   CJD_RETURN_IF_ERROR(SealIngestBatches(vault_.get(), batches, &sealed));
   const bool heartbeats_only = batches.empty() && rejected.empty();
@@ -453,7 +455,12 @@ Result<IngestResult> PgHubStore::CommitIngest(const std::vector<IngestBatch>& ba
   // As SqliteHubStore: heartbeats promise nothing durable (no ack depends on them), so their
   // commit does not wait for the WAL flush; every other commit does (acks promise it).
   if (heartbeats_only) CJD_RETURN_IF_ERROR(db_->Exec("SET LOCAL synchronous_commit = off"));
-  if (!sealed.empty()) CJD_RETURN_IF_ERROR(LockLog());
+  // The log's lock also orders the sequence progress of every instance: a writer reads the
+  // stored progress after the previous writer committed, and merges its own into it.
+  bool any_epochs = false;
+  for (const DeviceProgress& p : progress) any_epochs = any_epochs || !p.epochs.empty();
+  if (!sealed.empty() || any_epochs) CJD_RETURN_IF_ERROR(LockLog());
+  std::vector<DeviceProgress> merged = progress;
   IngestResult result;
   std::map<std::string, int64_t> counters;
   std::vector<PendingEvent> pending;
@@ -469,13 +476,33 @@ Result<IngestResult> PgHubStore::CommitIngest(const std::vector<IngestBatch>& ba
     }
   }
   CJD_RETURN_IF_ERROR(InsertEvents(pending, received_ms, &result, &counters));
-  for (const DeviceProgress& p : progress) {
+  for (DeviceProgress& p : merged) {
     CJD_RETURN_IF_ERROR(db_->Run("UPDATE devices SET last_seen_ms = GREATEST(last_seen_ms, $2) "
                                  "WHERE device_id = $1",
                                  {Text(p.device_id), Int(p.last_seen_ms)})
                             .status());
-    for (const EpochProgress& e : p.epochs) {
+    for (EpochProgress& e : p.epochs) {
       const int64_t epoch = EpochToSql(e.epoch);
+      // What other instances committed for this epoch, merged with what this one holds.
+      auto held = db_->Query("SELECT acked_seq FROM device_epochs WHERE device_id = $1 AND epoch = $2",
+                             {Text(p.device_id), Int(epoch)});
+      if (!held.ok()) return held.status();
+      if (!held->empty()) {
+        auto ranges = db_->Query("SELECT first_seq, last_seq FROM seq_ranges WHERE device_id = $1 "
+                                 "AND epoch = $2 ORDER BY first_seq",
+                                 {Text(p.device_id), Int(epoch)});
+        if (!ranges.ok()) return ranges.status();
+        std::vector<std::pair<uint64_t, uint64_t>> stored_ranges;
+        for (const pg::Row& r : *ranges) {
+          stored_ranges.emplace_back(static_cast<uint64_t>(r.Int(0)),
+                                     static_cast<uint64_t>(r.Int(1)));
+        }
+        SequenceTracker t(static_cast<uint64_t>(held->front().Int(0)), stored_ranges);
+        if (e.acked_seq > 0) t.Add(1, e.acked_seq);
+        for (const auto& [first, last] : e.pending_ranges) t.Add(first, last);
+        e.acked_seq = t.acked();
+        e.pending_ranges = t.pending();
+      }
       CJD_RETURN_IF_ERROR(
           db_->Run("INSERT INTO device_epochs (device_id, epoch, acked_seq, first_seen_ms, "
                    "last_seen_ms) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (device_id, epoch) DO "
@@ -515,6 +542,7 @@ Result<IngestResult> PgHubStore::CommitIngest(const std::vector<IngestBatch>& ba
   for (const auto& [reason, n] : rejected) counters["rejected:" + reason] += n;
   CJD_RETURN_IF_ERROR(AddCounters(counters));
   CJD_RETURN_IF_ERROR(tx.Commit());
+  if (stored != nullptr) *stored = std::move(merged);
   return result;
 }
 

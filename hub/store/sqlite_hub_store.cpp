@@ -475,7 +475,8 @@ Status SqliteHubStore::WriteIngest(const std::vector<IngestBatch>& batches,
 Result<IngestResult> SqliteHubStore::CommitIngest(const std::vector<IngestBatch>& batches,
                                                   const std::vector<DeviceProgress>& progress,
                                                   const std::map<std::string, int64_t>& rejected,
-                                                  int64_t received_ms) {
+                                                  int64_t received_ms,
+                                                  std::vector<DeviceProgress>* stored) {
   // A group of heartbeats only (no batch, so no ack, and nothing rejected) promises nothing
   // durable: the device's next heartbeat replaces it. It commits without the WAL's fdatasync
   // (synchronous=NORMAL for this one transaction: still atomic in WAL mode, made durable by the
@@ -501,6 +502,7 @@ Result<IngestResult> SqliteHubStore::CommitIngest(const std::vector<IngestBatch>
   IngestResult result;
   CJD_RETURN_IF_ERROR(WriteIngest(batches, progress, rejected, received_ms, sealed, &result));
   CJD_RETURN_IF_ERROR(tx.Commit());
+  if (stored != nullptr) *stored = progress;  // SQLite has one writer: the ingest thread
   return result;
 }
 

@@ -26,7 +26,8 @@ class SqliteHubStore final : public HubStore {
   Result<IngestResult> CommitIngest(const std::vector<IngestBatch>& batches,
                                     const std::vector<DeviceProgress>& progress,
                                     const std::map<std::string, int64_t>& rejected,
-                                    int64_t received_ms) override;
+                                    int64_t received_ms,
+                                    std::vector<DeviceProgress>* stored = nullptr) override;
   Status RegisterSource(const std::string& name, const std::string& key_hash, int64_t created_ms,
                         const std::vector<std::string>& allowed_origins = {}) override;
   Status SetSourceOrigins(const std::string& name,

@@ -49,7 +49,7 @@ MqttLink::~MqttLink() { Stop(); }
 
 Status MqttLink::Start() {
   try {
-    mqtt::create_options create(MQTTVERSION_3_1_1);
+    mqtt::create_options create(options_.mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
     paho_->client = std::make_unique<mqtt::async_client>(options_.broker, options_.client_id,
                                                          create, nullptr);
   } catch (const std::exception& e) {
@@ -64,8 +64,13 @@ Status MqttLink::Start() {
 
 bool MqttLink::TryConnect() {
   auto builder = mqtt::connect_options_builder();
-  builder.clean_session(options_.clean_session)
-      .keep_alive_interval(std::chrono::seconds(options_.keepalive_s))
+  if (options_.mqtt5) {
+    // MQTT 5 in both the create and the connect options; v5 has clean start, not clean session.
+    builder.mqtt_version(MQTTVERSION_5).clean_session(false).clean_start(options_.clean_session);
+  } else {
+    builder.clean_session(options_.clean_session);
+  }
+  builder.keep_alive_interval(std::chrono::seconds(options_.keepalive_s))
       .connect_timeout(std::chrono::seconds(options_.connect_timeout_s))
       .max_inflight(options_.max_inflight)
       .automatic_reconnect(false);

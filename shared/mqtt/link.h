@@ -30,7 +30,8 @@ struct MqttOptions {
   std::string ca_file;                 // PEM CA certificate(s) the broker's chain must end in
   std::string cert_file;               // PEM client certificate (mutual TLS); optional
   std::string key_file;                // PEM private key of cert_file; required with it
-  bool clean_session = true;
+  bool clean_session = true;           // with mqtt5: clean start
+  bool mqtt5 = false;                  // MQTT 5 instead of 3.1.1 (the hub's shared subscriptions)
   int keepalive_s = 20;
   int connect_timeout_s = 5;
   int max_inflight = 64;               // unacknowledged QoS 1 publishes inside Paho

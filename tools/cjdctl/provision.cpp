@@ -147,6 +147,11 @@ Result<std::string> InitHub(const InitHubOptions& o) {
   text += "[mqtt]\n";
   text += "broker = " + Quote(o.broker) + "\n";
   text += "client_id = \"cjd-hub\"\n";
+  if (!o.database.empty()) {
+    text += "# Hub instances sharing the database share the devices' frames (MQTT 5 shared\n";
+    text += "# subscription); each instance still connects with a client id of its own.\n";
+    text += "shared_group = \"cjd-hubs\"\n";
+  }
   if (cert) text += TlsKeys(*cert);
   text += "\n";
   text += "[keys]\n";

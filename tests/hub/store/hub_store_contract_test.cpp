@@ -421,6 +421,43 @@ TEST_F(PgHubStoreTest, WritersAtOnceStoreEachEventOnceAndIdsFollowCommitOrder) {
   EXPECT_EQ(c->duplicate_events, static_cast<int64_t>(kWriters - 1) * kEvents);
 }
 
+TEST_F(PgHubStoreTest, ADevicesFramesOnTwoInstancesMergeIntoOneProgress) {
+  // Two hub instances, each with its own view of the device's sequence numbers (the broker gave
+  // each part of the frames): what each commits is merged with what the other committed, and
+  // that merged progress is what each acknowledges.
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a->RegisterDevice(DeviceRecord{"pos-1", "s1", "pos", 1, "pk", 1}).ok());
+  constexpr uint64_t kEpoch = 77;
+  std::vector<DeviceProgress> stored;
+  // b saw 6..10 only (a gap below), a saw 1..5; b commits first.
+  ASSERT_TRUE(b->CommitIngest({Batch("pos-1", kEpoch, 6, 5, "e")},
+                              {Progress("pos-1", kEpoch, 0, true, {{6, 10}})}, {}, kDec2026,
+                              &stored)
+                  .ok());
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].epochs[0].acked_seq, 0u);
+  ASSERT_TRUE(a->CommitIngest({Batch("pos-1", kEpoch, 1, 5, "e")},
+                              {Progress("pos-1", kEpoch, 5, true)}, {}, kDec2026, &stored)
+                  .ok());
+  EXPECT_EQ(stored[0].epochs[0].acked_seq, 10u) << "a acknowledges b's frames too";
+  EXPECT_TRUE(stored[0].epochs[0].pending_ranges.empty());
+  // b then gets 12 (11 still missing): its own view says acked 0, the store says 10.
+  ASSERT_TRUE(b->CommitIngest({Batch("pos-1", kEpoch, 12, 1, "e")},
+                              {Progress("pos-1", kEpoch, 0, false, {{6, 10}, {12, 12}})}, {},
+                              kDec2026, &stored)
+                  .ok());
+  EXPECT_EQ(stored[0].epochs[0].acked_seq, 10u);
+  EXPECT_EQ(stored[0].epochs[0].pending_ranges,
+            (std::vector<std::pair<uint64_t, uint64_t>>{{12, 12}}));
+  auto devices = a->ListDevices();
+  ASSERT_TRUE(devices.ok());
+  EXPECT_EQ((*devices)[0].state.acked_seq, 10u);
+  EXPECT_EQ((*devices)[0].state.pending_ranges,
+            (std::vector<std::pair<uint64_t, uint64_t>>{{12, 12}}));
+  EXPECT_EQ(a->Counters()->events_total, 11);
+}
+
 TEST_F(PgHubStoreTest, InstancesStartingTogetherMigrateOnce) {
   std::vector<std::thread> starters;
   std::atomic<int> failures{0};
