@@ -8,8 +8,13 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 #include "tests/integration/fleet_fixture.h"
+#include "tests/support/binaries.h"
+#include "tests/support/ports.h"
 #include "tests/support/postgres.h"
 #include "tests/support/wait.h"
 
@@ -134,6 +139,90 @@ TEST_F(PostgresHub, EventsLandInPostgresExactlyOnceAndAreProjected) {
   EXPECT_EQ(Sql("SELECT count(*) FROM events WHERE source = 'pos-pg-1'"),
             std::to_string(accepted.size()));
   EXPECT_EQ(fleet_.HubEventsTotal(), static_cast<int64_t>(accepted.size()) + 2);
+}
+
+// Issue 17's kill test for ingest: two hub instances on one PostgreSQL share the devices' frames
+// through the broker's shared subscription; 3,000 events are posted to two agents at once while
+// one instance is killed with SIGKILL. Every 202-acknowledged event is in PostgreSQL exactly
+// once, the agents' backlogs drain (the survivor acknowledges frames the other committed), and
+// both instances report the same store counters.
+TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplicates) {
+  fleet_.StartBroker();
+  fleet_.InitHub(10, {"--database", url_});
+  EXPECT_EQ(GetTomlString(fleet_.hub_config(), "mqtt", "shared_group"), "cjd-hubs");
+  FleetAgent& a1 = fleet_.AddDevice("pos-pg-a", "store-a");
+  FleetAgent& a2 = fleet_.AddDevice("pos-pg-b", "store-b");
+  // The second instance: the same keys and database, its own folder, port and client id.
+  const std::filesystem::path dir2 = fleet_.dir().Join("hub2");
+  std::filesystem::create_directories(dir2);
+  for (const char* f : {"hub.toml", "hub.key", "hub.pub"}) {
+    std::filesystem::copy_file(fleet_.hub_dir() / f, dir2 / f);
+  }
+  const uint16_t port2 = cjd::testing::FreeLoopbackPort();
+  SetTomlKey(dir2 / "hub.toml", "http", "listen", TomlQuote("127.0.0.1:" + std::to_string(port2)));
+  fleet_.StartHub();
+  Process hub2 = Process::Start({cjd::testing::HubBinary(), "--config", (dir2 / "hub.toml").string()},
+                                dir2 / "hub.log");
+  ASSERT_TRUE(WaitHealthy(hub2, port2, kStartTimeout)) << hub2.LogTail();
+  ASSERT_TRUE(fleet_.StartAgent(a1));
+  ASSERT_TRUE(fleet_.StartAgent(a2));
+
+  // 3,000 events from four clients (two per agent), batches of 10; the first instance is
+  // killed once a third of them are in.
+  std::mutex mu;
+  std::set<std::string> accepted;
+  std::atomic<int> failures{0};
+  std::atomic<int64_t> posted{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      const FleetAgent& agent = c % 2 == 0 ? a1 : a2;
+      HttpClient http(agent.port, 10s);
+      for (int batch = 0; batch < 75; ++batch) {
+        nlohmann::json body = nlohmann::json::array();
+        for (int i = 0; i < 10; ++i) {
+          body.push_back(MakeTransaction(agent.store, "two-" + std::to_string(c) + "-" +
+                                                          std::to_string(batch) + "-" +
+                                                          std::to_string(i)));
+        }
+        const PostResult r = PostEvents(http, agent.token, body);
+        if (r.status != 202) {
+          ++failures;
+          return;
+        }
+        std::lock_guard lock(mu);
+        accepted.insert(r.event_ids.begin(), r.event_ids.end());
+        posted += 10;
+      }
+    });
+  }
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return posted.load() >= 1000; }, 60s));
+  fleet_.KillHub();
+  for (auto& t : clients) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  ASSERT_EQ(accepted.size(), 3000u);
+
+  // The survivor takes every frame now; the agents resend what the killed one had not acked.
+  ASSERT_TRUE(fleet_.WaitBacklogDrained(a1)) << fleet_.Diagnostics() << hub2.LogTail();
+  ASSERT_TRUE(fleet_.WaitBacklogDrained(a2)) << fleet_.Diagnostics() << hub2.LogTail();
+  EXPECT_EQ(Lines(Sql("SELECT event_id FROM events")), accepted);
+  EXPECT_EQ(Sql("SELECT count(*) FROM events"), "3000") << "each once";
+  EXPECT_EQ(Sql("SELECT count(*) FROM (SELECT DISTINCT source, seq, epoch FROM events) s"), "3000")
+      << "no device sequence twice";
+  // Both instances had frames (the broker shares them out), and report the same counters once
+  // the first is back.
+  fleet_.StartHub();
+  HttpClient h1(fleet_.hub_port(), 10s), h2(port2, 10s);
+  const nlohmann::json s1 = h1.Get("/v1/stats", fleet_.hub_token()).Json();
+  const nlohmann::json s2 = h2.Get("/v1/stats", fleet_.hub_token()).Json();
+  EXPECT_EQ(s1["events_total"], 3000) << s1.dump();
+  EXPECT_EQ(s2["events_total"], 3000) << s2.dump();
+  EXPECT_EQ(s1["events_by_type"], s2["events_by_type"]);
+  // The survivor stored only part of them: the killed instance committed the rest.
+  const int64_t by_survivor = s2["ingest"]["events_inserted"].get<int64_t>();
+  EXPECT_GT(by_survivor, 0);
+  EXPECT_LT(by_survivor, 3000) << "the broker gave every frame to one instance";
+  hub2.Terminate(10s);
 }
 
 TEST_F(PostgresHub, ABadOrUnreachableDatabaseIsRefusedNamingIt) {
