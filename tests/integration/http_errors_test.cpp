@@ -193,6 +193,40 @@ TEST(BadConfig, AgentWithoutHttpTokenExitsNamingTheKey) {
   EXPECT_NE(output.find("http.token"), std::string::npos) << output;
 }
 
+TEST(BadConfig, HubWithABadStoreUrlOrSharedGroupExitsNamingTheKey) {
+  if (!Mosquitto::Available()) GTEST_SKIP() << Mosquitto::UnavailableReason();
+  Fleet fleet;
+  fleet.StartBroker();
+  fleet.InitHub();
+  const struct {
+    const char* section;
+    const char* key;
+    const char* value;
+    const char* named;
+  } cases[] = {{"store", "url", "\"mysql://cjd@127.0.0.1/cjd\"", "store.url"},
+               {"mqtt", "shared_group", "\"a/b\"", "mqtt.shared_group"},
+               {"mqtt", "shared_group", "\"+\"", "mqtt.shared_group"}};
+  for (const auto& c : cases) {
+    SetTomlKey(fleet.hub_config(), c.section, c.key, c.value);
+    std::string output;
+    const int rc = RunCommand({cjd::testing::HubBinary(), "--config", fleet.hub_config().string()},
+                              30s, &output);
+    EXPECT_EQ(rc, 2) << c.named << ": " << output;
+    EXPECT_NE(output.find(c.named), std::string::npos) << output;
+    ASSERT_TRUE(RemoveTomlKey(fleet.hub_config(), c.section, c.key));
+  }
+  // An unreachable database: the hub exits naming it (without the password), not a crash loop.
+  SetTomlKey(fleet.hub_config(), "store", "url",
+             "\"postgresql://cjd:hunter2@127.0.0.1:1/cjd?connect_timeout=2\"");
+  std::string output;
+  const int rc = RunCommand({cjd::testing::HubBinary(), "--config", fleet.hub_config().string()},
+                            30s, &output);
+  EXPECT_NE(rc, 0) << output;
+  EXPECT_NE(rc, -1) << "did not exit in time: " << output;
+  EXPECT_NE(output.find("127.0.0.1:1"), std::string::npos) << output;
+  EXPECT_EQ(output.find("hunter2"), std::string::npos) << output;
+}
+
 TEST(BadConfig, HubWithAMissingConfigFileExitsNonZero) {
   TempDir dir;
   const std::string missing = dir.Join("no-such-hub.toml").string();
