@@ -212,8 +212,8 @@ Status Projector::Prepare() {
   CJD_RETURN_IF_ERROR(prep(&st_->order_redemptions_to,
       "UPDATE offer_redemptions SET profile_id = ?2 WHERE order_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->add_impression,
-      "INSERT INTO offer_impressions (offer_id, impressions, last_ms) VALUES (?1, 1, ?2) "
-      "ON CONFLICT (offer_id) DO UPDATE SET impressions = impressions + 1, "
+      "INSERT INTO offer_impressions (offer_id, impressions, last_ms) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (offer_id) DO UPDATE SET impressions = impressions + excluded.impressions, "
       "last_ms = max(last_ms, excluded.last_ms)"));
   CJD_RETURN_IF_ERROR(prep(&st_->bump,
       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
@@ -243,6 +243,7 @@ void Projector::MaybeRecomputeRfm(bool idle) {
 }
 
 Status Projector::BeforeCommit() {
+  CJD_RETURN_IF_ERROR(FlushImpressions());
   CJD_RETURN_IF_ERROR(rollups_->Refresh(orders_changed_));
   CJD_RETURN_IF_ERROR(rollups_->Flush());
   for (const auto& [name, sum] : pending_bumps_) {
@@ -257,6 +258,7 @@ Status Projector::BeforeCommit() {
 void Projector::DiscardPending() {
   rollups_->Discard();
   pending_bumps_.clear();
+  pending_impressions_.clear();
 }
 
 void Projector::CountOrderChanges() {
@@ -555,7 +557,7 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
     CJD_RETURN_IF_ERROR(TouchProfile(*target, e, fresh));
   }
   if (e.order) CJD_RETURN_IF_ERROR(ApplyOrder(rowid, e, target));
-  if (e.type == EventType::kOfferImpression) CJD_RETURN_IF_ERROR(AddImpressions(e));
+  if (e.type == EventType::kOfferImpression) AddImpressions(e);
   return Status::Ok();
 }
 
