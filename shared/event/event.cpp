@@ -318,6 +318,8 @@ std::string AllowedTypesText(EventTypeSet allowed) {
   return s;
 }
 
+}  // namespace
+
 const char* DefaultChannel(EventType t) {
   switch (t) {
     case EventType::kTransaction:
@@ -330,8 +332,6 @@ const char* DefaultChannel(EventType t) {
     default: return "web";
   }
 }
-
-}  // namespace
 
 // ---- event types -----------------------------------------------------------------------------
 
