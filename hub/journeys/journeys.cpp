@@ -181,9 +181,14 @@ Result<bool> Journeys::Step() {
       for (const auto& [rowid, body] : rows) {
         auto it = owner.find(rowid);
         if (it == owner.end()) continue;  // anonymous, or quarantined by the projection
-        Result<Event> e = EventFromCanonical(body);
-        if (!e.ok()) continue;  // the projection counted it as quarantined
-        TouchRecord t = ExtractTouch(*e);
+        // Most events' touches are read from a few members; the rest are parsed whole.
+        std::optional<TouchRecord> simple = SimpleTouch(body);
+        if (!simple) {
+          Result<Event> e = EventFromCanonical(body);
+          if (!e.ok()) continue;  // the projection counted it as quarantined
+          simple = ExtractTouch(*e);
+        }
+        TouchRecord& t = *simple;
         t.rowid = rowid;
         t.profile_id = it->second;
         touches.push_back(std::move(t));

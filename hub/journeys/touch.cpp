@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "shared/event/json_scan.h"
+
 namespace cjd::hub::journeys {
 namespace {
 
@@ -30,6 +32,17 @@ void AddAttr(TouchRecord& t, std::string_view key, std::string_view value) {
     if (have == a) return;
   }
   t.attrs.push_back(std::move(a));
+}
+
+// A plain string member of 1..max_bytes printable ASCII characters (no escape): such a string
+// is valid JSON and passes ReadString's checks. Anything else is left to the full parser.
+bool ShortPlainString(std::string_view value, size_t max_bytes, std::string_view* out) {
+  if (!PlainString(value, out) || out->empty() || out->size() > max_bytes) return false;
+  for (const char c : *out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7F) return false;
+  }
+  return true;
 }
 
 std::string ScalarText(const nlohmann::json& v) {
@@ -164,6 +177,66 @@ TouchRecord ExtractTouch(const Event& e) {
       }
     }
   }
+  return t;
+}
+
+std::optional<TouchRecord> SimpleTouch(std::string_view canonical) {
+  thread_local std::vector<JsonMember> members;
+  if (!ScanObject(canonical, &members)) return std::nullopt;
+  std::string_view type_name, occurred_at, occurred_ms_text, store, channel;
+  bool has_type = false, has_at = false, has_ms = false, has_store = false, has_channel = false;
+  bool has_redacted = false, has_schema = false, has_id = false, has_customer = false;
+  bool has_consent = false, has_offers = false;
+  auto once = [](bool* seen) {
+    if (*seen) return false;  // a duplicate: the full parser decides
+    *seen = true;
+    return true;
+  };
+  for (const JsonMember& m : members) {
+    bool ok = false;
+    if (m.key == "occurred_at_ms") {
+      ok = once(&has_ms);
+      occurred_ms_text = m.value;
+    } else if (m.key == "type") ok = once(&has_type) && ShortPlainString(m.value, 64, &type_name);
+    else if (m.key == "occurred_at") ok = once(&has_at) && ShortPlainString(m.value, 64, &occurred_at);
+    else if (m.key == "store_id") ok = once(&has_store) && ShortPlainString(m.value, 64, &store);
+    else if (m.key == "channel") ok = once(&has_channel) && ShortPlainString(m.value, 32, &channel);
+    else if (m.key == "redacted") ok = once(&has_redacted) && m.value == "true";
+    else if (m.key == "schema") ok = once(&has_schema) && m.value == "1";
+    else if (m.key == "event_id") ok = once(&has_id);
+    else if (m.key == "customer") ok = once(&has_customer);
+    else if (m.key == "consent") ok = once(&has_consent);
+    else if (m.key == "offer_ids") ok = once(&has_offers);
+    // order, properties, name, attributes, or anything else: the full parse.
+    if (!ok) return std::nullopt;
+  }
+  if (!has_type || !has_at || (has_redacted && has_customer)) return std::nullopt;
+  const std::optional<EventType> type = EventTypeFromName(type_name);
+  if (!type || HasOrder(*type) || *type == EventType::kTrack) return std::nullopt;
+  const bool pos_type = *type == EventType::kTransaction || *type == EventType::kLoyaltyScan ||
+                        *type == EventType::kOfferImpression;
+  if (pos_type && !has_store) return std::nullopt;
+  Result<int64_t> ms = ParseRfc3339(occurred_at);
+  if (!ms.ok()) return std::nullopt;
+  if (has_ms) {  // the stored time must agree (EventFromCanonical): plain decimal digits only
+    std::string_view d = occurred_ms_text;
+    const bool negative = !d.empty() && d.front() == '-';
+    if (negative) d.remove_prefix(1);
+    if (d.empty() || d.size() > 18 || (d.size() > 1 && d.front() == '0')) return std::nullopt;
+    int64_t v = 0;
+    for (const char c : d) {
+      if (c < '0' || c > '9') return std::nullopt;
+      v = v * 10 + (c - '0');
+    }
+    if ((negative ? -v : v) != *ms) return std::nullopt;
+  }
+  TouchRecord t;
+  t.at_ms = *ms;
+  auto day = DayNumber(occurred_at);
+  t.local_day = day.ok() ? *day : static_cast<int32_t>(*ms / 86'400'000);
+  t.type = *type;
+  t.channel = has_channel ? std::string(channel) : std::string(DefaultChannel(*type));
+  t.store = std::string(store);
   return t;
 }
 

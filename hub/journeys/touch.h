@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -36,6 +38,16 @@ struct TouchRecord {
 // The touch of a canonical event. Every type becomes a touch (identify and consent too: they
 // are activity, and "first seen"); the caller sets rowid and profile_id.
 TouchRecord ExtractTouch(const Event& e);
+
+// The same touch read from a canonical event's top-level members (shared/event/json_scan.h),
+// without parsing the event, for the events whose touch holds only time, type, channel and
+// store: no order, properties or name (an impression, a loyalty scan, an identify, ...).
+// nullopt for any other event, and for anything unusual in the members it reads (an escape, a
+// duplicate, a value out of range, a member it does not know): the caller then parses the
+// event (EventFromCanonical) and calls ExtractTouch. The members a touch does not keep
+// (customer, consent, offer_ids, event_id) are not checked: journeys reads only events the
+// projection parsed and accepted (those with a profile).
+std::optional<TouchRecord> SimpleTouch(std::string_view canonical);
 
 // Days since 1970-01-01 of "YYYY-MM-DD..." (the first 10 characters); kInvalid when not a date.
 Result<int32_t> DayNumber(std::string_view date);

@@ -184,6 +184,9 @@ Status Projector::Prepare() {
   CJD_RETURN_IF_ERROR(prep(&st_->update_profile,
       "UPDATE profiles SET first_seen_ms = ?2, last_seen_ms = ?3, events = ?4, "
       "loyalty_scans = ?5, channels = ?6, attributes = ?7 WHERE profile_id = ?1"));
+  CJD_RETURN_IF_ERROR(prep(&st_->update_figures,
+      "UPDATE profiles SET first_seen_ms = ?2, last_seen_ms = ?3, events = ?4, "
+      "loyalty_scans = ?5, channels = ?6 WHERE profile_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->get_order,
       "SELECT sale_lines, return_lines, gross, returns, profile_id, currency, local_date, "
       "store_id, channel FROM orders WHERE order_id = ?1"));
@@ -213,8 +216,8 @@ Status Projector::Prepare() {
   CJD_RETURN_IF_ERROR(prep(&st_->order_redemptions_to,
       "UPDATE offer_redemptions SET profile_id = ?2 WHERE order_id = ?1"));
   CJD_RETURN_IF_ERROR(prep(&st_->add_impression,
-      "INSERT INTO offer_impressions (offer_id, impressions, last_ms) VALUES (?1, 1, ?2) "
-      "ON CONFLICT (offer_id) DO UPDATE SET impressions = impressions + 1, "
+      "INSERT INTO offer_impressions (offer_id, impressions, last_ms) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (offer_id) DO UPDATE SET impressions = impressions + excluded.impressions, "
       "last_ms = max(last_ms, excluded.last_ms)"));
   CJD_RETURN_IF_ERROR(prep(&st_->bump,
       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
@@ -244,6 +247,7 @@ void Projector::MaybeRecomputeRfm(bool idle) {
 }
 
 Status Projector::BeforeCommit() {
+  CJD_RETURN_IF_ERROR(FlushImpressions());
   CJD_RETURN_IF_ERROR(rollups_->Refresh(orders_changed_));
   CJD_RETURN_IF_ERROR(rollups_->Flush());
   for (const auto& [name, sum] : pending_bumps_) {
@@ -258,6 +262,7 @@ Status Projector::BeforeCommit() {
 void Projector::DiscardPending() {
   rollups_->Discard();
   pending_bumps_.clear();
+  pending_impressions_.clear();
 }
 
 void Projector::CountOrderChanges() {
@@ -556,20 +561,28 @@ Status Projector::ApplyEvent(int64_t rowid, const std::string& body, int64_t now
     CJD_RETURN_IF_ERROR(TouchProfile(*target, e, fresh));
   }
   if (e.order) CJD_RETURN_IF_ERROR(ApplyOrder(rowid, e, target));
-  if (e.type == EventType::kOfferImpression) CJD_RETURN_IF_ERROR(AddImpressions(e));
+  if (e.type == EventType::kOfferImpression) AddImpressions(e);
   return Status::Ok();
 }
 
 Status Projector::TouchProfile(int64_t profile_id, const Event& e, bool fresh) {
+  // Only consent and identify attributes change the attributes (ProfileRow::Add): any other
+  // event (a sale, an impression) leaves their sealed text as it is, neither opened nor sealed
+  // again. A fresh profile's row holds '{}', what sealing its empty attributes writes.
+  const bool attributes = e.marketing_consent.has_value() || !e.attributes.empty();
   Result<ProfileRow> p = fresh ? Result<ProfileRow>(ProfileRow{})
-                               : ReadProfile(st_->get_profile, profile_id, keys_);
+                               : ReadProfile(st_->get_profile, profile_id, keys_, attributes);
   if (!p.ok()) return p.status();
   if (p->events == 0) {
     p->first_seen_ms = std::numeric_limits<int64_t>::max();
     p->last_seen_ms = std::numeric_limits<int64_t>::min();
   }
   p->Add(e);
-  CJD_RETURN_IF_ERROR(WriteProfile(st_->update_profile, profile_id, *p, keys_));
+  if (attributes) {
+    CJD_RETURN_IF_ERROR(WriteProfile(st_->update_profile, profile_id, *p, keys_));
+  } else {
+    CJD_RETURN_IF_ERROR(WriteProfileFigures(st_->update_figures, profile_id, *p));
+  }
   if (e.type == EventType::kIdentify && !e.attributes.empty()) attributes_touched_.insert(profile_id);
   if (!e.store_id.empty()) {
     st_->add_store.Bind(1, profile_id).Bind(2, e.store_id).Bind(3, e.occurred_at_ms)

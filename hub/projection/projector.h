@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -224,7 +225,11 @@ class Projector {
   // REQUIRES: the order's row is written. One offer_redemptions row per offer the event's
   // order names (items, order level), with the order's profile and time.
   Status AddRedemptions(const Order& o);
-  Status AddImpressions(const Event& e);
+  // +1 per offer the impression lists (once each), added up in memory for the open transaction
+  // (pending_impressions_) and written by FlushImpressions(): one upsert per offer and
+  // transaction instead of one per offer and event.
+  void AddImpressions(const Event& e);
+  Status FlushImpressions();
   // REQUIRES: write_mu_ is held. Fills the tables of migration 4 from the events already
   // projected, once (meta 'backfill_offers'), in one transaction.
   Status BackfillOffers();
@@ -289,12 +294,18 @@ class Projector {
   // After a commit: counts the customers whose orders changed. REQUIRES: write_mu_ is held.
   void CountOrderChanges();
   // REQUIRES: write_mu_ is held, a transaction is open. Writes what the transaction accumulated
-  // in memory (the rollups of the profiles whose orders changed, the running totals) just
-  // before its commit; DiscardPending() drops it when a transaction starts.
+  // in memory (the rollups of the profiles whose orders changed, the running totals, the offer
+  // impressions) just before its commit; DiscardPending() drops it when a transaction starts.
   Status BeforeCommit();
   void DiscardPending();
   // The running totals the open transaction changed (few: profiles, identifiers, ...).
   std::vector<std::pair<const char*, int64_t>> pending_bumps_;  // guarded by write_mu_
+  // The impressions the open transaction counted, per offer id: how many, and the latest time.
+  struct PendingImpressions {
+    int64_t count = 0;
+    int64_t last_ms = 0;
+  };
+  std::map<std::string, PendingImpressions> pending_impressions_;  // guarded by write_mu_
   void MaybeRecomputeRfm(bool idle);
 
   mutable std::mutex stats_mu_;

@@ -12,7 +12,7 @@ std::set<std::string> RedeemedOffers(const Order& o) {
 }
 
 Result<ProfileRow> ReadProfile(sqlite::Statement& get, int64_t profile_id,
-                               const IdentityKeys& keys) {
+                               const IdentityKeys& keys, bool attributes) {
   get.Bind(1, profile_id);
   auto row = get.Step();
   if (!row.ok() || !*row) {
@@ -33,7 +33,7 @@ Result<ProfileRow> ReadProfile(sqlite::Statement& get, int64_t profile_id,
     p.channels.insert(channels.substr(start, comma - start));
     start = comma + 1;
   }
-  p.attributes = OpenAttributes(keys, get.ColumnView(5));
+  if (attributes) p.attributes = OpenAttributes(keys, get.ColumnView(5));
   get.Reset();
   return p;
 }
@@ -49,6 +49,18 @@ Status WriteProfile(sqlite::Statement& update, int64_t profile_id, const Profile
       .Bind(6, p.ChannelsText())
       .Bind(7, SealAttributes(keys, p.attributes));
   return update.Run();
+}
+
+Status WriteProfileFigures(sqlite::Statement& update_figures, int64_t profile_id,
+                           const ProfileRow& p) {
+  const bool empty = p.events == 0;
+  update_figures.Bind(1, profile_id)
+      .Bind(2, empty ? 0 : p.first_seen_ms)
+      .Bind(3, empty ? 0 : p.last_seen_ms)
+      .Bind(4, p.events)
+      .Bind(5, p.loyalty_scans)
+      .Bind(6, p.ChannelsText());
+  return update_figures.Run();
 }
 
 }  // namespace cjd::hub::projector_internal

@@ -24,7 +24,7 @@ namespace cjd::hub {
 
 struct Projector::Statements {
   sqlite::Statement find_ident, counts, kept, insert_profile, insert_ident,
-      insert_pevent, get_profile, update_profile, get_order, insert_order, update_order,
+      insert_pevent, get_profile, update_profile, update_figures, get_order, insert_order, update_order,
       add_category, set_cursor, bump, add_store, add_redemption, order_redemptions_to,
       add_impression, log_redemption;
 };
@@ -149,10 +149,16 @@ struct StoreSeen {
 std::set<std::string> RedeemedOffers(const Order& o);
 
 // A profile's row of `profiles`, read with and written by the projector's statements.
-// Attributes are sealed at rest (SealAttributes, identity_keys.h) under `keys`.
-Result<ProfileRow> ReadProfile(sqlite::Statement& get, int64_t profile_id, const IdentityKeys& keys);
+// Attributes are sealed at rest (SealAttributes, identity_keys.h) under `keys`. Without
+// `attributes` they are not opened (p.attributes stays empty): for a change that leaves them as
+// they are, written back with WriteProfileFigures.
+Result<ProfileRow> ReadProfile(sqlite::Statement& get, int64_t profile_id, const IdentityKeys& keys,
+                               bool attributes = true);
 Status WriteProfile(sqlite::Statement& update, int64_t profile_id, const ProfileRow& p,
                     const IdentityKeys& keys);
+// Every column WriteProfile writes but the attributes, which keep their stored text.
+Status WriteProfileFigures(sqlite::Statement& update_figures, int64_t profile_id,
+                           const ProfileRow& p);
 
 }  // namespace projector_internal
 }  // namespace cjd::hub

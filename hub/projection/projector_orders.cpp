@@ -135,13 +135,22 @@ Status Projector::AddRedemptions(const Order& o) {
   return Status::Ok();
 }
 
-Status Projector::AddImpressions(const Event& e) {
+void Projector::AddImpressions(const Event& e) {
   // An offer listed twice in one event was shown once.
   const std::set<std::string> offers(e.offer_ids.begin(), e.offer_ids.end());
   for (const std::string& offer : offers) {
-    st_->add_impression.Bind(1, offer).Bind(2, e.occurred_at_ms);
+    auto it = pending_impressions_.try_emplace(offer, PendingImpressions{0, e.occurred_at_ms}).first;
+    ++it->second.count;
+    it->second.last_ms = std::max(it->second.last_ms, e.occurred_at_ms);
+  }
+}
+
+Status Projector::FlushImpressions() {
+  for (const auto& [offer, pending] : pending_impressions_) {
+    st_->add_impression.Bind(1, offer).Bind(2, pending.count).Bind(3, pending.last_ms);
     CJD_RETURN_IF_ERROR(st_->add_impression.Run());
   }
+  pending_impressions_.clear();
   return Status::Ok();
 }
 
@@ -149,6 +158,7 @@ Status Projector::BackfillOffers() {
   changed_.clear();
   events_moved_.clear();
   attributes_touched_.clear();
+  pending_impressions_.clear();
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   // From scratch, so a backfill interrupted by a crash (rolled back) is simply done again.
@@ -200,11 +210,12 @@ Status Projector::BackfillOffers() {
         backfilling_ = false;
         CJD_RETURN_IF_ERROR(st);
       }
-      if (e->type == EventType::kOfferImpression) CJD_RETURN_IF_ERROR(AddImpressions(*e));
+      if (e->type == EventType::kOfferImpression) AddImpressions(*e);
       return Status::Ok();
     });
     CJD_RETURN_IF_ERROR(visited);
   }
+  CJD_RETURN_IF_ERROR(FlushImpressions());
   auto touched = db_->Prepare(
       "SELECT profile_id FROM profile_stores UNION "
       "SELECT profile_id FROM offer_redemptions WHERE profile_id IS NOT NULL");

@@ -318,6 +318,8 @@ std::string AllowedTypesText(EventTypeSet allowed) {
   return s;
 }
 
+}  // namespace
+
 const char* DefaultChannel(EventType t) {
   switch (t) {
     case EventType::kTransaction:
@@ -330,8 +332,6 @@ const char* DefaultChannel(EventType t) {
     default: return "web";
   }
 }
-
-}  // namespace
 
 // ---- event types -----------------------------------------------------------------------------
 
@@ -470,14 +470,17 @@ Result<Event> ValidateEvent(const nlohmann::json& j, EventTypeSet allowed) {
     if (offers->empty() || offers->size() > 50) {
       return Status::Invalid("must hold 1 to 50 offer ids", "offer_ids");
     }
+    e.offer_ids.reserve(offers->size());
     for (size_t i = 0; i < offers->size(); ++i) {
       const json& id = (*offers)[i];
-      const std::string path = "offer_ids[" + std::to_string(i) + "]";
-      if (!IsPlainString(id)) return Status::Invalid("must be a string" + Got(id), path);
+      auto path = [i] { return "offer_ids[" + std::to_string(i) + "]"; };  // only for an error
+      if (!IsPlainString(id)) return Status::Invalid("must be a string" + Got(id), path());
       const auto& s = id.get_ref<const std::string&>();
-      if (s.empty() || s.size() > 64) return Status::Invalid("must have 1 to 64 characters", path);
+      if (s.empty() || s.size() > 64) return Status::Invalid("must have 1 to 64 characters", path());
       for (const char c : s) {
-        if (!IsIdChar(c)) return Status::Invalid("must contain only letters, digits and . _ : -", path);
+        if (!IsIdChar(c)) {
+          return Status::Invalid("must contain only letters, digits and . _ : -", path());
+        }
       }
       e.offer_ids.push_back(s);
     }

@@ -105,6 +105,8 @@ enum class EventClass : uint8_t { kBusiness, kTelemetry };
 std::string_view EventTypeName(EventType t);
 std::optional<EventType> EventTypeFromName(std::string_view name);
 EventClass ClassOf(EventType t);
+// The channel of an event of type `t` that names none ("store", "email", "support" or "web").
+const char* DefaultChannel(EventType t);
 
 struct Customer {
   std::string loyalty_id;

@@ -18,6 +18,13 @@ inline constexpr char kRawNumberMark = '\x01';
 // strings. On a syntax error the Status message names the byte offset.
 Result<nlohmann::json> ParseJsonExact(std::string_view text);
 
+// The two parsers ParseJsonExact runs, each on its own, for tests: the fast one (false when it
+// leaves `text` to the other, which then decides) and nlohmann's SAX parser.
+namespace json_exact_internal {
+bool ParseFast(std::string_view text, nlohmann::json* out);
+Result<nlohmann::json> ParseSax(std::string_view text);
+}  // namespace json_exact_internal
+
 // True if `j` is a number, or a raw-number string produced by ParseJsonExact.
 bool IsJsonNumber(const nlohmann::json& j);
 // The number's text: "12.10" for a raw number, "12" for an integer. REQUIRES: IsJsonNumber(j).
