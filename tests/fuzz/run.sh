@@ -13,7 +13,7 @@ cd "$root"
 seconds=${CJD_FUZZ_SECONDS:-20}
 cores=$(nproc)
 jobs=${CJD_FUZZ_JOBS:-$(( cores < 2 ? cores : 2 ))}
-all_targets="fuzz_event_body fuzz_event_canonical fuzz_batch_decode fuzz_frame_raw
+all_targets="fuzz_event_body fuzz_event_canonical fuzz_json_exact fuzz_batch_decode fuzz_frame_raw
   fuzz_frame_sealed fuzz_offer_update fuzz_device_status fuzz_csv_import fuzz_segment_rule
   fuzz_http_agent fuzz_http_hub"
 targets=${CJD_FUZZ_TARGETS:-$all_targets}
@@ -35,7 +35,7 @@ cmake --build build-fuzz -j"$cores" --target $targets
 
 dict_for() {
   case "$1" in
-    fuzz_event_body|fuzz_event_canonical) echo event ;;
+    fuzz_event_body|fuzz_event_canonical|fuzz_json_exact) echo event ;;
     fuzz_http_agent|fuzz_http_hub) echo http ;;
     fuzz_segment_rule) echo rule ;;
     fuzz_offer_update) echo offer ;;
