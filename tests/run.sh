@@ -78,12 +78,13 @@ run_ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
 
 # Every integration suite once more with the hub's event store in PostgreSQL (issue 17: the
 # fixture starts a real one per test, tests/support/postgres.h). Left out: the packages' test, and
-# two that inspect the SQLite files themselves (file modes of hub.db; the erasure's byte search in
-# a copy of hub.db), which have no PostgreSQL counterpart.
+# three about the SQLite files themselves, which have no PostgreSQL counterpart: file modes of
+# hub.db, the erasure's byte search in a copy of hub.db, and the hub on a full disk (it fills the
+# hub folder's filesystem and checks hub.db's integrity; PostgreSQL's data lives elsewhere).
 echo "== integration suites with the hub's store in PostgreSQL =="
 CJD_ITEST_DATABASE=postgres run_ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900 \
   -L integration -LE packaging \
-  -E '^(FileModes\.|Privacy\.ErasureReachesEveryDeviceAndLeavesNoPersonalByte$)'
+  -E '^(FileModes\.|Privacy\.ErasureReachesEveryDeviceAndLeavesNoPersonalByte$|FaultFullDisk\.Hub)'
 
 if [ "${CJD_SKIP_SANITIZE:-0}" != "1" ]; then
   echo "== build (ASan + UBSan) =="

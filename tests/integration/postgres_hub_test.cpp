@@ -73,7 +73,9 @@ TEST_F(PostgresHub, EventsLandInPostgresExactlyOnceAndAreProjected) {
     PostResult r = PostEvents(agent, till.token, body);
     ASSERT_EQ(r.status, 202) << r.body;
     accepted.insert(r.event_ids.begin(), r.event_ids.end());
-    if (batch % 3 == 0) ASSERT_EQ(PostEvents(agent, till.token, body).status, 202);  // again
+    if (batch % 3 == 0) {
+      ASSERT_EQ(PostEvents(agent, till.token, body).status, 202);  // again
+    }
   }
   HttpClient hub(fleet_.hub_port(), 10s);
   nlohmann::json web = nlohmann::json::array();
