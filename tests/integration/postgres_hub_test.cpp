@@ -198,7 +198,17 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
       }
     });
   }
-  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return posted.load() >= 1000; }, 60s));
+  // Killed once a third is posted and it has itself committed some (the broker shares the
+  // frames out; on a fast machine the agents may take 1,000 before either instance commits).
+  HttpClient first(fleet_.hub_port(), 10s);
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        if (posted.load() < 1000) return false;
+        const nlohmann::json s = first.Get("/v1/stats", fleet_.hub_token()).Json();
+        return s.is_object() && s["ingest"]["events_inserted"].get<int64_t>() >= 50;
+      },
+      60s))
+      << "the first instance committed nothing: were the frames shared?\n" << fleet_.Diagnostics();
   fleet_.KillHub();
   for (auto& t : clients) t.join();
   ASSERT_EQ(failures.load(), 0);
