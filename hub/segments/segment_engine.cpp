@@ -193,6 +193,13 @@ Result<PutSegmentResult> SegmentEngine::Put(const SegmentDefinition& def) {
   }
   Result<Rule> rule = ParseRule(def.rule);
   if (!rule.ok()) return rule.status();
+  // The rule is stored in its printed form and parsed again at every start: that form must
+  // parse too (printing adds the spaces around operators a rule may leave out).
+  if (rule->ToString().size() > kMaxRuleBytes) {
+    return Status::Invalid("rule is longer than " + std::to_string(kMaxRuleBytes) +
+                               " bytes once written in its normal form",
+                           "rule");
+  }
   for (const std::string& f : rule->Fields()) {
     const std::optional<int> n = PredictionHorizonOf(f);
     if (n && *n != config_.predictions_horizon_days) {
