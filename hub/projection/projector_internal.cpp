@@ -38,28 +38,30 @@ Result<ProfileRow> ReadProfile(sqlite::Statement& get, int64_t profile_id,
   return p;
 }
 
-Status WriteProfile(sqlite::Statement& update, int64_t profile_id, const ProfileRow& p,
-                    const IdentityKeys& keys) {
+
+namespace {
+// Binds ?1-?6: the profile's figures (both profile UPDATEs start with them).
+void BindFigures(sqlite::Statement& update, int64_t profile_id, const ProfileRow& p) {
   const bool empty = p.events == 0;
   update.Bind(1, profile_id)
       .Bind(2, empty ? 0 : p.first_seen_ms)
       .Bind(3, empty ? 0 : p.last_seen_ms)
       .Bind(4, p.events)
       .Bind(5, p.loyalty_scans)
-      .Bind(6, p.ChannelsText())
-      .Bind(7, SealAttributes(keys, p.attributes));
+      .Bind(6, p.ChannelsText());
+}
+}  // namespace
+
+Status WriteProfile(sqlite::Statement& update, int64_t profile_id, const ProfileRow& p,
+                    const IdentityKeys& keys) {
+  BindFigures(update, profile_id, p);
+  update.Bind(7, SealAttributes(keys, p.attributes));
   return update.Run();
 }
 
 Status WriteProfileFigures(sqlite::Statement& update_figures, int64_t profile_id,
                            const ProfileRow& p) {
-  const bool empty = p.events == 0;
-  update_figures.Bind(1, profile_id)
-      .Bind(2, empty ? 0 : p.first_seen_ms)
-      .Bind(3, empty ? 0 : p.last_seen_ms)
-      .Bind(4, p.events)
-      .Bind(5, p.loyalty_scans)
-      .Bind(6, p.ChannelsText());
+  BindFigures(update_figures, profile_id, p);
   return update_figures.Run();
 }
 
