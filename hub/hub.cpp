@@ -40,6 +40,7 @@ Status Hub::Start() {
   {
     EventVault::Options vo;
     vo.keys_path = config_.keys_path;
+    vo.database_url = config_.store_url;  // on PostgreSQL the keys live there, shared
     vo.master_key_file = config_.master_key_file;
     vo.pepper = keys->pepper;
     vo.normalize.default_country = config_.default_country;

@@ -15,11 +15,18 @@
 // re-wraps every row under a new master in one transaction while the hub runs: the hub notices the
 // change (keys.db's `meta.master` names the master's fingerprint) before it wraps its next key.
 //
+// With the event store on PostgreSQL (`[store] url`) the data keys live in that database instead
+// (`vault_meta`, `vault_keys`), so every hub instance on it opens what any of them sealed. The
+// instances then share the master key file and the identity key file (the database records both
+// fingerprints and refuses an instance with another), and each drops its cached keys within
+// `recheck_interval` (1 s) of another's erasure.
+//
 // Thread-safe: the ingest thread, the collect handlers, the projector and the profile API share one.
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -31,7 +38,6 @@
 
 #include "hub/identity/identifier.h"
 #include "shared/core/status.h"
-#include "shared/storage/sqlite.h"
 
 namespace cjd::hub {
 
@@ -49,14 +55,24 @@ struct EventRef {
   std::string_view event_id;
 };
 
+class VaultKeyTable;  // keys.db, or the PostgreSQL database's vault tables (event_vault.cpp)
+
 class EventVault {
  public:
   struct Options {
     std::string keys_path;        // keys.db
+    // A postgresql:// URL: the data keys live in that database (tables vault_meta, vault_keys),
+    // shared by every hub instance on it; keys_path is then not used (issue 17).
+    std::string database_url;
     std::string master_key_file;  // master.key (created, 0600, when missing and keys.db is new)
     identity::PepperKey pepper{};
     identity::NormalizeOptions normalize;
     size_t cache_entries = 200'000;  // unwrapped keys kept in memory (each ~100 bytes)
+    // Keys shared with other instances: how often the vault looks whether one of them destroyed
+    // keys (then its caches are dropped).
+    std::chrono::milliseconds recheck_interval{1000};
+    // database_url when set, else keys_path.
+    std::string keys_location() const;
   };
 
   static Result<std::shared_ptr<EventVault>> Open(Options options);
@@ -87,17 +103,19 @@ class EventVault {
     int64_t id = 0;
     std::array<uint8_t, 32> key{};
   };
-  EventVault(Options options, std::unique_ptr<sqlite::Database> db);
+  EventVault(Options options, std::unique_ptr<VaultKeyTable> table);
   Status LoadMaster();
   // After a failed unwrap: true when keys.db names another master and it was loaded.
   bool ReloadedMaster();
   Result<DataKey> KeyForIdentifier(const identity::IdKey& hash, bool create);
   Result<std::array<uint8_t, 32>> KeyById(int64_t id);
   void Remember(const identity::IdKey& hash, const DataKey& key);
+  // Shared keys: drops the caches when another instance destroyed keys (at most once per
+  // recheck_interval). Under mu_.
+  void Recheck();
 
   Options options_;
-  std::unique_ptr<sqlite::Database> db_;
-  sqlite::StatementCache statements_;  // guarded by mu_: the key lookups and inserts, prepared once
+  std::unique_ptr<VaultKeyTable> table_;  // guarded by mu_
   std::mutex mu_;
   std::atomic<int64_t> unopened_{0};
   std::array<uint8_t, 32> master_{};
@@ -105,6 +123,8 @@ class EventVault {
   // Caches of unwrapped keys, cleared whole when full (simple, bounded).
   std::unordered_map<std::string, DataKey> by_hash_;
   std::unordered_map<int64_t, std::array<uint8_t, 32>> by_id_;
+  std::string destroyed_seen_;  // the shared table's deletion counter when last looked at
+  std::chrono::steady_clock::time_point checked_at_{};
 };
 
 // Seals with `vault` (EventVault::Seal), or, without one (tools, tests of other parts), keeps
@@ -116,6 +136,7 @@ Status SealEvents(EventVault* vault, const std::vector<std::string_view>& bodies
 // key is written to MASTER.next (0600, synced) first, the rows re-wrapped in one transaction, and
 // MASTER.next then renamed over MASTER; a run interrupted at any step is completed by the next run
 // or by the hub's next start. Returns the number of keys re-wrapped.
-Result<int64_t> RotateMasterKey(const std::string& keys_path, const std::string& master_key_file);
+// `keys_location`: keys.db's path, or the postgresql:// URL of the database holding the keys.
+Result<int64_t> RotateMasterKey(const std::string& keys_location, const std::string& master_key_file);
 
 }  // namespace cjd::hub

@@ -115,6 +115,20 @@ struct FleetOptions {
 };
 void RunFleet(const FleetOptions& o);
 
+// cjd-bench instances (tests/bench/instances.cpp): the hub on PostgreSQL with 1, 2, 4 instances
+// (MQTT 5 shared subscription) against the SQLite hub, simulated tills trickling single sales.
+struct InstancesOptions {
+  std::vector<int> instances{1, 2, 4};  // PostgreSQL instance counts
+  int devices = 100;                    // simulated tills
+  double rate = 100;                    // sales per second, all tills together
+  double seconds = 30;                  // traffic per run
+  double heartbeat_s = 15;              // per till
+  double idle_s = 3;                    // idle baseline window per run
+  double settle_s = 300;                // bound on acks and projection after the traffic
+  int runs = 1;                         // rounds (each: sqlite, then every instance count)
+};
+void RunInstances(const InstancesOptions& o);
+
 // Imports the UCI Online Retail set `runs` times (skips with a message when the data set is
 // absent); with `metrics`, then times GET /v1/metrics on the hub of the last run.
 void RunImport(const ImportOptions& o, const MetricsOptions* metrics = nullptr);

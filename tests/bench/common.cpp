@@ -283,6 +283,24 @@ double CpuSeconds(pid_t pid) {
   return ReadStatCpu("/proc/" + std::to_string(pid) + "/stat", nullptr, &seconds) ? seconds : -1;
 }
 
+double CpuSecondsWithChildren(pid_t pid) {
+  double total = CpuSeconds(pid);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = testing::ReadFile(e.path() / "stat");
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == pid) total += std::max(0.0, CpuSeconds(static_cast<pid_t>(std::stol(name))));
+  }
+  return total;
+}
+
 double SelfCpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);

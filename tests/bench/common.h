@@ -88,6 +88,9 @@ double CpuSeconds(pid_t pid);
 // The same per thread, summed by thread name (/proc/PID/task/*/stat; the daemons name theirs:
 // ingest, projector, segments, offer-planner, http, MQTTAsync_*, ...).
 std::map<std::string, double> ThreadCpuSeconds(pid_t pid);
+// CpuSeconds of `pid` plus those of its children alive now (a PostgreSQL postmaster and its
+// backends: a backend's CPU counts while its connection lives).
+double CpuSecondsWithChildren(pid_t pid);
 // This process's own CPU time (all threads), seconds.
 double SelfCpuSeconds();
 

@@ -11,6 +11,7 @@
 //   cjd-bench soak     [--minutes 10] [--agents 10] [--broker-every 180] [--hub-every 240]
 //   cjd-bench trickle  [--customers 5000,50000] [--sales 300] [--rate 20] [--batch-delay-ms N]
 //   cjd-bench fleet    [--devices 50,500] [--seconds 60] [--rate 0.1] [--heartbeat 15]
+//   cjd-bench instances [--instances 1,2,4] [--devices 100] [--rate 100] [--seconds 30] [--runs 1]
 //   cjd-bench erasure  [--devices 50] [--requests 20] [--bulk 10000] [--clients 8]
 //   cjd-bench sealing  [--repeats 5] [--batch 500]
 //   cjd-bench journeys [--events 10000000] [--persons 1000000] [--repeats 5]
@@ -325,6 +326,28 @@ int main(int argc, char** argv) {
   fleet_cmd->add_option("--idle", fleet_o.idle_s, "seconds of the idle baseline per phase")
       ->check(CLI::Range(1.0, 600.0))
       ->capture_default_str();
+  InstancesOptions inst_o;
+  auto* inst_cmd = app.add_subcommand(
+      "instances", "the hub on PostgreSQL with 1, 2, 4 instances against the SQLite hub (issue 17)");
+  inst_cmd->add_option("--instances", inst_o.instances, "PostgreSQL instance counts")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  inst_cmd->add_option("--devices", inst_o.devices, "simulated tills")
+      ->check(CLI::Range(1, 5'000))
+      ->capture_default_str();
+  inst_cmd->add_option("--rate", inst_o.rate, "sales per second, all tills together")
+      ->check(CLI::Range(0.1, 10'000.0))
+      ->capture_default_str();
+  inst_cmd->add_option("--seconds", inst_o.seconds, "seconds of traffic per run")
+      ->check(CLI::Range(1.0, 3600.0))
+      ->capture_default_str();
+  inst_cmd->add_option("--heartbeat", inst_o.heartbeat_s, "seconds between a till's heartbeats")
+      ->check(CLI::Range(1.0, 3600.0))
+      ->capture_default_str();
+  inst_cmd->add_option("--runs", inst_o.runs, "rounds (medians are printed)")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   ingest.baseline = !no_baseline;
   drain.bridge = !no_bridge;
@@ -379,6 +402,8 @@ int main(int argc, char** argv) {
       RunTrickle(trickle_o);
     } else if (*fleet_cmd) {
       RunFleet(fleet_o);
+    } else if (*inst_cmd) {
+      RunInstances(inst_o);
     } else if (*all_cmd) {
       std::vector<MemPhase> mem = RunIngest(IngestOptions{});
       auto more = RunDrain(DrainOptions{});

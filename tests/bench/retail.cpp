@@ -225,22 +225,7 @@ class BenchHub {
   // hub's connections live as long as the hub), 0 without one.
   double DatabaseCpuSeconds() {
     if (!pg_) return 0;
-    const pid_t pm = pg_->pid();
-    double total = CpuSeconds(pm);
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator("/proc", ec)) {
-      const std::string name = e.path().filename().string();
-      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-      const std::string stat = testing::ReadFile(e.path() / "stat");
-      const size_t close = stat.rfind(')');
-      if (close == std::string::npos) continue;
-      std::istringstream rest(stat.substr(close + 2));
-      std::string state;
-      long ppid = 0;
-      rest >> state >> ppid;
-      if (ppid == pm) total += CpuSeconds(static_cast<pid_t>(std::stol(name)));
-    }
-    return total;
+    return CpuSecondsWithChildren(pg_->pid());
   }
   bool postgres() const { return pg_.has_value(); }
   BenchHub(const BenchHub&) = delete;

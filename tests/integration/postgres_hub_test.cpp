@@ -5,10 +5,11 @@
 // cjdctl refuses a bad or unreachable --database with a message naming it.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <filesystem>
 #include <set>
 #include <sstream>
-#include <atomic>
 #include <mutex>
 #include <thread>
 
@@ -163,6 +164,11 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   const uint16_t port2 = cjd::testing::FreeLoopbackPort();
   SetTomlKey(dir2 / "hub.toml", "http", "listen", TomlQuote("127.0.0.1:" + std::to_string(port2)));
   fleet_.StartHub();
+  // The first start made the identity key and the vault's master key: every instance needs the
+  // same two (the database holds the data keys they wrap and refuses another master).
+  for (const char* f : {"identity.key", "master.key"}) {
+    std::filesystem::copy_file(fleet_.hub_dir() / f, dir2 / f);
+  }
   Process hub2 = Process::Start({cjd::testing::HubBinary(), "--config", (dir2 / "hub.toml").string()},
                                 dir2 / "hub.log");
   ASSERT_TRUE(WaitHealthy(hub2, port2, kStartTimeout)) << hub2.LogTail();
@@ -175,6 +181,7 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   std::set<std::string> accepted;
   std::atomic<int> failures{0};
   std::atomic<int64_t> posted{0};
+  std::array<std::atomic<int>, 40> member_orders{};
   std::vector<std::thread> clients;
   for (int c = 0; c < 4; ++c) {
     clients.emplace_back([&, c] {
@@ -183,9 +190,17 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
       for (int batch = 0; batch < 75; ++batch) {
         nlohmann::json body = nlohmann::json::array();
         for (int i = 0; i < 10; ++i) {
-          body.push_back(MakeTransaction(agent.store, "two-" + std::to_string(c) + "-" +
-                                                          std::to_string(batch) + "-" +
-                                                          std::to_string(i)));
+          nlohmann::json t = MakeTransaction(agent.store, "two-" + std::to_string(c) + "-" +
+                                                              std::to_string(batch) + "-" +
+                                                              std::to_string(i));
+          // Some sales name a loyalty member (40 members, each buying on both instances'
+          // frames): their profiles are built from events either instance sealed.
+          if (i < 2) {
+            const int member = (batch + i) % 40;
+            t["customer"] = {{"loyalty_id", "LPG-" + std::to_string(member)}};
+            ++member_orders[member];
+          }
+          body.push_back(std::move(t));
         }
         const PostResult r = PostEvents(http, agent.token, body);
         if (r.status != 202) {
@@ -230,6 +245,39 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   EXPECT_EQ(s1["events_total"], 3000) << s1.dump();
   EXPECT_EQ(s2["events_total"], 3000) << s2.dump();
   EXPECT_EQ(s1["events_by_type"], s2["events_by_type"]);
+  // Every instance answers alike: the projection on each reads the whole log and opens every
+  // event's personal part with the data keys the database holds, whichever instance sealed it.
+  const int64_t last_id = std::stoll(Sql("SELECT max(id) FROM events"));
+  auto projected = [&](HttpClient& h) {
+    const nlohmann::json st = h.Get("/v1/stats", fleet_.hub_token()).Json();
+    return st.is_object() && st["projection"]["cursor"] == last_id;
+  };
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return projected(h1) && projected(h2); }, 60s))
+      << h1.Get("/v1/stats", fleet_.hub_token()).body << "\n" << hub2.LogTail();
+  auto metrics = [&](HttpClient& h) {
+    nlohmann::json m = h.Get("/v1/metrics", fleet_.hub_token()).Json();
+    m.erase("computed_at");
+    m.erase("generated_at");
+    return m;
+  };
+  const nlohmann::json m1 = metrics(h1);
+  EXPECT_EQ(m1, metrics(h2));
+  EXPECT_EQ(m1["orders"], 3000) << m1.dump();
+  for (int member = 0; member < 40; member += 13) {
+    const std::string q = "/v1/profiles?identifier=loyalty_id:LPG-" + std::to_string(member);
+    const nlohmann::json p1 = h1.Get(q, fleet_.hub_token()).Json();
+    const nlohmann::json p2 = h2.Get(q, fleet_.hub_token()).Json();
+    ASSERT_TRUE(p1.is_object() && p1.contains("traits")) << p1.dump();
+    EXPECT_EQ(p1["identifiers"], p2["identifiers"]);
+    EXPECT_EQ(p1["traits"]["orders"], p2["traits"]["orders"]);
+    EXPECT_EQ(p1["traits"]["revenue_gross"], p2["traits"]["revenue_gross"]);
+    EXPECT_EQ(p1["traits"]["orders"], member_orders[member].load())
+        << "every sale of the member, whichever instance stored it";
+  }
+  // The data keys are the database's (members and cards), no instance has a keys.db.
+  EXPECT_GE(std::stoll(Sql("SELECT count(*) FROM vault_keys")), 40);
+  EXPECT_FALSE(std::filesystem::exists(fleet_.hub_dir() / "keys.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir2 / "keys.db"));
   // The survivor stored only part of them: the killed instance committed the rest.
   const int64_t by_survivor = s2["ingest"]["events_inserted"].get<int64_t>();
   EXPECT_GT(by_survivor, 0);

@@ -82,7 +82,8 @@ Result<int64_t> RotateMasterKey(const std::string& hub_dir) {
   CJD_RETURN_IF_ERROR(InitCrypto());
   auto hub = LoadHubDir(hub_dir);
   if (!hub.ok()) return hub.status();
-  auto n = hub::RotateMasterKey(hub->keys_path, hub->master_key_file);
+  auto n = hub::RotateMasterKey(hub->store_url.empty() ? hub->keys_path : hub->store_url,
+                                 hub->master_key_file);
   if (!n.ok()) return n.status();
   auto store = AccessStore::OpenWithKeyFile(hub->access_path, hub->audit_key_file);
   if (!store.ok()) return store.status();

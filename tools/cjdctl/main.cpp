@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
   audit->require_subcommand(1);
   auto* rotate_master = app.add_subcommand(
       "rotate-master-key",
-      "re-wrap the event log's data keys (keys.db) under a new master key; the hub may keep running");
+      "re-wrap the event log's data keys (keys.db, or the PostgreSQL store's vault_keys) under a new "
+      "master key; the hub may keep running");
   rotate_master->add_option("--hub-dir", tok.hub_dir, "hub directory (from init-hub)")->required();
 
   cjd::ctl::AddSourceOptions src;
