@@ -94,8 +94,32 @@ Result<std::vector<Row>> Connection::Execute(const std::string& sql,
     lengths[i] = static_cast<int>(p.value.size());
     formats[i] = p.kind == Param::Kind::kBinary ? 1 : 0;
   }
-  PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                               values.data(), lengths.data(), formats.data(), 0);
+  constexpr size_t kMaxPrepared = 256, kMaxSeen = 1024;
+  const std::string* name = nullptr;
+  if (auto it = prepared_.find(sql); it != prepared_.end()) {
+    name = &it->second;
+  } else if (seen_once_.count(sql) != 0 && prepared_.size() < kMaxPrepared) {
+    std::string fresh = "cjd_s" + std::to_string(prepared_.size() + 1);
+    PGresult* prep = PQprepare(conn_, fresh.c_str(), sql.c_str(), static_cast<int>(params.size()),
+                               nullptr);
+    if (PQresultStatus(prep) != PGRES_COMMAND_OK) {
+      Status err = ErrorOf(conn_, prep);
+      PQclear(prep);
+      return err;
+    }
+    PQclear(prep);
+    seen_once_.erase(sql);
+    name = &prepared_.emplace(sql, std::move(fresh)).first->second;
+  } else {
+    if (seen_once_.size() >= kMaxSeen) seen_once_.clear();
+    seen_once_.insert(sql);
+  }
+  PGresult* res =
+      name != nullptr
+          ? PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()), values.data(),
+                           lengths.data(), formats.data(), 0)
+          : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                         values.data(), lengths.data(), formats.data(), 0);
   const ExecStatusType st = PQresultStatus(res);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     Status err = ErrorOf(conn_, res);

@@ -11,6 +11,9 @@
 // rest kIo, each with PostgreSQL's message and SQLSTATE.
 //
 // Threading: a Connection is used by one thread at a time (as libpq requires).
+//
+// A statement with parameters (Query, Run, QueryInt) is prepared on the connection the second
+// time its text is run (at most 256 per connection), then executed by name.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "shared/core/status.h"
@@ -88,6 +93,10 @@ class Connection {
   Result<std::vector<Row>> Execute(const std::string& sql, const std::vector<Param>& params,
                                    int64_t* changed);
   pg_conn* conn_ = nullptr;
+  // Statements run more than once are prepared (parsed and planned once per connection): a
+  // trickle of single-event commits runs the same dozen statements for every frame.
+  std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
+  std::unordered_set<std::string> seen_once_;
 };
 
 // BEGIN on construction, ROLLBACK on destruction unless Commit() succeeded.

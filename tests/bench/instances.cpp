@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -75,6 +76,7 @@ struct Run {
   int instances = 0;
   int64_t sales = 0, heartbeats = 0, publish_failures = 0, stored = 0, unacked = 0;
   double traffic_s = 0, wall_s = 0, db_cpu_s = 0;
+  int64_t db_xacts = 0;  // transactions committed in the hub's database during the run
   bool settled = false;
   std::vector<double> latencies_ms;
   std::vector<Instance> hubs;
@@ -108,15 +110,28 @@ Run RunOne(const InstancesOptions& o, testing::Postgres* pg, int n_instances, in
   run.backend = pg != nullptr ? "postgres" : "sqlite";
   run.instances = n_instances;
   testing::TempDir dir("cjd-bench-inst-");
+  fs::create_directories(dir.Join("broker"));
   BenchBroker broker(dir.Join("broker"), BrokerOptions{});
   broker.Start();
   const fs::path hub_dir = dir.Join("hub");
   std::vector<std::string> init = {testing::CjdctlBinary(), "init-hub", "--dir", hub_dir.string(),
                                    "--listen", "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort()),
                                    "--broker", broker.Uri()};
-  if (pg != nullptr) {
-    init.insert(init.end(), {"--database", pg->CreateDatabase("inst_" + std::to_string(index))});
-  }
+  const std::string db_name = "inst_" + std::to_string(index);
+  if (pg != nullptr) init.insert(init.end(), {"--database", pg->CreateDatabase(db_name)});
+  auto xacts = [&]() -> int64_t {
+    if (pg == nullptr) return 0;
+    const std::string v =
+        pg->Psql("SELECT pg_stat_force_next_flush(); SELECT xact_commit FROM pg_stat_database "
+                 "WHERE datname = current_database()",
+                 db_name);
+    std::istringstream lines(v);
+    std::string line, last;
+    while (std::getline(lines, line)) {
+      if (!line.empty()) last = line;
+    }
+    return last.empty() ? 0 : std::stoll(last);
+  };
   std::string out;
   if (testing::RunCommand(init, std::chrono::seconds(60), &out) != 0) {
     throw std::runtime_error("cjdctl init-hub failed: " + out);
@@ -175,6 +190,7 @@ Run RunOne(const InstancesOptions& o, testing::Postgres* pg, int n_instances, in
     h.cpu0 = CpuSeconds(h.process.pid());
     h.threads0 = ThreadCpuSeconds(h.process.pid());
   }
+  const int64_t xacts0 = xacts();
   const double db0 = pg != nullptr ? CpuSecondsWithChildren(pg->pid()) : 0;
   const auto t0 = SteadyClock::now();
 
@@ -247,6 +263,7 @@ Run RunOne(const InstancesOptions& o, testing::Postgres* pg, int n_instances, in
     h.inserted = (s.is_object() ? s["ingest"].value("events_inserted", int64_t{0}) : 0) - h.inserted0;
   }
   if (pg != nullptr) run.db_cpu_s = CpuSecondsWithChildren(pg->pid()) - db0;
+  run.db_xacts = xacts() - xacts0;
   {
     std::lock_guard lock(sink.mu);
     run.latencies_ms = sink.latencies_ms;
@@ -278,8 +295,10 @@ void Report(const Run& r, const Run* base) {
         Percentile(l, 0.99), l.back(), l.size());
   }
   const double total = r.HubsUs() + r.DbUs();
-  Out("    per sale: hubs %.0f us (ingest threads %.0f), database server %.0f us, total %.0f us",
-      r.HubsUs(), r.IngestUs(), r.DbUs(), total);
+  Out("    per sale: hubs %.0f us (ingest threads %.0f), database server %.0f us (%.1f "
+      "transactions), total %.0f us",
+      r.HubsUs(), r.IngestUs(), r.DbUs(),
+      static_cast<double>(r.db_xacts) / static_cast<double>(std::max<int64_t>(1, r.sales)), total);
   if (base != nullptr && base != &r) {
     Out(" = %.2fx the sqlite hub's %.0f us", total / std::max(1.0, base->HubsUs()), base->HubsUs());
   }
