@@ -264,6 +264,24 @@ Run RunOne(const InstancesOptions& o, testing::Postgres* pg, int n_instances, in
   }
   if (pg != nullptr) run.db_cpu_s = CpuSecondsWithChildren(pg->pid()) - db0;
   run.db_xacts = xacts() - xacts0;
+  if (pg != nullptr && std::string(std::getenv("CJD_PG_SETTINGS") != nullptr
+                                       ? std::getenv("CJD_PG_SETTINGS")
+                                       : "")
+                               .find("pg_stat_statements") != std::string::npos) {
+    // Where the server's time went (CJD_PG_SETTINGS="shared_preload_libraries=pg_stat_statements").
+    try {
+      Out("    statements by total time (pg_stat_statements; calls, ms, text):\n%s",
+          pg->Psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT calls, "
+                   "round(total_exec_time::numeric, 1), round(total_plan_time::numeric, 1), "
+                   "left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements "
+                   "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                   "ORDER BY total_exec_time + total_plan_time DESC LIMIT 15",
+                   db_name)
+              .c_str());
+    } catch (const std::exception& e) {
+      Out("    pg_stat_statements: %s\n", e.what());
+    }
+  }
   {
     std::lock_guard lock(sink.mu);
     run.latencies_ms = sink.latencies_ms;
@@ -303,6 +321,10 @@ void Report(const Run& r, const Run* base) {
     Out(" = %.2fx the sqlite hub's %.0f us", total / std::max(1.0, base->HubsUs()), base->HubsUs());
   }
   Out("\n");
+  const double per_frame = static_cast<double>(r.sales) /
+                           static_cast<double>(std::max<int64_t>(1, r.sales + r.heartbeats));
+  Out("    per frame (sales and heartbeats alike): hubs %.0f us, database server %.0f us\n",
+      r.HubsUs() * per_frame, r.DbUs() * per_frame);
   if (r.stored != r.sales) {
     Out("    WARNING: the log holds %lld events for %lld sales\n", static_cast<long long>(r.stored),
         static_cast<long long>(r.sales));

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <sstream>
+#include <string>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -92,13 +95,17 @@ Postgres Postgres::Start() {
   while (true) {
     pg.port_ = FreeLoopbackPort();
     // The log: a file the owner can write (root's files would not be).
-    pg.process_ = Process::Start(
-        AsOwner(pg.as_nobody_,
-                {bin + "/postgres", "-D", data, "-p", std::to_string(pg.port_), "-k",
-                 pg.root_.string(), "-c", "listen_addresses=127.0.0.1", "-c",
-                 "max_connections=60", "-c", "shared_buffers=32MB", "-c",
-                 "logging_collector=off"}),
-        pg.root_ / "postgres.out");
+    std::vector<std::string> argv = {bin + "/postgres", "-D", data, "-p", std::to_string(pg.port_),
+                                     "-k", pg.root_.string(), "-c", "listen_addresses=127.0.0.1",
+                                     "-c", "max_connections=60", "-c", "shared_buffers=32MB",
+                                     "-c", "logging_collector=off"};
+    // Settings for an investigation (benchmarks), e.g.
+    // CJD_PG_SETTINGS="shared_preload_libraries=pg_stat_statements track_io_timing=on".
+    if (const char* extra = std::getenv("CJD_PG_SETTINGS"); extra != nullptr) {
+      std::istringstream words(extra);
+      for (std::string w; words >> w;) argv.insert(argv.end(), {"-c", w});
+    }
+    pg.process_ = Process::Start(AsOwner(pg.as_nobody_, argv), pg.root_ / "postgres.out");
     if (pg.as_nobody_) (void)::chown((pg.root_ / "postgres.out").c_str(), kNobody, kNogroup);
     const bool up = WaitUntil(
         [&] {
