@@ -77,6 +77,9 @@ struct Run {
   int64_t sales = 0, heartbeats = 0, publish_failures = 0, stored = 0, unacked = 0;
   double traffic_s = 0, wall_s = 0, db_cpu_s = 0;
   int64_t db_xacts = 0;  // transactions committed in the hub's database during the run
+  // On disk after the run: events (all partitions, indexes, TOAST; SQLite: hub.db + WAL),
+  // event_keys, vault_keys (PostgreSQL).
+  int64_t events_bytes = 0, keys_bytes = 0, vault_bytes = 0, vault_keys = 0;
   bool settled = false;
   std::vector<double> latencies_ms;
   std::vector<Instance> hubs;
@@ -264,6 +267,22 @@ Run RunOne(const InstancesOptions& o, testing::Postgres* pg, int n_instances, in
   }
   if (pg != nullptr) run.db_cpu_s = CpuSecondsWithChildren(pg->pid()) - db0;
   run.db_xacts = xacts() - xacts0;
+  // What the log takes on disk per sale (with its indexes; heartbeats store no row).
+  if (pg != nullptr) {
+    const std::string v = pg->Psql(
+        "SELECT (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = "
+        "'events'::regclass) || ' ' || pg_total_relation_size('event_keys') || ' ' || "
+        "pg_total_relation_size('vault_keys') || ' ' || (SELECT count(*) FROM vault_keys)",
+        db_name);
+    std::istringstream in(v);
+    in >> run.events_bytes >> run.keys_bytes >> run.vault_bytes >> run.vault_keys;
+  } else {
+    std::error_code ec;
+    for (const char* f : {"hub.db", "hub.db-wal"}) {
+      const auto n = fs::file_size(hub_dir / f, ec);
+      if (!ec) run.events_bytes += static_cast<int64_t>(n);
+    }
+  }
   if (pg != nullptr && std::string(std::getenv("CJD_PG_SETTINGS") != nullptr
                                        ? std::getenv("CJD_PG_SETTINGS")
                                        : "")
@@ -325,6 +344,18 @@ void Report(const Run& r, const Run* base) {
                            static_cast<double>(std::max<int64_t>(1, r.sales + r.heartbeats));
   Out("    per frame (sales and heartbeats alike): hubs %.0f us, database server %.0f us\n",
       r.HubsUs() * per_frame, r.DbUs() * per_frame);
+  if (r.stored > 0) {
+    Out("    on disk per stored event: %s %.0f bytes%s\n",
+        r.backend == "postgres" ? "events (all partitions, indexes)" : "hub.db + WAL",
+        static_cast<double>(r.events_bytes) / static_cast<double>(r.stored),
+        r.backend == "postgres"
+            ? (", event_keys " +
+               std::to_string(r.keys_bytes / std::max<int64_t>(1, r.stored)) + " bytes; " +
+               std::to_string(r.vault_keys) + " data keys, " +
+               std::to_string(r.vault_bytes / std::max<int64_t>(1, r.vault_keys)) + " bytes each")
+                  .c_str()
+            : "");
+  }
   if (r.stored != r.sales) {
     Out("    WARNING: the log holds %lld events for %lld sales\n", static_cast<long long>(r.stored),
         static_cast<long long>(r.sales));
