@@ -172,15 +172,20 @@ void Eraser::SuppressedEvents(std::vector<int64_t> rows) {
 
 void Eraser::Run() {
   while (!worker_.stopping()) {
+    // The hub's own work (queued redactions, pending requests) when asked for it, or every 30 s
+    // (a retry after a failure); not on every device's heartbeat, which only needs what that
+    // device is owed.
+    bool run_pending = false;
     {
       std::unique_lock lock(worker_.mu());
       worker_.WaitFor(lock, std::chrono::seconds(30), [&] {
         return wake_ || !seen_devices_.empty() || !receipts_.empty();
       });
       if (worker_.stopping()) return;
+      run_pending = wake_ || (seen_devices_.empty() && receipts_.empty());
       wake_ = false;
     }
-    Status st = RunPending();
+    Status st = run_pending ? RunPending() : Status::Ok();
     if (st.ok()) {
       std::lock_guard work(work_mu_);
       st = HandleReceipts();
