@@ -91,33 +91,10 @@ FleetPhase RunPhase(CjdStack& stack, std::vector<std::unique_ptr<SimDevice>>& de
   const auto t0 = SteadyClock::now();
   // Device i sends its k-th sale at (k + i/n) / rate and its k-th heartbeat at
   // (k + i/n) x heartbeat: an even stagger, so the hub sees a steady trickle.
-  const double sale_every = 1.0 / o.rate;
-  struct Due {
-    double at;
-    int device;
-    bool sale;
-  };
-  std::vector<Due> schedule;
-  for (int i = 0; i < n; ++i) {
-    const double offset = static_cast<double>(i) / n;
-    for (double t = offset * sale_every; t < o.seconds; t += sale_every) {
-      schedule.push_back({t, i, true});
-    }
-    for (double t = offset * o.heartbeat_s; t < o.seconds; t += o.heartbeat_s) {
-      schedule.push_back({t, i, false});
-    }
-  }
-  std::sort(schedule.begin(), schedule.end(),
-            [](const Due& a, const Due& b) { return a.at < b.at; });
-  for (const Due& due : schedule) {
-    CheckInterrupted();
-    std::this_thread::sleep_until(t0 + std::chrono::microseconds(static_cast<int64_t>(due.at * 1e6)));
-    SimDevice& d = *devices[due.device];
-    const bool ok = due.sale ? SendSale(d) : SendHeartbeat(d);
-    if (due.sale) ++ph.sales;
-    else ++ph.heartbeats;
-    if (!ok) ++ph.publish_failures;
-  }
+  const Traffic sent = PlayTraffic(devices, n, 1.0 / o.rate, o.heartbeat_s, o.seconds, t0);
+  ph.sales = sent.sales;
+  ph.heartbeats = sent.heartbeats;
+  ph.publish_failures = sent.publish_failures;
   ph.traffic_s = SecondsSince(t0);
   // Every sale acked (bounded), then the hub settled.
   const auto ta = SteadyClock::now();

@@ -198,32 +198,11 @@ Run RunOne(const InstancesOptions& o, testing::Postgres* pg, int n_instances, in
   const auto t0 = SteadyClock::now();
 
   // Sales spread evenly over the tills and the seconds; a heartbeat per till every heartbeat_s.
-  struct Due {
-    double at;
-    int device;
-    bool sale;
-  };
-  std::vector<Due> schedule;
-  const double per_device_rate = o.rate / o.devices;
-  for (int i = 0; i < o.devices; ++i) {
-    const double offset = static_cast<double>(i) / o.devices;
-    for (double t = offset / per_device_rate; t < o.seconds; t += 1.0 / per_device_rate) {
-      schedule.push_back({t, i, true});
-    }
-    for (double t = offset * o.heartbeat_s; t < o.seconds; t += o.heartbeat_s) {
-      schedule.push_back({t, i, false});
-    }
-  }
-  std::sort(schedule.begin(), schedule.end(), [](const Due& a, const Due& b) { return a.at < b.at; });
-  for (const Due& due : schedule) {
-    CheckInterrupted();
-    std::this_thread::sleep_until(t0 + std::chrono::microseconds(static_cast<int64_t>(due.at * 1e6)));
-    SimDevice& d = *devices[due.device];
-    const bool ok = due.sale ? SendSale(d) : SendHeartbeat(d);
-    if (due.sale) ++run.sales;
-    else ++run.heartbeats;
-    if (!ok) ++run.publish_failures;
-  }
+  const Traffic sent =
+      PlayTraffic(devices, o.devices, o.devices / o.rate, o.heartbeat_s, o.seconds, t0);
+  run.sales = sent.sales;
+  run.heartbeats = sent.heartbeats;
+  run.publish_failures = sent.publish_failures;
   run.traffic_s = SecondsSince(t0);
 
   // Every sale acknowledged, then every instance has projected the whole log (bounded).

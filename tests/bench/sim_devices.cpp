@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
 
 #include <sodium.h>
 #include <nlohmann/json.hpp>
@@ -219,6 +220,37 @@ void DisconnectAll(std::vector<std::unique_ptr<SimDevice>>& devices) {
     } catch (const mqtt::exception&) {
     }
   }
+}
+
+Traffic PlayTraffic(std::vector<std::unique_ptr<SimDevice>>& devices, int n, double sale_every_s,
+                    double heartbeat_s, double seconds, SteadyClock::time_point t0) {
+  struct Due {
+    double at;
+    int device;
+    bool sale;
+  };
+  std::vector<Due> schedule;
+  for (int i = 0; i < n; ++i) {
+    const double offset = static_cast<double>(i) / n;
+    for (double t = offset * sale_every_s; t < seconds; t += sale_every_s) {
+      schedule.push_back({t, i, true});
+    }
+    for (double t = offset * heartbeat_s; t < seconds; t += heartbeat_s) {
+      schedule.push_back({t, i, false});
+    }
+  }
+  std::sort(schedule.begin(), schedule.end(), [](const Due& a, const Due& b) { return a.at < b.at; });
+  Traffic sent;
+  for (const Due& due : schedule) {
+    CheckInterrupted();
+    std::this_thread::sleep_until(t0 + std::chrono::microseconds(static_cast<int64_t>(due.at * 1e6)));
+    SimDevice& d = *devices[due.device];
+    const bool ok = due.sale ? SendSale(d) : SendHeartbeat(d);
+    if (due.sale) ++sent.sales;
+    else ++sent.heartbeats;
+    if (!ok) ++sent.publish_failures;
+  }
+  return sent;
 }
 
 int64_t Unacked(std::vector<std::unique_ptr<SimDevice>>& devices, int n) {

@@ -57,6 +57,14 @@ void DisconnectAll(std::vector<std::unique_ptr<SimDevice>>& devices);
 // One sale as its own frame, as an agent sends a single-event batch; false if the publish failed.
 bool SendSale(SimDevice& d);
 bool SendHeartbeat(SimDevice& d);
+// Plays devices [0, n) for `seconds` from `t0`: device i sends its k-th sale at
+// (k + i/n) x sale_every_s and its k-th heartbeat at (k + i/n) x heartbeat_s (an even stagger,
+// a steady trickle). Returns what it sent.
+struct Traffic {
+  int64_t sales = 0, heartbeats = 0, publish_failures = 0;
+};
+Traffic PlayTraffic(std::vector<std::unique_ptr<SimDevice>>& devices, int n, double sale_every_s,
+                    double heartbeat_s, double seconds, SteadyClock::time_point t0);
 // Sales sent and not acknowledged yet, over all devices.
 int64_t Unacked(std::vector<std::unique_ptr<SimDevice>>& devices, int n);
 // The soft limit of open files raised to the hard one (one socket per device).
