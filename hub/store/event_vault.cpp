@@ -137,6 +137,9 @@ class VaultKeyTable {
   // a rotation in progress.
   virtual Result<std::optional<std::string>> Meta(const char* key, bool lock) = 0;
   virtual Status SetMeta(const char* key, const std::string& value) = 0;
+  // Records `value` unless `key` has one (two processes at once: the first one's stays);
+  // returns the value recorded.
+  virtual Result<std::string> ClaimMeta(const char* key, const std::string& value) = 0;
   // `durable` false: the commit need not wait for the WAL flush (PostgreSQL's new data keys: see
   // EventVault::Seal). SQLite ignores it.
   virtual Status Begin(bool durable = true) = 0;
@@ -188,6 +191,15 @@ class SqliteKeyTable final : public KeyTable {
     if (!stmt.ok()) return stmt.status();
     (*stmt)->Bind(1, std::string_view(key)).Bind(2, value);
     return (*stmt)->Run();
+  }
+  Result<std::string> ClaimMeta(const char* key, const std::string& value) override {
+    auto stmt = statements_.Get("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING");
+    if (!stmt.ok()) return stmt.status();
+    (*stmt)->Bind(1, std::string_view(key)).Bind(2, value);
+    CJD_RETURN_IF_ERROR((*stmt)->Run());
+    auto now = Meta(key, false);
+    if (!now.ok()) return now.status();
+    return now->value_or(value);
   }
   Status Begin(bool) override {
     tx_.emplace(*db_);
@@ -330,6 +342,17 @@ class PgKeyTable final : public KeyTable {
         {pg::Text(key), pg::Text(value)});
     return n.ok() ? Status::Ok() : n.status();
   }
+  Result<std::string> ClaimMeta(const char* key, const std::string& value) override {
+    // A row another instance is inserting at once: this statement waits for it and then inserts
+    // nothing; the value read next is the one that won.
+    auto n = db_->Run("INSERT INTO vault_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                      {pg::Text(key), pg::Text(value)});
+    if (!n.ok()) return n.status();
+    auto now = Meta(key, false);
+    if (!now.ok()) return now.status();
+    if (!now->has_value()) return Status(Code::kConflict, std::string("vault_meta.") + key + " vanished");
+    return **now;
+  }
   Status Begin(bool durable) override {
     tx_.emplace(*db_);
     if (!tx_->status().ok()) {
@@ -463,14 +486,9 @@ Result<Key32> FindMaster(KeyTable& table, const std::string& file, bool create) 
     if (table.Shared()) {
       // Instances starting at once on a new database: the first to record its master wins; the
       // other's file is then refused below (the operator copies the first's).
-      TableTx tx{&table};
-      CJD_RETURN_IF_ERROR(tx.Begin());
-      auto again = table.Meta("master", true);
-      if (!again.ok()) return again.status();
-      if (!again->has_value()) CJD_RETURN_IF_ERROR(table.SetMeta("master", Fingerprint(*current)));
-      CJD_RETURN_IF_ERROR(tx.Commit());
-      fp = table.Meta("master", false);
-      if (!fp.ok()) return fp.status();
+      auto claimed = table.ClaimMeta("master", Fingerprint(*current));
+      if (!claimed.ok()) return claimed.status();
+      fp = std::optional<std::string>(*claimed);
     } else {
       CJD_RETURN_IF_ERROR(table.SetMeta("master", Fingerprint(*current)));
       return *current;
@@ -508,19 +526,16 @@ Status CheckPepper(KeyTable& table, const identity::PepperKey& pepper) {
   std::string fp(h.size() * 2 + 1, '\0');
   sodium_bin2hex(fp.data(), fp.size(), h.data(), h.size());
   fp.pop_back();
-  TableTx tx{&table};
-  CJD_RETURN_IF_ERROR(tx.Begin());
-  auto recorded = table.Meta("pepper", true);
+  // Two instances starting at once on a new database: the first one's fingerprint stays.
+  auto recorded = table.ClaimMeta("pepper", fp);
   if (!recorded.ok()) return recorded.status();
-  if (!recorded->has_value()) {
-    CJD_RETURN_IF_ERROR(table.SetMeta("pepper", fp));
-  } else if (**recorded != fp) {
+  if (*recorded != fp) {
     return Status::Invalid(
         "the identity key is not the one the database's data keys are named with: every hub "
         "instance on one database needs the same identity key file (copy the first instance's)",
         "identity.key_file");
   }
-  return tx.Commit();
+  return Status::Ok();
 }
 
 bool ParseIds(std::string_view text, std::vector<int64_t>* out) {

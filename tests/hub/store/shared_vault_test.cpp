@@ -169,6 +169,30 @@ TEST_F(SharedVaultTest, AnotherMasterOrIdentityKeyIsRefusedByName) {
   EXPECT_TRUE(EventVault::Open(c).ok());
 }
 
+TEST_F(SharedVaultTest, InstancesStartingAtOnceOnANewDatabaseWithOtherIdentityKeysOneWins) {
+  // Eight instances, one master key file, each its own identity key, on an empty database at
+  // the same moment: the first fingerprint recorded stays, so exactly one of them starts.
+  const std::string fresh = SharedPostgres()->CreateDatabase(
+      "vault_race_" + std::to_string(::getpid()));
+  TempDir dir;
+  std::atomic<int> started{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      EventVault::Options o = Options(dir);
+      o.database_url = fresh;
+      o.master_key_file = a_.master_key_file;  // exists: every instance holds the same master
+      o.pepper.fill(static_cast<uint8_t>(20 + i));
+      auto v = EventVault::Open(o);
+      if (v.ok()) ++started;
+      else if (v.status().field() == "identity.key_file") ++refused;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(started.load(), 1);
+  EXPECT_EQ(refused.load(), 7);
+}
+
 TEST_F(SharedVaultTest, RotationReWrapsTheSharedKeysAndAStaleMasterStopsRatherThanRedacts) {
   const EventRef r1{"pos-1", "e1"};
   VaultedEvent a = SealOne(*va_, kIdentify, r1);
