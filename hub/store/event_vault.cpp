@@ -923,11 +923,7 @@ Result<int64_t> RotateMasterKey(const std::string& keys_location,
     CJD_RETURN_IF_ERROR(tx.Begin());
     // Re-read under the write lock (SQLite) or with the row locked (PostgreSQL: sealing
     // transactions hold it shared): the hub may have added keys since.
-    if (table.Shared()) {
-      auto locked = table.Meta("master", true);
-      if (!locked.ok()) return locked.status();
-    }
-    auto fp = table.Meta("master", false);
+    auto fp = table.Meta("master", /*lock=*/table.Shared());
     if (!fp.ok()) return fp.status();
     if (!fp->has_value() || **fp != Fingerprint(*old_master)) {
       return Status(Code::kConflict,

@@ -97,14 +97,7 @@ FleetPhase RunPhase(CjdStack& stack, std::vector<std::unique_ptr<SimDevice>>& de
   ph.publish_failures = sent.publish_failures;
   ph.traffic_s = SecondsSince(t0);
   // Every sale acked (bounded), then the hub settled.
-  const auto ta = SteadyClock::now();
-  while (SecondsSince(ta) < o.ack_timeout_s) {
-    CheckInterrupted();
-    const int64_t waiting = Unacked(devices, n);
-    ph.unacked = waiting;
-    if (waiting == 0) break;
-    SleepFor(Ms(20));
-  }
+  ph.unacked = WaitAcked(devices, n, o.ack_timeout_s);
   HubState after;
   ph.settled = SettleHub(stack, before.events_total + ph.sales, o.ack_timeout_s, &after, &ph.polls);
   ph.wall_s = SecondsSince(t0);

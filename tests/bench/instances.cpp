@@ -207,12 +207,7 @@ Run RunOne(const InstancesOptions& o, testing::Postgres* pg, int n_instances, in
 
   // Every sale acknowledged, then every instance has projected the whole log (bounded).
   const auto ta = SteadyClock::now();
-  while (SecondsSince(ta) < o.settle_s) {
-    CheckInterrupted();
-    run.unacked = Unacked(devices, o.devices);
-    if (run.unacked == 0) break;
-    SleepFor(Ms(20));
-  }
+  run.unacked = WaitAcked(devices, o.devices, o.settle_s);
   std::vector<int64_t> last_cursor(run.hubs.size(), -1);
   while (SecondsSince(ta) < o.settle_s) {
     CheckInterrupted();

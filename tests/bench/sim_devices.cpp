@@ -212,6 +212,17 @@ std::vector<std::unique_ptr<SimDevice>> ProvisionDevices(const fs::path& hub_dir
   return devices;
 }
 
+int64_t WaitAcked(std::vector<std::unique_ptr<SimDevice>>& devices, int n, double bound_s) {
+  const auto t0 = SteadyClock::now();
+  int64_t waiting = Unacked(devices, n);
+  while (waiting > 0 && SecondsSince(t0) < bound_s) {
+    CheckInterrupted();
+    SleepFor(Ms(20));
+    waiting = Unacked(devices, n);
+  }
+  return waiting;
+}
+
 void DisconnectAll(std::vector<std::unique_ptr<SimDevice>>& devices) {
   for (auto& d : devices) {
     if (!d->client) continue;

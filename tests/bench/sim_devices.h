@@ -65,8 +65,11 @@ struct Traffic {
 };
 Traffic PlayTraffic(std::vector<std::unique_ptr<SimDevice>>& devices, int n, double sale_every_s,
                     double heartbeat_s, double seconds, SteadyClock::time_point t0);
-// Sales sent and not acknowledged yet, over all devices.
+// Sales sent and not acknowledged yet, over devices [0, n).
 int64_t Unacked(std::vector<std::unique_ptr<SimDevice>>& devices, int n);
+// Waits (at most `bound_s`) until every sale of devices [0, n) is acknowledged; returns how many
+// are still not.
+int64_t WaitAcked(std::vector<std::unique_ptr<SimDevice>>& devices, int n, double bound_s);
 // The soft limit of open files raised to the hard one (one socket per device).
 void RaiseFileLimit();
 
