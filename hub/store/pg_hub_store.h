@@ -14,10 +14,12 @@
 //    later one's ids become visible: a reader that read up to id N never later finds a new row
 //    below N (EventLogReader's cursor relies on it). The cost: the log's writers commit one at a
 //    time across instances (as SQLite's single writer does); reads never wait.
-//  - Devices' sequence progress is written as the caller (the ingest thread's SequenceTracker)
-//    computed it, as in SqliteHubStore: correct while one instance takes a device's frames.
-//    Frames of one device spread over several instances (MQTT 5 shared subscriptions) need the
-//    progress merged under the device row's lock instead: not done yet (hub/store/README.md).
+//  - Devices' sequence progress: frames of one device may land on several instances (MQTT 5
+//    shared subscriptions), so each commit merges its instance's progress into what the
+//    database holds for that device and epoch, under the log's lock (CommitIngest), and returns
+//    the merged progress for the acks.
+//  - A lost connection (restart, failover) fails the commit in progress (kUnavailable: no ack,
+//    the device sends the frame again) and is made again at the next one (pg::Connection).
 //
 // Threading: one instance per thread (one libpq connection each).
 #pragma once

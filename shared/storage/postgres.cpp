@@ -1,7 +1,9 @@
 #include "shared/storage/postgres.h"
 
 #include <libpq-fe.h>
+#include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 
@@ -31,6 +33,30 @@ Status ErrorOf(PGconn* conn, PGresult* res) {
   return Status::Io("postgresql: " + msg + (sqlstate.empty() ? "" : " (" + sqlstate + ")"));
 }
 
+// Whether `sql` starts with `word` (case-insensitive), followed by the end or a non-letter.
+bool StartsWithWord(std::string_view sql, std::string_view word) {
+  size_t i = 0;
+  while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+  if (sql.size() - i < word.size()) return false;
+  for (size_t k = 0; k < word.size(); ++k) {
+    if (std::toupper(static_cast<unsigned char>(sql[i + k])) != word[k]) return false;
+  }
+  return i + word.size() == sql.size() ||
+         !std::isalpha(static_cast<unsigned char>(sql[i + word.size()]));
+}
+
+// A statement that may run once more when the connection was found lost while it ran outside a
+// transaction: BEGIN (nothing ran yet), a query (reads; at worst a sequence skips a number).
+bool SafeToRunAgain(std::string_view sql) {
+  return StartsWithWord(sql, "BEGIN") || StartsWithWord(sql, "START") ||
+         StartsWithWord(sql, "SELECT");
+}
+
+bool EndsTransaction(std::string_view sql) {
+  return StartsWithWord(sql, "COMMIT") || StartsWithWord(sql, "ROLLBACK") ||
+         StartsWithWord(sql, "END") || StartsWithWord(sql, "ABORT");
+}
+
 }  // namespace
 
 const std::string& Row::Text(int col) const {
@@ -54,7 +80,11 @@ std::string Row::Bytes(int col) const {
 }
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& url) {
-  PGconn* conn = PQconnectdb(url.c_str());
+  // Defaults first: the URL's own settings, expanded from `dbname`, replace them.
+  const char* keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "dbname", nullptr};
+  const char* values[] = {"10", "30", "10", "3", url.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Status(Code::kUnavailable, "postgresql: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
     Status st(Code::kUnavailable,
@@ -63,10 +93,11 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& url) {
     PQfinish(conn);
     return st;
   }
-  std::unique_ptr<Connection> c(new Connection(conn));
-  // Quiet NOTICEs (e.g. "relation already exists, skipping") instead of printing to stderr.
+  std::unique_ptr<Connection> c(new Connection(conn, url));
+  // Quiet NOTICEs (e.g. "relation already exists, skipping") instead of printing to stderr. The
+  // processor belongs to the PGconn and stays across PQreset.
   PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
-  CJD_RETURN_IF_ERROR(c->Exec("SET client_min_messages = warning"));
+  CJD_RETURN_IF_ERROR(c->Setup());
   return c;
 }
 
@@ -76,16 +107,77 @@ Connection::~Connection() {
 
 int Connection::ServerVersion() const { return PQserverVersion(conn_); }
 
-Status Connection::Exec(const std::string& sql) {
+Status Connection::Setup() { return ExecOnce("SET client_min_messages = warning"); }
+
+Status Connection::Ready(std::string_view sql) {
+  if (PQstatus(conn_) == CONNECTION_OK) return Status::Ok();
+  if (in_transaction_) {
+    // The server rolled the transaction back when the connection went; its remaining statements
+    // must not run on their own on a new connection. Its end (ROLLBACK, or a COMMIT that now
+    // fails) lets the next statement reconnect.
+    if (EndsTransaction(sql)) in_transaction_ = false;
+    return Status(Code::kUnavailable,
+                  "postgresql: connection lost during a transaction (not committed)");
+  }
+  PQreset(conn_);
+  // Prepared statements belong to the lost session.
+  prepared_.clear();
+  seen_once_.clear();
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return Status(Code::kUnavailable, "postgresql: connection lost; reconnecting to " +
+                                          RedactUrl(url_) + " failed: " +
+                                          Trimmed(PQerrorMessage(conn_)));
+  }
+  ++reconnects_;
+  spdlog::warn("postgresql: connection to {} lost, connected again", RedactUrl(url_));
+  return Setup();
+}
+
+void Connection::Track(std::string_view sql) {
+  if (PQstatus(conn_) == CONNECTION_OK) {
+    const PGTransactionStatusType t = PQtransactionStatus(conn_);
+    in_transaction_ = t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+  } else if (EndsTransaction(sql)) {
+    in_transaction_ = false;  // lost at COMMIT/ROLLBACK: that transaction is over either way
+  }
+}
+
+Status Connection::ExecOnce(const std::string& sql) {
   PGresult* res = PQexec(conn_, sql.c_str());
   const ExecStatusType st = PQresultStatus(res);
   Status out = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? Status::Ok() : ErrorOf(conn_, res);
   PQclear(res);
+  Track(sql);
+  return out;
+}
+
+bool Connection::RunAgain(const Status& failed, std::string_view sql) {
+  // Found lost while idle (the server restarted, or ended the session): a BEGIN or a query runs
+  // once more on a new connection.
+  if (failed.ok() || PQstatus(conn_) == CONNECTION_OK || in_transaction_ || !SafeToRunAgain(sql)) {
+    return false;
+  }
+  return Ready(sql).ok();
+}
+
+Status Connection::Exec(const std::string& sql) {
+  CJD_RETURN_IF_ERROR(Ready(sql));
+  Status out = ExecOnce(sql);
+  if (RunAgain(out, sql)) out = ExecOnce(sql);
   return out;
 }
 
 Result<std::vector<Row>> Connection::Execute(const std::string& sql,
                                              const std::vector<Param>& params, int64_t* changed) {
+  CJD_RETURN_IF_ERROR(Ready(sql));
+  auto out = ExecuteOnce(sql, params, changed);
+  if (!out.ok() && RunAgain(out.status(), sql)) out = ExecuteOnce(sql, params, changed);
+  return out;
+}
+
+Result<std::vector<Row>> Connection::ExecuteOnce(const std::string& sql,
+                                                 const std::vector<Param>& params,
+                                                 int64_t* changed) {
   std::vector<const char*> values(params.size());
   std::vector<int> lengths(params.size()), formats(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
@@ -105,6 +197,7 @@ Result<std::vector<Row>> Connection::Execute(const std::string& sql,
     if (PQresultStatus(prep) != PGRES_COMMAND_OK) {
       Status err = ErrorOf(conn_, prep);
       PQclear(prep);
+      Track(sql);
       return err;
     }
     PQclear(prep);
@@ -120,6 +213,7 @@ Result<std::vector<Row>> Connection::Execute(const std::string& sql,
                            lengths.data(), formats.data(), 0)
           : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
                          values.data(), lengths.data(), formats.data(), 0);
+  Track(sql);
   const ExecStatusType st = PQresultStatus(res);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     Status err = ErrorOf(conn_, res);

@@ -12,6 +12,16 @@
 //
 // Threading: a Connection is used by one thread at a time (as libpq requires).
 //
+// A lost connection (the server restarted, a failover, pg_terminate_backend, a network cut) fails
+// the statement that finds it with kUnavailable, and the connection is made again before the next
+// statement -- unless a transaction was open on the lost one: then every statement fails until
+// the caller ends that transaction (ROLLBACK or COMMIT, as Transaction does), so no statement
+// meant to be part of it runs on its own. A BEGIN or a SELECT that finds the connection lost
+// outside a transaction reconnects and runs once more (nothing had run, or only a read). A COMMIT that loses the connection is kUnavailable with
+// its outcome unknown: callers make their writes idempotent (the hub's are) and retry.
+// Connecting waits at most 10 s (libpq's connect_timeout, unless the URL sets its own), and TCP
+// keepalives find a server that vanished without closing within about a minute.
+//
 // A statement with parameters (Query, Run, QueryInt) is prepared on the connection the second
 // time its text is run (at most 256 per connection), then executed by name.
 #pragma once
@@ -87,12 +97,29 @@ class Connection {
 
   // The server's version number (e.g. 150018).
   int ServerVersion() const;
+  // How many times the connection was made again after it was lost.
+  int64_t reconnects() const { return reconnects_; }
 
  private:
-  explicit Connection(pg_conn* conn) : conn_(conn) {}
+  Connection(pg_conn* conn, std::string url) : conn_(conn), url_(std::move(url)) {}
+  // Per-session settings, after every (re)connection.
+  Status Setup();
+  // Before a statement: makes a lost connection again when no transaction was open on it.
+  Status Ready(std::string_view sql);
+  // After a statement: notes whether a transaction is open.
+  void Track(std::string_view sql);
+  // Runs `sql` without parameters (Exec's body), once.
+  Status ExecOnce(const std::string& sql);
+  Result<std::vector<Row>> ExecuteOnce(const std::string& sql, const std::vector<Param>& params,
+                                       int64_t* changed);
+  // After `failed`: whether `sql` may run once more, on a connection made again.
+  bool RunAgain(const Status& failed, std::string_view sql);
   Result<std::vector<Row>> Execute(const std::string& sql, const std::vector<Param>& params,
                                    int64_t* changed);
   pg_conn* conn_ = nullptr;
+  std::string url_;
+  bool in_transaction_ = false;  // as of the last statement that reached the server
+  int64_t reconnects_ = 0;
   // Statements run more than once are prepared (parsed and planned once per connection): a
   // trickle of single-event commits runs the same dozen statements for every frame.
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name

@@ -285,6 +285,99 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   hub2.Terminate(10s);
 }
 
+// The database goes away under a running hub: every session of the hub's is terminated (as an
+// operator's pg_terminate_backend or a pooler's restart does), then the server is stopped for a
+// few seconds and started again (a restart, a failover). The hub keeps running: frames that could
+// not be committed are not acknowledged and come again, a web shop's events posted while the
+// database is down are refused (503, nothing half-stored), and afterwards every accepted event is
+// in PostgreSQL exactly once, counted and projected.
+TEST_F(PostgresHub, TheHubRidesOutLostSessionsAndADatabaseRestart) {
+  fleet_.StartBroker();
+  fleet_.InitHub(10, {"--database", url_});
+  const std::string key = fleet_.AddSource("webshop");
+  FleetAgent& till = fleet_.AddDevice("pos-pg-r", "store-1");
+  fleet_.StartHub();
+  ASSERT_TRUE(fleet_.StartAgent(till));
+  HttpClient agent(till.port, 10s);
+  HttpClient hub(fleet_.hub_port(), 10s);
+  std::set<std::string> accepted;
+  auto sell = [&](int batch) {
+    nlohmann::json body = nlohmann::json::array();
+    for (int i = 0; i < 10; ++i) {
+      const std::string id = "r-" + std::to_string(batch) + "-" + std::to_string(i);
+      body.push_back(i % 2 == 0 ? MakeLoyaltyScan(till.store, id) : MakeTransaction(till.store, id));
+    }
+    PostResult r = PostEvents(agent, till.token, body);
+    ASSERT_EQ(r.status, 202) << r.body;
+    accepted.insert(r.event_ids.begin(), r.event_ids.end());
+  };
+  auto web = [&](const std::string& id) {
+    nlohmann::json body = nlohmann::json::array();
+    body.push_back({{"type", "page_view"},
+                    {"event_id", id},
+                    {"occurred_at", "2026-11-23T10:15:00+01:00"},
+                    {"customer", {{"anonymous_id", "anon-r-1"}}},
+                    {"properties", {{"url", "https://shop.test/" + id}}}});
+    return hub.Post("/v1/collect", body.dump(), key);
+  };
+  auto hub_sessions = [&] {
+    return std::stoi(Sql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'hub' AND "
+                         "pid <> pg_backend_pid()"));
+  };
+  for (int b = 0; b < 5; ++b) sell(b);
+  ASSERT_TRUE(fleet_.WaitBacklogDrained(till)) << fleet_.Diagnostics();
+  ASSERT_EQ(web("w-1").status, 202);
+
+  // 1. Every session of the hub's is ended, twice, while the till keeps selling.
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_GT(hub_sessions(), 0);
+    Sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'hub' AND "
+        "pid <> pg_backend_pid()");
+    for (int b = 0; b < 5; ++b) sell(10 * (round + 1) + b);
+  }
+  ASSERT_TRUE(fleet_.WaitBacklogDrained(till)) << fleet_.Diagnostics();
+  HttpResponse w = web("w-2");
+  if (w.status != 202) w = web("w-2");  // the request that found its session gone: once more
+  ASSERT_EQ(w.status, 202) << w.body;
+
+  // 2. The server stops; the till sells on (its agent keeps the events); the web shop is told
+  // to come back later.
+  pg_->Stop();
+  for (int b = 0; b < 5; ++b) sell(40 + b);
+  HttpResponse down = web("w-3");
+  EXPECT_EQ(down.status, 503) << down.body;
+  EXPECT_TRUE(nlohmann::json::parse(down.body, nullptr, false).is_object()) << down.body;
+  EXPECT_TRUE(fleet_.hub_process().Running()) << fleet_.Diagnostics();
+  std::this_thread::sleep_for(3s);
+  EXPECT_GT(fleet_.AgentStatus(till).value("backlog", int64_t{0}), 0)
+      << "frames acknowledged while the database was down: " << fleet_.AgentStatus(till).dump();
+  pg_->Resume();
+  for (int b = 0; b < 5; ++b) sell(50 + b);
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return web("w-3").status == 202; }, 30s))
+      << fleet_.Diagnostics();
+
+  // Every accepted event exactly once, counted, and projected.
+  ASSERT_TRUE(fleet_.WaitBacklogDrained(till, 60s)) << fleet_.Diagnostics();
+  EXPECT_TRUE(fleet_.hub_process().Running()) << fleet_.Diagnostics();
+  EXPECT_EQ(Lines(Sql("SELECT event_id FROM events WHERE source = 'pos-pg-r'")), accepted);
+  EXPECT_EQ(Sql("SELECT count(*) FROM events WHERE source = 'pos-pg-r'"),
+            std::to_string(accepted.size()));
+  EXPECT_EQ(Lines(Sql("SELECT event_id FROM events WHERE source = 'webshop'")),
+            (std::set<std::string>{"w-1", "w-2", "w-3"}));
+  const int64_t total = static_cast<int64_t>(accepted.size()) + 3;
+  ASSERT_TRUE(fleet_.WaitHubEventsTotal(total)) << fleet_.Diagnostics();
+  const int64_t head = std::stoll(Sql("SELECT max(id) FROM event_keys"));
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        const nlohmann::json s = fleet_.HubStats();
+        return !s.is_null() && s["projection"]["cursor"].get<int64_t>() >= head;
+      },
+      30s))
+      << fleet_.HubStats().dump() << fleet_.Diagnostics();
+  HttpResponse p = hub.Get("/v1/profiles?identifier=loyalty_id:L1", fleet_.hub_token());
+  EXPECT_EQ(p.status, 200) << p.body;
+}
+
 TEST_F(PostgresHub, ABadOrUnreachableDatabaseIsRefusedNamingIt) {
   std::string out;
   const std::string dir = (fleet_.dir().path() / "hub").string();

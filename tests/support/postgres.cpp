@@ -94,33 +94,58 @@ Postgres Postgres::Start() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (true) {
     pg.port_ = FreeLoopbackPort();
-    // The log: a file the owner can write (root's files would not be).
-    std::vector<std::string> argv = {bin + "/postgres", "-D", data, "-p", std::to_string(pg.port_),
-                                     "-k", pg.root_.string(), "-c", "listen_addresses=127.0.0.1",
-                                     "-c", "max_connections=60", "-c", "shared_buffers=32MB",
-                                     "-c", "logging_collector=off"};
-    // Settings for an investigation (benchmarks), e.g.
-    // CJD_PG_SETTINGS="shared_preload_libraries=pg_stat_statements track_io_timing=on".
-    if (const char* extra = std::getenv("CJD_PG_SETTINGS"); extra != nullptr) {
-      std::istringstream words(extra);
-      for (std::string w; words >> w;) argv.insert(argv.end(), {"-c", w});
-    }
-    pg.process_ = Process::Start(AsOwner(pg.as_nobody_, argv), pg.root_ / "postgres.out");
-    if (pg.as_nobody_) (void)::chown((pg.root_ / "postgres.out").c_str(), kNobody, kNogroup);
-    const bool up = WaitUntil(
-        [&] {
-          if (!pg.process_.Running()) return true;
-          std::string ignored;
-          return RunCommand({bin + "/pg_isready", "-h", "127.0.0.1", "-p",
-                             std::to_string(pg.port_), "-U", "cjd", "-d", "postgres"},
-                            std::chrono::seconds(5), &ignored) == 0;
-        },
-        std::chrono::seconds(20), std::chrono::milliseconds(50));
-    if (up && pg.process_.Running()) return pg;
+    if (pg.Launch()) return pg;
     if (std::chrono::steady_clock::now() >= deadline) break;
     (void)pg.process_.Kill9();  // most likely lost the race for the port: another one
   }
   throw std::runtime_error("PostgreSQL did not start within 30 s\n" + pg.Diagnostics());
+}
+
+bool Postgres::Launch() {
+  const std::string bin = BinDir();
+  const std::string data = (root_ / "data").string();
+  // The log: a file the owner can write (root's files would not be); appended to on a Resume.
+  std::vector<std::string> argv = {bin + "/postgres", "-D", data, "-p", std::to_string(port_),
+                                   "-k", root_.string(), "-c", "listen_addresses=127.0.0.1",
+                                   "-c", "max_connections=60", "-c", "shared_buffers=32MB",
+                                   "-c", "logging_collector=off"};
+  // Settings for an investigation (benchmarks), e.g.
+  // CJD_PG_SETTINGS="shared_preload_libraries=pg_stat_statements track_io_timing=on".
+  if (const char* extra = std::getenv("CJD_PG_SETTINGS"); extra != nullptr) {
+    std::istringstream words(extra);
+    for (std::string w; words >> w;) argv.insert(argv.end(), {"-c", w});
+  }
+  process_ = Process::Start(AsOwner(as_nobody_, argv), root_ / "postgres.out");
+  if (as_nobody_) (void)::chown((root_ / "postgres.out").c_str(), kNobody, kNogroup);
+  const bool up = WaitUntil(
+      [&] {
+        if (!process_.Running()) return true;
+        std::string ignored;
+        return RunCommand({bin + "/pg_isready", "-h", "127.0.0.1", "-p", std::to_string(port_),
+                           "-U", "cjd", "-d", "postgres"},
+                          std::chrono::seconds(5), &ignored) == 0;
+      },
+      std::chrono::seconds(20), std::chrono::milliseconds(50));
+  return up && process_.Running();
+}
+
+void Postgres::Stop() {
+  if (process_.pid() <= 0 || !process_.Running()) return;
+  process_.Signal(SIGINT);
+  if (!process_.WaitExit(std::chrono::seconds(10))) (void)process_.Kill9();
+}
+
+void Postgres::Resume() {
+  if (process_.pid() > 0 && process_.Running()) return;
+  // A killed server's children may still hold the port and shared memory for a moment.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!Launch()) {
+    (void)process_.Kill9();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw std::runtime_error("PostgreSQL did not start again within 30 s\n" + Diagnostics());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 Postgres::~Postgres() {

@@ -56,10 +56,18 @@ class Postgres {
   bool Running() { return process_.Running(); }
   // SIGKILL, as in a crash of the database server.
   void Kill();
+  // Fast shutdown (SIGINT: clients are disconnected), as in a restart or failover; Start again
+  // with Resume().
+  void Stop();
+  // Starts the server again on the same data and port (after Stop or Kill; crash recovery runs
+  // after a Kill); returns once it accepts connections. Throws as Start.
+  void Resume();
   std::string Diagnostics() const;
 
  private:
   Postgres() = default;
+  // Starts `postgres` on port_; true once it accepts connections (20 s at most).
+  bool Launch();
   std::filesystem::path root_;     // the cluster's folder (data/, the socket, the log)
   uint16_t port_ = 0;
   bool as_nobody_ = false;
