@@ -253,8 +253,10 @@ Status Hub::Start() {
   ingestor_ = std::make_unique<Ingestor>(config_, std::move(*ingest_store), clock_);
   api_ = std::make_unique<HubApi>(config_, std::move(*api_store), std::move(*collect_store),
                                   ingestor_.get(), clock_);
-  // Named tokens with roles, and the audit log (access.db; `cjdctl add-token`).
-  auto access = access::AccessStore::OpenWithKeyFile(config_.access_path, config_.audit_key_file);
+  // Named tokens with roles, and the audit log (access.db, or the access_* tables of [store] url
+  // shared by every instance; `cjdctl add-token`).
+  auto access = access::AccessStore::OpenWithKeyFile(
+      config_.store_url.empty() ? config_.access_path : config_.store_url, config_.audit_key_file);
   if (!access.ok()) return access.status();
   api_->set_access(std::move(*access));
   api_->set_profile_api(profile_api_.get());

@@ -16,6 +16,13 @@
 // Several processes may write at once (the hub, cjdctl add-token): appends take SQLite's write
 // lock (BEGIN IMMEDIATE) before reading the previous mac. Not thread-safe: one per thread, or a
 // mutex around it.
+//
+// Where: a SQLite file (`[access] path`), or, for hub instances sharing one PostgreSQL (`[store]
+// url`), that database's access_tokens / access_audit tables (one chain for every instance and
+// cjdctl; appends serialised by a transaction-scoped advisory lock). Every instance then knows
+// every token and a revocation stops it on all of them at once. The audit key stays a file, the
+// same on every instance: the database records its fingerprint, and a store opened with another
+// key is refused naming `access.audit_key_file`.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +34,6 @@
 
 #include "hub/access/roles.h"
 #include "shared/core/status.h"
-#include "shared/storage/sqlite.h"
 
 namespace cjd::hub::access {
 
@@ -64,13 +70,15 @@ Result<std::string> LoadOrCreateAuditKey(const std::string& path);
 
 class AccessStore {
  public:
-  // Opens (creating and migrating) the database. `audit_key`: 32 raw bytes.
-  static Result<std::unique_ptr<AccessStore>> Open(const std::string& path,
+  // Opens (creating and migrating) the tables at `location`: a SQLite file's path, or a
+  // postgresql:// URL. `audit_key`: 32 raw bytes.
+  static Result<std::unique_ptr<AccessStore>> Open(const std::string& location,
                                                    const std::string& audit_key);
   // Opens with the key of `audit_key_file`, creating the file when missing; refuses a missing
   // key file when the log already holds entries (a new key would fail every one of them).
-  static Result<std::unique_ptr<AccessStore>> OpenWithKeyFile(const std::string& path,
+  static Result<std::unique_ptr<AccessStore>> OpenWithKeyFile(const std::string& location,
                                                               const std::string& audit_key_file);
+  ~AccessStore();
 
   // A new token for `name` (1-40 of [A-Za-z0-9._-]; 400 when malformed, 409 when a token of that
   // name is live). Returns the token text, shown once.
@@ -89,11 +97,12 @@ class AccessStore {
   Result<AuditVerdict> Verify();
 
  private:
-  AccessStore(std::unique_ptr<sqlite::Database> db, std::string key)
-      : db_(std::move(db)), statements_(*db_), key_(std::move(key)) {}
+  class Tables;  // the storage: SQLite or PostgreSQL (access_store.cpp)
+  class SqliteTables;
+  class PgTables;
+  AccessStore(std::unique_ptr<Tables> tables, std::string key);
 
-  std::unique_ptr<sqlite::Database> db_;
-  sqlite::StatementCache statements_;
+  std::unique_ptr<Tables> tables_;
   std::string key_;
 };
 

@@ -149,7 +149,8 @@ Run RunOne(const InstancesOptions& o, testing::Postgres* pg, int n_instances, in
     h.dir = k == 0 ? hub_dir : dir.Join("hub" + std::to_string(k + 1));
     if (k > 0) {
       fs::create_directories(h.dir);
-      for (const char* f : {"hub.toml", "hub.key", "hub.pub", "identity.key", "master.key"}) {
+      for (const char* f :
+           {"hub.toml", "hub.key", "hub.pub", "identity.key", "master.key", "audit.key"}) {
         fs::copy_file(hub_dir / f, h.dir / f);
       }
     }

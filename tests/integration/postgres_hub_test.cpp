@@ -164,9 +164,10 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   const uint16_t port2 = cjd::testing::FreeLoopbackPort();
   SetTomlKey(dir2 / "hub.toml", "http", "listen", TomlQuote("127.0.0.1:" + std::to_string(port2)));
   fleet_.StartHub();
-  // The first start made the identity key and the vault's master key: every instance needs the
-  // same two (the database holds the data keys they wrap and refuses another master).
-  for (const char* f : {"identity.key", "master.key"}) {
+  // The first start made the identity key, the vault's master key and the audit key: every
+  // instance needs the same three (the database holds the data keys they wrap and the audit
+  // chain they key, and refuses others).
+  for (const char* f : {"identity.key", "master.key", "audit.key"}) {
     std::filesystem::copy_file(fleet_.hub_dir() / f, dir2 / f);
   }
   Process hub2 = Process::Start({cjd::testing::HubBinary(), "--config", (dir2 / "hub.toml").string()},
@@ -282,6 +283,27 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   const int64_t by_survivor = s2["ingest"]["events_inserted"].get<int64_t>();
   EXPECT_GT(by_survivor, 0);
   EXPECT_LT(by_survivor, 3000) << "the broker gave every frame to one instance";
+
+  // Tokens and the audit log are the database's: a token cjdctl adds through the first
+  // instance's folder works on both, a revocation through the second's stops it on both, and
+  // both instances read one audit chain that verifies.
+  const std::string ana = fleet_.AddToken("analyst", "ana-shared");
+  EXPECT_EQ(h1.Get("/v1/metrics", ana).status, 200);
+  EXPECT_EQ(h2.Get("/v1/metrics", ana).status, 200);
+  std::string out;
+  ASSERT_EQ(Fleet::Cjdctl({"revoke-token", "--hub-dir", dir2.string(), "--name", "ana-shared"}, &out),
+            0)
+      << out;
+  EXPECT_EQ(h1.Get("/v1/metrics", ana).status, 401);
+  EXPECT_EQ(h2.Get("/v1/metrics", ana).status, 401);
+  const nlohmann::json audit1 = h1.Get("/v1/audit", fleet_.hub_token()).Json();
+  EXPECT_EQ(audit1, h2.Get("/v1/audit", fleet_.hub_token()).Json());
+  std::set<std::string> actions;
+  for (const nlohmann::json& e : audit1["entries"]) actions.insert(e["action"].get<std::string>());
+  EXPECT_TRUE(actions.count("add-token") == 1 && actions.count("revoke-token") == 1) << audit1.dump();
+  EXPECT_EQ(Fleet::Cjdctl({"audit", "verify", "--hub-dir", dir2.string()}, &out), 0) << out;
+  EXPECT_FALSE(std::filesystem::exists(fleet_.hub_dir() / "access.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir2 / "access.db"));
   hub2.Terminate(10s);
 }
 

@@ -20,7 +20,9 @@ Result<std::unique_ptr<AccessStore>> OpenAccess(const std::string& hub_dir) {
   CJD_RETURN_IF_ERROR(InitCrypto());
   auto hub = LoadHubDir(hub_dir);
   if (!hub.ok()) return hub.status();
-  return AccessStore::OpenWithKeyFile(hub->access_path, hub->audit_key_file);
+  // The tokens and the audit log: access.db, or the hub's PostgreSQL when hub.toml names one.
+  return AccessStore::OpenWithKeyFile(hub->store_url.empty() ? hub->access_path : hub->store_url,
+                                      hub->audit_key_file);
 }
 
 // "cjdctl:USER": the local operator, who has the hub's files.
@@ -85,7 +87,7 @@ Result<int64_t> RotateMasterKey(const std::string& hub_dir) {
   auto n = hub::RotateMasterKey(hub->store_url.empty() ? hub->keys_path : hub->store_url,
                                  hub->master_key_file);
   if (!n.ok()) return n.status();
-  auto store = AccessStore::OpenWithKeyFile(hub->access_path, hub->audit_key_file);
+  auto store = OpenAccess(hub_dir);
   if (!store.ok()) return store.status();
   CJD_RETURN_IF_ERROR(Audit(**store, "rotate-master-key", hub->master_key_file,
                             "{\"keys\":" + std::to_string(*n) + "}"));

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "shared/protocol/keys.h"
+#include "shared/storage/sqlite.h"
 #include "tests/support/temp_dir.h"
 
 namespace cjd::hub::access {
