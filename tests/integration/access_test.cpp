@@ -6,11 +6,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "shared/storage/sqlite.h"
 #include "tests/integration/fleet_fixture.h"
 #include "tests/support/binaries.h"
+#include "tests/support/postgres.h"
 #include "tests/support/wait.h"
 
 namespace cjd::itest {
@@ -215,7 +217,13 @@ TEST_F(Access, RolesMaskRefuseAndEveryChangeIsAudited) {
   // found and named, while the hub keeps running.
   ASSERT_EQ(Cjdctl({"audit", "verify", "--hub-dir", HubDir()}, &out), 0) << out;
   EXPECT_THAT(out, ::testing::HasSubstr("12 entries"));
-  {
+  if (cjd::testing::Postgres* pg = fleet_.postgres(); pg != nullptr) {
+    // The hub on PostgreSQL (CJD_ITEST_DATABASE=postgres): the log is the database's.
+    EXPECT_THROW(pg->Psql("UPDATE access_audit SET actor = 'nobody' WHERE seq = 3", "hub"),
+                 std::runtime_error);
+    pg->Psql("ALTER TABLE access_audit DISABLE TRIGGER USER", "hub");
+    pg->Psql("UPDATE access_audit SET actor = 'nobody' WHERE seq = 3", "hub");
+  } else {
     auto db = sqlite::Database::Open((fleet_.hub_config().parent_path() / "access.db").string(),
                                      {});
     ASSERT_TRUE(db.ok());
