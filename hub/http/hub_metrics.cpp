@@ -10,6 +10,7 @@
 #include "hub/http/hub_api.h"
 #include "shared/event/event.h"
 #include "shared/storage/memory_report.h"
+#include "shared/storage/postgres.h"
 
 namespace cjd::hub {
 namespace {
@@ -68,37 +69,57 @@ std::string HubRouteLabel(const http::Request& head) {
   return "other";
 }
 
+namespace {
+
+// The figures of the event store's counters.
+void WriteStoreCounters(const StoreCounters& c, prom::Writer& w) {
+  w.Counter("cjd_hub_events_total", "Events stored in the hub's log (devices and collect)",
+            static_cast<double>(c.events_total));
+  w.Family("cjd_hub_events_by_type_total", "counter", "Events stored, by event type");
+  for (EventType t : kAllEventTypeList) {
+    const std::string name(EventTypeName(t));
+    const auto it = c.events_by_type.find(name);
+    w.Sample("cjd_hub_events_by_type_total", {{"type", name}},
+             it == c.events_by_type.end() ? 0.0 : static_cast<double>(it->second));
+  }
+  w.Counter("cjd_hub_duplicate_events_total",
+            "Events received again (same source and event id) and not stored twice",
+            static_cast<double>(c.duplicate_events));
+  w.Family("cjd_hub_rejected_total", "counter",
+           "Frames and events refused at ingest, by reason (hub README: ingest)");
+  for (const char* reason : kRejectReasons) {
+    const auto it = c.rejected_by_reason.find(reason);
+    w.Sample("cjd_hub_rejected_total", {{"reason", reason}},
+             it == c.rejected_by_reason.end() ? 0.0 : static_cast<double>(it->second));
+  }
+}
+
+}  // namespace
+
 http::Response HubApi::Prometheus() {
   Result<StoreCounters> counters = Status::Internal("unset");
   {
     std::lock_guard lock(store_mu_);
     counters = store_->Counters();
   }
-  if (!counters.ok()) return http::ErrorFromStatus(counters.status());
-  const Result<json> fleet = Fleet(clock_->NowMillis());
-  if (!fleet.ok()) return http::ErrorFromStatus(fleet.status());
+  // The store unreachable (PostgreSQL restarting, failing over) still gets an answer: the
+  // figures read from it are left out and cjd_hub_store_up says why, so a scrape tells a hub
+  // that is down from a database that is.
+  const bool store_up = counters.ok();
+  const Result<json> fleet =
+      store_up ? Fleet(clock_->NowMillis()) : Result<json>(counters.status());
   prom::Writer w;
   w.Family("cjd_build_info", "gauge", "The running cjd-hub's version (always 1)");
   w.Sample("cjd_build_info", {{"program", "cjd-hub"}, {"version", CJD_VERSION}}, 1);
-  w.Counter("cjd_hub_events_total", "Events stored in the hub's log (devices and collect)",
-            static_cast<double>(counters->events_total));
-  w.Family("cjd_hub_events_by_type_total", "counter", "Events stored, by event type");
-  for (EventType t : kAllEventTypeList) {
-    const std::string name(EventTypeName(t));
-    const auto it = counters->events_by_type.find(name);
-    w.Sample("cjd_hub_events_by_type_total", {{"type", name}},
-             it == counters->events_by_type.end() ? 0.0 : static_cast<double>(it->second));
+  w.Gauge("cjd_hub_store_up",
+          "1 while the hub's event store answers; 0 while it does not (its figures are left out)",
+          store_up && fleet.ok() ? 1 : 0);
+  if (!config_.store_url.empty()) {
+    w.Counter("cjd_hub_postgres_reconnects_total",
+              "Connections to PostgreSQL made again after they were lost (restart, failover)",
+              static_cast<double>(pg::ReconnectsInProcess()));
   }
-  w.Counter("cjd_hub_duplicate_events_total",
-            "Events received again (same source and event id) and not stored twice",
-            static_cast<double>(counters->duplicate_events));
-  w.Family("cjd_hub_rejected_total", "counter",
-           "Frames and events refused at ingest, by reason (hub README: ingest)");
-  for (const char* reason : kRejectReasons) {
-    const auto it = counters->rejected_by_reason.find(reason);
-    w.Sample("cjd_hub_rejected_total", {{"reason", reason}},
-             it == counters->rejected_by_reason.end() ? 0.0 : static_cast<double>(it->second));
-  }
+  if (store_up) WriteStoreCounters(*counters, w);
   const IngestStats ingest = ingestor_->Stats();
   w.Gauge("cjd_hub_mqtt_connected", "1 while the hub's broker connection is up",
           ingest.connected ? 1 : 0);
@@ -119,9 +140,11 @@ http::Response HubApi::Prometheus() {
     const double cursor = Num(p, "cursor");
     w.Gauge("cjd_hub_projection_cursor", "Last event of the log applied to the profiles",
             cursor);
-    w.Gauge("cjd_hub_projection_lag_events",
-            "Events in the log not yet applied to the profiles",
-            std::max(0.0, static_cast<double>(counters->last_event_rowid) - cursor));
+    if (store_up) {
+      w.Gauge("cjd_hub_projection_lag_events",
+              "Events in the log not yet applied to the profiles",
+              std::max(0.0, static_cast<double>(counters->last_event_rowid) - cursor));
+    }
     w.Counter("cjd_hub_projection_events_applied_total", "Events applied to the profiles",
               Num(p, "events_applied"));
     w.Counter("cjd_hub_projection_quarantined_events_total",
@@ -233,6 +256,7 @@ http::Response HubApi::Prometheus() {
        }},
   };
   for (const DeviceFamily& f : kFamilies) {
+    if (!fleet.ok()) break;
     w.Family(f.name, "gauge", f.help);
     for (const json& d : (*fleet)["devices"]) {
       const std::optional<double> v = f.value(d);
@@ -244,7 +268,7 @@ http::Response HubApi::Prometheus() {
                *v);
     }
   }
-  w.Gauge("cjd_hub_devices_online", "Devices online", Num(*fleet, "online"));
+  if (fleet.ok()) w.Gauge("cjd_hub_devices_online", "Devices online", Num(*fleet, "online"));
   const MemoryReport mem = ReadMemoryReport();
   w.Gauge("cjd_hub_resident_memory_bytes", "The hub's resident set size",
           static_cast<double>(mem.rss_bytes));

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +33,8 @@ Status ErrorOf(PGconn* conn, PGresult* res) {
   }
   return Status::Io("postgresql: " + msg + (sqlstate.empty() ? "" : " (" + sqlstate + ")"));
 }
+
+std::atomic<int64_t> g_reconnects{0};
 
 // Whether `sql` starts with `word` (case-insensitive), followed by the end or a non-letter.
 bool StartsWithWord(std::string_view sql, std::string_view word) {
@@ -129,6 +132,7 @@ Status Connection::Ready(std::string_view sql) {
                                           Trimmed(PQerrorMessage(conn_)));
   }
   ++reconnects_;
+  g_reconnects.fetch_add(1, std::memory_order_relaxed);
   spdlog::warn("postgresql: connection to {} lost, connected again", RedactUrl(url_));
   return Setup();
 }
@@ -313,6 +317,8 @@ Status Transaction::Commit() {
   open_ = false;
   return db_.Exec("COMMIT");
 }
+
+int64_t ReconnectsInProcess() { return g_reconnects.load(std::memory_order_relaxed); }
 
 bool IsPostgresUrl(std::string_view url) {
   return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;

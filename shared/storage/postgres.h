@@ -142,6 +142,10 @@ class Transaction {
   bool open_ = false;
 };
 
+// Connections of this process made again after they were lost (every Connection together; for
+// the hub's /metrics).
+int64_t ReconnectsInProcess();
+
 // Whether `url` names a PostgreSQL database (postgresql:// or postgres://).
 bool IsPostgresUrl(std::string_view url);
 

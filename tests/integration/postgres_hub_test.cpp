@@ -370,6 +370,11 @@ TEST_F(PostgresHub, TheHubRidesOutLostSessionsAndADatabaseRestart) {
   EXPECT_EQ(down.status, 503) << down.body;
   EXPECT_TRUE(nlohmann::json::parse(down.body, nullptr, false).is_object()) << down.body;
   EXPECT_TRUE(fleet_.hub_process().Running()) << fleet_.Diagnostics();
+  // Prometheus still gets an answer, saying the store is down (not a failed scrape).
+  HttpResponse scrape = hub.Get("/metrics");
+  EXPECT_EQ(scrape.status, 200) << scrape.body;
+  EXPECT_NE(scrape.body.find("\ncjd_hub_store_up 0\n"), std::string::npos) << scrape.body;
+  EXPECT_NE(scrape.body.find("\ncjd_hub_mqtt_connected 1\n"), std::string::npos);
   std::this_thread::sleep_for(3s);
   EXPECT_GT(fleet_.AgentStatus(till).value("backlog", int64_t{0}), 0)
       << "frames acknowledged while the database was down: " << fleet_.AgentStatus(till).dump();
@@ -398,6 +403,11 @@ TEST_F(PostgresHub, TheHubRidesOutLostSessionsAndADatabaseRestart) {
       << fleet_.HubStats().dump() << fleet_.Diagnostics();
   HttpResponse p = hub.Get("/v1/profiles?identifier=loyalty_id:L1", fleet_.hub_token());
   EXPECT_EQ(p.status, 200) << p.body;
+  scrape = hub.Get("/metrics");
+  EXPECT_NE(scrape.body.find("\ncjd_hub_store_up 1\n"), std::string::npos) << scrape.body;
+  const size_t at = scrape.body.find("\ncjd_hub_postgres_reconnects_total ");
+  ASSERT_NE(at, std::string::npos) << scrape.body;
+  EXPECT_GE(std::stod(scrape.body.substr(at + 35)), 3) << "two rounds of terminations, a restart";
 }
 
 TEST_F(PostgresHub, ABadOrUnreachableDatabaseIsRefusedNamingIt) {
