@@ -17,8 +17,9 @@
 // statement -- unless a transaction was open on the lost one: then every statement fails until
 // the caller ends that transaction (ROLLBACK or COMMIT, as Transaction does), so no statement
 // meant to be part of it runs on its own. A BEGIN or a SELECT that finds the connection lost
-// outside a transaction reconnects and runs once more (nothing had run, or only a read). A COMMIT that loses the connection is kUnavailable with
-// its outcome unknown: callers make their writes idempotent (the hub's are) and retry.
+// outside a transaction reconnects and runs once more (nothing had run, or only a read). A
+// COMMIT that loses the connection is kUnavailable with its outcome unknown: callers make their
+// writes idempotent (the hub's are) and retry.
 // Connecting waits at most 10 s (libpq's connect_timeout, unless the URL sets its own), and TCP
 // keepalives find a server that vanished without closing within about a minute.
 //

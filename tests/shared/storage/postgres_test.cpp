@@ -5,7 +5,6 @@
 // (tests/support/postgres.h); skipped with a reason without one.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <string>
 #include <unistd.h>
 
@@ -31,11 +30,11 @@ class PostgresConnectionTest : public ::testing::Test {
   // Ends every other session on the test's database, as an operator's pg_terminate_backend or a
   // failover does; returns how many.
   int TerminateOthers() {
-    const std::string db = url_.substr(url_.rfind('/') + 1);
     return std::stoi(pg_->Psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                               "WHERE datname = '" + db + "' AND pid <> pg_backend_pid()"));
+                               "WHERE datname = '" + DbName() + "' AND pid <> pg_backend_pid()"));
   }
-  int64_t Rows() { return std::stoll(pg_->Psql("SELECT count(*) FROM t", url_.substr(url_.rfind('/') + 1))); }
+  std::string DbName() const { return url_.substr(url_.rfind('/') + 1); }
+  int64_t Rows() { return std::stoll(pg_->Psql("SELECT count(*) FROM t", DbName())); }
   Status Insert(int64_t id) {
     return db_->Run("INSERT INTO t (id, v) VALUES ($1, $2)", {Int(id), Text("x")}).status();
   }
