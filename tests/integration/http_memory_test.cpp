@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/integration/fleet_fixture.h"
+#include "tests/support/sanitizer.h"
 #include "tests/support/wait.h"
 
 namespace cjd::itest {
@@ -33,7 +34,7 @@ constexpr int64_t kMiB = 1 << 20;
 // RSS also counts memory the hub already gave back: the bound allows for the quarantine. The
 // defects this test guards against grew the hub by hundreds of MiB per 256 MiB sent, above either
 // bound (the RelWithDebInfo pass measures the tight one).
-#if defined(__SANITIZE_ADDRESS__)
+#if CJD_UNDER_ASAN
 constexpr int64_t kAllowedGrowth = (64 + 256) * kMiB;
 #else
 constexpr int64_t kAllowedGrowth = 64 * kMiB;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/sanitizer.h"
 #include "tests/support/temp_dir.h"
 #include "tests/tools/import/test_util.h"
 
@@ -297,7 +298,7 @@ TEST_F(CsvReaderTest, PlainCsvThroughputIsPrinted) {
   const std::string line2 =
       "536370,22728,\"ALARM CLOCK BAKELIKE PINK, \"\"RETRO\"\"\",24,2010-12-01 08:45:00,3.75,12583,"
       "France\n";
-#if defined(__SANITIZE_ADDRESS__)
+#if CJD_UNDER_ASAN
   const size_t target = 4u * 1024 * 1024;  // the figure means nothing under the sanitizers
 #else
   const size_t target = 64u * 1024 * 1024;
