@@ -189,8 +189,16 @@ Status ProfileMatcher::Work() {
     std::lock_guard lock(worker_.mu());
     ids.assign(queue_.begin(), queue_.end());
     queue_.clear();
+    in_progress_ = ids.size();
   }
-  if (!ids.empty()) CJD_RETURN_IF_ERROR(Update(ids));
+  if (!ids.empty()) {
+    const Status updated = Update(ids);
+    {
+      std::lock_guard lock(worker_.mu());
+      in_progress_ = 0;
+    }
+    CJD_RETURN_IF_ERROR(updated);
+  }
   const int64_t records = static_cast<int64_t>(current_.size());
   bool due = false;
   const bool grown = records * 100 >= fit_records_ * (100 + options_.refit_growth_percent);
@@ -630,11 +638,15 @@ MatcherStats ProfileMatcher::Stats() const {
 json ProfileMatcher::StatsJson() const {
   MatcherStats s = Stats();
   size_t queued = 0;
+  size_t in_progress = 0;
   {
     std::lock_guard lock(worker_.mu());
     queued = queue_.size();
+    in_progress = in_progress_;
   }
-  json j = {{"queued", queued},{"enabled", true},
+  json j = {{"queued", queued},
+            {"matching_now", in_progress},
+            {"enabled", true},
             {"records", s.records},
             {"fits", s.fits},
             {"last_fit_ms", s.last_fit_ms},

@@ -194,6 +194,7 @@ class ProfileMatcher {
   MatcherStats stats_;
 
   std::set<int64_t> queue_;  // guarded by worker_.mu()
+  size_t in_progress_ = 0;   // profiles of the batch being matched now; guarded by worker_.mu()
   WorkerThread worker_;
 };
 

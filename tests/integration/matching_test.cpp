@@ -114,7 +114,10 @@ class Matching : public ::testing::Test {
           if (!s.contains("matching") || !s.contains("projection")) return false;
           if (s["projection"]["events_applied"].get<int64_t>() < sent_) return false;
           const json& m = s["matching"];
-          if (m["fit_waiting"] == true || m["fitting"] == true || m["queued"] != 0) return false;
+          if (m["fit_waiting"] == true || m["fitting"] == true || m["queued"] != 0 ||
+              m["matching_now"] != 0) {
+            return false;
+          }
           json now = {s["matching"]["records"], s["matching"]["merges"],
                       s["matching"]["reviews_added"], s["matching"]["fits"],
                       s["matching"]["compared_pairs"], s["projection"]["cursor"]};
