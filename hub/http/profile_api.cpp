@@ -29,7 +29,7 @@ constexpr const char* kProfiles = "/v1/profiles";
 ProfileApi::ProfileApi(const HubConfig& config, std::unique_ptr<ProfileReader> reader,
                        std::unique_ptr<ProfileReader> metrics_reader, Projector* projector,
                        const Clock* clock)
-    : config_(config), normalize_{config.default_country}, reader_(std::move(reader)),
+    : normalize_{config.default_country}, reader_(std::move(reader)),
       metrics_reader_(std::move(metrics_reader)), projector_(projector), clock_(clock) {}
 
 bool ProfileApi::Owns(const std::string& path) {

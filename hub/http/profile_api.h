@@ -73,7 +73,6 @@ class ProfileApi {
   // Merges the prediction traits into the document's "traits" (when set).
   Status AddPredictionTraits(nlohmann::json* profile);
 
-  const HubConfig& config_;
   std::function<Result<std::vector<std::string>>(int64_t)> segments_of_;
   identity::NormalizeOptions normalize_;
   std::mutex reader_mu_;
