@@ -24,7 +24,8 @@ step() {
   local now busy=""
   now=$(cpu_now)
   if [ -n "$cpu_mark" ] && [ -n "$now" ]; then
-    busy=$(echo "$cpu_mark $now" | awk '{b=$3-$1; i=$4-$2; if (b+i>0) printf ", CPUs %d%% busy in the step before", 100*b/(b+i)}')
+    busy=$(echo "$cpu_mark $now" | awk '{b=$3-$1; i=$4-$2;
+      if (b+i>0) printf ", CPUs %d%% busy in the step before", 100*b/(b+i)}')
   fi
   cpu_mark=$now
   echo "== $* (at ${SECONDS}s$busy) =="
@@ -114,7 +115,8 @@ if [ "${CJD_SKIP_SANITIZE:-0}" != "1" ] || [ "${CJD_SKIP_FUZZ:-0}" != "1" ]; the
   san=build-sanitize
   # A folder configured by an earlier version of this script with gcc: start it again (CMake
   # cannot change the compiler of a configured folder).
-  if [ -f "$san/CMakeCache.txt" ] && ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang++' "$san/CMakeCache.txt"; then
+  if [ -f "$san/CMakeCache.txt" ] &&
+     ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang++' "$san/CMakeCache.txt"; then
     rm -rf --one-file-system "$san/CMakeCache.txt" "$san/CMakeFiles"
   fi
   cmake -S . -B "$san" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \

@@ -3,9 +3,9 @@
 # runs each for a bounded time on its committed seed corpus (tests/fuzz/corpus/), two at a time.
 # Fails on any crash, leak, sanitizer report, timeout or broken invariant, and prints the saved
 # input.
-#   CJD_FUZZ_BUILD_DIR a folder already configured with clang and -DCJD_BUILD_FUZZERS=ON (tests/run.sh
-#                      passes its build-sanitize/, shared with the sanitizer tests); without
-#                      it, build-fuzz/ is configured here (-O1, tests off)
+#   CJD_FUZZ_BUILD_DIR a folder already configured with clang and -DCJD_BUILD_FUZZERS=ON
+#                      (tests/run.sh passes its build-sanitize/, shared with the sanitizer
+#                      tests); without it, build-fuzz/ is configured here (-O1, tests off)
 #   CJD_FUZZ_SECONDS   time per target (default 20)
 #   CJD_FUZZ_JOBS      targets run at once (default: the number of cores, at most 2)
 #   CJD_FUZZ_TARGETS   space-separated subset (default: all)
