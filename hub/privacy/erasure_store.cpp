@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "shared/storage/postgres.h"
+#include "shared/storage/sqlite.h"
+
 namespace cjd::hub::privacy {
 namespace {
 
@@ -48,6 +51,40 @@ const std::vector<sqlite::Migration> kMigrations = {
     )sql"},
 };
 
+// The same tables in PostgreSQL, shared by the hub's instances (issue 17).
+const std::vector<pg::Migration> kPgMigrations = {
+    {1,
+     "CREATE TABLE privacy_erasures ("
+     "  seq              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     "  id               text NOT NULL UNIQUE,"
+     "  subject_type     integer NOT NULL,"
+     "  subject_key      bytea,"
+     "  subject_sealed   bytea,"
+     "  profile_id       bigint NOT NULL,"
+     "  suppress         boolean NOT NULL,"
+     "  requested_ms     bigint NOT NULL,"
+     "  deadline_ms      bigint NOT NULL,"
+     "  hub_done_ms      bigint,"
+     "  erased_profile   bigint NOT NULL DEFAULT 0,"
+     "  events_redacted  bigint NOT NULL DEFAULT 0,"
+     "  values_sealed    bytea,"
+     "  progress         bytea);"
+     "CREATE INDEX privacy_erasures_hub_pending ON privacy_erasures (seq) "
+     "  WHERE hub_done_ms IS NULL;"
+     "CREATE TABLE privacy_erasure_devices ("
+     "  erasure_id  text NOT NULL REFERENCES privacy_erasures (id),"
+     "  device_id   text NOT NULL,"
+     "  sent_ms     bigint NOT NULL DEFAULT 0,"
+     "  done_ms     bigint,"
+     "  PRIMARY KEY (erasure_id, device_id));"
+     "CREATE INDEX privacy_erasure_devices_owed ON privacy_erasure_devices (device_id) "
+     "  WHERE done_ms IS NULL;"
+     "CREATE TABLE privacy_suppressed ("
+     "  id_key      bytea PRIMARY KEY,"
+     "  erasure_id  text NOT NULL,"
+     "  at_ms       bigint NOT NULL);"},
+};
+
 constexpr const char* kColumns =
     "seq, id, subject_type, subject_key, profile_id, suppress, requested_ms, deadline_ms, "
     "hub_done_ms, erased_profile, events_redacted FROM erasures ";
@@ -66,6 +103,27 @@ ErasureRequest FromRow(const sqlite::Statement& s) {
   r.hub_done_ms = r.hub_done ? s.ColumnInt(8) : 0;
   r.erased_profile = s.ColumnInt(9);
   r.events_redacted = s.ColumnInt(10);
+  return r;
+}
+
+constexpr const char* kPgColumns =
+    "seq, id, subject_type, subject_key, profile_id, suppress::int, requested_ms, deadline_ms, "
+    "hub_done_ms, erased_profile, events_redacted FROM privacy_erasures ";
+
+ErasureRequest FromPgRow(const pg::Row& s) {
+  ErasureRequest r;
+  r.seq = s.Int(0);
+  r.id = s.Text(1);
+  r.subject_type = static_cast<int>(s.Int(2));
+  if (!s.IsNull(3)) r.subject_key = s.Bytes(3);
+  r.profile_id = s.Int(4);
+  r.suppress = s.Int(5) != 0;
+  r.requested_ms = s.Int(6);
+  r.deadline_ms = s.Int(7);
+  r.hub_done = !s.IsNull(8);
+  r.hub_done_ms = r.hub_done ? s.Int(8) : 0;
+  r.erased_profile = s.Int(9);
+  r.events_redacted = s.Int(10);
   return r;
 }
 
@@ -97,14 +155,65 @@ int64_t ErasureRequest::done_ms() const {
   return last;
 }
 
-Result<std::unique_ptr<ErasureStore>> ErasureStore::Open(const std::string& path) {
-  auto db = sqlite::Database::Open(path);
-  if (!db.ok()) return db.status();
-  CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
-  return std::unique_ptr<ErasureStore>(new ErasureStore(std::move(*db)));
-}
+// What each backend implements (the public functions, one for one).
+class ErasureStore::Tables {
+ public:
+  virtual ~Tables() = default;
+  virtual Result<int64_t> Add(const ErasureRequest& r, const std::string& sealed_subject) = 0;
+  virtual Result<std::optional<ErasureRequest>> Get(const std::string& id) = 0;
+  virtual Result<std::vector<ErasureRequest>> List(int64_t after_seq, int limit) = 0;
+  virtual Result<std::vector<ErasureRequest>> HubPending() = 0;
+  virtual Status SaveProgress(const std::string& id, const std::string& sealed) = 0;
+  virtual Result<std::string> Progress(const std::string& id) = 0;
+  virtual Result<std::string> SealedSubject(const std::string& id) = 0;
+  virtual Status CompleteHub(const std::string& id, int64_t done_ms, int64_t erased_profile,
+                             int64_t events_redacted, const std::vector<std::string>& device_ids,
+                             const std::string& sealed_values,
+                             const std::vector<std::string>& suppress_keys) = 0;
+  virtual Result<std::vector<Owed>> OwedTo(const std::string& device_id) = 0;
+  virtual Result<std::vector<std::string>> DevicesOwing() = 0;
+  virtual Status MarkSent(const std::string& id, const std::string& device_id, int64_t sent_ms) = 0;
+  virtual Result<bool> DeviceDone(const std::string& id, const std::string& device_id,
+                                  int64_t done_ms) = 0;
+  virtual Result<std::string> ValuesIfAllDone(const std::string& id) = 0;
+  virtual Status DropValues(const std::string& id) = 0;
+  virtual Result<Counts> Count(int64_t now_ms) = 0;
+  virtual Result<std::vector<std::string>> SuppressedKeys() = 0;
+};
 
-Result<int64_t> ErasureStore::Add(const ErasureRequest& r, const std::string& sealed_subject) {
+class ErasureStore::SqliteTables final : public ErasureStore::Tables {
+ public:
+  explicit SqliteTables(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+  Result<int64_t> Add(const ErasureRequest& r, const std::string& sealed_subject) override;
+  Result<std::optional<ErasureRequest>> Get(const std::string& id) override;
+  Result<std::vector<ErasureRequest>> List(int64_t after_seq, int limit) override;
+  Result<std::vector<ErasureRequest>> HubPending() override;
+  Status SaveProgress(const std::string& id, const std::string& sealed) override;
+  Result<std::string> Progress(const std::string& id) override;
+  Result<std::string> SealedSubject(const std::string& id) override;
+  Status CompleteHub(const std::string& id, int64_t done_ms, int64_t erased_profile,
+                     int64_t events_redacted, const std::vector<std::string>& device_ids,
+                     const std::string& sealed_values,
+                     const std::vector<std::string>& suppress_keys) override;
+  Result<std::vector<Owed>> OwedTo(const std::string& device_id) override;
+  Result<std::vector<std::string>> DevicesOwing() override;
+  Status MarkSent(const std::string& id, const std::string& device_id, int64_t sent_ms) override;
+  Result<bool> DeviceDone(const std::string& id, const std::string& device_id,
+                          int64_t done_ms) override;
+  Result<std::string> ValuesIfAllDone(const std::string& id) override;
+  Status DropValues(const std::string& id) override;
+  Result<Counts> Count(int64_t now_ms) override;
+  Result<std::vector<std::string>> SuppressedKeys() override;
+
+ private:
+  Status LoadDevices(ErasureRequest* r);
+  Result<std::vector<ErasureRequest>> Query(const char* sql, int64_t a, int64_t b);
+
+  std::unique_ptr<sqlite::Database> db_;
+};
+
+Result<int64_t> ErasureStore::SqliteTables::Add(const ErasureRequest& r,
+                                                const std::string& sealed_subject) {
   auto s = db_->Prepare(
       "INSERT INTO erasures (id, subject_type, subject_key, subject_sealed, profile_id, suppress, "
       "requested_ms, deadline_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
@@ -120,7 +229,7 @@ Result<int64_t> ErasureStore::Add(const ErasureRequest& r, const std::string& se
   return db_->LastInsertRowid();
 }
 
-Status ErasureStore::LoadDevices(ErasureRequest* r) {
+Status ErasureStore::SqliteTables::LoadDevices(ErasureRequest* r) {
   auto s = db_->Prepare(
       "SELECT device_id, sent_ms, done_ms FROM erasure_devices WHERE erasure_id = ?1 "
       "ORDER BY device_id");
@@ -141,7 +250,8 @@ Status ErasureStore::LoadDevices(ErasureRequest* r) {
   return Status::Ok();
 }
 
-Result<std::vector<ErasureRequest>> ErasureStore::Query(const char* sql, int64_t a, int64_t b) {
+Result<std::vector<ErasureRequest>> ErasureStore::SqliteTables::Query(const char* sql, int64_t a,
+                                                                      int64_t b) {
   auto s = db_->Prepare(std::string("SELECT ") + kColumns + sql);
   if (!s.ok()) return s.status();
   s->Bind(1, a).Bind(2, b);
@@ -156,7 +266,7 @@ Result<std::vector<ErasureRequest>> ErasureStore::Query(const char* sql, int64_t
   return out;
 }
 
-Result<std::optional<ErasureRequest>> ErasureStore::Get(const std::string& id) {
+Result<std::optional<ErasureRequest>> ErasureStore::SqliteTables::Get(const std::string& id) {
   auto s = db_->Prepare(std::string("SELECT ") + kColumns + "WHERE id = ?1");
   if (!s.ok()) return s.status();
   s->Bind(1, id);
@@ -168,22 +278,22 @@ Result<std::optional<ErasureRequest>> ErasureStore::Get(const std::string& id) {
   return std::optional<ErasureRequest>(std::move(r));
 }
 
-Result<std::vector<ErasureRequest>> ErasureStore::List(int64_t after_seq, int limit) {
+Result<std::vector<ErasureRequest>> ErasureStore::SqliteTables::List(int64_t after_seq, int limit) {
   return Query("WHERE seq > ?1 ORDER BY seq LIMIT ?2", after_seq, limit);
 }
 
-Result<std::vector<ErasureRequest>> ErasureStore::HubPending() {
+Result<std::vector<ErasureRequest>> ErasureStore::SqliteTables::HubPending() {
   return Query("WHERE hub_done_ms IS NULL AND ?1 = ?1 AND ?2 = ?2 ORDER BY seq", 0, 0);
 }
 
-Status ErasureStore::SaveProgress(const std::string& id, const std::string& sealed) {
+Status ErasureStore::SqliteTables::SaveProgress(const std::string& id, const std::string& sealed) {
   auto s = db_->Prepare("UPDATE erasures SET progress = ?2 WHERE id = ?1 AND hub_done_ms IS NULL");
   if (!s.ok()) return s.status();
   s->Bind(1, id).BindBlob(2, sealed);
   return s->Run();
 }
 
-Result<std::string> ErasureStore::Progress(const std::string& id) {
+Result<std::string> ErasureStore::SqliteTables::Progress(const std::string& id) {
   auto s = db_->Prepare("SELECT progress FROM erasures WHERE id = ?1");
   if (!s.ok()) return s.status();
   s->Bind(1, id);
@@ -193,7 +303,7 @@ Result<std::string> ErasureStore::Progress(const std::string& id) {
   return std::string(s->ColumnView(0));
 }
 
-Result<std::string> ErasureStore::SealedSubject(const std::string& id) {
+Result<std::string> ErasureStore::SqliteTables::SealedSubject(const std::string& id) {
   auto s = db_->Prepare("SELECT subject_sealed FROM erasures WHERE id = ?1");
   if (!s.ok()) return s.status();
   s->Bind(1, id);
@@ -203,11 +313,11 @@ Result<std::string> ErasureStore::SealedSubject(const std::string& id) {
   return std::string(s->ColumnView(0));
 }
 
-Status ErasureStore::CompleteHub(const std::string& id, int64_t done_ms, int64_t erased_profile,
-                                 int64_t events_redacted,
-                                 const std::vector<std::string>& device_ids,
-                                 const std::string& sealed_values,
-                                 const std::vector<std::string>& suppress_keys) {
+Status ErasureStore::SqliteTables::CompleteHub(const std::string& id, int64_t done_ms,
+                                               int64_t erased_profile, int64_t events_redacted,
+                                               const std::vector<std::string>& device_ids,
+                                               const std::string& sealed_values,
+                                               const std::vector<std::string>& suppress_keys) {
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   auto s = db_->Prepare(
@@ -237,7 +347,8 @@ Status ErasureStore::CompleteHub(const std::string& id, int64_t done_ms, int64_t
   return tx.Commit();
 }
 
-Result<std::vector<ErasureStore::Owed>> ErasureStore::OwedTo(const std::string& device_id) {
+Result<std::vector<ErasureStore::Owed>> ErasureStore::SqliteTables::OwedTo(
+    const std::string& device_id) {
   auto s = db_->Prepare(
       "SELECT e.id, e.values_sealed, d.sent_ms FROM erasure_devices d "
       "JOIN erasures e ON e.id = d.erasure_id "
@@ -255,12 +366,13 @@ Result<std::vector<ErasureStore::Owed>> ErasureStore::OwedTo(const std::string& 
   return out;
 }
 
-Result<std::vector<std::string>> ErasureStore::DevicesOwing() {
+Result<std::vector<std::string>> ErasureStore::SqliteTables::DevicesOwing() {
   return FirstColumn(
-      *db_, "SELECT DISTINCT device_id FROM erasure_devices WHERE done_ms IS NULL ORDER BY device_id");
+      *db_,
+      "SELECT DISTINCT device_id FROM erasure_devices WHERE done_ms IS NULL ORDER BY device_id");
 }
 
-Status ErasureStore::MarkSent(const std::string& id, const std::string& device_id,
+Status ErasureStore::SqliteTables::MarkSent(const std::string& id, const std::string& device_id,
                               int64_t sent_ms) {
   auto s = db_->Prepare(
       "UPDATE erasure_devices SET sent_ms = ?3 WHERE erasure_id = ?1 AND device_id = ?2");
@@ -269,8 +381,8 @@ Status ErasureStore::MarkSent(const std::string& id, const std::string& device_i
   return s->Run();
 }
 
-Result<bool> ErasureStore::DeviceDone(const std::string& id, const std::string& device_id,
-                                      int64_t done_ms) {
+Result<bool> ErasureStore::SqliteTables::DeviceDone(const std::string& id,
+                                                    const std::string& device_id, int64_t done_ms) {
   auto s = db_->Prepare(
       "UPDATE erasure_devices SET done_ms = ?3 WHERE erasure_id = ?1 AND device_id = ?2 "
       "AND done_ms IS NULL");
@@ -280,7 +392,7 @@ Result<bool> ErasureStore::DeviceDone(const std::string& id, const std::string& 
   return db_->Changes() > 0;
 }
 
-Result<std::string> ErasureStore::ValuesIfAllDone(const std::string& id) {
+Result<std::string> ErasureStore::SqliteTables::ValuesIfAllDone(const std::string& id) {
   auto s = db_->Prepare(
       "SELECT values_sealed FROM erasures WHERE id = ?1 AND hub_done_ms IS NOT NULL AND "
       "values_sealed IS NOT NULL AND NOT EXISTS (SELECT 1 FROM erasure_devices "
@@ -293,7 +405,7 @@ Result<std::string> ErasureStore::ValuesIfAllDone(const std::string& id) {
   return std::string(s->ColumnView(0));
 }
 
-Status ErasureStore::DropValues(const std::string& id) {
+Status ErasureStore::SqliteTables::DropValues(const std::string& id) {
   auto s = db_->Prepare(
       "UPDATE erasures SET values_sealed = NULL, subject_sealed = NULL WHERE id = ?1");
   if (!s.ok()) return s.status();
@@ -305,7 +417,7 @@ Status ErasureStore::DropValues(const std::string& id) {
   return Status::Ok();
 }
 
-Result<ErasureStore::Counts> ErasureStore::Count(int64_t now_ms) {
+Result<ErasureStore::Counts> ErasureStore::SqliteTables::Count(int64_t now_ms) {
   auto s = db_->Prepare(
       "WITH open AS (SELECT e.deadline_ms FROM erasures e WHERE e.hub_done_ms IS NULL OR EXISTS "
       "  (SELECT 1 FROM erasure_devices d WHERE d.erasure_id = e.id AND d.done_ms IS NULL)) "
@@ -329,8 +441,280 @@ Result<ErasureStore::Counts> ErasureStore::Count(int64_t now_ms) {
   return c;
 }
 
-Result<std::vector<std::string>> ErasureStore::SuppressedKeys() {
+Result<std::vector<std::string>> ErasureStore::SqliteTables::SuppressedKeys() {
   return FirstColumn(*db_, "SELECT id_key FROM suppressed");
+}
+
+
+class ErasureStore::PgTables final : public ErasureStore::Tables {
+ public:
+  explicit PgTables(std::unique_ptr<pg::Connection> db) : db_(std::move(db)) {}
+
+  Result<int64_t> Add(const ErasureRequest& r, const std::string& sealed_subject) override {
+    auto rows = db_->Query(
+        "INSERT INTO privacy_erasures (id, subject_type, subject_key, subject_sealed, profile_id, "
+        "suppress, requested_ms, deadline_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+        "ON CONFLICT (id) DO NOTHING RETURNING seq",
+        {pg::Text(r.id), pg::Int(r.subject_type),
+         r.subject_key.empty() ? pg::Null() : pg::Bytes(r.subject_key),
+         sealed_subject.empty() ? pg::Null() : pg::Bytes(sealed_subject), pg::Int(r.profile_id),
+         pg::Text(r.suppress ? "true" : "false"), pg::Int(r.requested_ms),
+         pg::Int(r.deadline_ms)});
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return Status(Code::kConflict, "erasure id in use: " + r.id);
+    return rows->front().Int(0);
+  }
+
+  Result<std::optional<ErasureRequest>> Get(const std::string& id) override {
+    auto got = Query("WHERE id = $1", {pg::Text(id)});
+    if (!got.ok()) return got.status();
+    if (got->empty()) return std::optional<ErasureRequest>();
+    return std::optional<ErasureRequest>(std::move(got->front()));
+  }
+
+  Result<std::vector<ErasureRequest>> List(int64_t after_seq, int limit) override {
+    return Query("WHERE seq > $1 ORDER BY seq LIMIT $2", {pg::Int(after_seq), pg::Int(limit)});
+  }
+
+  Result<std::vector<ErasureRequest>> HubPending() override {
+    return Query("WHERE hub_done_ms IS NULL ORDER BY seq", {});
+  }
+
+  Status SaveProgress(const std::string& id, const std::string& sealed) override {
+    return db_->Run("UPDATE privacy_erasures SET progress = $2 WHERE id = $1 AND "
+                    "hub_done_ms IS NULL",
+                    {pg::Text(id), pg::Bytes(sealed)})
+        .status();
+  }
+
+  Result<std::string> Progress(const std::string& id) override {
+    return Column("SELECT progress FROM privacy_erasures WHERE id = $1", id);
+  }
+
+  Result<std::string> SealedSubject(const std::string& id) override {
+    return Column("SELECT subject_sealed FROM privacy_erasures WHERE id = $1", id);
+  }
+
+  Status CompleteHub(const std::string& id, int64_t done_ms, int64_t erased_profile,
+                     int64_t events_redacted, const std::vector<std::string>& device_ids,
+                     const std::string& sealed_values,
+                     const std::vector<std::string>& suppress_keys) override {
+    pg::Transaction tx(*db_);
+    CJD_RETURN_IF_ERROR(tx.status());
+    auto n = db_->Run(
+        "UPDATE privacy_erasures SET hub_done_ms = $2, erased_profile = $3, "
+        "events_redacted = $4, values_sealed = $5, "
+        "subject_sealed = CASE WHEN $6 THEN subject_sealed END, progress = NULL "
+        "WHERE id = $1 AND hub_done_ms IS NULL",
+        {pg::Text(id), pg::Int(done_ms), pg::Int(erased_profile), pg::Int(events_redacted),
+         device_ids.empty() ? pg::Null() : pg::Bytes(sealed_values),
+         pg::Text(device_ids.empty() ? "false" : "true")});
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Status::NotFound("no pending erasure " + id);
+    for (const std::string& d : device_ids) {
+      CJD_RETURN_IF_ERROR(db_->Run("INSERT INTO privacy_erasure_devices (erasure_id, device_id) "
+                                   "VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                                   {pg::Text(id), pg::Text(d)})
+                              .status());
+    }
+    for (const std::string& k : suppress_keys) {
+      CJD_RETURN_IF_ERROR(db_->Run("INSERT INTO privacy_suppressed (id_key, erasure_id, at_ms) "
+                                   "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                                   {pg::Bytes(k), pg::Text(id), pg::Int(done_ms)})
+                              .status());
+    }
+    return tx.Commit();
+  }
+
+  Result<std::vector<Owed>> OwedTo(const std::string& device_id) override {
+    auto rows = db_->Query(
+        "SELECT e.id, e.values_sealed, d.sent_ms FROM privacy_erasure_devices d "
+        "JOIN privacy_erasures e ON e.id = d.erasure_id "
+        "WHERE d.device_id = $1 AND d.done_ms IS NULL AND e.values_sealed IS NOT NULL "
+        "ORDER BY e.seq",
+        {pg::Text(device_id)});
+    if (!rows.ok()) return rows.status();
+    std::vector<Owed> out;
+    for (const pg::Row& r : *rows) out.push_back({r.Text(0), r.Bytes(1), r.Int(2)});
+    return out;
+  }
+
+  Result<std::vector<std::string>> DevicesOwing() override {
+    auto rows = db_->Query("SELECT DISTINCT device_id FROM privacy_erasure_devices "
+                           "WHERE done_ms IS NULL ORDER BY device_id");
+    if (!rows.ok()) return rows.status();
+    std::vector<std::string> out;
+    for (const pg::Row& r : *rows) out.push_back(r.Text(0));
+    return out;
+  }
+
+  Status MarkSent(const std::string& id, const std::string& device_id, int64_t sent_ms) override {
+    return db_->Run("UPDATE privacy_erasure_devices SET sent_ms = $3 WHERE erasure_id = $1 AND "
+                    "device_id = $2",
+                    {pg::Text(id), pg::Text(device_id), pg::Int(sent_ms)})
+        .status();
+  }
+
+  Result<bool> DeviceDone(const std::string& id, const std::string& device_id,
+                          int64_t done_ms) override {
+    // One row update: of two instances taking the same receipt, one finds it done already.
+    auto n = db_->Run("UPDATE privacy_erasure_devices SET done_ms = $3 WHERE erasure_id = $1 "
+                      "AND device_id = $2 AND done_ms IS NULL",
+                      {pg::Text(id), pg::Text(device_id), pg::Int(done_ms)});
+    if (!n.ok()) return n.status();
+    return *n > 0;
+  }
+
+  Result<std::string> ValuesIfAllDone(const std::string& id) override {
+    return Column(
+        "SELECT values_sealed FROM privacy_erasures WHERE id = $1 AND hub_done_ms IS NOT NULL "
+        "AND values_sealed IS NOT NULL AND NOT EXISTS (SELECT 1 FROM privacy_erasure_devices "
+        "WHERE erasure_id = $1 AND done_ms IS NULL)",
+        id);
+  }
+
+  Status DropValues(const std::string& id) override {
+    // (No WAL to empty here as on SQLite: the values were sealed under the hub's identity key,
+    // and the old row versions go at the next vacuum.)
+    return db_->Run("UPDATE privacy_erasures SET values_sealed = NULL, subject_sealed = NULL "
+                    "WHERE id = $1",
+                    {pg::Text(id)})
+        .status();
+  }
+
+  Result<Counts> Count(int64_t now_ms) override {
+    auto rows = db_->Query(
+        "WITH open AS (SELECT e.deadline_ms FROM privacy_erasures e WHERE e.hub_done_ms IS NULL "
+        "  OR EXISTS (SELECT 1 FROM privacy_erasure_devices d WHERE d.erasure_id = e.id "
+        "  AND d.done_ms IS NULL)) "
+        "SELECT (SELECT count(*) FROM privacy_erasures), "
+        "       (SELECT count(*) FROM privacy_erasures WHERE hub_done_ms IS NULL), "
+        "       (SELECT count(*) FROM open), "
+        "       (SELECT count(*) FROM open WHERE deadline_ms < $1), "
+        "       (SELECT count(*) FROM privacy_erasure_devices WHERE done_ms IS NULL)",
+        {pg::Int(now_ms)});
+    if (!rows.ok()) return rows.status();
+    Counts c;
+    if (!rows->empty()) {
+      const pg::Row& r = rows->front();
+      c.requests = r.Int(0);
+      c.hub_pending = r.Int(1);
+      c.pending = r.Int(2);
+      c.overdue = r.Int(3);
+      c.receipts_owed = r.Int(4);
+    }
+    return c;
+  }
+
+  Result<std::vector<std::string>> SuppressedKeys() override {
+    auto rows = db_->Query("SELECT id_key FROM privacy_suppressed");
+    if (!rows.ok()) return rows.status();
+    std::vector<std::string> out;
+    for (const pg::Row& r : *rows) out.push_back(r.Bytes(0));
+    return out;
+  }
+
+ private:
+  // Requests matching `where` (after the column list), each with its devices.
+  Result<std::vector<ErasureRequest>> Query(const std::string& where,
+                                            const std::vector<pg::Param>& params) {
+    auto rows = db_->Query(std::string("SELECT ") + kPgColumns + where, params);
+    if (!rows.ok()) return rows.status();
+    std::vector<ErasureRequest> out;
+    for (const pg::Row& r : *rows) out.push_back(FromPgRow(r));
+    for (ErasureRequest& r : out) {
+      auto devices = db_->Query(
+          "SELECT device_id, sent_ms, done_ms FROM privacy_erasure_devices "
+          "WHERE erasure_id = $1 ORDER BY device_id",
+          {pg::Text(r.id)});
+      if (!devices.ok()) return devices.status();
+      for (const pg::Row& d : *devices) {
+        ErasureDevice device;
+        device.device_id = d.Text(0);
+        device.sent_ms = d.Int(1);
+        device.done = !d.IsNull(2);
+        device.done_ms = device.done ? d.Int(2) : 0;
+        r.devices.push_back(std::move(device));
+      }
+    }
+    return out;
+  }
+
+  // One bytea column of one row ("" when there is no row or it is NULL).
+  Result<std::string> Column(const char* sql, const std::string& id) {
+    auto rows = db_->Query(sql, {pg::Text(id)});
+    if (!rows.ok()) return rows.status();
+    if (rows->empty() || rows->front().IsNull(0)) return std::string();
+    return rows->front().Bytes(0);
+  }
+
+  std::unique_ptr<pg::Connection> db_;
+};
+
+ErasureStore::ErasureStore(std::unique_ptr<Tables> tables) : tables_(std::move(tables)) {}
+
+ErasureStore::~ErasureStore() = default;
+
+Result<std::unique_ptr<ErasureStore>> ErasureStore::Open(const std::string& location) {
+  std::unique_ptr<Tables> tables;
+  if (pg::IsPostgresUrl(location)) {
+    auto db = pg::Connection::Open(location);
+    if (!db.ok()) return db.status();
+    CJD_RETURN_IF_ERROR((*db)->Migrate("privacy", kPgMigrations));
+    tables = std::make_unique<PgTables>(std::move(*db));
+  } else {
+    auto db = sqlite::Database::Open(location);
+    if (!db.ok()) return db.status();
+    CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
+    tables = std::make_unique<SqliteTables>(std::move(*db));
+  }
+  return std::unique_ptr<ErasureStore>(new ErasureStore(std::move(tables)));
+}
+
+Result<int64_t> ErasureStore::Add(const ErasureRequest& r, const std::string& sealed_subject) {
+  return tables_->Add(r, sealed_subject);
+}
+Result<std::optional<ErasureRequest>> ErasureStore::Get(const std::string& id) {
+  return tables_->Get(id);
+}
+Result<std::vector<ErasureRequest>> ErasureStore::List(int64_t after_seq, int limit) {
+  return tables_->List(after_seq, limit);
+}
+Result<std::vector<ErasureRequest>> ErasureStore::HubPending() { return tables_->HubPending(); }
+Status ErasureStore::SaveProgress(const std::string& id, const std::string& sealed) {
+  return tables_->SaveProgress(id, sealed);
+}
+Result<std::string> ErasureStore::Progress(const std::string& id) { return tables_->Progress(id); }
+Result<std::string> ErasureStore::SealedSubject(const std::string& id) {
+  return tables_->SealedSubject(id);
+}
+Status ErasureStore::CompleteHub(const std::string& id, int64_t done_ms, int64_t erased_profile,
+                                 int64_t events_redacted,
+                                 const std::vector<std::string>& device_ids,
+                                 const std::string& sealed_values,
+                                 const std::vector<std::string>& suppress_keys) {
+  return tables_->CompleteHub(id, done_ms, erased_profile, events_redacted, device_ids,
+                              sealed_values, suppress_keys);
+}
+Result<std::vector<ErasureStore::Owed>> ErasureStore::OwedTo(const std::string& device_id) {
+  return tables_->OwedTo(device_id);
+}
+Result<std::vector<std::string>> ErasureStore::DevicesOwing() { return tables_->DevicesOwing(); }
+Status ErasureStore::MarkSent(const std::string& id, const std::string& device_id,
+                              int64_t sent_ms) {
+  return tables_->MarkSent(id, device_id, sent_ms);
+}
+Result<bool> ErasureStore::DeviceDone(const std::string& id, const std::string& device_id,
+                                      int64_t done_ms) {
+  return tables_->DeviceDone(id, device_id, done_ms);
+}
+Result<std::string> ErasureStore::ValuesIfAllDone(const std::string& id) {
+  return tables_->ValuesIfAllDone(id);
+}
+Status ErasureStore::DropValues(const std::string& id) { return tables_->DropValues(id); }
+Result<ErasureStore::Counts> ErasureStore::Count(int64_t now_ms) { return tables_->Count(now_ms); }
+Result<std::vector<std::string>> ErasureStore::SuppressedKeys() {
+  return tables_->SuppressedKeys();
 }
 
 }  // namespace cjd::hub::privacy

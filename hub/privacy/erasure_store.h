@@ -1,6 +1,8 @@
 // ErasureStore: the hub's rights requests (issue 11), in their own file (privacy.db, `[privacy]
-// path`). This module owns its tables; other modules call these functions (no ATTACH), so a
-// PostgreSQL backend implements them once.
+// path`) or, for a hub whose store is in PostgreSQL (issue 17), in that database (tables
+// privacy_erasures, privacy_erasure_devices, privacy_suppressed; migrations module `privacy`),
+// shared by every instance. This module owns its tables; other modules call these functions (no
+// ATTACH).
 //
 // Nothing here is personal in plain text: the identifier a request names is kept as its keyed
 // hash (what suppression needs) and, until every device has answered, sealed under the hub's
@@ -15,7 +17,6 @@
 #include <vector>
 
 #include "shared/core/status.h"
-#include "shared/storage/sqlite.h"
 
 namespace cjd::hub::privacy {
 
@@ -47,7 +48,11 @@ struct ErasureRequest {
 
 class ErasureStore {
  public:
-  static Result<std::unique_ptr<ErasureStore>> Open(const std::string& path);
+  // `location`: a SQLite file's path or a postgresql:// URL.
+  static Result<std::unique_ptr<ErasureStore>> Open(const std::string& location);
+  ~ErasureStore();
+  ErasureStore(const ErasureStore&) = delete;
+  ErasureStore& operator=(const ErasureStore&) = delete;
 
   // A new request (hub part pending); returns its seq. `sealed_subject` is the sealed
   // identifier value (empty when asked by profile id). kConflict for an id in use.
@@ -101,11 +106,12 @@ class ErasureStore {
   Result<std::vector<std::string>> SuppressedKeys();
 
  private:
-  explicit ErasureStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
-  Status LoadDevices(ErasureRequest* r);
-  Result<std::vector<ErasureRequest>> Query(const char* sql, int64_t a, int64_t b);
+  class Tables;
+  class SqliteTables;
+  class PgTables;
+  explicit ErasureStore(std::unique_ptr<Tables> tables);
 
-  std::unique_ptr<sqlite::Database> db_;
+  std::unique_ptr<Tables> tables_;
 };
 
 }  // namespace cjd::hub::privacy

@@ -1,16 +1,29 @@
-// ErasureStore (privacy.db): requests and their devices' receipts, what is kept of the person
-// and when it goes, and suppression.
+// ErasureStore: requests and their devices' receipts, what is kept of the person and when it
+// goes, and suppression; on both backends (privacy.db, and a real PostgreSQL: Debian's server,
+// initdb in a temporary folder, tests/support/postgres.h; skipped with a reason without it).
 #include "hub/privacy/erasure_store.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
+#include "tests/support/postgres.h"
 #include "tests/support/temp_dir.h"
 
 namespace cjd::hub::privacy {
 namespace {
+
+using cjd::testing::Postgres;
+
+// One server for the whole binary (started on first use), a new database per test.
+Postgres* SharedPostgres() {
+  static Postgres pg = Postgres::Start();  // stopped, and its folder removed, at exit
+  return &pg;
+}
 
 ErasureRequest NewRequest(const std::string& id) {
   ErasureRequest r;
@@ -22,11 +35,30 @@ ErasureRequest NewRequest(const std::string& id) {
   return r;
 }
 
-TEST(ErasureStore, ReceiptsCompleteARequestAndOnlyListedDevicesCount) {
-  testing::TempDir dir("cjd-erasure-store-");
-  auto store = ErasureStore::Open(dir.Join("privacy.db").string());
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  ErasureStore& s = **store;
+class ErasureStoreContract : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (postgres()) {
+      if (!Postgres::Available()) GTEST_SKIP() << Postgres::UnavailableReason();
+      static std::atomic<int> n{0};
+      location_ = SharedPostgres()->CreateDatabase("erasures_" + std::to_string(::getpid()) +
+                                                   "_" + std::to_string(++n));
+    } else {
+      location_ = dir_.Join("privacy.db").string();
+    }
+    auto store = ErasureStore::Open(location_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+  }
+  bool postgres() const { return GetParam() == "postgres"; }
+
+  testing::TempDir dir_{"cjd-erasure-store-"};
+  std::string location_;
+  std::unique_ptr<ErasureStore> store_;
+};
+
+TEST_P(ErasureStoreContract, ReceiptsCompleteARequestAndOnlyListedDevicesCount) {
+  ErasureStore& s = *store_;
   auto seq = s.Add(NewRequest("era_00000000000000000001"), "SEALED-SUBJECT");
   ASSERT_TRUE(seq.ok());
   EXPECT_EQ(*seq, 1);
@@ -76,10 +108,16 @@ TEST(ErasureStore, ReceiptsCompleteARequestAndOnlyListedDevicesCount) {
   EXPECT_EQ((*r)->erased_profile, 42);
   EXPECT_EQ((*r)->events_redacted, 5);
   EXPECT_TRUE(s.DevicesOwing()->empty());
+  auto counts = s.Count(3000);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(counts->requests, 1);
+  EXPECT_EQ(counts->pending, 0);
+  EXPECT_EQ(counts->receipts_owed, 0);
+  if (postgres()) return;  // (the rest is about the SQLite file itself)
 
   // The sealed values are gone from the file too (secure_delete, WAL emptied).
   for (const char* file : {"privacy.db", "privacy.db-wal"}) {
-    std::ifstream in(dir.Join(file), std::ios::binary);
+    std::ifstream in(dir_.Join(file), std::ios::binary);
     std::stringstream bytes;
     bytes << in.rdbuf();
     EXPECT_EQ(bytes.str().find("SEALED-VALUES"), std::string::npos) << file;
@@ -88,11 +126,8 @@ TEST(ErasureStore, ReceiptsCompleteARequestAndOnlyListedDevicesCount) {
   }
 }
 
-TEST(ErasureStore, NoDeviceToAskMeansDoneAtOnceAndSuppressionIsKept) {
-  testing::TempDir dir("cjd-erasure-store-");
-  auto store = ErasureStore::Open(dir.Join("privacy.db").string());
-  ASSERT_TRUE(store.ok());
-  ErasureStore& s = **store;
+TEST_P(ErasureStoreContract, NoDeviceToAskMeansDoneAtOnceAndSuppressionIsKept) {
+  ErasureStore& s = *store_;
   ASSERT_TRUE(s.Add(NewRequest("era_00000000000000000002"), "SUBJ").ok());
   ASSERT_TRUE(s.Add(NewRequest("era_00000000000000000003"), "SUBJ").ok());
   const std::string k1(16, 'a'), k2(16, 'b');
@@ -111,6 +146,53 @@ TEST(ErasureStore, NoDeviceToAskMeansDoneAtOnceAndSuppressionIsKept) {
   ASSERT_EQ(page->size(), 1u);
   EXPECT_EQ((*page)[0].id, "era_00000000000000000003");
   EXPECT_FALSE((*page)[0].hub_done);
+  auto counts = s.Count(1000 + 3'600'000 + 1);  // past the second one's deadline
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(counts->requests, 2);
+  EXPECT_EQ(counts->hub_pending, 1);
+  EXPECT_EQ(counts->pending, 1);
+  EXPECT_EQ(counts->overdue, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ErasureStoreContract, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+// Several instances share one PostgreSQL (issue 17): a request made through one is seen by the
+// others, and of two instances taking the same receipt or finishing the same hub part, one does.
+// (On SQLite each hub has its own privacy.db: nothing is shared there.)
+TEST(SharedErasureStore, TwoOpenersShareRequestsAndEachChangeLandsOnce) {
+  if (!Postgres::Available()) GTEST_SKIP() << Postgres::UnavailableReason();
+  const std::string url =
+      SharedPostgres()->CreateDatabase("erasures_shared_" + std::to_string(::getpid()));
+  auto one = ErasureStore::Open(url);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  auto other = ErasureStore::Open(url);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ErasureStore& a = **one;
+  ErasureStore& b = **other;
+  ASSERT_TRUE(a.Add(NewRequest("era_00000000000000000004"), "SUBJ").ok());
+  EXPECT_EQ(b.Add(NewRequest("era_00000000000000000004"), "").status().code(), Code::kConflict);
+  ASSERT_EQ(b.HubPending()->size(), 1u);
+  ASSERT_TRUE(b.CompleteHub("era_00000000000000000004", 4000, 7, 1, {"till-1"}, "V", {}).ok());
+  EXPECT_EQ(a.CompleteHub("era_00000000000000000004", 4001, 7, 1, {"till-2"}, "V", {}).code(),
+            Code::kNotFound);
+  EXPECT_EQ(*a.DevicesOwing(), (std::vector<std::string>{"till-1"}));
+  // The same receipt reaching both instances at once: exactly one takes it.
+  std::atomic<int> taken{0};
+  auto receipt = [&](ErasureStore* s) {
+    Result<bool> done = s->DeviceDone("era_00000000000000000004", "till-1", 4100);
+    if (done.ok() && *done) ++taken;
+  };
+  std::thread t1(receipt, &a);
+  std::thread t2(receipt, &b);
+  t1.join();
+  t2.join();
+  EXPECT_EQ(taken.load(), 1);
+  EXPECT_EQ(*a.ValuesIfAllDone("era_00000000000000000004"), "V");
+  auto r = a.Get("era_00000000000000000004");
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_TRUE((*r)->done());
+  EXPECT_EQ((*r)->erased_profile, 7);
 }
 
 }  // namespace
