@@ -165,9 +165,9 @@ Status Hub::Start() {
           planner->ProfilesChanged(ids);
         });
   }
-  // Rights requests (privacy.db): erasures run on their own thread; suppression must hold from
-  // the projector's first batch.
-  auto erasure_store = privacy::ErasureStore::Open(config_.privacy_path);
+  // Rights requests (privacy.db, or the PostgreSQL store): erasures run on their own thread;
+  // suppression must hold from the projector's first batch.
+  auto erasure_store = privacy::ErasureStore::Open(config_.privacy_location());
   if (!erasure_store.ok()) return erasure_store.status();
   auto eraser_log = OpenHubStore(config_.store_location(), vault_);
   if (!eraser_log.ok()) return eraser_log.status();

@@ -58,7 +58,7 @@ Status Activation::Start(bool thread) {
     auto prof = ProfileReader::Open(config_.profiles_path, config_.store_location(), keys_, nullptr);
     if (!prof.ok()) return prof.status();
     profiles_ = std::move(*prof);
-    auto era = privacy::ErasureStore::Open(config_.privacy_path);
+    auto era = privacy::ErasureStore::Open(config_.privacy_location());
     if (!era.ok()) return era.status();
     erasures_ = std::move(*era);
     // A new activation.db starts each feed at its end: what happened before any destination

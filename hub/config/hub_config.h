@@ -120,6 +120,11 @@ struct HubConfig {
                                        // created on first use when missing
   // [privacy] (see hub/privacy/README.md)
   std::string privacy_path;            // SQLite file of erasure requests and their receipts
+  // Where the erasure requests are: store_url when set (shared by the hub's instances), else
+  // privacy_path.
+  const std::string& privacy_location() const {
+    return store_url.empty() ? privacy_path : store_url;
+  }
   int64_t erasure_deadline_minutes = 60;  // a request is "met" when done within this
   std::string keys_path;               // SQLite file of the event log's data keys (keys.db)
   std::string master_key_file;         // the master key wrapping them (0600; outside every db)

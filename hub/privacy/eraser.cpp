@@ -87,7 +87,8 @@ Eraser::Eraser(const HubConfig& config, Projector* projector, std::unique_ptr<Hu
       clock_(clock),
       normalize_{config.default_country},
       log_(std::move(log)),
-      store_(std::move(store)) {}
+      store_(std::move(store)),
+      shared_(store_->shared()) {}
 
 Eraser::~Eraser() { Stop(); }
 
@@ -171,21 +172,32 @@ void Eraser::SuppressedEvents(std::vector<int64_t> rows) {
 }
 
 void Eraser::Run() {
+  // The hub's own work (queued redactions, pending requests) when asked for it, and at the
+  // latest every 30 s (a retry after a failure), also while devices' heartbeats keep waking the
+  // thread for what each is owed. A hub sharing its store with other instances does it every
+  // few seconds: it also applies the requests they finished to its own projection
+  // (ApplyFinished).
+  const auto period = std::chrono::seconds(shared_ ? kSharedPollSeconds : 30);
+  auto next_pending = std::chrono::steady_clock::now();  // at once: resume what was left
   while (!worker_.stopping()) {
-    // The hub's own work (queued redactions, pending requests) when asked for it, or every 30 s
-    // (a retry after a failure); not on every device's heartbeat, which only needs what that
-    // device is owed.
     bool run_pending = false;
     {
       std::unique_lock lock(worker_.mu());
-      worker_.WaitFor(lock, std::chrono::seconds(30), [&] {
+      const auto now = std::chrono::steady_clock::now();
+      const auto wait = next_pending > now ? next_pending - now
+                                           : std::chrono::steady_clock::duration::zero();
+      worker_.WaitFor(lock, std::chrono::duration_cast<std::chrono::milliseconds>(wait), [&] {
         return wake_ || !seen_devices_.empty() || !receipts_.empty();
       });
       if (worker_.stopping()) return;
-      run_pending = wake_ || (seen_devices_.empty() && receipts_.empty());
+      run_pending = wake_ || std::chrono::steady_clock::now() >= next_pending;
       wake_ = false;
     }
-    Status st = run_pending ? RunPending() : Status::Ok();
+    Status st = Status::Ok();
+    if (run_pending) {
+      st = RunPending();
+      next_pending = std::chrono::steady_clock::now() + period;
+    }
     if (st.ok()) {
       std::lock_guard work(work_mu_);
       st = HandleReceipts();
@@ -200,7 +212,8 @@ void Eraser::Run() {
       }
     }
     if (!st.ok()) {
-      spdlog::error("privacy: erasure failed, retrying in 30 s: {}", st.ToString());
+      spdlog::error("privacy: erasure failed, retrying in {} s: {}", period.count(),
+                    st.ToString());
     }
   }
 }
@@ -213,7 +226,7 @@ Status Eraser::RunPending() {
     return store_->HubPending();
   }();
   if (!pending.ok()) return pending.status();
-  if (pending->empty()) return Status::Ok();
+  if (pending->empty()) return shared_ ? ApplyFinished() : Status::Ok();
   Result<std::vector<DeviceRow>> devices = log_->ListDevices();
   if (!devices.ok()) return devices.status();
   // In chunks: each request's hub part, then one emptying of the WALs for the chunk, then the
@@ -231,11 +244,22 @@ Status Eraser::RunPending() {
     projector_->TruncateWal();
     const int64_t now = clock_->NowMillis();
     for (const HubDone& d : chunk) {
-      {
+      Status completed = [&] {
         std::lock_guard lock(store_mu_);
-        CJD_RETURN_IF_ERROR(store_->CompleteHub(d.id, now, d.profile_id, d.redacted, d.device_ids,
-                                                d.sealed, d.suppress_keys));
+        return store_->CompleteHub(d.id, now, d.profile_id, d.redacted, d.device_ids, d.sealed,
+                                   d.suppress_keys, d.person_keys);
+      }();
+      if (shared_) {
+        // This projection has the request applied, whichever instance's CompleteHub landed.
+        CJD_RETURN_IF_ERROR(projector_->MarkErasureApplied(d.id, now, /*swept=*/false));
+        if (completed.code() == Code::kNotFound) {
+          spdlog::info("privacy: erasure {}: another hub instance finished its hub part first; "
+                       "applied to this instance's projection too",
+                       d.id);
+          continue;
+        }
       }
+      CJD_RETURN_IF_ERROR(completed);
       spdlog::info("privacy: erasure {} done on the hub in {} ms (profile {}, {} events "
                    "redacted, {} devices to confirm)",
                    d.id, now - d.requested_ms, d.profile_id, d.redacted, d.device_ids.size());
@@ -244,6 +268,51 @@ Status Eraser::RunPending() {
     for (const HubDone& d : chunk) targets.insert(d.device_ids.begin(), d.device_ids.end());
     for (const std::string& device : targets) CJD_RETURN_IF_ERROR(SendOwed(device, true));
   }
+  return shared_ ? ApplyFinished() : Status::Ok();
+}
+
+Status Eraser::ApplyFinished() {
+  if (applied_since_ms_ < 0) {
+    Result<int64_t> created = projector_->CreatedMs();
+    if (!created.ok()) return created.status();
+    applied_since_ms_ = *created - kClockMarginMs;
+  }
+  Result<std::vector<ErasureStore::Finished>> finished = [&] {
+    std::lock_guard lock(store_mu_);
+    return store_->HubDoneSince(applied_since_ms_);
+  }();
+  if (!finished.ok()) return finished.status();
+  int64_t newest = 0;
+  for (const ErasureStore::Finished& f : *finished) {
+    newest = std::max({newest, f.hub_done_ms, f.swept_ms});
+    Result<int> state = projector_->ErasureState(f.id);
+    if (!state.ok()) return state.status();
+    // Applied here already, and swept here when it has been swept at all.
+    if (*state == 2 || (*state == 1 && f.swept_ms == 0)) continue;
+    std::vector<identity::IdKey> keys;
+    for (const std::string& k : f.keys) keys.push_back(KeyOf(k));
+    // The identifiers may sit in more than one profile here (this instance's merges are its
+    // own): each profile holding one of them goes. The final sweep is the same again, for a
+    // profile that a late event (in flight from a device) made here meanwhile.
+    std::vector<int64_t> erased;
+    for (size_t round = 0; round <= keys.size() && !keys.empty(); ++round) {
+      Result<ErasedPerson> gone = projector_->Erase(0, keys);
+      if (!gone.ok()) return gone.status();
+      if (gone->profile_id == 0) break;
+      erased.push_back(gone->profile_id);
+    }
+    if (f.suppress && *state == 0) projector_->Suppress(keys);
+    if (!erased.empty()) projector_->TruncateWal();
+    CJD_RETURN_IF_ERROR(
+        projector_->MarkErasureApplied(f.id, clock_->NowMillis(), /*swept=*/f.swept_ms > 0));
+    spdlog::info("privacy: erasure {} ({} by another hub instance) applied to this instance's "
+                 "projection: {} profile(s) erased{}",
+                 f.id, *state == 0 ? "hub part done" : "final sweep run", erased.size(),
+                 f.suppress && *state == 0 ? ", identifiers suppressed" : "");
+  }
+  // Requests finish in about the order of their times; the margin covers the instances' clocks
+  // and a commit that landed after a later one.
+  applied_since_ms_ = std::max(applied_since_ms_, newest - kClockMarginMs);
   return Status::Ok();
 }
 
@@ -366,6 +435,9 @@ Result<Eraser::HubDone> Eraser::Process(const ErasureRequest& r,
   done.device_ids = std::move(device_ids);
   done.sealed = SealValue(projector_->keys(), values.dump());
   done.suppress_keys = std::move(suppress_keys);
+  // For the other instances sharing the store (each erases the person from its own projection
+  // by these); a hub with its own privacy.db keeps only what suppression needs.
+  if (shared_) done.person_keys.assign(seen.begin(), seen.end());
   return done;
 }
 
@@ -488,6 +560,9 @@ Status Eraser::HandleReceipts() {
 }
 
 Status Eraser::Sweep(const std::string& id, const std::string& sealed_values) {
+  // With a shared store the request may not be applied here yet (another instance ran its hub
+  // part): that first, so its suppression holds here before the sweep is recorded.
+  if (shared_) CJD_RETURN_IF_ERROR(ApplyFinished());
   Result<std::string> plain = OpenValue(projector_->keys(), sealed_values);
   std::vector<identity::IdKey> keys;
   if (plain.ok()) {
@@ -518,8 +593,10 @@ Status Eraser::Sweep(const std::string& id, const std::string& sealed_values) {
   }
   TruncateWals();
   projector_->TruncateWal();
+  const int64_t now = clock_->NowMillis();
+  if (shared_) CJD_RETURN_IF_ERROR(projector_->MarkErasureApplied(id, now, /*swept=*/true));
   std::lock_guard lock(store_mu_);
-  return store_->DropValues(id);
+  return store_->DropValues(id, now);
 }
 
 }  // namespace cjd::hub::privacy

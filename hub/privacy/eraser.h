@@ -91,6 +91,8 @@ class Eraser {
   void Receipt(const std::string& device_id, const EraseReceipt& receipt);
 
   static constexpr int64_t kResendAfterMs = 10'000;
+  static constexpr int kSharedPollSeconds = 5;
+  static constexpr int64_t kClockMarginMs = 10 * 60'000;
 
  private:
   void Run();
@@ -103,6 +105,7 @@ class Eraser {
     std::vector<std::string> device_ids;
     std::string sealed;
     std::vector<std::string> suppress_keys;
+    std::vector<std::string> person_keys;  // with a shared store: every identifier's keyed hash
   };
   Result<HubDone> Process(const ErasureRequest& r, const std::vector<DeviceRow>& devices);
   // The saved progress of a request's hub part (ErasureStore::SaveProgress), sealed.
@@ -110,6 +113,11 @@ class Eraser {
   Result<ErasedPerson> PersonFromProgress(const std::string& sealed) const;
   static void Merge(ErasedPerson more, ErasedPerson* into);
   Status RedactQueued();
+  // With the store shared by several hub instances (PostgreSQL): requests whose hub part
+  // another instance ran, applied to this instance's projection once each (by the keyed hashes
+  // of the person's identifiers; suppression too). Requests finished well before profiles.db
+  // was made are skipped: the log it was built from was redacted already.
+  Status ApplyFinished();
   void TruncateWals();
   Status HandleReceipts();
   // The hub part again over the identifiers sealed in `sealed_values`.
@@ -131,6 +139,8 @@ class Eraser {
   std::unique_ptr<HubStore> log_;       // guarded by work_mu_
   std::mutex store_mu_;
   std::unique_ptr<ErasureStore> store_;  // guarded by store_mu_
+  const bool shared_;                    // the store is shared by hub instances
+  int64_t applied_since_ms_ = -1;        // ApplyFinished's lower bound (under work_mu_)
   WorkerThread worker_;
   bool wake_ = false;                    // guarded by worker_.mu()
   std::vector<int64_t> redact_rows_;     // guarded by worker_.mu()

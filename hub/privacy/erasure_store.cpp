@@ -49,6 +49,20 @@ const std::vector<sqlite::Migration> kMigrations = {
       -- log's redaction still redacts them. NULL once the hub part is done.
       ALTER TABLE erasures ADD COLUMN progress BLOB;
     )sql"},
+    {3, R"sql(
+      -- The keyed hashes of every identifier the erased person held (issue 17): each hub
+      -- instance keeps its own projection, and one that did not run the hub part erases the
+      -- person from its own by these (ErasureStore::HubDoneSince).
+      CREATE TABLE erasure_keys (
+        erasure_id  TEXT NOT NULL,
+        id_key      BLOB NOT NULL,
+        PRIMARY KEY (erasure_id, id_key)
+      ) WITHOUT ROWID;
+      CREATE INDEX erasures_hub_done ON erasures (hub_done_ms) WHERE hub_done_ms IS NOT NULL;
+      -- When the final sweep ran (after the last device's receipt), for the other instances to
+      -- sweep their own projections too.
+      ALTER TABLE erasures ADD COLUMN swept_ms INTEGER;
+    )sql"},
 };
 
 // The same tables in PostgreSQL, shared by the hub's instances (issue 17).
@@ -83,6 +97,14 @@ const std::vector<pg::Migration> kPgMigrations = {
      "  id_key      bytea PRIMARY KEY,"
      "  erasure_id  text NOT NULL,"
      "  at_ms       bigint NOT NULL);"},
+    {2,
+     "CREATE TABLE privacy_erasure_keys ("
+     "  erasure_id  text NOT NULL REFERENCES privacy_erasures (id),"
+     "  id_key      bytea NOT NULL,"
+     "  PRIMARY KEY (erasure_id, id_key));"
+     "CREATE INDEX privacy_erasures_hub_done ON privacy_erasures (hub_done_ms) "
+     "  WHERE hub_done_ms IS NOT NULL;"
+     "ALTER TABLE privacy_erasures ADD COLUMN swept_ms bigint;"},
 };
 
 constexpr const char* kColumns =
@@ -169,16 +191,18 @@ class ErasureStore::Tables {
   virtual Status CompleteHub(const std::string& id, int64_t done_ms, int64_t erased_profile,
                              int64_t events_redacted, const std::vector<std::string>& device_ids,
                              const std::string& sealed_values,
-                             const std::vector<std::string>& suppress_keys) = 0;
+                             const std::vector<std::string>& suppress_keys,
+                             const std::vector<std::string>& person_keys) = 0;
   virtual Result<std::vector<Owed>> OwedTo(const std::string& device_id) = 0;
   virtual Result<std::vector<std::string>> DevicesOwing() = 0;
   virtual Status MarkSent(const std::string& id, const std::string& device_id, int64_t sent_ms) = 0;
   virtual Result<bool> DeviceDone(const std::string& id, const std::string& device_id,
                                   int64_t done_ms) = 0;
   virtual Result<std::string> ValuesIfAllDone(const std::string& id) = 0;
-  virtual Status DropValues(const std::string& id) = 0;
+  virtual Status DropValues(const std::string& id, int64_t swept_ms) = 0;
   virtual Result<Counts> Count(int64_t now_ms) = 0;
   virtual Result<std::vector<std::string>> SuppressedKeys() = 0;
+  virtual Result<std::vector<Finished>> HubDoneSince(int64_t since_ms) = 0;
 };
 
 class ErasureStore::SqliteTables final : public ErasureStore::Tables {
@@ -194,14 +218,16 @@ class ErasureStore::SqliteTables final : public ErasureStore::Tables {
   Status CompleteHub(const std::string& id, int64_t done_ms, int64_t erased_profile,
                      int64_t events_redacted, const std::vector<std::string>& device_ids,
                      const std::string& sealed_values,
-                     const std::vector<std::string>& suppress_keys) override;
+                     const std::vector<std::string>& suppress_keys,
+                     const std::vector<std::string>& person_keys) override;
+  Result<std::vector<Finished>> HubDoneSince(int64_t since_ms) override;
   Result<std::vector<Owed>> OwedTo(const std::string& device_id) override;
   Result<std::vector<std::string>> DevicesOwing() override;
   Status MarkSent(const std::string& id, const std::string& device_id, int64_t sent_ms) override;
   Result<bool> DeviceDone(const std::string& id, const std::string& device_id,
                           int64_t done_ms) override;
   Result<std::string> ValuesIfAllDone(const std::string& id) override;
-  Status DropValues(const std::string& id) override;
+  Status DropValues(const std::string& id, int64_t swept_ms) override;
   Result<Counts> Count(int64_t now_ms) override;
   Result<std::vector<std::string>> SuppressedKeys() override;
 
@@ -317,7 +343,8 @@ Status ErasureStore::SqliteTables::CompleteHub(const std::string& id, int64_t do
                                                int64_t erased_profile, int64_t events_redacted,
                                                const std::vector<std::string>& device_ids,
                                                const std::string& sealed_values,
-                                               const std::vector<std::string>& suppress_keys) {
+                                               const std::vector<std::string>& suppress_keys,
+                                               const std::vector<std::string>& person_keys) {
   sqlite::Transaction tx(*db_);
   CJD_RETURN_IF_ERROR(tx.status());
   auto s = db_->Prepare(
@@ -344,7 +371,35 @@ Status ErasureStore::SqliteTables::CompleteHub(const std::string& id, int64_t do
     sup->BindBlob(1, k).Bind(2, id).Bind(3, done_ms);
     CJD_RETURN_IF_ERROR(sup->Run());
   }
+  auto person = db_->Prepare(
+      "INSERT OR IGNORE INTO erasure_keys (erasure_id, id_key) VALUES (?1, ?2)");
+  if (!person.ok()) return person.status();
+  for (const std::string& k : person_keys) {
+    person->Bind(1, id).BindBlob(2, k);
+    CJD_RETURN_IF_ERROR(person->Run());
+  }
   return tx.Commit();
+}
+
+Result<std::vector<ErasureStore::Finished>> ErasureStore::SqliteTables::HubDoneSince(
+    int64_t since_ms) {
+  auto s = db_->Prepare(
+      "SELECT e.id, e.hub_done_ms, e.suppress, coalesce(e.swept_ms, 0), k.id_key FROM erasures e "
+      "LEFT JOIN erasure_keys k ON k.erasure_id = e.id "
+      "WHERE e.hub_done_ms >= ?1 OR e.swept_ms >= ?1 ORDER BY e.hub_done_ms, e.seq");
+  if (!s.ok()) return s.status();
+  s->Bind(1, since_ms);
+  std::vector<Finished> out;
+  while (true) {
+    auto r = s->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    if (out.empty() || out.back().id != s->ColumnText(0)) {
+      out.push_back({s->ColumnText(0), s->ColumnInt(1), s->ColumnInt(3), s->ColumnInt(2) != 0, {}});
+    }
+    if (!s->ColumnIsNull(4)) out.back().keys.emplace_back(s->ColumnView(4));
+  }
+  return out;
 }
 
 Result<std::vector<ErasureStore::Owed>> ErasureStore::SqliteTables::OwedTo(
@@ -405,11 +460,12 @@ Result<std::string> ErasureStore::SqliteTables::ValuesIfAllDone(const std::strin
   return std::string(s->ColumnView(0));
 }
 
-Status ErasureStore::SqliteTables::DropValues(const std::string& id) {
+Status ErasureStore::SqliteTables::DropValues(const std::string& id, int64_t swept_ms) {
   auto s = db_->Prepare(
-      "UPDATE erasures SET values_sealed = NULL, subject_sealed = NULL WHERE id = ?1");
+      "UPDATE erasures SET values_sealed = NULL, subject_sealed = NULL, swept_ms = ?2 "
+      "WHERE id = ?1");
   if (!s.ok()) return s.status();
-  s->Bind(1, id);
+  s->Bind(1, id).Bind(2, swept_ms);
   CJD_RETURN_IF_ERROR(s->Run());
   Result<bool> emptied = db_->TruncateWal();
   if (!emptied.ok()) return emptied.status();
@@ -498,7 +554,8 @@ class ErasureStore::PgTables final : public ErasureStore::Tables {
   Status CompleteHub(const std::string& id, int64_t done_ms, int64_t erased_profile,
                      int64_t events_redacted, const std::vector<std::string>& device_ids,
                      const std::string& sealed_values,
-                     const std::vector<std::string>& suppress_keys) override {
+                     const std::vector<std::string>& suppress_keys,
+                     const std::vector<std::string>& person_keys) override {
     pg::Transaction tx(*db_);
     CJD_RETURN_IF_ERROR(tx.status());
     auto n = db_->Run(
@@ -523,7 +580,30 @@ class ErasureStore::PgTables final : public ErasureStore::Tables {
                                    {pg::Bytes(k), pg::Text(id), pg::Int(done_ms)})
                               .status());
     }
+    for (const std::string& k : person_keys) {
+      CJD_RETURN_IF_ERROR(db_->Run("INSERT INTO privacy_erasure_keys (erasure_id, id_key) "
+                                   "VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                                   {pg::Text(id), pg::Bytes(k)})
+                              .status());
+    }
     return tx.Commit();
+  }
+
+  Result<std::vector<Finished>> HubDoneSince(int64_t since_ms) override {
+    auto rows = db_->Query(
+        "SELECT e.id, e.hub_done_ms, e.suppress::int, coalesce(e.swept_ms, 0), k.id_key "
+        "FROM privacy_erasures e LEFT JOIN privacy_erasure_keys k ON k.erasure_id = e.id "
+        "WHERE e.hub_done_ms >= $1 OR e.swept_ms >= $1 ORDER BY e.hub_done_ms, e.seq",
+        {pg::Int(since_ms)});
+    if (!rows.ok()) return rows.status();
+    std::vector<Finished> out;
+    for (const pg::Row& r : *rows) {
+      if (out.empty() || out.back().id != r.Text(0)) {
+        out.push_back({r.Text(0), r.Int(1), r.Int(3), r.Int(2) != 0, {}});
+      }
+      if (!r.IsNull(4)) out.back().keys.push_back(r.Bytes(4));
+    }
+    return out;
   }
 
   Result<std::vector<Owed>> OwedTo(const std::string& device_id) override {
@@ -573,12 +653,12 @@ class ErasureStore::PgTables final : public ErasureStore::Tables {
         id);
   }
 
-  Status DropValues(const std::string& id) override {
+  Status DropValues(const std::string& id, int64_t swept_ms) override {
     // (No WAL to empty here as on SQLite: the values were sealed under the hub's identity key,
     // and the old row versions go at the next vacuum.)
-    return db_->Run("UPDATE privacy_erasures SET values_sealed = NULL, subject_sealed = NULL "
-                    "WHERE id = $1",
-                    {pg::Text(id)})
+    return db_->Run("UPDATE privacy_erasures SET values_sealed = NULL, subject_sealed = NULL, "
+                    "swept_ms = $2 WHERE id = $1",
+                    {pg::Text(id), pg::Int(swept_ms)})
         .status();
   }
 
@@ -651,7 +731,8 @@ class ErasureStore::PgTables final : public ErasureStore::Tables {
   std::unique_ptr<pg::Connection> db_;
 };
 
-ErasureStore::ErasureStore(std::unique_ptr<Tables> tables) : tables_(std::move(tables)) {}
+ErasureStore::ErasureStore(std::unique_ptr<Tables> tables, bool shared)
+    : tables_(std::move(tables)), shared_(shared) {}
 
 ErasureStore::~ErasureStore() = default;
 
@@ -668,7 +749,8 @@ Result<std::unique_ptr<ErasureStore>> ErasureStore::Open(const std::string& loca
     CJD_RETURN_IF_ERROR((*db)->Migrate(kMigrations));
     tables = std::make_unique<SqliteTables>(std::move(*db));
   }
-  return std::unique_ptr<ErasureStore>(new ErasureStore(std::move(tables)));
+  const bool shared = pg::IsPostgresUrl(location);
+  return std::unique_ptr<ErasureStore>(new ErasureStore(std::move(tables), shared));
 }
 
 Result<int64_t> ErasureStore::Add(const ErasureRequest& r, const std::string& sealed_subject) {
@@ -692,9 +774,13 @@ Status ErasureStore::CompleteHub(const std::string& id, int64_t done_ms, int64_t
                                  int64_t events_redacted,
                                  const std::vector<std::string>& device_ids,
                                  const std::string& sealed_values,
-                                 const std::vector<std::string>& suppress_keys) {
+                                 const std::vector<std::string>& suppress_keys,
+                                 const std::vector<std::string>& person_keys) {
   return tables_->CompleteHub(id, done_ms, erased_profile, events_redacted, device_ids,
-                              sealed_values, suppress_keys);
+                              sealed_values, suppress_keys, person_keys);
+}
+Result<std::vector<ErasureStore::Finished>> ErasureStore::HubDoneSince(int64_t since_ms) {
+  return tables_->HubDoneSince(since_ms);
 }
 Result<std::vector<ErasureStore::Owed>> ErasureStore::OwedTo(const std::string& device_id) {
   return tables_->OwedTo(device_id);
@@ -711,7 +797,9 @@ Result<bool> ErasureStore::DeviceDone(const std::string& id, const std::string& 
 Result<std::string> ErasureStore::ValuesIfAllDone(const std::string& id) {
   return tables_->ValuesIfAllDone(id);
 }
-Status ErasureStore::DropValues(const std::string& id) { return tables_->DropValues(id); }
+Status ErasureStore::DropValues(const std::string& id, int64_t swept_ms) {
+  return tables_->DropValues(id, swept_ms);
+}
 Result<ErasureStore::Counts> ErasureStore::Count(int64_t now_ms) { return tables_->Count(now_ms); }
 Result<std::vector<std::string>> ErasureStore::SuppressedKeys() {
   return tables_->SuppressedKeys();

@@ -71,10 +71,27 @@ class ErasureStore {
 
   // The hub part is done: figures, the devices that must confirm (each pending), the person's
   // identifiers sealed for their commands (dropped once every device is done; `sealed_values`
-  // empty when no device must confirm), and with suppress the keyed hashes to keep.
+  // empty when no device must confirm), with suppress the keyed hashes to keep, and the keyed
+  // hashes of every identifier the person held (`person_keys`, for the instances that did not
+  // run the hub part: HubDoneSince). kNotFound when the hub part was done already (by another
+  // instance: only one CompleteHub of a request lands).
   Status CompleteHub(const std::string& id, int64_t done_ms, int64_t erased_profile,
                      int64_t events_redacted, const std::vector<std::string>& device_ids,
-                     const std::string& sealed_values, const std::vector<std::string>& suppress_keys);
+                     const std::string& sealed_values, const std::vector<std::string>& suppress_keys,
+                     const std::vector<std::string>& person_keys);
+  // Requests whose hub part was done, or whose final sweep ran, at or after `since_ms`, in the
+  // order of hub_done_ms, each with the keyed hashes of the person's identifiers: what a hub
+  // instance applies to its own projection when another instance ran them (issue 17).
+  struct Finished {
+    std::string id;
+    int64_t hub_done_ms = 0;
+    int64_t swept_ms = 0;  // 0: no final sweep yet
+    bool suppress = false;
+    std::vector<std::string> keys;  // 16-byte keyed hashes
+  };
+  Result<std::vector<Finished>> HubDoneSince(int64_t since_ms);
+  // True when the tables are in PostgreSQL, shared by several hub instances.
+  bool shared() const { return shared_; }
   struct Owed {
     std::string erasure_id;
     std::string sealed_values;
@@ -89,9 +106,10 @@ class ErasureStore {
   // already.
   Result<bool> DeviceDone(const std::string& id, const std::string& device_id, int64_t done_ms);
   // The sealed values of a request every device has confirmed (empty: not all confirmed yet,
-  // or dropped already), and DropValues once nothing needs them.
+  // or dropped already), and DropValues once nothing needs them (after the final sweep, at
+  // `swept_ms`, which HubDoneSince reports to the other instances).
   Result<std::string> ValuesIfAllDone(const std::string& id);
-  Status DropValues(const std::string& id);
+  Status DropValues(const std::string& id, int64_t swept_ms);
 
   struct Counts {
     int64_t requests = 0;        // ever made
@@ -109,9 +127,10 @@ class ErasureStore {
   class Tables;
   class SqliteTables;
   class PgTables;
-  explicit ErasureStore(std::unique_ptr<Tables> tables);
+  ErasureStore(std::unique_ptr<Tables> tables, bool shared);
 
   std::unique_ptr<Tables> tables_;
+  bool shared_ = false;
 };
 
 }  // namespace cjd::hub::privacy

@@ -240,6 +240,20 @@ const std::vector<sqlite::Migration> kMigrations = {
         at_ms     INTEGER NOT NULL
       );
     )sql"},
+    {10, R"sql(
+      -- Issue 17: with the hub's store in PostgreSQL every instance keeps its own projection,
+      -- and an erasure whose hub part another instance ran is applied to this one once
+      -- (Projector::ErasureApplied). 'created_ms': when this file was made (for a file made
+      -- before this migration, when it was migrated); a request finished well before it is
+      -- not applied, since the log this projection read was redacted already.
+      CREATE TABLE erasures_applied (
+        erasure_id  TEXT PRIMARY KEY,
+        at_ms       INTEGER NOT NULL,
+        swept_ms    INTEGER NOT NULL DEFAULT 0  -- the final sweep applied here too (0: not yet)
+      ) WITHOUT ROWID;
+      INSERT OR IGNORE INTO meta (key, value) VALUES
+        ('created_ms', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+    )sql"},
 };
 
 }  // namespace

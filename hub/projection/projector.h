@@ -132,6 +132,12 @@ class Projector {
   // erased row stays in it). Retries briefly while readers hold old pages; logs when it could
   // not.
   void TruncateWal();
+  // Erasures applied to this projection (issue 17: each hub instance applies every request,
+  // and its final sweep, to its own profiles.db once), and when profiles.db was made (meta
+  // 'created_ms'). ErasureState: 0 not applied, 1 applied, 2 applied and swept.
+  Result<int> ErasureState(const std::string& erasure_id);
+  Status MarkErasureApplied(const std::string& erasure_id, int64_t at_ms, bool swept);
+  Result<int64_t> CreatedMs();
 
   ProjectorStats Stats() const;
   // The RFM model to keep current: computed at Start(), then recomputed on the schedule of

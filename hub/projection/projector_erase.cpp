@@ -156,4 +156,30 @@ void Projector::TruncateWal() {
                "checkpoint overwrites it");
 }
 
+Result<int> Projector::ErasureState(const std::string& erasure_id) {
+  std::lock_guard lock(write_mu_);
+  auto s = db_->Prepare("SELECT swept_ms FROM erasures_applied WHERE erasure_id = ?1");
+  if (!s.ok()) return s.status();
+  s->Bind(1, erasure_id);
+  Result<bool> row = s->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return 0;
+  return s->ColumnInt(0) > 0 ? 2 : 1;
+}
+
+Status Projector::MarkErasureApplied(const std::string& erasure_id, int64_t at_ms, bool swept) {
+  std::lock_guard lock(write_mu_);
+  auto s = db_->Prepare(
+      "INSERT INTO erasures_applied (erasure_id, at_ms, swept_ms) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (erasure_id) DO UPDATE SET swept_ms = max(swept_ms, excluded.swept_ms)");
+  if (!s.ok()) return s.status();
+  s->Bind(1, erasure_id).Bind(2, at_ms).Bind(3, swept ? at_ms : int64_t{0});
+  return s->Run();
+}
+
+Result<int64_t> Projector::CreatedMs() {
+  std::lock_guard lock(write_mu_);
+  return db_->QueryInt("SELECT coalesce((SELECT value FROM meta WHERE key = 'created_ms'), 0)");
+}
+
 }  // namespace cjd::hub

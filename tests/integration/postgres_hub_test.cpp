@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "shared/storage/sqlite.h"
 #include "tests/integration/fleet_fixture.h"
 #include "tests/support/binaries.h"
 #include "tests/support/ports.h"
@@ -43,6 +44,25 @@ class PostgresHub : public ::testing::Test {
     url_ = pg_->CreateDatabase("hub");
   }
   std::string Sql(const std::string& sql) { return pg_->Psql(sql, "hub"); }
+
+  // A second hub instance beside fleet_'s (REQUIRES: fleet_'s hub started once, so the keys
+  // exist): the same keys and database, its own folder, port and client id. Every instance
+  // needs the same identity, vault master and audit keys (the database holds the data keys
+  // they wrap and the audit chain they key, and refuses others).
+  Process StartSecondInstance(std::filesystem::path* dir2, uint16_t* port2) {
+    *dir2 = fleet_.dir().Join("hub2");
+    std::filesystem::create_directories(*dir2);
+    for (const char* f : {"hub.toml", "hub.key", "hub.pub", "identity.key", "master.key",
+                          "audit.key"}) {
+      std::filesystem::copy_file(fleet_.hub_dir() / f, *dir2 / f,
+                                 std::filesystem::copy_options::skip_existing);
+    }
+    *port2 = cjd::testing::FreeLoopbackPort();
+    SetTomlKey(*dir2 / "hub.toml", "http", "listen",
+               TomlQuote("127.0.0.1:" + std::to_string(*port2)));
+    return Process::Start({cjd::testing::HubBinary(), "--config", (*dir2 / "hub.toml").string()},
+                          *dir2 / "hub.log");
+  }
 
   std::optional<Postgres> pg_;
   std::string url_;
@@ -156,22 +176,10 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   FleetAgent& a1 = fleet_.AddDevice("pos-pg-a", "store-a");
   FleetAgent& a2 = fleet_.AddDevice("pos-pg-b", "store-b");
   // The second instance: the same keys and database, its own folder, port and client id.
-  const std::filesystem::path dir2 = fleet_.dir().Join("hub2");
-  std::filesystem::create_directories(dir2);
-  for (const char* f : {"hub.toml", "hub.key", "hub.pub"}) {
-    std::filesystem::copy_file(fleet_.hub_dir() / f, dir2 / f);
-  }
-  const uint16_t port2 = cjd::testing::FreeLoopbackPort();
-  SetTomlKey(dir2 / "hub.toml", "http", "listen", TomlQuote("127.0.0.1:" + std::to_string(port2)));
   fleet_.StartHub();
-  // The first start made the identity key, the vault's master key and the audit key: every
-  // instance needs the same three (the database holds the data keys they wrap and the audit
-  // chain they key, and refuses others).
-  for (const char* f : {"identity.key", "master.key", "audit.key"}) {
-    std::filesystem::copy_file(fleet_.hub_dir() / f, dir2 / f);
-  }
-  Process hub2 = Process::Start({cjd::testing::HubBinary(), "--config", (dir2 / "hub.toml").string()},
-                                dir2 / "hub.log");
+  std::filesystem::path dir2;
+  uint16_t port2 = 0;
+  Process hub2 = StartSecondInstance(&dir2, &port2);
   ASSERT_TRUE(WaitHealthy(hub2, port2, kStartTimeout)) << hub2.LogTail();
   ASSERT_TRUE(fleet_.StartAgent(a1));
   ASSERT_TRUE(fleet_.StartAgent(a2));
@@ -304,6 +312,150 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   EXPECT_EQ(Fleet::Cjdctl({"audit", "verify", "--hub-dir", dir2.string()}, &out), 0) << out;
   EXPECT_FALSE(std::filesystem::exists(fleet_.hub_dir() / "access.db"));
   EXPECT_FALSE(std::filesystem::exists(dir2 / "access.db"));
+  hub2.Terminate(10s);
+}
+
+// An erasure reaches every instance (issue 17 with issue 11): each instance keeps its own
+// projection, so a request made through one and carried out by whichever instance takes its hub
+// part is applied to the other's profiles too, by the keyed hashes of the person's identifiers
+// that the request keeps in PostgreSQL; so is the final sweep after the till's receipt, which
+// either instance may take. Both instances show the same request; with "suppress", a later
+// event of the person makes no profile on either.
+TEST_F(PostgresHub, AnErasureThroughOneInstanceErasesThePersonOnEvery) {
+  fleet_.StartBroker();
+  fleet_.InitHub(10, {"--database", url_});
+  const std::string key = fleet_.AddSource("webshop");
+  FleetAgent& till = fleet_.AddDevice("pos-pg-e", "store-e");
+  fleet_.StartHub();
+  std::filesystem::path dir2;
+  uint16_t port2 = 0;
+  Process hub2 = StartSecondInstance(&dir2, &port2);
+  ASSERT_TRUE(WaitHealthy(hub2, port2, kStartTimeout)) << hub2.LogTail();
+  ASSERT_TRUE(fleet_.StartAgent(till));
+  HttpClient h1(fleet_.hub_port(), 10s), h2(port2, 10s);
+  const std::string token = fleet_.hub_token();
+  int64_t posted = 0;
+  auto collect = [&](HttpClient& h, const nlohmann::json& event) {
+    HttpResponse r = h.Post("/v1/collect", nlohmann::json::array({event}).dump(), key);
+    ASSERT_EQ(r.status, 202) << r.body;
+    ++posted;
+  };
+  auto identify = [](const std::string& email, const std::string& loyalty) {
+    return nlohmann::json{{"type", "identify"},
+                          {"occurred_at", "2026-11-20T10:00:00Z"},
+                          {"customer", {{"email", email}, {"loyalty_id", loyalty}}},
+                          {"attributes", {{"first_name", "Ines"}}}};
+  };
+  // Both instances projected all `posted` events.
+  auto settled = [&] {
+    if (std::stoll(Sql("SELECT count(*) FROM events")) < posted) return false;
+    const int64_t head = std::stoll(Sql("SELECT max(id) FROM events"));
+    for (HttpClient* h : {&h1, &h2}) {
+      const nlohmann::json st = h->Get("/v1/stats", token).Json();
+      if (!st.is_object() || st["projection"]["cursor"].get<int64_t>() < head) return false;
+    }
+    return true;
+  };
+  const std::string gone = "ines.gone@inbox-mail.net", kept = "kai.kept@inbox-mail.net";
+  collect(h1, identify(gone, "LG-1"));
+  collect(h2, identify(kept, "LK-1"));
+  {
+    // She was seen in the till's store: the till must confirm the erasure.
+    nlohmann::json scan = MakeLoyaltyScan(till.store, "scan-g-1");
+    scan["customer"] = {{"loyalty_id", "LG-1"}};
+    HttpClient agent(till.port, 10s);
+    ASSERT_EQ(PostEvents(agent, till.token, nlohmann::json::array({scan})).status, 202);
+    ++posted;
+    ASSERT_TRUE(fleet_.WaitBacklogDrained(till)) << fleet_.Diagnostics();
+  }
+  ASSERT_TRUE(cjd::testing::WaitUntil(settled, 30s)) << fleet_.Diagnostics() << hub2.LogTail();
+  auto status = [&](HttpClient& h, const std::string& identifier) {
+    return h.Get("/v1/profiles?identifier=" + identifier, token).status;
+  };
+  for (HttpClient* h : {&h1, &h2}) {
+    ASSERT_EQ(status(*h, "email:" + gone), 200)
+        << h->Get("/v1/profiles?identifier=email:" + gone, token).body;
+    ASSERT_EQ(status(*h, "loyalty_id:LK-1"), 200);
+  }
+
+  HttpResponse e = h1.Post("/v1/privacy/erasures",
+                           nlohmann::json{{"identifier", "email:" + gone}, {"suppress", true}}.dump(),
+                           token);
+  ASSERT_EQ(e.status, 202) << e.body;
+  const std::string id = e.Json()["id"];
+  nlohmann::json doc1;
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        doc1 = h1.Get("/v1/privacy/erasures/" + id, token).Json();
+        return doc1.is_object() && doc1["state"] == "done";
+      },
+      60s))
+      << doc1.dump() << fleet_.Diagnostics() << hub2.LogTail();
+  ASSERT_EQ(doc1["devices"].size(), 1u) << doc1.dump();
+  // The same request on both (one table in PostgreSQL), the list too.
+  EXPECT_EQ(h2.Get("/v1/privacy/erasures/" + id, token).Json(), doc1);
+  EXPECT_EQ(h2.Get("/v1/privacy/erasures", token).Json(), h1.Get("/v1/privacy/erasures", token).Json());
+  EXPECT_EQ(std::stoll(Sql("SELECT count(*) FROM privacy_erasure_keys WHERE erasure_id = '" + id +
+                           "'")),
+            2)
+      << "the email's and the loyalty id's keyed hashes";
+  // Gone from both projections (the second instance applies it within seconds), by every
+  // identifier the person held; the other customer stays.
+  for (HttpClient* h : {&h1, &h2}) {
+    EXPECT_TRUE(cjd::testing::WaitUntil(
+        [&] {
+          return status(*h, "email:" + gone) == 404 && status(*h, "loyalty_id:LG-1") == 404;
+        },
+        20s))
+        << "still found on the instance at " << (h == &h1 ? "h1" : "h2") << "\n"
+        << hub2.LogTail();
+    EXPECT_EQ(status(*h, "loyalty_id:LK-1"), 200);
+  }
+  // In the shared log, the person's events lost their sealed personal part; the other's kept it.
+  EXPECT_EQ(Sql("SELECT count(*) FROM events WHERE pii IS NOT NULL"), "1");
+  // Each instance recorded the request, and the final sweep after the till's receipt, as
+  // applied to its own projection (whichever instance ran them).
+  auto swept_in = [&](const std::filesystem::path& dir) {
+    sqlite::OpenOptions o;
+    o.read_only = true;
+    auto db = sqlite::Database::Open((dir / "profiles.db").string(), o);
+    if (!db.ok()) return false;
+    auto q = (*db)->Prepare("SELECT swept_ms FROM erasures_applied WHERE erasure_id = ?1");
+    if (!q.ok()) return false;
+    q->Bind(1, id);
+    auto row = q->Step();
+    return row.ok() && *row && q->ColumnInt(0) > 0;
+  };
+  EXPECT_TRUE(cjd::testing::WaitUntil([&] { return swept_in(fleet_.hub_dir()) && swept_in(dir2); },
+                                      20s))
+      << hub2.LogTail();
+
+  // Suppressed on both: the person's next events, through either instance, make no profile.
+  collect(h2, {{"type", "order_completed"},
+               {"occurred_at", "2026-11-22T10:00:00Z"},
+               {"customer", {{"email", gone}}},
+               {"order", {{"order_id", "W-G1"}, {"currency", "EUR"},
+                          {"items", {{{"sku", "S1"}, {"quantity", 1}, {"unit_price", "9.99"}}}}}}});
+  collect(h1, identify(gone, "LG-2"));
+  ASSERT_TRUE(cjd::testing::WaitUntil(settled, 30s)) << fleet_.Diagnostics() << hub2.LogTail();
+  for (HttpClient* h : {&h1, &h2}) {
+    EXPECT_EQ(status(*h, "email:" + gone), 404);
+    EXPECT_EQ(status(*h, "loyalty_id:LG-2"), 404);
+  }
+  // ... and those events are redacted in the log as well.
+  EXPECT_TRUE(cjd::testing::WaitUntil(
+      [&] { return Sql("SELECT count(*) FROM events WHERE pii IS NOT NULL") == "1"; }, 30s))
+      << Sql("SELECT id, type, pii IS NOT NULL FROM events");
+  auto metrics = [&](HttpClient& h) {
+    nlohmann::json m = h.Get("/v1/metrics", token).Json();
+    m.erase("computed_at");
+    m.erase("generated_at");
+    return m;
+  };
+  const nlohmann::json m1 = metrics(h1);
+  EXPECT_EQ(m1, metrics(h2));
+  EXPECT_EQ(m1["customers"], 0) << m1.dump();  // the one left has no order
+  EXPECT_EQ(m1["store_totals"]["anonymous_orders"], 1) << "the erased person's order stays, anonymous";
   hub2.Terminate(10s);
 }
 

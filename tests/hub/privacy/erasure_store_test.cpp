@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -73,9 +74,9 @@ TEST_P(ErasureStoreContract, ReceiptsCompleteARequestAndOnlyListedDevicesCount) 
   EXPECT_EQ(*s.Progress("era_00000000000000000001"), "SEALED-PROGRESS");
 
   ASSERT_TRUE(s.CompleteHub("era_00000000000000000001", 2000, 42, 5, {"till-1", "kiosk-1"},
-                            "SEALED-VALUES", {})
+                            "SEALED-VALUES", {}, {})
                   .ok());
-  EXPECT_EQ(s.CompleteHub("era_00000000000000000001", 2001, 42, 5, {}, "", {}).code(),
+  EXPECT_EQ(s.CompleteHub("era_00000000000000000001", 2001, 42, 5, {}, "", {}, {}).code(),
             Code::kNotFound);  // done already
   EXPECT_TRUE(s.HubPending()->empty());
   EXPECT_EQ(*s.Progress("era_00000000000000000001"), "");
@@ -99,7 +100,12 @@ TEST_P(ErasureStoreContract, ReceiptsCompleteARequestAndOnlyListedDevicesCount) 
   EXPECT_EQ((*r)->done_ms(), 0);
   EXPECT_TRUE(*s.DeviceDone("era_00000000000000000001", "kiosk-1", 2500));
   EXPECT_EQ(*s.ValuesIfAllDone("era_00000000000000000001"), "SEALED-VALUES");
-  ASSERT_TRUE(s.DropValues("era_00000000000000000001").ok());
+  ASSERT_TRUE(s.DropValues("era_00000000000000000001", 2600).ok());
+  auto swept = s.HubDoneSince(2600);  // the sweep, for the other instances
+  ASSERT_TRUE(swept.ok()) << swept.status().ToString();
+  ASSERT_EQ(swept->size(), 1u);
+  EXPECT_EQ((*swept)[0].hub_done_ms, 2000);
+  EXPECT_EQ((*swept)[0].swept_ms, 2600);
   EXPECT_EQ(*s.ValuesIfAllDone("era_00000000000000000001"), "");
   EXPECT_EQ(*s.SealedSubject("era_00000000000000000001"), "");
   r = s.Get("era_00000000000000000001");
@@ -131,7 +137,8 @@ TEST_P(ErasureStoreContract, NoDeviceToAskMeansDoneAtOnceAndSuppressionIsKept) {
   ASSERT_TRUE(s.Add(NewRequest("era_00000000000000000002"), "SUBJ").ok());
   ASSERT_TRUE(s.Add(NewRequest("era_00000000000000000003"), "SUBJ").ok());
   const std::string k1(16, 'a'), k2(16, 'b');
-  ASSERT_TRUE(s.CompleteHub("era_00000000000000000002", 3000, 0, 0, {}, "VALUES", {k1, k2}).ok());
+  ASSERT_TRUE(
+      s.CompleteHub("era_00000000000000000002", 3000, 0, 0, {}, "VALUES", {k1, k2}, {k1, k2}).ok());
   auto r = s.Get("era_00000000000000000002");
   EXPECT_TRUE((*r)->done());
   EXPECT_EQ(*s.SealedSubject("era_00000000000000000002"), "");
@@ -152,6 +159,19 @@ TEST_P(ErasureStoreContract, NoDeviceToAskMeansDoneAtOnceAndSuppressionIsKept) {
   EXPECT_EQ(counts->hub_pending, 1);
   EXPECT_EQ(counts->pending, 1);
   EXPECT_EQ(counts->overdue, 1);
+  // What an instance that did not run the hub part reads to apply it: the finished requests
+  // from a time on, each with the person's keyed hashes.
+  auto finished = s.HubDoneSince(3000);
+  ASSERT_TRUE(finished.ok()) << finished.status().ToString();
+  ASSERT_EQ(finished->size(), 1u);
+  EXPECT_EQ((*finished)[0].id, "era_00000000000000000002");
+  EXPECT_EQ((*finished)[0].hub_done_ms, 3000);
+  EXPECT_EQ((*finished)[0].swept_ms, 0);
+  EXPECT_FALSE((*finished)[0].suppress);  // NewRequest asks without
+  std::vector<std::string> got = (*finished)[0].keys;
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{k1, k2}));
+  EXPECT_TRUE(s.HubDoneSince(3001)->empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ErasureStoreContract, ::testing::Values("sqlite", "postgres"),
@@ -173,9 +193,19 @@ TEST(SharedErasureStore, TwoOpenersShareRequestsAndEachChangeLandsOnce) {
   ASSERT_TRUE(a.Add(NewRequest("era_00000000000000000004"), "SUBJ").ok());
   EXPECT_EQ(b.Add(NewRequest("era_00000000000000000004"), "").status().code(), Code::kConflict);
   ASSERT_EQ(b.HubPending()->size(), 1u);
-  ASSERT_TRUE(b.CompleteHub("era_00000000000000000004", 4000, 7, 1, {"till-1"}, "V", {}).ok());
-  EXPECT_EQ(a.CompleteHub("era_00000000000000000004", 4001, 7, 1, {"till-2"}, "V", {}).code(),
-            Code::kNotFound);
+  const std::string key(16, 'k');
+  ASSERT_TRUE(
+      b.CompleteHub("era_00000000000000000004", 4000, 7, 1, {"till-1"}, "V", {}, {key}).ok());
+  EXPECT_EQ(
+      a.CompleteHub("era_00000000000000000004", 4001, 7, 1, {"till-2"}, "V", {}, {}).code(),
+      Code::kNotFound);
+  // The other opener (another hub instance) reads the finished request and the person's keys.
+  auto finished = a.HubDoneSince(0);
+  ASSERT_TRUE(finished.ok()) << finished.status().ToString();
+  ASSERT_EQ(finished->size(), 1u);
+  EXPECT_EQ((*finished)[0].hub_done_ms, 4000);
+  EXPECT_FALSE((*finished)[0].suppress);
+  EXPECT_EQ((*finished)[0].keys, (std::vector<std::string>{key}));
   EXPECT_EQ(*a.DevicesOwing(), (std::vector<std::string>{"till-1"}));
   // The same receipt reaching both instances at once: exactly one takes it.
   std::atomic<int> taken{0};

@@ -113,7 +113,8 @@ class OfferProjectionTest : public ProjectorTest {
                             "ALTER TABLE merge_log DROP COLUMN reason; "
                             "ALTER TABLE merge_log DROP COLUMN probability; "
                             "DROP TABLE redemption_log; "
-                            "DELETE FROM meta WHERE key = 'backfill_offers'; "
+                            "DROP TABLE erasures_applied; "
+                            "DELETE FROM meta WHERE key IN ('backfill_offers', 'created_ms'); "
                             "PRAGMA user_version = 3").ok());
   }
 };
