@@ -285,30 +285,28 @@ Status Eraser::ApplyFinished() {
   int64_t newest = 0;
   for (const ErasureStore::Finished& f : *finished) {
     newest = std::max({newest, f.hub_done_ms, f.swept_ms});
-    Result<int> state = projector_->ErasureState(f.id);
+    Result<Projector::ErasureApplied> state = projector_->ErasureState(f.id);
     if (!state.ok()) return state.status();
     // Applied here already, and swept here when it has been swept at all.
-    if (*state == 2 || (*state == 1 && f.swept_ms == 0)) continue;
+    if (*state == Projector::ErasureApplied::kAndSwept ||
+        (*state == Projector::ErasureApplied::kYes && f.swept_ms == 0)) {
+      continue;
+    }
     std::vector<identity::IdKey> keys;
     for (const std::string& k : f.keys) keys.push_back(KeyOf(k));
-    // The identifiers may sit in more than one profile here (this instance's merges are its
-    // own): each profile holding one of them goes. The final sweep is the same again, for a
-    // profile that a late event (in flight from a device) made here meanwhile.
-    std::vector<int64_t> erased;
-    for (size_t round = 0; round <= keys.size() && !keys.empty(); ++round) {
-      Result<ErasedPerson> gone = projector_->Erase(0, keys);
-      if (!gone.ok()) return gone.status();
-      if (gone->profile_id == 0) break;
-      erased.push_back(gone->profile_id);
-    }
-    if (f.suppress && *state == 0) projector_->Suppress(keys);
-    if (!erased.empty()) projector_->TruncateWal();
+    // The final sweep is the same again, for a profile that a late event (in flight from a
+    // device) made here meanwhile.
+    Result<std::vector<ErasedPerson>> erased = EraseEveryProfileOf(keys);
+    if (!erased.ok()) return erased.status();
+    const bool first = *state == Projector::ErasureApplied::kNo;
+    if (f.suppress && first) projector_->Suppress(keys);
+    if (!erased->empty()) projector_->TruncateWal();
     CJD_RETURN_IF_ERROR(
         projector_->MarkErasureApplied(f.id, clock_->NowMillis(), /*swept=*/f.swept_ms > 0));
     spdlog::info("privacy: erasure {} ({} by another hub instance) applied to this instance's "
                  "projection: {} profile(s) erased{}",
-                 f.id, *state == 0 ? "hub part done" : "final sweep run", erased.size(),
-                 f.suppress && *state == 0 ? ", identifiers suppressed" : "");
+                 f.id, first ? "hub part done" : "final sweep run", erased->size(),
+                 f.suppress && first ? ", identifiers suppressed" : "");
   }
   // Requests finish in about the order of their times; the margin covers the instances' clocks
   // and a commit that landed after a later one.
@@ -559,6 +557,20 @@ Status Eraser::HandleReceipts() {
   return Status::Ok();
 }
 
+Result<std::vector<ErasedPerson>> Eraser::EraseEveryProfileOf(
+    const std::vector<identity::IdKey>& keys) {
+  // Projector::Erase by keys erases the profile of the first key held; each profile erased
+  // holds at least one of them, so keys.size() + 1 rounds find every one.
+  std::vector<ErasedPerson> out;
+  for (size_t round = 0; round <= keys.size() && !keys.empty(); ++round) {
+    Result<ErasedPerson> gone = projector_->Erase(0, keys);
+    if (!gone.ok()) return gone.status();
+    if (gone->profile_id == 0) break;
+    out.push_back(std::move(*gone));
+  }
+  return out;
+}
+
 Status Eraser::Sweep(const std::string& id, const std::string& sealed_values) {
   // With a shared store the request may not be applied here yet (another instance ran its hub
   // part): that first, so its suppression holds here before the sweep is recorded.
@@ -582,14 +594,13 @@ Status Eraser::Sweep(const std::string& id, const std::string& sealed_values) {
     Result<int64_t> destroyed = vault_->Destroy(keys);
     if (!destroyed.ok()) return destroyed.status();
   }
-  for (int round = 0; round < 8 && !keys.empty(); ++round) {
-    Result<ErasedPerson> again = projector_->Erase(0, keys);
-    if (!again.ok()) return again.status();
-    if (again->profile_id == 0) break;
-    Result<int64_t> redacted = log_->RedactEvents(again->event_rowids);
+  Result<std::vector<ErasedPerson>> again = EraseEveryProfileOf(keys);
+  if (!again.ok()) return again.status();
+  for (const ErasedPerson& p : *again) {
+    Result<int64_t> redacted = log_->RedactEvents(p.event_rowids);
     if (!redacted.ok()) return redacted.status();
     spdlog::info("privacy: erasure {}: profile {} made by late events erased too", id,
-                 again->profile_id);
+                 p.profile_id);
   }
   TruncateWals();
   projector_->TruncateWal();

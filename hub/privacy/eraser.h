@@ -120,6 +120,9 @@ class Eraser {
   Status ApplyFinished();
   void TruncateWals();
   Status HandleReceipts();
+  // Erases every profile of this projection holding any of `keys` (more than one when profiles
+  // were kept apart, or when this instance's merges differ from another's); the erased, in order.
+  Result<std::vector<ErasedPerson>> EraseEveryProfileOf(const std::vector<identity::IdKey>& keys);
   // The hub part again over the identifiers sealed in `sealed_values`.
   Status Sweep(const std::string& id, const std::string& sealed_values);
   Result<SessionKeys> DeviceKeys(const std::string& device_id);

@@ -134,8 +134,9 @@ class Projector {
   void TruncateWal();
   // Erasures applied to this projection (issue 17: each hub instance applies every request,
   // and its final sweep, to its own profiles.db once), and when profiles.db was made (meta
-  // 'created_ms'). ErasureState: 0 not applied, 1 applied, 2 applied and swept.
-  Result<int> ErasureState(const std::string& erasure_id);
+  // 'created_ms').
+  enum class ErasureApplied { kNo, kYes, kAndSwept };
+  Result<ErasureApplied> ErasureState(const std::string& erasure_id);
   Status MarkErasureApplied(const std::string& erasure_id, int64_t at_ms, bool swept);
   Result<int64_t> CreatedMs();
 

@@ -156,15 +156,15 @@ void Projector::TruncateWal() {
                "checkpoint overwrites it");
 }
 
-Result<int> Projector::ErasureState(const std::string& erasure_id) {
+Result<Projector::ErasureApplied> Projector::ErasureState(const std::string& erasure_id) {
   std::lock_guard lock(write_mu_);
   auto s = db_->Prepare("SELECT swept_ms FROM erasures_applied WHERE erasure_id = ?1");
   if (!s.ok()) return s.status();
   s->Bind(1, erasure_id);
   Result<bool> row = s->Step();
   if (!row.ok()) return row.status();
-  if (!*row) return 0;
-  return s->ColumnInt(0) > 0 ? 2 : 1;
+  if (!*row) return ErasureApplied::kNo;
+  return s->ColumnInt(0) > 0 ? ErasureApplied::kAndSwept : ErasureApplied::kYes;
 }
 
 Status Projector::MarkErasureApplied(const std::string& erasure_id, int64_t at_ms, bool swept) {
