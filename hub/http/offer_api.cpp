@@ -106,7 +106,9 @@ json OfferApi::StatsJson() const {
               {"resends", s.resends},
               {"publish_failures", s.publish_failures},
               {"devices", s.devices},
-              {"devices_current", s.devices_current}};
+              {"devices_current", s.devices_current},
+              {"sync_lease", s.sync_lease},
+              {"lease_takeovers", s.lease_takeovers}};
 }
 
 }  // namespace cjd::hub

@@ -16,6 +16,12 @@ namespace {
 // every device's uplink): the rest go out at the next round, a tick later.
 constexpr int kMaxPublishesPerRound = 256;
 
+void WarnAhead(const std::string& store, uint64_t reported) {
+  spdlog::warn("offers: a device of store {} holds version {}, above anything this hub wrote "
+               "for it (offers.db replaced?): renumbering the store and sending all of it",
+               store, reported);
+}
+
 }  // namespace
 
 struct DeviceSyncer::Device {
@@ -96,7 +102,37 @@ Status DeviceSyncer::RenumberStoresBehindDevices() {
   std::map<std::string, uint64_t> highest;
   for (const auto& [id, d] : devices_) highest[d->store] = std::max(highest[d->store], d->reported);
   for (const auto& [store, w] : highest) {
-    if (w > items_.version(store)) CJD_RETURN_IF_ERROR(RenumberStore(store, w));
+    if (w > items_.version(store)) {
+      WarnAhead(store, w);
+      CJD_RETURN_IF_ERROR(RenumberStore(store, w));
+    }
+  }
+  return Status::Ok();
+}
+
+Status DeviceSyncer::TakeOver(const std::vector<DeviceRow>& devices) {
+  // Items a device applied from an update that arrived before the gap below it closed carry
+  // versions above its reported watermark; the other instance numbered them at most this far
+  // beyond it (a device is never sent more than kMaxPublishesPerRound chunks ahead per round,
+  // but a margin this size costs nothing: versions are 64-bit).
+  constexpr uint64_t kMargin = uint64_t{1} << 24;
+  // What each device reported last: in a heartbeat this instance took, or in the last status
+  // the shared store kept (another instance took it).
+  std::map<std::string, uint64_t> highest;
+  for (const auto& [id, d] : devices_) highest[d->store] = std::max(highest[d->store], d->reported);
+  for (const DeviceRow& row : devices) {
+    if (row.state.status_json.empty() || !highest.contains(row.record.store_id)) continue;
+    auto status = DecodeDeviceStatus(row.state.status_json);
+    if (!status.ok() || !status->offers_version) continue;
+    uint64_t& w = highest[row.record.store_id];
+    w = std::max(w, *status->offers_version);
+  }
+  for (const auto& [store, w] : highest) {
+    CJD_RETURN_IF_ERROR(RenumberStore(store, std::max(w, items_.version(store)) + kMargin));
+  }
+  if (!highest.empty()) {
+    spdlog::info("offers: took over sending offers to the devices; {} store(s) renumbered and "
+                 "sent whole", highest.size());
   }
   return Status::Ok();
 }
@@ -108,9 +144,6 @@ std::map<std::string, DeviceOfferSync> DeviceSyncer::View() const {
 }
 
 Status DeviceSyncer::RenumberStore(const std::string& store, uint64_t above) {
-  spdlog::warn("offers: a device of store {} holds version {}, above anything this hub wrote "
-               "for it (offers.db replaced?): renumbering the store and sending all of it",
-               store, above);
   CJD_RETURN_IF_ERROR(items_.Renumber(store, above));
   // Everything from the start, to every device of the store.
   for (auto& [id, d] : devices_) {
@@ -129,6 +162,7 @@ Status DeviceSyncer::Sync(int64_t now) {
     const uint64_t target = items_.version(d.store);
     if (d.reported > target) {
       // The device holds versions this hub never wrote (offers.db was replaced or restored).
+      WarnAhead(d.store, d.reported);
       CJD_RETURN_IF_ERROR(RenumberStore(d.store, d.reported));
       continue;  // sent at the next round
     }

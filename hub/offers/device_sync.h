@@ -81,6 +81,12 @@ class DeviceSyncer {
   Status RenumberStore(const std::string& store, uint64_t above);
   // Renumbers every store a device holds more of than this hub wrote (at start).
   Status RenumberStoresBehindDevices();
+  // This hub takes over the sending from another hub instance (offer_planner.h, "Several
+  // instances"): the devices hold the other's numbering, which says nothing about this hub's
+  // items, so every store is renumbered above anything a device reported (here, or in its last
+  // status in `devices`, HubStore::ListDevices; plus a margin for updates a device applied beyond
+  // a gap) and sent whole. REQUIRES: Load(devices) first.
+  Status TakeOver(const std::vector<DeviceRow>& devices);
 
   // Sends what each device lacks (see above).
   Status Sync(int64_t now_ms);

@@ -68,6 +68,7 @@ PlannerOptions PlannerOptionsFrom(const HubConfig& config) {
   o.full_interval_ms = config.offers_full_interval_s * 1000;
   o.resend_after_ms = config.offers_resend_after_s * 1000;
   o.max_offers_per_customer = config.offers_per_customer;
+  o.lease_url = config.store_url;  // set only for PostgreSQL, which several instances may share
   return o;
 }
 
@@ -124,6 +125,13 @@ Status OfferPlanner::Start() {
     if (!listed.ok()) return listed.status();
     CJD_RETURN_IF_ERROR(sync_->Load(*listed, clock_->NowMillis()));
     CJD_RETURN_IF_ERROR(sync_->RenumberStoresBehindDevices());
+    if (!options_.lease_url.empty()) {
+      auto lease = pg::Lease::Open(options_.lease_url, "offers.device_sync");
+      if (!lease.ok()) return lease.status();
+      lease_ = std::move(*lease);
+      std::lock_guard stats(stats_mu_);
+      stats_.sync_lease = "standby";
+    }
   }
   if (options_.run_thread) worker_.Start("offer-planner", [this] { Run(); });
   return Status::Ok();
@@ -300,7 +308,10 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
   }
   profiles_->EndSnapshot();
   // What was planned before still goes out (and resends still happen) when planning fails.
-  Status synced = sync_->Sync(clock_->NowMillis());
+  auto may_send = MaySend(clock_->NowMillis());
+  Status synced = !may_send.ok() ? may_send.status()
+                  : *may_send    ? sync_->Sync(clock_->NowMillis())
+                                 : Status::Ok();
   {
     std::lock_guard stats(stats_mu_);
     const DeviceSyncer::Counters& c = sync_->counters();
@@ -312,6 +323,45 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
     sync_view_ = sync_->View();
   }
   return planned.ok() ? synced : planned;
+}
+
+Result<bool> OfferPlanner::MaySend(int64_t now) {
+  if (!lease_) return true;
+  if (lease_checked_ms_ != 0 && now - lease_checked_ms_ < options_.lease_check_ms) return sending_;
+  lease_checked_ms_ = now;
+  auto held = lease_->Hold();
+  const bool was = sending_;
+  sending_ = held.ok() && *held;
+  if (!held.ok() && was) {
+    spdlog::warn("offers: the lease offers.device_sync cannot be checked ({}): this instance "
+                 "stops sending offers until it can",
+                 held.status().ToString());
+  } else if (!sending_ && was) {
+    spdlog::warn("offers: this instance lost the lease offers.device_sync (its database session "
+                 "ended): another instance sends the devices their offers");
+  }
+  if (sending_ && !was) {
+    // The devices hold what the last sender numbered: reread their last reported watermarks
+    // (the shared store keeps every device's last heartbeat, whichever instance took it) and
+    // send every store whole above them.
+    auto listed = devices_->ListDevices();
+    if (!listed.ok()) {
+      sending_ = false;
+      return listed.status();
+    }
+    Status taken = sync_->Load(*listed, now);
+    if (taken.ok()) taken = sync_->TakeOver(*listed);
+    if (!taken.ok()) {
+      sending_ = false;  // the next check takes it over again, from the start
+      return taken;
+    }
+    spdlog::info("offers: this instance holds the lease offers.device_sync: it sends the "
+                 "devices their offers");
+  }
+  std::lock_guard stats(stats_mu_);
+  stats_.sync_lease = sending_ ? "held" : "standby";
+  if (sending_ && !was) stats_.lease_takeovers += 1;
+  return sending_;
 }
 
 Result<OfferPlanner::Inputs> OfferPlanner::LoadInputs(bool full) {

@@ -19,8 +19,15 @@
 // expired) and at start; only the changed customers when profiles or memberships change
 // (ProfilesChanged, from the segment engine's feed).
 //
+// Several instances (the hub's store on PostgreSQL, issue 17): every instance plans into its own
+// offers.db, and one at a time sends, the holder of the lease `offers.device_sync`; two senders
+// with their own numberings would make each device's watermark look foreign to the other and
+// each would renumber and resend everything, back and forth. An instance that takes the sending
+// over sends every store whole, numbered above what the devices hold (DeviceSyncer::TakeOver).
+//
 // Threading: one thread does the planning and the sending, on its own connection (offers.db
-// read-write; profiles.db, segments.db and hub.db attached read-only). API calls (PutOffer, ...)
+// read-write; profiles.db, segments.db and the devices through their modules' read functions,
+// and the lease's own PostgreSQL session). API calls (PutOffer, ...)
 // run on the caller's thread under the same writer mutex, then wake the thread. ProfilesChanged
 // and DeviceStatus only queue and wake.
 #pragma once
@@ -48,6 +55,7 @@
 #include "shared/core/clock.h"
 #include "shared/core/worker_thread.h"
 #include "shared/protocol/keys.h"
+#include "shared/storage/pg_lease.h"
 #include "shared/storage/sqlite.h"
 
 namespace cjd::hub::offers {
@@ -66,6 +74,10 @@ struct PlannerStats {
   int64_t devices_current = 0;     // reported watermark >= the store's version
   int64_t last_full_ms = 0;        // when the last full recompute finished
   int64_t last_full_duration_ms = 0;
+  // Who sends the devices their offers: "single" (no shared store: this hub), "held" (this
+  // instance holds the lease), "standby" (another instance does, or the database is unreachable).
+  std::string sync_lease = "single";
+  int64_t lease_takeovers = 0;     // since start: times this instance took the sending over
 };
 
 struct PlannerOptions {
@@ -83,6 +95,13 @@ struct PlannerOptions {
   int max_offers_per_customer = 10; // ranked list length (<= kMaxOffersPerList)
   size_t chunk_items = 20'000;      // items per update message, at most
   size_t chunk_bytes = 8u << 20;    // and about this many bytes of JSON (the agent opens 32 MiB)
+  // Several hub instances on one PostgreSQL (the store's postgresql:// URL; empty: this hub is
+  // alone and sends): one instance at a time sends the devices their offers, the holder of the
+  // lease `offers.device_sync` (pg::Lease). Every instance plans (its API answers from its own
+  // offers.db); the others send nothing. Each round checks the lease at most every
+  // `lease_check_ms`, so an instance that died is replaced within that plus a tick.
+  std::string lease_url;
+  int64_t lease_check_ms = 2'000;
 };
 PlannerOptions PlannerOptionsFrom(const HubConfig& config);
 
@@ -135,6 +154,8 @@ class OfferPlanner {
 
   void Run();
   Status Round(bool full_requested, std::vector<int64_t> profiles);
+  // True when this instance sends the devices their offers now (always without a lease).
+  Result<bool> MaySend(int64_t now_ms);
   Result<Inputs> LoadInputs(bool full);
   Status RecomputeAll(const Inputs& in);
   Status RecomputeProfiles(const Inputs& in, const std::vector<int64_t>& ids);
@@ -159,6 +180,9 @@ class OfferPlanner {
   std::unique_ptr<OfferCatalogue> catalogue_;
   std::unique_ptr<StoreItems> items_;
   std::unique_ptr<DeviceSyncer> sync_;
+  std::unique_ptr<pg::Lease> lease_;  // several instances: who sends (see PlannerOptions)
+  bool sending_ = false;              // this instance holds the lease (as of lease_checked_ms_)
+  int64_t lease_checked_ms_ = 0;
   std::map<std::string, std::string> general_;            // store -> general list (joined)
   int64_t last_full_ms_ = 0;
   int64_t next_start_ms_ = INT64_MAX;  // an offer starts then: its lists are re-ranked

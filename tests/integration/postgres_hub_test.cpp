@@ -8,11 +8,14 @@
 #include <array>
 #include <atomic>
 #include <filesystem>
+#include <iostream>
 #include <set>
 #include <sstream>
 #include <mutex>
 #include <thread>
 
+#include "shared/core/clock.h"
+#include "shared/event/event.h"
 #include "shared/storage/sqlite.h"
 #include "tests/integration/fleet_fixture.h"
 #include "tests/support/binaries.h"
@@ -456,6 +459,122 @@ TEST_F(PostgresHub, AnErasureThroughOneInstanceErasesThePersonOnEvery) {
   EXPECT_EQ(m1, metrics(h2));
   EXPECT_EQ(m1["customers"], 0) << m1.dump();  // the one left has no order
   EXPECT_EQ(m1["store_totals"]["anonymous_orders"], 1) << "the erased person's order stays, anonymous";
+  hub2.Terminate(10s);
+}
+
+// Offers go to the kiosks from one instance at a time (the lease `offers.device_sync`): both
+// instances plan, one sends. Two senders would each see the kiosk's watermark in the other's
+// numbering and renumber and resend everything, back and forth. The sender killed with SIGKILL,
+// the other takes the sending over within 10 s, sends the kiosk its whole state once, and an
+// offer posted to it reaches the kiosk.
+TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenItDies) {
+  fleet_.StartBroker();
+  fleet_.InitHub(10, {"--database", url_});
+  FleetAgent& kiosk = fleet_.AddDevice("kiosk-pg", "store-k", "kiosk");
+  fleet_.StartHub();
+  std::filesystem::path dir2;
+  uint16_t port2 = 0;
+  Process hub2 = StartSecondInstance(&dir2, &port2);
+  ASSERT_TRUE(WaitHealthy(hub2, port2, kStartTimeout)) << hub2.LogTail();
+  ASSERT_TRUE(fleet_.StartAgent(kiosk));
+  ASSERT_TRUE(fleet_.WaitAgentConnected(kiosk, true));
+  HttpClient h1(fleet_.hub_port(), 10s), h2(port2, 10s);
+  const std::string token = fleet_.hub_token();
+  const int64_t now = Clock::Real()->NowMillis();
+  auto offer = [&](const std::string& id, int priority, const std::string& title = "") {
+    return nlohmann::json{{"id", id},
+                          {"title", title.empty() ? "Title of " + id : title},
+                          {"text", "Show this at the till"},
+                          {"segment", "all"},
+                          {"stores", nlohmann::json::array()},
+                          {"valid_from", FormatRfc3339(now - 86'400'000)},
+                          {"valid_until", FormatRfc3339(now + 30 * 86'400'000LL)},
+                          {"priority", priority},
+                          {"max_per_customer", 0},
+                          {"requires_consent", false}}
+        .dump();
+  };
+  auto served = [&] {
+    HttpClient c(kiosk.port, 10s);
+    const HttpResponse r = c.Get("/v1/offers", kiosk.token);
+    std::vector<std::string> ids;
+    const auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (r.status != 200 || !j.is_object()) return ids;
+    for (const auto& o : j["offers"]) ids.push_back(o.value("id", ""));
+    return ids;
+  };
+  auto offers_stats = [&](HttpClient& h) {
+    const nlohmann::json st = h.Get("/v1/stats", token).Json();
+    return st.is_object() && st["offers"].is_object() ? st["offers"] : nlohmann::json();
+  };
+  // The same offer through both instances (offers written through the API are per instance),
+  // with a draft before it on the first: the two number the kiosk's store differently, as
+  // instances with different histories do.
+  ASSERT_EQ(h1.Post("/v1/offers", offer("welcome", 0, "Draft"), token).status, 201);
+  ASSERT_EQ(h1.Post("/v1/offers", offer("welcome", 0), token).status, 200);
+  ASSERT_EQ(h2.Post("/v1/offers", offer("welcome", 0), token).status, 201);
+  const std::vector<std::string> welcome{"welcome"};
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return served() == welcome; }, 30s))
+      << fleet_.Diagnostics() << hub2.LogTail();
+
+  // Exactly one sends; the other has sent nothing.
+  nlohmann::json o1, o2;
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        o1 = offers_stats(h1);
+        o2 = offers_stats(h2);
+        return o1.is_object() && o2.is_object() &&
+               std::set<std::string>{o1.value("sync_lease", ""), o2.value("sync_lease", "")} ==
+                   std::set<std::string>{"held", "standby"};
+      },
+      10s))
+      << o1.dump() << "\n" << o2.dump();
+  const bool first_sends = o1["sync_lease"] == "held";
+  HttpClient& sender = first_sends ? h1 : h2;
+  HttpClient& standby = first_sends ? h2 : h1;
+  EXPECT_EQ(offers_stats(standby)["updates_sent"], 0) << offers_stats(standby).dump();
+  // Settled: the kiosk's heartbeats (one a second, through either instance) make the sender
+  // send nothing more, and nobody renumbers.
+  const nlohmann::json before = offers_stats(sender);
+  std::this_thread::sleep_for(5s);
+  const nlohmann::json after = offers_stats(sender);
+  EXPECT_EQ(after["updates_sent"], before["updates_sent"]) << before.dump() << "\n" << after.dump();
+  EXPECT_EQ(after["resends"], 0) << after.dump();
+  EXPECT_EQ(offers_stats(standby)["updates_sent"], 0) << offers_stats(standby).dump();
+
+  // The sender dies. The other takes the sending over (within 10 s), and the kiosk gets an offer
+  // posted to it only.
+  const auto killed_at = std::chrono::steady_clock::now();
+  if (first_sends) {
+    fleet_.KillHub();
+  } else {
+    hub2.Kill9();
+  }
+  HttpClient& survivor = standby;
+  nlohmann::json os;
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        os = offers_stats(survivor);
+        return os.is_object() && os["sync_lease"] == "held";
+      },
+      30s))
+      << os.dump() << fleet_.Diagnostics() << hub2.LogTail();
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - killed_at);
+  std::cout << "[ takeover ] the survivor sends the offers " << took.count()
+            << " ms after the sender's SIGKILL\n";
+  EXPECT_LT(took.count(), 10'000) << "the survivor took the sending over " << took.count()
+                                  << " ms after the kill";
+  EXPECT_EQ(os["lease_takeovers"], 1) << os.dump();
+  ASSERT_EQ(survivor.Post("/v1/offers", offer("autumn", 5), token).status, 201);
+  const std::vector<std::string> both{"autumn", "welcome"};
+  EXPECT_TRUE(cjd::testing::WaitUntil([&] { return served() == both; }, 30s))
+      << ::testing::PrintToString(served()) << fleet_.Diagnostics() << hub2.LogTail();
+  // Sent whole once, then quiet again.
+  const nlohmann::json s1 = offers_stats(survivor);
+  std::this_thread::sleep_for(4s);
+  const nlohmann::json s2 = offers_stats(survivor);
+  EXPECT_EQ(s2["updates_sent"], s1["updates_sent"]) << s1.dump() << "\n" << s2.dump();
   hub2.Terminate(10s);
 }
 
