@@ -68,7 +68,7 @@ PlannerOptions PlannerOptionsFrom(const HubConfig& config) {
   o.full_interval_ms = config.offers_full_interval_s * 1000;
   o.resend_after_ms = config.offers_resend_after_s * 1000;
   o.max_offers_per_customer = config.offers_per_customer;
-  o.lease_url = config.store_url;  // set only for PostgreSQL, which several instances may share
+  o.shared_url = config.store_url;  // set only for PostgreSQL, which several instances may share
   return o;
 }
 
@@ -114,7 +114,9 @@ Status OfferPlanner::Start() {
     auto items = StoreItems::Open(*db_);
     if (!items.ok()) return items.status();
     items_ = std::move(*items);
-    auto catalogue = OfferCatalogue::Open(*db_);
+    auto catalogue = options_.shared_url.empty()
+                         ? OfferCatalogue::Open(*db_)
+                         : OfferCatalogue::OpenShared(options_.shared_url, *db_);
     if (!catalogue.ok()) return catalogue.status();
     catalogue_ = std::move(*catalogue);
     sync_ = std::make_unique<DeviceSyncer>(
@@ -125,8 +127,8 @@ Status OfferPlanner::Start() {
     if (!listed.ok()) return listed.status();
     CJD_RETURN_IF_ERROR(sync_->Load(*listed, clock_->NowMillis()));
     CJD_RETURN_IF_ERROR(sync_->RenumberStoresBehindDevices());
-    if (!options_.lease_url.empty()) {
-      auto lease = pg::Lease::Open(options_.lease_url, "offers.device_sync");
+    if (!options_.shared_url.empty()) {
+      auto lease = pg::Lease::Open(options_.shared_url, "offers.device_sync");
       if (!lease.ok()) return lease.status();
       lease_ = std::move(*lease);
       std::lock_guard stats(stats_mu_);
@@ -180,11 +182,14 @@ Result<OfferRow> OfferPlanner::DeleteOffer(const std::string& id) {
 Result<std::vector<OfferRow>> OfferPlanner::ListOffers(bool include_deleted) {
   std::lock_guard lock(write_mu_);
   if (!catalogue_) return std::vector<OfferRow>{};
+  // What another instance wrote a moment ago, too (the next round plans it).
+  CJD_RETURN_IF_ERROR(catalogue_->Refresh().status());
   return catalogue_->List(include_deleted);
 }
 
 Result<OfferRow> OfferPlanner::GetOffer(const std::string& id) {
   std::lock_guard lock(write_mu_);
+  if (catalogue_) CJD_RETURN_IF_ERROR(catalogue_->Refresh().status());
   const OfferRow* row = catalogue_ ? catalogue_->Find(id) : nullptr;
   if (row == nullptr) return Status::NotFound("no offer " + id);
   return *row;
@@ -284,6 +289,13 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
     for (const auto& s : sync_->Stores()) full = full || !items_->knows(s);
   }
   for (const auto& [id, r] : reports) sync_->Reported(id, r.first, r.second);
+  // Shared offers: what other instances changed (read here at most every lease_check_ms, and
+  // by every API call) is planned in full.
+  if (catalogue_->shared() && now - catalogue_checked_ms_ >= options_.lease_check_ms) {
+    catalogue_checked_ms_ = now;
+    CJD_RETURN_IF_ERROR(catalogue_->Refresh().status());
+  }
+  full = full || catalogue_->TakeMoved();
   full = full || now - last_full_ms_ >= options_.full_interval_ms || now >= next_start_ms_;
   // Many changed customers (a full segment evaluation after the RFM cut points moved): one pass
   // over every store with bulk membership reads beats a lookup per customer and offer.

@@ -19,8 +19,9 @@
 // expired) and at start; only the changed customers when profiles or memberships change
 // (ProfilesChanged, from the segment engine's feed).
 //
-// Several instances (the hub's store on PostgreSQL, issue 17): every instance plans into its own
-// offers.db, and one at a time sends, the holder of the lease `offers.device_sync`; two senders
+// Several instances (the hub's store on PostgreSQL, issue 17): the offers are one catalogue in
+// the database; every instance plans into its own offers.db, and one at a time sends, the
+// holder of the lease `offers.device_sync`; two senders
 // with their own numberings would make each device's watermark look foreign to the other and
 // each would renumber and resend everything, back and forth. An instance that takes the sending
 // over sends every store whole, numbered above what the devices hold (DeviceSyncer::TakeOver).
@@ -96,11 +97,13 @@ struct PlannerOptions {
   size_t chunk_items = 20'000;      // items per update message, at most
   size_t chunk_bytes = 8u << 20;    // and about this many bytes of JSON (the agent opens 32 MiB)
   // Several hub instances on one PostgreSQL (the store's postgresql:// URL; empty: this hub is
-  // alone and sends): one instance at a time sends the devices their offers, the holder of the
-  // lease `offers.device_sync` (pg::Lease). Every instance plans (its API answers from its own
-  // offers.db); the others send nothing. Each round checks the lease at most every
-  // `lease_check_ms`, so an instance that died is replaced within that plus a tick.
-  std::string lease_url;
+  // alone): the offers themselves are kept there, shared (OfferCatalogue::OpenShared; each
+  // round rereads them when another instance changed them, at most every `lease_check_ms`), and
+  // one instance at a time sends the devices their offers, the holder of the lease
+  // `offers.device_sync` (pg::Lease). Every instance plans into its own offers.db; the others
+  // send nothing. Each round checks the lease at most every `lease_check_ms`, so an instance
+  // that died is replaced within that plus a tick.
+  std::string shared_url;
   int64_t lease_check_ms = 2'000;
 };
 PlannerOptions PlannerOptionsFrom(const HubConfig& config);
@@ -183,6 +186,7 @@ class OfferPlanner {
   std::unique_ptr<pg::Lease> lease_;  // several instances: who sends (see PlannerOptions)
   bool sending_ = false;              // this instance holds the lease (as of lease_checked_ms_)
   int64_t lease_checked_ms_ = 0;
+  int64_t catalogue_checked_ms_ = 0;
   std::map<std::string, std::string> general_;            // store -> general list (joined)
   int64_t last_full_ms_ = 0;
   int64_t next_start_ms_ = INT64_MAX;  // an offer starts then: its lists are re-ranked

@@ -462,11 +462,12 @@ TEST_F(PostgresHub, AnErasureThroughOneInstanceErasesThePersonOnEvery) {
   hub2.Terminate(10s);
 }
 
-// Offers go to the kiosks from one instance at a time (the lease `offers.device_sync`): both
-// instances plan, one sends. Two senders would each see the kiosk's watermark in the other's
-// numbering and renumber and resend everything, back and forth. The sender killed with SIGKILL,
-// the other takes the sending over within 10 s, sends the kiosk its whole state once, and an
-// offer posted to it reaches the kiosk.
+// Offers are one catalogue in PostgreSQL, whichever instance they are posted to, and go to the
+// kiosks from one instance at a time (the lease `offers.device_sync`): both instances plan, one
+// sends. Two senders would each see the kiosk's watermark in the other's numbering and renumber
+// and resend everything, back and forth. The sender killed with SIGKILL, the other takes the
+// sending over within 10 s, sends the kiosk its whole state once, and an offer posted to it
+// reaches the kiosk.
 TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenItDies) {
   fleet_.StartBroker();
   fleet_.InitHub(10, {"--database", url_});
@@ -507,12 +508,14 @@ TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenI
     const nlohmann::json st = h.Get("/v1/stats", token).Json();
     return st.is_object() && st["offers"].is_object() ? st["offers"] : nlohmann::json();
   };
-  // The same offer through both instances (offers written through the API are per instance),
-  // with a draft before it on the first: the two number the kiosk's store differently, as
-  // instances with different histories do.
+  // An offer through the first instance (a draft, then the final text): the offers are one
+  // catalogue in the database, so the second lists the same at once.
   ASSERT_EQ(h1.Post("/v1/offers", offer("welcome", 0, "Draft"), token).status, 201);
   ASSERT_EQ(h1.Post("/v1/offers", offer("welcome", 0), token).status, 200);
-  ASSERT_EQ(h2.Post("/v1/offers", offer("welcome", 0), token).status, 201);
+  const nlohmann::json listed = h1.Get("/v1/offers", token).Json();
+  EXPECT_EQ(listed["count"], 1) << listed.dump();
+  EXPECT_EQ(h2.Get("/v1/offers", token).Json(), listed);
+  EXPECT_EQ(h2.Get("/v1/offers/welcome", token).Json()["version"], 2);
   const std::vector<std::string> welcome{"welcome"};
   ASSERT_TRUE(cjd::testing::WaitUntil([&] { return served() == welcome; }, 30s))
       << fleet_.Diagnostics() << hub2.LogTail();
@@ -533,6 +536,16 @@ TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenI
   HttpClient& sender = first_sends ? h1 : h2;
   HttpClient& standby = first_sends ? h2 : h1;
   EXPECT_EQ(offers_stats(standby)["updates_sent"], 0) << offers_stats(standby).dump();
+  // An offer posted through the instance that does not send reaches the kiosk (the sender plans
+  // from the same catalogue); deleted through the other, it leaves it.
+  ASSERT_EQ(standby.Post("/v1/offers", offer("spring", 3), token).status, 201);
+  const std::vector<std::string> spring{"spring", "welcome"};
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return served() == spring; }, 30s))
+      << ::testing::PrintToString(served()) << fleet_.Diagnostics() << hub2.LogTail();
+  ASSERT_EQ(sender.Delete("/v1/offers/spring", token).status, 200);
+  ASSERT_TRUE(cjd::testing::WaitUntil([&] { return served() == welcome; }, 30s))
+      << ::testing::PrintToString(served()) << fleet_.Diagnostics() << hub2.LogTail();
+  EXPECT_EQ(offers_stats(standby)["updates_sent"], 0) << offers_stats(standby).dump();
   // Settled: the kiosk's heartbeats (one a second, through either instance) make the sender
   // send nothing more, and nobody renumbers.
   const nlohmann::json before = offers_stats(sender);
@@ -543,7 +556,7 @@ TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenI
   EXPECT_EQ(offers_stats(standby)["updates_sent"], 0) << offers_stats(standby).dump();
 
   // The sender dies. The other takes the sending over (within 10 s), and the kiosk gets an offer
-  // posted to it only.
+  // posted to it.
   const auto killed_at = std::chrono::steady_clock::now();
   if (first_sends) {
     fleet_.KillHub();
