@@ -74,7 +74,15 @@ Status SegmentEngine::Start(bool thread) {
     CJD_RETURN_IF_ERROR(RegisterBuiltins());
     CJD_RETURN_IF_ERROR(store_->RecountMembers());
     CJD_RETURN_IF_ERROR(LoadSegments());
+    if (!config_.store_url.empty()) {
+      auto shared = SharedSegmentDefinitions::Open(config_.store_url);
+      if (!shared.ok()) return shared.status();
+      shared_ = std::move(*shared);
+      CJD_RETURN_IF_ERROR(PublishLocal());
+    }
   }
+  // What the other instances defined, before the first evaluation.
+  if (shared_) CJD_RETURN_IF_ERROR(Reconcile());
   {
     std::lock_guard lock(worker_.mu());
     restart_requested_ = true;  // catch up on whatever changed while we were down
@@ -223,8 +231,6 @@ Result<PutSegmentResult> SegmentEngine::Put(const SegmentDefinition& def) {
     std::lock_guard lock(write_mu_);
     if (!store_) return Status(Code::kUnavailable, "the segment engine is not running");
     const int64_t now = clock_->NowMillis();
-    auto existing = store_->Get(def.id);
-    if (!existing.ok()) return existing.status();
     SegmentRow row;
     row.id = def.id;
     row.name = def.name.empty() ? def.id : def.name;
@@ -232,32 +238,53 @@ Result<PutSegmentResult> SegmentEngine::Put(const SegmentDefinition& def) {
     row.rule = rule->ToString();
     row.created_ms = now;
     row.updated_ms = now;
-    out.created = !existing->has_value();
-    rule_changed = out.created || (*existing)->rule != row.rule;
-    if (!out.created) row.created_ms = (*existing)->created_ms;
-    CJD_RETURN_IF_ERROR(store_->PutDefinition(row, 0));
-    if (rule_changed) {
-      auto it = std::find_if(rules_.begin(), rules_.end(),
-                             [&](const Compiled& c) { return c.id == def.id; });
-      if (it == rules_.end()) {
-        rules_.push_back({def.id, std::move(*rule), ++generation_});
-      } else {
-        it->rule = std::move(*rule);
-        it->generation = ++generation_;
-      }
-      UpdateNeeds();
+    if (shared_) {
+      // The shared definition first: every instance follows it (Reconcile), this one at once.
+      SharedDefinition d;
+      d.id = row.id;
+      d.name = row.name;
+      d.description = row.description;
+      d.rule = row.rule;
+      auto stored = shared_->Put(d, now);
+      if (!stored.ok()) return stored.status();
+      row.created_ms = stored->created_ms;
     }
+    auto changed = ApplyDefinition(row, std::move(*rule), &out.created);
+    if (!changed.ok()) return changed.status();
+    rule_changed = *changed;
     auto stored = store_->Get(def.id);
     if (!stored.ok()) return stored.status();
     if (!*stored) return Status::Internal("segment " + def.id + " vanished");
     out.row = std::move(**stored);
-    if (out.created) {
-      std::lock_guard slock(stats_mu_);
-      ++stats_.segments;
-    }
   }
   if (rule_changed) RequestRestart();
   return out;
+}
+
+Result<bool> SegmentEngine::ApplyDefinition(const SegmentRow& in, Rule rule, bool* created) {
+  auto existing = store_->Get(in.id);
+  if (!existing.ok()) return existing.status();
+  SegmentRow row = in;
+  *created = !existing->has_value();
+  const bool rule_changed = *created || (*existing)->rule != row.rule;
+  if (!*created && !shared_) row.created_ms = (*existing)->created_ms;
+  CJD_RETURN_IF_ERROR(store_->PutDefinition(row, 0));
+  if (rule_changed) {
+    auto it = std::find_if(rules_.begin(), rules_.end(),
+                           [&](const Compiled& c) { return c.id == row.id; });
+    if (it == rules_.end()) {
+      rules_.push_back({row.id, std::move(rule), ++generation_});
+    } else {
+      it->rule = std::move(rule);
+      it->generation = ++generation_;
+    }
+    UpdateNeeds();
+  }
+  if (*created) {
+    std::lock_guard slock(stats_mu_);
+    ++stats_.segments;
+  }
+  return rule_changed;
 }
 
 Status SegmentEngine::Delete(const std::string& id) {
@@ -269,7 +296,22 @@ Status SegmentEngine::Delete(const std::string& id) {
   if (!store_) return Status(Code::kUnavailable, "the segment engine is not running");
   auto existing = store_->Get(id);
   if (!existing.ok()) return existing.status();
-  if (!*existing) return Status::NotFound("no segment \"" + id + "\"");
+  bool deleted_shared = false;
+  if (shared_) {
+    auto d = shared_->Delete(id, clock_->NowMillis());
+    if (!d.ok()) return d.status();
+    deleted_shared = *d;
+  }
+  if (!*existing) {
+    // Defined through another instance a moment ago, not reconciled here yet: deleted all
+    // the same (every instance follows the shared definitions).
+    if (deleted_shared) return Status::Ok();
+    return Status::NotFound("no segment \"" + id + "\"");
+  }
+  return RemoveDefinition(id);
+}
+
+Status SegmentEngine::RemoveDefinition(const std::string& id) {
   {
     sqlite::Transaction tx(store_->db());
     CJD_RETURN_IF_ERROR(tx.status());
@@ -281,6 +323,75 @@ Status SegmentEngine::Delete(const std::string& id) {
   if (pass_) pass_->generations.erase(id);
   std::lock_guard slock(stats_mu_);
   --stats_.segments;
+  return Status::Ok();
+}
+
+Status SegmentEngine::PublishLocal() {
+  auto rows = store_->List();
+  if (!rows.ok()) return rows.status();
+  int copied = 0;
+  for (const SegmentRow& row : *rows) {
+    if (row.builtin) continue;
+    SharedDefinition d{row.id, row.name, row.description, row.rule, row.created_ms,
+                       row.updated_ms, 1, false};
+    auto put = shared_->PutIfAbsent(d);
+    if (!put.ok()) return put.status();
+    copied += *put ? 1 : 0;
+  }
+  if (copied > 0) {
+    spdlog::info("segments: copied {} segment(s) of this instance's segments.db into the "
+                 "database's shared definitions",
+                 copied);
+  }
+  return Status::Ok();
+}
+
+Status SegmentEngine::Reconcile() {
+  bool restart = false;
+  {
+    std::lock_guard lock(write_mu_);
+    if (!shared_ || !store_) return Status::Ok();
+    auto changed = shared_->ChangedSince();
+    if (!changed.ok()) return changed.status();
+    if (!*changed) return Status::Ok();
+    for (const SharedDefinition& d : **changed) {
+      if (IsBuiltinId(d.id)) continue;  // never shared; not replaceable
+      auto local = store_->Get(d.id);
+      if (!local.ok()) return local.status();
+      if (d.deleted) {
+        if (*local && !(*local)->builtin) {
+          CJD_RETURN_IF_ERROR(RemoveDefinition(d.id));
+          spdlog::info("segments: {} deleted through another hub instance", d.id);
+        }
+        continue;
+      }
+      if (*local && (*local)->rule == d.rule && (*local)->name == d.name &&
+          (*local)->description == d.description) {
+        continue;
+      }
+      Result<Rule> rule = ParseRule(d.rule);
+      if (!rule.ok()) {
+        // An instance of a newer version wrote a rule this one cannot read: not evaluated here.
+        spdlog::error("segments: shared segment {} has a rule this instance cannot parse, "
+                      "not evaluated here: {}",
+                      d.id, rule.status().ToString());
+        continue;
+      }
+      SegmentRow row;
+      row.id = d.id;
+      row.name = d.name;
+      row.description = d.description;
+      row.rule = d.rule;
+      row.created_ms = d.created_ms;
+      row.updated_ms = d.updated_ms;
+      bool created = false;
+      auto rule_changed = ApplyDefinition(row, std::move(*rule), &created);
+      if (!rule_changed.ok()) return rule_changed.status();
+      restart = restart || *rule_changed;
+      if (created) spdlog::info("segments: {} defined through another hub instance", d.id);
+    }
+  }
+  if (restart) RequestRestart();
   return Status::Ok();
 }
 
@@ -475,6 +586,7 @@ void SegmentEngine::Notify(const std::vector<int64_t>& ids) {
 }
 
 Status SegmentEngine::RunPending() {
+  CJD_RETURN_IF_ERROR(Reconcile());  // several instances: what the others defined, first
   while (true) {
     bool idle = true;
     CJD_RETURN_IF_ERROR(Step(&idle));
@@ -485,7 +597,19 @@ Status SegmentEngine::RunPending() {
 void SegmentEngine::Run() {
   const auto period = std::chrono::seconds(config_.segments_reevaluate_s);
   auto next_full = std::chrono::steady_clock::now() + period;
+  // Several instances: what the others defined, looked at this often.
+  constexpr auto kReconcileEvery = std::chrono::seconds(2);
+  auto next_reconcile = std::chrono::steady_clock::now() + kReconcileEvery;
+  const bool shared = [&] {
+    std::lock_guard lock(write_mu_);
+    return shared_ != nullptr;
+  }();
   while (true) {
+    if (shared && std::chrono::steady_clock::now() >= next_reconcile) {
+      next_reconcile = std::chrono::steady_clock::now() + kReconcileEvery;
+      Status r = Reconcile();
+      if (!r.ok()) spdlog::error("segments: reading the shared definitions: {}", r.ToString());
+    }
     bool idle = true;
     Status st = Step(&idle);
     if (!st.ok()) spdlog::error("segments: {}", st.ToString());
@@ -506,7 +630,7 @@ void SegmentEngine::Run() {
       continue;
     }
     if (!idle) continue;  // more may be waiting (the next chunk)
-    worker_.WaitUntil(lock, next_full, [this] {
+    worker_.WaitUntil(lock, shared ? std::min(next_full, next_reconcile) : next_full, [this] {
       return !queue_.empty() || full_requested_ || restart_requested_;
     });
     if (worker_.stopping()) return;

@@ -36,6 +36,7 @@
 #include "hub/segments/segment_store.h"
 #include "shared/core/clock.h"
 #include "shared/core/worker_thread.h"
+#include "hub/segments/shared_definitions.h"
 #include "shared/storage/sqlite.h"
 
 namespace cjd::hub::segments {
@@ -124,7 +125,7 @@ class SegmentEngine {
   Status Delete(const std::string& id);
 
   // Does everything queued (ids, then a whole full evaluation if one is due) on the caller's
-  // thread. For tests and tools.
+  // thread, after what other hub instances defined (several instances). For tests and tools.
   Status RunPending();
 
   SegmentEngineStats Stats() const;
@@ -153,6 +154,17 @@ class SegmentEngine {
   Status LoadSegments();  // REQUIRES: write_mu_ held
   void UpdateNeeds();     // REQUIRES: write_mu_ held
   Status RegisterBuiltins();  // REQUIRES: write_mu_ held
+  // Writes `row` (a parsed, checked definition) into segments.db and the rules; true when the
+  // rule changed (a full evaluation is due). REQUIRES: write_mu_ held.
+  Result<bool> ApplyDefinition(const SegmentRow& row, Rule rule, bool* created);
+  // Removes `id` from segments.db and the rules. REQUIRES: write_mu_ held; `id` exists.
+  Status RemoveDefinition(const std::string& id);
+  // Several instances: copies this instance's own segments into the shared definitions when
+  // they are not there (a hub that kept them in segments.db before). REQUIRES: write_mu_ held.
+  Status PublishLocal();
+  // Several instances: brings segments.db in line with the shared definitions when they changed
+  // (what other instances created, changed or deleted). REQUIRES: write_mu_ not held.
+  Status Reconcile();
   void RequestRestart();
   void Notify(const std::vector<int64_t>& ids);
 
@@ -179,6 +191,8 @@ class SegmentEngine {
   std::vector<Compiled> rules_;                      // guarded by write_mu_
   int64_t generation_ = 0;                           // guarded by write_mu_
   std::optional<Pass> pass_;                         // guarded by write_mu_
+  // Several hub instances on one PostgreSQL (config.store_url): the API's segments, shared.
+  std::unique_ptr<SharedSegmentDefinitions> shared_;  // guarded by write_mu_
 
   WorkerThread worker_;          // its mu() guards what is marked "guarded by queue_mu"
   std::vector<int64_t> queue_;   // guarded by queue_mu

@@ -591,6 +591,99 @@ TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenI
   hub2.Terminate(10s);
 }
 
+// Segments written through the API are shared too: a segment defined through one instance is
+// evaluated by every instance (the same members), an offer for it may be posted through the
+// other, and a deletion through either removes it from both.
+TEST_F(PostgresHub, ASegmentDefinedThroughOneInstanceIsEvaluatedByEvery) {
+  fleet_.StartBroker();
+  fleet_.InitHub(10, {"--database", url_});
+  const std::string key = fleet_.AddSource("webshop");
+  fleet_.StartHub();
+  std::filesystem::path dir2;
+  uint16_t port2 = 0;
+  Process hub2 = StartSecondInstance(&dir2, &port2);
+  ASSERT_TRUE(WaitHealthy(hub2, port2, kStartTimeout)) << hub2.LogTail();
+  HttpClient h1(fleet_.hub_port(), 10s), h2(port2, 10s);
+  const std::string token = fleet_.hub_token();
+  // Two customers, one with an order.
+  for (const auto& [email, order] : {std::pair{"ada.seg@inbox-mail.net", true},
+                                     std::pair{"bo.seg@inbox-mail.net", false}}) {
+    nlohmann::json ev = {{"type", "identify"},
+                         {"occurred_at", "2026-11-20T10:00:00Z"},
+                         {"customer", {{"email", email}}}};
+    ASSERT_EQ(h1.Post("/v1/collect", nlohmann::json::array({ev}).dump(), key).status, 202);
+    if (order) {
+      ev = {{"type", "order_completed"},
+            {"occurred_at", "2026-11-20T10:05:00Z"},
+            {"customer", {{"email", email}}},
+            {"order", {{"order_id", "W-S1"}, {"currency", "EUR"},
+                       {"items", {{{"sku", "S1"}, {"quantity", 1}, {"unit_price", "9.99"}}}}}}};
+      ASSERT_EQ(h2.Post("/v1/collect", nlohmann::json::array({ev}).dump(), key).status, 202);
+    }
+  }
+  auto segment = [&](HttpClient& h) {
+    const HttpResponse r = h.Get("/v1/segments/buyers", token);
+    return r.status == 200 ? r.Json() : nlohmann::json();
+  };
+  auto members = [&](HttpClient& h) {
+    const HttpResponse r = h.Get("/v1/segments/buyers/members", token);
+    std::vector<int64_t> ids;
+    if (r.status != 200) return ids;
+    const nlohmann::json page = r.Json();  // not a temporary under the loop (C++20)
+    for (const auto& m : page["members"]) ids.push_back(m["profile_id"].get<int64_t>());
+    return ids;
+  };
+  HttpResponse put = h1.Post(
+      "/v1/segments",
+      nlohmann::json{{"id", "buyers"}, {"rule", "orders >= 1"}, {"name", "Buyers"}}.dump(), token);
+  ASSERT_EQ(put.status, 201) << put.body;
+  // Both evaluate it: one member each, the same profile (both project the same log).
+  std::vector<int64_t> m1, m2;
+  ASSERT_TRUE(cjd::testing::WaitUntil(
+      [&] {
+        m1 = members(h1);
+        m2 = members(h2);
+        return m1.size() == 1 && m2 == m1;
+      },
+      30s))
+      << ::testing::PrintToString(m1) << " / " << ::testing::PrintToString(m2) << "\n"
+      << segment(h1).dump() << "\n"
+      << h1.Get("/v1/profiles?identifier=email:ada.seg@inbox-mail.net", token).body << "\n"
+      << hub2.LogTail();
+  nlohmann::json s1 = segment(h1), s2 = segment(h2);
+  for (const char* f : {"rule", "name", "created_at", "members"}) {
+    EXPECT_EQ(s2[f], s1[f]) << f << ": " << s1.dump() << "\n" << s2.dump();
+  }
+  // An offer for it through the other instance (which knows the segment).
+  const int64_t now = Clock::Real()->NowMillis();
+  const nlohmann::json offer = {{"id", "thanks"},
+                                {"title", "Thank you"},
+                                {"text", "10 % off"},
+                                {"segment", "buyers"},
+                                {"valid_from", FormatRfc3339(now - 86'400'000)},
+                                {"valid_until", FormatRfc3339(now + 86'400'000)}};
+  EXPECT_EQ(h2.Post("/v1/offers", offer.dump(), token).status, 201);
+  // Replaced through the second: the first follows (no members: nobody has 5 orders).
+  ASSERT_EQ(h2.Post("/v1/segments",
+                    nlohmann::json{{"id", "buyers"}, {"rule", "orders >= 5"}, {"name", "Buyers"}}
+                        .dump(),
+                    token)
+                .status,
+            200);
+  EXPECT_TRUE(cjd::testing::WaitUntil(
+      [&] { return segment(h1)["rule"] == "orders >= 5" && members(h1).empty(); }, 30s))
+      << segment(h1).dump() << hub2.LogTail();
+  // Deleted through the first: gone from both.
+  ASSERT_EQ(h1.Delete("/v1/offers/thanks", token).status, 200);
+  HttpResponse del = h1.Delete("/v1/segments/buyers", token);
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_TRUE(cjd::testing::WaitUntil([&] { return h2.Get("/v1/segments/buyers", token).status == 404; },
+                                      30s))
+      << hub2.LogTail();
+  EXPECT_EQ(Sql("SELECT deleted FROM segments_definitions WHERE id = 'buyers'"), "t");
+  hub2.Terminate(10s);
+}
+
 // The database goes away under a running hub: every session of the hub's is terminated (as an
 // operator's pg_terminate_backend or a pooler's restart does), then the server is stopped for a
 // few seconds and started again (a restart, a failover). The hub keeps running: frames that could
