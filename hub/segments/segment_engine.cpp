@@ -30,6 +30,29 @@ bool IsBuiltinId(std::string_view id) {
   return false;
 }
 
+// A segment as the shared definitions keep it (several instances), and back.
+SharedDefinition ToShared(const SegmentRow& row) {
+  SharedDefinition d;
+  d.id = row.id;
+  d.name = row.name;
+  d.description = row.description;
+  d.rule = row.rule;
+  d.created_ms = row.created_ms;
+  d.updated_ms = row.updated_ms;
+  return d;
+}
+
+SegmentRow FromShared(const SharedDefinition& d) {
+  SegmentRow row;
+  row.id = d.id;
+  row.name = d.name;
+  row.description = d.description;
+  row.rule = d.rule;
+  row.created_ms = d.created_ms;
+  row.updated_ms = d.updated_ms;
+  return row;
+}
+
 }  // namespace
 
 Status ValidateSegmentId(std::string_view id) {
@@ -238,19 +261,19 @@ Result<PutSegmentResult> SegmentEngine::Put(const SegmentDefinition& def) {
     row.rule = rule->ToString();
     row.created_ms = now;
     row.updated_ms = now;
+    std::optional<bool> created_shared;
     if (shared_) {
       // The shared definition first: every instance follows it (Reconcile), this one at once.
-      SharedDefinition d;
-      d.id = row.id;
-      d.name = row.name;
-      d.description = row.description;
-      d.rule = row.rule;
-      auto stored = shared_->Put(d, now);
+      auto stored = shared_->Put(ToShared(row), now);
       if (!stored.ok()) return stored.status();
-      row.created_ms = stored->created_ms;
+      row.created_ms = stored->row.created_ms;
+      created_shared = stored->created;
     }
     auto changed = ApplyDefinition(row, std::move(*rule), &out.created);
     if (!changed.ok()) return changed.status();
+    // Several instances: created is what the shared definitions say (this instance's copy may
+    // not have followed another instance's write yet).
+    if (created_shared) out.created = *created_shared;
     rule_changed = *changed;
     auto stored = store_->Get(def.id);
     if (!stored.ok()) return stored.status();
@@ -332,9 +355,7 @@ Status SegmentEngine::PublishLocal() {
   int copied = 0;
   for (const SegmentRow& row : *rows) {
     if (row.builtin) continue;
-    SharedDefinition d{row.id, row.name, row.description, row.rule, row.created_ms,
-                       row.updated_ms, 1, false};
-    auto put = shared_->PutIfAbsent(d);
+    auto put = shared_->PutIfAbsent(ToShared(row));
     if (!put.ok()) return put.status();
     copied += *put ? 1 : 0;
   }
@@ -351,10 +372,12 @@ Status SegmentEngine::Reconcile() {
   {
     std::lock_guard lock(write_mu_);
     if (!shared_ || !store_) return Status::Ok();
-    auto changed = shared_->ChangedSince();
+    auto changed = shared_->ChangedSince(shared_applied_sum_);
     if (!changed.ok()) return changed.status();
     if (!*changed) return Status::Ok();
-    for (const SharedDefinition& d : **changed) {
+    // Every return before the end leaves shared_applied_sum_ as it was: the next call reads
+    // and applies everything again (what was applied already is skipped as unchanged).
+    for (const SharedDefinition& d : (*changed)->definitions) {
       if (IsBuiltinId(d.id)) continue;  // never shared; not replaceable
       auto local = store_->Get(d.id);
       if (!local.ok()) return local.status();
@@ -377,19 +400,13 @@ Status SegmentEngine::Reconcile() {
                       d.id, rule.status().ToString());
         continue;
       }
-      SegmentRow row;
-      row.id = d.id;
-      row.name = d.name;
-      row.description = d.description;
-      row.rule = d.rule;
-      row.created_ms = d.created_ms;
-      row.updated_ms = d.updated_ms;
       bool created = false;
-      auto rule_changed = ApplyDefinition(row, std::move(*rule), &created);
+      auto rule_changed = ApplyDefinition(FromShared(d), std::move(*rule), &created);
       if (!rule_changed.ok()) return rule_changed.status();
       restart = restart || *rule_changed;
       if (created) spdlog::info("segments: {} defined through another hub instance", d.id);
     }
+    shared_applied_sum_ = (*changed)->version_sum;
   }
   if (restart) RequestRestart();
   return Status::Ok();

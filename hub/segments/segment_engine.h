@@ -193,6 +193,8 @@ class SegmentEngine {
   std::optional<Pass> pass_;                         // guarded by write_mu_
   // Several hub instances on one PostgreSQL (config.store_url): the API's segments, shared.
   std::unique_ptr<SharedSegmentDefinitions> shared_;  // guarded by write_mu_
+  // Their version sum as last applied in full (-1: not yet); guarded by write_mu_.
+  int64_t shared_applied_sum_ = -1;
 
   WorkerThread worker_;          // its mu() guards what is marked "guarded by queue_mu"
   std::vector<int64_t> queue_;   // guarded by queue_mu

@@ -48,21 +48,25 @@ Result<std::unique_ptr<SharedSegmentDefinitions>> SharedSegmentDefinitions::Open
   return std::unique_ptr<SharedSegmentDefinitions>(new SharedSegmentDefinitions(std::move(*db)));
 }
 
-Result<SharedDefinition> SharedSegmentDefinitions::Put(const SharedDefinition& def,
-                                                       int64_t now_ms) {
+Result<SharedSegmentDefinitions::PutResult> SharedSegmentDefinitions::Put(
+    const SharedDefinition& def, int64_t now_ms) {
+  // `created`: no live definition of the id as of the statement's snapshot (two concurrent
+  // creations of one id may both say so; one replaces the other).
   auto rows = db_->Query(
-      std::string("INSERT INTO segments_definitions AS d (") + kColumns +
+      std::string("WITH before AS (SELECT deleted FROM segments_definitions WHERE id = $1) "
+                  "INSERT INTO segments_definitions AS d (") +
+          kColumns +
           ") VALUES ($1, $2, $3, $4, $5, $5, 1, false) ON CONFLICT (id) DO UPDATE SET "
           "name = EXCLUDED.name, description = EXCLUDED.description, rule = EXCLUDED.rule, "
           "updated_ms = EXCLUDED.updated_ms, "
           "created_ms = CASE WHEN d.deleted THEN EXCLUDED.created_ms ELSE d.created_ms END, "
           "version = d.version + 1, deleted = false RETURNING " +
-          kColumns,
+          kColumns + ", coalesce((SELECT deleted FROM before), true)",
       {pg::Text(def.id), pg::Text(def.name), pg::Text(def.description), pg::Text(def.rule),
        pg::Int(now_ms)});
   if (!rows.ok()) return rows.status();
   if (rows->size() != 1) return Status::Internal("segments_definitions: no row written");
-  return FromRow(rows->front());
+  return PutResult{FromRow(rows->front()), rows->front().Text(8) == "t"};
 }
 
 Result<bool> SharedSegmentDefinitions::PutIfAbsent(const SharedDefinition& def) {
@@ -83,18 +87,19 @@ Result<bool> SharedSegmentDefinitions::Delete(const std::string& id, int64_t now
   return *n == 1;
 }
 
-Result<std::optional<std::vector<SharedDefinition>>> SharedSegmentDefinitions::ChangedSince() {
+Result<std::optional<SharedSegmentDefinitions::Changes>> SharedSegmentDefinitions::ChangedSince(
+    int64_t applied_sum) {
   auto sum = db_->QueryInt("SELECT coalesce(sum(version), 0)::bigint FROM segments_definitions");
   if (!sum.ok()) return sum.status();
-  if (*sum == version_sum_) return std::optional<std::vector<SharedDefinition>>();
+  if (*sum == applied_sum) return std::optional<Changes>();
   auto rows = db_->Query(std::string("SELECT ") + kColumns +
                          " FROM segments_definitions ORDER BY id");
   if (!rows.ok()) return rows.status();
-  std::vector<SharedDefinition> out;
-  out.reserve(rows->size());
-  for (const pg::Row& r : *rows) out.push_back(FromRow(r));
-  version_sum_ = *sum;  // read before the rows: a write between the two is read again next time
-  return std::optional<std::vector<SharedDefinition>>(std::move(out));
+  Changes out;
+  out.definitions.reserve(rows->size());
+  for (const pg::Row& r : *rows) out.definitions.push_back(FromRow(r));
+  out.version_sum = *sum;  // read before the rows: a write between the two is read again
+  return std::optional<Changes>(std::move(out));
 }
 
 }  // namespace cjd::hub::segments

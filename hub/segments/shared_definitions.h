@@ -6,7 +6,9 @@
 //
 // A write is one statement: concurrent writes of one id land one after the other, each raising
 // `version`; ChangedSince() notices any committed write by the sum of versions (whatever the
-// order in which concurrent writes commit). Threading: one thread at a time, like its connection.
+// order in which concurrent writes commit). The caller keeps the sum it last applied in full, so
+// that a reconciliation that fails half-way reads everything again next time. Threading: one
+// thread at a time, like its connection.
 #pragma once
 
 #include <cstdint>
@@ -42,21 +44,29 @@ class SharedSegmentDefinitions {
   SharedSegmentDefinitions(const SharedSegmentDefinitions&) = delete;
   SharedSegmentDefinitions& operator=(const SharedSegmentDefinitions&) = delete;
 
+  struct PutResult {
+    SharedDefinition row;  // as stored
+    bool created = false;  // there was no live definition of that id before
+  };
   // Creates, replaces or re-creates (after a delete) `def.id` at `now_ms`; a live one keeps its
-  // created_ms. Returns the row as stored.
-  Result<SharedDefinition> Put(const SharedDefinition& def, int64_t now_ms);
+  // created_ms.
+  Result<PutResult> Put(const SharedDefinition& def, int64_t now_ms);
   // Copies `def` in unless the id is there already (live or deleted): true when copied.
   Result<bool> PutIfAbsent(const SharedDefinition& def);
   // Marks it deleted; false when there is no live definition of that id.
   Result<bool> Delete(const std::string& id, int64_t now_ms);
-  // Every definition (deleted ones too) when any was written since the last call that returned
-  // them; std::nullopt when none was.
-  Result<std::optional<std::vector<SharedDefinition>>> ChangedSince();
+  struct Changes {
+    std::vector<SharedDefinition> definitions;  // every one, deleted ones too, by id
+    int64_t version_sum = 0;  // as of before they were read: pass it to the next ChangedSince
+                              // once they are applied
+  };
+  // Every definition when the sum of versions differs from `applied_sum` (the version_sum of
+  // the Changes last applied in full; -1: none yet); std::nullopt when nothing was written since.
+  Result<std::optional<Changes>> ChangedSince(int64_t applied_sum);
 
  private:
   explicit SharedSegmentDefinitions(std::unique_ptr<pg::Connection> db);
   std::unique_ptr<pg::Connection> db_;
-  int64_t version_sum_ = -1;  // as of the last ChangedSince that returned rows
 };
 
 }  // namespace cjd::hub::segments

@@ -5,11 +5,13 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <thread>
 #include <set>
 #include <unordered_set>
@@ -20,6 +22,7 @@
 #include "hub/projection/projector.h"
 #include "hub/store/sqlite_hub_store.h"
 #include "shared/event/json_exact.h"
+#include "tests/support/postgres.h"
 #include "tests/support/temp_dir.h"
 
 namespace cjd::hub::segments {
@@ -692,6 +695,93 @@ TEST(PredictionFacts, TheStoredScoreAndTheDocumentsTraitsGiveTheSameFacts) {
   EXPECT_FALSE(ParseRule("expected_purchase_days_0365d > 1").ok());
   EXPECT_FALSE(ParseRule("predicted_clv_3651d > 1").ok());
   EXPECT_TRUE(ParseRule("predicted_clv_30d > 1").ok());  // the engine checks the hub's horizon
+}
+
+// Several hub instances (issue 17): the engine follows the segments' shared definitions on a
+// real PostgreSQL (skipped with the reason without one); "the other instance" writes them
+// through its own SharedSegmentDefinitions. The projector keeps its hub.db.
+class SharedSegmentEngineTest : public SegmentEngineTest {
+ protected:
+  void SetUp() override {
+    if (!cjd::testing::Postgres::Available()) {
+      GTEST_SKIP() << cjd::testing::Postgres::UnavailableReason();
+    }
+    pg_.emplace(cjd::testing::Postgres::Start());
+    url_ = pg_->CreateDatabase("segengine_" + std::to_string(::getpid()));
+    SegmentEngineTest::SetUp();
+    engine_->Stop();
+    engine_.reset();
+    shared_config_ = config_;
+    shared_config_.store_url = url_;
+    engine_ = std::make_unique<SegmentEngine>(shared_config_, keys_, &rfm_, &clock_);
+    ASSERT_TRUE(engine_->Start(/*thread=*/false).ok());
+    Run();
+    auto other = SharedSegmentDefinitions::Open(url_);
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    other_ = std::move(*other);
+  }
+  void TearDown() override {
+    SegmentEngineTest::TearDown();
+    engine_.reset();  // before shared_config_ and the server go
+  }
+  void DefineElsewhere(const std::string& id, const std::string& rule) {
+    SharedDefinition d;
+    d.id = id;
+    d.name = id;
+    d.rule = rule;
+    auto put = other_->Put(d, clock_.NowMillis());
+    ASSERT_TRUE(put.ok()) << put.status().ToString();
+  }
+  bool Defined(const std::string& id) {
+    auto row = segments_->Get(id);
+    EXPECT_TRUE(row.ok()) << row.status().ToString();
+    return row.ok() && row->has_value();
+  }
+
+  std::optional<cjd::testing::Postgres> pg_;
+  std::string url_;
+  HubConfig shared_config_;
+  std::unique_ptr<SharedSegmentDefinitions> other_;
+};
+
+TEST_F(SharedSegmentEngineTest, AReconciliationThatFailsHalfWayIsMadeAgainInFull) {
+  Order("o1", R"({"customer_id":"C1"})", "10.00");
+  CatchUp();
+  Run();
+  DefineElsewhere("a-first", "orders >= 1");
+  DefineElsewhere("b-refused", "orders >= 1");
+  DefineElsewhere("c-last", "orders >= 1");
+  // segments.db refuses one write, as a full disk would (the definitions apply in id order).
+  auto db = sqlite::Database::Open(config_.segments_path, {});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)->Exec("CREATE TRIGGER refuse BEFORE INSERT ON segments "
+                          "WHEN NEW.id = 'b-refused' BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+                  .ok());
+  Status failed = engine_->RunPending();
+  EXPECT_FALSE(failed.ok());
+  EXPECT_TRUE(Defined("a-first"));
+  EXPECT_FALSE(Defined("b-refused"));
+  EXPECT_FALSE(Defined("c-last"));
+  // The disk has room again; nothing was written to the shared definitions meanwhile.
+  ASSERT_TRUE((*db)->Exec("DROP TRIGGER refuse").ok());
+  Run();
+  EXPECT_TRUE(Defined("b-refused"));
+  EXPECT_TRUE(Defined("c-last"));
+  const int64_t ann = ProfileOf("customer_id:C1");
+  EXPECT_THAT(Members("b-refused"), ElementsAre(ann));
+  EXPECT_THAT(Members("c-last"), ElementsAre(ann));
+}
+
+TEST_F(SharedSegmentEngineTest, PuttingASegmentAnotherInstanceDefinedReplacesIt) {
+  DefineElsewhere("vip", "orders >= 3");
+  // Not reconciled here yet: this instance's copy does not have it, the shared ones do.
+  auto put = engine_->Put({"vip", "orders >= 5", "", ""});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_FALSE(put->created) << "POST /v1/segments would say 201 for a replacement";
+  EXPECT_EQ(put->row.rule, "orders >= 5");
+  auto fresh = engine_->Put({"new-one", "orders >= 1", "", ""});
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_TRUE(fresh->created);
 }
 
 }  // namespace

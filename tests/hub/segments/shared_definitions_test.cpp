@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <map>
 #include <string>
 
 #include "tests/support/postgres.h"
@@ -35,12 +36,17 @@ class SharedDefinitionsTest : public ::testing::Test {
     d.rule = rule;
     return d;
   }
-  // The definitions another connection sees now (empty when nothing changed for it).
-  static std::vector<SharedDefinition> Seen(SharedSegmentDefinitions& s) {
-    auto changed = s.ChangedSince();
+  // The definitions a connection sees now, taken as applied (empty when nothing changed for it).
+  std::vector<SharedDefinition> Seen(SharedSegmentDefinitions& s) {
+    auto [it, _] = applied_.try_emplace(&s, -1);
+    auto changed = s.ChangedSince(it->second);
     EXPECT_TRUE(changed.ok()) << changed.status().ToString();
-    return changed.ok() && *changed ? **changed : std::vector<SharedDefinition>{};
+    if (!changed.ok() || !*changed) return {};
+    it->second = (*changed)->version_sum;
+    return (*changed)->definitions;
   }
+
+  std::map<const SharedSegmentDefinitions*, int64_t> applied_;  // each one's applied sum
 
   std::optional<Postgres> pg_;
   std::string url_;
@@ -53,20 +59,29 @@ TEST_F(SharedDefinitionsTest, EveryWriteOfOneInstanceIsSeenOnceByTheOther) {
   EXPECT_TRUE(Seen(*two).empty()) << "an empty table is no change";
   auto put = one->Put(Def("vip", "orders >= 3"), 1000);
   ASSERT_TRUE(put.ok()) << put.status().ToString();
-  EXPECT_EQ(put->version, 1);
-  EXPECT_EQ(put->created_ms, 1000);
+  EXPECT_TRUE(put->created);
+  EXPECT_EQ(put->row.version, 1);
+  EXPECT_EQ(put->row.created_ms, 1000);
   auto seen = Seen(*two);
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].rule, "orders >= 3");
   EXPECT_EQ(seen[0].name, "Name vip");
   EXPECT_FALSE(seen[0].deleted);
   EXPECT_TRUE(Seen(*two).empty()) << "seen once";
+  // Not applied (a reconciliation that failed half-way): the same rows again, every time.
+  auto unapplied = two->ChangedSince(-1);
+  ASSERT_TRUE(unapplied.ok() && *unapplied);
+  EXPECT_EQ((*unapplied)->definitions.size(), 1u);
+  auto again_unapplied = two->ChangedSince(-1);
+  ASSERT_TRUE(again_unapplied.ok() && *again_unapplied);
+  EXPECT_EQ((*again_unapplied)->version_sum, (*unapplied)->version_sum);
   // Replaced through the second: the first sees the new rule, created_ms kept.
   auto replaced = two->Put(Def("vip", "orders >= 5"), 2000);
   ASSERT_TRUE(replaced.ok());
-  EXPECT_EQ(replaced->version, 2);
-  EXPECT_EQ(replaced->created_ms, 1000);
-  EXPECT_EQ(replaced->updated_ms, 2000);
+  EXPECT_FALSE(replaced->created) << "it existed (through the other instance)";
+  EXPECT_EQ(replaced->row.version, 2);
+  EXPECT_EQ(replaced->row.created_ms, 1000);
+  EXPECT_EQ(replaced->row.updated_ms, 2000);
   seen = Seen(*one);
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].rule, "orders >= 5");
@@ -83,9 +98,10 @@ TEST_F(SharedDefinitionsTest, EveryWriteOfOneInstanceIsSeenOnceByTheOther) {
   // Re-created: live again, a new created_ms, versions counting on.
   auto back = two->Put(Def("vip", "orders >= 1"), 4000);
   ASSERT_TRUE(back.ok());
-  EXPECT_FALSE(back->deleted);
-  EXPECT_EQ(back->created_ms, 4000);
-  EXPECT_EQ(back->version, 4);
+  EXPECT_TRUE(back->created) << "re-created after the delete";
+  EXPECT_FALSE(back->row.deleted);
+  EXPECT_EQ(back->row.created_ms, 4000);
+  EXPECT_EQ(back->row.version, 4);
 }
 
 TEST_F(SharedDefinitionsTest, ACopyFromBeforeNeverOverwritesWhatIsThere) {
