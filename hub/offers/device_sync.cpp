@@ -243,7 +243,9 @@ Status DeviceSyncer::SendRange(Device& d, uint64_t base, uint64_t target) {
       r.id = std::string(item.key);
       r.version = item.version;
       const OfferRow* o = catalogue_.Find(r.id);
-      if (item.content == kRemoved || o == nullptr) {
+      // Deleted in the catalogue (through another instance) before this one planned it: sent
+      // as deleted already, as the next round will plan it.
+      if (item.content == kRemoved || o == nullptr || o->deleted) {
         r.deleted = true;
       } else {
         const OfferSpec& s = o->spec;

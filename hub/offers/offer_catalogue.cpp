@@ -145,7 +145,16 @@ Result<bool> OfferCatalogue::Refresh() {
   for (const pg::Row& r : *rows) {
     auto row = RowFrom("offers_catalogue", r.Text(0), r.Text(1), r.Int(2), r.Text(3) == "t",
                        r.Int(4), r.Int(5));
-    if (!row.ok()) return row.status();
+    if (!row.ok()) {
+      // Written by an instance of a newer version (or by hand): one offer this instance cannot
+      // read must not take the others with it. Its earlier copy, if any, is kept.
+      auto held = rows_.find(r.Text(0));
+      spdlog::error("offers: {}; {}", row.status().message(),
+                    held == rows_.end() ? "not used by this instance"
+                                        : "this instance keeps its earlier copy");
+      if (held != rows_.end()) next[held->first] = held->second;
+      continue;
+    }
     auto held = rows_.find(row->spec.id);
     changed = changed || held == rows_.end() || held->second.version != row->version;
     next[row->spec.id] = std::move(*row);

@@ -281,32 +281,37 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
     reports.swap(reports_);
   }
   for (const auto& [id, r] : reports) reload = reload || !sync_->knows(id);
+  // A read that fails here (the device listing, the shared catalogue) skips the planning only:
+  // what was planned before still goes out, and resends still happen, below.
+  Status planned = Status::Ok();
   if (reload || now - sync_->loaded_ms() > 30'000) {
     auto listed = devices_->ListDevices();
-    if (!listed.ok()) return listed.status();
-    CJD_RETURN_IF_ERROR(sync_->Load(*listed, now));
+    planned = listed.ok() ? sync_->Load(*listed, now) : listed.status();
     // A store seen for the first time needs its items computed.
-    for (const auto& s : sync_->Stores()) full = full || !items_->knows(s);
+    if (planned.ok()) {
+      for (const auto& s : sync_->Stores()) full = full || !items_->knows(s);
+    }
   }
   for (const auto& [id, r] : reports) sync_->Reported(id, r.first, r.second);
   // Shared offers: what other instances changed (read here at most every lease_check_ms, and
   // by every API call) is planned in full.
-  if (catalogue_->shared() && now - catalogue_checked_ms_ >= options_.lease_check_ms) {
+  if (planned.ok() && catalogue_->shared() &&
+      now - catalogue_checked_ms_ >= options_.lease_check_ms) {
     catalogue_checked_ms_ = now;
-    CJD_RETURN_IF_ERROR(catalogue_->Refresh().status());
+    planned = catalogue_->Refresh().status();
   }
   full = full || catalogue_->TakeMoved();
   full = full || now - last_full_ms_ >= options_.full_interval_ms || now >= next_start_ms_;
   // Many changed customers (a full segment evaluation after the RFM cut points moved): one pass
   // over every store with bulk membership reads beats a lookup per customer and offer.
   full = full || changed.size() > kFullRecomputeAbove;
-  Status planned = Status::Ok();
-  if (full || !changed.empty()) {
+  const bool plan = planned.ok() && (full || !changed.empty());
+  if (plan) {
     // One snapshot of profiles.db for the round: a merge the projector commits meanwhile
     // cannot land between a customer's liveness and its loyalty ids (it comes as a change).
     planned = profiles_->BeginSnapshot();
   }
-  if (planned.ok() && (full || !changed.empty())) {
+  if (plan && planned.ok()) {
     auto in = LoadInputs(full);
     if (!in.ok()) {
       planned = in.status();
@@ -318,7 +323,7 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
       planned = RecomputeProfiles(*in, changed);
     }
   }
-  profiles_->EndSnapshot();
+  if (plan) profiles_->EndSnapshot();
   // What was planned before still goes out (and resends still happen) when planning fails.
   auto may_send = MaySend(clock_->NowMillis());
   Status synced = !may_send.ok() ? may_send.status()
@@ -352,27 +357,31 @@ Result<bool> OfferPlanner::MaySend(int64_t now) {
     spdlog::warn("offers: this instance lost the lease offers.device_sync (its database session "
                  "ended): another instance sends the devices their offers");
   }
-  if (sending_ && !was) {
+  Status taken = Status::Ok();
+  bool took_over = false;
+  // Taken now rather than kept by the session that took it before (a check that failed while
+  // the session lived on changes nothing): another instance may have sent meanwhile, even when
+  // this one's checks said "held" before and after (its session lost and made again).
+  if (sending_ && lease_->takes() != takes_sent_under_) {
     // The devices hold what the last sender numbered: reread their last reported watermarks
     // (the shared store keeps every device's last heartbeat, whichever instance took it) and
     // send every store whole above them.
     auto listed = devices_->ListDevices();
-    if (!listed.ok()) {
-      sending_ = false;
-      return listed.status();
-    }
-    Status taken = sync_->Load(*listed, now);
+    taken = listed.ok() ? sync_->Load(*listed, now) : listed.status();
     if (taken.ok()) taken = sync_->TakeOver(*listed);
-    if (!taken.ok()) {
+    if (taken.ok()) {
+      takes_sent_under_ = lease_->takes();
+      took_over = true;
+      spdlog::info("offers: this instance holds the lease offers.device_sync: it sends the "
+                   "devices their offers");
+    } else {
       sending_ = false;  // the next check takes it over again, from the start
-      return taken;
     }
-    spdlog::info("offers: this instance holds the lease offers.device_sync: it sends the "
-                 "devices their offers");
   }
   std::lock_guard stats(stats_mu_);
   stats_.sync_lease = sending_ ? "held" : "standby";
-  if (sending_ && !was) stats_.lease_takeovers += 1;
+  if (took_over) stats_.lease_takeovers += 1;
+  if (!taken.ok()) return taken;
   return sending_;
 }
 

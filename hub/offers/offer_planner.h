@@ -185,6 +185,7 @@ class OfferPlanner {
   std::unique_ptr<DeviceSyncer> sync_;
   std::unique_ptr<pg::Lease> lease_;  // several instances: who sends (see PlannerOptions)
   bool sending_ = false;              // this instance holds the lease (as of lease_checked_ms_)
+  uint64_t takes_sent_under_ = 0;     // lease_->takes() when this instance last took over
   int64_t lease_checked_ms_ = 0;
   int64_t catalogue_checked_ms_ = 0;
   std::map<std::string, std::string> general_;            // store -> general list (joined)

@@ -46,6 +46,7 @@ Result<bool> Lease::Hold() {
     return taken.status();
   }
   held_ = !taken->empty() && taken->front().Text(0) == "t";
+  if (held_) ++takes_;
   return held_;
 }
 

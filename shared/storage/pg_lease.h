@@ -20,6 +20,7 @@
 // Threading: one thread at a time, like the connection it owns.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -44,6 +45,11 @@ class Lease {
   Status Release();
   // As of the last Hold() or Release().
   bool held() const { return held_; }
+  // How many times Hold() took the lease (rather than found this session still holding it).
+  // Work whose state another holder may have changed meanwhile starts over whenever this moves:
+  // Hold() says true before and after a session lost and made again (another process may have
+  // held the lease in between), and only this tells the two apart.
+  uint64_t takes() const { return takes_; }
   const std::string& name() const { return name_; }
 
  private:
@@ -52,6 +58,7 @@ class Lease {
   std::unique_ptr<Connection> db_;
   std::string name_;
   bool held_ = false;
+  uint64_t takes_ = 0;
 };
 
 }  // namespace cjd::pg

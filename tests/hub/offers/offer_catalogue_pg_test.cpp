@@ -48,7 +48,8 @@ class SharedOfferCatalogueTest : public ::testing::Test {
   void SetUp() override {
     if (!Postgres::Available()) GTEST_SKIP() << Postgres::UnavailableReason();
     pg_.emplace(Postgres::Start());
-    url_ = pg_->CreateDatabase("offers_" + std::to_string(::getpid()));
+    db_ = "offers_" + std::to_string(::getpid());
+    url_ = pg_->CreateDatabase(db_);
     local1_ = LocalDb((dir_.path() / "one.db").string());
     local2_ = LocalDb((dir_.path() / "two.db").string());
   }
@@ -65,7 +66,7 @@ class SharedOfferCatalogueTest : public ::testing::Test {
 
   cjd::testing::TempDir dir_;
   std::optional<Postgres> pg_;
-  std::string url_;
+  std::string db_, url_;
   std::unique_ptr<sqlite::Database> local1_, local2_;
 };
 
@@ -161,6 +162,36 @@ TEST_F(SharedOfferCatalogueTest, AnUnreachableDatabaseIsAnErrorNotAnEmptyCatalog
   auto c = OfferCatalogue::OpenShared("postgresql://cjd@127.0.0.1:1/nowhere", *local1_);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), Code::kUnavailable) << c.status().ToString();
+}
+
+// One offer written by an instance of a newer version (a spec this one cannot parse) does not
+// take the catalogue with it: the others are read, that one's earlier copy is kept, or it is left
+// out when this instance had none.
+TEST_F(SharedOfferCatalogueTest, AnOfferThisVersionCannotReadLeavesTheOthersReadable) {
+  auto one = OpenShared(*local1_);
+  ASSERT_TRUE(one);
+  ASSERT_TRUE(one->Put(Spec("o-a", 1), 1000).ok());
+  ASSERT_TRUE(one->Put(Spec("o-b", 2), 1000).ok());
+  pg_->Psql("UPDATE offers_catalogue SET spec = '{\"id\":\"o-b\",\"from_the_future\":1}', "
+            "version = version + 1 WHERE id = 'o-b'",
+            db_);
+  pg_->Psql("INSERT INTO offers_catalogue (id, spec, version, deleted, created_ms, updated_ms) "
+            "VALUES ('o-new', '{\"id\":\"o-new\",\"from_the_future\":1}', 1, false, 2000, 2000)",
+            db_);
+  auto moved = one->Refresh();
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_FALSE(*moved) << "nothing this instance can read changed";
+  std::vector<std::string> ids;
+  for (const OfferRow& r : one->List(/*include_deleted=*/false)) ids.push_back(r.spec.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"o-a", "o-b"}));
+  ASSERT_NE(one->Find("o-b"), nullptr);
+  EXPECT_EQ(one->Find("o-b")->spec.priority, 2) << "the earlier copy";
+  // A fresh instance (no earlier copy) reads the rest.
+  auto two = OpenShared(*local2_);
+  ASSERT_TRUE(two);
+  EXPECT_NE(two->Find("o-a"), nullptr);
+  EXPECT_EQ(two->Find("o-b"), nullptr);
+  EXPECT_EQ(two->Find("o-new"), nullptr);
 }
 
 }  // namespace

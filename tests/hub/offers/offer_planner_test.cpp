@@ -5,6 +5,7 @@
 #include "hub/offers/offer_planner.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "shared/protocol/envelope.h"
 #include "shared/protocol/offer_update.h"
 #include "shared/protocol/topics.h"
+#include "tests/support/postgres.h"
 #include "tests/support/temp_dir.h"
 
 namespace cjd::hub::offers {
@@ -100,9 +102,12 @@ class OfferPlannerTest : public ::testing::Test {
   }
 
   // The planner, publishing into the kiosks (opened with each device's key, applied).
-  void StartPlanner() {
+  // `shared_url`: the offers shared in that PostgreSQL, sent under its lease (the devices stay
+  // in hub.db).
+  void StartPlanner(const std::string& shared_url = "") {
     PlannerOptions o = PlannerOptionsFrom(config_);
     o.run_thread = false;  // the test drives every round with RunOnce
+    o.shared_url = shared_url;
     planner_ = std::make_unique<OfferPlanner>(o, hub_keys_, id_keys_, &clock_);
     planner_->set_publisher([this](const std::string& topic, const std::string& payload) {
       // cjd/v1/dev/{id}/down
@@ -545,6 +550,75 @@ TEST_F(OfferPlannerTest, ARestoredOffersDbRenumbersAboveWhatTheKiosksHold) {
   EXPECT_EQ(right, 30);
   EXPECT_EQ(Shown("k1", "stranger"), (Ids{"o-all"}));
   EXPECT_GT(kiosks_.at("k1")->cache->applied_version(), w);
+}
+
+// A round whose device listing fails (here the table is away; a locked or failing disk alike)
+// plans nothing, says so, and still sends: what was planned before and the resends go out.
+TEST_F(OfferPlannerTest, ARoundWhoseDeviceListingFailsStillSendsWhatWasPlanned) {
+  Scan("L-1", "s1");
+  StartPlanner();
+  Project();
+  Put(OfferBody("o-all", "all", 1));
+  Round();
+  Heartbeats();
+  Round();
+  Kiosk& k2 = *kiosks_.at("k2");
+  k2.offline = true;  // the update below is lost for k2
+  Put(OfferBody("o-new", "all", 9));
+  Round();
+  k2.offline = false;
+  ASSERT_TRUE(log_->Exec("ALTER TABLE devices RENAME TO devices_away").ok());
+  clock_.Advance(31'000);  // past the resend delay and the devices' 30 s reload
+  Heartbeats();
+  Status st = planner_->RunOnce();
+  EXPECT_FALSE(st.ok()) << "the failed listing is reported";
+  EXPECT_EQ(Shown("k2", "x"), (Ids{"o-new", "o-all"})) << "resent all the same";
+  EXPECT_EQ(planner_->Stats().resends, 1);
+  ASSERT_TRUE(log_->Exec("ALTER TABLE devices_away RENAME TO devices").ok());
+  Round();
+}
+
+// Several instances: the planner sends under the lease offers.device_sync. Its session ends
+// (a failover, an operator) and no other instance happens to take the lease before its next
+// check, which takes it again on a new session: "held" before and after, but another instance
+// could have sent in between, in its own numbering. It must take the sending over again.
+TEST_F(OfferPlannerTest, ALeaseLostAndTakenAgainBetweenTwoChecksIsATakeOver) {
+  if (!cjd::testing::Postgres::Available()) {
+    GTEST_SKIP() << cjd::testing::Postgres::UnavailableReason();
+  }
+  cjd::testing::Postgres pg = cjd::testing::Postgres::Start();
+  const std::string db = "planner_" + std::to_string(::getpid());
+  const std::string url = pg.CreateDatabase(db);
+  Scan("L-1", "s1");
+  StartPlanner(url);
+  Project();
+  Put(OfferBody("o-all", "all", 1));
+  Round();
+  Heartbeats();
+  Round();
+  ASSERT_EQ(planner_->Stats().sync_lease, "held");
+  ASSERT_EQ(planner_->Stats().lease_takeovers, 1);
+  Kiosk& k1 = *kiosks_.at("k1");
+  const uint64_t held = k1.cache->applied_version();
+  ASSERT_GT(held, 0u);
+  ASSERT_EQ(std::stoi(pg.Psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE datname = '" + db + "' AND pid <> pg_backend_pid()")),
+            2)
+      << "the lease's session and the catalogue's";
+  k1.received.clear();
+  // A round may fail on a session found ended; the connections are made again.
+  for (int i = 0; i < 5 && planner_->Stats().lease_takeovers < 2; ++i) {
+    clock_.Advance(PlannerOptions{}.lease_check_ms);
+    (void)planner_->RunOnce();
+  }
+  EXPECT_EQ(planner_->Stats().lease_takeovers, 2);
+  EXPECT_EQ(planner_->Stats().sync_lease, "held");
+  ASSERT_FALSE(k1.received.empty());
+  EXPECT_EQ(k1.received.front().base, 0u) << "sent whole";
+  EXPECT_GT(k1.cache->applied_version(), held + (uint64_t{1} << 24)) << "renumbered above";
+  EXPECT_EQ(Shown("k1", "x"), (Ids{"o-all"}));
+  planner_->Stop();
+  planner_.reset();  // before the server goes
 }
 
 }  // namespace
