@@ -21,6 +21,12 @@ const std::vector<pg::Migration> kPgMigrations = {
      "  deleted     boolean NOT NULL,"
      "  created_ms  bigint NOT NULL,"
      "  updated_ms  bigint NOT NULL);"},
+    // Who last sent the devices their offers: the numbering their items carry (OfferPlanner).
+    {2,
+     "CREATE TABLE offers_sender ("
+     "  one        boolean PRIMARY KEY DEFAULT true CHECK (one),"
+     "  numbering  text NOT NULL,"
+     "  since_ms   bigint NOT NULL);"},
 };
 
 constexpr const char* kPgInsert =
@@ -261,6 +267,21 @@ int64_t OfferCatalogue::live_count() const {
   int64_t live = 0;
   for (const auto& [id, row] : rows_) live += row.deleted ? 0 : 1;
   return live;
+}
+
+Result<std::string> OfferCatalogue::LastSender() {
+  if (!pg_) return std::string();
+  auto rows = pg_->Query("SELECT numbering FROM offers_sender");
+  if (!rows.ok()) return rows.status();
+  return rows->empty() ? std::string() : rows->front().Text(0);
+}
+
+Status OfferCatalogue::RecordSender(const std::string& numbering, int64_t now_ms) {
+  if (!pg_) return Status::Ok();
+  auto n = pg_->Run("INSERT INTO offers_sender (numbering, since_ms) VALUES ($1, $2) "
+                    "ON CONFLICT (one) DO UPDATE SET numbering = $1, since_ms = $2",
+                    {pg::Text(numbering), pg::Int(now_ms)});
+  return n.status();
 }
 
 }  // namespace cjd::hub::offers

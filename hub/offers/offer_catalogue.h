@@ -80,6 +80,13 @@ class OfferCatalogue {
   const std::map<std::string, OfferRow>& rows() const { return rows_; }
   int64_t live_count() const;
 
+  // Shared: who last sent the devices their offers, as the numbering their items carry (an
+  // instance's offers.db: OfferPlanner), "" when nobody yet; and recording it. Table
+  // offers_sender (one row), written only by the holder of the lease offers.device_sync, before
+  // it sends anything under that take. Not shared: "" and nothing recorded.
+  Result<std::string> LastSender();
+  Status RecordSender(const std::string& numbering, int64_t now_ms);
+
  private:
   explicit OfferCatalogue(sqlite::Statement put);
   explicit OfferCatalogue(std::unique_ptr<pg::Connection> pg);

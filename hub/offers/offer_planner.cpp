@@ -1,8 +1,10 @@
 #include "hub/offers/offer_planner.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <unordered_set>
 
@@ -54,9 +56,24 @@ const std::vector<sqlite::Migration> kMigrations = {
       CREATE TABLE store_versions (store_id TEXT PRIMARY KEY, version INTEGER NOT NULL)
         WITHOUT ROWID;
     )sql"},
+    // This offers.db's numbering, told apart from another instance's (the devices hold one).
+    {2, "INSERT INTO meta VALUES ('numbering', random() & 9223372036854775807);"},
 };
 
 constexpr size_t kFullRecomputeAbove = 20'000;
+
+// The numbering of this offers.db's items as the shared offers_sender records it: its random id,
+// with the machine and the file, so that a copy of offers.db (a cloned data folder) is another
+// numbering. A mismatch only costs a takeover.
+Result<std::string> NumberingOf(sqlite::Database& db, const std::string& path) {
+  auto id = db.QueryInt("SELECT value FROM meta WHERE key = 'numbering'");
+  if (!id.ok()) return id.status();
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  std::error_code ec;
+  const auto abs = std::filesystem::absolute(path, ec);
+  return std::to_string(*id) + "@" + host + ":" + (ec ? path : abs.string());
+}
 }  // namespace
 
 PlannerOptions PlannerOptionsFrom(const HubConfig& config) {
@@ -111,6 +128,9 @@ Status OfferPlanner::Start() {
     auto devices = OpenHubStore(options_.store_path);
     if (!devices.ok()) return devices.status();
     devices_ = std::move(*devices);
+    auto numbering = NumberingOf(*db_, options_.offers_path);
+    if (!numbering.ok()) return numbering.status();
+    numbering_ = std::move(*numbering);
     auto items = StoreItems::Open(*db_);
     if (!items.ok()) return items.status();
     items_ = std::move(*items);
@@ -363,17 +383,25 @@ Result<bool> OfferPlanner::MaySend(int64_t now) {
   // the session lived on changes nothing): another instance may have sent meanwhile, even when
   // this one's checks said "held" before and after (its session lost and made again).
   if (sending_ && lease_->takes() != takes_sent_under_) {
-    // The devices hold what the last sender numbered: reread their last reported watermarks
-    // (the shared store keeps every device's last heartbeat, whichever instance took it) and
-    // send every store whole above them.
+    // The devices hold what the last sender numbered. When that was this offers.db (this
+    // instance restarted, or its session was lost and nobody sent meanwhile), it goes on.
+    // Otherwise: reread every device's last reported watermark (the shared store keeps every
+    // device's last heartbeat, whichever instance took it), renumber every store above it, and
+    // record this numbering before anything is sent, so that the next taker knows.
+    auto last = catalogue_->LastSender();
     auto listed = devices_->ListDevices();
-    taken = listed.ok() ? sync_->Load(*listed, now) : listed.status();
-    if (taken.ok()) taken = sync_->TakeOver(*listed);
+    taken = !last.ok()     ? last.status()
+            : !listed.ok() ? listed.status()
+                           : sync_->Load(*listed, now);
+    const bool ours = taken.ok() && *last == numbering_;
+    if (taken.ok() && !ours) taken = sync_->TakeOver(*listed);
+    if (taken.ok() && !ours) taken = catalogue_->RecordSender(numbering_, now);
     if (taken.ok()) {
       takes_sent_under_ = lease_->takes();
-      took_over = true;
+      took_over = !ours;
       spdlog::info("offers: this instance holds the lease offers.device_sync: it sends the "
-                   "devices their offers");
+                   "devices their offers{}",
+                   ours ? " (it was the last to send them: its numbering goes on)" : "");
     } else {
       sending_ = false;  // the next check takes it over again, from the start
     }

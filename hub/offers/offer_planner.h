@@ -24,7 +24,9 @@
 // holder of the lease `offers.device_sync`; two senders
 // with their own numberings would make each device's watermark look foreign to the other and
 // each would renumber and resend everything, back and forth. An instance that takes the sending
-// over sends every store whole, numbered above what the devices hold (DeviceSyncer::TakeOver).
+// over from another numbering (the last sender, recorded in the database: OfferCatalogue::
+// LastSender) sends every store whole, numbered above what the devices hold
+// (DeviceSyncer::TakeOver); one that was the last sender itself goes on.
 //
 // Threading: one thread does the planning and the sending, on its own connection (offers.db
 // read-write; profiles.db, segments.db and the devices through their modules' read functions,
@@ -79,6 +81,7 @@ struct PlannerStats {
   // instance holds the lease), "standby" (another instance does, or the database is unreachable).
   std::string sync_lease = "single";
   int64_t lease_takeovers = 0;     // since start: times this instance took the sending over
+                                   // from another numbering (renumbered, sent whole)
 };
 
 struct PlannerOptions {
@@ -185,7 +188,8 @@ class OfferPlanner {
   std::unique_ptr<DeviceSyncer> sync_;
   std::unique_ptr<pg::Lease> lease_;  // several instances: who sends (see PlannerOptions)
   bool sending_ = false;              // this instance holds the lease (as of lease_checked_ms_)
-  uint64_t takes_sent_under_ = 0;     // lease_->takes() when this instance last took over
+  uint64_t takes_sent_under_ = 0;     // lease_->takes() when this instance last began sending
+  std::string numbering_;             // this offers.db's numbering (offers_sender)
   int64_t lease_checked_ms_ = 0;
   int64_t catalogue_checked_ms_ = 0;
   std::map<std::string, std::string> general_;            // store -> general list (joined)

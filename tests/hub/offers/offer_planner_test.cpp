@@ -578,11 +578,13 @@ TEST_F(OfferPlannerTest, ARoundWhoseDeviceListingFailsStillSendsWhatWasPlanned) 
   Round();
 }
 
-// Several instances: the planner sends under the lease offers.device_sync. Its session ends
-// (a failover, an operator) and no other instance happens to take the lease before its next
-// check, which takes it again on a new session: "held" before and after, but another instance
-// could have sent in between, in its own numbering. It must take the sending over again.
-TEST_F(OfferPlannerTest, ALeaseLostAndTakenAgainBetweenTwoChecksIsATakeOver) {
+// Several instances: the planner sends under the lease offers.device_sync, on a real
+// PostgreSQL. Its session ends (a failover, an operator) and its next check takes the lease
+// again on a new session: "held" before and after. Nobody sent in between: it goes on with its
+// numbering, nothing resent. Another instance did (it recorded its numbering as the last
+// sender, as a taker does before sending): it takes the sending over, every store renumbered
+// and sent whole.
+TEST_F(OfferPlannerTest, ALeaseLostAndTakenAgainIsATakeOverWhenAnotherInstanceSentMeanwhile) {
   if (!cjd::testing::Postgres::Available()) {
     GTEST_SKIP() << cjd::testing::Postgres::UnavailableReason();
   }
@@ -601,24 +603,85 @@ TEST_F(OfferPlannerTest, ALeaseLostAndTakenAgainBetweenTwoChecksIsATakeOver) {
   Kiosk& k1 = *kiosks_.at("k1");
   const uint64_t held = k1.cache->applied_version();
   ASSERT_GT(held, 0u);
-  ASSERT_EQ(std::stoi(pg.Psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                              "WHERE datname = '" + db + "' AND pid <> pg_backend_pid()")),
-            2)
-      << "the lease's session and the catalogue's";
+  auto end_sessions = [&] {
+    ASSERT_EQ(std::stoi(pg.Psql("SELECT count(pg_terminate_backend(pid)) FROM "
+                                "pg_stat_activity WHERE datname = '" + db +
+                                "' AND pid <> pg_backend_pid()")),
+              2)
+        << "the lease's session and the catalogue's";
+  };
+  auto rounds = [&] {  // a round may fail on a session found ended; the next ones reconnect
+    for (int i = 0; i < 4; ++i) {
+      clock_.Advance(PlannerOptions{}.lease_check_ms);
+      (void)planner_->RunOnce();
+      Heartbeats();
+    }
+    EXPECT_EQ(planner_->Stats().sync_lease, "held");
+    EXPECT_EQ(pg.Psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"),
+              "1")
+        << "taken again";
+  };
+
+  end_sessions();
   k1.received.clear();
-  // A round may fail on a session found ended; the connections are made again.
-  for (int i = 0; i < 5 && planner_->Stats().lease_takeovers < 2; ++i) {
-    clock_.Advance(PlannerOptions{}.lease_check_ms);
-    (void)planner_->RunOnce();
-  }
+  rounds();
+  EXPECT_EQ(planner_->Stats().lease_takeovers, 1) << "its own numbering goes on";
+  EXPECT_TRUE(k1.received.empty()) << "nothing resent";
+  EXPECT_EQ(k1.cache->applied_version(), held);
+
+  pg.Psql("UPDATE offers_sender SET numbering = 'another-instance'", db);
+  ASSERT_EQ(pg.Psql("SELECT numbering FROM offers_sender", db), "another-instance");
+  end_sessions();
+  rounds();
   EXPECT_EQ(planner_->Stats().lease_takeovers, 2);
-  EXPECT_EQ(planner_->Stats().sync_lease, "held");
   ASSERT_FALSE(k1.received.empty());
   EXPECT_EQ(k1.received.front().base, 0u) << "sent whole";
   EXPECT_GT(k1.cache->applied_version(), held + (uint64_t{1} << 24)) << "renumbered above";
   EXPECT_EQ(Shown("k1", "x"), (Ids{"o-all"}));
   planner_->Stop();
   planner_.reset();  // before the server goes
+}
+
+// A lone instance on PostgreSQL, restarted: it was the last sender, so the kiosks hold its
+// numbering; nothing is renumbered or resent (every store whole at every start, before).
+TEST_F(OfferPlannerTest, AnInstanceThatWasTheLastSenderResendsNothingAfterARestart) {
+  if (!cjd::testing::Postgres::Available()) {
+    GTEST_SKIP() << cjd::testing::Postgres::UnavailableReason();
+  }
+  cjd::testing::Postgres pg = cjd::testing::Postgres::Start();
+  const std::string url = pg.CreateDatabase("restart_" + std::to_string(::getpid()));
+  Scan("L-1", "s1");
+  StartPlanner(url);
+  Project();
+  Put(OfferBody("o-all", "all", 1));
+  Round();
+  Heartbeats();
+  Round();
+  ASSERT_EQ(planner_->Stats().lease_takeovers, 1) << "the first sender takes over from nobody";
+  planner_->Stop();
+  planner_.reset();  // its session ends: the lease is free
+  // What the ingestor keeps of each kiosk's last heartbeat (read at start).
+  for (const auto& [id, k] : kiosks_) {
+    ASSERT_TRUE(log_->Exec("UPDATE devices SET status_json = '{\"online\":true,"
+                           "\"offers_version\":" + std::to_string(k->cache->applied_version()) +
+                           "}' WHERE device_id = '" + id + "'")
+                    .ok());
+  }
+  const int sent = published_;
+  const uint64_t held = kiosks_.at("k1")->cache->applied_version();
+  StartPlanner(url);
+  Round();
+  Heartbeats();
+  Round();
+  EXPECT_EQ(planner_->Stats().sync_lease, "held");
+  EXPECT_EQ(planner_->Stats().lease_takeovers, 0);
+  EXPECT_EQ(published_, sent) << "nothing resent";
+  EXPECT_EQ(kiosks_.at("k1")->cache->applied_version(), held);
+  Put(OfferBody("o-new", "all", 9));
+  Round();
+  EXPECT_EQ(Shown("k1", "x"), (Ids{"o-new", "o-all"}));
+  planner_->Stop();
+  planner_.reset();
 }
 
 }  // namespace
