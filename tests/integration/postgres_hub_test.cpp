@@ -48,23 +48,33 @@ class PostgresHub : public ::testing::Test {
   }
   std::string Sql(const std::string& sql) { return pg_->Psql(sql, "hub"); }
 
-  // A second hub instance beside fleet_'s (REQUIRES: fleet_'s hub started once, so the keys
-  // exist): the same keys and database, its own folder, port and client id. Every instance
-  // needs the same identity, vault master and audit keys (the database holds the data keys
-  // they wrap and the audit chain they key, and refuses others).
-  Process StartSecondInstance(std::filesystem::path* dir2, uint16_t* port2) {
-    *dir2 = fleet_.dir().Join("hub2");
-    std::filesystem::create_directories(*dir2);
+  // A hub instance beside fleet_'s: its folder, HTTP port and process.
+  struct Instance {
+    std::filesystem::path dir;
+    uint16_t port = 0;
+    Process hub;
+  };
+
+  // fleet_'s hub, then a second instance beside it, both healthy. The second has the same keys
+  // and database, its own folder, port and client id: every instance needs the same identity,
+  // vault master and audit keys (the database holds the data keys they wrap and the audit
+  // chain they key, and refuses others).
+  void StartTwoInstances(Instance* second) {
+    fleet_.StartHub();
+    second->dir = fleet_.dir().Join("hub2");
+    std::filesystem::create_directories(second->dir);
     for (const char* f : {"hub.toml", "hub.key", "hub.pub", "identity.key", "master.key",
                           "audit.key"}) {
-      std::filesystem::copy_file(fleet_.hub_dir() / f, *dir2 / f,
+      std::filesystem::copy_file(fleet_.hub_dir() / f, second->dir / f,
                                  std::filesystem::copy_options::skip_existing);
     }
-    *port2 = cjd::testing::FreeLoopbackPort();
-    SetTomlKey(*dir2 / "hub.toml", "http", "listen",
-               TomlQuote("127.0.0.1:" + std::to_string(*port2)));
-    return Process::Start({cjd::testing::HubBinary(), "--config", (*dir2 / "hub.toml").string()},
-                          *dir2 / "hub.log");
+    second->port = cjd::testing::FreeLoopbackPort();
+    SetTomlKey(second->dir / "hub.toml", "http", "listen",
+               TomlQuote("127.0.0.1:" + std::to_string(second->port)));
+    second->hub = Process::Start(
+        {cjd::testing::HubBinary(), "--config", (second->dir / "hub.toml").string()},
+        second->dir / "hub.log");
+    ASSERT_TRUE(WaitHealthy(second->hub, second->port, kStartTimeout)) << second->hub.LogTail();
   }
 
   std::optional<Postgres> pg_;
@@ -179,11 +189,8 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   FleetAgent& a1 = fleet_.AddDevice("pos-pg-a", "store-a");
   FleetAgent& a2 = fleet_.AddDevice("pos-pg-b", "store-b");
   // The second instance: the same keys and database, its own folder, port and client id.
-  fleet_.StartHub();
-  std::filesystem::path dir2;
-  uint16_t port2 = 0;
-  Process hub2 = StartSecondInstance(&dir2, &port2);
-  ASSERT_TRUE(WaitHealthy(hub2, port2, kStartTimeout)) << hub2.LogTail();
+  Instance second;
+  ASSERT_NO_FATAL_FAILURE(StartTwoInstances(&second));
   ASSERT_TRUE(fleet_.StartAgent(a1));
   ASSERT_TRUE(fleet_.StartAgent(a2));
 
@@ -242,8 +249,8 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   ASSERT_EQ(accepted.size(), 3000u);
 
   // The survivor takes every frame now; the agents resend what the killed one had not acked.
-  ASSERT_TRUE(fleet_.WaitBacklogDrained(a1)) << fleet_.Diagnostics() << hub2.LogTail();
-  ASSERT_TRUE(fleet_.WaitBacklogDrained(a2)) << fleet_.Diagnostics() << hub2.LogTail();
+  ASSERT_TRUE(fleet_.WaitBacklogDrained(a1)) << fleet_.Diagnostics() << second.hub.LogTail();
+  ASSERT_TRUE(fleet_.WaitBacklogDrained(a2)) << fleet_.Diagnostics() << second.hub.LogTail();
   EXPECT_EQ(Lines(Sql("SELECT event_id FROM events")), accepted);
   EXPECT_EQ(Sql("SELECT count(*) FROM events"), "3000") << "each once";
   EXPECT_EQ(Sql("SELECT count(*) FROM (SELECT DISTINCT source, seq, epoch FROM events) s"), "3000")
@@ -251,7 +258,7 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   // Both instances had frames (the broker shares them out), and report the same counters once
   // the first is back.
   fleet_.StartHub();
-  HttpClient h1(fleet_.hub_port(), 10s), h2(port2, 10s);
+  HttpClient h1(fleet_.hub_port(), 10s), h2(second.port, 10s);
   const nlohmann::json s1 = h1.Get("/v1/stats", fleet_.hub_token()).Json();
   const nlohmann::json s2 = h2.Get("/v1/stats", fleet_.hub_token()).Json();
   EXPECT_EQ(s1["events_total"], 3000) << s1.dump();
@@ -265,7 +272,7 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
     return st.is_object() && st["projection"]["cursor"] == last_id;
   };
   ASSERT_TRUE(cjd::testing::WaitUntil([&] { return projected(h1) && projected(h2); }, 60s))
-      << h1.Get("/v1/stats", fleet_.hub_token()).body << "\n" << hub2.LogTail();
+      << h1.Get("/v1/stats", fleet_.hub_token()).body << "\n" << second.hub.LogTail();
   auto metrics = [&](HttpClient& h) {
     nlohmann::json m = h.Get("/v1/metrics", fleet_.hub_token()).Json();
     m.erase("computed_at");
@@ -289,7 +296,7 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   // The data keys are the database's (members and cards), no instance has a keys.db.
   EXPECT_GE(std::stoll(Sql("SELECT count(*) FROM vault_keys")), 40);
   EXPECT_FALSE(std::filesystem::exists(fleet_.hub_dir() / "keys.db"));
-  EXPECT_FALSE(std::filesystem::exists(dir2 / "keys.db"));
+  EXPECT_FALSE(std::filesystem::exists(second.dir / "keys.db"));
   // The survivor stored only part of them: the killed instance committed the rest.
   const int64_t by_survivor = s2["ingest"]["events_inserted"].get<int64_t>();
   EXPECT_GT(by_survivor, 0);
@@ -302,7 +309,8 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   EXPECT_EQ(h1.Get("/v1/metrics", ana).status, 200);
   EXPECT_EQ(h2.Get("/v1/metrics", ana).status, 200);
   std::string out;
-  ASSERT_EQ(Fleet::Cjdctl({"revoke-token", "--hub-dir", dir2.string(), "--name", "ana-shared"}, &out),
+  ASSERT_EQ(Fleet::Cjdctl(
+                {"revoke-token", "--hub-dir", second.dir.string(), "--name", "ana-shared"}, &out),
             0)
       << out;
   EXPECT_EQ(h1.Get("/v1/metrics", ana).status, 401);
@@ -312,10 +320,10 @@ TEST_F(PostgresHub, TwoInstancesShareTheFramesAndOneIsKilledWithoutLossOrDuplica
   std::set<std::string> actions;
   for (const nlohmann::json& e : audit1["entries"]) actions.insert(e["action"].get<std::string>());
   EXPECT_TRUE(actions.count("add-token") == 1 && actions.count("revoke-token") == 1) << audit1.dump();
-  EXPECT_EQ(Fleet::Cjdctl({"audit", "verify", "--hub-dir", dir2.string()}, &out), 0) << out;
+  EXPECT_EQ(Fleet::Cjdctl({"audit", "verify", "--hub-dir", second.dir.string()}, &out), 0) << out;
   EXPECT_FALSE(std::filesystem::exists(fleet_.hub_dir() / "access.db"));
-  EXPECT_FALSE(std::filesystem::exists(dir2 / "access.db"));
-  hub2.Terminate(10s);
+  EXPECT_FALSE(std::filesystem::exists(second.dir / "access.db"));
+  second.hub.Terminate(10s);
 }
 
 // An erasure reaches every instance (issue 17 with issue 11): each instance keeps its own
@@ -329,13 +337,10 @@ TEST_F(PostgresHub, AnErasureThroughOneInstanceErasesThePersonOnEvery) {
   fleet_.InitHub(10, {"--database", url_});
   const std::string key = fleet_.AddSource("webshop");
   FleetAgent& till = fleet_.AddDevice("pos-pg-e", "store-e");
-  fleet_.StartHub();
-  std::filesystem::path dir2;
-  uint16_t port2 = 0;
-  Process hub2 = StartSecondInstance(&dir2, &port2);
-  ASSERT_TRUE(WaitHealthy(hub2, port2, kStartTimeout)) << hub2.LogTail();
+  Instance second;
+  ASSERT_NO_FATAL_FAILURE(StartTwoInstances(&second));
   ASSERT_TRUE(fleet_.StartAgent(till));
-  HttpClient h1(fleet_.hub_port(), 10s), h2(port2, 10s);
+  HttpClient h1(fleet_.hub_port(), 10s), h2(second.port, 10s);
   const std::string token = fleet_.hub_token();
   int64_t posted = 0;
   auto collect = [&](HttpClient& h, const nlohmann::json& event) {
@@ -371,7 +376,8 @@ TEST_F(PostgresHub, AnErasureThroughOneInstanceErasesThePersonOnEvery) {
     ++posted;
     ASSERT_TRUE(fleet_.WaitBacklogDrained(till)) << fleet_.Diagnostics();
   }
-  ASSERT_TRUE(cjd::testing::WaitUntil(settled, 30s)) << fleet_.Diagnostics() << hub2.LogTail();
+  ASSERT_TRUE(cjd::testing::WaitUntil(settled, 30s))
+      << fleet_.Diagnostics() << second.hub.LogTail();
   auto status = [&](HttpClient& h, const std::string& identifier) {
     return h.Get("/v1/profiles?identifier=" + identifier, token).status;
   };
@@ -393,7 +399,7 @@ TEST_F(PostgresHub, AnErasureThroughOneInstanceErasesThePersonOnEvery) {
         return doc1.is_object() && doc1["state"] == "done";
       },
       60s))
-      << doc1.dump() << fleet_.Diagnostics() << hub2.LogTail();
+      << doc1.dump() << fleet_.Diagnostics() << second.hub.LogTail();
   ASSERT_EQ(doc1["devices"].size(), 1u) << doc1.dump();
   // The same request on both (one table in PostgreSQL), the list too.
   EXPECT_EQ(h2.Get("/v1/privacy/erasures/" + id, token).Json(), doc1);
@@ -411,7 +417,7 @@ TEST_F(PostgresHub, AnErasureThroughOneInstanceErasesThePersonOnEvery) {
         },
         20s))
         << "still found on the instance at " << (h == &h1 ? "h1" : "h2") << "\n"
-        << hub2.LogTail();
+        << second.hub.LogTail();
     EXPECT_EQ(status(*h, "loyalty_id:LK-1"), 200);
   }
   // In the shared log, the person's events lost their sealed personal part; the other's kept it.
@@ -429,9 +435,9 @@ TEST_F(PostgresHub, AnErasureThroughOneInstanceErasesThePersonOnEvery) {
     auto row = q->Step();
     return row.ok() && *row && q->ColumnInt(0) > 0;
   };
-  EXPECT_TRUE(cjd::testing::WaitUntil([&] { return swept_in(fleet_.hub_dir()) && swept_in(dir2); },
-                                      20s))
-      << hub2.LogTail();
+  EXPECT_TRUE(cjd::testing::WaitUntil(
+                  [&] { return swept_in(fleet_.hub_dir()) && swept_in(second.dir); }, 20s))
+      << second.hub.LogTail();
 
   // Suppressed on both: the person's next events, through either instance, make no profile.
   collect(h2, {{"type", "order_completed"},
@@ -440,7 +446,8 @@ TEST_F(PostgresHub, AnErasureThroughOneInstanceErasesThePersonOnEvery) {
                {"order", {{"order_id", "W-G1"}, {"currency", "EUR"},
                           {"items", {{{"sku", "S1"}, {"quantity", 1}, {"unit_price", "9.99"}}}}}}});
   collect(h1, identify(gone, "LG-2"));
-  ASSERT_TRUE(cjd::testing::WaitUntil(settled, 30s)) << fleet_.Diagnostics() << hub2.LogTail();
+  ASSERT_TRUE(cjd::testing::WaitUntil(settled, 30s))
+      << fleet_.Diagnostics() << second.hub.LogTail();
   for (HttpClient* h : {&h1, &h2}) {
     EXPECT_EQ(status(*h, "email:" + gone), 404);
     EXPECT_EQ(status(*h, "loyalty_id:LG-2"), 404);
@@ -459,7 +466,7 @@ TEST_F(PostgresHub, AnErasureThroughOneInstanceErasesThePersonOnEvery) {
   EXPECT_EQ(m1, metrics(h2));
   EXPECT_EQ(m1["customers"], 0) << m1.dump();  // the one left has no order
   EXPECT_EQ(m1["store_totals"]["anonymous_orders"], 1) << "the erased person's order stays, anonymous";
-  hub2.Terminate(10s);
+  second.hub.Terminate(10s);
 }
 
 // Offers are one catalogue in PostgreSQL, whichever instance they are posted to, and go to the
@@ -472,14 +479,11 @@ TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenI
   fleet_.StartBroker();
   fleet_.InitHub(10, {"--database", url_});
   FleetAgent& kiosk = fleet_.AddDevice("kiosk-pg", "store-k", "kiosk");
-  fleet_.StartHub();
-  std::filesystem::path dir2;
-  uint16_t port2 = 0;
-  Process hub2 = StartSecondInstance(&dir2, &port2);
-  ASSERT_TRUE(WaitHealthy(hub2, port2, kStartTimeout)) << hub2.LogTail();
+  Instance second;
+  ASSERT_NO_FATAL_FAILURE(StartTwoInstances(&second));
   ASSERT_TRUE(fleet_.StartAgent(kiosk));
   ASSERT_TRUE(fleet_.WaitAgentConnected(kiosk, true));
-  HttpClient h1(fleet_.hub_port(), 10s), h2(port2, 10s);
+  HttpClient h1(fleet_.hub_port(), 10s), h2(second.port, 10s);
   const std::string token = fleet_.hub_token();
   const int64_t now = Clock::Real()->NowMillis();
   auto offer = [&](const std::string& id, int priority, const std::string& title = "") {
@@ -518,7 +522,7 @@ TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenI
   EXPECT_EQ(h2.Get("/v1/offers/welcome", token).Json()["version"], 2);
   const std::vector<std::string> welcome{"welcome"};
   ASSERT_TRUE(cjd::testing::WaitUntil([&] { return served() == welcome; }, 30s))
-      << fleet_.Diagnostics() << hub2.LogTail();
+      << fleet_.Diagnostics() << second.hub.LogTail();
 
   // Exactly one sends; the other has sent nothing.
   nlohmann::json o1, o2;
@@ -541,10 +545,10 @@ TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenI
   ASSERT_EQ(standby.Post("/v1/offers", offer("spring", 3), token).status, 201);
   const std::vector<std::string> spring{"spring", "welcome"};
   ASSERT_TRUE(cjd::testing::WaitUntil([&] { return served() == spring; }, 30s))
-      << ::testing::PrintToString(served()) << fleet_.Diagnostics() << hub2.LogTail();
+      << ::testing::PrintToString(served()) << fleet_.Diagnostics() << second.hub.LogTail();
   ASSERT_EQ(sender.Delete("/v1/offers/spring", token).status, 200);
   ASSERT_TRUE(cjd::testing::WaitUntil([&] { return served() == welcome; }, 30s))
-      << ::testing::PrintToString(served()) << fleet_.Diagnostics() << hub2.LogTail();
+      << ::testing::PrintToString(served()) << fleet_.Diagnostics() << second.hub.LogTail();
   EXPECT_EQ(offers_stats(standby)["updates_sent"], 0) << offers_stats(standby).dump();
   // Settled: the kiosk's heartbeats (one a second, through either instance) make the sender
   // send nothing more, and nobody renumbers.
@@ -561,7 +565,7 @@ TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenI
   if (first_sends) {
     fleet_.KillHub();
   } else {
-    hub2.Kill9();
+    second.hub.Kill9();
   }
   HttpClient& survivor = standby;
   nlohmann::json os;
@@ -571,7 +575,7 @@ TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenI
         return os.is_object() && os["sync_lease"] == "held";
       },
       30s))
-      << os.dump() << fleet_.Diagnostics() << hub2.LogTail();
+      << os.dump() << fleet_.Diagnostics() << second.hub.LogTail();
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - killed_at);
   std::cout << "[ takeover ] the survivor sends the offers " << took.count()
@@ -582,13 +586,13 @@ TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenI
   ASSERT_EQ(survivor.Post("/v1/offers", offer("autumn", 5), token).status, 201);
   const std::vector<std::string> both{"autumn", "welcome"};
   EXPECT_TRUE(cjd::testing::WaitUntil([&] { return served() == both; }, 30s))
-      << ::testing::PrintToString(served()) << fleet_.Diagnostics() << hub2.LogTail();
+      << ::testing::PrintToString(served()) << fleet_.Diagnostics() << second.hub.LogTail();
   // Sent whole once, then quiet again.
   const nlohmann::json s1 = offers_stats(survivor);
   std::this_thread::sleep_for(4s);
   const nlohmann::json s2 = offers_stats(survivor);
   EXPECT_EQ(s2["updates_sent"], s1["updates_sent"]) << s1.dump() << "\n" << s2.dump();
-  hub2.Terminate(10s);
+  second.hub.Terminate(10s);
 }
 
 // Segments written through the API are shared too: a segment defined through one instance is
@@ -598,12 +602,9 @@ TEST_F(PostgresHub, ASegmentDefinedThroughOneInstanceIsEvaluatedByEvery) {
   fleet_.StartBroker();
   fleet_.InitHub(10, {"--database", url_});
   const std::string key = fleet_.AddSource("webshop");
-  fleet_.StartHub();
-  std::filesystem::path dir2;
-  uint16_t port2 = 0;
-  Process hub2 = StartSecondInstance(&dir2, &port2);
-  ASSERT_TRUE(WaitHealthy(hub2, port2, kStartTimeout)) << hub2.LogTail();
-  HttpClient h1(fleet_.hub_port(), 10s), h2(port2, 10s);
+  Instance second;
+  ASSERT_NO_FATAL_FAILURE(StartTwoInstances(&second));
+  HttpClient h1(fleet_.hub_port(), 10s), h2(second.port, 10s);
   const std::string token = fleet_.hub_token();
   // Two customers, one with an order.
   for (const auto& [email, order] : {std::pair{"ada.seg@inbox-mail.net", true},
@@ -649,7 +650,7 @@ TEST_F(PostgresHub, ASegmentDefinedThroughOneInstanceIsEvaluatedByEvery) {
       << ::testing::PrintToString(m1) << " / " << ::testing::PrintToString(m2) << "\n"
       << segment(h1).dump() << "\n"
       << h1.Get("/v1/profiles?identifier=email:ada.seg@inbox-mail.net", token).body << "\n"
-      << hub2.LogTail();
+      << second.hub.LogTail();
   nlohmann::json s1 = segment(h1), s2 = segment(h2);
   for (const char* f : {"rule", "name", "created_at", "members"}) {
     EXPECT_EQ(s2[f], s1[f]) << f << ": " << s1.dump() << "\n" << s2.dump();
@@ -672,16 +673,16 @@ TEST_F(PostgresHub, ASegmentDefinedThroughOneInstanceIsEvaluatedByEvery) {
             200);
   EXPECT_TRUE(cjd::testing::WaitUntil(
       [&] { return segment(h1)["rule"] == "orders >= 5" && members(h1).empty(); }, 30s))
-      << segment(h1).dump() << hub2.LogTail();
+      << segment(h1).dump() << second.hub.LogTail();
   // Deleted through the first: gone from both.
   ASSERT_EQ(h1.Delete("/v1/offers/thanks", token).status, 200);
   HttpResponse del = h1.Delete("/v1/segments/buyers", token);
   ASSERT_EQ(del.status, 200) << del.body;
   EXPECT_TRUE(cjd::testing::WaitUntil([&] { return h2.Get("/v1/segments/buyers", token).status == 404; },
                                       30s))
-      << hub2.LogTail();
+      << second.hub.LogTail();
   EXPECT_EQ(Sql("SELECT deleted FROM segments_definitions WHERE id = 'buyers'"), "t");
-  hub2.Terminate(10s);
+  second.hub.Terminate(10s);
 }
 
 // The database goes away under a running hub: every session of the hub's is terminated (as an
