@@ -178,7 +178,59 @@ std::string Postgres::CreateDatabase(const std::string& name) {
   return Url(name);
 }
 
-void Postgres::Kill() { (void)process_.Kill9(); }
+namespace {
+
+// The state letter and parent of a process, from /proc/PID/stat ("pid (comm) state ppid ...");
+// false when it is gone.
+bool StateOf(pid_t pid, char* state, long* ppid) {
+  const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream rest(stat.substr(close + 1));
+  return static_cast<bool>(rest >> *state >> *ppid);
+}
+
+// Gone, or a zombie waiting for whoever adopted it.
+bool Gone(pid_t pid) {
+  char state = 0;
+  long ppid = 0;
+  return !StateOf(pid, &state, &ppid) || state == 'Z' || state == 'X';
+}
+
+// The processes whose parent is `parent`.
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    const auto pid = static_cast<pid_t>(std::stol(name));
+    char state = 0;
+    long ppid = 0;
+    if (StateOf(pid, &state, &ppid) && ppid == parent) out.push_back(pid);
+  }
+  return out;
+}
+
+}  // namespace
+
+void Postgres::Kill() {
+  const pid_t postmaster = process_.pid();
+  if (postmaster <= 0 || !process_.Running()) return;
+  // Every server process dies at once, as in a crash of the machine. SIGKILL to the postmaster
+  // alone would leave its backends running until each notices, so a statement sent right after
+  // could still succeed. Stopped first, the postmaster cannot start another child meanwhile.
+  ::kill(postmaster, SIGSTOP);
+  const std::vector<pid_t> children = ChildrenOf(postmaster);
+  for (pid_t child : children) ::kill(child, SIGKILL);
+  (void)process_.Kill9();
+  // Not this process's children: wait until they are gone (they hold the port and shared memory).
+  WaitUntil(
+      [&] {
+        return std::all_of(children.begin(), children.end(), Gone);
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(10));
+}
 
 std::string Postgres::Diagnostics() const {
   return "postgres output:\n" + ReadFile(root_ / "postgres.out");

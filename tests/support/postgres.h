@@ -54,7 +54,7 @@ class Postgres {
 
   pid_t pid() const { return process_.pid(); }
   bool Running() { return process_.Running(); }
-  // SIGKILL, as in a crash of the database server.
+  // SIGKILL to every server process at once, as in a crash of the database machine.
   void Kill();
   // Fast shutdown (SIGINT: clients are disconnected), as in a restart or failover; Start again
   // with Resume().
