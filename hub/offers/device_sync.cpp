@@ -31,6 +31,10 @@ struct DeviceSyncer::Device {
   uint64_t reported = 0;
   int64_t reported_ms = 0;  // when the last heartbeat arrived (0: none since start)
   uint64_t reported_at_send = 0;  // `reported` when the last send went out
+  // The connection its last heartbeat named (will_ms; 0: unknown), and the one known at the
+  // last send.
+  int64_t connection = 0;
+  int64_t connection_at_send = 0;
   uint64_t sent = 0;
   int64_t sent_ms = 0;
 };
@@ -66,8 +70,10 @@ Status DeviceSyncer::Load(const std::vector<DeviceRow>& devices, int64_t now_ms)
     if (!row.state.status_json.empty()) {
       auto status = DecodeDeviceStatus(row.state.status_json);
       if (status.ok() && status->offers_version) d->reported = *status->offers_version;
+      if (status.ok() && status->online && status->will_ms) d->connection = *status->will_ms;
     }
     d->sent = d->reported;
+    d->connection_at_send = d->connection;
     next[id] = std::move(d);
   }
   devices_ = std::move(next);
@@ -88,11 +94,13 @@ uint64_t DeviceSyncer::HeldByAll(const std::string& store) const {
   return held == UINT64_MAX ? 0 : held;
 }
 
-void DeviceSyncer::Reported(const std::string& device_id, uint64_t watermark, int64_t at_ms) {
+void DeviceSyncer::Reported(const std::string& device_id, uint64_t watermark, int64_t at_ms,
+                            int64_t connection) {
   auto it = devices_.find(device_id);
   if (it == devices_.end()) return;
   it->second->reported = watermark;
   it->second->reported_ms = at_ms;
+  if (connection != 0) it->second->connection = connection;
 }
 
 Status DeviceSyncer::RenumberStoresBehindDevices() {
@@ -171,8 +179,15 @@ Status DeviceSyncer::Sync(int64_t now) {
       ++current;
       continue;
     }
-    bool resend = false;
-    if (d.sent >= target) {
+    // Behind what was sent, in a heartbeat (since the send) from a connection the hub did not
+    // know of at the send: what went out meanwhile was lost (the device was away, or had never
+    // connected), so it gets everything from what it holds, now rather than after
+    // resend_after. (A connection made just before the send may have received it: then the
+    // range is sent twice, and the device skips what it has.)
+    const bool reconnected = d.reported_ms != 0 && d.connection != 0 &&
+                             d.connection != d.connection_at_send && d.reported < d.sent;
+    bool resend = reconnected;
+    if (d.sent >= target && !reconnected) {
       // Sent, not yet reported. A device that moved on since the send is still applying a
       // large state: wait. A heartbeat well after the send with no progress means the update
       // was lost: send again from what it holds.
@@ -197,6 +212,7 @@ Status DeviceSyncer::Sync(int64_t now) {
     d.sent = target;
     d.sent_ms = now;
     d.reported_at_send = d.reported;
+    d.connection_at_send = d.connection;
     // Heartbeats older than this send say nothing about it.
     d.reported_ms = 0;
     if (resend) counters_.resends += 1;

@@ -4,7 +4,9 @@
 // heartbeats to the planner, the planner here). Sync() sends (sent, target] as soon as a store's
 // items change; when a heartbeat shows the device behind what was sent for longer than
 // `resend_after`, it sends again from the reported W (an update lost while the device was away,
-// a cache deleted on the device). A device that reports more than this hub ever wrote for its
+// a cache deleted on the device). A heartbeat from another connection than the one the hub knew
+// of at the send (the device connected since, or for the first time) and behind what was sent is
+// answered at once, from its W: what went out while it was away is lost. A device that reports more than this hub ever wrote for its
 // store (offers.db replaced or restored) has its store renumbered above that and resent whole.
 // Updates are sealed with the device's downlink key and chunked (items, bytes, offers per
 // update); at most kMaxPublishesPerRound go out per call, the rest at the next.
@@ -74,8 +76,10 @@ class DeviceSyncer {
   // is on every device of the store.
   uint64_t HeldByAll(const std::string& store) const;
 
-  // A heartbeat's watermark (ignored for an unknown device).
-  void Reported(const std::string& device_id, uint64_t watermark, int64_t at_ms);
+  // A heartbeat's watermark (ignored for an unknown device). `connection`: the heartbeat's
+  // will_ms, which names the device's current MQTT connection (0: not reported).
+  void Reported(const std::string& device_id, uint64_t watermark, int64_t at_ms,
+                int64_t connection = 0);
 
   // Renumbers the store's items above `above` and resends all of it to its devices.
   Status RenumberStore(const std::string& store, uint64_t above);

@@ -233,7 +233,8 @@ void OfferPlanner::DeviceStatus(const std::string& device_id, const std::string&
   if (!status->online || !status->offers_version) return;  // or an agent without offers
   {
     std::lock_guard lock(worker_.mu());
-    reports_[device_id] = {*status->offers_version, clock_->NowMillis()};
+    reports_[device_id] = {*status->offers_version, clock_->NowMillis(),
+                           status->will_ms.value_or(0)};
   }
   worker_.Notify();
 }
@@ -294,7 +295,7 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
   std::lock_guard lock(write_mu_);
   const int64_t now = clock_->NowMillis();
   // Heartbeats: the reported watermarks, and devices added while the hub runs.
-  std::map<std::string, std::pair<uint64_t, int64_t>> reports;
+  std::map<std::string, Report> reports;
   bool reload = false;
   {
     std::lock_guard wake(worker_.mu());
@@ -312,7 +313,7 @@ Status OfferPlanner::Round(bool full, std::vector<int64_t> changed) {
       for (const auto& s : sync_->Stores()) full = full || !items_->knows(s);
     }
   }
-  for (const auto& [id, r] : reports) sync_->Reported(id, r.first, r.second);
+  for (const auto& [id, r] : reports) sync_->Reported(id, r.watermark, r.at_ms, r.connection);
   // Shared offers: what other instances changed (read here at most every lease_check_ms, and
   // by every API call) is planned in full.
   if (planned.ok() && catalogue_->shared() &&

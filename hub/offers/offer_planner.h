@@ -203,7 +203,13 @@ class OfferPlanner {
   WorkerThread worker_;
   bool full_requested_ = true;                       // guarded by worker_.mu()
   std::vector<int64_t> changed_;                     // guarded by worker_.mu()
-  std::map<std::string, std::pair<uint64_t, int64_t>> reports_;  // id -> (W, at ms); worker_.mu()
+  // A heartbeat's watermark, when it arrived, and the connection it named (will_ms, 0: none).
+  struct Report {
+    uint64_t watermark = 0;
+    int64_t at_ms = 0;
+    int64_t connection = 0;
+  };
+  std::map<std::string, Report> reports_;  // by device id; worker_.mu()
   bool reload_devices_ = false;                      // guarded by worker_.mu()
 };
 

@@ -35,6 +35,7 @@ struct Kiosk {
   std::unique_ptr<agent::OfferCache> cache;
   std::vector<OfferUpdate> received;  // decoded, in arrival order
   bool offline = false;               // drop what arrives (a clean session while away)
+  int64_t connection = 0;             // the heartbeat's will_ms (its MQTT connection); 0: none
 };
 
 class OfferPlannerTest : public ::testing::Test {
@@ -142,8 +143,9 @@ class OfferPlannerTest : public ::testing::Test {
   // The heartbeat each kiosk would send now.
   void Heartbeats() {
     for (auto& [id, k] : kiosks_) {
-      planner_->DeviceStatus(
-          id, json{{"online", true}, {"offers_version", k->cache->applied_version()}}.dump());
+      json status{{"online", true}, {"offers_version", k->cache->applied_version()}};
+      if (k->connection != 0) status["will_ms"] = k->connection;
+      planner_->DeviceStatus(id, status.dump());
     }
   }
 
@@ -411,6 +413,56 @@ TEST_F(OfferPlannerTest, AnUpdateLostWhileAwayIsResentFromTheReportedWatermark) 
   auto sync = planner_->DeviceSync("k2");
   ASSERT_TRUE(sync.has_value());
   EXPECT_EQ(sync->reported, sync->target);
+  EXPECT_EQ(planner_->Stats().devices_current, 3);
+}
+
+// A kiosk that connects again (or for the first time) after a send it missed gets it at its
+// first heartbeat from the new connection, not resend_after later; a heartbeat from the
+// connection the update went to waits, as above.
+TEST_F(OfferPlannerTest, AKioskConnectedAgainAfterASendItMissedGetsItAtItsFirstHeartbeat) {
+  Scan("L-1", "s1");
+  Kiosk& k2 = *kiosks_.at("k2");
+  k2.offline = true;  // never connected yet: the first state is lost
+  StartPlanner();
+  Project();
+  Put(OfferBody("o-all", "all", 1));
+  Round();
+  EXPECT_EQ(Shown("k2", "x"), Ids{});
+  k2.offline = false;
+  k2.connection = 1'000;
+  Heartbeats();
+  Round();  // no time passed
+  EXPECT_EQ(Shown("k2", "x"), (Ids{"o-all"}));
+  ASSERT_EQ(k2.received.size(), 1u);
+  EXPECT_EQ(k2.received.back().base, 0u);
+  EXPECT_EQ(planner_->Stats().resends, 1);
+  Heartbeats();
+  Round();
+  const uint64_t held = k2.cache->applied_version();
+
+  // Away again: the next update is lost; a heartbeat of the old connection proves nothing yet.
+  k2.offline = true;
+  Put(OfferBody("o-new", "all", 9));
+  Round();
+  k2.offline = false;
+  Heartbeats();
+  Round();
+  EXPECT_EQ(Shown("k2", "x"), (Ids{"o-all"}));
+  EXPECT_EQ(planner_->Stats().resends, 1);
+  // Connected again: answered at once, from what it holds.
+  k2.connection = 2'000;
+  Heartbeats();
+  Round();
+  EXPECT_EQ(Shown("k2", "x"), (Ids{"o-new", "o-all"}));
+  EXPECT_EQ(k2.received.back().base, held);
+  EXPECT_EQ(planner_->Stats().resends, 2);
+  // Then current, and nothing more is sent on its heartbeats.
+  const size_t received = k2.received.size();
+  Heartbeats();
+  Round();
+  Heartbeats();
+  Round();
+  EXPECT_EQ(k2.received.size(), received);
   EXPECT_EQ(planner_->Stats().devices_current, 3);
 }
 
