@@ -368,8 +368,10 @@ Status SegmentEngine::PublishLocal() {
 }
 
 Status SegmentEngine::Reconcile() {
+  // A rule applied before a later failure still needs its pass: the retry skips it as
+  // unchanged, so the restart is asked for on every way out.
   bool restart = false;
-  {
+  Status done = [&]() -> Status {
     std::lock_guard lock(write_mu_);
     if (!shared_ || !store_) return Status::Ok();
     auto changed = shared_->ChangedSince(shared_applied_sum_);
@@ -407,9 +409,10 @@ Status SegmentEngine::Reconcile() {
       if (created) spdlog::info("segments: {} defined through another hub instance", d.id);
     }
     shared_applied_sum_ = (*changed)->version_sum;
-  }
+    return Status::Ok();
+  }();
   if (restart) RequestRestart();
-  return Status::Ok();
+  return done;
 }
 
 Status SegmentEngine::EvaluateBatch(const std::vector<int64_t>& ids) {

@@ -772,6 +772,33 @@ TEST_F(SharedSegmentEngineTest, AReconciliationThatFailsHalfWayIsMadeAgainInFull
   EXPECT_THAT(Members("c-last"), ElementsAre(ann));
 }
 
+// The same, when what fails comes after a definition that changed a rule: the retry skips that
+// one as unchanged, so its pass must have been asked for at the failure (found in review: it was
+// asked for only at the end, and the segment stayed empty until the hourly full pass).
+TEST_F(SharedSegmentEngineTest, ARuleAppliedBeforeAFailureStillGetsItsMembers) {
+  Order("o1", R"({"customer_id":"C1"})", "10.00");
+  CatchUp();
+  DefineElsewhere("b-old", "orders >= 5");
+  Run();
+  ASSERT_TRUE(Defined("b-old"));
+  DefineElsewhere("a-new", "orders >= 1");
+  ASSERT_TRUE(other_->Delete("b-old", clock_.NowMillis()).ok());
+  // segments.db refuses the removal of b-old, applied after a-new (id order).
+  auto db = sqlite::Database::Open(config_.segments_path, {});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)->Exec("CREATE TRIGGER refuse BEFORE DELETE ON segments "
+                          "WHEN OLD.id = 'b-old' BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+                  .ok());
+  EXPECT_FALSE(engine_->RunPending().ok());
+  EXPECT_TRUE(Defined("a-new"));
+  EXPECT_TRUE(Defined("b-old"));
+  ASSERT_TRUE((*db)->Exec("DROP TRIGGER refuse").ok());
+  Run();
+  Run();
+  EXPECT_FALSE(Defined("b-old"));
+  EXPECT_THAT(Members("a-new"), ElementsAre(ProfileOf("customer_id:C1")));
+}
+
 TEST_F(SharedSegmentEngineTest, PuttingASegmentAnotherInstanceDefinedReplacesIt) {
   DefineElsewhere("vip", "orders >= 3");
   // Not reconciled here yet: this instance's copy does not have it, the shared ones do.
