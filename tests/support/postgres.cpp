@@ -225,11 +225,11 @@ void Postgres::Kill() {
   for (pid_t child : children) ::kill(child, SIGKILL);
   (void)process_.Kill9();
   // Not this process's children: wait until they are gone (they hold the port and shared memory).
-  WaitUntil(
-      [&] {
-        return std::all_of(children.begin(), children.end(), Gone);
-      },
-      std::chrono::seconds(10), std::chrono::milliseconds(10));
+  if (!WaitUntil([&] { return std::all_of(children.begin(), children.end(), Gone); },
+                 std::chrono::seconds(10), std::chrono::milliseconds(10))) {
+    throw std::runtime_error("PostgreSQL: a server process outlived SIGKILL for 10 s\n" +
+                             Diagnostics());
+  }
 }
 
 std::string Postgres::Diagnostics() const {
