@@ -179,12 +179,13 @@ Status DeviceSyncer::Sync(int64_t now) {
       ++current;
       continue;
     }
-    // Behind what was sent, in a heartbeat (since the send) from a connection the hub did not
-    // know of at the send: what went out meanwhile was lost (the device was away, or had never
-    // connected), so it gets everything from what it holds, now rather than after
+    // Behind what was sent, in a heartbeat that arrived after the send (sent_ms is read after
+    // the round's planning, so one that came during it does not count) from a connection the
+    // hub did not know of at the send: what went out meanwhile was lost (the device was away,
+    // or had never connected), so it gets everything from what it holds, now rather than after
     // resend_after. (A connection made just before the send may have received it: then the
     // range is sent twice, and the device skips what it has.)
-    const bool reconnected = d.reported_ms != 0 && d.connection != 0 &&
+    const bool reconnected = d.reported_ms > d.sent_ms && d.connection != 0 &&
                              d.connection != d.connection_at_send && d.reported < d.sent;
     bool resend = reconnected;
     if (d.sent >= target && !reconnected) {
@@ -204,6 +205,10 @@ Status DeviceSyncer::Sync(int64_t now) {
     }
     if (publishes_this_round_ >= kMaxPublishesPerRound) continue;  // the rest next round
     const uint64_t base = resend ? d.reported : std::max(d.sent, d.reported);
+    // A resend starts again from what the device holds: each update the broker takes moves
+    // `sent` on from there, so one refused half-way goes on from the last taken at the next
+    // round (rather than waiting resend_after, then starting over).
+    if (resend) d.sent = base;
     Status sent = SendRange(d, base, target);
     if (!sent.ok()) {
       counters_.publish_failures += 1;
@@ -237,8 +242,11 @@ Status DeviceSyncer::SendRange(Device& d, uint64_t base, uint64_t target) {
       return Status(Code::kUnavailable, "offers: the broker did not take the update");
     counters_.updates_sent += 1;
     ++publishes_this_round_;
-    // The device can hold this much now: a failure later resends from here, not from the base.
+    // The device can hold this much now: a failure later resends from here, not from the base;
+    // and its current connection has been served (a reconnection's resend that fails half-way
+    // goes on from here at the next round rather than starting over).
     d.sent = std::max(d.sent, version);
+    d.connection_at_send = d.connection;
     update = OfferUpdate();
     update.base = version;
     items = 0;

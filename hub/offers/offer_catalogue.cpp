@@ -153,12 +153,24 @@ Result<bool> OfferCatalogue::Refresh() {
                        r.Int(4), r.Int(5));
     if (!row.ok()) {
       // Written by an instance of a newer version (or by hand): one offer this instance cannot
-      // read must not take the others with it. Its earlier copy, if any, is kept.
+      // read must not take the others with it. Its earlier copy, if any, is kept -- as deleted
+      // when the row says it was deleted (its spec need not be readable for that).
       auto held = rows_.find(r.Text(0));
+      const bool deleted = r.Text(3) == "t";
       spdlog::error("offers: {}; {}", row.status().message(),
                     held == rows_.end() ? "not used by this instance"
+                    : deleted           ? "it was deleted: this instance deletes its copy"
                                         : "this instance keeps its earlier copy");
-      if (held != rows_.end()) next[held->first] = held->second;
+      if (held != rows_.end()) {
+        OfferRow kept = held->second;
+        if (deleted && !kept.deleted) {
+          kept.deleted = true;
+          kept.version = r.Int(2);
+          kept.updated_ms = r.Int(5);
+          changed = true;
+        }
+        next[held->first] = std::move(kept);
+      }
       continue;
     }
     auto held = rows_.find(row->spec.id);

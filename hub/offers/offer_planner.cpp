@@ -383,7 +383,24 @@ Result<bool> OfferPlanner::MaySend(int64_t now) {
   // Taken now rather than kept by the session that took it before (a check that failed while
   // the session lived on changes nothing): another instance may have sent meanwhile, even when
   // this one's checks said "held" before and after (its session lost and made again).
-  if (sending_ && lease_->takes() != takes_sent_under_) {
+  const bool new_take = sending_ && lease_->takes() != takes_sent_under_;
+  // Kept: the recorded sender is still this numbering, unless an instance that believed it held
+  // the lease after its session ended (until its next check) recorded itself and sent: then its
+  // numbering may be on devices, and this one takes over as from another instance.
+  bool usurped = false;
+  if (sending_ && !new_take) {
+    auto last = catalogue_->LastSender();
+    if (!last.ok()) {
+      spdlog::warn("offers: the last sender cannot be read ({}); this instance goes on sending",
+                   last.status().ToString());
+    } else if (*last != numbering_) {
+      spdlog::warn("offers: another instance ({}) recorded itself as the sender while this one "
+                   "held the lease offers.device_sync: taking over again",
+                   last->empty() ? "none" : *last);
+      usurped = true;
+    }
+  }
+  if (new_take || usurped) {
     // The devices hold what the last sender numbered. When that was this offers.db (this
     // instance restarted, or its session was lost and nobody sent meanwhile), it goes on.
     // Otherwise: reread every device's last reported watermark (the shared store keeps every

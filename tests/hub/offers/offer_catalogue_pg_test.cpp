@@ -186,6 +186,19 @@ TEST_F(SharedOfferCatalogueTest, AnOfferThisVersionCannotReadLeavesTheOthersRead
   EXPECT_EQ(ids, (std::vector<std::string>{"o-a", "o-b"}));
   ASSERT_NE(one->Find("o-b"), nullptr);
   EXPECT_EQ(one->Find("o-b")->spec.priority, 2) << "the earlier copy";
+  // Then deleted by that newer instance: the earlier copy is deleted here too, not kept live
+  // (found in review).
+  pg_->Psql("UPDATE offers_catalogue SET deleted = true, version = version + 1, updated_ms = 3000 "
+            "WHERE id = 'o-b'",
+            db_);
+  moved = one->Refresh();
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_TRUE(*moved);
+  ids.clear();
+  for (const OfferRow& r : one->List(/*include_deleted=*/false)) ids.push_back(r.spec.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"o-a"}));
+  ASSERT_NE(one->Find("o-b"), nullptr);
+  EXPECT_TRUE(one->Find("o-b")->deleted);
   // A fresh instance (no earlier copy) reads the rest.
   auto two = OpenShared(*local2_);
   ASSERT_TRUE(two);

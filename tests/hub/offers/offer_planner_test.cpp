@@ -36,6 +36,7 @@ struct Kiosk {
   std::vector<OfferUpdate> received;  // decoded, in arrival order
   bool offline = false;               // drop what arrives (a clean session while away)
   int64_t connection = 0;             // the heartbeat's will_ms (its MQTT connection); 0: none
+  int broker_takes = -1;              // >= 0: the broker takes this many more, then refuses
 };
 
 class OfferPlannerTest : public ::testing::Test {
@@ -109,6 +110,7 @@ class OfferPlannerTest : public ::testing::Test {
     PlannerOptions o = PlannerOptionsFrom(config_);
     o.run_thread = false;  // the test drives every round with RunOnce
     o.shared_url = shared_url;
+    if (chunk_items_ > 0) o.chunk_items = chunk_items_;
     planner_ = std::make_unique<OfferPlanner>(o, hub_keys_, id_keys_, &clock_);
     planner_->set_publisher([this](const std::string& topic, const std::string& payload) {
       // cjd/v1/dev/{id}/down
@@ -119,6 +121,8 @@ class OfferPlannerTest : public ::testing::Test {
       EXPECT_NE(it, kiosks_.end()) << topic;
       if (it == kiosks_.end()) return false;
       Kiosk& k = *it->second;
+      if (k.broker_takes == 0) return false;
+      if (k.broker_takes > 0) --k.broker_takes;
       ++published_;
       if (k.offline) return true;  // the broker took it; the device never sees it
       FrameHeader header;
@@ -241,6 +245,7 @@ class OfferPlannerTest : public ::testing::Test {
   std::map<std::string, std::unique_ptr<Kiosk>> kiosks_;
   int published_ = 0;
   int seq_ = 0;
+  size_t chunk_items_ = 0;  // > 0: items per update (PlannerOptions::chunk_items)
 };
 
 using Ids = std::vector<std::string>;
@@ -430,8 +435,15 @@ TEST_F(OfferPlannerTest, AKioskConnectedAgainAfterASendItMissedGetsItAtItsFirstH
   EXPECT_EQ(Shown("k2", "x"), Ids{});
   k2.offline = false;
   k2.connection = 1'000;
+  // A heartbeat no newer than the send (here: the same millisecond) may have been sent before
+  // the update reached the device: not taken as a reconnection.
   Heartbeats();
-  Round();  // no time passed
+  Round();
+  EXPECT_EQ(Shown("k2", "x"), Ids{});
+  EXPECT_EQ(planner_->Stats().resends, 0);
+  clock_.Advance(1'000);
+  Heartbeats();
+  Round();  // a second later, well within resend_after
   EXPECT_EQ(Shown("k2", "x"), (Ids{"o-all"}));
   ASSERT_EQ(k2.received.size(), 1u);
   EXPECT_EQ(k2.received.back().base, 0u);
@@ -445,12 +457,14 @@ TEST_F(OfferPlannerTest, AKioskConnectedAgainAfterASendItMissedGetsItAtItsFirstH
   Put(OfferBody("o-new", "all", 9));
   Round();
   k2.offline = false;
+  clock_.Advance(1'000);
   Heartbeats();
   Round();
   EXPECT_EQ(Shown("k2", "x"), (Ids{"o-all"}));
   EXPECT_EQ(planner_->Stats().resends, 1);
   // Connected again: answered at once, from what it holds.
   k2.connection = 2'000;
+  clock_.Advance(1'000);
   Heartbeats();
   Round();
   EXPECT_EQ(Shown("k2", "x"), (Ids{"o-new", "o-all"}));
@@ -464,6 +478,47 @@ TEST_F(OfferPlannerTest, AKioskConnectedAgainAfterASendItMissedGetsItAtItsFirstH
   Round();
   EXPECT_EQ(k2.received.size(), received);
   EXPECT_EQ(planner_->Stats().devices_current, 3);
+}
+
+// A reconnection's resend that the broker refuses half-way goes on from the last update it took
+// at the next round, not from the device's watermark again (found in review: it started over
+// every round, so a large state could never get through a broker that kept refusing part-way).
+TEST_F(OfferPlannerTest, AReconnectionsResendRefusedHalfWayGoesOnFromWhereItStopped) {
+  Scan("L-1", "s1");
+  Scan("L-2", "s1");
+  chunk_items_ = 1;  // one item per update
+  StartPlanner();
+  Project();
+  Put(OfferBody("o-all", "all", 1));
+  Kiosk& k2 = *kiosks_.at("k2");
+  k2.connection = 1'000;
+  Heartbeats();
+  Round();
+  clock_.Advance(1'000);
+  Heartbeats();
+  Round();
+  const uint64_t held = k2.cache->applied_version();
+  ASSERT_GT(held, 0u);
+  k2.offline = true;
+  Put(OfferBody("o-new", "all", 9));  // the offer, the general list, two assignments
+  Round();
+  k2.offline = false;
+  k2.connection = 2'000;
+  k2.broker_takes = 1;
+  const size_t before = k2.received.size();
+  clock_.Advance(1'000);
+  Heartbeats();
+  Round();  // one update taken, the next refused
+  ASSERT_EQ(k2.received.size(), before + 1);
+  EXPECT_EQ(k2.received.back().base, held);
+  const uint64_t got = k2.received.back().version;
+  EXPECT_GE(planner_->Stats().publish_failures, 1);
+  k2.broker_takes = -1;
+  Round();  // no heartbeat in between
+  ASSERT_GT(k2.received.size(), before + 1);
+  EXPECT_EQ(k2.received[before + 1].base, got);
+  EXPECT_EQ(Shown("k2", "L-1"), (Ids{"o-new", "o-all"}));
+  EXPECT_EQ(Shown("k2", "L-2"), (Ids{"o-new", "o-all"}));
 }
 
 // Found by fuzz_device_status: a heartbeat whose "online" is not a boolean threw out of
@@ -690,6 +745,32 @@ TEST_F(OfferPlannerTest, ALeaseLostAndTakenAgainIsATakeOverWhenAnotherInstanceSe
   EXPECT_EQ(k1.received.front().base, 0u) << "sent whole";
   EXPECT_GT(k1.cache->applied_version(), held + (uint64_t{1} << 24)) << "renumbered above";
   EXPECT_EQ(Shown("k1", "x"), (Ids{"o-all"}));
+
+  // Held all along, but another instance recorded itself as the sender (one whose session had
+  // ended and which believed it held the lease until its next check: it may have sent in its
+  // numbering): taken over again at the next check (found in review).
+  const uint64_t second = k1.cache->applied_version();
+  pg.Psql("UPDATE offers_sender SET numbering = 'a-stale-holder'", db);
+  k1.received.clear();
+  clock_.Advance(PlannerOptions{}.lease_check_ms);
+  Round();
+  Heartbeats();
+  EXPECT_EQ(planner_->Stats().sync_lease, "held");
+  EXPECT_EQ(planner_->Stats().lease_takeovers, 3);
+  EXPECT_NE(pg.Psql("SELECT numbering FROM offers_sender", db), "a-stale-holder");
+  ASSERT_FALSE(k1.received.empty());
+  EXPECT_EQ(k1.received.front().base, 0u) << "sent whole";
+  EXPECT_GT(k1.cache->applied_version(), second + (uint64_t{1} << 24)) << "renumbered above";
+  EXPECT_EQ(Shown("k1", "x"), (Ids{"o-all"}));
+  // And then it goes on: nothing more.
+  k1.received.clear();
+  for (int i = 0; i < 2; ++i) {
+    clock_.Advance(PlannerOptions{}.lease_check_ms);
+    Round();
+    Heartbeats();
+  }
+  EXPECT_EQ(planner_->Stats().lease_takeovers, 3);
+  EXPECT_TRUE(k1.received.empty());
   planner_->Stop();
   planner_.reset();  // before the server goes
 }
