@@ -15,6 +15,8 @@ namespace {
 // Update messages one round may publish (the hub's MQTT connection also carries the acks of
 // every device's uplink): the rest go out at the next round, a tick later.
 constexpr int kMaxPublishesPerRound = 256;
+// A reconnection's resend (Sync) at most this often per device.
+constexpr int64_t kMinReconnectResendMs = 1'000;
 
 void WarnAhead(const std::string& store, uint64_t reported) {
   spdlog::warn("offers: a device of store {} holds version {}, above anything this hub wrote "
@@ -118,7 +120,13 @@ Status DeviceSyncer::RenumberStoresBehindDevices() {
   return Status::Ok();
 }
 
-Status DeviceSyncer::TakeOver(const std::vector<DeviceRow>& devices) {
+uint64_t DeviceSyncer::HighestVersion() const {
+  uint64_t top = 0;
+  for (const auto& [id, d] : devices_) top = std::max(top, items_.version(d->store));
+  return top;
+}
+
+Status DeviceSyncer::TakeOver(const std::vector<DeviceRow>& devices, uint64_t floor) {
   // Items a device applied from an update that arrived before the gap below it closed carry
   // versions above its reported watermark; the other instance numbered them at most this far
   // beyond it (a device is never sent more than kMaxPublishesPerRound chunks ahead per round,
@@ -136,7 +144,10 @@ Status DeviceSyncer::TakeOver(const std::vector<DeviceRow>& devices) {
     w = std::max(w, *status->offers_version);
   }
   for (const auto& [store, w] : highest) {
-    CJD_RETURN_IF_ERROR(RenumberStore(store, std::max(w, items_.version(store)) + kMargin));
+    // Above the recorded top too: a sender that recorded itself and sent moments ago (whose
+    // updates the devices have not reported yet) numbered at most a little beyond it.
+    CJD_RETURN_IF_ERROR(
+        RenumberStore(store, std::max({w, items_.version(store), floor}) + kMargin));
   }
   if (!highest.empty()) {
     spdlog::info("offers: took over sending offers to the devices; {} store(s) renumbered and "
@@ -185,8 +196,16 @@ Status DeviceSyncer::Sync(int64_t now) {
     // or had never connected), so it gets everything from what it holds, now rather than after
     // resend_after. (A connection made just before the send may have received it: then the
     // range is sent twice, and the device skips what it has.)
+    // A heartbeat that arrived before the last send names a connection that was there at the
+    // send, and got it.
+    if (d.connection != 0 && d.reported_ms != 0 && d.reported_ms < d.sent_ms) {
+      d.connection_at_send = d.connection;
+    }
+    // At most one such resend a second: a link that keeps dropping (or two agents with one
+    // device id knocking each other off the broker) must not send the range at every connect.
     const bool reconnected = d.reported_ms > d.sent_ms && d.connection != 0 &&
-                             d.connection != d.connection_at_send && d.reported < d.sent;
+                             d.connection != d.connection_at_send && d.reported < d.sent &&
+                             now - d.sent_ms >= kMinReconnectResendMs;
     bool resend = reconnected;
     if (d.sent >= target && !reconnected) {
       // Sent, not yet reported. A device that moved on since the send is still applying a

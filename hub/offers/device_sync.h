@@ -89,8 +89,11 @@ class DeviceSyncer {
   // instances"): the devices hold the other's numbering, which says nothing about this hub's
   // items, so every store is renumbered above anything a device reported (here, or in its last
   // status in `devices`, HubStore::ListDevices; plus a margin for updates a device applied beyond
-  // a gap) and sent whole. REQUIRES: Load(devices) first.
-  Status TakeOver(const std::vector<DeviceRow>& devices);
+  // a gap) and above `floor` (the top the last sender recorded), and sent whole.
+  // REQUIRES: Load(devices) first.
+  Status TakeOver(const std::vector<DeviceRow>& devices, uint64_t floor);
+  // The highest version of the stores that have devices (what a sender records as its top).
+  uint64_t HighestVersion() const;
 
   // Sends what each device lacks (see above).
   Status Sync(int64_t now_ms);

@@ -27,6 +27,9 @@ const std::vector<pg::Migration> kPgMigrations = {
      "  one        boolean PRIMARY KEY DEFAULT true CHECK (one),"
      "  numbering  text NOT NULL,"
      "  since_ms   bigint NOT NULL);"},
+    // The highest version it had numbered when it recorded itself: a later taker numbers above
+    // it, so a sender that recorded itself and sent moments before is never overlapped.
+    {3, "ALTER TABLE offers_sender ADD COLUMN top bigint NOT NULL DEFAULT 0;"},
 };
 
 constexpr const char* kPgInsert =
@@ -165,10 +168,12 @@ Result<bool> OfferCatalogue::Refresh() {
         OfferRow kept = held->second;
         if (deleted && !kept.deleted) {
           kept.deleted = true;
-          kept.version = r.Int(2);
-          kept.updated_ms = r.Int(5);
           changed = true;
         }
+        // The row's version either way: a change made through this instance is made on it
+        // (an older one would never match, and every PUT/DELETE would end in 409).
+        kept.version = r.Int(2);
+        kept.updated_ms = r.Int(5);
         next[held->first] = std::move(kept);
       }
       continue;
@@ -281,18 +286,20 @@ int64_t OfferCatalogue::live_count() const {
   return live;
 }
 
-Result<std::string> OfferCatalogue::LastSender() {
-  if (!pg_) return std::string();
-  auto rows = pg_->Query("SELECT numbering FROM offers_sender");
+Result<OfferCatalogue::Sender> OfferCatalogue::LastSender() {
+  if (!pg_) return Sender{};
+  auto rows = pg_->Query("SELECT numbering, top FROM offers_sender");
   if (!rows.ok()) return rows.status();
-  return rows->empty() ? std::string() : rows->front().Text(0);
+  if (rows->empty()) return Sender{};
+  const int64_t top = rows->front().Int(1);
+  return Sender{rows->front().Text(0), top > 0 ? static_cast<uint64_t>(top) : 0};
 }
 
-Status OfferCatalogue::RecordSender(const std::string& numbering, int64_t now_ms) {
+Status OfferCatalogue::RecordSender(const std::string& numbering, uint64_t top, int64_t now_ms) {
   if (!pg_) return Status::Ok();
-  auto n = pg_->Run("INSERT INTO offers_sender (numbering, since_ms) VALUES ($1, $2) "
-                    "ON CONFLICT (one) DO UPDATE SET numbering = $1, since_ms = $2",
-                    {pg::Text(numbering), pg::Int(now_ms)});
+  auto n = pg_->Run("INSERT INTO offers_sender (numbering, since_ms, top) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (one) DO UPDATE SET numbering = $1, since_ms = $2, top = $3",
+                    {pg::Text(numbering), pg::Int(now_ms), pg::Int(static_cast<int64_t>(top))});
   return n.status();
 }
 

@@ -84,8 +84,12 @@ class OfferCatalogue {
   // instance's offers.db: OfferPlanner), "" when nobody yet; and recording it. Table
   // offers_sender (one row), written only by the holder of the lease offers.device_sync, before
   // it sends anything under that take. Not shared: "" and nothing recorded.
-  Result<std::string> LastSender();
-  Status RecordSender(const std::string& numbering, int64_t now_ms);
+  struct Sender {
+    std::string numbering;  // "" when nobody yet
+    uint64_t top = 0;       // the highest version it had numbered when it recorded itself
+  };
+  Result<Sender> LastSender();
+  Status RecordSender(const std::string& numbering, uint64_t top, int64_t now_ms);
 
  private:
   explicit OfferCatalogue(sqlite::Statement put);

@@ -393,10 +393,10 @@ Result<bool> OfferPlanner::MaySend(int64_t now) {
     if (!last.ok()) {
       spdlog::warn("offers: the last sender cannot be read ({}); this instance goes on sending",
                    last.status().ToString());
-    } else if (*last != numbering_) {
+    } else if (last->numbering != numbering_) {
       spdlog::warn("offers: another instance ({}) recorded itself as the sender while this one "
                    "held the lease offers.device_sync: taking over again",
-                   last->empty() ? "none" : *last);
+                   last->numbering.empty() ? "none" : last->numbering);
       usurped = true;
     }
   }
@@ -411,9 +411,12 @@ Result<bool> OfferPlanner::MaySend(int64_t now) {
     taken = !last.ok()     ? last.status()
             : !listed.ok() ? listed.status()
                            : sync_->Load(*listed, now);
-    const bool ours = taken.ok() && *last == numbering_;
-    if (taken.ok() && !ours) taken = sync_->TakeOver(*listed);
-    if (taken.ok() && !ours) taken = catalogue_->RecordSender(numbering_, now);
+    const bool ours = taken.ok() && last->numbering == numbering_;
+    // Numbered above what the devices reported and above the top the last sender recorded.
+    if (taken.ok() && !ours) taken = sync_->TakeOver(*listed, last->top);
+    if (taken.ok() && !ours) {
+      taken = catalogue_->RecordSender(numbering_, sync_->HighestVersion(), now);
+    }
     if (taken.ok()) {
       takes_sent_under_ = lease_->takes();
       took_over = !ours;

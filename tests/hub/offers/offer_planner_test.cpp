@@ -750,7 +750,14 @@ TEST_F(OfferPlannerTest, ALeaseLostAndTakenAgainIsATakeOverWhenAnotherInstanceSe
   // ended and which believed it held the lease until its next check: it may have sent in its
   // numbering): taken over again at the next check (found in review).
   const uint64_t second = k1.cache->applied_version();
-  pg.Psql("UPDATE offers_sender SET numbering = 'a-stale-holder'", db);
+  EXPECT_GE(std::stoull(pg.Psql("SELECT top FROM offers_sender", db)), second)
+      << "the taker recorded the top it numbered (of every store)";
+  // The stale holder numbered far above (its devices not reported yet): the next numbering
+  // starts above its recorded top, so the two never overlap on a kiosk.
+  const uint64_t stale_top = second + (uint64_t{1} << 30);
+  pg.Psql("UPDATE offers_sender SET numbering = 'a-stale-holder', top = " +
+              std::to_string(stale_top),
+          db);
   k1.received.clear();
   clock_.Advance(PlannerOptions{}.lease_check_ms);
   Round();
@@ -760,7 +767,8 @@ TEST_F(OfferPlannerTest, ALeaseLostAndTakenAgainIsATakeOverWhenAnotherInstanceSe
   EXPECT_NE(pg.Psql("SELECT numbering FROM offers_sender", db), "a-stale-holder");
   ASSERT_FALSE(k1.received.empty());
   EXPECT_EQ(k1.received.front().base, 0u) << "sent whole";
-  EXPECT_GT(k1.cache->applied_version(), second + (uint64_t{1} << 24)) << "renumbered above";
+  EXPECT_GT(k1.cache->applied_version(), stale_top + (uint64_t{1} << 24))
+      << "renumbered above the stale holder's top";
   EXPECT_EQ(Shown("k1", "x"), (Ids{"o-all"}));
   // And then it goes on: nothing more.
   k1.received.clear();
