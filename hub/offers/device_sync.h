@@ -6,8 +6,9 @@
 // `resend_after`, it sends again from the reported W (an update lost while the device was away,
 // a cache deleted on the device). A heartbeat from another connection than the one the hub knew
 // of at the send (the device connected since, or for the first time) and behind what was sent is
-// answered at once, from its W: what went out while it was away is lost. A device that reports more than this hub ever wrote for its
-// store (offers.db replaced or restored) has its store renumbered above that and resent whole.
+// answered at once, from its W: what went out while it was away is lost. A device that reports
+// more than this hub ever wrote for its store (offers.db replaced or restored) has its store
+// renumbered above that and resent whole.
 // Updates are sealed with the device's downlink key and chunked (items, bytes, offers per
 // update); at most kMaxPublishesPerRound go out per call, the rest at the next.
 //

@@ -552,8 +552,9 @@ TEST_F(PostgresHub, OneInstanceSendsTheKiosksTheirOffersAndAnotherTakesOverWhenI
   EXPECT_EQ(offers_stats(standby)["updates_sent"], 0) << offers_stats(standby).dump();
   // Settled: once the kiosk reported holding it all, its heartbeats (one a second, through
   // either instance) make the sender send nothing more, and nobody renumbers. (The kiosk
-  // connected after the sender's first send, which it never got: what came next it held beyond
-  // a gap until the resend 10 s later, as for any lost update. And the counters are copied after
+  // connected after the sender's first send, which it never got: that is resent at its first
+  // heartbeat from its new connection, and what came between it held beyond a gap until then,
+  // as for any lost update. And the counters are copied after
   // a round's sending: read once the kiosk reported, in a later round.)
   ASSERT_TRUE(cjd::testing::WaitUntil(
       [&] { return offers_stats(sender)["devices_current"] == 1; }, 30s))
